@@ -1,0 +1,22 @@
+import { defineEnvironment } from "./schema";
+
+// Development: one VPC, everything into CloudWatch for a week, archive kept 90 days.
+export default defineEnvironment({
+  name: "dev",
+  account: "210987654321",
+  region: "eu-west-1",
+  owner: "platform-team",
+  tags: { Environment: "dev", CostCenter: "eng-1001", DataClassification: "internal" },
+  retention: { cloudwatch: "small", archive: "internal" },
+  flowLogs: [
+    {
+      resource: "vpc",
+      id: "vpc-0d3a5e7f9b1c2d4e6",
+      trafficType: "ALL",
+      aggregationSeconds: 600,
+      destinations: ["cloudwatch", "s3"],
+    },
+  ],
+  kms: { create: true },
+  backend: { type: "local" },
+});

@@ -1,0 +1,51 @@
+import { defineEnvironment } from "./schema";
+
+// The version-5 fields security operations queries need: addresses behind NAT (pkt-*), the
+// direction, the AWS service on either side and the path traffic took out of the VPC.
+const PROD_FORMAT = [
+  "version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol",
+  "packets", "bytes", "start", "end", "action", "log-status", "vpc-id", "subnet-id", "instance-id",
+  "tcp-flags", "type", "pkt-srcaddr", "pkt-dstaddr", "region", "az-id", "pkt-src-aws-service",
+  "pkt-dst-aws-service", "flow-direction", "traffic-path",
+];
+
+// Production: customer data, two VPCs (the customer-facing platform and the data platform),
+// plus one-minute logging on the bastion's interface. Archive kept a year (personal data).
+export default defineEnvironment({
+  name: "prod",
+  account: "410987654323",
+  region: "eu-central-1",
+  owner: "security-operations",
+  tags: { Environment: "prod", CostCenter: "sec-2001", DataClassification: "personal-data" },
+  retention: { cloudwatch: "large", archive: "personal-data" },
+  flowLogs: [
+    {
+      resource: "vpc",
+      id: "vpc-0b1e3a5c7d9f1b3d5",
+      trafficType: "ALL",
+      aggregationSeconds: 600,
+      destinations: ["cloudwatch", "s3"],
+      logFormat: PROD_FORMAT,
+      s3: { fileFormat: "parquet", hiveCompatiblePartitions: true, perHourPartition: true },
+    },
+    {
+      resource: "vpc",
+      id: "vpc-07f2c4e6a8b0d2f46",
+      trafficType: "ALL",
+      aggregationSeconds: 600,
+      destinations: ["cloudwatch", "s3"],
+      logFormat: PROD_FORMAT,
+      s3: { fileFormat: "parquet", hiveCompatiblePartitions: true, perHourPartition: true },
+    },
+    {
+      resource: "eni",
+      id: "eni-0c4d6e8f0a2b4c6d8",
+      trafficType: "ALL",
+      aggregationSeconds: 60,
+      destinations: ["cloudwatch"],
+      logFormat: PROD_FORMAT,
+    },
+  ],
+  kms: { create: true },
+  backend: { type: "s3", bucket: "northwind-tfstate-prod", key: "flowlog-kit/prod/terraform.tfstate", region: "eu-central-1", useLockfile: true },
+});

@@ -1,0 +1,298 @@
+import { z } from "zod";
+import { LogFormat, LogFormatError } from "../functions/flowlog/format";
+import {
+  ARCHIVE_CLASSES,
+  ARCHIVE_RETENTION,
+  archiveClassOfDays,
+  ArchiveRetentionClass,
+  ArchiveRetentionDays,
+  CLOUDWATCH_CLASSES,
+  CLOUDWATCH_RETENTION,
+  cloudWatchClassOfDays,
+  CloudWatchRetentionClass,
+  CloudWatchRetentionDays,
+} from "../policies/retention";
+
+/**
+ * Separates the problem from the fix inside a schema message; the loader formats both as
+ * `<env>.<path>: <problem> (got <value>). <fix>`.
+ */
+export const FIX = "\u241f";
+const m = (problem: string, fix: string) => `${problem}${FIX}${fix}`;
+
+/** A message for a value that is either missing or wrong. */
+const msg =
+  (problem: string, fix: string) =>
+  (issue: { input?: unknown }): string =>
+    issue.input === undefined ? m("is required", fix) : m(problem, fix);
+
+const list = (values: readonly (string | number)[]) => values.map((v) => JSON.stringify(v)).join(", ");
+
+const idPattern = (prefix: string) => new RegExp(`^${prefix}-([0-9a-f]{8}|[0-9a-f]{17})$`);
+export const ID_PATTERNS = Object.freeze({
+  vpc: idPattern("vpc"),
+  subnet: idPattern("subnet"),
+  eni: idPattern("eni"),
+});
+const ANY_ID = /^(vpc|subnet|eni)-([0-9a-f]{8}|[0-9a-f]{17})$/;
+export const ACCOUNT_PATTERN = /^\d{12}$/;
+export const REGION_PATTERN =
+  /^[a-z]{2}(-gov|-iso[a-z]?)?-(north|south|east|west|central|northeast|southeast|northwest|southwest)-\d{1,2}$/;
+export const ENV_NAME_PATTERN = /^[a-z][a-z0-9-]{0,18}[a-z0-9]$/;
+const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const KMS_KEY_ARN = /^arn:aws(-cn|-us-gov)?:kms:([a-z0-9-]+):(\d{12}):key\/[0-9a-f-]{36}$/;
+
+const cloudWatchRetention = z
+  .union([z.string(), z.number()], { error: msg("must be a retention class or day count", `Use one of ${list(CLOUDWATCH_CLASSES)} (${list(Object.values(CLOUDWATCH_RETENTION))} days).`) })
+  .superRefine((value, ctx) => {
+    const fix = `Use one of ${list(CLOUDWATCH_CLASSES)}, i.e. ${list(Object.values(CLOUDWATCH_RETENTION))} days; keep longer history in the S3 archive.`;
+    if (typeof value === "string" && !CLOUDWATCH_CLASSES.includes(value as CloudWatchRetentionClass)) {
+      ctx.addIssue({ code: "custom", message: m("unknown CloudWatch retention class", fix) });
+    } else if (typeof value === "number" && (value === 0 || value < 0)) {
+      ctx.addIssue({ code: "custom", message: m("never-expire is not allowed: CloudWatch Logs is for recent incidents", fix) });
+    } else if (typeof value === "number" && !cloudWatchClassOfDays(value)) {
+      ctx.addIssue({ code: "custom", message: m("is not a CloudWatch retention day count of the policy", fix) });
+    }
+  })
+  .transform((value) => {
+    const cls = typeof value === "string" ? (value as CloudWatchRetentionClass) : cloudWatchClassOfDays(value)!;
+    return { class: cls, days: CLOUDWATCH_RETENTION[cls] as CloudWatchRetentionDays };
+  });
+
+const archiveRetention = z
+  .union([z.string(), z.number()], { error: msg("must be a retention class or day count", `Use one of ${list(ARCHIVE_CLASSES)} (${list(Object.values(ARCHIVE_RETENTION))} days).`) })
+  .superRefine((value, ctx) => {
+    const fix = `Use one of ${list(ARCHIVE_CLASSES)}, i.e. ${list(Object.values(ARCHIVE_RETENTION))} days.`;
+    if (typeof value === "string" && !ARCHIVE_CLASSES.includes(value as ArchiveRetentionClass)) {
+      ctx.addIssue({ code: "custom", message: m("unknown S3 archive retention class", fix) });
+    } else if (typeof value === "number" && value <= 0) {
+      ctx.addIssue({ code: "custom", message: m("never-expire is not allowed: audit evidence has a defined retention", fix) });
+    } else if (typeof value === "number" && !archiveClassOfDays(value)) {
+      ctx.addIssue({ code: "custom", message: m("is not an S3 archive retention day count of the policy", fix) });
+    }
+  })
+  .transform((value) => {
+    const cls = typeof value === "string" ? (value as ArchiveRetentionClass) : archiveClassOfDays(value)!;
+    return { class: cls, days: ARCHIVE_RETENTION[cls] as ArchiveRetentionDays };
+  });
+
+const RESOURCES = ["vpc", "subnet", "eni"] as const;
+const DESTINATIONS = ["cloudwatch", "s3"] as const;
+const TRAFFIC_TYPES = ["ACCEPT", "REJECT", "ALL"] as const;
+
+const s3Options = z.strictObject({
+  /** @default "plain-text" */
+  fileFormat: z
+    .enum(["plain-text", "parquet"], { error: msg("is not a flow-log file format", 'Use "plain-text" or "parquet".') })
+    .default("plain-text"),
+  /** Hive-compatible `key=value` prefixes, which Athena partition projection reads directly. @default false */
+  hiveCompatiblePartitions: z.boolean({ error: msg("must be true or false", "Write true or false.") }).default(false),
+  /** Partition by hour instead of by day. @default false */
+  perHourPartition: z.boolean({ error: msg("must be true or false", "Write true or false.") }).default(false),
+});
+
+const scope = z
+  .strictObject({
+    /** What the flow log is attached to. */
+    resource: z.enum(RESOURCES, { error: msg("is not a flow-log scope", `Use one of ${list(RESOURCES)}.`) }),
+    /** The VPC, subnet or ENI id, e.g. vpc-0a1b2c3d4e5f60718. */
+    id: z.string({ error: msg("must be a resource id string", "Write the id as a string, e.g. \"vpc-0a1b2c3d4e5f60718\".") }).regex(ANY_ID, {
+      error: m("is not a VPC, subnet or ENI id", "Use vpc-, subnet- or eni- followed by 8 or 17 lowercase hex digits."),
+    }),
+    /** @default "ALL" */
+    trafficType: z
+      .enum(TRAFFIC_TYPES, { error: msg("is not a traffic type", `Use one of ${list(TRAFFIC_TYPES)}.`) })
+      .default("ALL"),
+    /**
+     * Maximum aggregation interval in seconds. Nitro instances always aggregate at 60 s or less.
+     * @default 600
+     * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html#flow-logs-aggregation-interval
+     */
+    aggregationSeconds: z
+      .union([z.literal(60), z.literal(600)], { error: msg("is not an aggregation interval AWS accepts", "Use 60 or 600.") })
+      .default(600),
+    destinations: z
+      .array(z.enum(DESTINATIONS, { error: msg("is not a destination", `Use ${list(DESTINATIONS)}.`) }), {
+        error: msg("must be a list of destinations", 'Write e.g. ["cloudwatch", "s3"].'),
+      })
+      .superRefine((value, ctx) => {
+        if (value.length === 0) ctx.addIssue({ code: "custom", message: m("a scope needs at least one destination", `Add ${list(DESTINATIONS)}.`) });
+        if (new Set(value).size !== value.length) ctx.addIssue({ code: "custom", message: m("lists a destination twice", "List each destination once.") });
+      }),
+    /** "default" for the AWS default format, or field names from the catalog. @default "default" */
+    logFormat: z
+      .union([z.literal("default"), z.array(z.string())], {
+        error: msg('must be "default" or a list of field names', 'Write "default" or e.g. ["version", "srcaddr", "dstaddr"].'),
+      })
+      .default("default"),
+    /** Options of the S3 flow log; only valid with an S3 destination. */
+    s3: s3Options.optional(),
+  })
+  .superRefine((value, ctx) => {
+    if (!ID_PATTERNS[value.resource].test(value.id)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["id"],
+        message: m(`is not a ${value.resource} id`, `Use "${value.resource}-" followed by 8 or 17 lowercase hex digits.`),
+      });
+    }
+    if (value.s3 && !value.destinations.includes("s3")) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["s3"],
+        message: m(
+          `S3 options (${value.s3.fileFormat}) given for a scope without an S3 destination`,
+          'Add "s3" to destinations, or remove the s3 options: CloudWatch Logs takes no file format or partitioning.',
+        ),
+      });
+    }
+  })
+  .transform((value, ctx) => {
+    let logFormat = LogFormat.DEFAULT;
+    if (value.logFormat !== "default") {
+      try {
+        logFormat = LogFormat.custom(value.logFormat, value.resource);
+      } catch (err) {
+        if (!(err instanceof LogFormatError)) throw err;
+        for (const problem of err.problems) {
+          ctx.addIssue({ code: "custom", path: ["logFormat"], message: m(problem, "Use field names from functions/flowlog/fields.ts.") });
+        }
+        return z.NEVER;
+      }
+    }
+    return { ...value, logFormat, s3: value.destinations.includes("s3") ? (value.s3 ?? s3Options.parse({})) : undefined };
+  });
+
+const kms = z.union(
+  [
+    z.strictObject({ create: z.literal(true) }),
+    z.strictObject({
+      keyArn: z.string().regex(KMS_KEY_ARN, {
+        error: msg("is not a KMS key ARN", "Use arn:aws:kms:<region>:<account>:key/<key-id>, or { create: true }."),
+      }),
+    }),
+  ],
+  { error: msg("must be { create: true } or { keyArn: \"arn:aws:kms:...\" }", "Create a key for the environment, or give one key ARN.") },
+);
+
+const backend = z.discriminatedUnion(
+  "type",
+  [
+    z.strictObject({
+      type: z.literal("local"),
+      /** Relative to the synthesized stack folder (cdktf.out/stacks/<stack>). @default "../../../terraform.<stack>.tfstate", i.e. the project folder */
+      path: z.string().optional(),
+    }),
+    z.strictObject({
+      type: z.literal("s3"),
+      bucket: z.string({ error: msg("must be a bucket name", "Name the S3 bucket that holds Terraform state.") }).regex(BUCKET_PATTERN, {
+        error: m("is not a valid S3 bucket name", "Use 3-63 lowercase letters, digits, dots and hyphens."),
+      }),
+      /** @default "flowlog-kit/<env>/terraform.tfstate" */
+      key: z.string().min(1).optional(),
+      /** @default the environment's region */
+      region: z.string().regex(REGION_PATTERN, { error: m("is not an AWS region", "Use a region code such as \"eu-west-1\".") }).optional(),
+      /** S3-native state locking (Terraform 1.10+). @default true */
+      useLockfile: z.boolean().default(true),
+    }),
+  ],
+  { error: msg('must have type "local" or "s3"', 'Write { type: "local" } or { type: "s3", bucket: "..." }.') },
+);
+
+export const EnvironmentSchema = z
+  .strictObject({
+    /** Environment name; the stack is `flowlogs-<name>`. */
+    name: z.string({ error: msg("must be a string", "Name the environment, e.g. \"prod\".") }).regex(ENV_NAME_PATTERN, {
+      error: m("is not a valid environment name", "Use 2-20 lowercase letters, digits and hyphens, starting with a letter."),
+    }),
+    /** The AWS account the environment's resources live in. */
+    account: z.string({ error: msg("must be a string", "Quote the 12-digit account id.") }).regex(ACCOUNT_PATTERN, {
+      error: m("is not a 12-digit AWS account id", "Write the account id as a string of exactly 12 digits."),
+    }),
+    region: z.string({ error: msg("must be a string", "Use a region code such as \"eu-west-1\".") }).regex(REGION_PATTERN, {
+      error: m("is not an AWS region", "Use a region code such as \"eu-west-1\"."),
+    }),
+    /** The team accountable for the environment; becomes the Owner tag. */
+    owner: z.string({ error: msg("must be a string", "Name the owning team.") }).min(1, { error: m("is empty", "Name the owning team.") }),
+    /** Tags on every resource (the provider's default_tags). @default {} */
+    tags: z.record(z.string(), z.string(), { error: msg("must map tag names to strings", "Write e.g. { CostCenter: \"1234\" }.") }).default({}),
+    retention: z.strictObject(
+      { cloudwatch: cloudWatchRetention, archive: archiveRetention },
+      { error: msg("must give cloudwatch and archive retention", 'Write e.g. { cloudwatch: "production", archive: "internal" }.') },
+    ),
+    flowLogs: z
+      .array(scope, { error: msg("must be a list of flow-log scopes", "List at least one VPC, subnet or ENI scope.") })
+      .superRefine((value, ctx) => {
+        if (value.length === 0) ctx.addIssue({ code: "custom", message: m("is empty: the environment logs nothing", "Add at least one VPC, subnet or ENI scope.") });
+      }),
+    /** @default { create: true } */
+    kms: kms.default({ create: true }),
+    /** @default { type: "local" } */
+    backend: backend.default({ type: "local" }),
+    archive: z
+      .strictObject({
+        /** @default "flowlogs-<name>-<account>-<region>" */
+        bucketName: z.string().regex(BUCKET_PATTERN, { error: m("is not a valid S3 bucket name", "Use 3-63 lowercase letters, digits, dots and hyphens.") }).optional(),
+      })
+      .default({}),
+  })
+  .superRefine((env, ctx) => {
+    const cw = env.flowLogs.filter((s) => s.destinations.includes("cloudwatch"));
+    const first = cw[0];
+    cw.forEach((s) => {
+      if (first && s.logFormat.toAwsFormat() !== first.logFormat.toAwsFormat()) {
+        const index = env.flowLogs.indexOf(s);
+        ctx.addIssue({
+          code: "custom",
+          path: ["flowLogs", index, "logFormat"],
+          message: m(
+            `differs from the log format of flowLogs[${env.flowLogs.indexOf(first)}], and both deliver to the environment's one log group`,
+            "Give every CloudWatch scope the same log format, so one Logs Insights parse pattern fits the log group.",
+          ),
+        });
+      }
+    });
+    const seen = new Map<string, number>();
+    env.flowLogs.forEach((s, index) => {
+      const prev = seen.get(s.id);
+      if (prev !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["flowLogs", index, "id"], message: m(`is already scoped by flowLogs[${prev}]`, "Merge the two scopes into one.") });
+      }
+      seen.set(s.id, index);
+    });
+    if ("keyArn" in env.kms) {
+      const [, , region, account] = KMS_KEY_ARN.exec(env.kms.keyArn) ?? [];
+      if (region !== env.region || account !== env.account) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["kms", "keyArn"],
+          message: m(`is not a key of ${env.account} in ${env.region}`, "CloudWatch Logs and S3 need a key in the environment's own account and region."),
+        });
+      }
+    }
+  });
+
+/** What an environment file contains (before defaults). */
+export type EnvironmentInput = z.input<typeof EnvironmentSchema>;
+type Parsed = z.output<typeof EnvironmentSchema>;
+export type FlowLogScopeConfig = Parsed["flowLogs"][number];
+export type Destination = (typeof DESTINATIONS)[number];
+export type ScopeResource = (typeof RESOURCES)[number];
+
+/** A validated, defaulted, frozen environment. */
+export interface Environment extends Omit<Parsed, "backend" | "archive"> {
+  readonly backend: Parsed["backend"];
+  readonly archive: { readonly bucketName: string };
+  /** The Terraform stack name, `flowlogs-<name>`. */
+  readonly stackName: string;
+}
+
+/** Static factories for scope targets, for environment files that prefer them to literals. */
+export const FlowLogScope = Object.freeze({
+  vpc: (id: string) => ({ resource: "vpc" as const, id }),
+  subnet: (id: string) => ({ resource: "subnet" as const, id }),
+  eni: (id: string) => ({ resource: "eni" as const, id }),
+});
+
+/** Identity function that gives an environment file its type. */
+export const defineEnvironment = (input: EnvironmentInput): EnvironmentInput => input;

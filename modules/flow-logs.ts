@@ -1,0 +1,93 @@
+import { Construct } from "constructs";
+import { ITerraformDependable } from "cdktf";
+import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
+import { LogFormat } from "../functions/flowlog/format";
+
+/** What one flow log watches and how; destinations are wired by the FlowLogs construct. */
+export interface FlowLogTarget {
+  readonly resource: "vpc" | "subnet" | "eni";
+  /** vpc-, subnet- or eni- id. */
+  readonly id: string;
+  readonly trafficType: "ACCEPT" | "REJECT" | "ALL";
+  /**
+   * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html#flow-logs-aggregation-interval
+   */
+  readonly aggregationSeconds: 60 | 600;
+  readonly destinations: readonly ("cloudwatch" | "s3")[];
+  readonly logFormat: LogFormat;
+  /** Only with an S3 destination. */
+  readonly s3?: {
+    readonly fileFormat: "plain-text" | "parquet";
+    readonly hiveCompatiblePartitions: boolean;
+    readonly perHourPartition: boolean;
+  };
+}
+
+export interface FlowLogsProps {
+  readonly targets: readonly FlowLogTarget[];
+  /** Required when any target delivers to CloudWatch. */
+  readonly cloudWatch?: { readonly logGroupArn: string; readonly deliveryRoleArn: string };
+  /**
+   * Required when any target delivers to S3. `destinationArn` is the bucket ARN, optionally
+   * followed by `/<prefix>/`; `dependsOn` should hold the bucket policy.
+   */
+  readonly s3?: { readonly destinationArn: string; readonly dependsOn?: ITerraformDependable[] };
+  /** Name tag prefix; each flow log is tagged `<prefix>-<id>-<destination>`. */
+  readonly namePrefix: string;
+  /** @default {} */
+  readonly tags?: Record<string, string>;
+}
+
+const RESOURCE_ARG = { vpc: "vpcId", subnet: "subnetId", eni: "eniId" } as const;
+
+/** One aws_flow_log per target × destination. */
+export class FlowLogs extends Construct {
+  readonly flowLogs: FlowLog[] = [];
+
+  constructor(scope: Construct, id: string, props: FlowLogsProps) {
+    super(scope, id);
+    for (const target of props.targets) {
+      const common = {
+        [RESOURCE_ARG[target.resource]]: target.id,
+        trafficType: target.trafficType,
+        maxAggregationInterval: target.aggregationSeconds,
+        // "$${" keeps Terraform from reading the AWS placeholders as its own interpolation.
+        logFormat: target.logFormat.isDefault ? undefined : target.logFormat.toAwsFormat().replace(/\$\{/g, "$$${"),
+      };
+      const base = target.id.replace(/-/g, "");
+      for (const destination of target.destinations) {
+        const name = `${props.namePrefix}-${target.id}-${destination}`;
+        const tags = { ...props.tags, Name: name };
+        if (destination === "cloudwatch") {
+          if (!props.cloudWatch) throw new Error(`FlowLogs: target ${target.id} delivers to CloudWatch but no log group was given`);
+          this.flowLogs.push(
+            new FlowLog(this, `${base}ToCloudWatch`, {
+              ...common,
+              logDestinationType: "cloud-watch-logs",
+              logDestination: props.cloudWatch.logGroupArn,
+              iamRoleArn: props.cloudWatch.deliveryRoleArn,
+              tags,
+            }),
+          );
+        } else {
+          if (!props.s3) throw new Error(`FlowLogs: target ${target.id} delivers to S3 but no bucket was given`);
+          const options = target.s3;
+          this.flowLogs.push(
+            new FlowLog(this, `${base}ToS3`, {
+              ...common,
+              logDestinationType: "s3",
+              logDestination: props.s3.destinationArn,
+              destinationOptions: options && {
+                fileFormat: options.fileFormat,
+                hiveCompatiblePartitions: options.hiveCompatiblePartitions,
+                perHourPartition: options.perHourPartition,
+              },
+              dependsOn: props.s3.dependsOn,
+              tags,
+            }),
+          );
+        }
+      }
+    }
+  }
+}

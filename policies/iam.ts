@@ -1,0 +1,155 @@
+/**
+ * IAM policy documents as plain data. Constructs render them with JSON.stringify, and the
+ * compliance controls read them back from the synthesized stack, so they are kept free of
+ * Terraform tokens wherever the ARN is known from config.
+ */
+
+export interface Statement {
+  readonly Sid?: string;
+  readonly Effect: "Allow" | "Deny";
+  readonly Principal?: Record<string, string | string[]> | "*";
+  readonly Action: string | string[];
+  /** Absent in trust policies, which IAM rejects when they name a resource. */
+  readonly Resource?: string | string[];
+  readonly Condition?: Record<string, Record<string, string | string[] | boolean>>;
+}
+
+export interface PolicyDocument {
+  readonly Version: "2012-10-17";
+  readonly Statement: readonly Statement[];
+}
+
+export const doc = (...statements: Statement[]): PolicyDocument => ({ Version: "2012-10-17", Statement: statements });
+
+/** The partition of a region: aws, aws-cn or aws-us-gov. */
+export function partitionOf(region: string): string {
+  if (region.startsWith("cn-")) return "aws-cn";
+  if (region.startsWith("us-gov-")) return "aws-us-gov";
+  return "aws";
+}
+
+export interface AccountContext {
+  readonly account: string;
+  readonly region: string;
+}
+
+export const logGroupArn = (c: AccountContext, name: string) =>
+  `arn:${partitionOf(c.region)}:logs:${c.region}:${c.account}:log-group:${name}`;
+
+export const bucketArn = (region: string, bucket: string) => `arn:${partitionOf(region)}:s3:::${bucket}`;
+
+/**
+ * Key policy for the environment key: the account administers it; CloudWatch Logs may use it
+ * only for this account's log groups (encryption-context condition); log delivery may use it
+ * to write SSE-KMS objects into the archive.
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-and-resource-policy.html#AWS-logs-SSE-KMS-S3
+ */
+export function kmsKeyPolicy(c: AccountContext): PolicyDocument {
+  const p = partitionOf(c.region);
+  return doc(
+    {
+      Sid: "AccountAdministersKey",
+      Effect: "Allow",
+      Principal: { AWS: `arn:${p}:iam::${c.account}:root` },
+      Action: "kms:*",
+      // In a key policy "*" means this key.
+      Resource: "*",
+    },
+    {
+      Sid: "CloudWatchLogsUsesKeyForThisAccountsLogGroups",
+      Effect: "Allow",
+      Principal: { Service: `logs.${c.region}.amazonaws.com` },
+      Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+      Resource: "*",
+      Condition: {
+        ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:${p}:logs:${c.region}:${c.account}:log-group:*` },
+      },
+    },
+    {
+      Sid: "LogDeliveryWritesEncryptedArchive",
+      Effect: "Allow",
+      Principal: { Service: "delivery.logs.amazonaws.com" },
+      Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+      Resource: "*",
+      Condition: {
+        StringEquals: { "aws:SourceAccount": c.account },
+        ArnLike: { "aws:SourceArn": `arn:${p}:logs:${c.region}:${c.account}:*` },
+      },
+    },
+  );
+}
+
+/** Prefixes under which log delivery may write: the AWSLogs tree and incident trees. */
+export function deliveryPrefixes(account: string): string[] {
+  return [`AWSLogs/${account}/*`, `incidents/*/AWSLogs/${account}/*`];
+}
+
+/**
+ * Archive bucket policy: TLS only; log delivery writes only under this account's AWSLogs
+ * prefixes, confused-deputy protected. No `s3:x-amz-acl` condition: with BucketOwnerEnforced
+ * ownership the service sends no ACL header and such a condition would block delivery.
+ * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-permissions.html
+ */
+export function archiveBucketPolicy(c: AccountContext, bucket: string): PolicyDocument {
+  const arn = bucketArn(c.region, bucket);
+  const p = partitionOf(c.region);
+  const confusedDeputy = {
+    StringEquals: { "aws:SourceAccount": c.account },
+    ArnLike: { "aws:SourceArn": `arn:${p}:logs:${c.region}:${c.account}:*` },
+  };
+  return doc(
+    {
+      Sid: "DenyInsecureTransport",
+      Effect: "Deny",
+      Principal: "*",
+      Action: "s3:*",
+      Resource: [arn, `${arn}/*`],
+      Condition: { Bool: { "aws:SecureTransport": "false" } },
+    },
+    {
+      Sid: "AWSLogDeliveryWrite",
+      Effect: "Allow",
+      Principal: { Service: "delivery.logs.amazonaws.com" },
+      Action: "s3:PutObject",
+      Resource: deliveryPrefixes(c.account).map((prefix) => `${arn}/${prefix}`),
+      Condition: confusedDeputy,
+    },
+    {
+      Sid: "AWSLogDeliveryCheck",
+      Effect: "Allow",
+      Principal: { Service: "delivery.logs.amazonaws.com" },
+      Action: ["s3:GetBucketAcl", "s3:ListBucket"],
+      Resource: arn,
+      Condition: confusedDeputy,
+    },
+  );
+}
+
+/**
+ * Trust policy of the delivery role: only the flow-logs service, only for flow logs of this
+ * account and region.
+ * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html
+ */
+export function deliveryTrustPolicy(c: AccountContext): PolicyDocument {
+  return doc({
+    Effect: "Allow",
+    Principal: { Service: "vpc-flow-logs.amazonaws.com" },
+    Action: "sts:AssumeRole",
+    Condition: {
+      StringEquals: { "aws:SourceAccount": c.account },
+      ArnLike: { "aws:SourceArn": `arn:${partitionOf(c.region)}:ec2:${c.region}:${c.account}:vpc-flow-log/*` },
+    },
+  });
+}
+
+/** Delivery permissions: write streams and events into one log group, nothing else. */
+export function deliveryPermissions(c: AccountContext, logGroupName: string): PolicyDocument {
+  const arn = logGroupArn(c, logGroupName);
+  return doc({
+    Sid: "WriteFlowLogsToOneLogGroup",
+    Effect: "Allow",
+    Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+    Resource: [arn, `${arn}:*`],
+  });
+}

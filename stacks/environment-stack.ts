@@ -1,0 +1,80 @@
+import { Construct } from "constructs";
+import { LocalBackend, S3Backend, TerraformStack } from "cdktf";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import type { Environment } from "../environments/schema";
+import { ArchiveBucket } from "../modules/archive-bucket";
+import { DeliveryRole } from "../modules/delivery-role";
+import { FlowLogs } from "../modules/flow-logs";
+import { EnvironmentKey } from "../modules/kms-key";
+import { FlowLogGroup } from "../modules/log-group";
+
+/** Names of the environment's resources that other stacks and tools refer to. */
+export function environmentNames(env: Pick<Environment, "name">) {
+  return {
+    logGroup: `/flowlog-kit/${env.name}/vpc-flow-logs`,
+    deliveryRole: `flowlogs-${env.name}-delivery`,
+  };
+}
+
+/** Provider and backend every stack of an environment shares. */
+export function configureStack(stack: TerraformStack, env: Environment, extraTags: Record<string, string> = {}): void {
+  new AwsProvider(stack, "aws", {
+    region: env.region,
+    allowedAccountIds: [env.account],
+    defaultTags: [{ tags: { ...env.tags, Owner: env.owner, ManagedBy: "flowlog-kit", ...extraTags } }],
+  });
+  const backend = env.backend;
+  if (backend.type === "s3") {
+    const s3 = new S3Backend(stack, {
+      bucket: backend.bucket,
+      key: backend.key ?? `flowlog-kit/${stack.node.id}/terraform.tfstate`,
+      region: backend.region ?? env.region,
+      encrypt: true,
+    });
+    // cdktf 0.21's S3Backend predates use_lockfile (Terraform 1.10+).
+    s3.addOverride("use_lockfile", backend.useLockfile);
+  } else {
+    // Relative to cdktf.out/stacks/<stack>: the state lands in the project folder, outside the
+    // synthesized output that every synth replaces (cdktf's own default is an absolute path).
+    new LocalBackend(stack, { path: backend.path ?? `../../../terraform.${stack.node.id}.tfstate` });
+  }
+}
+
+/** One environment's baseline flow logging: `flowlogs-<env>`. */
+export class EnvironmentStack extends TerraformStack {
+  readonly key: EnvironmentKey;
+  readonly logGroup: FlowLogGroup;
+  readonly archive: ArchiveBucket;
+  readonly flowLogs: FlowLogs;
+
+  constructor(scope: Construct, readonly env: Environment) {
+    super(scope, env.stackName);
+    configureStack(this, env);
+    const ctx = { account: env.account, region: env.region };
+    const names = environmentNames(env);
+
+    this.key = new EnvironmentKey(this, "Kms", {
+      ...ctx,
+      name: env.name,
+      existingKeyArn: "keyArn" in env.kms ? env.kms.keyArn : undefined,
+    });
+    this.logGroup = new FlowLogGroup(this, "Logs", {
+      name: names.logGroup,
+      retentionDays: env.retention.cloudwatch.days,
+      kmsKeyArn: this.key.keyArn,
+    });
+    const role = new DeliveryRole(this, "Delivery", { ...ctx, roleName: names.deliveryRole, logGroupName: names.logGroup });
+    this.archive = new ArchiveBucket(this, "Archive", {
+      ...ctx,
+      bucketName: env.archive.bucketName,
+      retentionDays: env.retention.archive.days,
+      kmsKeyArn: this.key.keyArn,
+    });
+    this.flowLogs = new FlowLogs(this, "FlowLogs", {
+      targets: env.flowLogs,
+      cloudWatch: { logGroupArn: this.logGroup.logGroup.arn, deliveryRoleArn: role.role.arn },
+      s3: { destinationArn: this.archive.bucket.arn, dependsOn: [this.archive.policy] },
+      namePrefix: env.stackName,
+    });
+  }
+}
