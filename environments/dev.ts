@@ -1,7 +1,7 @@
-import { defineEnvironment } from "./schema";
+import type { EnvironmentInput } from "./schema";
 
 // Development: one VPC, everything into CloudWatch for a week, archive kept 90 days.
-export default defineEnvironment({
+export default {
   name: "dev",
   account: "210987654321",
   region: "eu-west-1",
@@ -19,4 +19,4 @@ export default defineEnvironment({
   ],
   kms: { create: true },
   backend: { type: "local" },
-});
+} satisfies EnvironmentInput;

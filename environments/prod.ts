@@ -1,4 +1,4 @@
-import { defineEnvironment } from "./schema";
+import type { EnvironmentInput } from "./schema";
 
 // The version-5 fields security operations queries need: addresses behind NAT (pkt-*), the
 // direction, the AWS service on either side and the path traffic took out of the VPC.
@@ -11,7 +11,7 @@ const PROD_FORMAT = [
 
 // Production: customer data, two VPCs (the customer-facing platform and the data platform),
 // plus one-minute logging on the bastion's interface. Archive kept a year (personal data).
-export default defineEnvironment({
+export default {
   name: "prod",
   account: "410987654323",
   region: "eu-central-1",
@@ -48,4 +48,4 @@ export default defineEnvironment({
   ],
   kms: { create: true },
   backend: { type: "s3", bucket: "northwind-tfstate-prod", key: "flowlog-kit/prod/terraform.tfstate", region: "eu-central-1", useLockfile: true },
-});
+} satisfies EnvironmentInput;

@@ -293,6 +293,3 @@ export const FlowLogScope = Object.freeze({
   subnet: (id: string) => ({ resource: "subnet" as const, id }),
   eni: (id: string) => ({ resource: "eni" as const, id }),
 });
-
-/** Identity function that gives an environment file its type. */
-export const defineEnvironment = (input: EnvironmentInput): EnvironmentInput => input;

@@ -1,8 +1,8 @@
-import { defineEnvironment } from "./schema";
+import type { EnvironmentInput } from "./schema";
 
 // Staging: mirrors production's shape at lower cost. The key is managed by the central
 // security account's pipeline, so the kit uses it instead of creating one.
-export default defineEnvironment({
+export default {
   name: "stg",
   account: "310987654322",
   region: "eu-west-1",
@@ -29,4 +29,4 @@ export default defineEnvironment({
   ],
   kms: { keyArn: "arn:aws:kms:eu-west-1:310987654322:key/6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b" },
   backend: { type: "s3", bucket: "northwind-tfstate-stg", key: "flowlog-kit/stg/terraform.tfstate", region: "eu-west-1", useLockfile: true },
-});
+} satisfies EnvironmentInput;

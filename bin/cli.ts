@@ -1,0 +1,70 @@
+import { Command, CommanderError } from "commander";
+import { loadEnvironments, selectEnvironments } from "../environments";
+import { ConfigError } from "../policies/errors";
+import { changesTable, planStack } from "./plan";
+import { summaryTable, synthesize } from "./synth";
+import { TerraformError } from "./terraform";
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const processIo: Io = {
+  out: (t) => process.stdout.write(t.endsWith("\n") ? t : `${t}\n`),
+  err: (t) => process.stderr.write(t.endsWith("\n") ? t : `${t}\n`),
+};
+
+/** Builds the `flowlog-kit` program; each action returns its exit code. */
+export function program(io: Io, setCode: (code: number) => void): Command {
+  const cli = new Command("flowlog-kit")
+    .description("AWS VPC Flow Logs as typed, per-environment Terraform stacks.")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+
+  cli
+    .command("synth")
+    .description("validate every environment and synthesize stacks into cdktf.out")
+    .argument("[env...]", "environments to synthesize (default: all)")
+    .option("--out <dir>", "output folder", "cdktf.out")
+    .action((envNames: string[], opts: { out: string }) => {
+      const result = synthesize({ envNames, outdir: opts.out });
+      io.out(summaryTable(result.envs));
+      io.out(`\nSynthesized ${result.envs.length} stack${result.envs.length === 1 ? "" : "s"} into ${opts.out}/stacks.`);
+      setCode(0);
+    });
+
+  cli
+    .command("plan")
+    .description("synthesize, then terraform plan one environment's stack")
+    .argument("<env>", "environment to plan")
+    .option("--offline", "plan with no AWS credentials and no network (override file: dummy keys, local state)")
+    .option("--out <dir>", "output folder", "cdktf.out")
+    .action((env: string, opts: { offline?: boolean; out: string }) => {
+      const all = loadEnvironments();
+      const [stack] = selectEnvironments(all, [env]);
+      const result = synthesize({ outdir: opts.out, all });
+      const plan = planStack(result.outdir, stack.stackName, { offline: opts.offline === true });
+      io.out(`${stack.stackName}${opts.offline ? " (offline)" : ""}: ${plan.summary}\n`);
+      io.out(changesTable(plan.changes));
+      setCode(0);
+    });
+
+  return cli;
+}
+
+/** Runs the CLI; returns the process exit code. Known errors print their message, not a stack. */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  let code = 0;
+  try {
+    await program(io, (c) => (code = c)).parseAsync(argv as string[]);
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    if (err instanceof ConfigError || err instanceof TerraformError) {
+      io.err(err.message);
+      return 1;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,42 @@
+import * as fs from "fs";
+import * as path from "path";
+import { complianceChanges, ComplianceChange, planSummaryLine } from "../policies/plan-changes";
+import { stackDir } from "./synth";
+import { renderTable } from "./table";
+import { runTerraform, terraformInit, writeOfflineOverride } from "./terraform";
+
+export interface PlanResult {
+  readonly summary: string;
+  readonly changes: readonly ComplianceChange[];
+  /** Terraform's full human-readable plan. */
+  readonly output: string;
+}
+
+/**
+ * Plans one synthesized stack. With `offline`, an override file lets the plan run with no
+ * credentials and no network; the synthesized cdk.tf.json is not touched.
+ */
+export function planStack(outdir: string, stackName: string, opts: { offline: boolean }): PlanResult {
+  const dir = stackDir(outdir, stackName);
+  if (!fs.existsSync(path.join(dir, "cdk.tf.json"))) {
+    throw new Error(`${stackName}: no synthesized stack in ${dir} (got nothing). Run "flowlog-kit synth" first.`);
+  }
+  if (opts.offline) writeOfflineOverride(dir);
+  terraformInit(dir);
+  const plan = runTerraform(["plan", "-input=false", "-lock=false", "-no-color", "-out=tfplan"], { cwd: dir });
+  const shown = runTerraform(["show", "-json", "tfplan"], { cwd: dir });
+  return {
+    summary: planSummaryLine(plan.stdout),
+    changes: complianceChanges(JSON.parse(shown.stdout)),
+    output: plan.stdout,
+  };
+}
+
+/** The compliance-relevant changes as a table; risky rows are marked with "!". */
+export function changesTable(changes: readonly ComplianceChange[]): string {
+  if (changes.length === 0) return "No compliance-relevant changes.";
+  return renderTable(
+    ["", "action", "aspect", "before", "after", "resource"],
+    changes.map((c) => [c.risk ? "!" : "", c.action, c.aspect, c.before, c.after, c.address]),
+  );
+}

@@ -1,0 +1,68 @@
+import * as fs from "fs";
+import * as path from "path";
+import { loadEnvironments, selectEnvironments } from "../environments";
+import type { Environment } from "../environments/schema";
+import { buildApp } from "../main";
+import { renderTable } from "./table";
+
+export interface SynthOptions {
+  /** Environments to synthesize. @default - all of them */
+  readonly envNames?: readonly string[];
+  /** @default "cdktf.out" in the current folder */
+  readonly outdir?: string;
+  /** Already loaded environments. @default - loaded and validated from the environments folder */
+  readonly all?: readonly Environment[];
+}
+
+export interface SynthResult {
+  readonly outdir: string;
+  readonly envs: readonly Environment[];
+}
+
+/** The folder a stack is synthesized into. */
+export const stackDir = (outdir: string, stackName: string) => path.join(outdir, "stacks", stackName);
+
+/**
+ * Validates every environment, then synthesizes the chosen ones into a temporary folder and
+ * swaps it in for `outdir`. An invalid configuration throws before anything is written, and
+ * a failed synth leaves the previous output as it was.
+ */
+export function synthesize(opts: SynthOptions = {}): SynthResult {
+  const outdir = path.resolve(opts.outdir ?? "cdktf.out");
+  const envs = selectEnvironments(opts.all ?? loadEnvironments(), opts.envNames ?? []);
+  const tmp = `${outdir}.tmp-${process.pid}`;
+  const old = `${outdir}.old-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  try {
+    buildApp(envs, tmp).synth();
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  const hadPrevious = fs.existsSync(outdir);
+  if (hadPrevious) fs.renameSync(outdir, old);
+  fs.renameSync(tmp, outdir);
+  if (hadPrevious) fs.rmSync(old, { recursive: true, force: true });
+  return { outdir, envs };
+}
+
+function scopesOf(env: Environment): string {
+  const counts = new Map<string, number>();
+  for (const s of env.flowLogs) counts.set(s.resource, (counts.get(s.resource) ?? 0) + 1);
+  return [...counts].map(([resource, n]) => `${n} ${resource}`).join(", ");
+}
+
+/** The table `npm start` prints: one row per environment. */
+export function summaryTable(envs: readonly Environment[]): string {
+  return renderTable(
+    ["environment", "scopes", "destinations", "cloudwatch days", "s3 days", "kms"],
+    envs.map((env) => [
+      env.name,
+      scopesOf(env),
+      [...new Set(env.flowLogs.flatMap((s) => s.destinations))].sort().join(", "),
+      `${env.retention.cloudwatch.days} (${env.retention.cloudwatch.class})`,
+      `${env.retention.archive.days} (${env.retention.archive.class})`,
+      "keyArn" in env.kms ? `given ${env.kms.keyArn.replace(/^.*:key\//, "key/")}` : "created, rotation on",
+    ]),
+  );
+}

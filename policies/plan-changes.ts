@@ -1,0 +1,129 @@
+/**
+ * The compliance-relevant part of a Terraform plan (`terraform show -json`): retention,
+ * scope, encryption, and deletion of any flow log or archive. Pure: reads the plan JSON only.
+ */
+
+type Action = "no-op" | "create" | "read" | "update" | "delete";
+
+interface ResourceChange {
+  readonly address: string;
+  readonly type: string;
+  readonly change: {
+    readonly actions: readonly Action[];
+    readonly before: Record<string, unknown> | null;
+    readonly after: Record<string, unknown> | null;
+    readonly after_unknown?: Record<string, unknown>;
+  };
+}
+
+export interface PlanJson {
+  readonly resource_changes?: readonly ResourceChange[];
+}
+
+export interface ComplianceChange {
+  /** create, update, delete or replace. */
+  readonly action: string;
+  readonly address: string;
+  /** What the row is about: retention, scope, encryption, lifecycle, archive. */
+  readonly aspect: string;
+  readonly before: string;
+  readonly after: string;
+  /** True when the change weakens evidence: a deletion, lower retention, encryption removed. */
+  readonly risk: boolean;
+}
+
+const UNKNOWN = "(known after apply)";
+const NONE = "-";
+
+function actionOf(actions: readonly Action[]): string | undefined {
+  if (actions.includes("delete") && actions.includes("create")) return "replace";
+  if (actions.length === 1 && actions[0] !== "no-op" && actions[0] !== "read") return actions[0];
+  return undefined;
+}
+
+function show(obj: Record<string, unknown> | null, unknown: Record<string, unknown> | undefined, key: string): string {
+  if (obj === null) return NONE;
+  if (unknown?.[key] === true) return UNKNOWN;
+  const v = obj[key];
+  if (v === null || v === undefined || v === "") return NONE;
+  return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+function scopeOf(v: Record<string, unknown> | null): string {
+  if (v === null) return NONE;
+  const target = (v.vpc_id ?? v.subnet_id ?? v.eni_id ?? v.transit_gateway_id ?? v.transit_gateway_attachment_id ?? "?") as string;
+  return `${target} ${v.traffic_type ?? "?"} -> ${v.log_destination_type ?? "?"}`;
+}
+
+function lifecycleOf(v: Record<string, unknown> | null): string {
+  if (v === null) return NONE;
+  const rules = (v.rule as Record<string, unknown>[] | undefined) ?? [];
+  return rules
+    .map((r) => {
+      const transitions = [...((r.transition as { days: number; storage_class: string }[] | undefined) ?? [])]
+        .sort((a, b) => a.days - b.days)
+        .map((t) => `${t.storage_class}@${t.days}d`)
+        .join(" ");
+      const exp = (r.expiration as { days: number }[] | undefined)?.[0]?.days;
+      return `${transitions ? `${transitions} ` : ""}expire@${exp ?? "never"}d`;
+    })
+    .join("; ");
+}
+
+function encryptionOf(v: Record<string, unknown> | null): string {
+  if (v === null) return NONE;
+  const rule = (v.rule as { apply_server_side_encryption_by_default?: { sse_algorithm?: string }[] }[] | undefined)?.[0];
+  return rule?.apply_server_side_encryption_by_default?.[0]?.sse_algorithm ?? NONE;
+}
+
+const num = (s: string) => (/^\d+$/.test(s) ? Number(s) : undefined);
+
+/** Rows for every change a compliance reviewer should see, in plan order. */
+export function complianceChanges(plan: PlanJson): ComplianceChange[] {
+  const rows: ComplianceChange[] = [];
+  for (const rc of plan.resource_changes ?? []) {
+    const action = actionOf(rc.change.actions);
+    if (!action) continue;
+    const { before, after, after_unknown: unknown } = rc.change;
+    const removed = action === "delete" || action === "replace";
+    const push = (aspect: string, b: string, a: string, risk: boolean) => {
+      if (action === "update" && b === a) return;
+      rows.push({ action, address: rc.address, aspect, before: b, after: a, risk });
+    };
+    switch (rc.type) {
+      case "aws_flow_log":
+        push("scope", scopeOf(before), action === "delete" ? NONE : scopeOf(after), removed);
+        break;
+      case "aws_cloudwatch_log_group": {
+        const b = show(before, undefined, "retention_in_days");
+        const a = action === "delete" ? NONE : show(after, unknown, "retention_in_days");
+        const lowered = num(b) !== undefined && num(a) !== undefined && num(a)! < num(b)!;
+        push("retention (days)", b, a, removed || lowered || a === "0");
+        push("encryption", before ? (before.kms_key_id ? "kms" : "none") : NONE, action === "delete" ? NONE : unknown?.kms_key_id || after?.kms_key_id ? "kms" : "none", removed);
+        break;
+      }
+      case "aws_s3_bucket_lifecycle_configuration":
+        push("lifecycle", lifecycleOf(before), action === "delete" ? NONE : lifecycleOf(after), removed);
+        break;
+      case "aws_s3_bucket_server_side_encryption_configuration":
+        push("encryption", encryptionOf(before), action === "delete" ? NONE : encryptionOf(after), removed);
+        break;
+      case "aws_s3_bucket":
+        if (removed) push("archive bucket", show(before, undefined, "bucket"), NONE, true);
+        else if (action === "create") push("archive bucket", NONE, show(after, unknown, "bucket"), false);
+        break;
+      case "aws_kms_key":
+        push("key rotation", show(before, undefined, "enable_key_rotation"), action === "delete" ? NONE : show(after, unknown, "enable_key_rotation"), removed || after?.enable_key_rotation === false);
+        break;
+      default:
+        break;
+    }
+  }
+  return rows;
+}
+
+/** The "Plan: N to add, ..." sentence of terraform's human output. */
+export function planSummaryLine(stdout: string): string {
+  const line = stdout.split("\n").find((l) => /^(Plan:|No changes\.)/.test(l.trim()));
+  return line?.trim() ?? "terraform printed no plan summary";
+}
