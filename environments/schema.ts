@@ -129,7 +129,8 @@ const scope = z
     s3: s3Options.optional(),
   })
   .superRefine((value, ctx) => {
-    if (!ID_PATTERNS[value.resource].test(value.id)) {
+    // Only a well-formed id of the wrong kind; a malformed one is already reported on the field.
+    if (ANY_ID.test(value.id) && !ID_PATTERNS[value.resource].test(value.id)) {
       ctx.addIssue({
         code: "custom",
         path: ["id"],
@@ -237,6 +238,8 @@ export const EnvironmentSchema = z
       .default({}),
   })
   .superRefine((env, ctx) => {
+    // Zod runs this refinement even when a scope failed; cross-scope checks need all scopes whole.
+    if (!env.flowLogs.every((s) => s.logFormat instanceof LogFormat)) return;
     const cw = env.flowLogs.filter((s) => s.destinations.includes("cloudwatch"));
     const first = cw[0];
     cw.forEach((s) => {
@@ -261,8 +264,8 @@ export const EnvironmentSchema = z
       seen.set(s.id, index);
     });
     if ("keyArn" in env.kms) {
-      const [, , region, account] = KMS_KEY_ARN.exec(env.kms.keyArn) ?? [];
-      if (region !== env.region || account !== env.account) {
+      const match = KMS_KEY_ARN.exec(env.kms.keyArn);
+      if (match && (match[2] !== env.region || match[3] !== env.account)) {
         ctx.addIssue({
           code: "custom",
           path: ["kms", "keyArn"],

@@ -1,0 +1,134 @@
+import { baseInput, env, validate } from "../support/env";
+
+const problemsOf = (overrides: Record<string, unknown>) => validate(baseInput(overrides)).problems;
+const scope = (s: Record<string, unknown>) => ({ flowLogs: [{ resource: "vpc", id: "vpc-0123456789abcdef0", destinations: ["cloudwatch"], ...s }] });
+
+describe("environment schema", () => {
+  it("accepts a minimal environment and applies each default once", () => {
+    const e = env();
+    expect(e.retention).toEqual({ cloudwatch: { class: "production", days: 14 }, archive: { class: "internal", days: 90 } });
+    expect(e.flowLogs[0]).toMatchObject({ trafficType: "ALL", aggregationSeconds: 600, s3: { fileFormat: "plain-text", hiveCompatiblePartitions: false, perHourPartition: false } });
+    expect(e.flowLogs[0]!.logFormat.isDefault).toBe(true);
+    expect(e.kms).toEqual({ create: true });
+    expect(e.backend).toEqual({ type: "local" });
+    expect(e.archive.bucketName).toBe("flowlogs-test-123456789012-eu-west-1");
+    expect(e.stackName).toBe("flowlogs-test");
+    expect(e.tags).toEqual({});
+  });
+
+  it("freezes the validated environment", () => {
+    const e = env();
+    expect(Object.isFrozen(e)).toBe(true);
+    expect(Object.isFrozen(e.flowLogs[0])).toBe(true);
+    expect(() => {
+      (e as { name: string }).name = "x";
+    }).toThrow(TypeError);
+  });
+
+  it("accepts a retention day count that belongs to a class", () => {
+    expect(env({ retention: { cloudwatch: 30, archive: 365 } }).retention).toEqual({
+      cloudwatch: { class: "large", days: 30 },
+      archive: { class: "personal-data", days: 365 },
+    });
+  });
+
+  it("leaves S3 options off a CloudWatch-only scope", () => {
+    expect(env(scope({})).flowLogs[0]!.s3).toBeUndefined();
+  });
+
+  describe("rejects, naming the field, the value and the fix", () => {
+    it.each<[string, Record<string, unknown>, string]>([
+      ["an unknown CloudWatch retention class", { retention: { cloudwatch: "forever", archive: "internal" } },
+        'test.retention.cloudwatch: unknown CloudWatch retention class (got "forever"). Use one of "small", "production", "large", i.e. 7, 14, 30 days; keep longer history in the S3 archive.'],
+      ["a CloudWatch day count outside the policy", { retention: { cloudwatch: 90, archive: "internal" } },
+        "test.retention.cloudwatch: is not a CloudWatch retention day count of the policy (got 90). Use one of"],
+      ["never-expire in CloudWatch", { retention: { cloudwatch: 0, archive: "internal" } },
+        "test.retention.cloudwatch: never-expire is not allowed: CloudWatch Logs is for recent incidents (got 0)."],
+      ["an unknown archive class", { retention: { cloudwatch: "small", archive: "gold" } },
+        'test.retention.archive: unknown S3 archive retention class (got "gold"). Use one of "internal", "customer-facing", "personal-data", i.e. 90, 180, 365 days.'],
+      ["an archive day count outside the policy", { retention: { cloudwatch: "small", archive: 400 } },
+        "test.retention.archive: is not an S3 archive retention day count of the policy (got 400)."],
+      ["never-expire in the archive", { retention: { cloudwatch: "small", archive: 0 } },
+        "test.retention.archive: never-expire is not allowed: audit evidence has a defined retention (got 0)."],
+      ["missing retention", { retention: undefined },
+        "test.retention: is required (got nothing). Write e.g. { cloudwatch: \"production\", archive: \"internal\" }."],
+      ["a malformed account id", { account: "12345" },
+        'test.account: is not a 12-digit AWS account id (got "12345"). Write the account id as a string of exactly 12 digits.'],
+      ["a numeric account id", { account: 123456789012 },
+        "test.account: must be a string (got 123456789012). Quote the 12-digit account id."],
+      ["a malformed region", { region: "europe-1" },
+        'test.region: is not an AWS region (got "europe-1"). Use a region code such as "eu-west-1".'],
+      ["an empty owner", { owner: "" }, 'test.owner: is empty (got ""). Name the owning team.'],
+      ["an empty scope list", { flowLogs: [] },
+        "test.flowLogs: is empty: the environment logs nothing (got []). Add at least one VPC, subnet or ENI scope."],
+      ["a malformed VPC id", scope({ id: "vpc-123" }),
+        'test.flowLogs[0].id: is not a VPC, subnet or ENI id (got "vpc-123"). Use vpc-, subnet- or eni- followed by 8 or 17 lowercase hex digits.'],
+      ["a subnet id on a VPC scope", scope({ id: "subnet-0123456789abcdef0" }),
+        'test.flowLogs[0].id: is not a vpc id (got "subnet-0123456789abcdef0"). Use "vpc-" followed by 8 or 17 lowercase hex digits.'],
+      ["a malformed subnet id", scope({ resource: "subnet", id: "subnet-XYZ" }),
+        'test.flowLogs[0].id: is not a VPC, subnet or ENI id (got "subnet-XYZ").'],
+      ["a malformed ENI id", scope({ resource: "eni", id: "eni-0123456789abcdef" }),
+        'test.flowLogs[0].id: is not a VPC, subnet or ENI id (got "eni-0123456789abcdef").'],
+      ["an ENI id on a subnet scope", scope({ resource: "subnet", id: "eni-0123456789abcdef0" }),
+        'test.flowLogs[0].id: is not a subnet id (got "eni-0123456789abcdef0"). Use "subnet-" followed by 8 or 17 lowercase hex digits.'],
+      ["an unknown scope resource", scope({ resource: "instance" }),
+        'test.flowLogs[0].resource: is not a flow-log scope (got "instance"). Use one of "vpc", "subnet", "eni".'],
+      ["a scope with no destination", scope({ destinations: [] }),
+        'test.flowLogs[0].destinations: a scope needs at least one destination (got []). Add "cloudwatch", "s3".'],
+      ["a duplicated destination", scope({ destinations: ["s3", "s3"] }),
+        'test.flowLogs[0].destinations: lists a destination twice (got ["s3","s3"]). List each destination once.'],
+      ["an unknown destination", scope({ destinations: ["kinesis"] }),
+        'test.flowLogs[0].destinations[0]: is not a destination (got "kinesis"). Use "cloudwatch", "s3".'],
+      ["parquet options with a CloudWatch destination", scope({ destinations: ["cloudwatch"], s3: { fileFormat: "parquet" } }),
+        'test.flowLogs[0].s3: S3 options (parquet) given for a scope without an S3 destination (got {"fileFormat":"parquet"}). Add "s3" to destinations, or remove the s3 options: CloudWatch Logs takes no file format or partitioning.'],
+      ["an unknown file format", scope({ destinations: ["s3"], s3: { fileFormat: "csv" } }),
+        'test.flowLogs[0].s3.fileFormat: is not a flow-log file format (got "csv"). Use "plain-text" or "parquet".'],
+      ["an unknown traffic type", scope({ trafficType: "DENY" }),
+        'test.flowLogs[0].trafficType: is not a traffic type (got "DENY"). Use one of "ACCEPT", "REJECT", "ALL".'],
+      ["an aggregation interval AWS does not offer", scope({ aggregationSeconds: 300 }),
+        "test.flowLogs[0].aggregationSeconds: is not an aggregation interval AWS accepts (got 300). Use 60 or 600."],
+      ["an unknown log-format field, with the nearest names", scope({ logFormat: ["srcadr", "dstport"] }),
+        'test.flowLogs[0].logFormat: unknown field "srcadr"; did you mean "srcaddr"'],
+      ["a transit-gateway-only field on a VPC scope", scope({ logFormat: ["tgw-id"] }),
+        'test.flowLogs[0].logFormat: field "tgw-id" exists only in transit gateway flow logs, not for a vpc (got ["tgw-id"]). Use field names from functions/flowlog/fields.ts.'],
+      ["a log format that is neither default nor a list", scope({ logFormat: "custom" }),
+        'test.flowLogs[0].logFormat: must be "default" or a list of field names (got "custom").'],
+      ["a KMS key ARN that is not one", { kms: { keyArn: "arn:aws:s3:::bucket" } },
+        'test.kms.keyArn: is not a KMS key ARN (got "arn:aws:s3:::bucket"). Use arn:aws:kms:<region>:<account>:key/<key-id>, or { create: true }.'],
+      ["a KMS setting that is neither form", { kms: { create: false } },
+        'test.kms: must be { create: true } or { keyArn: "arn:aws:kms:..." } (got {"create":false}). Create a key for the environment, or give one key ARN.'],
+      ["a KMS key in another region", { kms: { keyArn: "arn:aws:kms:us-east-1:123456789012:key/6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b" } },
+        "test.kms.keyArn: is not a key of 123456789012 in eu-west-1 (got \"arn:aws:kms:us-east-1:123456789012:key/6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b\"). CloudWatch Logs and S3 need a key in the environment's own account and region."],
+      ["an S3 backend without a bucket", { backend: { type: "s3", key: "state" } },
+        'test.backend.bucket: is required (got nothing). Name the S3 bucket that holds Terraform state.'],
+      ["an unknown backend type", { backend: { type: "gcs" } },
+        'test.backend.type: must have type "local" or "s3" (got "gcs"). Write { type: "local" } or { type: "s3", bucket: "..." }.'],
+      ["an unknown key (a typo)", { retension: {} },
+        "test: unknown key (got retension). Remove it or correct the spelling; environments/schema.ts lists the keys."],
+      ["a missing scope id", scope({ id: undefined }),
+        'test.flowLogs[0].id: is required (got nothing). Write the id as a string, e.g. "vpc-0a1b2c3d4e5f60718".'],
+      ["two scopes on one resource", { flowLogs: [{ resource: "vpc", id: "vpc-0123456789abcdef0", destinations: ["s3"] }, { resource: "vpc", id: "vpc-0123456789abcdef0", destinations: ["cloudwatch"] }] },
+        "test.flowLogs[1].id: is already scoped by flowLogs[0]"],
+      ["CloudWatch scopes with different log formats", { flowLogs: [
+          { resource: "vpc", id: "vpc-0123456789abcdef0", destinations: ["cloudwatch"] },
+          { resource: "vpc", id: "vpc-0123456789abcdef1", destinations: ["cloudwatch"], logFormat: ["srcaddr"] }] },
+        "test.flowLogs[1].logFormat: differs from the log format of flowLogs[0], and both deliver to the environment's one log group"],
+      ["an invalid environment name", { name: "Prod_1" },
+        'Prod_1.name: is not a valid environment name (got "Prod_1"). Use 2-20 lowercase letters, digits and hyphens, starting with a letter.'],
+    ])("%s", (_title, overrides, expected) => {
+      expect(problemsOf(overrides).join("\n")).toContain(expected);
+    });
+  });
+
+  it("reports every problem at once", () => {
+    const problems = problemsOf({ account: "1", region: "mars-1", retention: { cloudwatch: 0, archive: 12 }, flowLogs: [] });
+    expect(problems).toHaveLength(5);
+    expect(problems.map((p) => p.split(":")[0])).toEqual([
+      "test.account",
+      "test.region",
+      "test.retention.cloudwatch",
+      "test.retention.archive",
+      "test.flowLogs",
+    ]);
+  });
+});
