@@ -1,0 +1,99 @@
+import * as fs from "fs";
+import * as path from "path";
+import { runCli } from "../support/cli";
+import { baseInput, copyExampleEnvironments, tempDir, writeEnvFiles } from "../support/env";
+
+/** Every file under dir with its bytes, for byte-for-byte comparison. */
+function snapshot(dir: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const full = path.join(d, e.name);
+      if (e.isDirectory()) walk(full);
+      else files[path.relative(dir, full)] = fs.readFileSync(full).toString("base64");
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+describe("flowlog-kit synth", () => {
+  const envDir = tempDir("envs");
+  const work = tempDir("out");
+  const previous = process.env.FLOWLOG_KIT_ENVIRONMENTS;
+  beforeAll(() => {
+    copyExampleEnvironments(envDir);
+    process.env.FLOWLOG_KIT_ENVIRONMENTS = envDir;
+  });
+  afterAll(() => {
+    if (previous === undefined) delete process.env.FLOWLOG_KIT_ENVIRONMENTS;
+    else process.env.FLOWLOG_KIT_ENVIRONMENTS = previous;
+  });
+
+  it("synthesizes every environment and prints the summary table", async () => {
+    const out = path.join(work, "a");
+    const r = await runCli("synth", "--out", out);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^environment\s+scopes\s+destinations\s+cloudwatch days\s+s3 days\s+kms/);
+    expect(r.out).toMatch(/prod\s+2 vpc, 1 eni\s+cloudwatch, s3\s+30 \(large\)\s+365 \(personal-data\)\s+created, rotation on/);
+    expect(r.out).toMatch(/stg\s+1 vpc, 1 subnet\s+cloudwatch, s3\s+14 \(production\)\s+90 \(internal\)\s+given key\/6f1c2a3b/);
+    expect(r.out).toContain(`Synthesized 3 stacks into ${out}/stacks.`);
+    expect(fs.readdirSync(path.join(out, "stacks")).sort()).toEqual(["flowlogs-dev", "flowlogs-prod", "flowlogs-stg"]);
+  });
+
+  it("gives byte-identical output for the same config, with no machine paths in it", async () => {
+    const a = path.join(work, "twice-a");
+    const b = path.join(work, "twice-b");
+    await runCli("synth", "--out", a);
+    const first = snapshot(a);
+    await runCli("synth", "--out", a);
+    expect(snapshot(a)).toEqual(first);
+    await runCli("synth", "--out", b);
+    expect(snapshot(b)).toEqual(first);
+    const text = Object.values(first).map((v) => Buffer.from(v, "base64").toString()).join("\n");
+    expect(text).not.toContain(work);
+    expect(text).not.toContain(process.cwd());
+  });
+
+  it("synthesizes only the environments named", async () => {
+    const out = path.join(work, "one");
+    const r = await runCli("synth", "dev", "--out", out);
+    expect(r.code).toBe(0);
+    expect(fs.readdirSync(path.join(out, "stacks"))).toEqual(["flowlogs-dev"]);
+  });
+
+  it("on invalid config reports every problem, exits 1 and leaves the previous output untouched", async () => {
+    const out = path.join(work, "keep");
+    await runCli("synth", "--out", out);
+    const before = snapshot(out);
+    writeEnvFiles(envDir, { broken: baseInput({ name: "broken", account: "12", flowLogs: [] }) });
+    try {
+      const r = await runCli("synth", "--out", out);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain("2 configuration problems:");
+      expect(r.err).toContain('broken.account: is not a 12-digit AWS account id (got "12").');
+      expect(r.err).toContain("broken.flowLogs: is empty: the environment logs nothing (got []).");
+      expect(r.out).toBe("");
+      expect(snapshot(out)).toEqual(before);
+      expect(fs.readdirSync(work).filter((f) => f.includes(".tmp-") || f.includes(".old-"))).toEqual([]);
+    } finally {
+      fs.rmSync(path.join(envDir, "broken.ts"));
+    }
+  });
+
+  it("rejects an unknown environment name without writing", async () => {
+    const out = path.join(work, "unknown");
+    const r = await runCli("synth", "qa", "--out", out);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('qa: unknown environment (got "qa"). Use one of "dev", "prod", "stg".');
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it("rejects planning an unknown environment before synthesizing", async () => {
+    const out = path.join(work, "plan-unknown");
+    const r = await runCli("plan", "qa", "--offline", "--out", out);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('qa: unknown environment (got "qa").');
+    expect(fs.existsSync(out)).toBe(false);
+  });
+});

@@ -1,0 +1,177 @@
+import { Testing } from "cdktf";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import { LogFormat } from "../../functions/flowlog/format";
+import { ArchiveBucket } from "../../modules/archive-bucket";
+import { DeliveryRole } from "../../modules/delivery-role";
+import { FlowLogs } from "../../modules/flow-logs";
+import { EnvironmentKey } from "../../modules/kms-key";
+import { FlowLogGroup } from "../../modules/log-group";
+
+const ctx = { account: "123456789012", region: "eu-west-1" };
+type Synth = Record<string, Record<string, Record<string, Record<string, unknown>>>>;
+const parse = (json: string) => JSON.parse(json) as Synth;
+const only = (s: Synth, type: string) => {
+  const all = Object.values(s.resource?.[type] ?? {});
+  expect(all).toHaveLength(1);
+  return all[0]!;
+};
+const policy = (r: Record<string, unknown>, key = "policy") => JSON.parse(r[key] as string);
+
+describe("EnvironmentKey", () => {
+  it("creates a rotating key whose policy limits CloudWatch Logs to this account's log groups", () => {
+    const s = parse(Testing.synthScope((scope) => new EnvironmentKey(scope, "Kms", { ...ctx, name: "dev" })));
+    const key = only(s, "aws_kms_key");
+    expect(key.enable_key_rotation).toBe(true);
+    const statements = policy(key).Statement;
+    const logs = statements.find((st: { Sid: string }) => st.Sid === "CloudWatchLogsUsesKeyForThisAccountsLogGroups");
+    expect(logs.Principal).toEqual({ Service: "logs.eu-west-1.amazonaws.com" });
+    expect(logs.Condition.ArnLike["kms:EncryptionContext:aws:logs:arn"]).toBe("arn:aws:logs:eu-west-1:123456789012:log-group:*");
+    const delivery = statements.find((st: { Sid: string }) => st.Sid === "LogDeliveryWritesEncryptedArchive");
+    expect(delivery.Condition.StringEquals["aws:SourceAccount"]).toBe("123456789012");
+    expect(only(s, "aws_kms_alias").name).toBe("alias/flowlogs-dev");
+  });
+
+  it("creates nothing when a key ARN is given", () => {
+    const arn = "arn:aws:kms:eu-west-1:123456789012:key/6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b";
+    let key: EnvironmentKey | undefined;
+    const json = Testing.synthScope((scope) => {
+      key = new EnvironmentKey(scope, "Kms", { ...ctx, name: "dev", existingKeyArn: arn });
+    });
+    expect(json).not.toHaveResource(KmsKey);
+    expect(parse(json).resource).toBeUndefined();
+    expect(key!.keyArn).toBe(arn);
+  });
+});
+
+describe("FlowLogGroup", () => {
+  it("sets retention from the class and encrypts with the key", () => {
+    const json = Testing.synthScope((scope) => new FlowLogGroup(scope, "Logs", { name: "/x", retentionDays: 14, kmsKeyArn: "arn:k" }));
+    expect(json).toHaveResourceWithProperties(CloudwatchLogGroup, {
+      name: "/x",
+      retention_in_days: 14,
+      kms_key_id: "arn:k",
+    });
+  });
+});
+
+describe("DeliveryRole", () => {
+  const s = parse(Testing.synthScope((scope) => new DeliveryRole(scope, "Delivery", { ...ctx, roleName: "r", logGroupName: "/flowlog-kit/dev/vpc-flow-logs" })));
+
+  it("trusts only the flow-logs service for this account's flow logs", () => {
+    const trust = policy(only(s, "aws_iam_role"), "assume_role_policy").Statement[0];
+    expect(trust.Principal).toEqual({ Service: "vpc-flow-logs.amazonaws.com" });
+    expect(trust.Condition).toEqual({
+      StringEquals: { "aws:SourceAccount": "123456789012" },
+      ArnLike: { "aws:SourceArn": "arn:aws:ec2:eu-west-1:123456789012:vpc-flow-log/*" },
+    });
+    expect(trust.Resource).toBeUndefined();
+  });
+
+  it("may write only to the one log group", () => {
+    const st = policy(only(s, "aws_iam_role_policy")).Statement;
+    expect(st).toHaveLength(1);
+    expect(st[0].Resource).toEqual([
+      "arn:aws:logs:eu-west-1:123456789012:log-group:/flowlog-kit/dev/vpc-flow-logs",
+      "arn:aws:logs:eu-west-1:123456789012:log-group:/flowlog-kit/dev/vpc-flow-logs:*",
+    ]);
+    expect(st[0].Action).not.toContain("logs:CreateLogGroup");
+    expect(JSON.stringify(st)).not.toContain('"*"');
+  });
+});
+
+describe("ArchiveBucket", () => {
+  const make = (retentionDays: 90 | 180 | 365) =>
+    parse(Testing.synthScope((scope) => new ArchiveBucket(scope, "Archive", { ...ctx, bucketName: "flowlogs-dev-archive", retentionDays, kmsKeyArn: "arn:k" })));
+  const s = make(365);
+
+  it("enforces bucket-owner ownership, versioning, SSE-KMS with a bucket key and a full public access block", () => {
+    expect(only(s, "aws_s3_bucket_ownership_controls").rule).toEqual({ object_ownership: "BucketOwnerEnforced" });
+    expect(only(s, "aws_s3_bucket_versioning").versioning_configuration).toEqual({ status: "Enabled" });
+    expect(only(s, "aws_s3_bucket_server_side_encryption_configuration").rule).toEqual([
+      { apply_server_side_encryption_by_default: { kms_master_key_id: "arn:k", sse_algorithm: "aws:kms" }, bucket_key_enabled: true },
+    ]);
+    expect(only(s, "aws_s3_bucket_public_access_block")).toMatchObject({
+      block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true,
+    });
+    expect(s.resource?.aws_s3_bucket_acl).toBeUndefined();
+  });
+
+  it("denies non-TLS access and lets log delivery write only under this account's AWSLogs prefixes", () => {
+    const st = policy(only(s, "aws_s3_bucket_policy")).Statement;
+    const deny = st.find((x: { Sid: string }) => x.Sid === "DenyInsecureTransport");
+    expect(deny).toMatchObject({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
+    const write = st.find((x: { Sid: string }) => x.Sid === "AWSLogDeliveryWrite");
+    expect(write.Resource).toEqual([
+      "arn:aws:s3:::flowlogs-dev-archive/AWSLogs/123456789012/*",
+      "arn:aws:s3:::flowlogs-dev-archive/incidents/*/AWSLogs/123456789012/*",
+    ]);
+    expect(write.Condition).toEqual({
+      StringEquals: { "aws:SourceAccount": "123456789012" },
+      ArnLike: { "aws:SourceArn": "arn:aws:logs:eu-west-1:123456789012:*" },
+    });
+    expect(JSON.stringify(st)).not.toContain("x-amz-acl");
+  });
+
+  it.each([
+    [90, [{ days: 30, storage_class: "STANDARD_IA" }]],
+    [365, [{ days: 30, storage_class: "STANDARD_IA" }, { days: 90, storage_class: "GLACIER_IR" }, { days: 180, storage_class: "DEEP_ARCHIVE" }]],
+  ] as const)("for %i days: transitions that fit, expiration, noncurrent expiry and multipart abort", (days, transitions) => {
+    const rule = (only(make(days), "aws_s3_bucket_lifecycle_configuration").rule as Record<string, unknown>[])[0]!;
+    expect(rule).toMatchObject({
+      status: "Enabled",
+      transition: transitions,
+      expiration: [{ days }],
+      noncurrent_version_expiration: [{ noncurrent_days: 7 }],
+      abort_incomplete_multipart_upload: [{ days_after_initiation: 7 }],
+    });
+  });
+});
+
+describe("FlowLogs", () => {
+  const base = { trafficType: "ALL" as const, aggregationSeconds: 600 as const, logFormat: LogFormat.DEFAULT };
+  const s = parse(
+    Testing.synthScope(
+      (scope) =>
+        new FlowLogs(scope, "FlowLogs", {
+          namePrefix: "flowlogs-dev",
+          cloudWatch: { logGroupArn: "arn:lg", deliveryRoleArn: "arn:role" },
+          s3: { destinationArn: "arn:aws:s3:::b" },
+          targets: [
+            { ...base, resource: "vpc", id: "vpc-0123456789abcdef0", destinations: ["cloudwatch", "s3"], s3: { fileFormat: "parquet", hiveCompatiblePartitions: true, perHourPartition: true } },
+            { ...base, resource: "subnet", id: "subnet-01234567", trafficType: "REJECT", destinations: ["cloudwatch"], logFormat: LogFormat.custom(["srcaddr", "dstaddr"], "subnet") },
+            { ...base, resource: "eni", id: "eni-0123456789abcdef0", aggregationSeconds: 60, destinations: ["s3"], s3: { fileFormat: "plain-text", hiveCompatiblePartitions: false, perHourPartition: false } },
+          ],
+        }),
+    ),
+  );
+  const logs = Object.values(s.resource!.aws_flow_log!);
+
+  it("creates one flow log per scope and destination", () => {
+    expect(logs).toHaveLength(4);
+  });
+
+  it("delivers to CloudWatch through the delivery role and to S3 with the scope's file options", () => {
+    expect(logs).toContainEqual(expect.objectContaining({ vpc_id: "vpc-0123456789abcdef0", log_destination_type: "cloud-watch-logs", log_destination: "arn:lg", iam_role_arn: "arn:role", traffic_type: "ALL", max_aggregation_interval: 600 }));
+    expect(logs).toContainEqual(expect.objectContaining({ vpc_id: "vpc-0123456789abcdef0", log_destination_type: "s3", log_destination: "arn:aws:s3:::b", destination_options: { file_format: "parquet", hive_compatible_partitions: true, per_hour_partition: true } }));
+    expect(logs).toContainEqual(expect.objectContaining({ eni_id: "eni-0123456789abcdef0", max_aggregation_interval: 60, log_destination_type: "s3" }));
+    const s3Logs = logs.filter((l) => l.log_destination_type === "s3");
+    for (const l of s3Logs) expect(l.iam_role_arn).toBeUndefined();
+  });
+
+  it("sends the custom format escaped for Terraform, and no format for the AWS default", () => {
+    const subnet = logs.find((l) => l.subnet_id === "subnet-01234567")!;
+    expect(subnet.log_format).toBe("$${srcaddr} $${dstaddr}");
+    expect(subnet.traffic_type).toBe("REJECT");
+    expect(logs.find((l) => l.vpc_id)!.log_format).toBeUndefined();
+  });
+
+  it("refuses a CloudWatch target without a log group", () => {
+    expect(() =>
+      Testing.synthScope((scope) => new FlowLogs(scope, "F", { namePrefix: "x", targets: [{ ...base, resource: "vpc", id: "vpc-01234567", destinations: ["cloudwatch"] }] })),
+    ).toThrow("FlowLogs: target vpc-01234567 delivers to CloudWatch but no log group was given");
+    expect(() =>
+      Testing.synthScope((scope) => new FlowLogs(scope, "F", { namePrefix: "x", targets: [{ ...base, resource: "vpc", id: "vpc-01234567", destinations: ["s3"] }] })),
+    ).toThrow("FlowLogs: target vpc-01234567 delivers to S3 but no bucket was given");
+  });
+});
