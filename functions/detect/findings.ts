@@ -1,0 +1,72 @@
+import { createHash } from "crypto";
+
+export type Severity = "INFORMATIONAL" | "LOW" | "MEDIUM" | "HIGH" | "CRITICAL";
+export const SEVERITIES: readonly Severity[] = ["INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"];
+
+export type RuleId =
+  | "port-scan"
+  | "sensitive-port-scan"
+  | "port-sweep"
+  | "ssh-brute-force"
+  | "rdp-brute-force"
+  | "exfiltration"
+  | "c2-fan-out"
+  | "c2-beaconing"
+  | "lateral-movement"
+  | "rejected-spike"
+  | "unusual-protocol"
+  | "anomaly";
+
+/** What each rule means, for people and for the ASFF taxonomy. */
+export const RULES: Readonly<Record<RuleId, { readonly title: string; readonly asffType: string }>> = Object.freeze({
+  "port-scan": { title: "Port scan", asffType: "TTPs/Discovery/Recon:PortScan" },
+  "sensitive-port-scan": { title: "Probe of sensitive ports", asffType: "TTPs/Discovery/Recon:SensitivePortProbe" },
+  "port-sweep": { title: "Port sweep", asffType: "TTPs/Discovery/Recon:PortSweep" },
+  "ssh-brute-force": { title: "SSH brute force", asffType: "TTPs/Credential Access/BruteForce:SSH" },
+  "rdp-brute-force": { title: "RDP brute force", asffType: "TTPs/Credential Access/BruteForce:RDP" },
+  exfiltration: { title: "Possible data exfiltration", asffType: "Effects/Data Exfiltration/LargeEgress" },
+  "c2-fan-out": { title: "Command-and-control fan-out", asffType: "TTPs/Command and Control/FanOut" },
+  "c2-beaconing": { title: "Command-and-control beaconing", asffType: "TTPs/Command and Control/Beaconing" },
+  "lateral-movement": { title: "Lateral movement on admin ports", asffType: "TTPs/Lateral Movement/AdminPorts" },
+  "rejected-spike": { title: "Spike of rejected traffic", asffType: "Unusual Behaviors/Network Flow/RejectedSpike" },
+  "unusual-protocol": { title: "Unusual IP protocol", asffType: "Unusual Behaviors/Network Flow/UnusualProtocol" },
+  anomaly: { title: "Statistical anomaly (Isolation Forest)", asffType: "Unusual Behaviors/Network Flow/IsolationForest" },
+});
+
+export interface Finding {
+  /** Deterministic: the same rule, endpoints and window always give the same id. */
+  readonly id: string;
+  readonly rule: RuleId;
+  readonly title: string;
+  readonly severity: Severity;
+  readonly src?: string;
+  readonly dst?: string;
+  readonly port?: number;
+  readonly protocol?: number;
+  readonly interfaceId?: string;
+  /** Unix seconds, [start, end). */
+  readonly window: { readonly start: number; readonly end: number };
+  /** The counts that crossed the thresholds. */
+  readonly evidence: Readonly<Record<string, number>>;
+  readonly description: string;
+}
+
+export type FindingInput = Omit<Finding, "id" | "title">;
+
+/** A finding with its title and deterministic id (sha-256 of rule, endpoints and window). */
+export function finding(input: FindingInput): Finding {
+  const key = [input.rule, input.src ?? "", input.dst ?? "", input.port ?? "", input.protocol ?? "", input.window.start].join("|");
+  const id = createHash("sha256").update(key).digest("hex").slice(0, 32);
+  return Object.freeze({ id, title: RULES[input.rule].title, ...input });
+}
+
+/** Findings in a stable order: most severe first, then by window, rule and id. */
+export function sortFindings(findings: readonly Finding[]): Finding[] {
+  return [...findings].sort(
+    (a, b) =>
+      SEVERITIES.indexOf(b.severity) - SEVERITIES.indexOf(a.severity) ||
+      a.window.start - b.window.start ||
+      a.rule.localeCompare(b.rule) ||
+      a.id.localeCompare(b.id),
+  );
+}

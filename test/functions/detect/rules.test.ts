@@ -1,0 +1,142 @@
+import { detect, Flow, range, rulesOf } from "../../support/flows";
+
+const T0 = 1_700_000_100;
+
+describe("port scan", () => {
+  it("fires when one source probes many ports on one host", () => {
+    const flows = range(30).map((i) => ({ src: "203.0.113.9", dst: "10.0.1.5", dstport: 1000 + i, packets: 1, bytes: 44, action: "REJECT" as const, start: T0 }));
+    const f = detect(flows).findings.find((x) => x.rule === "port-scan")!;
+    expect(f).toMatchObject({ src: "203.0.113.9", dst: "10.0.1.5", severity: "MEDIUM", evidence: { distinctPorts: 25 } });
+  });
+
+  it("stays silent for a busy server answering many clients on their ephemeral ports", () => {
+    const flows = range(500).map((i) => ({ src: "10.0.1.5", srcport: 443, dst: `198.51.100.${i % 250}`, dstport: 32768 + i, start: T0 }));
+    expect(rulesOf(flows)).not.toContain("port-scan");
+  });
+
+  it("stays silent for a client using a handful of services on one host", () => {
+    const flows = [22, 80, 443, 5432, 6379, 8080, 9090, 9100, 3000, 8443].map((p) => ({ src: "10.0.2.7", dst: "10.0.1.5", dstport: p, start: T0 }));
+    expect(rulesOf(flows)).toEqual([]);
+  });
+
+  it("flags probes of several sensitive ports", () => {
+    const flows = [22, 23, 3389, 445, 5900].map((p) => ({ src: "198.51.100.7", dst: "10.0.1.5", dstport: p, action: "REJECT" as const, packets: 1, start: T0 }));
+    expect(rulesOf(flows)).toContain("sensitive-port-scan");
+    expect(rulesOf(flows.slice(0, 2))).not.toContain("sensitive-port-scan");
+  });
+});
+
+describe("port sweep", () => {
+  it("fires when one source probes one port across many hosts", () => {
+    const flows = range(40).map((i) => ({ src: "198.51.100.7", dst: `10.0.3.${i}`, dstport: 3306, packets: 1, action: "REJECT" as const, start: T0 }));
+    expect(detect(flows).findings.find((f) => f.rule === "port-sweep")).toMatchObject({ port: 3306, evidence: { distinctHosts: 25 } });
+  });
+
+  it("stays silent for a load balancer health-checking many targets with full connections", () => {
+    const flows = range(60).map((i) => ({ src: "10.0.0.10", dst: `10.0.3.${i}`, dstport: 8080, packets: 8, bytes: 900, start: T0 }));
+    expect(rulesOf(flows)).not.toContain("port-sweep");
+  });
+});
+
+describe("brute force", () => {
+  const attempts = (src: string, port: number, n: number): Flow[] => range(n).map((i) => ({ src, dst: "10.0.1.5", srcport: 40000 + i, dstport: port, packets: 12, bytes: 2100, start: T0 + i }));
+
+  it("fires on many short SSH connections, HIGH when the source is inside the VPC", () => {
+    const outside = detect(attempts("203.0.113.50", 22, 40)).findings.find((f) => f.rule === "ssh-brute-force")!;
+    expect(outside).toMatchObject({ severity: "MEDIUM", port: 22, evidence: { attempts: 40 } });
+    const inside = detect(attempts("10.0.9.9", 22, 40)).findings.find((f) => f.rule === "ssh-brute-force")!;
+    expect(inside.severity).toBe("HIGH");
+  });
+
+  it("fires on RDP too", () => {
+    expect(rulesOf(attempts("203.0.113.50", 3389, 25))).toContain("rdp-brute-force");
+  });
+
+  it("stays silent for an admin opening a few sessions and for long sessions", () => {
+    expect(rulesOf(attempts("203.0.113.50", 22, 5))).not.toContain("ssh-brute-force");
+    const long = attempts("203.0.113.50", 22, 40).map((f) => ({ ...f, packets: 4000, bytes: 4_000_000 }));
+    expect(rulesOf(long)).not.toContain("ssh-brute-force");
+  });
+});
+
+describe("exfiltration", () => {
+  it("fires when an internal host sends more than the threshold to one external address", () => {
+    const flows = range(6).map((i) => ({ src: "10.0.1.5", dst: "203.0.113.80", dstport: 443, bytes: 100 * 1024 * 1024, packets: 70000, start: T0 + i }));
+    expect(detect(flows).findings.find((f) => f.rule === "exfiltration")).toMatchObject({ severity: "HIGH", evidence: { egressBytes: 600 * 1024 * 1024 } });
+  });
+
+  it("stays silent for the same volume between internal hosts or below the threshold", () => {
+    const internal = range(6).map((i) => ({ src: "10.0.1.5", dst: "10.0.2.80", dstport: 443, bytes: 100 * 1024 * 1024, start: T0 + i }));
+    expect(rulesOf(internal)).not.toContain("exfiltration");
+    const small = range(4).map((i) => ({ src: "10.0.1.5", dst: "203.0.113.80", dstport: 443, bytes: 100 * 1024 * 1024, start: T0 + i }));
+    expect(rulesOf(small)).not.toContain("exfiltration");
+  });
+});
+
+describe("command and control", () => {
+  it("flags fan-out: many external web destinations with small flows", () => {
+    const flows = range(60).map((i) => ({ src: "10.0.1.5", dst: `203.0.113.${i}`, dstport: 443, bytes: 600, packets: 5, start: T0 }));
+    expect(rulesOf(flows)).toContain("c2-fan-out");
+  });
+
+  it("stays silent for ordinary browsing with real payloads", () => {
+    const flows = range(60).map((i) => ({ src: "10.0.1.5", dst: `203.0.113.${i}`, dstport: 443, bytes: 250_000, packets: 200, start: T0 }));
+    expect(rulesOf(flows)).not.toContain("c2-fan-out");
+  });
+
+  it("flags regular beacons to one destination and not irregular traffic", () => {
+    const beacon = range(12).map((i) => ({ src: "10.0.1.5", dst: "198.51.100.66", dstport: 443, bytes: 320, start: T0 + i * 60 + (i % 2) }));
+    const found = detect(beacon).findings.find((f) => f.rule === "c2-beaconing")!;
+    expect(found).toMatchObject({ dst: "198.51.100.66", port: 443, evidence: { flows: 12, intervalSeconds: 60 } });
+    const irregular = [0, 5, 70, 71, 300, 420, 430, 900, 1400, 1405, 2000, 3600].map((s) => ({ src: "10.0.1.5", dst: "198.51.100.66", dstport: 443, bytes: 320, start: T0 + s }));
+    expect(rulesOf(irregular)).not.toContain("c2-beaconing");
+  });
+});
+
+describe("lateral movement", () => {
+  it("fires when an internal host reaches many internal hosts on admin ports", () => {
+    const flows = range(15).map((i) => ({ src: "10.0.1.5", dst: `10.0.4.${i}`, dstport: i % 2 ? 445 : 5985, start: T0 }));
+    expect(detect(flows).findings.find((f) => f.rule === "lateral-movement")).toMatchObject({ severity: "HIGH", evidence: { internalHosts: 10, adminPorts: 2 } });
+  });
+
+  it("stays silent for a few admin connections, and for a bastion on the allow-list", () => {
+    const few = range(5).map((i) => ({ src: "10.0.1.5", dst: `10.0.4.${i}`, dstport: 22, start: T0 }));
+    expect(rulesOf(few)).not.toContain("lateral-movement");
+    const bastion = range(15).map((i) => ({ src: "10.0.0.4", dst: `10.0.4.${i}`, dstport: 22, start: T0 }));
+    expect(rulesOf(bastion, { allowedSources: ["10.0.0.4"] })).toEqual([]);
+  });
+});
+
+describe("rejected traffic and unusual protocols", () => {
+  it("flags a spike of rejected flows from one source, not a trickle", () => {
+    const spike = range(250).map((i) => ({ src: "198.51.100.9", dst: "10.0.1.5", dstport: 443, srcport: 30000 + i, action: "REJECT" as const, start: T0 }));
+    expect(rulesOf(spike)).toContain("rejected-spike");
+    expect(rulesOf(spike.slice(0, 50))).not.toContain("rejected-spike");
+  });
+
+  it("flags GRE, ESP and IPv6-in-IPv4, not TCP, UDP or ICMP", () => {
+    const unusual = [41, 47, 50].map((p) => ({ src: "10.0.1.5", dst: "203.0.113.1", dstport: 0, protocol: p, start: T0 }));
+    expect(detect(unusual).findings.filter((f) => f.rule === "unusual-protocol").map((f) => f.protocol).sort()).toEqual([41, 47, 50]);
+    const usual = [1, 6, 17].map((p) => ({ src: "10.0.1.5", dst: "203.0.113.1", dstport: 53, protocol: p, start: T0 }));
+    expect(rulesOf(usual)).toEqual([]);
+  });
+});
+
+describe("findings", () => {
+  it("have deterministic ids: the same input gives the same ids", () => {
+    const flows = range(30).map((i) => ({ src: "203.0.113.9", dst: "10.0.1.5", dstport: 1000 + i, packets: 1, action: "REJECT" as const, start: T0 }));
+    const a = detect(flows).findings.map((f) => f.id);
+    const b = detect([...flows].reverse()).findings.map((f) => f.id);
+    expect(a.length).toBeGreaterThan(0);
+    expect(b).toEqual(a);
+    expect(a[0]).toMatch(/^[0-9a-f]{32}$/);
+  });
+
+  it("carry rule, severity, endpoints, interface, window and evidence", () => {
+    const flows = range(30).map((i) => ({ src: "203.0.113.9", dst: "10.0.1.5", dstport: 1000 + i, packets: 1, action: "REJECT" as const, start: T0, eni: "eni-0aaaaaaaaaaaaaaaa" }));
+    const f = detect(flows).findings[0]!;
+    expect(Object.keys(f).sort()).toEqual(["description", "dst", "evidence", "id", "interfaceId", "rule", "severity", "src", "title", "window"].sort());
+    expect(f.interfaceId).toBe("eni-0aaaaaaaaaaaaaaaa");
+    expect(f.window).toEqual({ start: 1_700_000_100, end: 1_700_000_400 });
+  });
+});
