@@ -1,6 +1,8 @@
 import { Command, CommanderError } from "commander";
 import { loadEnvironments, selectEnvironments } from "../environments";
 import { ConfigError } from "../policies/errors";
+import { DetectorError } from "../functions/detect/engine";
+import { detectLocal, findingsJson, findingsReport } from "./detect";
 import { changesTable, planStack } from "./plan";
 import { summaryTable, synthesize } from "./synth";
 import { TerraformError } from "./terraform";
@@ -50,6 +52,23 @@ export function program(io: Io, setCode: (code: number) => void): Command {
       setCode(0);
     });
 
+  cli
+    .command("detect")
+    .description("run the detectors on downloaded flow-log files (plain, gzip, or folders of them)")
+    .argument("[files...]", "flow-log files or folders")
+    .option("--format <fields>", "the files' log format as catalog field names (default: the header line, else the environment's, else the AWS default)")
+    .option("--env <env>", "take thresholds (and the default format) from this environment")
+    .option("--json", "print one JSON document: { stats, findings }")
+    .action(async (files: string[], opts: { format?: string; env?: string; json?: boolean }) => {
+      const env = opts.env === undefined ? undefined : selectEnvironments(loadEnvironments(), [opts.env])[0];
+      if (files.length === 0) {
+        throw new DetectorError("detect: no files given (got nothing). Name flow-log files or folders, e.g. flowlog-kit detect ./logs/.");
+      }
+      const result = await detectLocal(files, env, opts.format);
+      io.out(opts.json ? findingsJson(result) : findingsReport(result));
+      setCode(0);
+    });
+
   return cli;
 }
 
@@ -61,7 +80,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     return code;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof ConfigError || err instanceof TerraformError) {
+    if (err instanceof ConfigError || err instanceof TerraformError || err instanceof DetectorError) {
       io.err(err.message);
       return 1;
     }

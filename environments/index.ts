@@ -1,6 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
+import { DetectorThresholds, resolveThresholds } from "../functions/detect/thresholds";
 import { ConfigError, showValue } from "../policies/errors";
 import { Environment, EnvironmentSchema, FIX } from "./schema";
 
@@ -90,6 +91,7 @@ export function validateEnvironment(source: EnvironmentSource, problems: string[
   return deepFreeze({
     ...env,
     archive: { bucketName: env.archive.bucketName ?? `flowlogs-${env.name}-${env.account}-${env.region}` },
+    detectors: { ...env.detectors, thresholds: resolveThresholds(env.detectors.thresholds as Partial<DetectorThresholds>) },
     stackName: `flowlogs-${env.name}`,
   });
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { LogFormat, LogFormatError } from "../functions/flowlog/format";
+import type { DetectorThresholds } from "../functions/detect/thresholds";
 import {
   ARCHIVE_CLASSES,
   ARCHIVE_RETENTION,
@@ -200,6 +201,57 @@ const backend = z.discriminatedUnion(
   { error: msg('must have type "local" or "s3"', 'Write { type: "local" } or { type: "s3", bucket: "..." }.') },
 );
 
+const positive = (what: string) =>
+  z.number({ error: msg(`must be a number of ${what}`, "Write a positive number.") }).positive({ error: m("must be greater than zero", "Write a positive number.") });
+const portList = (max: number, what: string) =>
+  z.array(z.number().int().min(0).max(max, { error: m(`is not a valid ${what}`, `Use whole numbers from 0 to ${max}.`) }), {
+    error: msg(`must be a list of ${what}s`, `Write e.g. [22, 3389].`),
+  });
+
+/** Overrides of the detector thresholds; every key is optional and falls back to DEFAULT_THRESHOLDS. */
+const thresholds = z.strictObject({
+  windowSeconds: positive("seconds").int().max(3600, { error: m("is longer than an hour", "Use at most 3600 seconds.") }).optional(),
+  portScanPortsPerHost: positive("ports").optional(),
+  portScanPortsAcrossHosts: positive("ports").optional(),
+  sensitivePorts: portList(65535, "port").optional(),
+  sensitivePortsProbed: positive("ports").optional(),
+  portSweepHosts: positive("hosts").optional(),
+  bruteForceAttempts: positive("connections").optional(),
+  bruteForceMaxPackets: positive("packets").optional(),
+  exfiltrationBytes: positive("bytes").optional(),
+  c2Destinations: positive("destinations").optional(),
+  c2MaxAverageBytes: positive("bytes").optional(),
+  beaconMinFlows: positive("flows").int().min(3, { error: m("is too few to judge regularity", "Use at least 3.") }).optional(),
+  beaconMaxJitter: positive("ratio").max(1, { error: m("is above 1", "Use a coefficient of variation between 0 and 1, e.g. 0.1.") }).optional(),
+  lateralHosts: positive("hosts").optional(),
+  rejectedFlows: positive("flows").optional(),
+  unusualProtocols: portList(255, "IP protocol number").optional(),
+  anomalyScore: positive("score")
+    .min(0.5, { error: m("would flag ordinary traffic (0.5 is the average score)", "Use a score between 0.5 and 1, e.g. 0.7.") })
+    .max(1, { error: m("can never be reached", "Use a score between 0.5 and 1, e.g. 0.7.") })
+    .optional(),
+  anomalyMinGroups: positive("groups").int().optional(),
+  anomalyMaxFindings: positive("findings").int().optional(),
+  allowedSources: z.array(z.string().regex(/^[0-9a-fA-F.:]+$/, { error: m("is not an IP address", "Write IPv4 or IPv6 addresses.") })).optional(),
+});
+
+const detectors = z.strictObject({
+  /** Deploy the detector functions for this environment. @default true */
+  enabled: z.boolean({ error: msg("must be true or false", "Write true or false.") }).default(true),
+  /**
+   * How often the scheduled detector queries the log group (EventBridge expression).
+   * @default "rate(15 minutes)"
+   * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html
+   */
+  schedule: z
+    .string({ error: msg("must be a schedule expression", 'Write e.g. "rate(15 minutes)" or "cron(0/15 * * * ? *)".') })
+    .regex(/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+ \S+ \S+ \S+ \S+ \S+\))$/, {
+      error: m("is not an EventBridge schedule expression", 'Write e.g. "rate(15 minutes)" or "cron(0/15 * * * ? *)".'),
+    })
+    .default("rate(15 minutes)"),
+  thresholds: thresholds.default({}),
+});
+
 export const EnvironmentSchema = z
   .strictObject({
     /** Environment name; the stack is `flowlogs-<name>`. */
@@ -230,6 +282,8 @@ export const EnvironmentSchema = z
     kms: kms.default({ create: true }),
     /** @default { type: "local" } */
     backend: backend.default({ type: "local" }),
+    /** @default { enabled: true, schedule: "rate(15 minutes)", thresholds: {} } */
+    detectors: detectors.default({ enabled: true, schedule: "rate(15 minutes)", thresholds: {} }),
     archive: z
       .strictObject({
         /** @default "flowlogs-<name>-<account>-<region>" */
@@ -283,7 +337,8 @@ export type Destination = (typeof DESTINATIONS)[number];
 export type ScopeResource = (typeof RESOURCES)[number];
 
 /** A validated, defaulted, frozen environment. */
-export interface Environment extends Omit<Parsed, "backend" | "archive"> {
+export interface Environment extends Omit<Parsed, "backend" | "archive" | "detectors"> {
+  readonly detectors: { readonly enabled: boolean; readonly schedule: string; readonly thresholds: DetectorThresholds };
   readonly backend: Parsed["backend"];
   readonly archive: { readonly bucketName: string };
   /** The Terraform stack name, `flowlogs-<name>`. */

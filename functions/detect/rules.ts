@@ -170,9 +170,14 @@ export function beaconing(series: ReadonlyMap<string, BeaconSeries>, t: Detector
   return out;
 }
 
-/** Features of one (source, destination, port) group: volume, packet count, flow count, source-port spread. */
+/**
+ * Features of one (source, destination, port) group, on log scales: bytes per flow, packets per
+ * flow, flows, and distinct source ports. Per-flow ratios rather than totals keep the features
+ * from all measuring the same thing (volume), so each random split separates something new.
+ */
 export function groupFeatures(g: GroupFeatures): number[] {
-  return [Math.log1p(g.bytes), Math.log1p(g.packets), Math.log1p(g.flows), Math.log1p(g.srcPorts.size)];
+  const flows = Math.max(g.flows, 1);
+  return [Math.log1p(g.bytes / flows), Math.log1p(g.packets / flows), Math.log1p(g.flows), Math.log1p(g.srcPorts.size)];
 }
 
 /** Isolation Forest over every (source, destination, port) group; the highest scores are reported. */
@@ -181,19 +186,30 @@ export function anomalies(groups: ReadonlyMap<string, GroupFeatures>, t: Detecto
   const keys = [...groups.keys()];
   const rows = keys.map((k) => groupFeatures(groups.get(k)!));
   const forest = new IsolationForest({ trees: 100, sampleSize: 256, seed }).fit(rows);
-  const scored = rows
-    .map((row, i) => ({ i, score: forest.score(row) }))
-    .filter((s) => s.score >= t.anomalyScore)
+  // One finding per source: a probe of 200 ports or 60 hosts is one story, not 200.
+  const best = new Map<string, { i: number; score: number; groups: number }>();
+  rows.forEach((row, i) => {
+    const score = forest.score(row);
+    if (score < t.anomalyScore) return;
+    const src = keys[i]!.slice(0, keys[i]!.indexOf("|"));
+    const prev = best.get(src);
+    if (!prev) best.set(src, { i, score, groups: 1 });
+    else {
+      prev.groups++;
+      if (score > prev.score || (score === prev.score && keys[i]! < keys[prev.i]!)) Object.assign(prev, { i, score });
+    }
+  });
+  const scored = [...best.values()]
     .sort((a, b) => b.score - a.score || keys[a.i]!.localeCompare(keys[b.i]!))
     .slice(0, t.anomalyMaxFindings);
-  return scored.map(({ i, score }) => {
+  return scored.map(({ i, score, groups: anomalous }) => {
     const [src, dst, port] = split(keys[i]!);
     const g = groups.get(keys[i]!)!;
     return finding({
-      rule: "anomaly", severity: score >= 0.85 ? "MEDIUM" : "LOW", src, dst, port: Number(port), interfaceId: g.interfaceId,
+      rule: "anomaly", severity: score >= 0.8 ? "MEDIUM" : "LOW", src, dst, port: Number(port), interfaceId: g.interfaceId,
       window: { start: Math.floor(g.firstStart / t.windowSeconds) * t.windowSeconds, end: Math.floor(g.firstStart / t.windowSeconds) * t.windowSeconds + t.windowSeconds },
-      evidence: { scorePercent: Math.round(score * 1000) / 10, bytes: g.bytes, packets: g.packets, flows: g.flows },
-      description: `${src} -> ${dst}:${port} stands out from ${groups.size} groups (isolation score ${score.toFixed(3)}).`,
+      evidence: { scorePercent: Math.round(score * 1000) / 10, anomalousGroups: anomalous, bytes: g.bytes, packets: g.packets, flows: g.flows },
+      description: `${src} -> ${dst}:${port} stands out from ${groups.size} (source, destination, port) groups (isolation score ${score.toFixed(3)}${anomalous > 1 ? `; ${anomalous} groups of this source stand out` : ""}).`,
     });
   });
 }

@@ -115,7 +115,8 @@ export class RecordParser {
     if (line.length === 0 || line.trim().length === 0) return undefined;
     const firstChar = line.charCodeAt(0);
     // Digits start every record (version, account-id, ...) except a header or a custom order.
-    if (firstChar < 48 || firstChar > 57) {
+    const firstSpace = line.indexOf(" ");
+    if ((firstChar < 48 || firstChar > 57) && fieldByName(firstSpace === -1 ? line : line.substring(0, firstSpace))) {
       const header = headerFormat(line);
       if (header) {
         this.use(header);

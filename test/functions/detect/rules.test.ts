@@ -140,3 +140,26 @@ describe("findings", () => {
     expect(f.window).toEqual({ start: 1_700_000_100, end: 1_700_000_400 });
   });
 });
+
+describe("statistical anomaly (Isolation Forest)", () => {
+  const ordinary = (n: number): Flow[] =>
+    range(n).flatMap((i) => [
+      { src: `10.0.${i % 7}.${(i * 13) % 250}`, dst: `10.1.${i % 5}.${(i * 7) % 250}`, dstport: [443, 5432, 6379][i % 3]!, srcport: 40000 + i, packets: 10 + (i % 5), bytes: 4000 + ((i * 37) % 900), start: T0 },
+    ]);
+
+  it("stays silent on homogeneous traffic", () => {
+    expect(rulesOf(ordinary(600))).not.toContain("anomaly");
+  });
+
+  it("reports a group far from the rest, with its score", () => {
+    const odd: Flow[] = range(40).map((i) => ({ src: "10.9.9.9", dst: "10.1.0.1", dstport: 8443, srcport: 50000 + i, packets: 4000, bytes: 90_000_000, start: T0 }));
+    const found = detect([...ordinary(600), ...odd]).findings.filter((f) => f.rule === "anomaly");
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ src: "10.9.9.9", dst: "10.1.0.1", port: 8443 });
+    expect(found[0]!.evidence.scorePercent).toBeGreaterThanOrEqual(74);
+  });
+
+  it("needs enough groups before it judges", () => {
+    expect(rulesOf([{ src: "10.9.9.9", dst: "10.1.0.1", dstport: 8443, bytes: 90_000_000, start: T0 }])).not.toContain("anomaly");
+  });
+});

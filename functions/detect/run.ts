@@ -1,0 +1,39 @@
+import * as fs from "fs";
+import type { Readable } from "stream";
+import type { LogFormat } from "../flowlog/format";
+import { expandPaths, streamLines } from "../flowlog/sources";
+import { DetectionEngine, DetectionResult, DetectorError } from "./engine";
+import type { DetectorThresholds } from "./thresholds";
+
+/** Runs the engine over streams, one after another (each may start with its own header line). */
+export async function detectStreams(
+  streams: AsyncIterable<Readable> | Iterable<Readable>,
+  thresholds: DetectorThresholds,
+  format: LogFormat,
+): Promise<DetectionResult> {
+  const engine = new DetectionEngine(thresholds, format);
+  for await (const stream of streams) {
+    engine.resetFormat(format);
+    for await (const line of streamLines(stream, engine.stats)) engine.addLine(line);
+  }
+  return engine.finish();
+}
+
+/** Runs the engine over local files and folders of them (plain or gzip). */
+export async function detectFiles(paths: readonly string[], thresholds: DetectorThresholds, format: LogFormat): Promise<DetectionResult> {
+  let files: string[];
+  try {
+    files = expandPaths(paths);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new DetectorError(`${e.path ?? paths.join(", ")}: cannot read (got ${e.code ?? e.message}). Give flow-log files or folders that exist.`, { cause: err });
+  }
+  if (files.length === 0) throw new DetectorError(`${paths.join(", ")}: no files found (got empty folders). Give flow-log files or folders that hold them.`);
+  return detectStreams(
+    (function* () {
+      for (const f of files) yield fs.createReadStream(f, { highWaterMark: 1 << 20 });
+    })(),
+    thresholds,
+    format,
+  );
+}

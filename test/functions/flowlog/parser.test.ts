@@ -1,0 +1,148 @@
+import { Readable } from "stream";
+import * as zlib from "zlib";
+import { LogFormat } from "../../../functions/flowlog/format";
+import { insightsRowToLine, newStats, RecordParser, subscriptionMessages } from "../../../functions/flowlog/parser";
+import { streamLines } from "../../../functions/flowlog/sources";
+
+const custom = (fields: string, resource: "vpc" | "transit-gateway" = "vpc") => LogFormat.custom(fields.split(" "), resource);
+
+// The sample records of the AWS documentation page "Flow log record examples".
+describe("parsing the AWS flow log record examples", () => {
+  it("default format: accepted SSH and rejected RDP", () => {
+    const p = new RecordParser(LogFormat.DEFAULT);
+    expect(p.parse("2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK")).toEqual({
+      interfaceId: "eni-1235b8ca123456789", srcaddr: "172.31.16.139", dstaddr: "172.31.16.21", srcport: 20641, dstport: 22,
+      protocol: 6, packets: 20, bytes: 4249, start: 1418530010, end: 1418530070, action: "ACCEPT", logStatus: "OK",
+    });
+    expect(p.parse("2 123456789010 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 1418530010 1418530070 REJECT OK")).toMatchObject({ dstport: 3389, action: "REJECT" });
+    expect(p.stats).toEqual({ read: 2, analysed: 2, skipped: {} });
+  });
+
+  it("NODATA and SKIPDATA records are counted, not analysed", () => {
+    const p = new RecordParser(LogFormat.DEFAULT);
+    expect(p.parse("2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA")).toBeUndefined();
+    expect(p.parse("2 123456789010 eni-11111111aaaaaaaaa - - - - - - - 1431280876 1431280934 - SKIPDATA")).toBeUndefined();
+    expect(p.stats).toEqual({ read: 2, analysed: 0, skipped: { nodata: 1, skipdata: 1 } });
+  });
+
+  it("IPv6 addresses", () => {
+    const p = new RecordParser(LogFormat.DEFAULT);
+    expect(p.parse("2 123456789010 eni-f41c42bf 2001:db8:1234:a100:8d6e:3477:df66:f105 2001:db8:1234:a102:3304:8879:34cf:4071 34892 22 6 54 8855 1477913708 1477913820 ACCEPT OK")).toMatchObject({
+      srcaddr: "2001:db8:1234:a100:8d6e:3477:df66:f105", dstaddr: "2001:db8:1234:a102:3304:8879:34cf:4071", dstport: 22, packets: 54, bytes: 8855,
+    });
+  });
+
+  it("a TCP flag sequence (custom format, version 3)", () => {
+    const p = new RecordParser(custom("version vpc-id subnet-id instance-id interface-id account-id type srcaddr dstaddr srcport dstport pkt-srcaddr pkt-dstaddr protocol bytes packets start end action tcp-flags log-status"));
+    const rows = [
+      "3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-00123456789abcdef 123456789010 IPv4 52.213.180.42 10.0.0.62 43416 5001 52.213.180.42 10.0.0.62 6 568 8 1566848875 1566848933 ACCEPT 2 OK",
+      "3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-00123456789abcdef 123456789010 IPv4 10.0.0.62 52.213.180.42 5001 43416 10.0.0.62 52.213.180.42 6 376 7 1566848875 1566848933 ACCEPT 18 OK",
+      "3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-00123456789abcdef 123456789010 IPv4 52.213.180.42 10.0.0.62 43416 5001 52.213.180.42 10.0.0.62 6 100701 70 1566848875 1566848933 ACCEPT 0 OK",
+      "3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-00123456789abcdef 123456789010 IPv4 10.0.0.62 52.213.180.42 5001 43416 10.0.0.62 52.213.180.42 6 869 8 1566848875 1566848933 ACCEPT 0 OK",
+      "3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-00123456789abcdef 123456789010 IPv4 10.0.0.62 52.213.180.42 5001 43416 10.0.0.62 52.213.180.42 6 49 1 1566848933 1566849113 ACCEPT 1 OK",
+      "3 vpc-abcdefab012345678 subnet-aaaaaaaa012345678 i-01234567890123456 eni-00123456789abcdef 123456789010 IPv4 52.213.180.42 10.0.0.62 43416 5001 52.213.180.42 10.0.0.62 6 40 1 1566848933 1566849113 ACCEPT 1 OK",
+    ].map((l) => p.parse(l)!);
+    expect(rows.map((r) => r.tcpFlags)).toEqual([2, 18, 0, 0, 1, 1]);
+    expect(rows[0]).toMatchObject({ vpcId: "vpc-abcdefab012345678", bytes: 568, packets: 8, srcport: 43416, dstport: 5001 });
+    expect(p.stats.analysed).toBe(6);
+  });
+
+  it("NAT gateway: packet-level addresses behind the gateway", () => {
+    const p = new RecordParser(custom("instance-id interface-id srcaddr dstaddr pkt-srcaddr pkt-dstaddr"));
+    expect(p.parse("- eni-1235b8ca123456789 10.0.1.5 10.0.0.220 10.0.1.5 203.0.113.5")).toEqual({
+      interfaceId: "eni-1235b8ca123456789", srcaddr: "10.0.1.5", dstaddr: "10.0.0.220", pktSrcaddr: "10.0.1.5", pktDstaddr: "203.0.113.5",
+    });
+    expect(p.parse("- eni-1235b8ca123456789 10.0.0.220 203.0.113.5 10.0.1.5 203.0.113.5")).toMatchObject({ srcaddr: "10.0.0.220", pktSrcaddr: "10.0.1.5" });
+  });
+
+  it("transit gateway traffic seen from VPC interfaces", () => {
+    const p = new RecordParser(custom("version interface-id account-id vpc-id subnet-id instance-id srcaddr dstaddr srcport dstport protocol tcp-flags type pkt-srcaddr pkt-dstaddr action log-status"));
+    expect(p.parse("3 eni-33333333333333333 123456789010 vpc-abcdefab012345678 subnet-22222222bbbbbbbbb - 10.20.33.164 10.40.2.236 39812 80 6 3 IPv4 10.20.33.164 10.40.2.236 ACCEPT OK")).toMatchObject({
+      interfaceId: "eni-33333333333333333", dstport: 80, tcpFlags: 3, pktSrcaddr: "10.20.33.164", action: "ACCEPT",
+    });
+    expect(p.parse("3 eni-11111111111111111 123456789010 vpc-abcdefab012345678 subnet-11111111aaaaaaaaa - 10.40.1.175 10.40.2.236 39812 80 6 3 IPv4 10.20.33.164 10.40.2.236 ACCEPT OK")).toMatchObject({
+      srcaddr: "10.40.1.175", pktSrcaddr: "10.20.33.164",
+    });
+  });
+
+  it("version 5: AWS service, traffic path and flow direction", () => {
+    const p = new RecordParser(
+      custom("version srcaddr dstaddr srcport dstport protocol start end type packets bytes account-id vpc-id subnet-id instance-id interface-id region az-id sublocation-type sublocation-id action tcp-flags pkt-srcaddr pkt-dstaddr pkt-src-aws-service pkt-dst-aws-service traffic-path flow-direction log-status"),
+      newStats(),
+      true,
+    );
+    const ingress = p.parse("5 52.95.128.179 10.0.0.71 80 34210 6 1616729292 1616729349 IPv4 14 15044 123456789012 vpc-abcdefab012345678 subnet-0c3f5c0e1e8b1a96e i-1234567890abcdef0 eni-1235b8ca123456789 ap-southeast-2 apse2-az3 - - ACCEPT 19 52.95.128.179 10.0.0.71 S3 - - ingress OK")!;
+    expect(ingress).toMatchObject({ flowDirection: "ingress", tcpFlags: 19, bytes: 15044 });
+    expect(ingress.trafficPath).toBeUndefined();
+    expect(ingress.fields!["pkt-src-aws-service"]).toBe("S3");
+    const egress = p.parse("5 10.0.0.71 52.95.128.179 34210 80 6 1616729292 1616729349 IPv4 7 471 123456789012 vpc-abcdefab012345678 subnet-0c3f5c0e1e8b1a96e i-1234567890abcdef0 eni-1235b8ca123456789 ap-southeast-2 apse2-az3 - - ACCEPT 3 10.0.0.71 52.95.128.179 - S3 8 egress OK")!;
+    expect(egress).toMatchObject({ flowDirection: "egress", trafficPath: 8, dstport: 80 });
+    expect(egress.fields!["pkt-dst-aws-service"]).toBe("S3");
+    expect(egress.fields!["sublocation-id"]).toBeUndefined();
+  });
+
+  it("transit gateway flow logs in their own format", () => {
+    const p = new RecordParser(custom("version resource-type account-id tgw-id tgw-attachment-id srcaddr dstaddr srcport dstport protocol packets bytes start end log-status packets-lost-blackhole", "transit-gateway"), newStats(), true);
+    const r = p.parse("6 TransitGatewayAttachment 123456789010 tgw-0123456789abcdef0 tgw-attach-0123456789abcdef0 10.0.1.5 10.1.2.3 40000 443 6 10 5000 1700000000 1700000060 OK 0")!;
+    expect(r).toMatchObject({ srcaddr: "10.0.1.5", dstport: 443, bytes: 5000 });
+    expect(r.fields!["tgw-id"]).toBe("tgw-0123456789abcdef0");
+  });
+});
+
+describe("bad lines are counted by reason, never thrown or dropped silently", () => {
+  it("too few and too many fields, non-numeric counters", () => {
+    const p = new RecordParser(LogFormat.DEFAULT);
+    expect(p.parse("2 123456789010 eni-1 10.0.0.1 10.0.0.2 1 2 6")).toBeUndefined();
+    expect(p.parse("2 123456789010 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK extra")).toBeUndefined();
+    expect(p.parse("2 123456789010 eni-1 10.0.0.1 10.0.0.2 1 2 6 many 1 1 2 ACCEPT OK")).toBeUndefined();
+    expect(p.parse("")).toBeUndefined();
+    expect(p.stats).toEqual({ read: 3, analysed: 0, skipped: { "too-few-fields": 1, "too-many-fields": 1, "non-numeric": 1 } });
+  });
+
+  it("switches to the format a header line names", () => {
+    const p = new RecordParser(LogFormat.DEFAULT);
+    expect(p.parse("srcaddr dstaddr dstport bytes")).toBeUndefined();
+    expect(p.parse("10.0.0.1 10.0.0.2 443 1200")).toEqual({ srcaddr: "10.0.0.1", dstaddr: "10.0.0.2", dstport: 443, bytes: 1200 });
+    expect(p.stats.read).toBe(1);
+  });
+});
+
+describe("sources", () => {
+  const collect = async (input: Readable) => {
+    const stats = newStats();
+    const lines: string[] = [];
+    for await (const l of streamLines(input, stats)) lines.push(l);
+    return { lines, stats };
+  };
+  const text = "version account-id\n2 1\r\n2 2\n2 3";
+
+  it("reads plain text, with or without a final newline, and strips CRLF in the parser", async () => {
+    expect((await collect(Readable.from([Buffer.from(text)]))).lines).toEqual(["version account-id", "2 1\r", "2 2", "2 3"]);
+  });
+
+  it("reads gzip, detected from its magic bytes, across chunk boundaries", async () => {
+    const gz = zlib.gzipSync(text);
+    const chunks = [gz.subarray(0, 5), gz.subarray(5)];
+    expect((await collect(Readable.from(chunks))).lines).toEqual(["version account-id", "2 1\r", "2 2", "2 3"]);
+  });
+
+  it("keeps the lines of a truncated gzip and counts the damage", async () => {
+    const big = Array.from({ length: 5000 }, (_, i) => `2 ${i} some padding text that compresses ${i * 7}`).join("\n");
+    const gz = zlib.gzipSync(big);
+    const { lines, stats } = await collect(Readable.from([gz.subarray(0, Math.floor(gz.length / 2))]));
+    expect(lines.length).toBeGreaterThan(100);
+    expect(lines.length).toBeLessThan(5000);
+    expect(stats.skipped).toEqual({ "truncated-gzip": 1 });
+  });
+
+  it("decodes CloudWatch subscription payloads and ignores control messages", () => {
+    expect(subscriptionMessages({ messageType: "DATA_MESSAGE", logEvents: [{ message: "a" }, { message: "b" }] })).toEqual(["a", "b"]);
+    expect(subscriptionMessages({ messageType: "CONTROL_MESSAGE", logEvents: [{ message: "x" }] })).toEqual([]);
+  });
+
+  it("turns Logs Insights rows into lines, from @message or from the fields", () => {
+    expect(insightsRowToLine([{ field: "@message", value: "2 1 eni-1" }, { field: "@ptr", value: "x" }], LogFormat.DEFAULT)).toBe("2 1 eni-1");
+    const f = LogFormat.custom(["srcaddr", "dstaddr", "bytes"], "vpc");
+    expect(insightsRowToLine([{ field: "dstaddr", value: "10.0.0.2" }, { field: "srcaddr", value: "10.0.0.1" }], f)).toBe("10.0.0.1 10.0.0.2 -");
+  });
+});
