@@ -1,0 +1,192 @@
+/**
+ * The detector's logic, free of Lambda: handed its clients and settings, it gathers flow-log
+ * lines (Logs Insights or S3 objects), runs the engine, and delivers findings to Security Hub
+ * and SNS. handler.ts parses the event and builds the clients.
+ */
+import {
+  CloudWatchLogsClient,
+  GetQueryResultsCommand,
+  GetQueryResultsCommandOutput,
+  StartQueryCommand,
+  StopQueryCommand,
+} from "@aws-sdk/client-cloudwatch-logs";
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { BatchImportFindingsCommand, SecurityHubClient } from "@aws-sdk/client-securityhub";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import type { Readable } from "stream";
+import { LogFormat } from "../flowlog/format";
+import { insightsRowToLine, ParseStats } from "../flowlog/parser";
+import { streamLines } from "../flowlog/sources";
+import { batches, toAsff } from "../detect/asff";
+import { DetectionEngine, DetectorError } from "../detect/engine";
+import type { Finding } from "../detect/findings";
+import { snsMessage } from "../detect/report";
+import type { DetectorThresholds } from "../detect/thresholds";
+
+/** Logs Insights returns at most this many rows per query. */
+export const INSIGHTS_ROW_LIMIT = 10_000;
+
+export interface DetectorClients {
+  readonly logs: CloudWatchLogsClient;
+  readonly s3: S3Client;
+  readonly securityHub: SecurityHubClient;
+  readonly sns: SNSClient;
+}
+
+export interface DetectorSettings {
+  readonly environment: string;
+  readonly account: string;
+  readonly region: string;
+  readonly logGroupName: string;
+  readonly topicArn: string;
+  readonly format: LogFormat;
+  readonly thresholds: DetectorThresholds;
+  /** Give up on one Logs Insights query after this long. @default 60000 */
+  readonly queryTimeoutMs?: number;
+  /** Poll interval for GetQueryResults. @default 1000 */
+  readonly pollMs?: number;
+}
+
+export interface DetectorDeps {
+  readonly clients: DetectorClients;
+  readonly settings: DetectorSettings;
+  readonly now: () => Date;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly log: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+/** What a run returns (the on-demand CLI prints it). */
+export interface DetectorResult {
+  readonly stats: ParseStats;
+  readonly findings: readonly Finding[];
+  /** Time ranges whose Logs Insights results hit the row cap even after splitting: records were left out. */
+  readonly truncated: readonly { readonly start: number; readonly end: number }[];
+  readonly delivered: { readonly securityHub: number; readonly sns: boolean };
+}
+
+const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
+
+/** The Logs Insights query: whole records, oldest first, as many as one query may return. */
+export const INSIGHTS_QUERY = `fields @message | sort @timestamp asc | limit ${INSIGHTS_ROW_LIMIT}`;
+
+async function runQuery(deps: DetectorDeps, start: number, end: number): Promise<GetQueryResultsCommandOutput["results"]> {
+  const { logs } = deps.clients;
+  const { logGroupName, queryTimeoutMs = 60_000, pollMs = 1000 } = deps.settings;
+  const started = await logs.send(new StartQueryCommand({ logGroupName, startTime: start, endTime: end, queryString: INSIGHTS_QUERY, limit: INSIGHTS_ROW_LIMIT }));
+  const queryId = started.queryId;
+  if (!queryId) throw new DetectorError(`Logs Insights returned no query id for ${logGroupName}`);
+  const deadline = deps.now().getTime() + queryTimeoutMs;
+  for (;;) {
+    const r = await logs.send(new GetQueryResultsCommand({ queryId }));
+    if (r.status === "Complete") return r.results ?? [];
+    if (r.status === "Failed" || r.status === "Cancelled" || r.status === "Timeout" || r.status === "Unknown") {
+      throw new DetectorError(`Logs Insights query ${queryId} on ${logGroupName} ended ${r.status}`);
+    }
+    if (deps.now().getTime() >= deadline) {
+      await logs.send(new StopQueryCommand({ queryId })).catch(() => undefined);
+      throw new DetectorError(`Logs Insights query ${queryId} on ${logGroupName} did not finish within ${queryTimeoutMs} ms; it was stopped`);
+    }
+    await deps.sleep(pollMs);
+  }
+}
+
+/**
+ * Reads [start, end) from the log group. A result at the 10,000-row cap is split in halves and
+ * queried again, down to one-minute ranges; a one-minute range still at the cap is reported in
+ * `truncated` rather than silently cut.
+ */
+export async function queryLines(
+  deps: DetectorDeps,
+  start: number,
+  end: number,
+  onLine: (line: string) => void,
+  truncated: { start: number; end: number }[],
+): Promise<void> {
+  const rows = (await runQuery(deps, start, end)) ?? [];
+  if (rows.length >= INSIGHTS_ROW_LIMIT) {
+    if (end - start > 60) {
+      const mid = start + Math.floor((end - start) / 2);
+      await queryLines(deps, start, mid, onLine, truncated);
+      await queryLines(deps, mid, end, onLine, truncated);
+      return;
+    }
+    truncated.push({ start, end });
+    deps.log("Logs Insights result hit the row cap; records in this range were left out", { start, end, rows: rows.length });
+  }
+  for (const row of rows) onLine(insightsRowToLine(row, deps.settings.format));
+}
+
+/** The S3 objects of an S3 event notification (keys are URL-encoded with + for spaces). */
+export function s3Objects(event: { Records?: { s3?: { bucket?: { name?: string }; object?: { key?: string } } }[] }): { bucket: string; key: string }[] {
+  return (event.Records ?? []).flatMap((r) => {
+    const bucket = r.s3?.bucket?.name;
+    const key = r.s3?.object?.key;
+    return bucket && key ? [{ bucket, key: decodeURIComponent(key.replace(/\+/g, " ")) }] : [];
+  });
+}
+
+/**
+ * Delivers findings: Security Hub in batches of 100 and one SNS message. Each is attempted even
+ * when the other fails; any failure is thrown afterwards so it reaches the function's Errors
+ * metric (and the DLQ for asynchronous invocations).
+ */
+export async function deliver(deps: DetectorDeps, findings: readonly Finding[], stats: ParseStats): Promise<{ securityHub: number; sns: boolean }> {
+  if (findings.length === 0) return { securityHub: 0, sns: false };
+  const { settings, clients } = deps;
+  const failures: string[] = [];
+  let imported = 0;
+  const now = deps.now();
+  const asff = findings.map((f) => toAsff(f, { account: settings.account, region: settings.region, environment: settings.environment }, now));
+  for (const batch of batches(asff)) {
+    try {
+      const r = await clients.securityHub.send(new BatchImportFindingsCommand({ Findings: batch as never }));
+      imported += r.SuccessCount ?? 0;
+      if ((r.FailedCount ?? 0) > 0) {
+        const first = r.FailedFindings?.[0];
+        failures.push(`Security Hub rejected ${r.FailedCount} of ${batch.length} findings (first: ${first?.ErrorCode ?? "?"} ${first?.ErrorMessage ?? ""})`.trim());
+      }
+    } catch (err) {
+      failures.push(`Security Hub import failed: ${(err as Error).message}`);
+    }
+  }
+  let published = false;
+  try {
+    const { subject, message } = snsMessage(settings.environment, findings, stats);
+    await clients.sns.send(new PublishCommand({ TopicArn: settings.topicArn, Subject: subject, Message: message }));
+    published = true;
+  } catch (err) {
+    failures.push(`SNS publish failed: ${(err as Error).message}`);
+  }
+  if (failures.length) {
+    deps.log("delivery failed", { failures, imported, published });
+    throw new DetectorError(`Delivery of ${findings.length} findings failed: ${failures.join("; ")}`);
+  }
+  return { securityHub: imported, sns: published };
+}
+
+/** Scheduled and on-demand mode: the last `sinceSeconds` of the log group. */
+export async function detectRecent(deps: DetectorDeps, sinceSeconds: number): Promise<DetectorResult> {
+  const engine = new DetectionEngine(deps.settings.thresholds, deps.settings.format);
+  const end = seconds(deps.now());
+  const truncated: { start: number; end: number }[] = [];
+  await queryLines(deps, end - sinceSeconds, end, (l) => engine.addLine(l), truncated);
+  const { stats, findings } = engine.finish();
+  const delivered = await deliver(deps, findings, stats);
+  deps.log("detection finished", { mode: "logs-insights", sinceSeconds, stats, findings: findings.length, truncated: truncated.length });
+  return { stats, findings, truncated, delivered };
+}
+
+/** Archive mode: new flow-log objects in S3, streamed (gzip or plain) through the engine. */
+export async function detectObjects(deps: DetectorDeps, objects: readonly { bucket: string; key: string }[]): Promise<DetectorResult> {
+  const engine = new DetectionEngine(deps.settings.thresholds, deps.settings.format);
+  for (const o of objects) {
+    engine.resetFormat(deps.settings.format);
+    const r = await deps.clients.s3.send(new GetObjectCommand({ Bucket: o.bucket, Key: o.key }));
+    if (!r.Body) throw new DetectorError(`s3://${o.bucket}/${o.key} has no body`);
+    for await (const line of streamLines(r.Body as Readable, engine.stats)) engine.addLine(line);
+  }
+  const { stats, findings } = engine.finish();
+  const delivered = await deliver(deps, findings, stats);
+  deps.log("detection finished", { mode: "s3", objects: objects.length, stats, findings: findings.length });
+  return { stats, findings, truncated: [], delivered };
+}
