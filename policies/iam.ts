@@ -67,6 +67,14 @@ export function kmsKeyPolicy(c: AccountContext): PolicyDocument {
       },
     },
     {
+      Sid: "CloudWatchAlarmsPublishToEncryptedTopic",
+      Effect: "Allow",
+      Principal: { Service: "cloudwatch.amazonaws.com" },
+      Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+      Resource: "*",
+      Condition: { StringEquals: { "aws:SourceAccount": c.account } },
+    },
+    {
       Sid: "LogDeliveryWritesEncryptedArchive",
       Effect: "Allow",
       Principal: { Service: "delivery.logs.amazonaws.com" },
@@ -152,4 +160,52 @@ export function deliveryPermissions(c: AccountContext, logGroupName: string): Po
     Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
     Resource: [arn, `${arn}:*`],
   });
+}
+
+/** Trust policy for a Lambda function role of this account. */
+export function lambdaTrustPolicy(c: AccountContext): PolicyDocument {
+  return doc({
+    Effect: "Allow",
+    Principal: { Service: "lambda.amazonaws.com" },
+    Action: "sts:AssumeRole",
+    Condition: { StringEquals: { "aws:SourceAccount": c.account } },
+  });
+}
+
+export interface DetectorPolicyInput {
+  /** The flow-log group the detector queries. */
+  readonly logGroupName: string;
+  /** The function's own log group. */
+  readonly functionLogGroupName: string;
+  readonly archiveBucket: string;
+  readonly kmsKeyArn: string;
+  readonly topicArn: string;
+  readonly deadLetterQueueArn: string;
+}
+
+/**
+ * The detector's permissions: Logs Insights on this environment's log group only, reads of its
+ * archive only, findings to Security Hub's default product for this account, publish to its
+ * topic, and its own logs and dead-letter queue.
+ */
+export function detectorPermissions(c: AccountContext, d: DetectorPolicyInput): PolicyDocument {
+  const p = partitionOf(c.region);
+  const functionLogs = logGroupArn(c, d.functionLogGroupName);
+  return doc(
+    { Sid: "StartQueriesOnTheFlowLogGroup", Effect: "Allow", Action: "logs:StartQuery", Resource: `${logGroupArn(c, d.logGroupName)}:*` },
+    // GetQueryResults and StopQuery take a query id, not a resource: AWS accepts only "*" for them.
+    { Sid: "ReadQueryResultsNoResourceLevel", Effect: "Allow", Action: ["logs:GetQueryResults", "logs:StopQuery"], Resource: "*" },
+    { Sid: "ReadArchiveObjects", Effect: "Allow", Action: "s3:GetObject", Resource: `${bucketArn(c.region, d.archiveBucket)}/*` },
+    // Archive objects are SSE-KMS and the findings topic is encrypted with the same key.
+    { Sid: "UseEnvironmentKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey*"], Resource: d.kmsKeyArn },
+    {
+      Sid: "ImportFindings",
+      Effect: "Allow",
+      Action: "securityhub:BatchImportFindings",
+      Resource: `arn:${p}:securityhub:${c.region}:${c.account}:product/${c.account}/default`,
+    },
+    { Sid: "PublishFindings", Effect: "Allow", Action: "sns:Publish", Resource: d.topicArn },
+    { Sid: "DeadLetters", Effect: "Allow", Action: "sqs:SendMessage", Resource: d.deadLetterQueueArn },
+    { Sid: "OwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [functionLogs, `${functionLogs}:*`] },
+  );
 }

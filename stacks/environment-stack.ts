@@ -2,8 +2,11 @@ import { Construct } from "constructs";
 import { LocalBackend, S3Backend, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { Environment } from "../environments/schema";
+import { LogFormat } from "../functions/flowlog/format";
+import { Alerting } from "../modules/alerting";
 import { ArchiveBucket } from "../modules/archive-bucket";
 import { DeliveryRole } from "../modules/delivery-role";
+import { Detectors } from "../modules/detectors";
 import { FlowLogs } from "../modules/flow-logs";
 import { EnvironmentKey } from "../modules/kms-key";
 import { FlowLogGroup } from "../modules/log-group";
@@ -46,6 +49,8 @@ export class EnvironmentStack extends TerraformStack {
   readonly logGroup: FlowLogGroup;
   readonly archive: ArchiveBucket;
   readonly flowLogs: FlowLogs;
+  readonly alerting?: Alerting;
+  readonly detectors?: Detectors;
 
   constructor(scope: Construct, readonly env: Environment) {
     super(scope, env.stackName);
@@ -76,5 +81,24 @@ export class EnvironmentStack extends TerraformStack {
       s3: { destinationArn: this.archive.bucket.arn, dependsOn: [this.archive.policy] },
       namePrefix: env.stackName,
     });
+
+    if (env.detectors.enabled) {
+      this.alerting = new Alerting(this, "Alerting", { name: env.name, kmsKeyArn: this.key.keyArn });
+      const cwScope = env.flowLogs.find((s) => s.destinations.includes("cloudwatch"));
+      this.detectors = new Detectors(this, "Detectors", {
+        ...ctx,
+        name: env.name,
+        logGroupName: names.logGroup,
+        logFormat: cwScope?.logFormat ?? LogFormat.DEFAULT,
+        archiveBucket: env.archive.bucketName,
+        archiveBucketId: this.archive.bucket.id,
+        kmsKeyArn: this.key.keyArn,
+        topicArn: this.alerting.topic.arn,
+        thresholds: env.detectors.thresholds,
+        schedule: env.detectors.schedule,
+        logRetentionDays: env.retention.cloudwatch.days,
+        onArchiveObjects: env.flowLogs.some((s) => s.s3?.fileFormat === "plain-text"),
+      });
+    }
   }
 }

@@ -1,0 +1,101 @@
+import * as fs from "fs";
+import * as path from "path";
+import * as zlib from "zlib";
+import { Testing } from "cdktf";
+import { DEFAULT_THRESHOLDS } from "../../functions/detect/thresholds";
+import { LogFormat } from "../../functions/flowlog/format";
+import { Detectors, lookbackSeconds } from "../../modules/detectors";
+import { bundleHandler, deterministicZip } from "../../modules/lambda-bundle";
+
+type R = Record<string, Record<string, unknown>>;
+const ctx = { account: "123456789012", region: "eu-west-1" };
+const synth = (onArchiveObjects: boolean) =>
+  JSON.parse(
+    Testing.synthScope(
+      (scope) =>
+        new Detectors(scope, "Detectors", {
+          ...ctx, name: "dev", logGroupName: "/flowlog-kit/dev/vpc-flow-logs", logFormat: LogFormat.DEFAULT,
+          archiveBucket: "flowlogs-dev-archive", archiveBucketId: "flowlogs-dev-archive", kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/k",
+          topicArn: "arn:aws:sns:eu-west-1:123456789012:flowlogs-dev-findings", thresholds: { ...DEFAULT_THRESHOLDS, portScanPortsPerHost: 12 },
+          schedule: "rate(15 minutes)", logRetentionDays: 7, onArchiveObjects,
+        }),
+    ),
+  ).resource as Record<string, R>;
+const one = (r: Record<string, R>, type: string) => {
+  const all = Object.values(r[type] ?? {});
+  expect(all).toHaveLength(1);
+  return all[0]!;
+};
+
+describe("Detectors", () => {
+  const r = synth(true);
+
+  it("deploys an arm64 Node.js 22 function with its settings in the environment", () => {
+    const fn = one(r, "aws_lambda_function");
+    expect(fn).toMatchObject({ function_name: "flowlogs-dev-detector", runtime: "nodejs22.x", architectures: ["arm64"], handler: "index.handler", timeout: 900 });
+    expect(fn.filename).toMatch(/^assets\/.+\/detector\.zip$/);
+    const vars = (fn.environment as { variables: Record<string, string> }).variables;
+    expect(vars).toMatchObject({ FLOWLOG_ENVIRONMENT: "dev", FLOWLOG_ACCOUNT: "123456789012", FLOWLOG_LOG_GROUP: "/flowlog-kit/dev/vpc-flow-logs", FLOWLOG_FORMAT: "default", FLOWLOG_LOOKBACK_SECONDS: "1200" });
+    expect(JSON.parse(vars.FLOWLOG_THRESHOLDS!).portScanPortsPerHost).toBe(12);
+    expect(fn.dead_letter_config).toEqual({ target_arn: expect.stringMatching(/aws_sqs_queue\./) });
+  });
+
+  it("gives the role only what the detector needs", () => {
+    const st = JSON.parse(one(r, "aws_iam_role_policy").policy as string).Statement as { Sid: string; Action: string | string[]; Resource: string | string[] }[];
+    const bySid = Object.fromEntries(st.map((s) => [s.Sid, s]));
+    expect(bySid.StartQueriesOnTheFlowLogGroup!.Resource).toBe("arn:aws:logs:eu-west-1:123456789012:log-group:/flowlog-kit/dev/vpc-flow-logs:*");
+    expect(bySid.ReadArchiveObjects).toMatchObject({ Action: "s3:GetObject", Resource: "arn:aws:s3:::flowlogs-dev-archive/*" });
+    expect(bySid.ImportFindings).toMatchObject({ Action: "securityhub:BatchImportFindings", Resource: "arn:aws:securityhub:eu-west-1:123456789012:product/123456789012/default" });
+    expect(bySid.PublishFindings).toMatchObject({ Action: "sns:Publish", Resource: "arn:aws:sns:eu-west-1:123456789012:flowlogs-dev-findings" });
+    // "*" only where AWS offers no resource: query results are addressed by query id.
+    const wildcard = st.filter((s) => s.Resource === "*");
+    expect(wildcard.map((s) => s.Sid)).toEqual(["ReadQueryResultsNoResourceLevel"]);
+    expect(JSON.stringify(st)).not.toMatch(/"s3:(Put|Delete)|"logs:(Delete|Put)RetentionPolicy|"\*"\]?,"Resource"/);
+    const trust = JSON.parse(one(r, "aws_iam_role").assume_role_policy as string).Statement[0];
+    expect(trust).toMatchObject({ Principal: { Service: "lambda.amazonaws.com" }, Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } } });
+  });
+
+  it("runs on the schedule and on new plain-text archive objects", () => {
+    expect(one(r, "aws_cloudwatch_event_rule").schedule_expression).toBe("rate(15 minutes)");
+    expect(one(r, "aws_s3_bucket_notification").lambda_function).toEqual([
+      expect.objectContaining({ events: ["s3:ObjectCreated:*"], filter_prefix: "AWSLogs/", filter_suffix: ".log.gz" }),
+    ]);
+    const permissions = Object.values(r.aws_lambda_permission!);
+    expect(permissions.map((p) => p.principal).sort()).toEqual(["events.amazonaws.com", "s3.amazonaws.com"]);
+  });
+
+  it("has no S3 trigger when the archive holds no plain-text logs", () => {
+    const noS3 = synth(false);
+    expect(noS3.aws_s3_bucket_notification).toBeUndefined();
+    expect(Object.values(noS3.aws_lambda_permission!)).toHaveLength(1);
+  });
+
+  it("keeps its own logs encrypted for the environment's retention, and alarms on errors and dead letters", () => {
+    expect(one(r, "aws_cloudwatch_log_group")).toMatchObject({ name: "/aws/lambda/flowlogs-dev-detector", retention_in_days: 7, kms_key_id: "arn:aws:kms:eu-west-1:123456789012:key/k" });
+    const alarms = Object.values(r.aws_cloudwatch_metric_alarm!);
+    expect(alarms.map((a) => `${a.namespace}/${a.metric_name}`).sort()).toEqual(["AWS/Lambda/Errors", "AWS/SQS/ApproximateNumberOfMessagesVisible"]);
+    for (const a of alarms) expect(a.alarm_actions).toEqual(["arn:aws:sns:eu-west-1:123456789012:flowlogs-dev-findings"]);
+    expect(one(r, "aws_sqs_queue").sqs_managed_sse_enabled).toBe(true);
+  });
+});
+
+describe("Lambda bundle", () => {
+  it("is deterministic: the same code gives the same zip bytes and hash", () => {
+    const entry = path.join(__dirname, "..", "..", "functions", "handlers", "handler.ts");
+    const a = bundleHandler(entry, "detector");
+    const bytes = fs.readFileSync(a.zipPath);
+    expect(bytes.subarray(0, 4).toString("hex")).toBe("504b0304");
+    expect(deterministicZip([{ name: "a.js", data: Buffer.from("x") }])).toEqual(deterministicZip([{ name: "a.js", data: Buffer.from("x") }]));
+    const nameLength = bytes.readUInt16LE(26);
+    const code = zlib.inflateRawSync(bytes.subarray(30 + nameLength, 30 + nameLength + bytes.readUInt32LE(18))).toString("utf8");
+    expect(bytes.subarray(30, 30 + nameLength).toString()).toBe("index.js");
+    expect(code).toContain("handler");
+    expect(code).not.toContain(process.cwd());
+  });
+
+  it("looks back one schedule period plus five minutes of delivery delay", () => {
+    expect(lookbackSeconds("rate(15 minutes)")).toBe(1200);
+    expect(lookbackSeconds("rate(1 hour)")).toBe(3900);
+    expect(lookbackSeconds("cron(0/15 * * * ? *)")).toBe(3600);
+  });
+});
