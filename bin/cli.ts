@@ -4,6 +4,7 @@ import { ConfigError } from "../policies/errors";
 import { DetectorError } from "../functions/detect/engine";
 import { detectLocal, findingsJson, findingsReport } from "./detect";
 import { changesTable, planStack } from "./plan";
+import { invokeDetector, parseDuration } from "./remote";
 import { summaryTable, synthesize } from "./synth";
 import { TerraformError } from "./terraform";
 
@@ -58,13 +59,21 @@ export function program(io: Io, setCode: (code: number) => void): Command {
     .argument("[files...]", "flow-log files or folders")
     .option("--format <fields>", "the files' log format as catalog field names (default: the header line, else the environment's, else the AWS default)")
     .option("--env <env>", "take thresholds (and the default format) from this environment")
+    .option("--since <duration>", "with --env and no files: invoke the deployed detector over the last 30m, 6h, 2d ...")
     .option("--json", "print one JSON document: { stats, findings }")
-    .action(async (files: string[], opts: { format?: string; env?: string; json?: boolean }) => {
+    .action(async (files: string[], opts: { format?: string; env?: string; since?: string; json?: boolean }) => {
       const env = opts.env === undefined ? undefined : selectEnvironments(loadEnvironments(), [opts.env])[0];
-      if (files.length === 0) {
-        throw new DetectorError("detect: no files given (got nothing). Name flow-log files or folders, e.g. flowlog-kit detect ./logs/.");
+      let result;
+      if (opts.since !== undefined) {
+        if (!env) throw new DetectorError(`--since: needs --env (got --since ${opts.since} alone). Name the environment whose deployed detector to run.`);
+        if (files.length > 0) throw new DetectorError(`--since: runs the deployed detector, not local files (got ${files.join(" ")}). Drop --since to analyse the files, or the files to query AWS.`);
+        result = await invokeDetector(env, parseDuration(opts.since));
+      } else {
+        if (files.length === 0) {
+          throw new DetectorError("detect: no files given (got nothing). Name flow-log files or folders, e.g. flowlog-kit detect ./logs/, or use --env <env> --since 1h.");
+        }
+        result = await detectLocal(files, env, opts.format);
       }
-      const result = await detectLocal(files, env, opts.format);
       io.out(opts.json ? findingsJson(result) : findingsReport(result));
       setCode(0);
     });

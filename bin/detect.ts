@@ -39,9 +39,12 @@ const time = (s: number) => new Date(s * 1000).toISOString().slice(0, 16).replac
 const evidence = (f: Finding) => Object.entries(f.evidence).map(([k, v]) => `${k}=${v}`).join(" ");
 
 /** The findings table and the read/skip counts, as the CLI prints them. */
-export function findingsReport(result: DetectionResult): string {
+export function findingsReport(result: DetectionResult & { truncated?: readonly unknown[] }): string {
   const { stats, findings } = result;
-  const counts = `Records read ${stats.read}, analysed ${stats.analysed}, skipped: ${skippedSummary(stats)}.`;
+  const capped = result.truncated?.length
+    ? ` Warning: ${result.truncated.length} one-minute range${result.truncated.length === 1 ? "" : "s"} hit the Logs Insights 10,000-row cap; records in ${result.truncated.length === 1 ? "it" : "them"} were left out.`
+    : "";
+  const counts = `Records read ${stats.read}, analysed ${stats.analysed}, skipped: ${skippedSummary(stats)}.${capped}`;
   if (findings.length === 0) return `No findings.\n${counts}`;
   const table = renderTable(
     ["severity", "rule", "source", "destination", "port", "interface", "window (UTC)", "evidence"],

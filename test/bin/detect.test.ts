@@ -77,7 +77,7 @@ describe("flowlog-kit detect (local files)", () => {
     expect(missing.err).toContain(`${path.join(dir, "nope")}: cannot read (got ENOENT). Give flow-log files or folders that exist.`);
     const none = await runCli("detect");
     expect(none.code).toBe(1);
-    expect(none.err).toContain("detect: no files given (got nothing).");
+    expect(none.err).toContain("detect: no files given (got nothing). Name flow-log files or folders, e.g. flowlog-kit detect ./logs/, or use --env <env> --since 1h.");
     const emptyDir = path.join(dir, "empty");
     fs.mkdirSync(emptyDir);
     expect((await runCli("detect", emptyDir)).err).toContain("no files found (got empty folders).");
