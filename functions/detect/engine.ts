@@ -1,5 +1,6 @@
 import type { LogFormat } from "../flowlog/format";
-import { FlowRecord, newStats, ParseStats, RecordParser } from "../flowlog/parser";
+import { FlowScanner, LineSplitter } from "../flowlog/scanner";
+import { newStats, ParseStats } from "../flowlog/stats";
 import { Aggregator } from "./aggregates";
 import { Finding, sortFindings } from "./findings";
 import { anomalies, beaconing, WINDOW_RULES } from "./rules";
@@ -20,42 +21,55 @@ export interface DetectionResult {
 
 /**
  * The detection engine: one pass over records into bounded aggregates, then every rule over
- * them. Feed lines (or records), then call `finish()`.
+ * them. Feed bytes (`addChunk`, then `endStream` per stream) or lines, then call `finish()`.
  */
 export class DetectionEngine {
   readonly stats: ParseStats = newStats();
+  private readonly scanner: FlowScanner;
   private readonly aggregator: Aggregator;
-  private readonly parser: RecordParser;
+  private readonly splitter: LineSplitter;
 
   constructor(
     private readonly thresholds: DetectorThresholds,
-    format: LogFormat,
+    private readonly format: LogFormat,
   ) {
-    this.aggregator = new Aggregator(thresholds);
-    this.parser = new RecordParser(format, this.stats);
+    this.scanner = new FlowScanner(format, this.stats);
+    this.aggregator = new Aggregator(thresholds, this.scanner, this.stats);
+    this.splitter = new LineSplitter((buf, s, e) => {
+      if (this.scanner.scan(buf, s, e)) this.aggregator.add();
+    });
   }
 
   /** Parses and aggregates one flow-log line; malformed lines are counted, never thrown. */
   addLine(line: string): void {
-    const rec = this.parser.parse(line);
-    if (rec) this.aggregator.add(rec);
+    const buf = Buffer.from(line, "latin1");
+    if (this.scanner.scan(buf, 0, buf.length)) this.aggregator.add();
   }
 
-  addRecord(rec: FlowRecord): void {
-    this.aggregator.add(rec);
+  /** Bytes of the current stream; lines may span chunks. */
+  addChunk(chunk: Buffer): void {
+    this.splitter.push(chunk);
   }
 
-  /** Starts a new file: the next header line (if any) names its format. */
-  resetFormat(format: LogFormat): void {
-    this.parser.use(format);
+  /** Ends the current stream (its last line may lack a newline); the next starts in the configured format. */
+  endStream(): void {
+    this.splitter.end();
+    this.scanner.use(this.format);
+  }
+
+  /** Ends a damaged stream: its partial last line is dropped, not parsed. */
+  abortStream(): void {
+    this.splitter.discard();
+    this.scanner.use(this.format);
   }
 
   finish(): DetectionResult {
     const t = this.thresholds;
+    const run = this.aggregator;
     const findings: Finding[] = [];
-    for (const w of this.aggregator.windows.values()) for (const rule of WINDOW_RULES) findings.push(...rule(w, t));
-    findings.push(...beaconing(this.aggregator.beacons, t));
-    findings.push(...anomalies(this.aggregator.groups, t));
+    for (const w of run.windows.values()) for (const rule of WINDOW_RULES) findings.push(...rule(w, t, run));
+    findings.push(...beaconing(run, t));
+    findings.push(...anomalies(run, t));
     return { stats: this.stats, findings: sortFindings(findings) };
   }
 }

@@ -45,6 +45,8 @@ interface Tree {
   right: Int32Array;
   /** Points held by an external node. */
   size: Int32Array;
+  /** c(size) of an external node, computed once at fit time. */
+  adjust: Float64Array;
 }
 
 export class IsolationForest {
@@ -92,7 +94,7 @@ export class IsolationForest {
       node = x[tree.feature[node]!]! < tree.threshold[node]! ? tree.left[node]! : tree.right[node]!;
       depth++;
     }
-    return depth + averagePathLength(tree.size[node]!);
+    return depth + tree.adjust[node]!;
   }
 
   /** Anomaly score in (0, 1]: near 1 isolates easily (anomalous), well below 0.5 is ordinary. */
@@ -116,12 +118,14 @@ function buildTree(data: readonly (readonly number[])[], sample: number[], heigh
     left: new Int32Array(max),
     right: new Int32Array(max),
     size: new Int32Array(max),
+    adjust: new Float64Array(max),
   };
   let next = 0;
   const grow = (rows: number[], depth: number): number => {
     const node = next++;
     if (depth >= heightLimit || rows.length <= 1) {
       tree.size[node] = rows.length;
+      tree.adjust[node] = averagePathLength(rows.length);
       return node;
     }
     // Pick a feature that still varies among these rows; a node whose rows are all equal is external.
@@ -148,6 +152,7 @@ function buildTree(data: readonly (readonly number[])[], sample: number[], heigh
       }
     }
     tree.size[node] = rows.length;
+    tree.adjust[node] = averagePathLength(rows.length);
     return node;
   };
   grow(sample, 0);

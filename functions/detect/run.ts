@@ -1,9 +1,17 @@
 import * as fs from "fs";
 import type { Readable } from "stream";
 import type { LogFormat } from "../flowlog/format";
-import { expandPaths, streamLines } from "../flowlog/sources";
+import { expandPaths, streamChunks } from "../flowlog/sources";
 import { DetectionEngine, DetectionResult, DetectorError } from "./engine";
 import type { DetectorThresholds } from "./thresholds";
+
+/** Feeds one stream (plain or gzip) into the engine. */
+export async function feedStream(engine: DetectionEngine, stream: Readable): Promise<void> {
+  let damaged = false;
+  for await (const chunk of streamChunks(stream, engine.stats, () => (damaged = true))) engine.addChunk(chunk);
+  if (damaged) engine.abortStream();
+  else engine.endStream();
+}
 
 /** Runs the engine over streams, one after another (each may start with its own header line). */
 export async function detectStreams(
@@ -12,10 +20,7 @@ export async function detectStreams(
   format: LogFormat,
 ): Promise<DetectionResult> {
   const engine = new DetectionEngine(thresholds, format);
-  for await (const stream of streams) {
-    engine.resetFormat(format);
-    for await (const line of streamLines(stream, engine.stats)) engine.addLine(line);
-  }
+  for await (const stream of streams) await feedStream(engine, stream);
   return engine.finish();
 }
 

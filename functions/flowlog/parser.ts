@@ -1,7 +1,11 @@
-import { fieldByName } from "./fields";
 import { LogFormat } from "./format";
+import { FlowScanner } from "./scanner";
+import { newStats, ParseStats } from "./stats";
 
-/** The parts of a flow-log record the detectors use; absent fields (`-` or not in the format) are undefined. */
+export { countSkip, newStats } from "./stats";
+export type { ParseStats, SkipReason } from "./stats";
+
+/** One record as plain values; absent fields (`-` or not in the format) are undefined. */
 export interface FlowRecord {
   interfaceId?: string;
   srcaddr?: string;
@@ -13,165 +17,61 @@ export interface FlowRecord {
   bytes?: number;
   start?: number;
   end?: number;
-  action?: string;
-  logStatus?: string;
-  vpcId?: string;
+  action?: "ACCEPT" | "REJECT";
+  flowDirection?: "ingress" | "egress";
   tcpFlags?: number;
-  flowDirection?: string;
+  trafficPath?: number;
   pktSrcaddr?: string;
   pktDstaddr?: string;
-  trafficPath?: number;
-  /** Every field of the record by catalog name, for output that shows the whole record. */
+  /** Every field of the record by catalog name (with `keepFields`). */
   fields?: Record<string, string | undefined>;
 }
 
-/** Why a line was not analysed. Every line read is either analysed or counted under one of these. */
-export type SkipReason =
-  | "nodata"
-  | "skipdata"
-  | "too-few-fields"
-  | "too-many-fields"
-  | "non-numeric"
-  | "truncated-gzip"
-  | "unreadable";
-
-export interface ParseStats {
-  read: number;
-  analysed: number;
-  skipped: Partial<Record<SkipReason, number>>;
-}
-
-export const newStats = (): ParseStats => ({ read: 0, analysed: 0, skipped: {} });
-
-export function countSkip(stats: ParseStats, reason: SkipReason, n = 1): void {
-  stats.skipped[reason] = (stats.skipped[reason] ?? 0) + n;
-}
-
-/** Adds `from` into `into`. */
-export function mergeStats(into: ParseStats, from: ParseStats): void {
-  into.read += from.read;
-  into.analysed += from.analysed;
-  for (const [k, v] of Object.entries(from.skipped)) countSkip(into, k as SkipReason, v);
-}
-
-const KEYS: Record<string, keyof FlowRecord> = {
-  "interface-id": "interfaceId",
-  srcaddr: "srcaddr",
-  dstaddr: "dstaddr",
-  srcport: "srcport",
-  dstport: "dstport",
-  protocol: "protocol",
-  packets: "packets",
-  bytes: "bytes",
-  start: "start",
-  end: "end",
-  action: "action",
-  "log-status": "logStatus",
-  "vpc-id": "vpcId",
-  "tcp-flags": "tcpFlags",
-  "flow-direction": "flowDirection",
-  "pkt-srcaddr": "pktSrcaddr",
-  "pkt-dstaddr": "pktDstaddr",
-  "traffic-path": "trafficPath",
-};
-
-/** Whether a line is a header: every token a catalog field name (S3 plain-text files start with one). */
-export function headerFormat(line: string): LogFormat | undefined {
-  const tokens = line.trim().split(/\s+/);
-  if (tokens.length === 0 || !tokens.every((t) => fieldByName(t) !== undefined)) return undefined;
-  const resource = tokens.some((t) => fieldByName(t)!.family === "tgw") ? "transit-gateway" : "vpc";
-  try {
-    return LogFormat.custom(tokens, resource);
-  } catch {
-    return undefined;
-  }
-}
+const NUMERIC = ["srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "tcpFlags", "trafficPath"] as const;
+const ADDRESSES = ["srcaddr", "dstaddr", "pktSrcaddr", "pktDstaddr"] as const;
 
 /**
- * Parses flow-log lines of one format into records, counting every line as analysed or
- * skipped by reason. A header line switches the parser to the format it names.
+ * Parses flow-log lines held as strings (tests, Logs Insights rows, people) into records,
+ * through the same FlowScanner the detection engine runs on bytes.
  */
 export class RecordParser {
-  private slots!: { key: keyof FlowRecord | undefined; numeric: boolean; name: string }[];
-  private width!: number;
+  private readonly scanner: FlowScanner;
 
   constructor(
     format: LogFormat,
     readonly stats: ParseStats = newStats(),
-    /** Keep every field by name in `record.fields`. @default false */
     private readonly keepFields = false,
   ) {
-    this.use(format);
+    this.scanner = new FlowScanner(format, stats, keepFields);
   }
 
-  /** Switches to another format (e.g. the one a file's header names). */
   use(format: LogFormat): void {
-    this.width = format.fields.length;
-    this.slots = format.fields.map((f) => ({ key: KEYS[f.name], numeric: f.type !== "string", name: f.name }));
+    this.scanner.use(format);
   }
 
-  /** Parses one line; returns undefined for a header, a blank line, or a counted skip. */
+  /** Parses one line; undefined for a header, a blank line, or a counted skip. */
   parse(line: string): FlowRecord | undefined {
-    if (line.length === 0 || line.trim().length === 0) return undefined;
-    const firstChar = line.charCodeAt(0);
-    // Digits start every record (version, account-id, ...) except a header or a custom order.
-    const firstSpace = line.indexOf(" ");
-    if ((firstChar < 48 || firstChar > 57) && fieldByName(firstSpace === -1 ? line : line.substring(0, firstSpace))) {
-      const header = headerFormat(line);
-      if (header) {
-        this.use(header);
-        return undefined;
-      }
-    }
-    this.stats.read++;
+    const buf = Buffer.from(line, "latin1");
+    const sc = this.scanner;
+    if (!sc.scan(buf, 0, buf.length)) return undefined;
     const rec: FlowRecord = {};
-    const fields: Record<string, string | undefined> | undefined = this.keepFields ? {} : undefined;
-    const n = line.charCodeAt(line.length - 1) === 13 ? line.length - 1 : line.length;
-    let pos = 0;
-    let i = 0;
-    while (pos < n && i <= this.width) {
-      let next = line.indexOf(" ", pos);
-      if (next === -1 || next > n) next = n;
-      if (next > pos) {
-        if (i < this.width) {
-          const slot = this.slots[i]!;
-          const token = line.substring(pos, next);
-          if (fields) fields[slot.name] = token === "-" ? undefined : token;
-          if (slot.key !== undefined && token !== "-") {
-            if (slot.numeric) {
-              const v = Number(token);
-              if (!Number.isFinite(v)) {
-                countSkip(this.stats, "non-numeric");
-                return undefined;
-              }
-              (rec as Record<string, unknown>)[slot.key] = v;
-            } else {
-              (rec as Record<string, unknown>)[slot.key] = token;
-            }
-          }
-        }
-        i++;
-      }
-      pos = next + 1;
+    NUMERIC.forEach((key, i) => {
+      if (sc.num[i]! >= 0) rec[key] = sc.num[i]!;
+    });
+    ADDRESSES.forEach((key, i) => {
+      if (sc.addr[i]! >= 0) rec[key] = sc.addresses.get(sc.addr[i]!);
+    });
+    if (sc.interfaceId >= 0) rec.interfaceId = sc.interfaces.get(sc.interfaceId);
+    if (sc.action) rec.action = sc.action === 1 ? "ACCEPT" : "REJECT";
+    if (sc.direction) rec.flowDirection = sc.direction === 1 ? "ingress" : "egress";
+    if (this.keepFields) {
+      const fields: Record<string, string | undefined> = {};
+      sc.currentFormat.names.forEach((name, i) => {
+        const token = buf.toString("latin1", sc.tokens[2 * i], sc.tokens[2 * i + 1]);
+        fields[name] = token === "-" ? undefined : token;
+      });
+      rec.fields = fields;
     }
-    if (i < this.width) {
-      countSkip(this.stats, "too-few-fields");
-      return undefined;
-    }
-    if (i > this.width) {
-      countSkip(this.stats, "too-many-fields");
-      return undefined;
-    }
-    if (rec.logStatus === "NODATA") {
-      countSkip(this.stats, "nodata");
-      return undefined;
-    }
-    if (rec.logStatus === "SKIPDATA") {
-      countSkip(this.stats, "skipdata");
-      return undefined;
-    }
-    if (fields) rec.fields = fields;
-    this.stats.analysed++;
     return rec;
   }
 }

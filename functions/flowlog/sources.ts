@@ -2,50 +2,37 @@ import * as fs from "fs";
 import * as path from "path";
 import { Readable } from "stream";
 import * as zlib from "zlib";
-import { countSkip, ParseStats } from "./parser";
+import { countSkip, ParseStats } from "./stats";
 
 /** Whether the first bytes are a gzip member header. */
 const isGzip = (head: Buffer) => head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 
 /**
- * Lines of a flow-log stream, plain or gzip (detected from the magic bytes, not the name).
- * A truncated or corrupt gzip ends the stream: the lines read so far are kept and the damage is
- * counted as `truncated-gzip`, never thrown away silently.
+ * The bytes of a flow-log stream, plain or gzip (detected from the magic bytes, not the name).
+ * A truncated or corrupt gzip ends the stream: what was read so far is kept, the damage is
+ * counted as `truncated-gzip`, and `onTruncated` lets the caller drop a partial last line.
  */
-export async function* streamLines(input: Readable, stats: ParseStats): AsyncGenerator<string> {
-  let source: AsyncIterable<Buffer> = input;
+export async function* streamChunks(input: Readable, stats: ParseStats, onTruncated: () => void = () => undefined): AsyncGenerator<Buffer> {
   const iterator = input[Symbol.asyncIterator]();
   const first = await iterator.next();
   if (first.done) return;
-  const head = first.value as Buffer;
-  const replay = Readable.from(
-    (async function* () {
-      yield head;
-      for (let r = await iterator.next(); !r.done; r = await iterator.next()) yield r.value as Buffer;
-    })(),
-  );
-  source = isGzip(head) ? replay.pipe(zlib.createGunzip()) : replay;
-  let rest = "";
+  const head = Buffer.from(first.value as Buffer);
+  const rest = (async function* () {
+    yield head;
+    for (let r = await iterator.next(); !r.done; r = await iterator.next()) yield r.value as Buffer;
+  })();
+  const source: AsyncIterable<Buffer> = isGzip(head) ? Readable.from(rest).pipe(zlib.createGunzip({ chunkSize: 1 << 20 })) : rest;
   try {
-    for await (const chunk of source) {
-      const text = rest + (chunk as Buffer).toString("latin1");
-      let start = 0;
-      for (let nl = text.indexOf("\n", start); nl !== -1; nl = text.indexOf("\n", start)) {
-        yield text.substring(start, nl);
-        start = nl + 1;
-      }
-      rest = text.substring(start);
-    }
+    for await (const chunk of source) yield chunk as Buffer;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "Z_BUF_ERROR" || code === "Z_DATA_ERROR" || /unexpected end of file/i.test((err as Error).message)) {
       countSkip(stats, "truncated-gzip");
-      rest = ""; // a partial last line of a damaged stream is not a record
+      onTruncated();
     } else {
       throw err;
     }
   }
-  if (rest.length > 0) yield rest;
 }
 
 /** Every regular file under the given paths (folders are walked, in name order). */

@@ -16,11 +16,11 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import type { Readable } from "stream";
 import { LogFormat } from "../flowlog/format";
 import { insightsRowToLine, ParseStats } from "../flowlog/parser";
-import { streamLines } from "../flowlog/sources";
 import { batches, toAsff } from "../detect/asff";
 import { DetectionEngine, DetectorError } from "../detect/engine";
 import type { Finding } from "../detect/findings";
 import { snsMessage } from "../detect/report";
+import { feedStream } from "../detect/run";
 import type { DetectorThresholds } from "../detect/thresholds";
 
 /** Logs Insights returns at most this many rows per query. */
@@ -180,10 +180,9 @@ export async function detectRecent(deps: DetectorDeps, sinceSeconds: number): Pr
 export async function detectObjects(deps: DetectorDeps, objects: readonly { bucket: string; key: string }[]): Promise<DetectorResult> {
   const engine = new DetectionEngine(deps.settings.thresholds, deps.settings.format);
   for (const o of objects) {
-    engine.resetFormat(deps.settings.format);
     const r = await deps.clients.s3.send(new GetObjectCommand({ Bucket: o.bucket, Key: o.key }));
     if (!r.Body) throw new DetectorError(`s3://${o.bucket}/${o.key} has no body`);
-    for await (const line of streamLines(r.Body as Readable, engine.stats)) engine.addLine(line);
+    await feedStream(engine, r.Body as Readable);
   }
   const { stats, findings } = engine.finish();
   const delivered = await deliver(deps, findings, stats);

@@ -7,7 +7,7 @@ import { runCli } from "../support/cli";
 const lambda = mockClient(LambdaClient);
 afterEach(() => lambda.reset());
 
-const payload = (v: unknown) => Buffer.from(JSON.stringify(v)) as unknown as Uint8Array;
+const payload = (v: unknown) => Buffer.from(JSON.stringify(v)) as never;
 const finding = {
   id: "0f3c", rule: "ssh-brute-force", title: "SSH brute force", severity: "HIGH", src: "10.0.9.9", dst: "10.0.1.20", port: 22,
   interfaceId: "eni-0c4d6e8f0a2b4c6d8", window: { start: 1793494800, end: 1793495100 }, evidence: { attempts: 48 }, description: "48 short SSH connections",
