@@ -1,83 +1,136 @@
 import { ACTION_REJECT, DIRECTION_INGRESS, FlowScanner } from "../flowlog/scanner";
 import { countSkip, ParseStats } from "../flowlog/stats";
 import { CappedSet } from "./capped-set";
+import { Column, IntPairIndex } from "./int-table";
 import { isPrivate, isResponse } from "./net";
 import { ADMIN_PORTS, DetectorThresholds, WEB_PORTS } from "./thresholds";
 
 /*
- * Layout for speed and bounded memory. Addresses are interned by the scanner; each distinct
- * (source, destination) pair gets a dense pair id, so every per-window map is keyed by small
- * integers (V8 hashes those fastest) and most values are plain numbers, not objects: a pair
- * that used one port in a window costs one map entry, a set appears only on its second port.
- * Anomaly groups (pair, port) are columns in typed arrays, not objects.
+ * Layout for speed and bounded memory. Addresses and interfaces are interned by the scanner.
+ * Every aggregate is a row in a table: an IntPairIndex maps its key (two integers) to a dense
+ * row id, and its counters are typed-array columns. No object and no boxed key is created per
+ * record; a distinct-count set is created only for a row that sees a second distinct member.
  */
-const PAIR_ID_LIMIT = 1 << 30;
-const ADDRESS_ID_LIMIT = 1 << 22;
+const i32 = (fill = 0) => new Column((n) => new Int32Array(n), fill);
+const f64 = () => new Column((n) => new Float64Array(n));
+const grown = <T>(list: (T | undefined)[], i: number) => {
+  while (list.length <= i) list.push(undefined);
+  return list;
+};
 
-/** Per source, per window. Sets are created when a source first needs them. */
-export interface SourceAggregate {
-  readonly src: number;
-  readonly interfaceId: number;
-  flows: number;
-  rejected: number;
+/** (source, destination) pairs over the whole run. */
+export class PairTable {
+  readonly index = new IntPairIndex();
+  readonly src = i32();
+  readonly dst = i32();
+  /** The interface the pair was first seen on. */
+  readonly iface = i32();
+}
+
+/** Per source and window. */
+export class SourceWindowTable {
+  readonly index = new IntPairIndex();
+  readonly src = i32();
+  readonly window = i32();
+  readonly iface = i32();
+  readonly flows = i32();
+  readonly rejected = i32();
+  readonly c2Flows = i32();
+  readonly c2Bytes = f64();
   /** Destination ports probed (not responses), across hosts. */
-  ports?: CappedSet;
-  /** Sensitive destination ports probed. */
-  sensitive?: CappedSet;
+  readonly ports: (CappedSet | undefined)[] = [];
+  readonly sensitive: (CappedSet | undefined)[] = [];
   /** External web destinations reached with small flows. */
-  c2Destinations?: CappedSet;
-  c2Flows: number;
-  c2Bytes: number;
+  readonly c2Destinations: (CappedSet | undefined)[] = [];
   /** Internal hosts reached on admin ports (accepted), and the ports used. */
-  lateralHosts?: CappedSet;
-  lateralPorts?: CappedSet;
+  readonly lateralHosts: (CappedSet | undefined)[] = [];
+  readonly lateralPorts: (CappedSet | undefined)[] = [];
 }
 
-/** Per source and destination port, per window: the hosts probed on that port. */
-export interface SweepAggregate {
-  readonly src: number;
-  readonly port: number;
-  readonly interfaceId: number;
-  readonly hosts: CappedSet;
-  flows: number;
+/** Per pair and window. */
+export class PairWindowTable {
+  readonly index = new IntPairIndex();
+  readonly pair = i32();
+  readonly window = i32();
+  /** The first destination port probed; a set holds them from the second distinct one. */
+  readonly firstPort = i32(-1);
+  readonly portSets: (CappedSet | undefined)[] = [];
+  /** Bytes from an internal source to an external destination. */
+  readonly egress = f64();
+
+  portCount(row: number): number {
+    return this.portSets[row]?.size ?? (this.firstPort.data[row]! >= 0 ? 1 : 0);
+  }
+}
+
+/** Per source, destination port and window: the hosts probed on that port. */
+export class SweepTable {
+  readonly index = new IntPairIndex();
+  readonly src = i32();
+  readonly port = i32();
+  readonly window = i32();
+  readonly iface = i32();
+  readonly firstHost = i32(-1);
+  readonly hostSets: (CappedSet | undefined)[] = [];
+  readonly flows = i32();
   /** Rejected or probe-sized (at most 3 packets) flows. */
-  probes: number;
+  readonly probes = i32();
+
+  hostCount(row: number): number {
+    return this.hostSets[row]?.size ?? (this.firstHost.data[row]! >= 0 ? 1 : 0);
+  }
 }
 
-/** Per pair and SSH/RDP port, per window. */
-export interface BruteForceAggregate {
+/** Per pair and destination port over the whole run: the anomaly features. */
+export class GroupTable {
+  readonly index = new IntPairIndex();
+  readonly pair = i32();
+  readonly port = i32();
+  readonly flows = i32();
+  readonly bytes = f64();
+  readonly packets = f64();
+  readonly firstStart = f64();
+  /**
+   * Source ports as a 64-bit linear-counting sketch (two 32-bit words): an anomaly feature
+   * needs the spread's order of magnitude, not an exact count, and a sketch costs no allocation.
+   */
+  readonly srcPortBitsLo = i32();
+  readonly srcPortBitsHi = i32();
+
+  /** Estimated distinct source ports: 64 ln(64 / empty bits), exact enough below about 40. */
+  srcPortCount(row: number): number {
+    const set = popcount(this.srcPortBitsLo.data[row]!) + popcount(this.srcPortBitsHi.data[row]!);
+    if (set === 0) return 0;
+    if (set === 64) return 64 * Math.log(64);
+    return Math.round(64 * Math.log(64 / (64 - set)));
+  }
+}
+
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
+}
+
+/** Short SSH/RDP connections per pair, port and window (few rows: only ports 22 and 3389). */
+export interface BruteForceRow {
   readonly pair: number;
   readonly port: number;
+  readonly window: number;
   attempts: number;
   synOnly: number;
 }
 
-/** Per pair and unusual protocol, per window. */
-export interface ProtocolAggregate {
+/** Unusual-protocol flows per pair, protocol and window (few rows). */
+export interface ProtocolRow {
   readonly pair: number;
   readonly protocol: number;
+  readonly window: number;
   flows: number;
   bytes: number;
 }
 
-/** Everything the window rules read for one window. */
-export interface WindowAggregates {
-  readonly start: number;
-  readonly end: number;
-  readonly sources: Map<number, SourceAggregate>;
-  /** pair id -> the one destination port probed so far, or the set of them. */
-  readonly pairPorts: Map<number, number | CappedSet>;
-  /** pair id -> bytes from an internal source to an external destination. */
-  readonly egress: Map<number, number>;
-  /** port -> source -> sweep. */
-  readonly sweeps: Map<number, Map<number, SweepAggregate>>;
-  /** pair id * 2 + (0 for SSH, 1 for RDP) -> attempts. */
-  readonly bruteForce: Map<number, BruteForceAggregate>;
-  /** protocol -> pair id -> flows. */
-  readonly protocols: Map<number, Map<number, ProtocolAggregate>>;
-}
-
-/** Small flows from one internal source to one external web destination, over the whole run. */
+/** Start times of small web flows from an internal source to one external destination and port. */
 export interface BeaconSeries {
   readonly pair: number;
   readonly port: number;
@@ -91,66 +144,48 @@ export interface Names {
   interfaceId(id: number): string | undefined;
 }
 
-/**
- * What the rules read: the windows, the beacon series, and the run-wide pair and group
- * columns (pairs are (source, destination); groups are (pair, destination port)).
- */
+/** Everything the rules read. */
 export interface RunAggregates {
-  readonly windows: ReadonlyMap<number, WindowAggregates>;
-  readonly beacons: ReadonlyMap<number, ReadonlyMap<number, BeaconSeries>>;
   readonly names: Names;
-  readonly groupCount: number;
-  pairSrc(pair: number): number;
-  pairDst(pair: number): number;
-  /** The interface the pair was first seen on. */
-  pairInterface(pair: number): number;
-  groupPair(g: number): number;
-  groupPort(g: number): number;
-  groupBytes(g: number): number;
-  groupPackets(g: number): number;
-  groupFlows(g: number): number;
-  groupSrcPorts(g: number): number;
-  groupFirstStart(g: number): number;
+  readonly windowSeconds: number;
+  /** Start (Unix seconds) of a window id. */
+  windowStart(window: number): number;
+  readonly pairs: PairTable;
+  readonly sources: SourceWindowTable;
+  readonly pairWindows: PairWindowTable;
+  readonly sweeps: SweepTable;
+  readonly groups: GroupTable;
+  readonly bruteForce: ReadonlyMap<number, BruteForceRow>;
+  readonly protocols: ReadonlyMap<string, ProtocolRow>;
+  readonly beacons: ReadonlyMap<string, BeaconSeries>;
 }
 
 const BEACON_SERIES_CAP = 256;
 
-function grow<T extends Int32Array | Float64Array>(a: T, need: number): T {
-  if (need < a.length) return a;
-  const b = new (a.constructor as { new (n: number): T })(Math.max(a.length * 2, need + 1));
-  b.set(a);
-  return b;
-}
+/** Address ids and window ids stay below these so that packed keys stay within 31 bits. */
+const WINDOW_LIMIT = 1 << 14;
 
 /**
- * One pass over records into bounded aggregates: per-window maps keyed by source, pair and
- * port, with distinct-count sets capped just past each threshold.
+ * One pass over records into bounded aggregates keyed by source, pair, port and window, with
+ * distinct-count sets capped just past each threshold.
  */
 export class Aggregator implements RunAggregates {
-  readonly windows = new Map<number, WindowAggregates>();
-  /** pair id -> port -> start times of small web flows. */
-  readonly beacons = new Map<number, Map<number, BeaconSeries>>();
+  readonly pairs = new PairTable();
+  readonly sources = new SourceWindowTable();
+  readonly pairWindows = new PairWindowTable();
+  readonly sweeps = new SweepTable();
+  readonly groups = new GroupTable();
+  readonly bruteForce = new Map<number, BruteForceRow>();
+  readonly protocols = new Map<string, ProtocolRow>();
+  readonly beacons = new Map<string, BeaconSeries>();
   /** Groups not tracked because `maxGroups` was reached. */
   droppedGroups = 0;
+  readonly windowSeconds: number;
 
-  private readonly pairIndex = new Map<number, number>();
-  private pSrc = new Int32Array(1 << 12);
-  private pDst = new Int32Array(1 << 12);
-  private pEni = new Int32Array(1 << 12);
-  private pairCount = 0;
-
-  /** port -> pair id -> group id. */
-  private readonly groupIndex = new Map<number, Map<number, number>>();
-  private gPair = new Int32Array(1 << 12);
-  private gPort = new Int32Array(1 << 12);
-  private gBytes = new Float64Array(1 << 12);
-  private gPackets = new Float64Array(1 << 12);
-  private gFlows = new Int32Array(1 << 12);
-  private gFirst = new Float64Array(1 << 12);
-  private gSrcPort = new Int32Array(1 << 12);
-  private readonly gSrcPorts = new Map<number, CappedSet>();
-  private groups = 0;
-
+  private readonly windowIds = new Map<number, number>();
+  private readonly windowStarts: number[] = [];
+  private lastWindowStart = NaN;
+  private lastWindowId = -1;
   private readonly sensitive: Set<number>;
   private readonly admin = new Set(ADMIN_PORTS);
   private readonly web = new Set(WEB_PORTS);
@@ -158,15 +193,15 @@ export class Aggregator implements RunAggregates {
   private readonly allowed: Set<string>;
   /** Per address id: 0 unknown, 1 private, 2 public. */
   private privacy = new Uint8Array(1024);
-  private lastWindow: WindowAggregates | undefined;
 
   constructor(
     private readonly t: DetectorThresholds,
     private readonly scanner: FlowScanner,
     private readonly stats: ParseStats,
-    /** Bound on anomaly groups kept in memory. @default 2000000 */
-    private readonly maxGroups = 2_000_000,
+    /** Bound on anomaly groups kept in memory. @default 4000000 */
+    private readonly maxGroups = 4_000_000,
   ) {
+    this.windowSeconds = t.windowSeconds;
     this.sensitive = new Set(t.sensitivePorts);
     this.unusual = new Set(t.unusualProtocols);
     this.allowed = new Set(t.allowedSources);
@@ -177,38 +212,22 @@ export class Aggregator implements RunAggregates {
     interfaceId: (id) => (id < 0 ? undefined : this.scanner.interfaces.get(id)),
   };
 
-  get groupCount(): number {
-    return this.groups;
+  windowStart(window: number): number {
+    return this.windowStarts[window]!;
   }
-  pairSrc(p: number): number {
-    return this.pSrc[p]!;
-  }
-  pairDst(p: number): number {
-    return this.pDst[p]!;
-  }
-  pairInterface(p: number): number {
-    return this.pEni[p]!;
-  }
-  groupPair(g: number): number {
-    return this.gPair[g]!;
-  }
-  groupPort(g: number): number {
-    return this.gPort[g]!;
-  }
-  groupBytes(g: number): number {
-    return this.gBytes[g]!;
-  }
-  groupPackets(g: number): number {
-    return this.gPackets[g]!;
-  }
-  groupFlows(g: number): number {
-    return this.gFlows[g]!;
-  }
-  groupSrcPorts(g: number): number {
-    return this.gSrcPorts.get(g)?.size ?? (this.gSrcPort[g]! >= 0 ? 1 : 0);
-  }
-  groupFirstStart(g: number): number {
-    return this.gFirst[g]!;
+
+  private windowId(start: number): number {
+    const w = start - (start % this.windowSeconds);
+    if (w === this.lastWindowStart) return this.lastWindowId;
+    let id = this.windowIds.get(w);
+    if (id === undefined) {
+      id = this.windowStarts.length;
+      this.windowStarts.push(w);
+      this.windowIds.set(w, id);
+    }
+    this.lastWindowStart = w;
+    this.lastWindowId = id;
+    return id;
   }
 
   private isPrivateId(id: number): boolean {
@@ -225,63 +244,6 @@ export class Aggregator implements RunAggregates {
     return p === 1;
   }
 
-  private window(start: number): WindowAggregates {
-    const w = Math.floor(start / this.t.windowSeconds) * this.t.windowSeconds;
-    const last = this.lastWindow;
-    if (last && last.start === w) return last;
-    let agg = this.windows.get(w);
-    if (!agg) {
-      agg = { start: w, end: w + this.t.windowSeconds, sources: new Map(), pairPorts: new Map(), egress: new Map(), sweeps: new Map(), bruteForce: new Map(), protocols: new Map() };
-      this.windows.set(w, agg);
-    }
-    this.lastWindow = agg;
-    return agg;
-  }
-
-  private pairId(src: number, dst: number, eni: number): number {
-    const key = src * ADDRESS_ID_LIMIT + dst;
-    let id = this.pairIndex.get(key);
-    if (id === undefined) {
-      id = this.pairCount++;
-      this.pSrc = grow(this.pSrc, id);
-      this.pDst = grow(this.pDst, id);
-      this.pEni = grow(this.pEni, id);
-      this.pSrc[id] = src;
-      this.pDst[id] = dst;
-      this.pEni[id] = eni;
-      this.pairIndex.set(key, id);
-    }
-    return id;
-  }
-
-  private group(pair: number, port: number, start: number): number {
-    let byPair = this.groupIndex.get(port);
-    if (!byPair) {
-      byPair = new Map();
-      this.groupIndex.set(port, byPair);
-    }
-    let g = byPair.get(pair);
-    if (g === undefined) {
-      if (this.groups >= this.maxGroups) return -1;
-      g = this.groups++;
-      if (g >= this.gPair.length) {
-        this.gPair = grow(this.gPair, g);
-        this.gPort = grow(this.gPort, g);
-        this.gBytes = grow(this.gBytes, g);
-        this.gPackets = grow(this.gPackets, g);
-        this.gFlows = grow(this.gFlows, g);
-        this.gFirst = grow(this.gFirst, g);
-        this.gSrcPort = grow(this.gSrcPort, g);
-      }
-      this.gPair[g] = pair;
-      this.gPort[g] = port;
-      this.gFirst[g] = start;
-      this.gSrcPort[g] = -1;
-      byPair.set(pair, g);
-    }
-    return g;
-  }
-
   /** Adds the record the scanner holds. */
   add(): void {
     const sc = this.scanner;
@@ -289,17 +251,17 @@ export class Aggregator implements RunAggregates {
     const src = addr[2]! >= 0 ? addr[2]! : addr[0]!;
     const dst = addr[3]! >= 0 ? addr[3]! : addr[1]!;
     if (src < 0 || dst < 0) return;
-    if (src >= ADDRESS_ID_LIMIT || dst >= ADDRESS_ID_LIMIT || this.pairCount >= PAIR_ID_LIMIT) {
-      // More distinct addresses than the aggregates are sized for: counted, never silent.
-      this.stats.analysed--;
-      countSkip(this.stats, "address-limit");
-      return;
-    }
     if (this.allowed.size > 0 && this.allowed.has(sc.addresses.get(src))) return;
     const t = this.t;
     const num = sc.num;
     const start = num[5]! < 0 ? 0 : num[5]!;
-    const w = this.window(start);
+    const win = this.windowId(start);
+    if (win >= WINDOW_LIMIT) {
+      // More distinct windows than one run is sized for (over 56 days at 5 minutes): counted, never silent.
+      this.stats.analysed--;
+      countSkip(this.stats, "window-limit");
+      return;
+    }
     const eni = sc.interfaceId;
     const rejected = sc.action === ACTION_REJECT;
     const packets = num[3]! < 0 ? 0 : num[3]!;
@@ -308,72 +270,109 @@ export class Aggregator implements RunAggregates {
     const dport = num[1]!;
     const protocol = num[2]!;
     const tcpFlags = num[7]!;
-    const pair = this.pairId(src, dst, eni);
 
-    let s = w.sources.get(src);
-    if (!s) {
-      s = { src, interfaceId: eni, flows: 0, rejected: 0, c2Flows: 0, c2Bytes: 0 };
-      w.sources.set(src, s);
+    const pt = this.pairs;
+    const pair = pt.index.intern(src, dst);
+    if (pt.index.isNew) {
+      pt.src.ensure(pair);
+      pt.dst.ensure(pair);
+      pt.iface.ensure(pair);
+      pt.src.data[pair] = src;
+      pt.dst.data[pair] = dst;
+      pt.iface.data[pair] = eni;
     }
-    s.flows++;
-    if (rejected) s.rejected++;
+
+    const st = this.sources;
+    const s = st.index.intern(src, win);
+    if (st.index.isNew) {
+      for (const c of [st.src, st.window, st.iface, st.flows, st.rejected, st.c2Flows]) c.ensure(s);
+      st.c2Bytes.ensure(s);
+      st.src.data[s] = src;
+      st.window.data[s] = win;
+      st.iface.data[s] = eni;
+    }
+    st.flows.data[s]++;
+    if (rejected) st.rejected.data[s]++;
 
     const srcPrivate = this.isPrivateId(src);
     const dstPrivate = this.isPrivateId(dst);
-    if (srcPrivate && !dstPrivate && !rejected && sc.direction !== DIRECTION_INGRESS) w.egress.set(pair, (w.egress.get(pair) ?? 0) + bytes);
+    const pw = this.pairWindows;
+    const egress = srcPrivate && !dstPrivate && !rejected && sc.direction !== DIRECTION_INGRESS;
+    const response = dport < 0 || isResponse(srcport < 0 ? undefined : srcport, dport, tcpFlags < 0 ? undefined : tcpFlags);
+    let p = -1;
+    if (egress || !response) {
+      p = pw.index.intern(pair, win);
+      if (pw.index.isNew) {
+        pw.pair.ensure(p);
+        pw.window.ensure(p);
+        pw.firstPort.ensure(p);
+        pw.egress.ensure(p);
+        pw.pair.data[p] = pair;
+        pw.window.data[p] = win;
+      }
+      if (egress) pw.egress.data[p] += bytes;
+    }
 
     if (protocol >= 0 && this.unusual.has(protocol)) {
-      let byPair = w.protocols.get(protocol);
-      if (!byPair) {
-        byPair = new Map();
-        w.protocols.set(protocol, byPair);
-      }
-      let pr = byPair.get(pair);
+      const key = `${pair}|${protocol}|${win}`;
+      let pr = this.protocols.get(key);
       if (!pr) {
-        pr = { pair, protocol, flows: 0, bytes: 0 };
-        byPair.set(pair, pr);
+        pr = { pair, protocol, window: win, flows: 0, bytes: 0 };
+        this.protocols.set(key, pr);
       }
       pr.flows++;
       pr.bytes += bytes;
     }
 
-    if (dport < 0 || isResponse(srcport < 0 ? undefined : srcport, dport, tcpFlags < 0 ? undefined : tcpFlags)) return;
+    if (response) return;
 
-    const seen = w.pairPorts.get(pair);
-    if (seen === undefined) w.pairPorts.set(pair, dport);
-    else if (typeof seen === "number") {
-      if (seen !== dport) {
-        const set = new CappedSet(t.portScanPortsPerHost);
-        set.add(seen);
-        set.add(dport);
-        w.pairPorts.set(pair, set);
+    const first = pw.firstPort.data[p]!;
+    if (first === -1) pw.firstPort.data[p] = dport;
+    else if (first !== dport) {
+      const sets = grown(pw.portSets, p);
+      let set = sets[p];
+      if (!set) {
+        set = new CappedSet(t.portScanPortsPerHost);
+        set.add(first);
+        sets[p] = set;
       }
-    } else seen.add(dport);
-    (s.ports ??= new CappedSet(t.portScanPortsAcrossHosts)).add(dport);
-    if (this.sensitive.has(dport)) (s.sensitive ??= new CappedSet(t.sensitivePortsProbed)).add(dport);
+      set.add(dport);
+    }
+    ((grown(st.ports, s)[s] ??= new CappedSet(t.portScanPortsAcrossHosts))).add(dport);
+    if (this.sensitive.has(dport)) (grown(st.sensitive, s)[s] ??= new CappedSet(t.sensitivePortsProbed)).add(dport);
 
-    let bySrc = w.sweeps.get(dport);
-    if (!bySrc) {
-      bySrc = new Map();
-      w.sweeps.set(dport, bySrc);
+    const sw = this.sweeps;
+    const w = sw.index.intern(src, win * 65536 + dport);
+    if (sw.index.isNew) {
+      for (const c of [sw.src, sw.port, sw.window, sw.iface, sw.firstHost, sw.flows, sw.probes]) c.ensure(w);
+      sw.src.data[w] = src;
+      sw.port.data[w] = dport;
+      sw.window.data[w] = win;
+      sw.iface.data[w] = eni;
     }
-    let sw = bySrc.get(src);
-    if (!sw) {
-      sw = { src, port: dport, interfaceId: eni, hosts: new CappedSet(t.portSweepHosts), flows: 0, probes: 0 };
-      bySrc.set(src, sw);
+    const firstHost = sw.firstHost.data[w]!;
+    if (firstHost === -1) sw.firstHost.data[w] = dst;
+    else if (firstHost !== dst) {
+      const sets = grown(sw.hostSets, w);
+      let set = sets[w];
+      if (!set) {
+        set = new CappedSet(t.portSweepHosts);
+        set.add(firstHost);
+        sets[w] = set;
+      }
+      set.add(dst);
     }
-    sw.hosts.add(dst);
-    sw.flows++;
-    if (rejected || packets <= 3) sw.probes++;
+    sw.flows.data[w]++;
+    if (rejected || packets <= 3) sw.probes.data[w]++;
 
     if ((dport === 22 || dport === 3389) && protocol !== 17) {
       const synOnly = tcpFlags === 2;
       if (synOnly || packets <= t.bruteForceMaxPackets) {
-        const key = pair * 2 + (dport === 22 ? 0 : 1);
-        let bf = w.bruteForce.get(key);
+        const key = p * 2 + (dport === 22 ? 0 : 1);
+        let bf = this.bruteForce.get(key);
         if (!bf) {
-          bf = { pair, port: dport, attempts: 0, synOnly: 0 };
-          w.bruteForce.set(key, bf);
+          bf = { pair, port: dport, window: win, attempts: 0, synOnly: 0 };
+          this.bruteForce.set(key, bf);
         }
         bf.attempts++;
         if (synOnly) bf.synOnly++;
@@ -382,47 +381,45 @@ export class Aggregator implements RunAggregates {
     if (!rejected && srcPrivate) {
       if (dstPrivate) {
         if (this.admin.has(dport)) {
-          (s.lateralHosts ??= new CappedSet(t.lateralHosts)).add(dst);
-          (s.lateralPorts ??= new CappedSet(ADMIN_PORTS.length)).add(dport);
+          (grown(st.lateralHosts, s)[s] ??= new CappedSet(t.lateralHosts)).add(dst);
+          (grown(st.lateralPorts, s)[s] ??= new CappedSet(ADMIN_PORTS.length)).add(dport);
         }
       } else if (this.web.has(dport) && bytes <= t.c2MaxAverageBytes * 4) {
-        (s.c2Destinations ??= new CappedSet(t.c2Destinations)).add(dst);
-        s.c2Flows++;
-        s.c2Bytes += bytes;
-        let byPort = this.beacons.get(pair);
-        if (!byPort) {
-          byPort = new Map();
-          this.beacons.set(pair, byPort);
-        }
-        let b = byPort.get(dport);
+        (grown(st.c2Destinations, s)[s] ??= new CappedSet(t.c2Destinations)).add(dst);
+        st.c2Flows.data[s]++;
+        st.c2Bytes.data[s] += bytes;
+        const key = `${pair}|${dport}`;
+        let b = this.beacons.get(key);
         if (!b) {
           b = { pair, port: dport, starts: [] };
-          byPort.set(dport, b);
+          this.beacons.set(key, b);
         }
         if (b.starts.length < BEACON_SERIES_CAP && num[5]! >= 0) b.starts.push(num[5]!);
       }
     }
 
-    const g = this.group(pair, dport, start);
-    if (g < 0) {
+    const gt = this.groups;
+    if (gt.index.size >= this.maxGroups && gt.index.get(pair, dport) === -1) {
       this.droppedGroups++;
       return;
     }
-    this.gBytes[g] += bytes;
-    this.gPackets[g] += packets;
-    this.gFlows[g]++;
+    const g = gt.index.intern(pair, dport);
+    if (gt.index.isNew) {
+      for (const c of [gt.pair, gt.port, gt.flows, gt.srcPortBitsLo, gt.srcPortBitsHi]) c.ensure(g);
+      gt.bytes.ensure(g);
+      gt.packets.ensure(g);
+      gt.firstStart.ensure(g);
+      gt.pair.data[g] = pair;
+      gt.port.data[g] = dport;
+      gt.firstStart.data[g] = start;
+    }
+    gt.bytes.data[g] += bytes;
+    gt.packets.data[g] += packets;
+    gt.flows.data[g]++;
     if (srcport >= 0) {
-      const first = this.gSrcPort[g]!;
-      if (first === -1) this.gSrcPort[g] = srcport;
-      else if (first !== srcport) {
-        let set = this.gSrcPorts.get(g);
-        if (!set) {
-          set = new CappedSet(1024);
-          set.add(first);
-          this.gSrcPorts.set(g, set);
-        }
-        set.add(srcport);
-      }
+      const bit = Math.imul(srcport, 0x9e3779b1) >>> 26;
+      if (bit < 32) gt.srcPortBitsLo.data[g] |= 1 << bit;
+      else gt.srcPortBitsHi.data[g] |= 1 << (bit - 32);
     }
   }
 }

@@ -3,7 +3,7 @@ import { FlowScanner, LineSplitter } from "../flowlog/scanner";
 import { newStats, ParseStats } from "../flowlog/stats";
 import { Aggregator } from "./aggregates";
 import { Finding, sortFindings } from "./findings";
-import { anomalies, beaconing, WINDOW_RULES } from "./rules";
+import { RULE_SET } from "./rules";
 import { DetectorThresholds } from "./thresholds";
 
 /** A detection run that cannot proceed (bad input the caller must fix); `cause` holds the original error. */
@@ -65,11 +65,8 @@ export class DetectionEngine {
 
   finish(): DetectionResult {
     const t = this.thresholds;
-    const run = this.aggregator;
     const findings: Finding[] = [];
-    for (const w of run.windows.values()) for (const rule of WINDOW_RULES) findings.push(...rule(w, t, run));
-    findings.push(...beaconing(run, t));
-    findings.push(...anomalies(run, t));
+    for (const rule of RULE_SET) findings.push(...rule(this.aggregator, t));
     return { stats: this.stats, findings: sortFindings(findings) };
   }
 }

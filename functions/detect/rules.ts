@@ -1,4 +1,4 @@
-import type { RunAggregates, WindowAggregates } from "./aggregates";
+import type { GroupTable, RunAggregates } from "./aggregates";
 import type { CappedSet } from "./capped-set";
 import { finding, Finding } from "./findings";
 import { IsolationForest } from "./isolation-forest";
@@ -6,77 +6,88 @@ import { isPrivate } from "./net";
 import type { DetectorThresholds } from "./thresholds";
 
 /** A rule: a pure function of one window's aggregates and the thresholds (names turn ids into addresses). */
-export type WindowRule = (w: WindowAggregates, t: DetectorThresholds, run: RunAggregates) => Finding[];
+export type Rule = (run: RunAggregates, t: DetectorThresholds) => Finding[];
 
-const windowOf = (w: WindowAggregates) => ({ start: w.start, end: w.end });
+const windowOf = (run: RunAggregates, w: number) => ({ start: run.windowStart(w), end: run.windowStart(w) + run.windowSeconds });
 const gib = (n: number) => `${(n / 1024 ** 3).toFixed(2)} GiB`;
 const sorted = (set: CappedSet | undefined) => (set ? set.values().sort((a, b) => a - b).join(", ") : "");
 
-export const portScan: WindowRule = (w, t, run) => {
+export const portScan: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
-  for (const [pair, ports] of w.pairPorts) {
-    if (typeof ports === "number" || ports.size < t.portScanPortsPerHost) continue;
-    const src = n.address(run.pairSrc(pair));
-    const dst = n.address(run.pairDst(pair));
+  const pw = run.pairWindows;
+  for (let row = 0; row < pw.index.size; row++) {
+    const count = pw.portCount(row);
+    if (count < t.portScanPortsPerHost) continue;
+    const pair = pw.pair.data[row]!;
+    const src = n.address(run.pairs.src.data[pair]!);
+    const dst = n.address(run.pairs.dst.data[pair]!);
     out.push(finding({
-      rule: "port-scan", severity: "MEDIUM", src, dst, interfaceId: n.interfaceId(run.pairInterface(pair)), window: windowOf(w),
-      evidence: { distinctPorts: ports.size },
-      description: `${src} probed at least ${ports.size} distinct ports on ${dst} within ${t.windowSeconds}s.`,
+      rule: "port-scan", severity: "MEDIUM", src, dst, interfaceId: n.interfaceId(run.pairs.iface.data[pair]!), window: windowOf(run, pw.window.data[row]!),
+      evidence: { distinctPorts: count },
+      description: `${src} probed at least ${count} distinct ports on ${dst} within ${t.windowSeconds}s.`,
     }));
   }
-  for (const s of w.sources.values()) {
-    const src = n.address(s.src);
-    if (s.ports && s.ports.size >= t.portScanPortsAcrossHosts) {
+  const st = run.sources;
+  for (let row = 0; row < st.index.size; row++) {
+    const ports = st.ports[row];
+    const sensitive = st.sensitive[row];
+    if ((ports?.size ?? 0) < t.portScanPortsAcrossHosts && (sensitive?.size ?? 0) < t.sensitivePortsProbed) continue;
+    const src = n.address(st.src.data[row]!);
+    const common = { src, interfaceId: n.interfaceId(st.iface.data[row]!), window: windowOf(run, st.window.data[row]!) };
+    if (ports && ports.size >= t.portScanPortsAcrossHosts) {
       out.push(finding({
-        rule: "port-scan", severity: "MEDIUM", src, interfaceId: n.interfaceId(s.interfaceId), window: windowOf(w),
-        evidence: { distinctPorts: s.ports.size, flows: s.flows },
-        description: `${src} probed at least ${s.ports.size} distinct ports across hosts within ${t.windowSeconds}s.`,
+        rule: "port-scan", severity: "MEDIUM", ...common,
+        evidence: { distinctPorts: ports.size, flows: st.flows.data[row]! },
+        description: `${src} probed at least ${ports.size} distinct ports across hosts within ${t.windowSeconds}s.`,
       }));
     }
-    if (s.sensitive && s.sensitive.size >= t.sensitivePortsProbed) {
+    if (sensitive && sensitive.size >= t.sensitivePortsProbed) {
       out.push(finding({
-        rule: "sensitive-port-scan", severity: "MEDIUM", src, interfaceId: n.interfaceId(s.interfaceId), window: windowOf(w),
-        evidence: { sensitivePorts: s.sensitive.size, rejected: s.rejected },
-        description: `${src} probed sensitive ports ${sorted(s.sensitive)} within ${t.windowSeconds}s.`,
-      }));
-    }
-  }
-  return out;
-};
-
-export const portSweep: WindowRule = (w, t, run) => {
-  const n = run.names;
-  const out: Finding[] = [];
-  for (const bySrc of w.sweeps.values()) {
-    for (const sw of bySrc.values()) {
-      // Health checks and load balancers reach many hosts too, with full connections: a sweep is mostly probes.
-      if (sw.hosts.size < t.portSweepHosts || sw.probes * 2 < sw.flows) continue;
-      const src = n.address(sw.src);
-      out.push(finding({
-        rule: "port-sweep", severity: "MEDIUM", src, port: sw.port, interfaceId: n.interfaceId(sw.interfaceId), window: windowOf(w),
-        evidence: { distinctHosts: sw.hosts.size, probes: sw.probes, flows: sw.flows },
-        description: `${src} probed port ${sw.port} on at least ${sw.hosts.size} hosts within ${t.windowSeconds}s.`,
+        rule: "sensitive-port-scan", severity: "MEDIUM", ...common,
+        evidence: { sensitivePorts: sensitive.size, rejected: st.rejected.data[row]! },
+        description: `${src} probed sensitive ports ${sorted(sensitive)} within ${t.windowSeconds}s.`,
       }));
     }
   }
   return out;
 };
 
-export const bruteForce: WindowRule = (w, t, run) => {
+export const portSweep: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
-  for (const bf of w.bruteForce.values()) {
+  const sw = run.sweeps;
+  for (let row = 0; row < sw.index.size; row++) {
+    const hosts = sw.hostCount(row);
+    const flows = sw.flows.data[row]!;
+    const probes = sw.probes.data[row]!;
+    // Health checks and load balancers reach many hosts too, with full connections: a sweep is mostly probes.
+    if (hosts < t.portSweepHosts || probes * 2 < flows) continue;
+    const src = n.address(sw.src.data[row]!);
+    const port = sw.port.data[row]!;
+    out.push(finding({
+      rule: "port-sweep", severity: "MEDIUM", src, port, interfaceId: n.interfaceId(sw.iface.data[row]!), window: windowOf(run, sw.window.data[row]!),
+      evidence: { distinctHosts: hosts, probes, flows },
+      description: `${src} probed port ${port} on at least ${hosts} hosts within ${t.windowSeconds}s.`,
+    }));
+  }
+  return out;
+};
+
+export const bruteForce: Rule = (run, t) => {
+  const n = run.names;
+  const out: Finding[] = [];
+  for (const bf of run.bruteForce.values()) {
     if (bf.attempts < t.bruteForceAttempts) continue;
-    const src = n.address(run.pairSrc(bf.pair));
-    const dst = n.address(run.pairDst(bf.pair));
+    const src = n.address(run.pairs.src.data[bf.pair]!);
+    const dst = n.address(run.pairs.dst.data[bf.pair]!);
     const inside = isPrivate(src);
     const ssh = bf.port === 22;
     out.push(finding({
       rule: ssh ? "ssh-brute-force" : "rdp-brute-force",
       // From inside the VPC it means a compromised host is already attacking its neighbours.
       severity: inside ? "HIGH" : "MEDIUM",
-      src, dst, port: bf.port, protocol: 6, interfaceId: n.interfaceId(run.pairInterface(bf.pair)), window: windowOf(w),
+      src, dst, port: bf.port, protocol: 6, interfaceId: n.interfaceId(run.pairs.iface.data[bf.pair]!), window: windowOf(run, bf.window),
       evidence: { attempts: bf.attempts, synOnly: bf.synOnly, sourceInside: inside ? 1 : 0 },
       description: `${bf.attempts} short ${ssh ? "SSH" : "RDP"} connections from ${src} to ${dst} within ${t.windowSeconds}s${inside ? " (source inside the VPC)" : ""}.`,
     }));
@@ -84,16 +95,19 @@ export const bruteForce: WindowRule = (w, t, run) => {
   return out;
 };
 
-export const exfiltration: WindowRule = (w, t, run) => {
+export const exfiltration: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
-  for (const [pair, egressBytes] of w.egress) {
+  const pw = run.pairWindows;
+  for (let row = 0; row < pw.index.size; row++) {
+    const egressBytes = pw.egress.data[row]!;
     if (egressBytes < t.exfiltrationBytes) continue;
-    const src = n.address(run.pairSrc(pair));
-    const dst = n.address(run.pairDst(pair));
+    const pair = pw.pair.data[row]!;
+    const src = n.address(run.pairs.src.data[pair]!);
+    const dst = n.address(run.pairs.dst.data[pair]!);
     out.push(finding({
       rule: "exfiltration", severity: egressBytes >= 10 * t.exfiltrationBytes ? "CRITICAL" : "HIGH",
-      src, dst, interfaceId: n.interfaceId(run.pairInterface(pair)), window: windowOf(w),
+      src, dst, interfaceId: n.interfaceId(run.pairs.iface.data[pair]!), window: windowOf(run, pw.window.data[row]!),
       evidence: { egressBytes },
       description: `${src} sent ${gib(egressBytes)} to external address ${dst} within ${t.windowSeconds}s.`,
     }));
@@ -101,77 +115,80 @@ export const exfiltration: WindowRule = (w, t, run) => {
   return out;
 };
 
-export const c2FanOut: WindowRule = (w, t, run) => {
+export const c2FanOut: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
-  for (const s of w.sources.values()) {
-    if (!s.c2Destinations || s.c2Destinations.size < t.c2Destinations || s.c2Flows === 0) continue;
-    const avg = s.c2Bytes / s.c2Flows;
+  const st = run.sources;
+  for (let row = 0; row < st.index.size; row++) {
+    const dsts = st.c2Destinations[row];
+    const flows = st.c2Flows.data[row]!;
+    if (!dsts || dsts.size < t.c2Destinations || flows === 0) continue;
+    const avg = st.c2Bytes.data[row]! / flows;
     if (avg > t.c2MaxAverageBytes) continue;
-    const src = n.address(s.src);
+    const src = n.address(st.src.data[row]!);
     out.push(finding({
-      rule: "c2-fan-out", severity: "HIGH", src, interfaceId: n.interfaceId(s.interfaceId), window: windowOf(w),
-      evidence: { externalDestinations: s.c2Destinations.size, flows: s.c2Flows, averageBytes: Math.round(avg) },
-      description: `${src} reached at least ${s.c2Destinations.size} external web destinations with small flows (${Math.round(avg)} bytes on average) within ${t.windowSeconds}s.`,
+      rule: "c2-fan-out", severity: "HIGH", src, interfaceId: n.interfaceId(st.iface.data[row]!), window: windowOf(run, st.window.data[row]!),
+      evidence: { externalDestinations: dsts.size, flows, averageBytes: Math.round(avg) },
+      description: `${src} reached at least ${dsts.size} external web destinations with small flows (${Math.round(avg)} bytes on average) within ${t.windowSeconds}s.`,
     }));
   }
   return out;
 };
 
-export const lateralMovement: WindowRule = (w, t, run) => {
+export const lateralMovement: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
-  for (const s of w.sources.values()) {
-    if (!s.lateralHosts || s.lateralHosts.size < t.lateralHosts) continue;
-    const src = n.address(s.src);
+  const st = run.sources;
+  for (let row = 0; row < st.index.size; row++) {
+    const hosts = st.lateralHosts[row];
+    if (!hosts || hosts.size < t.lateralHosts) continue;
+    const src = n.address(st.src.data[row]!);
     out.push(finding({
-      rule: "lateral-movement", severity: "HIGH", src, interfaceId: n.interfaceId(s.interfaceId), window: windowOf(w),
-      evidence: { internalHosts: s.lateralHosts.size, adminPorts: s.lateralPorts?.size ?? 0 },
-      description: `${src} connected to at least ${s.lateralHosts.size} internal hosts on admin ports ${sorted(s.lateralPorts)} within ${t.windowSeconds}s.`,
+      rule: "lateral-movement", severity: "HIGH", src, interfaceId: n.interfaceId(st.iface.data[row]!), window: windowOf(run, st.window.data[row]!),
+      evidence: { internalHosts: hosts.size, adminPorts: st.lateralPorts[row]?.size ?? 0 },
+      description: `${src} connected to at least ${hosts.size} internal hosts on admin ports ${sorted(st.lateralPorts[row])} within ${t.windowSeconds}s.`,
     }));
   }
   return out;
 };
 
-export const rejectedSpike: WindowRule = (w, t, run) => {
+export const rejectedSpike: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
-  for (const s of w.sources.values()) {
-    if (s.rejected < t.rejectedFlows) continue;
-    const src = n.address(s.src);
+  const st = run.sources;
+  for (let row = 0; row < st.index.size; row++) {
+    const rejected = st.rejected.data[row]!;
+    if (rejected < t.rejectedFlows) continue;
+    const src = n.address(st.src.data[row]!);
     out.push(finding({
-      rule: "rejected-spike", severity: "LOW", src, interfaceId: n.interfaceId(s.interfaceId), window: windowOf(w),
-      evidence: { rejected: s.rejected, flows: s.flows },
-      description: `${s.rejected} rejected flows from ${src} within ${t.windowSeconds}s.`,
+      rule: "rejected-spike", severity: "LOW", src, interfaceId: n.interfaceId(st.iface.data[row]!), window: windowOf(run, st.window.data[row]!),
+      evidence: { rejected, flows: st.flows.data[row]! },
+      description: `${rejected} rejected flows from ${src} within ${t.windowSeconds}s.`,
     }));
   }
   return out;
 };
 
-export const unusualProtocol: WindowRule = (w, t, run) => {
+export const unusualProtocol: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
-  for (const byPair of w.protocols.values()) {
-    for (const pr of byPair.values()) {
-      const src = n.address(run.pairSrc(pr.pair));
-      const dst = n.address(run.pairDst(pr.pair));
-      out.push(finding({
-        rule: "unusual-protocol", severity: "LOW", src, dst, protocol: pr.protocol, interfaceId: n.interfaceId(run.pairInterface(pr.pair)), window: windowOf(w),
-        evidence: { flows: pr.flows, bytes: pr.bytes },
-        description: `${pr.flows} flows of IP protocol ${pr.protocol} from ${src} to ${dst} within ${t.windowSeconds}s.`,
-      }));
-    }
+  for (const pr of run.protocols.values()) {
+    const src = n.address(run.pairs.src.data[pr.pair]!);
+    const dst = n.address(run.pairs.dst.data[pr.pair]!);
+    out.push(finding({
+      rule: "unusual-protocol", severity: "LOW", src, dst, protocol: pr.protocol, interfaceId: n.interfaceId(run.pairs.iface.data[pr.pair]!), window: windowOf(run, pr.window),
+      evidence: { flows: pr.flows, bytes: pr.bytes },
+      description: `${pr.flows} flows of IP protocol ${pr.protocol} from ${src} to ${dst} within ${t.windowSeconds}s.`,
+    }));
   }
   return out;
 };
-
-export const WINDOW_RULES: readonly WindowRule[] = [portScan, portSweep, bruteForce, exfiltration, c2FanOut, lateralMovement, rejectedSpike, unusualProtocol];
 
 /** Regular small flows to one external destination: low jitter between their start times. */
-export function beaconing(run: RunAggregates, t: DetectorThresholds): Finding[] {
+export const beaconing: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
-  for (const byPort of run.beacons.values()) for (const b of byPort.values()) {
+  for (const b of run.beacons.values()) {
     if (b.starts.length < t.beaconMinFlows) continue;
     const starts = [...b.starts].sort((x, y) => x - y);
     const gaps: number[] = [];
@@ -181,18 +198,18 @@ export function beaconing(run: RunAggregates, t: DetectorThresholds): Finding[] 
     const sd = Math.sqrt(gaps.reduce((a, g) => a + (g - mean) ** 2, 0) / gaps.length);
     const jitter = sd / mean;
     if (jitter > t.beaconMaxJitter) continue;
-    const src = n.address(run.pairSrc(b.pair));
-    const dst = n.address(run.pairDst(b.pair));
+    const src = n.address(run.pairs.src.data[b.pair]!);
+    const dst = n.address(run.pairs.dst.data[b.pair]!);
     const port = b.port;
     out.push(finding({
-      rule: "c2-beaconing", severity: "HIGH", src, dst, port, interfaceId: n.interfaceId(run.pairInterface(b.pair)),
+      rule: "c2-beaconing", severity: "HIGH", src, dst, port, interfaceId: n.interfaceId(run.pairs.iface.data[b.pair]!),
       window: { start: starts[0]!, end: starts[starts.length - 1]! + 1 },
       evidence: { flows: starts.length, intervalSeconds: Math.round(mean), jitterPercent: Math.round(jitter * 1000) / 10 },
       description: `${src} contacted ${dst}:${port} ${starts.length} times every ~${Math.round(mean)}s (jitter ${(jitter * 100).toFixed(1)}%).`,
     }));
   }
   return out;
-}
+};
 
 /**
  * Features of one (source, destination, port) group, on log scales: bytes per flow, packets per
@@ -201,10 +218,10 @@ export function beaconing(run: RunAggregates, t: DetectorThresholds): Finding[] 
  * Each is rounded to 1/64 (under 2% apart on the original scale), which lets groups with the
  * same rounded vector share one score.
  */
-export function groupFeatures(run: RunAggregates, g: number): number[] {
-  const flows = Math.max(run.groupFlows(g), 1);
+export function groupFeatures(groups: GroupTable, g: number): number[] {
+  const flows = Math.max(groups.flows.data[g]!, 1);
   const q = (v: number) => Math.round(Math.log1p(v) * 64) / 64;
-  return [q(run.groupBytes(g) / flows), q(run.groupPackets(g) / flows), q(run.groupFlows(g)), q(run.groupSrcPorts(g))];
+  return [q(groups.bytes.data[g]! / flows), q(groups.packets.data[g]! / flows), q(groups.flows.data[g]!), q(groups.srcPortCount(g))];
 }
 
 /** A number that identifies a rounded feature vector (each feature below 2^11 / 64 = 32). */
@@ -215,12 +232,13 @@ const vectorKey = (row: readonly number[]) => ((row[0]! * 64 * 2048 + row[1]! * 
  * each source above the threshold is reported. Identical feature vectors get identical scores,
  * so each distinct vector is scored once.
  */
-export function anomalies(run: RunAggregates, t: DetectorThresholds, seed = 42): Finding[] {
-  const count = run.groupCount;
+export const anomalies: Rule = (run, t) => {
+  const gt = run.groups;
+  const count = gt.index.size;
   if (count < t.anomalyMinGroups) return [];
   const rows: number[][] = new Array(count);
-  for (let g = 0; g < count; g++) rows[g] = groupFeatures(run, g);
-  const forest = new IsolationForest({ trees: 100, sampleSize: 256, seed }).fit(rows);
+  for (let g = 0; g < count; g++) rows[g] = groupFeatures(gt, g);
+  const forest = new IsolationForest({ trees: 100, sampleSize: 256, seed: 42 }).fit(rows);
   const cache = new Map<number, number>();
   // One finding per source: a probe of 200 ports or 60 hosts is one story, not 200.
   const best = new Map<number, { g: number; score: number; groups: number }>();
@@ -233,7 +251,7 @@ export function anomalies(run: RunAggregates, t: DetectorThresholds, seed = 42):
       cache.set(key, score);
     }
     if (score < t.anomalyScore) continue;
-    const src = run.pairSrc(run.groupPair(g));
+    const src = run.pairs.src.data[gt.pair.data[g]!]!;
     const prev = best.get(src);
     if (!prev) best.set(src, { g, score, groups: 1 });
     else {
@@ -246,17 +264,21 @@ export function anomalies(run: RunAggregates, t: DetectorThresholds, seed = 42):
   }
   const n = run.names;
   const named = [...best.values()].map((b) => {
-    const pair = run.groupPair(b.g);
-    return { ...b, pair, port: run.groupPort(b.g), src: n.address(run.pairSrc(pair)), dst: n.address(run.pairDst(pair)) };
+    const pair = gt.pair.data[b.g]!;
+    return { ...b, pair, port: gt.port.data[b.g]!, src: n.address(run.pairs.src.data[pair]!), dst: n.address(run.pairs.dst.data[pair]!) };
   });
   named.sort((a, b) => b.score - a.score || a.src.localeCompare(b.src) || a.dst.localeCompare(b.dst) || a.port - b.port);
   return named.slice(0, t.anomalyMaxFindings).map(({ g, pair, port, score, groups: anomalous, src, dst }) => {
-    const windowStart = Math.floor(run.groupFirstStart(g) / t.windowSeconds) * t.windowSeconds;
+    const first = gt.firstStart.data[g]!;
+    const windowStart = first - (first % t.windowSeconds);
     return finding({
-      rule: "anomaly", severity: score >= 0.8 ? "MEDIUM" : "LOW", src, dst, port, interfaceId: n.interfaceId(run.pairInterface(pair)),
+      rule: "anomaly", severity: score >= 0.8 ? "MEDIUM" : "LOW", src, dst, port, interfaceId: n.interfaceId(run.pairs.iface.data[pair]!),
       window: { start: windowStart, end: windowStart + t.windowSeconds },
-      evidence: { scorePercent: Math.round(score * 1000) / 10, anomalousGroups: anomalous, bytes: run.groupBytes(g), packets: run.groupPackets(g), flows: run.groupFlows(g) },
+      evidence: { scorePercent: Math.round(score * 1000) / 10, anomalousGroups: anomalous, bytes: gt.bytes.data[g]!, packets: gt.packets.data[g]!, flows: gt.flows.data[g]! },
       description: `${src} -> ${dst}:${port} stands out from ${count} (source, destination, port) groups (isolation score ${score.toFixed(3)}${anomalous > 1 ? `; ${anomalous} groups of this source stand out` : ""}).`,
     });
   });
-}
+};
+
+/** Every rule, in the order findings are reported before sorting. */
+export const RULE_SET: readonly Rule[] = [portScan, portSweep, bruteForce, exfiltration, c2FanOut, lateralMovement, rejectedSpike, unusualProtocol, beaconing, anomalies];

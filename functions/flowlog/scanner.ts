@@ -22,6 +22,11 @@ export class InternTable {
   intern(buf: Buffer, s: number, e: number): number {
     let h = 0x811c9dc5;
     for (let i = s; i < e; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
+    return this.internHashed(buf, s, e, h);
+  }
+
+  /** As `intern`, with the FNV-1a hash of the bytes already computed (while scanning them). */
+  internHashed(buf: Buffer, s: number, e: number, h: number): number {
     const mask = this.slots.length - 1;
     const len = e - s;
     for (let slot = h & mask; ; slot = (slot + 1) & mask) {
@@ -128,6 +133,8 @@ export class FlowScanner {
   readonly tokens: Int32Array;
   readonly addresses = new InternTable();
   readonly interfaces = new InternTable();
+  /** IPv4 address (as a number) -> address id, so a known IPv4 address costs one integer lookup. */
+  private readonly v4Index = new Map<number, number>();
   private kinds!: Uint8Array;
   private targets!: Int8Array;
   private width = 0;
@@ -149,6 +156,13 @@ export class FlowScanner {
   /** Switches to another format (e.g. the one a file's header names). */
   use(format: LogFormat): void {
     this.format = format;
+    // Fields the format lacks stay absent; fields it has are written on every line.
+    this.num.fill(-1);
+    this.addr.fill(-1);
+    this.interfaceId = -1;
+    this.action = 0;
+    this.status = STATUS_OK;
+    this.direction = 0;
     this.width = format.fields.length;
     this.kinds = new Uint8Array(this.width);
     this.targets = new Int8Array(this.width);
@@ -168,6 +182,15 @@ export class FlowScanner {
         this.targets[i] = -1; // validated, not kept
       } else this.kinds[i] = this.keepTokens ? TEXT : SKIP;
     });
+  }
+
+  private ipv4(ip: number, buf: Buffer, s: number, e: number, h: number): number {
+    let id = this.v4Index.get(ip);
+    if (id === undefined) {
+      id = this.addresses.internHashed(buf, s, e, h);
+      this.v4Index.set(ip, id);
+    }
+    return id;
   }
 
   /** A header line names its format; returns it, or undefined when the line is not a header. */
@@ -205,70 +228,90 @@ export class FlowScanner {
     stats.read++;
     const num = this.num;
     const addr = this.addr;
-    num.fill(-1);
-    addr.fill(-1);
-    this.interfaceId = -1;
-    this.action = 0;
-    this.status = STATUS_OK;
-    this.direction = 0;
     const kinds = this.kinds;
     const targets = this.targets;
     const width = this.width;
+    const keep = this.keepTokens;
     let field = 0;
     let pos = s;
+    // One pass: each field's loop finds its end and reads it at the same time.
     while (pos < e) {
-      if (buf[pos] === 32) {
+      let c = buf[pos]!;
+      if (c === 32) {
         pos++;
         continue;
       }
-      let end = pos;
-      while (end < e && buf[end] !== 32) end++;
       if (field >= width) {
         countSkip(stats, "too-many-fields");
         return false;
       }
-      if (this.keepTokens) {
-        this.tokens[2 * field] = pos;
-        this.tokens[2 * field + 1] = end;
-      }
-      const absent = end - pos === 1 && buf[pos] === 45;
-      if (!absent) {
-        switch (kinds[field]) {
-          case NUMBER: {
-            let v = 0;
-            for (let i = pos; i < end; i++) {
-              const d = buf[i]! - 48;
-              if (d < 0 || d > 9) {
-                countSkip(stats, "non-numeric");
-                return false;
-              }
-              v = v * 10 + d;
-            }
-            const t = targets[field]!;
-            if (t >= 0) num[t] = v;
-            break;
+      const begin = pos;
+      const kind = kinds[field]!;
+      if (c === 45 && (pos + 1 === e || buf[pos + 1] === 32)) {
+        // "-": absent.
+        pos++;
+        if (kind === NUMBER) {
+          if (targets[field]! >= 0) num[targets[field]!] = -1;
+        } else if (kind === ADDRESS) addr[targets[field]!] = -1;
+        else if (kind === INTERFACE) this.interfaceId = -1;
+        else if (kind === ACTION) this.action = 0;
+        else if (kind === STATUS) this.status = STATUS_OK;
+        else if (kind === DIRECTION) this.direction = 0;
+      } else if (kind === NUMBER) {
+        let v = 0;
+        for (; pos < e; pos++) {
+          c = buf[pos]!;
+          if (c === 32) break;
+          const d = c - 48;
+          if (d < 0 || d > 9) {
+            countSkip(stats, "non-numeric");
+            return false;
           }
-          case ADDRESS:
-            addr[targets[field]!] = this.addresses.intern(buf, pos, end);
-            break;
-          case INTERFACE:
-            this.interfaceId = this.interfaces.intern(buf, pos, end);
-            break;
-          case ACTION:
-            this.action = buf[pos] === 82 ? ACTION_REJECT : buf[pos] === 65 ? ACTION_ACCEPT : 0; // R, A
-            break;
-          case STATUS:
-            this.status = buf[pos] === 78 ? 1 : buf[pos] === 83 ? 2 : STATUS_OK; // NODATA, SKIPDATA
-            break;
-          case DIRECTION:
-            this.direction = buf[pos] === 105 ? DIRECTION_INGRESS : buf[pos] === 101 ? DIRECTION_EGRESS : 0; // i, e
-            break;
-          default:
-            break;
+          v = v * 10 + d;
         }
+        const t = targets[field]!;
+        if (t >= 0) num[t] = v;
+      } else if (kind === ADDRESS) {
+        // IPv4 is read as a 32-bit number on the way; anything else is interned by its bytes.
+        let ip = 0;
+        let octet = 0;
+        let dots = 0;
+        let v4 = true;
+        let h = 0x811c9dc5;
+        for (; pos < e; pos++) {
+          c = buf[pos]!;
+          if (c === 32) break;
+          h = Math.imul(h ^ c, 0x01000193);
+          if (c === 46) {
+            ip = ip * 256 + octet;
+            octet = 0;
+            dots++;
+          } else {
+            const d = c - 48;
+            if (d < 0 || d > 9) v4 = false;
+            else octet = octet * 10 + d;
+          }
+        }
+        addr[targets[field]!] = v4 && dots === 3 ? this.ipv4(ip * 256 + octet, buf, begin, pos, h) : this.addresses.internHashed(buf, begin, pos, h);
+      } else if (kind === INTERFACE) {
+        let h = 0x811c9dc5;
+        for (; pos < e; pos++) {
+          c = buf[pos]!;
+          if (c === 32) break;
+          h = Math.imul(h ^ c, 0x01000193);
+        }
+        this.interfaceId = this.interfaces.internHashed(buf, begin, pos, h);
+      } else {
+        if (kind === ACTION) this.action = c === 82 ? ACTION_REJECT : c === 65 ? ACTION_ACCEPT : 0; // R, A
+        else if (kind === STATUS) this.status = c === 78 ? 1 : c === 83 ? 2 : STATUS_OK; // NODATA, SKIPDATA
+        else if (kind === DIRECTION) this.direction = c === 105 ? DIRECTION_INGRESS : c === 101 ? DIRECTION_EGRESS : 0; // i, e
+        while (pos < e && buf[pos] !== 32) pos++;
+      }
+      if (keep) {
+        this.tokens[2 * field] = begin;
+        this.tokens[2 * field + 1] = pos;
       }
       field++;
-      pos = end;
     }
     if (field < width) {
       countSkip(stats, "too-few-fields");

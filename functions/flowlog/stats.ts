@@ -6,7 +6,7 @@ export type SkipReason =
   | "too-many-fields"
   | "non-numeric"
   | "truncated-gzip"
-  | "address-limit";
+  | "window-limit";
 
 /** What a run read: every record read is analysed or skipped with a reason. */
 export interface ParseStats {
