@@ -18,18 +18,43 @@ const grown = <T>(list: (T | undefined)[], i: number) => {
   return list;
 };
 
-/** (source, destination) pairs over the whole run. */
-export class PairTable {
+/** Rows of a table: an index from keys to row ids, and columns that grow together. */
+abstract class Table {
   readonly index = new IntPairIndex();
+  private capacity = 1 << 12;
+
+  /** Columns to grow as rows are added. */
+  protected abstract columns(): Column<Int32Array | Float64Array>[];
+
+  /** The row of (a, b), creating it (and room for it in every column) when new. */
+  row(a: number, b: number): number {
+    const r = this.index.intern(a, b);
+    if (r >= this.capacity) {
+      this.capacity *= 2;
+      for (const c of this.columns()) c.ensure(this.capacity - 1);
+    }
+    return r;
+  }
+
+  get size(): number {
+    return this.index.size;
+  }
+}
+
+/** (source, destination) pairs over the whole run. */
+export class PairTable extends Table {
   readonly src = i32();
   readonly dst = i32();
   /** The interface the pair was first seen on. */
   readonly iface = i32();
+
+  protected columns() {
+    return [this.src, this.dst, this.iface];
+  }
 }
 
 /** Per source and window. */
-export class SourceWindowTable {
-  readonly index = new IntPairIndex();
+export class SourceWindowTable extends Table {
   readonly src = i32();
   readonly window = i32();
   readonly iface = i32();
@@ -45,11 +70,14 @@ export class SourceWindowTable {
   /** Internal hosts reached on admin ports (accepted), and the ports used. */
   readonly lateralHosts: (CappedSet | undefined)[] = [];
   readonly lateralPorts: (CappedSet | undefined)[] = [];
+
+  protected columns() {
+    return [this.src, this.window, this.iface, this.flows, this.rejected, this.c2Flows, this.c2Bytes];
+  }
 }
 
 /** Per pair and window. */
-export class PairWindowTable {
-  readonly index = new IntPairIndex();
+export class PairWindowTable extends Table {
   readonly pair = i32();
   readonly window = i32();
   /** The first destination port probed; a set holds them from the second distinct one. */
@@ -61,11 +89,14 @@ export class PairWindowTable {
   portCount(row: number): number {
     return this.portSets[row]?.size ?? (this.firstPort.data[row]! >= 0 ? 1 : 0);
   }
+
+  protected columns() {
+    return [this.pair, this.window, this.firstPort, this.egress];
+  }
 }
 
 /** Per source, destination port and window: the hosts probed on that port. */
-export class SweepTable {
-  readonly index = new IntPairIndex();
+export class SweepTable extends Table {
   readonly src = i32();
   readonly port = i32();
   readonly window = i32();
@@ -79,11 +110,14 @@ export class SweepTable {
   hostCount(row: number): number {
     return this.hostSets[row]?.size ?? (this.firstHost.data[row]! >= 0 ? 1 : 0);
   }
+
+  protected columns() {
+    return [this.src, this.port, this.window, this.iface, this.firstHost, this.flows, this.probes];
+  }
 }
 
 /** Per pair and destination port over the whole run: the anomaly features. */
-export class GroupTable {
-  readonly index = new IntPairIndex();
+export class GroupTable extends Table {
   readonly pair = i32();
   readonly port = i32();
   readonly flows = i32();
@@ -103,6 +137,10 @@ export class GroupTable {
     if (set === 0) return 0;
     if (set === 64) return 64 * Math.log(64);
     return Math.round(64 * Math.log(64 / (64 - set)));
+  }
+
+  protected columns() {
+    return [this.pair, this.port, this.flows, this.bytes, this.packets, this.firstStart, this.srcPortBitsLo, this.srcPortBitsHi];
   }
 }
 
@@ -272,21 +310,16 @@ export class Aggregator implements RunAggregates {
     const tcpFlags = num[7]!;
 
     const pt = this.pairs;
-    const pair = pt.index.intern(src, dst);
+    const pair = pt.row(src, dst);
     if (pt.index.isNew) {
-      pt.src.ensure(pair);
-      pt.dst.ensure(pair);
-      pt.iface.ensure(pair);
       pt.src.data[pair] = src;
       pt.dst.data[pair] = dst;
       pt.iface.data[pair] = eni;
     }
 
     const st = this.sources;
-    const s = st.index.intern(src, win);
+    const s = st.row(src, win);
     if (st.index.isNew) {
-      for (const c of [st.src, st.window, st.iface, st.flows, st.rejected, st.c2Flows]) c.ensure(s);
-      st.c2Bytes.ensure(s);
       st.src.data[s] = src;
       st.window.data[s] = win;
       st.iface.data[s] = eni;
@@ -301,12 +334,8 @@ export class Aggregator implements RunAggregates {
     const response = dport < 0 || isResponse(srcport < 0 ? undefined : srcport, dport, tcpFlags < 0 ? undefined : tcpFlags);
     let p = -1;
     if (egress || !response) {
-      p = pw.index.intern(pair, win);
+      p = pw.row(pair, win);
       if (pw.index.isNew) {
-        pw.pair.ensure(p);
-        pw.window.ensure(p);
-        pw.firstPort.ensure(p);
-        pw.egress.ensure(p);
         pw.pair.data[p] = pair;
         pw.window.data[p] = win;
       }
@@ -342,9 +371,8 @@ export class Aggregator implements RunAggregates {
     if (this.sensitive.has(dport)) (grown(st.sensitive, s)[s] ??= new CappedSet(t.sensitivePortsProbed)).add(dport);
 
     const sw = this.sweeps;
-    const w = sw.index.intern(src, win * 65536 + dport);
+    const w = sw.row(src, win * 65536 + dport);
     if (sw.index.isNew) {
-      for (const c of [sw.src, sw.port, sw.window, sw.iface, sw.firstHost, sw.flows, sw.probes]) c.ensure(w);
       sw.src.data[w] = src;
       sw.port.data[w] = dport;
       sw.window.data[w] = win;
@@ -403,12 +431,8 @@ export class Aggregator implements RunAggregates {
       this.droppedGroups++;
       return;
     }
-    const g = gt.index.intern(pair, dport);
+    const g = gt.row(pair, dport);
     if (gt.index.isNew) {
-      for (const c of [gt.pair, gt.port, gt.flows, gt.srcPortBitsLo, gt.srcPortBitsHi]) c.ensure(g);
-      gt.bytes.ensure(g);
-      gt.packets.ensure(g);
-      gt.firstStart.ensure(g);
       gt.pair.data[g] = pair;
       gt.port.data[g] = dport;
       gt.firstStart.data[g] = start;

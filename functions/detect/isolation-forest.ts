@@ -54,8 +54,12 @@ export class IsolationForest {
   readonly sampleSize: number;
   private readonly seed: number;
   private forest: Tree[] = [];
+  /** All trees in one set of flat arrays, for scoring: node ids are global, roots listed per tree. */
+  private flat: { feature: Int32Array; threshold: Float64Array; left: Int32Array; right: Int32Array; adjust: Float64Array; roots: Int32Array } | undefined;
   /** ψ actually used (the sample size, or fewer when the data set is smaller). */
   private psi = 0;
+  /** c(ψ), the normaliser of every score. */
+  private cPsi = 1;
 
   constructor(options: IsolationForestOptions = {}) {
     this.trees = options.trees ?? 100;
@@ -68,6 +72,7 @@ export class IsolationForest {
     if (data.length === 0) throw new RangeError("IsolationForest.fit: no rows to fit");
     const random = seededRandom(this.seed);
     this.psi = Math.min(this.sampleSize, data.length);
+    this.cPsi = averagePathLength(this.psi);
     const heightLimit = Math.ceil(Math.log2(Math.max(this.psi, 2)));
     const dims = data[0]!.length;
     const indices = Array.from({ length: data.length }, (_, i) => i);
@@ -82,7 +87,33 @@ export class IsolationForest {
       }
       this.forest.push(buildTree(data, indices.slice(0, this.psi), heightLimit, dims, random));
     }
+    this.flatten();
     return this;
+  }
+
+  private flatten(): void {
+    const total = this.forest.reduce((n, t) => n + t.feature.length, 0);
+    const flat = {
+      feature: new Int32Array(total),
+      threshold: new Float64Array(total),
+      left: new Int32Array(total),
+      right: new Int32Array(total),
+      adjust: new Float64Array(total),
+      roots: new Int32Array(this.forest.length),
+    };
+    let base = 0;
+    this.forest.forEach((t, i) => {
+      flat.roots[i] = base;
+      flat.feature.set(t.feature, base);
+      flat.threshold.set(t.threshold, base);
+      flat.adjust.set(t.adjust, base);
+      for (let n = 0; n < t.feature.length; n++) {
+        flat.left[base + n] = t.left[n]! + base;
+        flat.right[base + n] = t.right[n]! + base;
+      }
+      base += t.feature.length;
+    });
+    this.flat = flat;
   }
 
   /** Path length h(x) of one point in tree `t`, with the c(size) adjustment at the external node. */
@@ -99,14 +130,48 @@ export class IsolationForest {
 
   /** Anomaly score in (0, 1]: near 1 isolates easily (anomalous), well below 0.5 is ordinary. */
   score(x: readonly number[]): number {
-    if (this.forest.length === 0) throw new RangeError("IsolationForest.score: call fit() first");
+    const f = this.flat;
+    if (f === undefined) throw new RangeError("IsolationForest.score: call fit() first");
+    const { feature, threshold, left, right, adjust, roots } = f;
     let sum = 0;
-    for (let t = 0; t < this.forest.length; t++) sum += this.pathLength(x, t);
-    return Math.pow(2, -(sum / this.forest.length) / averagePathLength(this.psi));
+    for (let t = 0; t < roots.length; t++) {
+      let node = roots[t]!;
+      let depth = 0;
+      for (let k = feature[node]!; k >= 0; k = feature[node]!) {
+        node = x[k]! < threshold[node]! ? left[node]! : right[node]!;
+        depth++;
+      }
+      sum += depth + adjust[node]!;
+    }
+    return Math.pow(2, -(sum / roots.length) / this.cPsi);
   }
 
+  /** Scores many rows, tree by tree: each tree stays in cache while every row walks it. */
   scoreAll(data: readonly (readonly number[])[]): number[] {
-    return data.map((x) => this.score(x));
+    const f = this.flat;
+    if (f === undefined) throw new RangeError("IsolationForest.score: call fit() first");
+    const n = data.length;
+    if (n === 0) return [];
+    const dims = data[0]!.length;
+    const rows = new Float64Array(n * dims);
+    data.forEach((x, i) => rows.set(x, i * dims));
+    const sums = new Float64Array(n);
+    const { feature, threshold, left, right, adjust, roots } = f;
+    for (let t = 0; t < roots.length; t++) {
+      const root = roots[t]!;
+      for (let i = 0, o = 0; i < n; i++, o += dims) {
+        let node = root;
+        let depth = 0;
+        for (let k = feature[node]!; k >= 0; k = feature[node]!) {
+          node = rows[o + k]! < threshold[node]! ? left[node]! : right[node]!;
+          depth++;
+        }
+        sums[i] += depth + adjust[node]!;
+      }
+    }
+    const out = new Array<number>(n);
+    for (let i = 0; i < n; i++) out[i] = Math.pow(2, -(sums[i]! / roots.length) / this.cPsi);
+    return out;
   }
 }
 

@@ -239,17 +239,25 @@ export const anomalies: Rule = (run, t) => {
   const rows: number[][] = new Array(count);
   for (let g = 0; g < count; g++) rows[g] = groupFeatures(gt, g);
   const forest = new IsolationForest({ trees: 100, sampleSize: 256, seed: 42 }).fit(rows);
-  const cache = new Map<number, number>();
+  // Groups with the same rounded features share a score: score each distinct vector once.
+  const vectorIndex = new Map<number, number>();
+  const distinct: number[][] = [];
+  const vectorOf = new Int32Array(count);
+  for (let g = 0; g < count; g++) {
+    const key = vectorKey(rows[g]!);
+    let v = vectorIndex.get(key);
+    if (v === undefined) {
+      v = distinct.length;
+      distinct.push(rows[g]!);
+      vectorIndex.set(key, v);
+    }
+    vectorOf[g] = v;
+  }
+  const scores = forest.scoreAll(distinct);
   // One finding per source: a probe of 200 ports or 60 hosts is one story, not 200.
   const best = new Map<number, { g: number; score: number; groups: number }>();
   for (let g = 0; g < count; g++) {
-    const row = rows[g]!;
-    const key = vectorKey(row);
-    let score = cache.get(key);
-    if (score === undefined) {
-      score = forest.score(row);
-      cache.set(key, score);
-    }
+    const score = scores[vectorOf[g]!]!;
     if (score < t.anomalyScore) continue;
     const src = run.pairs.src.data[gt.pair.data[g]!]!;
     const prev = best.get(src);
