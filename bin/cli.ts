@@ -3,6 +3,7 @@ import { loadEnvironments, selectEnvironments } from "../environments";
 import { ConfigError } from "../policies/errors";
 import { DetectorError } from "../functions/detect/engine";
 import { detectLocal, findingsJson, findingsReport } from "./detect";
+import { complianceReport, controlsSummary, hasFailures, renderReport, REPORT_FORMATS, ReportFormat, writeReport } from "./compliance";
 import { changesTable, planStack } from "./plan";
 import { invokeDetector, parseDuration } from "./remote";
 import { summaryTable, synthesize } from "./synth";
@@ -32,7 +33,8 @@ export function program(io: Io, setCode: (code: number) => void): Command {
     .option("--out <dir>", "output folder", "cdktf.out")
     .action((envNames: string[], opts: { out: string }) => {
       const result = synthesize({ envNames, outdir: opts.out });
-      io.out(summaryTable(result.envs));
+      const report = complianceReport(result.envs, result.outdir);
+      io.out(summaryTable(result.envs, new Map(report.environments.map((r) => [r.environment, controlsSummary(r)]))));
       io.out(`\nSynthesized ${result.envs.length} stack${result.envs.length === 1 ? "" : "s"} into ${opts.out}/stacks.`);
       setCode(0);
     });
@@ -51,6 +53,30 @@ export function program(io: Io, setCode: (code: number) => void): Command {
       io.out(`${stack.stackName}${opts.offline ? " (offline)" : ""}: ${plan.summary}\n`);
       io.out(changesTable(plan.changes));
       setCode(0);
+    });
+
+  cli
+    .command("compliance")
+    .description("evaluate the compliance controls on each environment's synthesized stack")
+    .argument("[env...]", "environments to report (default: all)")
+    .option("--format <format>", `report format: ${REPORT_FORMATS.join(", ")}`, "table")
+    .option("--out <path>", "write the report to a file instead of standard output")
+    .option("--synth-out <dir>", "output folder of the synthesized stacks", "cdktf.out")
+    .action((envNames: string[], opts: { format: string; out?: string; synthOut: string }) => {
+      if (!REPORT_FORMATS.includes(opts.format as ReportFormat)) {
+        throw new ConfigError([`--format: unknown report format (got "${opts.format}"). Use one of ${REPORT_FORMATS.map((f) => `"${f}"`).join(", ")}.`]);
+      }
+      const all = loadEnvironments();
+      const chosen = selectEnvironments(all, envNames);
+      const result = synthesize({ outdir: opts.synthOut, all });
+      const report = complianceReport(chosen, result.outdir);
+      const text = renderReport(report, opts.format as ReportFormat);
+      if (opts.out) {
+        writeReport(opts.out, text);
+        io.out(`Wrote the ${opts.format} report for ${chosen.map((e) => e.name).join(", ")} to ${opts.out}.`);
+      } else io.out(text);
+      for (const r of report.environments) if (r.summary.failed) io.err(`${r.environment}: ${r.summary.failed} control(s) FAIL: ${r.controls.filter((c) => c.result === "FAIL").map((c) => c.id).join(", ")}`);
+      setCode(hasFailures(report) ? 1 : 0);
     });
 
   cli

@@ -52,10 +52,10 @@ function scopesOf(env: Environment): string {
   return [...counts].map(([resource, n]) => `${n} ${resource}`).join(", ");
 }
 
-/** The table `npm start` prints: one row per environment. */
-export function summaryTable(envs: readonly Environment[]): string {
+/** The table `npm start` prints: one row per environment, with its controls when given. */
+export function summaryTable(envs: readonly Environment[], controls: ReadonlyMap<string, string> = new Map()): string {
   return renderTable(
-    ["environment", "scopes", "destinations", "cloudwatch days", "s3 days", "kms"],
+    ["environment", "scopes", "destinations", "cloudwatch days", "s3 days", "kms", "controls"],
     envs.map((env) => [
       env.name,
       scopesOf(env),
@@ -63,6 +63,7 @@ export function summaryTable(envs: readonly Environment[]): string {
       `${env.retention.cloudwatch.days} (${env.retention.cloudwatch.class})`,
       `${env.retention.archive.days} (${env.retention.archive.class})`,
       "keyArn" in env.kms ? `given ${env.kms.keyArn.replace(/^.*:key\//, "key/")}` : "created, rotation on",
+      controls.get(env.name) ?? "-",
     ]),
   );
 }

@@ -17,6 +17,16 @@ export default {
       destinations: ["cloudwatch", "s3"],
     },
   ],
+  exceptions: [
+    {
+      control: "CWL-365",
+      justification: "CloudWatch Logs is for recent incidents; keeping flow logs a year there costs far more than the archive and adds nothing the archive does not hold.",
+      compensatingControl: "The S3 archive keeps every flow log for the archive retention class (SSE-KMS, versioned, TLS-only), queryable with Athena.",
+      approver: "ciso@northwind.example",
+      approved: "2026-10-01",
+      expires: "2027-09-30",
+    },
+  ],
   kms: { create: true },
   backend: { type: "local" },
 } satisfies EnvironmentInput;

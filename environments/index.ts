@@ -93,6 +93,7 @@ export function validateEnvironment(source: EnvironmentSource, problems: string[
     archive: { bucketName: env.archive.bucketName ?? `flowlogs-${env.name}-${env.account}-${env.region}` },
     detectors: { ...env.detectors, thresholds: resolveThresholds(env.detectors.thresholds as Partial<DetectorThresholds>) },
     stackName: `flowlogs-${env.name}`,
+    vpcs: env.vpcs ?? env.flowLogs.filter((s) => s.resource === "vpc").map((s) => s.id),
   });
 }
 

@@ -46,6 +46,25 @@ export default {
       logFormat: PROD_FORMAT,
     },
   ],
+  exceptions: [
+    {
+      control: "CWL-365",
+      justification: "CloudWatch Logs is for recent incidents; keeping flow logs a year there costs far more than the archive and adds nothing the archive does not hold.",
+      compensatingControl: "The S3 archive keeps every flow log for the archive retention class (SSE-KMS, versioned, TLS-only), queryable with Athena.",
+      approver: "ciso@northwind.example",
+      approved: "2026-10-01",
+      expires: "2027-09-30",
+    },
+  ],
+  rbac: {
+    roles: {
+      SecurityAnalyst: { principals: ["arn:aws:iam::410987654323:role/SecOpsAnalysts"] },
+      SecurityEngineer: { principals: ["arn:aws:iam::410987654323:role/PlatformSecurity"] },
+      Auditor: { principals: ["arn:aws:iam::510987654324:root"] },
+    },
+    maxSessionHours: 1,
+    permissionsBoundaryArn: "arn:aws:iam::410987654323:policy/SecurityBoundary",
+  },
   kms: { create: true },
   backend: { type: "s3", bucket: "northwind-tfstate-prod", key: "flowlog-kit/prod/terraform.tfstate", region: "eu-central-1", useLockfile: true },
 } satisfies EnvironmentInput;

@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { LogFormat, LogFormatError } from "../functions/flowlog/format";
 import type { DetectorThresholds } from "../functions/detect/thresholds";
+import { CONTROL_IDS } from "../policies/controls";
+import { RBAC_ROLES } from "../policies/rbac";
 import {
   ARCHIVE_CLASSES,
   ARCHIVE_RETENTION,
@@ -252,6 +254,53 @@ const detectors = z.strictObject({
   thresholds: thresholds.default({}),
 });
 
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+const isoDate = (what: string) =>
+  z
+    .string({ error: msg(`must be the ${what} date`, 'Write it as "YYYY-MM-DD".') })
+    .refine((v) => ISO_DATE.test(v) && !Number.isNaN(Date.parse(`${v}T00:00:00Z`)) && new Date(`${v}T00:00:00Z`).toISOString().startsWith(v), {
+      error: m("is not a date", 'Write it as "YYYY-MM-DD", e.g. "2027-03-31".'),
+    });
+const text = (what: string, fix: string) =>
+  z.string({ error: msg(`must be ${what}`, fix) }).refine((v) => v.trim().length > 0, { error: m(`is empty: an exception needs ${what}`, fix) });
+
+/** A typed exception to one compliance control. */
+const controlException = z
+  .strictObject({
+    control: z.string({ error: msg("must be a control id", `Use one of ${list(CONTROL_IDS)}.`) }).refine((v) => CONTROL_IDS.includes(v), {
+      error: m("is not a known control id", `Use one of ${list(CONTROL_IDS)}.`),
+    }),
+    justification: text("a justification", "Say why the control does not apply or cannot be met."),
+    compensatingControl: text("a compensating control", "Name what covers the risk instead, e.g. the S3 archive's retention."),
+    approver: text("an approver", "Name the person or role who approved it."),
+    approved: isoDate("approval"),
+    expires: isoDate("expiry"),
+  })
+  .superRefine((e, ctx) => {
+    if (ISO_DATE.test(e.approved) && ISO_DATE.test(e.expires) && e.expires <= e.approved) {
+      ctx.addIssue({ code: "custom", path: ["expires"], message: m(`is not after the approval date ${e.approved}: the exception would be expired when created`, "Give an expiry date after the approval date.") });
+    }
+  });
+
+const PRINCIPAL_ARN = /^arn:aws(-cn|-us-gov)?:iam::\d{12}:(root|role\/[\w+=,.@\/-]+|user\/[\w+=,.@\/-]+)$/;
+const rbacRole = z.strictObject({
+  /** Who may assume the role: IAM role, user or account-root ARNs. */
+  principals: z
+    .array(z.string().regex(PRINCIPAL_ARN, { error: m("is not an IAM principal ARN", "Use arn:aws:iam::<account>:role/<name>, :user/<name> or :root.") }), {
+      error: msg("must be a list of principal ARNs", 'Write e.g. ["arn:aws:iam::123456789012:role/SecOps"].'),
+    })
+    .min(1, { error: m("is empty: nobody could assume the role", "List at least one principal ARN.") }),
+});
+
+const rbac = z.strictObject({
+  /** The roles to create, each with who may assume it. */
+  roles: z.strictObject(Object.fromEntries(RBAC_ROLES.map((r) => [r, rbacRole.optional()])) as Record<(typeof RBAC_ROLES)[number], z.ZodOptional<typeof rbacRole>>),
+  /** @default 1 */
+  maxSessionHours: z.number().int().min(1, { error: m("is below IAM's minimum of 1 hour", "Use 1 to 12 hours.") }).max(12, { error: m("is above IAM's maximum of 12 hours", "Use 1 to 12 hours.") }).default(1),
+  /** A permissions boundary for every role. @default - none */
+  permissionsBoundaryArn: z.string().regex(/^arn:aws(-cn|-us-gov)?:iam::(\d{12}|aws):policy\/[\w+=,.@\/-]+$/, { error: m("is not an IAM policy ARN", "Use arn:aws:iam::<account>:policy/<name>.") }).optional(),
+});
+
 export const EnvironmentSchema = z
   .strictObject({
     /** Environment name; the stack is `flowlogs-<name>`. */
@@ -282,6 +331,15 @@ export const EnvironmentSchema = z
     kms: kms.default({ create: true }),
     /** @default { type: "local" } */
     backend: backend.default({ type: "local" }),
+    /**
+     * Every VPC of the environment, logged or not: VPC-level controls check each of them.
+     * @default - the VPCs of the vpc scopes
+     */
+    vpcs: z.array(z.string().regex(ID_PATTERNS.vpc, { error: m("is not a VPC id", 'Use "vpc-" followed by 8 or 17 lowercase hex digits.') })).optional(),
+    /** Approved exceptions to compliance controls. @default [] */
+    exceptions: z.array(controlException).default([]),
+    /** IAM roles of the operating model. @default - none created */
+    rbac: rbac.optional(),
     /** @default { enabled: true, schedule: "rate(15 minutes)", thresholds: {} } */
     detectors: detectors.default({ enabled: true, schedule: "rate(15 minutes)", thresholds: {} }),
     archive: z
@@ -308,6 +366,14 @@ export const EnvironmentSchema = z
           ),
         });
       }
+    });
+    const excepted = new Map<string, number>();
+    env.exceptions.forEach((e, index) => {
+      const prev = excepted.get(e.control);
+      if (prev !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["exceptions", index, "control"], message: m(`already has an exception at exceptions[${prev}]`, "Keep one exception per control.") });
+      }
+      excepted.set(e.control, index);
     });
     const seen = new Map<string, number>();
     env.flowLogs.forEach((s, index) => {
@@ -337,7 +403,9 @@ export type Destination = (typeof DESTINATIONS)[number];
 export type ScopeResource = (typeof RESOURCES)[number];
 
 /** A validated, defaulted, frozen environment. */
-export interface Environment extends Omit<Parsed, "backend" | "archive" | "detectors"> {
+export interface Environment extends Omit<Parsed, "backend" | "archive" | "detectors" | "vpcs"> {
+  /** Every VPC of the environment (the inventory VPC-level controls check). */
+  readonly vpcs: readonly string[];
   readonly detectors: { readonly enabled: boolean; readonly schedule: string; readonly thresholds: DetectorThresholds };
   readonly backend: Parsed["backend"];
   readonly archive: { readonly bucketName: string };

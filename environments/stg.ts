@@ -27,6 +27,33 @@ export default {
       destinations: ["cloudwatch"],
     },
   ],
+  exceptions: [
+    {
+      control: "CWL-365",
+      justification: "CloudWatch Logs is for recent incidents; keeping flow logs a year there costs far more than the archive and adds nothing the archive does not hold.",
+      compensatingControl: "The S3 archive keeps every flow log for the archive retention class (SSE-KMS, versioned, TLS-only), queryable with Athena.",
+      approver: "ciso@northwind.example",
+      approved: "2026-10-01",
+      expires: "2027-09-30",
+    },
+    {
+      control: "KMS-1",
+      justification: "Staging uses the key of the central security account's pipeline; this stack cannot see its rotation setting.",
+      compensatingControl: "The central security account enforces rotation on every key it issues (Security Hub KMS.4 in that account).",
+      approver: "security-architecture@northwind.example",
+      approved: "2026-10-01",
+      expires: "2027-03-31",
+    },
+  ],
+  rbac: {
+    roles: {
+      SecurityAnalyst: { principals: ["arn:aws:iam::310987654322:role/SecOpsAnalysts"] },
+      SecurityEngineer: { principals: ["arn:aws:iam::310987654322:role/PlatformSecurity"] },
+    },
+    maxSessionHours: 4,
+  },
+  // The staging account has one VPC; the payments subnet above lives in it.
+  vpcs: ["vpc-04c6e8a0b2d4f6a81"],
   kms: { keyArn: "arn:aws:kms:eu-west-1:310987654322:key/6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b" },
   backend: { type: "s3", bucket: "northwind-tfstate-stg", key: "flowlog-kit/stg/terraform.tfstate", region: "eu-west-1", useLockfile: true },
 } satisfies EnvironmentInput;

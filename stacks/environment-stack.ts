@@ -10,12 +10,18 @@ import { Detectors } from "../modules/detectors";
 import { FlowLogs } from "../modules/flow-logs";
 import { EnvironmentKey } from "../modules/kms-key";
 import { FlowLogGroup } from "../modules/log-group";
+import { Rbac } from "../modules/rbac";
 
 /** Names of the environment's resources that other stacks and tools refer to. */
 export function environmentNames(env: Pick<Environment, "name">) {
   return {
+    /** Every flow-log group of the environment (baseline and incidents) starts with this. */
+    logGroupPrefix: `/flowlog-kit/${env.name}/`,
     logGroup: `/flowlog-kit/${env.name}/vpc-flow-logs`,
     deliveryRole: `flowlogs-${env.name}-delivery`,
+    detectorFunction: `flowlogs-${env.name}-detector`,
+    athenaWorkgroup: `flowlogs-${env.name}`,
+    glueDatabase: `flowlogs_${env.name.replace(/-/g, "_")}`,
   };
 }
 
@@ -51,6 +57,7 @@ export class EnvironmentStack extends TerraformStack {
   readonly flowLogs: FlowLogs;
   readonly alerting?: Alerting;
   readonly detectors?: Detectors;
+  readonly rbac?: Rbac;
 
   constructor(scope: Construct, readonly env: Environment) {
     super(scope, env.stackName);
@@ -98,6 +105,25 @@ export class EnvironmentStack extends TerraformStack {
         schedule: env.detectors.schedule,
         logRetentionDays: env.retention.cloudwatch.days,
         onArchiveObjects: env.flowLogs.some((s) => s.s3?.fileFormat === "plain-text"),
+      });
+    }
+
+    if (env.rbac) {
+      this.rbac = new Rbac(this, "Rbac", {
+        roles: env.rbac.roles,
+        maxSessionHours: env.rbac.maxSessionHours,
+        permissionsBoundaryArn: env.rbac.permissionsBoundaryArn,
+        scope: {
+          ...ctx,
+          environment: env.name,
+          logGroupPrefix: names.logGroupPrefix,
+          archiveBucket: env.archive.bucketName,
+          kmsKeyArn: this.key.keyArn,
+          deliveryRoleName: names.deliveryRole,
+          detectorFunctionName: names.detectorFunction,
+          athenaWorkgroup: names.athenaWorkgroup,
+          glueDatabase: names.glueDatabase,
+        },
       });
     }
   }

@@ -1,0 +1,162 @@
+import * as fs from "fs";
+import * as path from "path";
+import type { Environment } from "../environments/schema";
+import { ControlOutcome, evaluateControls, retentionFacts, RetentionFacts } from "../policies/controls";
+import type { Evidence, StackJson } from "../policies/controls/stack";
+import { stackDir } from "./synth";
+import { renderTable } from "./table";
+
+export type ReportFormat = "table" | "md" | "json" | "html";
+export const REPORT_FORMATS: readonly ReportFormat[] = ["table", "md", "json", "html"];
+
+export interface EnvironmentReport {
+  readonly environment: string;
+  readonly stack: string;
+  readonly account: string;
+  readonly region: string;
+  readonly retention: RetentionFacts;
+  readonly controls: readonly ControlOutcome[];
+  readonly summary: { readonly passed: number; readonly failed: number; readonly excepted: number; readonly total: number };
+}
+
+export interface ComplianceReport {
+  /** The day exceptions were judged against (YYYY-MM-DD, UTC). */
+  readonly date: string;
+  readonly environments: readonly EnvironmentReport[];
+}
+
+export const today = () => new Date().toISOString().slice(0, 10);
+
+/** Reads a synthesized stack; its JSON is the evidence. */
+export function readStack(outdir: string, stackName: string): StackJson {
+  return JSON.parse(fs.readFileSync(path.join(stackDir(outdir, stackName), "cdk.tf.json"), "utf8")) as StackJson;
+}
+
+/** Evaluates every control on each environment's synthesized stack in `outdir`. */
+export function complianceReport(envs: readonly Environment[], outdir: string, date = today()): ComplianceReport {
+  return {
+    date,
+    environments: envs.map((env) => {
+      const stack = readStack(outdir, env.stackName);
+      const controls = evaluateControls(stack, { vpcs: env.vpcs }, env.exceptions, date);
+      const count = (r: string) => controls.filter((c) => c.result === r).length;
+      return {
+        environment: env.name,
+        stack: env.stackName,
+        account: env.account,
+        region: env.region,
+        retention: retentionFacts(stack),
+        controls,
+        summary: { passed: count("PASS"), failed: count("FAIL"), excepted: count("EXCEPTION"), total: controls.length },
+      };
+    }),
+  };
+}
+
+export const hasFailures = (r: ComplianceReport) => r.environments.some((e) => e.summary.failed > 0);
+
+const days = (xs: readonly number[]) => (xs.length ? [...new Set(xs)].join(", ") : "-");
+const mappings = (c: ControlOutcome) => [c.mappings.cis, c.mappings.securityHub && `Security Hub ${c.mappings.securityHub}`, c.mappings.checkov].filter(Boolean).join("; ") || "-";
+const evidenceText = (e: Evidence) => `${e.address}.${e.attribute} = ${JSON.stringify(e.value)}`;
+
+function retentionRows(r: EnvironmentReport): string[][] {
+  return [[days(r.retention.cloudWatchDays), days(r.retention.archiveDays), r.retention.transitions.join(" ") || "-", days(r.retention.archiveDays), days(r.retention.noncurrentDays)]];
+}
+const RETENTION_HEADERS = ["cloudwatch days", "s3 days", "transitions", "expiration", "noncurrent expiry"];
+
+/** One line per environment for `npm start`: "11/13 pass, 2 excepted" or "... 1 FAIL". */
+export function controlsSummary(r: EnvironmentReport): string {
+  const { passed, failed, excepted, total } = r.summary;
+  return `${passed}/${total} pass${excepted ? `, ${excepted} excepted` : ""}${failed ? `, ${failed} FAIL` : ""}`;
+}
+
+export function renderTableReport(report: ComplianceReport): string {
+  return report.environments
+    .map((r) =>
+      [
+        `${r.environment} (${r.stack}, ${r.account} ${r.region}): ${controlsSummary(r)}`,
+        "",
+        renderTable(RETENTION_HEADERS, retentionRows(r)),
+        "",
+        renderTable(
+          ["control", "result", "severity", "title", "evidence"],
+          r.controls.map((c) => [c.id, c.result, c.severity, c.title, c.evidence[0] ? `${evidenceText(c.evidence[0])}${c.evidence.length > 1 ? ` (+${c.evidence.length - 1})` : ""}` : c.message]),
+        ),
+        ...r.controls.filter((c) => c.result !== "PASS").map((c) => `  ${c.id} ${c.result}: ${c.message}`),
+      ].join("\n"),
+    )
+    .join("\n\n");
+}
+
+const mdCell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+export function renderMarkdown(report: ComplianceReport): string {
+  const lines = [`# Flow-log compliance report`, "", `Evaluated ${report.date} on the synthesized Terraform (cdktf.out).`, ""];
+  for (const r of report.environments) {
+    lines.push(`## ${r.environment}`, "", `Stack \`${r.stack}\`, account ${r.account}, ${r.region}: **${controlsSummary(r)}**.`, "");
+    lines.push(`| ${RETENTION_HEADERS.join(" | ")} |`, `| ${RETENTION_HEADERS.map(() => "---").join(" | ")} |`);
+    for (const row of retentionRows(r)) lines.push(`| ${row.map(mdCell).join(" | ")} |`);
+    lines.push("", "| control | result | severity | title | mappings | detail | evidence |", "| --- | --- | --- | --- | --- | --- | --- |");
+    for (const c of r.controls) {
+      lines.push(`| ${[c.id, `**${c.result}**`, c.severity, c.title, mappings(c), c.message, c.evidence.map((e) => `\`${evidenceText(e)}\``).join("<br>") || "-"].map(mdCell).join(" | ")} |`);
+    }
+    lines.push("");
+  }
+  return lines.join("\n");
+}
+
+const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+
+/** One self-contained HTML file (inline CSS, no scripts, no external resources). */
+export function renderHtml(report: ComplianceReport): string {
+  const sections = report.environments.map((r) => {
+    const rows = r.controls
+      .map(
+        (c) => `<tr class="${c.result.toLowerCase()}"><td>${esc(c.id)}</td><td class="result">${c.result}</td><td>${c.severity}</td><td>${esc(c.title)}<div class="map">${esc(mappings(c))}</div></td>` +
+          `<td>${esc(c.message)}</td><td><ul>${c.evidence.map((e) => `<li><code>${esc(evidenceText(e))}</code></li>`).join("")}</ul></td></tr>`,
+      )
+      .join("\n");
+    return `<section id="${esc(r.environment)}"><h2>${esc(r.environment)} <span class="summary">${esc(controlsSummary(r))}</span></h2>
+<p>Stack <code>${esc(r.stack)}</code>, account ${esc(r.account)}, ${esc(r.region)}.</p>
+<table class="retention"><thead><tr>${RETENTION_HEADERS.map((h) => `<th>${h}</th>`).join("")}</tr></thead><tbody>${retentionRows(r).map((row) => `<tr>${row.map((v) => `<td>${esc(v)}</td>`).join("")}</tr>`).join("")}</tbody></table>
+<table class="controls"><thead><tr><th>control</th><th>result</th><th>severity</th><th>title</th><th>detail</th><th>evidence</th></tr></thead><tbody>
+${rows}
+</tbody></table></section>`;
+  });
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Flow-log compliance report ${esc(report.date)}</title>
+<style>
+body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1d1d1f}
+h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem}.summary{font-weight:normal;color:#555;font-size:.95rem}
+table{border-collapse:collapse;width:100%;margin:.75rem 0}th,td{border:1px solid #d0d0d0;padding:.35rem .5rem;vertical-align:top;text-align:left}
+th{background:#f3f3f3}code{font-size:12px}ul{margin:0;padding-left:1rem}.map{color:#666;font-size:12px}
+tr.pass .result{background:#e3f6e5;color:#0a6b1d;font-weight:600}tr.fail .result{background:#fde4e4;color:#a00;font-weight:600}
+tr.exception .result{background:#fff4d6;color:#8a5a00;font-weight:600}
+</style></head><body>
+<h1>Flow-log compliance report</h1>
+<p>Evaluated ${esc(report.date)} on the synthesized Terraform (cdktf.out): every result's evidence is a resource attribute Terraform will apply.</p>
+${sections.join("\n")}
+</body></html>
+`;
+}
+
+export function renderReport(report: ComplianceReport, format: ReportFormat): string {
+  switch (format) {
+    case "table":
+      return renderTableReport(report);
+    case "md":
+      return renderMarkdown(report);
+    case "json":
+      return JSON.stringify(report, null, 2);
+    case "html":
+      return renderHtml(report);
+  }
+}
+
+/** Writes a report file atomically (temp file, then rename). */
+export function writeReport(file: string, text: string): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, text);
+  fs.renameSync(tmp, file);
+}

@@ -1,0 +1,140 @@
+/**
+ * The three roles of the operating model, as policy documents scoped to one environment's
+ * resources by ARN. Where AWS accepts only "*" for an action (it takes no resource ARN), the
+ * statement's Sid and a comment say so.
+ */
+import { AccountContext, bucketArn, doc, logGroupArn, partitionOf, PolicyDocument, Statement } from "./iam";
+
+export type RbacRole = "SecurityAnalyst" | "SecurityEngineer" | "Auditor";
+export const RBAC_ROLES: readonly RbacRole[] = ["SecurityAnalyst", "SecurityEngineer", "Auditor"];
+
+/** The environment resources the roles are scoped to, by name. */
+export interface RbacScope extends AccountContext {
+  readonly environment: string;
+  /** Flow-log group(s) of the environment (baseline and incident groups share the prefix). */
+  readonly logGroupPrefix: string;
+  readonly archiveBucket: string;
+  /** ARN of the environment key, or a `${...}` reference to it. */
+  readonly kmsKeyArn: string;
+  readonly deliveryRoleName: string;
+  readonly detectorFunctionName: string;
+  readonly athenaWorkgroup: string;
+  readonly glueDatabase: string;
+}
+
+/** IAM role name for a role in an environment, e.g. flowlogs-prod-security-analyst. */
+export const rbacRoleName = (env: string, role: RbacRole) => `flowlogs-${env}-${role.replace(/([a-z])([A-Z])/g, "$1-$2").toLowerCase()}`;
+
+function arns(s: RbacScope) {
+  const p = partitionOf(s.region);
+  const bucket = bucketArn(s.region, s.archiveBucket);
+  return {
+    logGroups: [logGroupArn(s, `${s.logGroupPrefix}*`)],
+    logStreams: [`${logGroupArn(s, `${s.logGroupPrefix}*`)}:*`],
+    bucket,
+    objects: `${bucket}/*`,
+    workgroup: `arn:${p}:athena:${s.region}:${s.account}:workgroup/${s.athenaWorkgroup}`,
+    glue: [
+      `arn:${p}:glue:${s.region}:${s.account}:catalog`,
+      `arn:${p}:glue:${s.region}:${s.account}:database/${s.glueDatabase}`,
+      `arn:${p}:glue:${s.region}:${s.account}:table/${s.glueDatabase}/*`,
+    ],
+    flowLogs: `arn:${p}:ec2:${s.region}:${s.account}:vpc-flow-log/*`,
+    deliveryRole: `arn:${p}:iam::${s.account}:role/${s.deliveryRoleName}`,
+    envRoles: `arn:${p}:iam::${s.account}:role/flowlogs-${s.environment}-*`,
+    detector: `arn:${p}:lambda:${s.region}:${s.account}:function:${s.detectorFunctionName}`,
+    scheduleRule: `arn:${p}:events:${s.region}:${s.account}:rule/${s.detectorFunctionName}-schedule`,
+  };
+}
+
+/** Read flow-log data: Logs Insights and Athena over this environment, and its archive. No write, no delete. */
+export function securityAnalystPolicy(s: RbacScope): PolicyDocument {
+  const a = arns(s);
+  return doc(
+    { Sid: "QueryFlowLogGroups", Effect: "Allow", Action: ["logs:StartQuery", "logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams"], Resource: [...a.logGroups, ...a.logStreams] },
+    // Query results and query listings are addressed by query id: AWS accepts only "*" here.
+    { Sid: "ReadQueryResultsNoResourceLevel", Effect: "Allow", Action: ["logs:GetQueryResults", "logs:StopQuery", "logs:DescribeQueries", "logs:DescribeLogGroups", "logs:DescribeQueryDefinitions"], Resource: "*" },
+    { Sid: "ReadArchive", Effect: "Allow", Action: ["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"], Resource: [a.bucket, a.objects] },
+    { Sid: "DecryptArchive", Effect: "Allow", Action: "kms:Decrypt", Resource: s.kmsKeyArn },
+    { Sid: "RunAthenaQueries", Effect: "Allow", Action: ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "athena:GetWorkGroup", "athena:ListNamedQueries", "athena:GetNamedQuery"], Resource: a.workgroup },
+    { Sid: "ReadFlowLogTables", Effect: "Allow", Action: ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartitions"], Resource: a.glue },
+  );
+}
+
+/**
+ * Manage the environment's flow-log resources (flow logs, log-group filters and queries,
+ * detector settings) — but never delete archive objects, lower retention, or weaken the
+ * archive's protections: those stay with the reviewed Terraform pipeline (explicit Deny).
+ */
+export function securityEngineerPolicy(s: RbacScope): PolicyDocument {
+  const a = arns(s);
+  const statements: Statement[] = [
+    { Sid: "ManageFlowLogs", Effect: "Allow", Action: ["ec2:CreateFlowLogs", "ec2:DeleteFlowLogs", "ec2:CreateTags"], Resource: a.flowLogs },
+    // CreateFlowLogs also authorizes against the VPC, subnet or interface being logged.
+    { Sid: "FlowLogTargets", Effect: "Allow", Action: "ec2:CreateFlowLogs", Resource: [`arn:${partitionOf(s.region)}:ec2:${s.region}:${s.account}:vpc/*`, `arn:${partitionOf(s.region)}:ec2:${s.region}:${s.account}:subnet/*`, `arn:${partitionOf(s.region)}:ec2:${s.region}:${s.account}:network-interface/*`] },
+    // Describe calls take no resource ARN: AWS accepts only "*".
+    { Sid: "DescribeNoResourceLevel", Effect: "Allow", Action: ["ec2:DescribeFlowLogs", "logs:DescribeLogGroups", "logs:DescribeQueryDefinitions", "logs:GetQueryResults", "logs:StopQuery"], Resource: "*" },
+    { Sid: "PassDeliveryRole", Effect: "Allow", Action: "iam:PassRole", Resource: a.deliveryRole, Condition: { StringEquals: { "iam:PassedToService": "vpc-flow-logs.amazonaws.com" } } },
+    {
+      Sid: "ManageLogGroupFiltersAndQueries",
+      Effect: "Allow",
+      Action: ["logs:PutMetricFilter", "logs:DeleteMetricFilter", "logs:PutSubscriptionFilter", "logs:DeleteSubscriptionFilter", "logs:TagResource", "logs:UntagResource", "logs:DescribeLogStreams", "logs:StartQuery"],
+      Resource: [...a.logGroups, ...a.logStreams],
+    },
+    { Sid: "ManageQueryDefinitions", Effect: "Allow", Action: ["logs:PutQueryDefinition", "logs:DeleteQueryDefinition"], Resource: "*" },
+    { Sid: "TuneDetector", Effect: "Allow", Action: ["lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:UpdateFunctionConfiguration", "lambda:InvokeFunction"], Resource: a.detector },
+    { Sid: "ScheduleDetector", Effect: "Allow", Action: ["events:DescribeRule", "events:EnableRule", "events:DisableRule", "events:PutRule"], Resource: a.scheduleRule },
+    { Sid: "ReadArchive", Effect: "Allow", Action: ["s3:GetObject", "s3:ListBucket", "s3:GetLifecycleConfiguration", "s3:GetBucketPolicy"], Resource: [a.bucket, a.objects] },
+    {
+      Sid: "NeverDeleteEvidenceOrWeakenTheArchive",
+      Effect: "Deny",
+      Action: [
+        "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutLifecycleConfiguration", "s3:PutBucketVersioning", "s3:PutBucketPolicy",
+        "s3:DeleteBucketPolicy", "s3:PutEncryptionConfiguration", "s3:PutBucketPublicAccessBlock", "s3:PutBucketOwnershipControls", "s3:DeleteBucket", "s3:PutObjectAcl", "s3:PutBucketAcl",
+      ],
+      Resource: [a.bucket, a.objects],
+    },
+    { Sid: "NeverLowerRetention", Effect: "Deny", Action: ["logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy", "logs:DeleteLogGroup", "logs:DisassociateKmsKey"], Resource: [...a.logGroups, ...a.logStreams] },
+    { Sid: "NeverDisableTheKey", Effect: "Deny", Action: ["kms:DisableKey", "kms:ScheduleKeyDeletion", "kms:DisableKeyRotation", "kms:PutKeyPolicy"], Resource: s.kmsKeyArn },
+  ];
+  return doc(...statements);
+}
+
+/** Read configuration only: flow-log definitions, retention, lifecycle, policies, encryption. No log data. */
+export function auditorPolicy(s: RbacScope): PolicyDocument {
+  const a = arns(s);
+  return doc(
+    // Describe calls take no resource ARN: AWS accepts only "*".
+    { Sid: "DescribeNoResourceLevel", Effect: "Allow", Action: ["ec2:DescribeFlowLogs", "logs:DescribeLogGroups", "logs:DescribeMetricFilters", "logs:DescribeQueryDefinitions"], Resource: "*" },
+    {
+      Sid: "ReadArchiveConfiguration",
+      Effect: "Allow",
+      Action: [
+        "s3:GetLifecycleConfiguration", "s3:GetBucketPolicy", "s3:GetEncryptionConfiguration", "s3:GetBucketVersioning",
+        "s3:GetBucketPublicAccessBlock", "s3:GetBucketOwnershipControls", "s3:GetBucketLogging", "s3:GetBucketTagging", "s3:GetBucketNotification",
+      ],
+      Resource: a.bucket,
+    },
+    { Sid: "ReadKeyConfiguration", Effect: "Allow", Action: ["kms:DescribeKey", "kms:GetKeyRotationStatus", "kms:GetKeyPolicy"], Resource: s.kmsKeyArn },
+    { Sid: "ReadRoles", Effect: "Allow", Action: ["iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies"], Resource: a.envRoles },
+    { Sid: "ReadDetectorConfiguration", Effect: "Allow", Action: ["lambda:GetFunctionConfiguration", "events:DescribeRule"], Resource: [a.detector, a.scheduleRule] },
+    { Sid: "NoLogData", Effect: "Deny", Action: ["s3:GetObject", "s3:GetObjectVersion", "logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartQuery", "kms:Decrypt"], Resource: "*" },
+  );
+}
+
+export const RBAC_POLICIES: Readonly<Record<RbacRole, (s: RbacScope) => PolicyDocument>> = Object.freeze({
+  SecurityAnalyst: securityAnalystPolicy,
+  SecurityEngineer: securityEngineerPolicy,
+  Auditor: auditorPolicy,
+});
+
+/** Trust for a role: only the configured principals, only with MFA. */
+export function rbacTrustPolicy(principals: readonly string[]): PolicyDocument {
+  return doc({
+    Sid: "AssumeWithMfa",
+    Effect: "Allow",
+    Principal: { AWS: [...principals] },
+    Action: "sts:AssumeRole",
+    Condition: { Bool: { "aws:MultiFactorAuthPresent": "true" } },
+  });
+}
