@@ -129,7 +129,7 @@ ${rows}
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem;color:#1d1d1f}
 h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem}.summary{font-weight:normal;color:#555;font-size:.95rem}
 table{border-collapse:collapse;width:100%;margin:.75rem 0}th,td{border:1px solid #d0d0d0;padding:.35rem .5rem;vertical-align:top;text-align:left}
-th{background:#f3f3f3}code{font-size:12px}ul{margin:0;padding-left:1rem}.map{color:#666;font-size:12px}
+th{background:#f3f3f3}code{font-size:12px;word-break:break-all}table.controls td:last-child{width:40%}ul{margin:0;padding-left:1rem}.map{color:#666;font-size:12px}
 tr.pass .result{background:#e3f6e5;color:#0a6b1d;font-weight:600}tr.fail .result{background:#fde4e4;color:#a00;font-weight:600}
 tr.exception .result{background:#fff4d6;color:#8a5a00;font-weight:600}
 </style></head><body>

@@ -77,3 +77,18 @@ describe("EnvironmentStack", () => {
     expect(s3Log.depends_on).toEqual([expect.stringMatching(/^aws_s3_bucket_policy\./)]);
   });
 });
+
+describe("EnvironmentStack RBAC", () => {
+  it("creates the configured roles with MFA trust, session limit and boundary, and no others", () => {
+    const s = synth(example("prod"));
+    const roles = Object.values(s.resource.aws_iam_role!).filter((r) => String(r.name).includes("security") || String(r.name).includes("auditor"));
+    expect(roles.map((r) => r.name).sort()).toEqual(["flowlogs-prod-auditor", "flowlogs-prod-security-analyst", "flowlogs-prod-security-engineer"]);
+    for (const r of roles) {
+      expect(r).toMatchObject({ max_session_duration: 3600, permissions_boundary: "arn:aws:iam::410987654323:policy/SecurityBoundary" });
+      expect(JSON.parse(r.assume_role_policy as string).Statement[0].Condition).toEqual({ Bool: { "aws:MultiFactorAuthPresent": "true" } });
+    }
+    const stg = synth(example("stg"));
+    expect(Object.values(stg.resource.aws_iam_role!).map((r) => r.name)).not.toContain("flowlogs-stg-auditor");
+    expect(synth(example("dev")).resource.aws_iam_role).not.toHaveProperty("Rbac_Auditor");
+  });
+});

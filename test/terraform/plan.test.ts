@@ -47,8 +47,8 @@ if (skip) {
 
   it.each([
     ["dev", 27],
-    ["stg", 26],
-    ["prod", 28],
+    ["stg", 30],
+    ["prod", 34],
   ] as const)("%s plans offline with no credentials: %i resources to add", (name, count) => {
     const dir = stackDir(outdir, `flowlogs-${name}`);
     const plan = runTerraform(["plan", "-input=false", "-lock=false", "-no-color", "-out=tfplan"], { cwd: dir, env: { TF_DATA_DIR: dataDir } });
