@@ -1,6 +1,7 @@
 /**
- * Generates a fleet of environments for the synth benchmark: N environments, each with M ENI
- * scopes delivering to CloudWatch and S3. Deterministic: the same N and M give the same files.
+ * Generates a fleet of environments for the synth benchmark: N environments, each with one VPC
+ * scope and M ENI scopes, all delivering to CloudWatch and S3, and the CloudWatch.16 exception
+ * the examples carry. Deterministic: the same N and M give the same files.
  *
  *   node -r ./bin/register.js bench/fleet.ts <dir> [environments=100] [scopes=50]
  */
@@ -20,13 +21,26 @@ export function writeFleet(dir: string, environments: number, scopes: number): v
       owner: "platform-team",
       tags: { Environment: name },
       retention: { cloudwatch: "production", archive: "customer-facing" },
-      flowLogs: Array.from({ length: scopes }, (_, s) => ({
-        resource: "eni",
-        id: `eni-${hex(e, 5)}${hex(s, 12)}`,
-        trafficType: "ALL",
-        aggregationSeconds: 60,
-        destinations: ["cloudwatch", "s3"],
-      })),
+      flowLogs: [
+        { resource: "vpc", id: `vpc-${hex(e, 5)}${hex(0, 12)}`, trafficType: "ALL", aggregationSeconds: 600, destinations: ["cloudwatch", "s3"] },
+        ...Array.from({ length: scopes }, (_, s) => ({
+          resource: "eni",
+          id: `eni-${hex(e, 5)}${hex(s, 12)}`,
+          trafficType: "ALL",
+          aggregationSeconds: 60,
+          destinations: ["cloudwatch", "s3"],
+        })),
+      ],
+      exceptions: [
+        {
+          control: "CWL-365",
+          justification: "CloudWatch Logs is for recent incidents.",
+          compensatingControl: "The S3 archive keeps flow logs for the archive retention.",
+          approver: "ciso@example.com",
+          approved: "2026-10-01",
+          expires: "2027-09-30",
+        },
+      ],
     };
     fs.writeFileSync(path.join(dir, `${name}.ts`), `export default ${JSON.stringify(env, null, 1)};\n`);
   }

@@ -5,6 +5,7 @@
  *   npm run bench -- start      npm start on the three examples (5 runs)
  *   npm run bench -- fleet      synth of 100 environments x 50 ENI scopes (5 runs)
  *   npm run bench -- test       npm test in total (3 runs)
+ *   npm run bench -- compliance compliance report on the examples and on the fleet, against synth alone
  *   npm run bench -- detect     detect on 5,000,000 generated records (3 runs), the two-aggregate
  *                               comparison with DuckDB (3 runs each), Isolation Forest on 100,000 rows (5 runs)
  */
@@ -78,7 +79,7 @@ const benches: Record<string, () => void> = {
       timed(["node", "bin/flowlog-kit.js", "synth", "--out", path.join(dir, "cdktf.out")], { FLOWLOG_KIT_ENVIRONMENTS: path.join(dir, "envs") }),
     );
     fs.rmSync(dir, { recursive: true, force: true });
-    report("synth 100 environments x 50 ENI scopes (10,000 flow logs)", samples, "<= 15 s, <= 1.5 GB");
+    report("synth 100 environments x (1 VPC + 50 ENI scopes) (10,200 flow logs, detectors on)", samples, "<= 15 s, <= 1.5 GB (#2)");
   },
   detect() {
     const { file, records } = flowFile();
@@ -99,6 +100,23 @@ const benches: Record<string, () => void> = {
     report(`same two aggregates, DuckDB 1 thread, scan per aggregate: ${inner(duckScan).toFixed(2)} s in-process`, duckScan, "comparison");
     const forest = Array.from({ length: 5 }, () => timed(["node", "-r", "./bin/register.js", "bench/iforest.ts"]));
     report(`Isolation Forest fit + score, 100,000 x 4, 100 trees, psi 256: ${inner(forest).toFixed(2)} s in-process`, forest, "<= 1 s (#3; scikit-learn ~0.7 s)");
+  },
+  compliance() {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "flowlog-bench-compliance-"));
+    const synth = Array.from({ length: 5 }, () => timed(["node", "bin/flowlog-kit.js", "synth", "--out", path.join(out, "cdktf.out")]));
+    const comp = Array.from({ length: 5 }, () => timed(["node", "bin/flowlog-kit.js", "compliance", "--format", "json", "--synth-out", path.join(out, "cdktf.out")]));
+    const beyond = median(comp.map((s) => s.seconds)) - median(synth.map((s) => s.seconds));
+    report("`flowlog-kit synth` on the three examples (baseline for the next row)", synth, "comparison");
+    report(`\`flowlog-kit compliance\` on the three examples (synth + 13 controls each): ${beyond.toFixed(2)} s beyond synth`, comp, "<= 1 s beyond synth (#4)");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flowlog-bench-fleet-compliance-"));
+    writeFleet(path.join(dir, "envs"), 100, 50);
+    const env = { FLOWLOG_KIT_ENVIRONMENTS: path.join(dir, "envs") };
+    const fleetSynth = Array.from({ length: 3 }, () => timed(["node", "bin/flowlog-kit.js", "synth", "--out", path.join(dir, "cdktf.out")], env));
+    const fleet = Array.from({ length: 3 }, () => timed(["node", "bin/flowlog-kit.js", "compliance", "--format", "json", "--synth-out", path.join(dir, "cdktf.out")], env));
+    report("`flowlog-kit synth` on the 100 x 50 fleet (baseline for the next row)", fleetSynth, "comparison");
+    report(`\`flowlog-kit compliance\` on the 100 x 50 fleet: ${(median(fleet.map((s) => s.seconds)) - median(fleetSynth.map((s) => s.seconds))).toFixed(2)} s beyond synth`, fleet, "<= 10 s (#4)");
+    fs.rmSync(out, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
   },
   test() {
     const samples = Array.from({ length: 3 }, () => timed(["npm", "test", "--silent"]));
