@@ -80,7 +80,7 @@ export function renderTableReport(report: ComplianceReport): string {
         "",
         renderTable(
           ["control", "result", "severity", "title", "evidence"],
-          r.controls.map((c) => [c.id, c.result, c.severity, c.title, c.evidence[0] ? `${evidenceText(c.evidence[0])}${c.evidence.length > 1 ? ` (+${c.evidence.length - 1})` : ""}` : c.message]),
+          r.controls.map((c) => [c.id, c.result, c.severity, c.title, c.evidence[0] ? `${evidenceText(c.evidence[0])}${c.evidence.length > 1 ? ` (+${c.evidence.length - 1})` : ""}` : c.result === "PASS" ? c.message : "-"]),
         ),
         ...r.controls.filter((c) => c.result !== "PASS").map((c) => `  ${c.id} ${c.result}: ${c.message}`),
       ].join("\n"),
