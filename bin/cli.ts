@@ -5,7 +5,7 @@ import { DetectorError } from "../functions/detect/engine";
 import { detectLocal, findingsJson, findingsReport } from "./detect";
 import { complianceReport, controlsSummary, hasFailures, renderReport, REPORT_FORMATS, ReportFormat, writeReport } from "./compliance";
 import { changesTable, planStack } from "./plan";
-import { invokeDetector, parseDuration } from "./remote";
+import { invokeDetector, parseSince } from "./remote";
 import { summaryTable, synthesize } from "./synth";
 import { TerraformError } from "./terraform";
 
@@ -93,7 +93,7 @@ export function program(io: Io, setCode: (code: number) => void): Command {
       if (opts.since !== undefined) {
         if (!env) throw new DetectorError(`--since: needs --env (got --since ${opts.since} alone). Name the environment whose deployed detector to run.`);
         if (files.length > 0) throw new DetectorError(`--since: runs the deployed detector, not local files (got ${files.join(" ")}). Drop --since to analyse the files, or the files to query AWS.`);
-        result = await invokeDetector(env, parseDuration(opts.since));
+        result = await invokeDetector(env, parseSince(opts.since));
       } else {
         if (files.length === 0) {
           throw new DetectorError("detect: no files given (got nothing). Name flow-log files or folders, e.g. flowlog-kit detect ./logs/, or use --env <env> --since 1h.");

@@ -3,19 +3,10 @@ import type { Environment } from "../environments/schema";
 import { DetectorError, DetectionResult } from "../functions/detect/engine";
 import type { OnDemandEvent } from "../functions/handlers/handler";
 import { MAX_SINCE_SECONDS } from "../functions/handlers/handler";
+import { parseDuration } from "./duration";
 
-const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
-
-/** "90m", "6h", "2d" as seconds; from 1 minute to 7 days. */
-export function parseDuration(value: string, option = "--since"): number {
-  const m = /^(\d+)([smhd])$/.exec(value.trim());
-  const fix = "Write a whole number with s, m, h or d, from 1m to 7d, e.g. 30m or 6h.";
-  if (!m) throw new DetectorError(`${option}: not a duration (got "${value}"). ${fix}`);
-  const seconds = Number(m[1]) * UNITS[m[2]!]!;
-  if (seconds < 60) throw new DetectorError(`${option}: shorter than one minute (got "${value}"). ${fix}`);
-  if (seconds > MAX_SINCE_SECONDS) throw new DetectorError(`${option}: longer than 7 days, more than one detector run can read (got "${value}"). ${fix}`);
-  return seconds;
-}
+/** The look-back of an on-demand run: 1 minute to 7 days. */
+export const parseSince = (value: string) => parseDuration(value, "--since", 60, MAX_SINCE_SECONDS);
 
 export const detectorFunctionName = (env: Pick<Environment, "name">) => `flowlogs-${env.name}-detector`;
 
