@@ -1,17 +1,24 @@
 import { App } from "cdktf";
 import { loadEnvironments, selectEnvironments } from "./environments";
+import { loadIncidents } from "./environments/incidents";
+import type { IncidentRecord } from "./environments/incidents/schema";
 import type { Environment } from "./environments/schema";
 import { EnvironmentStack } from "./stacks/environment-stack";
+import { IncidentStack } from "./stacks/incident-stack";
 
-/** The cdktf App: one EnvironmentStack per environment. */
-export function buildApp(envs: readonly Environment[], outdir: string): App {
+/** The cdktf App: one EnvironmentStack per environment, one IncidentStack per open incident. */
+export function buildApp(envs: readonly Environment[], outdir: string, incidents: readonly IncidentRecord[] = []): App {
   const app = new App({ outdir, skipValidation: false });
   for (const env of envs) new EnvironmentStack(app, env);
+  for (const incident of incidents) {
+    const env = envs.find((e) => e.name === incident.environment);
+    if (env && incident.status === "open") new IncidentStack(app, env, incident);
+  }
   return app;
 }
 
 // `cdktf synth` runs this file directly; the CLI calls buildApp through synthesize().
 if (require.main === module) {
   const envs = selectEnvironments(loadEnvironments(), []);
-  buildApp(envs, process.env.CDKTF_OUTDIR ?? "cdktf.out").synth();
+  buildApp(envs, process.env.CDKTF_OUTDIR ?? "cdktf.out", loadIncidents()).synth();
 }

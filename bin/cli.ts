@@ -1,9 +1,11 @@
+import * as path from "path";
 import { Command, CommanderError } from "commander";
 import { loadEnvironments, selectEnvironments } from "../environments";
 import { ConfigError } from "../policies/errors";
 import { DetectorError } from "../functions/detect/engine";
 import { detectLocal, findingsJson, findingsReport } from "./detect";
 import { complianceReport, controlsSummary, hasFailures, renderReport, REPORT_FORMATS, ReportFormat, writeReport } from "./compliance";
+import { closeIncident, DEFAULT_TTL, incidentTable, openIncident, planIncident } from "./incident";
 import { changesTable, planStack } from "./plan";
 import { invokeDetector, parseSince } from "./remote";
 import { summaryTable, synthesize } from "./synth";
@@ -52,6 +54,64 @@ export function program(io: Io, setCode: (code: number) => void): Command {
       const plan = planStack(result.outdir, stack.stackName, { offline: opts.offline === true });
       io.out(`${stack.stackName}${opts.offline ? " (offline)" : ""}: ${plan.summary}\n`);
       io.out(changesTable(plan.changes));
+      setCode(0);
+    });
+
+  const incident = cli.command("incident").description("incident-time ENI-scoped flow logs: open, plan, close, list");
+  incident
+    .command("open")
+    .description("write an incident record that turns on full logging for ENIs until it is closed or expires")
+    .option("--env <env>", "environment the interfaces are in")
+    .option("--eni <id>", "an interface to log (repeat for several)", (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option("--reason <text>", "why, for the record and the resource tags")
+    .option("--ticket <id>", "incident ticket; its slug is the incident id")
+    .option("--ttl <duration>", `how long logging stays on (1h to 30d)`, DEFAULT_TTL)
+    .action((opts: { env?: string; eni: string[]; reason?: string; ticket?: string; ttl: string }) => {
+      const { record, file } = openIncident({ env: opts.env, enis: opts.eni, reason: opts.reason, ticket: opts.ticket, ttl: opts.ttl, now: new Date() });
+      io.out(
+        [
+          `Opened incident ${record.id} in ${record.environment}: ${record.enis.length} interface${record.enis.length === 1 ? "" : "s"}, logging until ${record.expiresAt}.`,
+          `Record: ${path.relative(process.cwd(), file)} (commit it for review).`,
+          `Stack:  flowlogs-${record.environment}-incident-${record.id}`,
+          "",
+          `Plan it:  npx flowlog-kit incident plan ${record.id} --offline   (without --offline to plan against AWS)`,
+        ].join("\n"),
+      );
+      setCode(0);
+    });
+  incident
+    .command("plan")
+    .description("synthesize, then terraform plan only the incident's stack")
+    .argument("<id>", "incident id")
+    .option("--offline", "plan with no AWS credentials and no network")
+    .option("--out <dir>", "output folder", "cdktf.out")
+    .action((id: string, opts: { offline?: boolean; out: string }) => {
+      const { stack, plan } = planIncident(id, { offline: opts.offline === true, outdir: opts.out });
+      io.out(`${stack}${opts.offline ? " (offline)" : ""}: ${plan.summary}\n`);
+      io.out(changesTable(plan.changes));
+      io.out(`\nApply with: terraform -chdir=${path.join(opts.out, "stacks", stack)} apply tfplan`);
+      setCode(0);
+    });
+  incident
+    .command("close")
+    .description("plan the destruction of the incident's stack and mark the record closed (the archive keeps the evidence)")
+    .argument("<id>", "incident id")
+    .option("--offline", "plan with no AWS credentials and no network")
+    .option("--out <dir>", "output folder", "cdktf.out")
+    .action((id: string, opts: { offline?: boolean; out: string }) => {
+      const { record, stack, plan, stackDir } = closeIncident(id, { offline: opts.offline === true, outdir: opts.out, now: new Date() });
+      io.out(`Closed incident ${record.id} at ${record.closedAt}; the record stays for audit.`);
+      io.out(`Destroy plan for ${stack}${opts.offline ? " (offline)" : ""}: ${plan.summary}\n`);
+      io.out(changesTable(plan.changes));
+      io.out(`\nApply with: terraform -chdir=${path.relative(process.cwd(), stackDir)} apply tfplan`);
+      io.out(`Flow logs already delivered stay in the archive under incidents/${record.id}/ for its retention.`);
+      setCode(0);
+    });
+  incident
+    .command("list")
+    .description("show open, expired and closed incidents with the time left")
+    .action(() => {
+      io.out(incidentTable(new Date()));
       setCode(0);
     });
 

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import type { Environment } from "../environments/schema";
-import { ControlOutcome, evaluateControls, retentionFacts, RetentionFacts } from "../policies/controls";
+import { ControlOutcome, evaluateControls, evaluateIncidentControl, retentionFacts, RetentionFacts } from "../policies/controls";
 import type { Evidence, StackJson } from "../policies/controls/stack";
 import { stackDir } from "./synth";
 import { renderTable } from "./table";
@@ -25,20 +25,25 @@ export interface ComplianceReport {
   readonly environments: readonly EnvironmentReport[];
 }
 
-export const today = () => new Date().toISOString().slice(0, 10);
-
 /** Reads a synthesized stack; its JSON is the evidence. */
 export function readStack(outdir: string, stackName: string): StackJson {
   return JSON.parse(fs.readFileSync(path.join(stackDir(outdir, stackName), "cdk.tf.json"), "utf8")) as StackJson;
 }
 
-/** Evaluates every control on each environment's synthesized stack in `outdir`. */
-export function complianceReport(envs: readonly Environment[], outdir: string, date = today()): ComplianceReport {
+/**
+ * Evaluates every control on each environment's synthesized stack in `outdir`, and INC-1 on the
+ * environment's synthesized incident stacks.
+ */
+export function complianceReport(envs: readonly Environment[], outdir: string, now = new Date()): ComplianceReport {
+  const date = now.toISOString().slice(0, 10);
+  const stacksDir = path.join(outdir, "stacks");
+  const synthesized = fs.existsSync(stacksDir) ? fs.readdirSync(stacksDir) : [];
   return {
     date,
     environments: envs.map((env) => {
       const stack = readStack(outdir, env.stackName);
-      const controls = evaluateControls(stack, { vpcs: env.vpcs }, env.exceptions, date);
+      const incidentStacks = synthesized.filter((n) => n.startsWith(`${env.stackName}-incident-`)).sort().map((name) => ({ name, json: readStack(outdir, name) }));
+      const controls = [...evaluateControls(stack, { vpcs: env.vpcs }, env.exceptions, date), evaluateIncidentControl(incidentStacks, now, env.exceptions, date)];
       const count = (r: string) => controls.filter((c) => c.result === r).length;
       return {
         environment: env.name,

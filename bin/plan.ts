@@ -16,14 +16,14 @@ export interface PlanResult {
  * Plans one synthesized stack. With `offline`, an override file lets the plan run with no
  * credentials and no network; the synthesized cdk.tf.json is not touched.
  */
-export function planStack(outdir: string, stackName: string, opts: { offline: boolean }): PlanResult {
+export function planStack(outdir: string, stackName: string, opts: { offline: boolean; destroy?: boolean }): PlanResult {
   const dir = stackDir(outdir, stackName);
   if (!fs.existsSync(path.join(dir, "cdk.tf.json"))) {
     throw new Error(`${stackName}: no synthesized stack in ${dir} (got nothing). Run "flowlog-kit synth" first.`);
   }
   if (opts.offline) writeOfflineOverride(dir);
   terraformInit(dir);
-  const plan = runTerraform(["plan", "-input=false", "-lock=false", "-no-color", "-out=tfplan"], { cwd: dir });
+  const plan = runTerraform(["plan", "-input=false", "-lock=false", "-no-color", ...(opts.destroy ? ["-destroy"] : []), "-out=tfplan"], { cwd: dir });
   const shown = runTerraform(["show", "-json", "tfplan"], { cwd: dir });
   return {
     summary: planSummaryLine(plan.stdout),

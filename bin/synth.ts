@@ -1,6 +1,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { loadEnvironments, selectEnvironments } from "../environments";
+import { loadIncidents } from "../environments/incidents";
+import type { IncidentRecord } from "../environments/incidents/schema";
+import { ConfigError } from "../policies/errors";
 import type { Environment } from "../environments/schema";
 import { buildApp } from "../main";
 import { renderTable } from "./table";
@@ -12,6 +15,8 @@ export interface SynthOptions {
   readonly outdir?: string;
   /** Already loaded environments. @default - loaded and validated from the environments folder */
   readonly all?: readonly Environment[];
+  /** Incident records. @default - loaded from the environments folder's incidents/ */
+  readonly incidents?: readonly IncidentRecord[];
 }
 
 export interface SynthResult {
@@ -29,12 +34,18 @@ export const stackDir = (outdir: string, stackName: string) => path.join(outdir,
  */
 export function synthesize(opts: SynthOptions = {}): SynthResult {
   const outdir = path.resolve(opts.outdir ?? "cdktf.out");
-  const envs = selectEnvironments(opts.all ?? loadEnvironments(), opts.envNames ?? []);
+  const all = opts.all ?? loadEnvironments();
+  const envs = selectEnvironments(all, opts.envNames ?? []);
+  const incidents = opts.incidents ?? loadIncidents();
+  const unknown = incidents.filter((i) => !all.some((e) => e.name === i.environment));
+  if (unknown.length) {
+    throw new ConfigError(unknown.map((i) => `incidents/${i.id}.json.environment: unknown environment (got "${i.environment}"). Close the incident or restore the environment.`));
+  }
   const tmp = `${outdir}.tmp-${process.pid}`;
   const old = `${outdir}.old-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
   try {
-    buildApp(envs, tmp).synth();
+    buildApp(envs, tmp, incidents).synth();
   } catch (err) {
     fs.rmSync(tmp, { recursive: true, force: true });
     throw err;

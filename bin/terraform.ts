@@ -152,7 +152,11 @@ export const OFFLINE_OVERRIDE_FILE = "flowlog_kit_offline_override.tf.json";
  * @see https://developer.hashicorp.com/terraform/language/files/override
  */
 export function writeOfflineOverride(stackDir: string): string {
-  const override = {
+  const stack = JSON.parse(fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8")) as {
+    data?: { terraform_remote_state?: Record<string, unknown> };
+    provider?: { aws?: { region?: string; allowed_account_ids?: string[] }[] };
+  };
+  const override: Record<string, unknown> = {
     provider: {
       aws: {
         access_key: "offline-plan",
@@ -167,9 +171,33 @@ export function writeOfflineOverride(stackDir: string): string {
     },
     terraform: { backend: { local: { path: "offline.tfstate" } } },
   };
+  // Remote state of another stack cannot be read offline: each is replaced by a stand-in state
+  // beside the stack whose outputs are placeholders of the right shape (e.g. a KMS key ARN).
+  const remote = Object.keys(stack.data?.terraform_remote_state ?? {});
+  if (remote.length) {
+    const aws = stack.provider?.aws?.[0] ?? {};
+    const text = fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8");
+    override.data = { terraform_remote_state: {} as Record<string, unknown> };
+    for (const name of remote) {
+      const outputs: Record<string, { value: string; type: string }> = {};
+      for (const m of text.matchAll(new RegExp(`data\\.terraform_remote_state\\.${name}\\.outputs\\.([a-z0-9_]+)`, "g"))) {
+        const out = m[1]!;
+        outputs[out] = { value: offlinePlaceholder(out, aws.region ?? "us-east-1", aws.allowed_account_ids?.[0] ?? "000000000000"), type: "string" };
+      }
+      const stateFile = `offline-remote-${name}.tfstate`;
+      writeAtomic(path.join(stackDir, stateFile), JSON.stringify({ version: 4, terraform_version: "1.5.0", serial: 1, lineage: "flowlog-kit-offline", outputs, resources: [] }));
+      (override.data as { terraform_remote_state: Record<string, unknown> }).terraform_remote_state[name] = { backend: "local", config: { path: stateFile } };
+    }
+  }
   const file = path.join(stackDir, OFFLINE_OVERRIDE_FILE);
   writeAtomic(file, `${JSON.stringify(override, null, 2)}\n`);
   return file;
+}
+
+/** A stand-in value for another stack's output in an offline plan, shaped as the provider validates it. */
+function offlinePlaceholder(output: string, region: string, account: string): string {
+  if (output.endsWith("kms_key_arn")) return `arn:aws:kms:${region}:${account}:key/00000000-0000-0000-0000-000000000000`;
+  return `offline-${output}`;
 }
 
 export interface RunOptions {

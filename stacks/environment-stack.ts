@@ -1,5 +1,5 @@
 import { Construct } from "constructs";
-import { LocalBackend, S3Backend, TerraformStack } from "cdktf";
+import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { Environment } from "../environments/schema";
 import { LogFormat } from "../functions/flowlog/format";
@@ -25,8 +25,14 @@ export function environmentNames(env: Pick<Environment, "name">) {
   };
 }
 
-/** Provider and backend every stack of an environment shares. */
-export function configureStack(stack: TerraformStack, env: Environment, extraTags: Record<string, string> = {}): void {
+/** Outputs of the environment stack that incident stacks read (by remote state). */
+export const ENVIRONMENT_OUTPUTS = Object.freeze({ kmsKeyArn: "kms_key_arn" });
+
+/**
+ * Provider and backend every stack of an environment shares. A stack other than the
+ * environment's own (`stateSuffix`) keeps its state next to the environment's, never in it.
+ */
+export function configureStack(stack: TerraformStack, env: Environment, extraTags: Record<string, string> = {}, stateSuffix?: string): void {
   new AwsProvider(stack, "aws", {
     region: env.region,
     allowedAccountIds: [env.account],
@@ -34,9 +40,10 @@ export function configureStack(stack: TerraformStack, env: Environment, extraTag
   });
   const backend = env.backend;
   if (backend.type === "s3") {
+    const key = backend.key ?? `flowlog-kit/${env.stackName}/terraform.tfstate`;
     const s3 = new S3Backend(stack, {
       bucket: backend.bucket,
-      key: backend.key ?? `flowlog-kit/${stack.node.id}/terraform.tfstate`,
+      key: stateSuffix ? key.replace(/(\.tfstate)?$/, `-${stateSuffix}.tfstate`) : key,
       region: backend.region ?? env.region,
       encrypt: true,
     });
@@ -45,7 +52,8 @@ export function configureStack(stack: TerraformStack, env: Environment, extraTag
   } else {
     // Relative to cdktf.out/stacks/<stack>: the state lands in the project folder, outside the
     // synthesized output that every synth replaces (cdktf's own default is an absolute path).
-    new LocalBackend(stack, { path: backend.path ?? `../../../terraform.${stack.node.id}.tfstate` });
+    const path = backend.path ?? `../../../terraform.${env.stackName}.tfstate`;
+    new LocalBackend(stack, { path: stateSuffix ? path.replace(/(\.tfstate)?$/, `-${stateSuffix}.tfstate`) : path });
   }
 }
 
@@ -70,6 +78,7 @@ export class EnvironmentStack extends TerraformStack {
       name: env.name,
       existingKeyArn: "keyArn" in env.kms ? env.kms.keyArn : undefined,
     });
+    new TerraformOutput(this, ENVIRONMENT_OUTPUTS.kmsKeyArn, { value: this.key.keyArn, description: "Environment key; incident stacks encrypt with it" });
     this.logGroup = new FlowLogGroup(this, "Logs", {
       name: names.logGroup,
       retentionDays: env.retention.cloudwatch.days,

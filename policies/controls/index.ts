@@ -340,7 +340,36 @@ export const CONTROLS: readonly ControlDefinition[] = Object.freeze([
   },
 ]);
 
-export const CONTROL_IDS: readonly string[] = CONTROLS.map((c) => c.id);
+/** Open incident logging must not outlive its TTL: evaluated on the environment's incident stacks. */
+export const INCIDENT_CONTROL = Object.freeze({
+  id: "INC-1",
+  title: "No incident logging is left open past its TTL",
+  severity: "MEDIUM" as ControlSeverity,
+  mappings: {} as ControlMappings,
+});
+
+export const CONTROL_IDS: readonly string[] = [...CONTROLS.map((c) => c.id), INCIDENT_CONTROL.id];
+
+/** INC-1 on the synthesized incident stacks of one environment, as of `now`. */
+export function evaluateIncidentControl(stacks: readonly { readonly name: string; readonly json: StackJson }[], now: Date, exceptions: readonly ControlException[] = [], today = now.toISOString().slice(0, 10)): ControlOutcome {
+  const evidence: Evidence[] = [];
+  const expired: string[] = [];
+  for (const { name, json } of stacks) {
+    // Incident stacks tag every resource through the provider's default tags.
+    const tags = (asList(json.provider?.aws?.[0]?.default_tags)[0] as { tags?: Record<string, string> } | undefined)?.tags ?? {};
+    evidence.push({ address: `${name}:provider.aws.default_tags`, attribute: "tags.Expires", value: tags.Expires });
+    if (tags.Expires === undefined || Date.parse(tags.Expires) <= now.getTime()) expired.push(`${name} (expired ${tags.Expires ?? "at an unknown time"})`);
+  }
+  const check: Check = expired.length
+    ? fail(`incident logging still open past its TTL: ${expired.join(", ")}; close it with flowlog-kit incident close <id>`, evidence)
+    : ok(stacks.length ? `${stacks.length} open incident(s), none past its TTL` : "no open incidents", evidence);
+  const base = { ...INCIDENT_CONTROL, evidence: check.evidence };
+  if (check.pass) return { ...base, result: "PASS", message: check.message };
+  const exception = exceptions.find((e) => e.control === INCIDENT_CONTROL.id && e.expires >= today);
+  return exception
+    ? { ...base, result: "EXCEPTION", message: `${check.message}; excepted until ${exception.expires} (approved by ${exception.approver})`, exception }
+    : { ...base, result: "FAIL", message: check.message };
+}
 
 /** Evaluates every control on one stack, applying the environment's exceptions as of `today` (YYYY-MM-DD). */
 export function evaluateControls(stack: StackJson, ctx: ControlContext, exceptions: readonly ControlException[], today: string): ControlOutcome[] {
