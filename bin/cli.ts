@@ -37,7 +37,8 @@ export function program(io: Io, setCode: (code: number) => void): Command {
       const result = synthesize({ envNames, outdir: opts.out });
       const report = complianceReport(result.envs, result.outdir);
       io.out(summaryTable(result.envs, new Map(report.environments.map((r) => [r.environment, controlsSummary(r)]))));
-      io.out(`\nSynthesized ${result.envs.length} stack${result.envs.length === 1 ? "" : "s"} into ${opts.out}/stacks.`);
+      const n = (count: number, what: string) => `${count} ${what} stack${count === 1 ? "" : "s"}`;
+      io.out(`\nSynthesized ${n(result.envs.length, "environment")}${result.incidents.length ? ` and ${n(result.incidents.length, "incident")}` : ""} into ${opts.out}/stacks.`);
       setCode(0);
     });
 

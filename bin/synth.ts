@@ -22,6 +22,8 @@ export interface SynthOptions {
 export interface SynthResult {
   readonly outdir: string;
   readonly envs: readonly Environment[];
+  /** Open incidents of those environments, each synthesized as its own stack. */
+  readonly incidents: readonly IncidentRecord[];
 }
 
 /** The folder a stack is synthesized into. */
@@ -54,7 +56,7 @@ export function synthesize(opts: SynthOptions = {}): SynthResult {
   if (hadPrevious) fs.renameSync(outdir, old);
   fs.renameSync(tmp, outdir);
   if (hadPrevious) fs.rmSync(old, { recursive: true, force: true });
-  return { outdir, envs };
+  return { outdir, envs, incidents: incidents.filter((i) => i.status === "open" && envs.some((e) => e.name === i.environment)) };
 }
 
 function scopesOf(env: Environment): string {

@@ -22,8 +22,8 @@ describe("flowlog-kit compliance", () => {
   it("prints, per environment, the retention table and every control with its result and evidence", async () => {
     const r = await runCli("compliance", "--synth-out", out);
     expect(r.code).toBe(0);
-    expect(r.out).toContain("prod (flowlogs-prod, 410987654323 eu-central-1): 12/13 pass, 1 excepted");
-    expect(r.out).toContain("stg (flowlogs-stg, 310987654322 eu-west-1): 11/13 pass, 2 excepted");
+    expect(r.out).toContain("prod (flowlogs-prod, 410987654323 eu-central-1): 13/14 pass, 1 excepted");
+    expect(r.out).toContain("stg (flowlogs-stg, 310987654322 eu-west-1): 12/14 pass, 2 excepted");
     expect(r.out).toMatch(/cloudwatch days\s+s3 days\s+transitions\s+expiration\s+noncurrent expiry/);
     expect(r.out).toMatch(/30\s+365\s+STANDARD_IA@30d GLACIER_IR@90d DEEP_ARCHIVE@180d\s+365\s+7/);
     expect(r.out).toMatch(/FLOW-1\s+PASS\s+HIGH/);
@@ -35,7 +35,7 @@ describe("flowlog-kit compliance", () => {
     const r = await runCli("compliance", "dev", "--format", "json", "--synth-out", out);
     const doc = JSON.parse(r.out);
     expect(doc.environments.map((e: { environment: string }) => e.environment)).toEqual(["dev"]);
-    expect(doc.environments[0].summary).toEqual({ passed: 12, failed: 0, excepted: 1, total: 13 });
+    expect(doc.environments[0].summary).toEqual({ passed: 13, failed: 0, excepted: 1, total: 14 });
     expect(doc.environments[0].retention).toMatchObject({ cloudWatchDays: [7], archiveDays: [90], transitions: ["STANDARD_IA@30d"] });
   });
 
@@ -79,9 +79,9 @@ describe("flowlog-kit compliance", () => {
     const dom = spawnSync(browser!, [...flags, "--dump-dom", `file://${file}`], { encoding: "utf8", timeout: 60_000 });
     expect(dom.status).toBe(0);
     expect(dom.stdout).toContain("<h1>Flow-log compliance report</h1>");
-    expect(dom.stdout).toMatch(/<section id="prod"><h2>prod <span class="summary">12\/13 pass, 1 excepted<\/span><\/h2>/);
+    expect(dom.stdout).toMatch(/<section id="prod"><h2>prod <span class="summary">13\/14 pass, 1 excepted<\/span><\/h2>/);
     expect(dom.stdout).toMatch(/<tr class="exception"><td>CWL-365<\/td><td class="result">EXCEPTION<\/td>/);
-    expect((dom.stdout.match(/<td class="result">PASS<\/td>/g) ?? []).length).toBe(35);
+    expect((dom.stdout.match(/<td class="result">PASS<\/td>/g) ?? []).length).toBe(38);
     const png = path.join(work, "report.png");
     const shot = spawnSync(browser!, [...flags, `--screenshot=${png}`, "--window-size=1400,2000", `file://${file}`], { encoding: "utf8", timeout: 60_000 });
     expect(shot.status).toBe(0);

@@ -37,7 +37,7 @@ describe("flowlog-kit synth", () => {
     expect(r.out).toMatch(/^environment\s+scopes\s+destinations\s+cloudwatch days\s+s3 days\s+kms/);
     expect(r.out).toMatch(/prod\s+2 vpc, 1 eni\s+cloudwatch, s3\s+30 \(large\)\s+365 \(personal-data\)\s+created, rotation on/);
     expect(r.out).toMatch(/stg\s+1 vpc, 1 subnet\s+cloudwatch, s3\s+14 \(production\)\s+90 \(internal\)\s+given key\/6f1c2a3b/);
-    expect(r.out).toContain(`Synthesized 3 stacks into ${out}/stacks.`);
+    expect(r.out).toContain(`Synthesized 3 environment stacks into ${out}/stacks.`);
     expect(fs.readdirSync(path.join(out, "stacks")).sort()).toEqual(["flowlogs-dev", "flowlogs-prod", "flowlogs-stg"]);
   });
 

@@ -1,0 +1,115 @@
+/**
+ * Incident lifecycle end to end through the CLI, in a temporary copy of the environments
+ * folder: open -> synth -> offline plan (real terraform, real provider) -> close.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { stackDir } from "../../bin/synth";
+import { fieldsFor } from "../../functions/flowlog/fields";
+import { runCli } from "../support/cli";
+import { copyExampleEnvironments, tempDir } from "../support/env";
+
+type Json = {
+  provider: { aws: { default_tags: { tags: Record<string, string> }[] }[] };
+  resource: Record<string, Record<string, Record<string, unknown>>>;
+  data?: Record<string, unknown>;
+  terraform: { backend: Record<string, Record<string, unknown>> };
+};
+
+const skip = process.env.FLOWLOG_KIT_SKIP_TERRAFORM === "1";
+
+(skip ? describe.skip : describe)("incident lifecycle: open, synth, offline plan, close", () => {
+  const envDir = tempDir("incident-e2e");
+  const work = tempDir("incident-out");
+  const out = path.join(work, "cdktf.out");
+  const previous = process.env.FLOWLOG_KIT_ENVIRONMENTS;
+  const read = (stack: string) => fs.readFileSync(path.join(stackDir(out, stack), "cdk.tf.json"), "utf8");
+  let envStackBefore = "";
+
+  beforeAll(async () => {
+    copyExampleEnvironments(envDir);
+    process.env.FLOWLOG_KIT_ENVIRONMENTS = envDir;
+    expect((await runCli("synth", "--out", out)).code).toBe(0);
+    envStackBefore = read("flowlogs-prod");
+  });
+  afterAll(() => {
+    if (previous === undefined) delete process.env.FLOWLOG_KIT_ENVIRONMENTS;
+    else process.env.FLOWLOG_KIT_ENVIRONMENTS = previous;
+  });
+
+  it("opens: writes a reviewable record and prints the command to plan it", async () => {
+    const r = await runCli("incident", "open", "--env", "prod", "--eni", "eni-0c4d6e8f0a2b4c6d8", "--eni", "eni-0a1b2c3d", "--reason", "suspected crypto-mining on web-3", "--ticket", "SEC-1234", "--ttl", "48h");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^Opened incident sec-1234 in prod: 2 interfaces, logging until \d{4}-\d\d-\d\dT/);
+    expect(r.out).toContain("Plan it:  npx flowlog-kit incident plan sec-1234 --offline");
+    const record = JSON.parse(fs.readFileSync(path.join(envDir, "incidents", "sec-1234.json"), "utf8"));
+    expect(record).toMatchObject({ id: "sec-1234", environment: "prod", enis: ["eni-0c4d6e8f0a2b4c6d8", "eni-0a1b2c3d"], ticket: "SEC-1234", status: "open" });
+    expect(Date.parse(record.expiresAt) - Date.parse(record.openedAt)).toBe(48 * 3600 * 1000);
+  });
+
+  it("synthesizes the incident stack and leaves the environment stack byte-identical", async () => {
+    expect((await runCli("synth", "--out", out)).code).toBe(0);
+    expect(read("flowlogs-prod")).toBe(envStackBefore);
+    const s = JSON.parse(read("flowlogs-prod-incident-sec-1234")) as Json;
+    const logs = Object.values(s.resource.aws_flow_log!);
+    expect(logs).toHaveLength(4);
+    const eniFields = fieldsFor("eni").map((f) => `$\${${f.name}}`).join(" ");
+    for (const l of logs) expect(l).toMatchObject({ traffic_type: "ALL", max_aggregation_interval: 60, log_format: eniFields });
+    expect(logs.filter((l) => l.log_destination_type === "s3").map((l) => l.log_destination)).toEqual([
+      "arn:aws:s3:::flowlogs-prod-410987654323-eu-central-1/incidents/sec-1234/",
+      "arn:aws:s3:::flowlogs-prod-410987654323-eu-central-1/incidents/sec-1234/",
+    ]);
+    const group = Object.values(s.resource.aws_cloudwatch_log_group!)[0]!;
+    expect(group).toMatchObject({ name: "/flowlog-kit/prod/incidents/sec-1234", retention_in_days: 30, kms_key_id: "${data.terraform_remote_state.Environment.outputs.kms_key_arn}" });
+    expect(s.provider.aws[0]!.default_tags[0]!.tags).toMatchObject({ Incident: "sec-1234", Ticket: "SEC-1234", Reason: "suspected crypto-mining on web-3", Expires: expect.stringMatching(/^\d{4}-/) });
+    expect(s.terraform.backend.s3).toMatchObject({ key: "flowlog-kit/prod/terraform-incident-sec-1234.tfstate" });
+    const query = Object.values(s.resource.aws_cloudwatch_query_definition!)[0]!;
+    expect(query.log_group_names).toEqual(["/flowlog-kit/prod/incidents/sec-1234"]);
+    expect(query.query_string).toContain('filter interface_id in ["eni-0c4d6e8f0a2b4c6d8", "eni-0a1b2c3d"]');
+    expect(query.query_string).toContain("sort @timestamp desc");
+    expect(s.resource.aws_s3_bucket).toBeUndefined();
+    expect(s.resource.aws_kms_key).toBeUndefined();
+  });
+
+  it("plans only the incident stack offline, against the real provider", async () => {
+    const r = await runCli("incident", "plan", "sec-1234", "--offline", "--out", out);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out).toContain("flowlogs-prod-incident-sec-1234 (offline): Plan: 8 to add, 0 to change, 0 to destroy.");
+    expect(r.out).toMatch(/create\s+scope\s+-\s+eni-0a1b2c3d ALL -> s3/);
+  });
+
+  it("lists it as open with the time left", async () => {
+    const r = await runCli("incident", "list");
+    expect(r.out).toMatch(/sec-1234\s+prod\s+open\s+eni-0c4d6e8f0a2b4c6d8 eni-0a1b2c3d\s+SEC-1234\s+\S+ \S+\s+\S+ \S+\s+1d 23h/);
+  });
+
+  it("closes: prints the destroy plan, keeps the record as closed, and synth drops the stack", async () => {
+    const r = await runCli("incident", "close", "sec-1234", "--offline", "--out", out);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^Closed incident sec-1234 at \d{4}-/);
+    expect(r.out).toContain("Destroy plan for flowlogs-prod-incident-sec-1234 (offline): No changes.");
+    expect(r.out).toContain("stay in the archive under incidents/sec-1234/");
+    const record = JSON.parse(fs.readFileSync(path.join(envDir, "incidents", "sec-1234.json"), "utf8"));
+    expect(record.status).toBe("closed");
+    expect((await runCli("synth", "--out", out)).code).toBe(0);
+    expect(fs.existsSync(stackDir(out, "flowlogs-prod-incident-sec-1234"))).toBe(false);
+    expect(read("flowlogs-prod")).toBe(envStackBefore);
+    const again = await runCli("incident", "close", "sec-1234", "--offline", "--out", out);
+    expect(again.code).toBe(1);
+    expect(again.err).toContain("sec-1234: incident is already closed");
+  });
+
+  it("fails INC-1 for an incident left open past its TTL, in compliance and in npm start's table", async () => {
+    fs.writeFileSync(
+      path.join(envDir, "incidents", "sec-9.json"),
+      JSON.stringify({ id: "sec-9", environment: "dev", enis: ["eni-0a1b2c3d"], reason: "old", ticket: "SEC-9", openedAt: "2026-01-01T00:00:00.000Z", expiresAt: "2026-01-04T00:00:00.000Z", status: "open" }),
+    );
+    const start = await runCli("synth", "--out", out);
+    expect(start.out).toMatch(/dev\s+.*12\/14 pass, 1 excepted, 1 FAIL/);
+    expect(start.out).toContain("Synthesized 3 environment stacks and 1 incident stack into");
+    const r = await runCli("compliance", "dev", "--synth-out", out);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("INC-1 FAIL: incident logging still open past its TTL: flowlogs-dev-incident-sec-9 (expired 2026-01-04T00:00:00.000Z)");
+  });
+});
