@@ -6,6 +6,7 @@
  *   npm run bench -- fleet      synth of 100 environments x 50 ENI scopes (5 runs)
  *   npm run bench -- test       npm test in total (3 runs)
  *   npm run bench -- compliance compliance report on the examples and on the fleet, against synth alone
+ *   npm run bench -- incident   incident open + offline plan (5 runs)
  *   npm run bench -- detect     detect on 5,000,000 generated records (3 runs), the two-aggregate
  *                               comparison with DuckDB (3 runs each), Isolation Forest on 100,000 rows (5 runs)
  */
@@ -107,7 +108,7 @@ const benches: Record<string, () => void> = {
     const comp = Array.from({ length: 5 }, () => timed(["node", "bin/flowlog-kit.js", "compliance", "--format", "json", "--synth-out", path.join(out, "cdktf.out")]));
     const beyond = median(comp.map((s) => s.seconds)) - median(synth.map((s) => s.seconds));
     report("`flowlog-kit synth` on the three examples (baseline for the next row)", synth, "comparison");
-    report(`\`flowlog-kit compliance\` on the three examples (synth + 13 controls each): ${beyond.toFixed(2)} s beyond synth`, comp, "<= 1 s beyond synth (#4)");
+    report(`\`flowlog-kit compliance\` on the three examples (synth + 14 controls each): ${beyond.toFixed(2)} s beyond synth`, comp, "<= 1 s beyond synth (#4)");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flowlog-bench-fleet-compliance-"));
     writeFleet(path.join(dir, "envs"), 100, 50);
     const env = { FLOWLOG_KIT_ENVIRONMENTS: path.join(dir, "envs") };
@@ -117,6 +118,22 @@ const benches: Record<string, () => void> = {
     report(`\`flowlog-kit compliance\` on the 100 x 50 fleet: ${(median(fleet.map((s) => s.seconds)) - median(fleetSynth.map((s) => s.seconds))).toFixed(2)} s beyond synth`, fleet, "<= 10 s (#4)");
     fs.rmSync(out, { recursive: true, force: true });
     fs.rmSync(dir, { recursive: true, force: true });
+  },
+  incident() {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flowlog-bench-incident-"));
+    const envs = path.join(dir, "envs");
+    fs.mkdirSync(envs);
+    for (const f of fs.readdirSync(path.join(root, "environments"))) {
+      if (/^[a-z].*\.ts$/.test(f) && f !== "index.ts" && f !== "schema.ts") fs.copyFileSync(path.join(root, "environments", f), path.join(envs, f));
+    }
+    const env = { FLOWLOG_KIT_ENVIRONMENTS: envs };
+    const samples = Array.from({ length: 5 }, (_, i) => {
+      const open = timed(["node", "bin/flowlog-kit.js", "incident", "open", "--env", "prod", "--eni", "eni-0c4d6e8f0a2b4c6d8", "--reason", "benchmark", "--ticket", `BENCH-${i}`], env);
+      const plan = timed(["node", "bin/flowlog-kit.js", "incident", "plan", `bench-${i}`, "--offline", "--out", path.join(dir, "cdktf.out")], env);
+      return { seconds: open.seconds + plan.seconds, peakMiB: Math.max(open.peakMiB, plan.peakMiB) };
+    });
+    fs.rmSync(dir, { recursive: true, force: true });
+    report("`incident open` then `incident plan <id> --offline` (synth, terraform init from the local provider copy, plan)", samples, "<= 10 s (#5)");
   },
   test() {
     const samples = Array.from({ length: 3 }, () => timed(["npm", "test", "--silent"]));
