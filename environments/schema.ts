@@ -301,6 +301,44 @@ const rbac = z.strictObject({
   permissionsBoundaryArn: z.string().regex(/^arn:aws(-cn|-us-gov)?:iam::(\d{12}|aws):policy\/[\w+=,.@\/-]+$/, { error: m("is not an IAM policy ARN", "Use arn:aws:iam::<account>:policy/<name>.") }).optional(),
 });
 
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const analytics = z.strictObject({
+  athena: z
+    .strictObject({
+      /** Provision Glue tables, a workgroup and named queries over the archive. @default true */
+      enabled: z.boolean({ error: msg("must be true or false", "Write true or false.") }).default(true),
+      /** Athena cancels a query that scans more than this many GB. @default 10 */
+      bytesScannedCutoffGb: positive("GB").max(10000, { error: m("is above 10 TB per query", "Use at most 10000 GB.") }).default(10),
+    })
+    .default({ enabled: true, bytesScannedCutoffGb: 10 }),
+  alarms: z
+    .strictObject({
+      /** Rejected SSH/RDP attempts in 5 minutes that raise the alarm. @default 100 */
+      rejectedAdminThreshold: positive("attempts").default(100),
+      /** NODATA/SKIPDATA records in 15 minutes that raise the log-health alarm. @default 1 */
+      logGapThreshold: positive("records").default(1),
+    })
+    .default({ rejectedAdminThreshold: 100, logGapThreshold: 1 }),
+  /** Who the findings topic notifies. @default none */
+  subscriptions: z
+    .strictObject({
+      email: z.array(z.string().regex(EMAIL, { error: m("is not an email address", "Write an address such as secops@example.com.") })).default([]),
+      https: z.array(z.string().regex(/^https:\/\/[^\s/]+/, { error: m("is not an https:// endpoint", "SNS delivers only to https:// URLs here; write e.g. https://hooks.example.com/flowlogs.") })).default([]),
+    })
+    .default({ email: [], https: [] }),
+  /** Mask IP addresses in the flow-log group for readers without logs:Unmask. @default false */
+  maskIpAddresses: z.boolean({ error: msg("must be true or false", "Write true or false.") }).default(false),
+  /** A CloudWatch dashboard for the environment. @default true */
+  dashboard: z.boolean({ error: msg("must be true or false", "Write true or false.") }).default(true),
+});
+const ANALYTICS_DEFAULTS = {
+  athena: { enabled: true, bytesScannedCutoffGb: 10 },
+  alarms: { rejectedAdminThreshold: 100, logGapThreshold: 1 },
+  subscriptions: { email: [], https: [] },
+  maskIpAddresses: false,
+  dashboard: true,
+};
+
 export const EnvironmentSchema = z
   .strictObject({
     /** Environment name; the stack is `flowlogs-<name>`. */
@@ -340,6 +378,8 @@ export const EnvironmentSchema = z
     exceptions: z.array(controlException).default([]),
     /** IAM roles of the operating model. @default - none created */
     rbac: rbac.optional(),
+    /** Saved queries, Athena, alarms, dashboard and data protection. */
+    analytics: analytics.default(ANALYTICS_DEFAULTS),
     /** @default { enabled: true, schedule: "rate(15 minutes)", thresholds: {} } */
     detectors: detectors.default({ enabled: true, schedule: "rate(15 minutes)", thresholds: {} }),
     archive: z

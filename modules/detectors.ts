@@ -43,6 +43,8 @@ export interface DetectorsProps extends AccountContext {
    * @default false
    */
   readonly onArchiveObjects?: boolean;
+  /** The log group masks IP addresses: query with unmask() (the role gets logs:Unmask). @default false */
+  readonly unmask?: boolean;
 }
 
 /**
@@ -122,6 +124,7 @@ export class Detectors extends Construct {
           FLOWLOG_FORMAT: props.logFormat.isDefault ? "default" : props.logFormat.names.join(" "),
           FLOWLOG_THRESHOLDS: JSON.stringify(props.thresholds),
           FLOWLOG_LOOKBACK_SECONDS: String(lookback),
+          FLOWLOG_UNMASK: props.unmask ? "1" : "0",
         },
       },
       dependsOn: [logs],

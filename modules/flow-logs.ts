@@ -2,6 +2,7 @@ import { Construct } from "constructs";
 import { ITerraformDependable } from "cdktf";
 import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
 import { LogFormat } from "../functions/flowlog/format";
+import { literal } from "./literal";
 
 /** What one flow log watches and how; destinations are wired by the FlowLogs construct. */
 export interface FlowLogTarget {
@@ -51,8 +52,7 @@ export class FlowLogs extends Construct {
         [RESOURCE_ARG[target.resource]]: target.id,
         trafficType: target.trafficType,
         maxAggregationInterval: target.aggregationSeconds,
-        // "$${" keeps Terraform from reading the AWS placeholders as its own interpolation.
-        logFormat: target.logFormat.isDefault ? undefined : target.logFormat.toAwsFormat().replace(/\$\{/g, "$$${"),
+        logFormat: target.logFormat.isDefault ? undefined : literal(target.logFormat.toAwsFormat()),
       };
       const base = target.id.replace(/-/g, "");
       for (const destination of target.destinations) {

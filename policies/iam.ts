@@ -192,7 +192,8 @@ export function detectorPermissions(c: AccountContext, d: DetectorPolicyInput): 
   const p = partitionOf(c.region);
   const functionLogs = logGroupArn(c, d.functionLogGroupName);
   return doc(
-    { Sid: "StartQueriesOnTheFlowLogGroup", Effect: "Allow", Action: "logs:StartQuery", Resource: `${logGroupArn(c, d.logGroupName)}:*` },
+    // Unmask: when the group masks IP addresses, the detector still needs the real ones.
+    { Sid: "StartQueriesOnTheFlowLogGroup", Effect: "Allow", Action: ["logs:StartQuery", "logs:Unmask"], Resource: [logGroupArn(c, d.logGroupName), `${logGroupArn(c, d.logGroupName)}:*`] },
     // GetQueryResults and StopQuery take a query id, not a resource: AWS accepts only "*" for them.
     { Sid: "ReadQueryResultsNoResourceLevel", Effect: "Allow", Action: ["logs:GetQueryResults", "logs:StopQuery"], Resource: "*" },
     { Sid: "ReadArchiveObjects", Effect: "Allow", Action: "s3:GetObject", Resource: `${bucketArn(c.region, d.archiveBucket)}/*` },

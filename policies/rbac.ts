@@ -51,7 +51,7 @@ function arns(s: RbacScope) {
 export function securityAnalystPolicy(s: RbacScope): PolicyDocument {
   const a = arns(s);
   return doc(
-    { Sid: "QueryFlowLogGroups", Effect: "Allow", Action: ["logs:StartQuery", "logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams"], Resource: [...a.logGroups, ...a.logStreams] },
+    { Sid: "QueryFlowLogGroups", Effect: "Allow", Action: ["logs:StartQuery", "logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams", "logs:Unmask"], Resource: [...a.logGroups, ...a.logStreams] },
     // Query results and query listings are addressed by query id: AWS accepts only "*" here.
     { Sid: "ReadQueryResultsNoResourceLevel", Effect: "Allow", Action: ["logs:GetQueryResults", "logs:StopQuery", "logs:DescribeQueries", "logs:DescribeLogGroups", "logs:DescribeQueryDefinitions"], Resource: "*" },
     { Sid: "ReadArchive", Effect: "Allow", Action: ["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"], Resource: [a.bucket, a.objects] },

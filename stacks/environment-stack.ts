@@ -3,7 +3,12 @@ import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from "cdktf"
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { Environment } from "../environments/schema";
 import { LogFormat } from "../functions/flowlog/format";
+import { Alarms } from "../modules/alarms";
 import { Alerting } from "../modules/alerting";
+import { Athena, AthenaTableSpec } from "../modules/athena";
+import { Dashboard } from "../modules/dashboard";
+import { DataProtection } from "../modules/data-protection";
+import { InsightsQueries } from "../modules/insights-queries";
 import { ArchiveBucket } from "../modules/archive-bucket";
 import { DeliveryRole } from "../modules/delivery-role";
 import { Detectors } from "../modules/detectors";
@@ -22,7 +27,19 @@ export function environmentNames(env: Pick<Environment, "name">) {
     detectorFunction: `flowlogs-${env.name}-detector`,
     athenaWorkgroup: `flowlogs-${env.name}`,
     glueDatabase: `flowlogs_${env.name.replace(/-/g, "_")}`,
+    athenaResultsBucket: (e: Pick<Environment, "account" | "region">) => `flowlogs-${env.name}-ath-${e.account}-${e.region}`,
   };
+}
+
+/** One Athena table per distinct S3 layout and format among the environment's S3 scopes. */
+export function athenaTables(env: Environment): AthenaTableSpec[] {
+  const tables: AthenaTableSpec[] = [];
+  for (const scope of env.flowLogs) {
+    if (!scope.s3) continue;
+    const same = tables.find((t) => JSON.stringify(t.options) === JSON.stringify(scope.s3) && t.format.toAwsFormat() === scope.logFormat.toAwsFormat());
+    if (!same) tables.push({ name: tables.length ? `flow_logs_${tables.length + 1}` : "flow_logs", format: scope.logFormat, options: scope.s3 });
+  }
+  return tables;
 }
 
 /** Outputs of the environment stack that incident stacks read (by remote state). */
@@ -63,7 +80,7 @@ export class EnvironmentStack extends TerraformStack {
   readonly logGroup: FlowLogGroup;
   readonly archive: ArchiveBucket;
   readonly flowLogs: FlowLogs;
-  readonly alerting?: Alerting;
+  readonly alerting: Alerting;
   readonly detectors?: Detectors;
   readonly rbac?: Rbac;
 
@@ -98,14 +115,17 @@ export class EnvironmentStack extends TerraformStack {
       namePrefix: env.stackName,
     });
 
+    this.alerting = new Alerting(this, "Alerting", { name: env.name, kmsKeyArn: this.key.keyArn });
+    const cwScope = env.flowLogs.find((s) => s.destinations.includes("cloudwatch"));
+    const cwFormat = cwScope?.logFormat ?? LogFormat.DEFAULT;
+    const analytics = env.analytics;
     if (env.detectors.enabled) {
-      this.alerting = new Alerting(this, "Alerting", { name: env.name, kmsKeyArn: this.key.keyArn });
-      const cwScope = env.flowLogs.find((s) => s.destinations.includes("cloudwatch"));
       this.detectors = new Detectors(this, "Detectors", {
         ...ctx,
         name: env.name,
         logGroupName: names.logGroup,
-        logFormat: cwScope?.logFormat ?? LogFormat.DEFAULT,
+        logFormat: cwFormat,
+        unmask: analytics.maskIpAddresses,
         archiveBucket: env.archive.bucketName,
         archiveBucketId: this.archive.bucket.id,
         kmsKeyArn: this.key.keyArn,
@@ -114,6 +134,39 @@ export class EnvironmentStack extends TerraformStack {
         schedule: env.detectors.schedule,
         logRetentionDays: env.retention.cloudwatch.days,
         onArchiveObjects: env.flowLogs.some((s) => s.s3?.fileFormat === "plain-text"),
+      });
+    }
+
+    if (cwScope) {
+      new InsightsQueries(this, "Queries", { folder: `flowlog-kit/${env.name}`, logGroupName: names.logGroup, format: cwFormat });
+      new Alarms(this, "Alarms", {
+        name: env.name,
+        logGroupName: names.logGroup,
+        format: cwFormat,
+        topicArn: this.alerting.topic.arn,
+        rejectedAdminThreshold: analytics.alarms.rejectedAdminThreshold,
+        logGapThreshold: analytics.alarms.logGapThreshold,
+        email: analytics.subscriptions.email,
+        https: analytics.subscriptions.https,
+      });
+      if (analytics.dashboard) {
+        new Dashboard(this, "Dashboard", { name: env.name, region: env.region, logGroupName: names.logGroup, format: cwFormat, detectorFunctionName: env.detectors.enabled ? names.detectorFunction : undefined });
+      }
+      if (analytics.maskIpAddresses) {
+        new DataProtection(this, "DataProtection", { name: env.name, logGroupName: this.logGroup.logGroup.name, kmsKeyArn: this.key.keyArn, retentionDays: env.retention.cloudwatch.days });
+      }
+    }
+    const s3Tables = athenaTables(env);
+    if (analytics.athena.enabled && s3Tables.length) {
+      new Athena(this, "Athena", {
+        ...ctx,
+        workgroup: names.athenaWorkgroup,
+        database: names.glueDatabase,
+        archiveBucket: env.archive.bucketName,
+        resultsBucket: names.athenaResultsBucket(env),
+        kmsKeyArn: this.key.keyArn,
+        tables: s3Tables,
+        bytesScannedCutoffPerQuery: analytics.athena.bytesScannedCutoffGb * 1024 ** 3,
       });
     }
 

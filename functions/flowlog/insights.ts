@@ -28,3 +28,12 @@ export function insightsQuery(format: LogFormat, body: readonly string[]): strin
   const parse = insightsParse(format);
   return ["fields @timestamp, @message", ...(parse ? [parse] : []), ...body].join("\n| ");
 }
+
+/**
+ * A space-delimited metric-filter pattern for records of `format`, with conditions on some
+ * fields, e.g. `[version, account_id, ..., dstport=22, ..., action="REJECT", log_status]`.
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/FilterAndPatternSyntax.html#metric-filters-extract-spacedelimited
+ */
+export function metricFilterPattern(format: LogFormat, conditions: Readonly<Record<string, string>>): string {
+  return `[${format.names.map((n) => (conditions[n] !== undefined ? `${n.replace(/-/g, "_")}=${conditions[n]}` : n.replace(/-/g, "_"))).join(", ")}]`;
+}

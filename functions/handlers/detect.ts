@@ -40,6 +40,8 @@ export interface DetectorSettings {
   readonly logGroupName: string;
   readonly topicArn: string;
   readonly format: LogFormat;
+  /** The log group masks IP addresses; query with unmask(). @default false */
+  readonly unmask?: boolean;
   readonly thresholds: DetectorThresholds;
   /** Give up on one Logs Insights query after this long. @default 60000 */
   readonly queryTimeoutMs?: number;
@@ -68,11 +70,13 @@ const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
 /** The Logs Insights query: whole records, oldest first, as many as one query may return. */
 export const INSIGHTS_QUERY = `fields @message | sort @timestamp asc | limit ${INSIGHTS_ROW_LIMIT}`;
+/** The same, for a log group that masks IP addresses (the role holds logs:Unmask). */
+export const INSIGHTS_QUERY_UNMASKED = `fields unmask(@message) as @message | sort @timestamp asc | limit ${INSIGHTS_ROW_LIMIT}`;
 
 async function runQuery(deps: DetectorDeps, start: number, end: number): Promise<GetQueryResultsCommandOutput["results"]> {
   const { logs } = deps.clients;
   const { logGroupName, queryTimeoutMs = 60_000, pollMs = 1000 } = deps.settings;
-  const started = await logs.send(new StartQueryCommand({ logGroupName, startTime: start, endTime: end, queryString: INSIGHTS_QUERY, limit: INSIGHTS_ROW_LIMIT }));
+  const started = await logs.send(new StartQueryCommand({ logGroupName, startTime: start, endTime: end, queryString: deps.settings.unmask ? INSIGHTS_QUERY_UNMASKED : INSIGHTS_QUERY, limit: INSIGHTS_ROW_LIMIT }));
   const queryId = started.queryId;
   if (!queryId) throw new DetectorError(`Logs Insights returned no query id for ${logGroupName}`);
   const deadline = deps.now().getTime() + queryTimeoutMs;

@@ -56,6 +56,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): DetectorS
     format: format === "default" ? LogFormat.DEFAULT : LogFormat.custom(format.split(" "), "vpc"),
     thresholds: resolveThresholds(JSON.parse(requireEnv("FLOWLOG_THRESHOLDS", env))),
     lookbackSeconds: Number(requireEnv("FLOWLOG_LOOKBACK_SECONDS", env)),
+    unmask: env.FLOWLOG_UNMASK === "1",
   };
 }
 

@@ -68,6 +68,13 @@ function forBucket(stack: StackJson, bucket: Resource, type: string): Resource[]
   return resources(stack, type).filter((r) => referenced(stack, r.values.bucket)?.resource.address === bucket.address);
 }
 
+/** Archive buckets: those whose policy lets log delivery write flow logs (not, e.g., Athena results). */
+function archiveBuckets(stack: StackJson): Resource[] {
+  return resources(stack, "aws_s3_bucket").filter((b) =>
+    forBucket(stack, b, "aws_s3_bucket_policy").some((p) => String(p.values.policy).includes("delivery.logs.amazonaws.com")),
+  );
+}
+
 /** The log groups flow logs deliver to. */
 function flowLogGroups(stack: StackJson): Resource[] {
   const groups = new Map<string, Resource>();
@@ -152,8 +159,8 @@ export const CONTROLS: readonly ControlDefinition[] = Object.freeze([
     severity: "MEDIUM",
     mappings: { securityHub: "S3.13", checkov: "CKV2_AWS_61" },
     check: (stack) => {
-      const buckets = resources(stack, "aws_s3_bucket");
-      if (buckets.length === 0) return fail("the stack has no archive bucket");
+      const buckets = archiveBuckets(stack);
+      if (buckets.length === 0) return fail("the stack has no archive bucket (a bucket log delivery may write to)");
       const evidence: Evidence[] = [];
       const problems: string[] = [];
       for (const b of buckets) {
@@ -200,7 +207,7 @@ export const CONTROLS: readonly ControlDefinition[] = Object.freeze([
     check: (stack) => {
       const evidence: Evidence[] = [];
       const problems: string[] = [];
-      for (const b of resources(stack, "aws_s3_bucket")) {
+      for (const b of archiveBuckets(stack)) {
         const sse = forBucket(stack, b, "aws_s3_bucket_server_side_encryption_configuration");
         const algos = sse.flatMap((r) => asList(r.values.rule).map((x) => (x as { apply_server_side_encryption_by_default?: { sse_algorithm?: string } }).apply_server_side_encryption_by_default?.sse_algorithm));
         sse.forEach((r) => evidence.push(ev(r, "rule.apply_server_side_encryption_by_default.sse_algorithm", algos)));
@@ -217,7 +224,7 @@ export const CONTROLS: readonly ControlDefinition[] = Object.freeze([
     check: (stack) => {
       const evidence: Evidence[] = [];
       const problems: string[] = [];
-      for (const b of resources(stack, "aws_s3_bucket")) {
+      for (const b of archiveBuckets(stack)) {
         const policies = forBucket(stack, b, "aws_s3_bucket_policy");
         const deny = policies.flatMap((p) =>
           (policyDocument(p.values.policy)?.Statement ?? [])
@@ -239,7 +246,7 @@ export const CONTROLS: readonly ControlDefinition[] = Object.freeze([
       const evidence: Evidence[] = [];
       const problems: string[] = [];
       const flags = ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"];
-      for (const b of resources(stack, "aws_s3_bucket")) {
+      for (const b of archiveBuckets(stack)) {
         const pab = forBucket(stack, b, "aws_s3_bucket_public_access_block");
         pab.forEach((r) => flags.forEach((f) => evidence.push(ev(r, f))));
         if (!pab.some((r) => flags.every((f) => r.values[f] === true))) problems.push(`${b.address}: public access not fully blocked`);
@@ -255,7 +262,7 @@ export const CONTROLS: readonly ControlDefinition[] = Object.freeze([
     check: (stack) => {
       const evidence: Evidence[] = [];
       const problems: string[] = [];
-      for (const b of resources(stack, "aws_s3_bucket")) {
+      for (const b of archiveBuckets(stack)) {
         const v = forBucket(stack, b, "aws_s3_bucket_versioning");
         v.forEach((r) => evidence.push(ev(r, "versioning_configuration.status", (r.values.versioning_configuration as { status?: string } | undefined)?.status)));
         if (!v.some((r) => (r.values.versioning_configuration as { status?: string } | undefined)?.status === "Enabled")) problems.push(`${b.address}: versioning not Enabled`);

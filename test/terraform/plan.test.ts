@@ -46,9 +46,9 @@ if (skip) {
   });
 
   it.each([
-    ["dev", 27],
-    ["stg", 30],
-    ["prod", 34],
+    ["dev", 54],
+    ["stg", 57],
+    ["prod", 64],
   ] as const)("%s plans offline with no credentials: %i resources to add", (name, count) => {
     const dir = stackDir(outdir, `flowlogs-${name}`);
     const plan = runTerraform(["plan", "-input=false", "-lock=false", "-no-color", "-out=tfplan"], { cwd: dir, env: { TF_DATA_DIR: dataDir } });
@@ -78,7 +78,7 @@ if (skip) {
       const r = await runCli("plan", "dev", "--offline", "--out", path.join(work, "cli.out"));
       expect(r.err).toBe("");
       expect(r.code).toBe(0);
-      expect(r.out).toContain("flowlogs-dev (offline): Plan: 27 to add, 0 to change, 0 to destroy.");
+      expect(r.out).toContain("flowlogs-dev (offline): Plan: 54 to add, 0 to change, 0 to destroy.");
       expect(r.out).toMatch(/create\s+retention \(days\)\s+-\s+7\s+aws_cloudwatch_log_group\./);
       expect(r.out).toMatch(/create\s+scope\s+-\s+vpc-0d3a5e7f9b1c2d4e6 ALL -> s3\s+aws_flow_log\./);
       expect(r.out).toMatch(/create\s+lifecycle\s+-\s+STANDARD_IA@30d expire@90d/);

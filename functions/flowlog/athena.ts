@@ -1,0 +1,62 @@
+/**
+ * Athena over the S3 archive: table columns from the field catalog and partition projection
+ * from the flow log's S3 options, so the table always reads the layout AWS actually writes.
+ * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-path.html
+ * @see https://docs.aws.amazon.com/athena/latest/ug/partition-projection.html
+ */
+import type { FieldType } from "./fields";
+import { LogFormat } from "./format";
+
+export interface ArchiveOptions {
+  readonly fileFormat: "plain-text" | "parquet";
+  readonly hiveCompatiblePartitions: boolean;
+  readonly perHourPartition: boolean;
+}
+
+const HIVE_TYPE: Record<FieldType, string> = { int32: "int", int64: "bigint", string: "string" };
+
+/** Column name of a catalog field in Athena (no hyphens). */
+export const athenaColumn = (field: string) => field.replace(/-/g, "_");
+
+/** Table columns, in record order. In plain text every field is read as written; Parquet has typed columns. */
+export function athenaColumns(format: LogFormat): { name: string; type: string }[] {
+  return format.fields.map((f) => ({ name: athenaColumn(f.name), type: HIVE_TYPE[f.type] }));
+}
+
+export interface ArchiveLayout {
+  /** `s3://bucket/AWSLogs/...` with `${year}` etc. for partition projection. */
+  readonly locationTemplate: string;
+  /** Where the table's data lives (the template up to the first partition). */
+  readonly location: string;
+  readonly partitionKeys: readonly string[];
+  /** Glue table parameters for projection. */
+  readonly projection: Readonly<Record<string, string>>;
+}
+
+/** The S3 layout flow logs are written in for these options, as Athena partition projection. */
+export function archiveLayout(bucket: string, account: string, region: string, o: ArchiveOptions, firstYear = 2024): ArchiveLayout {
+  const base = o.hiveCompatiblePartitions
+    ? `s3://${bucket}/AWSLogs/aws-account-id=${account}/aws-service=vpcflowlogs/aws-region=${region}/`
+    : `s3://${bucket}/AWSLogs/${account}/vpcflowlogs/${region}/`;
+  const parts = o.perHourPartition ? ["year", "month", "day", "hour"] : ["year", "month", "day"];
+  const path = parts.map((p) => (o.hiveCompatiblePartitions ? `${p}=\${${p}}` : `\${${p}}`)).join("/");
+  const projection: Record<string, string> = {
+    "projection.enabled": "true",
+    "storage.location.template": `${base}${path}/`,
+    "projection.year.type": "integer",
+    "projection.year.range": `${firstYear},2099`,
+    "projection.month.type": "integer",
+    "projection.month.range": "1,12",
+    "projection.month.digits": "2",
+    "projection.day.type": "integer",
+    "projection.day.range": "1,31",
+    "projection.day.digits": "2",
+  };
+  if (o.perHourPartition) Object.assign(projection, { "projection.hour.type": "integer", "projection.hour.range": "0,23", "projection.hour.digits": "2" });
+  return { locationTemplate: `${base}${path}/`, location: base, partitionKeys: parts, projection };
+}
+
+/** Partition filter for "today" and "yesterday" in the named queries (always on partitions). */
+export const RECENT_PARTITIONS =
+  "(year, month, day) IN ((year(current_date), month(current_date), day(current_date)), " +
+  "(year(current_date - interval '1' day), month(current_date - interval '1' day), day(current_date - interval '1' day)))";

@@ -1,0 +1,130 @@
+import { Construct } from "constructs";
+import { AthenaNamedQuery } from "@cdktf/provider-aws/lib/athena-named-query";
+import { AthenaWorkgroup } from "@cdktf/provider-aws/lib/athena-workgroup";
+import { GlueCatalogDatabase } from "@cdktf/provider-aws/lib/glue-catalog-database";
+import { GlueCatalogTable } from "@cdktf/provider-aws/lib/glue-catalog-table";
+import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
+import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
+import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
+import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
+import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
+import { archiveLayout, ArchiveOptions, athenaColumn, athenaColumns, RECENT_PARTITIONS } from "../functions/flowlog/athena";
+import { LogFormat } from "../functions/flowlog/format";
+import { AccountContext, bucketArn, doc } from "../policies/iam";
+import { literal } from "./literal";
+
+export interface AthenaTableSpec {
+  /** Table name, e.g. flow_logs. */
+  readonly name: string;
+  readonly format: LogFormat;
+  readonly options: ArchiveOptions;
+}
+
+export interface AthenaProps extends AccountContext {
+  /** Workgroup name. */
+  readonly workgroup: string;
+  /** Glue database name (lowercase, underscores). */
+  readonly database: string;
+  readonly archiveBucket: string;
+  /** Bucket for query results; gets SSE-KMS, a 30-day expiry and the usual protections. */
+  readonly resultsBucket: string;
+  readonly kmsKeyArn: string;
+  /** One table per distinct S3 layout and format of the environment's flow logs. */
+  readonly tables: readonly AthenaTableSpec[];
+  /**
+   * Athena cancels a query that scans more than this.
+   * @see https://docs.aws.amazon.com/athena/latest/ug/workgroups-setting-control-limits-cloudwatch.html
+   */
+  readonly bytesScannedCutoffPerQuery: number;
+}
+
+/**
+ * Athena over the archive: a Glue database and tables with partition projection matching the
+ * S3 layout, a workgroup that enforces its configuration (scan cutoff, encrypted results), a
+ * results bucket, and named queries that always filter on partitions.
+ */
+export class Athena extends Construct {
+  readonly workgroup: AthenaWorkgroup;
+  readonly tables: GlueCatalogTable[] = [];
+
+  constructor(scope: Construct, id: string, props: AthenaProps) {
+    super(scope, id);
+    const results = new S3Bucket(this, "ResultsBucket", { bucket: props.resultsBucket });
+    new S3BucketOwnershipControls(this, "ResultsOwnership", { bucket: results.id, rule: { objectOwnership: "BucketOwnerEnforced" } });
+    new S3BucketServerSideEncryptionConfigurationA(this, "ResultsEncryption", {
+      bucket: results.id,
+      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: props.kmsKeyArn }, bucketKeyEnabled: true }],
+    });
+    const pab = new S3BucketPublicAccessBlock(this, "ResultsPublicAccessBlock", {
+      bucket: results.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true,
+    });
+    const arn = bucketArn(props.region, props.resultsBucket);
+    new S3BucketPolicy(this, "ResultsPolicy", {
+      bucket: results.id,
+      policy: JSON.stringify(doc({ Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [arn, `${arn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } })),
+      dependsOn: [pab],
+    });
+    new S3BucketLifecycleConfiguration(this, "ResultsLifecycle", {
+      bucket: results.id,
+      rule: [
+        {
+          // Query results are working files: the archive is the evidence.
+          id: "expire-query-results",
+          status: "Enabled",
+          filter: [{ prefix: "" }],
+          expiration: [{ days: 30 }],
+          abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
+        },
+      ],
+    });
+
+    const database = new GlueCatalogDatabase(this, "Database", { name: props.database, description: "VPC flow logs of the archive (flowlog-kit)" });
+    this.workgroup = new AthenaWorkgroup(this, "Workgroup", {
+      name: props.workgroup,
+      description: "Flow-log analysis; configuration enforced",
+      configuration: {
+        enforceWorkgroupConfiguration: true,
+        publishCloudwatchMetricsEnabled: true,
+        bytesScannedCutoffPerQuery: props.bytesScannedCutoffPerQuery,
+        resultConfiguration: { outputLocation: `s3://${props.resultsBucket}/results/`, encryptionConfiguration: { encryptionOption: "SSE_KMS", kmsKeyArn: props.kmsKeyArn } },
+      },
+    });
+
+    for (const spec of props.tables) {
+      const layout = archiveLayout(props.archiveBucket, props.account, props.region, spec.options);
+      const parquet = spec.options.fileFormat === "parquet";
+      const table = new GlueCatalogTable(this, `Table_${spec.name}`, {
+        name: spec.name,
+        databaseName: database.name,
+        tableType: "EXTERNAL_TABLE",
+        parameters: { EXTERNAL: "TRUE", ...layout.projection, "storage.location.template": literal(layout.locationTemplate), ...(parquet ? { classification: "parquet" } : { classification: "csv", "skip.header.line.count": "1" }) },
+        partitionKeys: layout.partitionKeys.map((name) => ({ name, type: "int" })),
+        storageDescriptor: {
+          location: layout.location,
+          inputFormat: parquet ? "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat" : "org.apache.hadoop.mapred.TextInputFormat",
+          outputFormat: parquet ? "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat" : "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+          serDeInfo: parquet
+            ? { serializationLibrary: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe" }
+            : { serializationLibrary: "org.apache.hadoop.hive.serde2.lazy.LazySimpleSerDe", parameters: { "field.delim": " ", "serialization.format": " " } },
+          columns: athenaColumns(spec.format),
+        },
+      });
+      this.tables.push(table);
+      const t = `"${props.database}"."${spec.name}"`;
+      const c = (f: string) => athenaColumn(f);
+      const queries: [string, string, string][] = [
+        ["hourly-traffic-summary", "Bytes, packets and flows per hour, today and yesterday",
+          `SELECT from_unixtime(${c("start")} - ${c("start")} % 3600) AS hour, sum(${c("bytes")}) AS bytes, sum(${c("packets")}) AS packets, count(*) AS flows FROM ${t} WHERE ${RECENT_PARTITIONS} GROUP BY 1 ORDER BY 1`],
+        ["top-sources-by-bytes", "Top 25 sources by bytes, today and yesterday",
+          `SELECT ${c("srcaddr")}, sum(${c("bytes")}) AS bytes FROM ${t} WHERE ${RECENT_PARTITIONS} GROUP BY ${c("srcaddr")} ORDER BY bytes DESC LIMIT 25`],
+        ["rejected-by-source-destination-port", "Rejected traffic by source, destination and port, today and yesterday",
+          `SELECT ${c("srcaddr")}, ${c("dstaddr")}, ${c("dstport")}, count(*) AS flows FROM ${t} WHERE ${RECENT_PARTITIONS} AND ${c("action")} = 'REJECT' GROUP BY 1, 2, 3 ORDER BY flows DESC LIMIT 100`],
+      ];
+      for (const [name, description, query] of queries) {
+        if (!["start", "bytes", "packets", "srcaddr", "dstaddr", "dstport", "action"].every((f) => spec.format.has(f))) continue;
+        new AthenaNamedQuery(this, `${spec.name}_${name}`, { name: `${spec.name}: ${name}`, description, database: database.name, workgroup: this.workgroup.name, query });
+      }
+    }
+  }
+}
