@@ -1,0 +1,140 @@
+import { Testing } from "cdktf";
+import { archiveLayout, athenaColumns } from "../../functions/flowlog/athena";
+import { fieldByName } from "../../functions/flowlog/fields";
+import { LogFormat } from "../../functions/flowlog/format";
+import { insightsParse, metricFilterPattern } from "../../functions/flowlog/insights";
+import { SAVED_QUERIES, savedQueries } from "../../functions/flowlog/queries";
+import { EnvironmentStack } from "../../stacks/environment-stack";
+import { env } from "../support/env";
+
+type R = Record<string, Record<string, Record<string, unknown>>>;
+const synth = (overrides: Record<string, unknown> = {}) => JSON.parse(Testing.synth(new EnvironmentStack(Testing.app(), env(overrides)))).resource as R;
+const V5 = LogFormat.custom(["version", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "action", "log-status", "instance-id", "tcp-flags", "flow-direction"], "vpc");
+
+describe("saved Logs Insights queries", () => {
+  it("parse exactly the log group's custom format, in record order", () => {
+    expect(insightsParse(V5)).toBe(
+      'parse @message "* * * * * * * * * * * * * * * *" as version, interface_id, srcaddr, dstaddr, srcport, dstport, protocol, packets, bytes, start, end, action, log_status, instance_id, tcp_flags, flow_direction',
+    );
+    expect(insightsParse(LogFormat.DEFAULT)).toBe("");
+  });
+
+  it.each([["the AWS default format", LogFormat.DEFAULT], ["a version-5 custom format", V5]])("use only fields %s has", (_t, format) => {
+    const queries = savedQueries(format);
+    const known = new Set(format.isDefault ? ["version", "accountId", "interfaceId", "srcAddr", "dstAddr", "srcPort", "dstPort", "protocol", "packets", "bytes", "start", "end", "action", "logStatus"] : format.names.map((n) => n.replace(/-/g, "_")));
+    for (const q of queries) {
+      for (const f of q.fields) expect(known).toContain(f);
+      if (!format.isDefault) expect(q.query).toContain(insightsParse(format));
+    }
+  });
+
+  it("offers every query a version-5 format can answer, and drops those the default format cannot", () => {
+    expect(savedQueries(V5).map((q) => q.name)).toEqual(SAVED_QUERIES.map((q) => q.name));
+    const names = savedQueries(LogFormat.DEFAULT).map((q) => q.name);
+    expect(names).toEqual(expect.arrayContaining(["latest-records", "rejected-ssh-by-source", "bytes-per-minute", "detect-port-scan", "detect-exfiltration", "detect-c2-fan-out", "detect-lateral-movement"]));
+    expect(names).not.toContain("bytes-by-instance");
+    expect(names).not.toContain("detect-rdp-brute-force");
+    for (const q of SAVED_QUERIES) for (const f of q.needs) expect(fieldByName(f)).toBeDefined();
+  });
+
+  it("filter before aggregating in the port-scan query, and bin bytes by the minute", () => {
+    const scan = savedQueries(LogFormat.DEFAULT).find((q) => q.name === "detect-port-scan")!.query;
+    expect(scan.indexOf('filter action = "REJECT"')).toBeLessThan(scan.indexOf("count_distinct(dstPort)"));
+    expect(savedQueries(LogFormat.DEFAULT).find((q) => q.name === "bytes-per-minute")!.query).toContain("by bin(1m)");
+    expect(savedQueries(V5).find((q) => q.name === "detect-rdp-brute-force")!.query).toContain("tcp_flags = 2");
+  });
+
+  it("are provisioned in the environment's folder on its log group", () => {
+    const r = synth();
+    const defs = Object.values(r.aws_cloudwatch_query_definition!);
+    expect(defs.map((d) => d.name)).toContain("flowlog-kit/test/latest-records");
+    for (const d of defs) expect(d.log_group_names).toEqual(["/flowlog-kit/test/vpc-flow-logs"]);
+  });
+});
+
+describe("Athena over the archive", () => {
+  it.each([
+    [{ fileFormat: "plain-text", hiveCompatiblePartitions: false, perHourPartition: false }, "s3://b/AWSLogs/123456789012/vpcflowlogs/eu-west-1/${year}/${month}/${day}/", ["year", "month", "day"]],
+    [{ fileFormat: "parquet", hiveCompatiblePartitions: true, perHourPartition: true }, "s3://b/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=eu-west-1/year=${year}/month=${month}/day=${day}/hour=${hour}/", ["year", "month", "day", "hour"]],
+  ] as const)("projects the layout AWS writes for %j", (options, template, keys) => {
+    const layout = archiveLayout("b", "123456789012", "eu-west-1", options);
+    expect(layout.locationTemplate).toBe(template);
+    expect(layout.partitionKeys).toEqual(keys);
+    expect(layout.projection["projection.month.digits"]).toBe("2");
+  });
+
+  it("matches the table to the flow log's destination options and format", () => {
+    const r = synth({ flowLogs: [{ resource: "vpc", id: "vpc-0123456789abcdef0", destinations: ["s3"], s3: { fileFormat: "parquet", hiveCompatiblePartitions: true, perHourPartition: true } }] });
+    const table = Object.values(r.aws_glue_catalog_table!)[0]!;
+    const params = table.parameters as Record<string, string>;
+    expect(params["storage.location.template"]).toBe("s3://flowlogs-test-123456789012-eu-west-1/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=eu-west-1/year=$${year}/month=$${month}/day=$${day}/hour=$${hour}/");
+    expect(params["projection.enabled"]).toBe("true");
+    expect(params.classification).toBe("parquet");
+    expect(table.partition_keys).toEqual(["year", "month", "day", "hour"].map((name) => ({ name, type: "int" })));
+    const sd = table.storage_descriptor as { columns: unknown; ser_de_info: { serialization_library: string } };
+    expect(sd.columns).toEqual(athenaColumns(LogFormat.DEFAULT));
+    expect(sd.ser_de_info.serialization_library).toContain("Parquet");
+    const text = Object.values(synth().aws_glue_catalog_table!)[0]!;
+    expect((text.parameters as Record<string, string>)["skip.header.line.count"]).toBe("1");
+    expect((text.storage_descriptor as { ser_de_info: { parameters: Record<string, string> } }).ser_de_info.parameters["field.delim"]).toBe(" ");
+  });
+
+  it("enforces its workgroup configuration, caps bytes scanned, and encrypts results in a bucket that expires them", () => {
+    const r = synth({ analytics: { athena: { bytesScannedCutoffGb: 5 } } });
+    const wg = Object.values(r.aws_athena_workgroup!)[0]!;
+    expect(wg.configuration).toMatchObject({
+      enforce_workgroup_configuration: true,
+      bytes_scanned_cutoff_per_query: 5 * 1024 ** 3,
+      result_configuration: { output_location: "s3://flowlogs-test-ath-123456789012-eu-west-1/results/", encryption_configuration: { encryption_option: "SSE_KMS" } },
+    });
+    const lc = Object.values(r.aws_s3_bucket_lifecycle_configuration!).find((l) => JSON.stringify(l).includes("expire-query-results"))!;
+    expect((lc.rule as Record<string, unknown>[])[0]).toMatchObject({ expiration: [{ days: 30 }] });
+  });
+
+  it("names queries that always filter on partitions", () => {
+    const named = Object.values(synth().aws_athena_named_query!);
+    expect(named.map((q) => q.name).sort()).toEqual(["flow_logs: hourly-traffic-summary", "flow_logs: rejected-by-source-destination-port", "flow_logs: top-sources-by-bytes"]);
+    for (const q of named) expect(q.query).toMatch(/WHERE \(year, month, day\) IN/);
+  });
+
+  it("is absent when switched off or when nothing is archived to S3", () => {
+    expect(synth({ analytics: { athena: { enabled: false } } }).aws_athena_workgroup).toBeUndefined();
+    expect(synth({ flowLogs: [{ resource: "vpc", id: "vpc-0123456789abcdef0", destinations: ["cloudwatch"] }] }).aws_glue_catalog_table).toBeUndefined();
+  });
+});
+
+describe("alarms, subscriptions, dashboard and data protection", () => {
+  it("counts rejected SSH/RDP and log gaps with patterns built from the format", () => {
+    expect(metricFilterPattern(LogFormat.DEFAULT, { dstport: "22", action: '"REJECT"' })).toBe(
+      '[version, account_id, interface_id, srcaddr, dstaddr, srcport, dstport=22, protocol, packets, bytes, start, end, action="REJECT", log_status]',
+    );
+    const r = synth({ analytics: { alarms: { rejectedAdminThreshold: 50 } } });
+    const filters = Object.values(r.aws_cloudwatch_log_metric_filter!);
+    expect(filters.map((f) => (f.metric_transformation as { name: string }).name).sort()).toEqual(["LogGaps", "LogGaps", "RejectedAdminAttempts", "RejectedAdminAttempts"]);
+    const alarms = Object.values(r.aws_cloudwatch_metric_alarm!).filter((a) => String(a.namespace).startsWith("flowlog-kit/"));
+    expect(alarms.find((a) => a.metric_name === "RejectedAdminAttempts")).toMatchObject({ threshold: 50, period: 300 });
+    expect(alarms.find((a) => a.metric_name === "LogGaps")).toMatchObject({ threshold: 1 });
+  });
+
+  it("subscribes the configured email and https endpoints to the encrypted findings topic", () => {
+    const r = synth({ analytics: { subscriptions: { email: ["secops@example.com"], https: ["https://hooks.example.com/x"] } } });
+    expect(Object.values(r.aws_sns_topic_subscription!).map((s) => [s.protocol, s.endpoint])).toEqual([["email", "secops@example.com"], ["https", "https://hooks.example.com/x"]]);
+    expect(Object.values(r.aws_sns_topic!)[0]!.kms_master_key_id).toMatch(/aws_kms_key/);
+  });
+
+  it("builds a dashboard of Logs Insights widgets and detector health", () => {
+    const body = JSON.parse(Object.values(synth().aws_cloudwatch_dashboard!)[0]!.dashboard_body as string) as { widgets: { type: string; properties: { title: string; query?: string } }[] };
+    expect(body.widgets.map((w) => w.properties.title)).toEqual(["Flow volume (bytes per 5 minutes)", "Top talkers (bytes)", "Rejected flows", "Destination ports", "Detector health"]);
+    for (const w of body.widgets.filter((x) => x.type === "log")) expect(w.properties.query).toMatch(/^SOURCE '\/flowlog-kit\/test\/vpc-flow-logs' \| fields/);
+  });
+
+  it("masks IP addresses only when asked, auditing to its own log group", () => {
+    expect(synth().aws_cloudwatch_log_data_protection_policy).toBeUndefined();
+    const r = synth({ analytics: { maskIpAddresses: true } });
+    const policy = JSON.parse(Object.values(r.aws_cloudwatch_log_data_protection_policy!)[0]!.policy_document as string);
+    expect(policy.Statement.map((s: { Operation: object }) => Object.keys(s.Operation)[0])).toEqual(["Audit", "Deidentify"]);
+    expect(policy.Statement[0].DataIdentifier).toEqual(["arn:aws:dataprotection::aws:data-identifier/IpAddress"]);
+    const fn = Object.values(r.aws_lambda_function!)[0]!;
+    expect((fn.environment as { variables: Record<string, string> }).variables.FLOWLOG_UNMASK).toBe("1");
+  });
+});
