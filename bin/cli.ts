@@ -5,6 +5,7 @@ import { ConfigError } from "../policies/errors";
 import { DetectorError } from "../functions/detect/engine";
 import { detectLocal, findingsJson, findingsReport } from "./detect";
 import { complianceReport, controlsSummary, hasFailures, renderReport, REPORT_FORMATS, ReportFormat, writeReport } from "./compliance";
+import { costReport, parseGb } from "./cost";
 import { closeIncident, DEFAULT_TTL, incidentTable, openIncident, planIncident } from "./incident";
 import { changesTable, planStack } from "./plan";
 import { invokeDetector, parseSince } from "./remote";
@@ -113,6 +114,18 @@ export function program(io: Io, setCode: (code: number) => void): Command {
     .description("show open, expired and closed incidents with the time left")
     .action(() => {
       io.out(incidentTable(new Date()));
+      setCode(0);
+    });
+
+  cli
+    .command("cost")
+    .description("estimate the monthly cost of an environment's flow logs from its actual configuration")
+    .argument("<env>", "environment")
+    .option("--gb-per-day <gb>", "raw flow-log volume per day")
+    .option("--athena-tb <tb>", "TB scanned by Athena per month", "1")
+    .action((envName: string, opts: { gbPerDay?: string; athenaTb: string }) => {
+      const [env] = selectEnvironments(loadEnvironments(), [envName]);
+      io.out(costReport(env!, parseGb(opts.gbPerDay, "--gb-per-day"), parseGb(opts.athenaTb, "--athena-tb")));
       setCode(0);
     });
 

@@ -1,0 +1,76 @@
+import type { Environment } from "../environments/schema";
+import { ConfigError } from "../policies/errors";
+import { PRICES, tiered } from "../policies/prices";
+import { archiveLifecycle } from "../policies/retention";
+import { renderTable } from "./table";
+
+export interface CostLine {
+  readonly destination: string;
+  readonly item: string;
+  /** GB behind the line: monthly volume for ingestion, steady-state stored GB for storage. */
+  readonly gb: number;
+  readonly usdPerMonth: number;
+}
+
+const DAYS_PER_MONTH = 30;
+
+/** A non-negative number of GB from a CLI option; the error names the option and the value. */
+export function parseGb(value: string | undefined, option: string): number {
+  if (value === undefined) throw new ConfigError([`${option}: is required (got nothing). Give the raw flow-log volume, e.g. ${option} 25.`]);
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n)) throw new ConfigError([`${option}: not a number (got "${value}"). Give a number of GB, e.g. ${option} 25.`]);
+  if (n < 0) throw new ConfigError([`${option}: must not be negative (got "${value}"). Give a number of GB, e.g. ${option} 25.`]);
+  return n;
+}
+
+/**
+ * A monthly estimate for one environment that follows its actual configuration: CloudWatch
+ * ingestion and storage at its retention, S3 delivery (and Parquet conversion) and storage
+ * through each lifecycle class to expiration, and Athena scans. Steady state: every retention
+ * window is full.
+ */
+export function estimateCost(env: Environment, gbPerDay: number, athenaTbPerMonth: number): CostLine[] {
+  const lines: CostLine[] = [];
+  const monthly = gbPerDay * DAYS_PER_MONTH;
+  const toCloudWatch = env.flowLogs.some((s) => s.destinations.includes("cloudwatch"));
+  const s3Scopes = env.flowLogs.filter((s) => s.s3);
+  if (toCloudWatch) {
+    lines.push({ destination: "CloudWatch Logs", item: "ingestion (vended logs, tiered)", gb: monthly, usdPerMonth: tiered(PRICES.cloudWatchIngestion, monthly) });
+    const stored = gbPerDay * env.retention.cloudwatch.days * PRICES.compression.cloudWatch;
+    lines.push({ destination: "CloudWatch Logs", item: `storage, ${env.retention.cloudwatch.days} days`, gb: stored, usdPerMonth: stored * PRICES.cloudWatchStorageUsdPerGbMonth });
+  }
+  if (s3Scopes.length) {
+    const parquet = s3Scopes.every((s) => s.s3!.fileFormat === "parquet");
+    lines.push({ destination: "S3 archive", item: "delivery (vended logs, tiered)", gb: monthly, usdPerMonth: tiered(PRICES.s3Delivery, monthly) });
+    if (s3Scopes.some((s) => s.s3!.fileFormat === "parquet")) {
+      lines.push({ destination: "S3 archive", item: "Parquet conversion", gb: monthly, usdPerMonth: monthly * PRICES.parquetConversionUsdPerGb });
+    }
+    const ratio = parquet ? PRICES.compression.s3Parquet : PRICES.compression.s3PlainText;
+    const lc = archiveLifecycle(env.retention.archive.days);
+    const steps = [{ days: 0, storageClass: "STANDARD" as const }, ...lc.transitions];
+    steps.forEach((step, i) => {
+      const until = steps[i + 1]?.days ?? lc.expirationDays;
+      const stored = gbPerDay * ratio * (until - step.days);
+      lines.push({ destination: "S3 archive", item: `${step.storageClass}, days ${step.days}-${until}`, gb: stored, usdPerMonth: stored * PRICES.s3StorageUsdPerGbMonth[step.storageClass] });
+    });
+  }
+  if (athenaTbPerMonth > 0) {
+    lines.push({ destination: "Athena", item: `queries, ${athenaTbPerMonth} TB scanned`, gb: athenaTbPerMonth * 1024, usdPerMonth: athenaTbPerMonth * PRICES.athenaUsdPerTbScanned });
+  }
+  return lines;
+}
+
+const money = (n: number) => `$${n.toFixed(2)}`;
+const gb = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
+
+export function costReport(env: Environment, gbPerDay: number, athenaTbPerMonth: number): string {
+  const lines = estimateCost(env, gbPerDay, athenaTbPerMonth);
+  const total = lines.reduce((n, l) => n + l.usdPerMonth, 0);
+  return [
+    `${env.name}: ${gbPerDay} GB/day of flow logs, monthly estimate (${PRICES.currency}, ${PRICES.region} list prices as of ${PRICES.asOf}, policies/prices.ts)`,
+    "",
+    renderTable(["destination", "item", "GB", "per month"], [...lines.map((l) => [l.destination, l.item, gb(l.gb), money(l.usdPerMonth)]), ["total", "", "", money(total)]]),
+    "",
+    `Stored sizes assume compression to ${PRICES.compression.cloudWatch * 100}% in CloudWatch and ${PRICES.compression.s3PlainText * 100}% (plain text) or ${PRICES.compression.s3Parquet * 100}% (Parquet) in S3; storage is at steady state.`,
+  ].join("\n");
+}
