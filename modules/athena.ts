@@ -11,6 +11,7 @@ import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { archiveLayout, ArchiveOptions, athenaColumn, athenaColumns, RECENT_PARTITIONS } from "../functions/flowlog/athena";
 import { LogFormat } from "../functions/flowlog/format";
+import { NOT_ARCHIVE_TAG } from "../policies/controls";
 import { AccountContext, bucketArn, doc } from "../policies/iam";
 import { literal } from "./literal";
 
@@ -50,7 +51,8 @@ export class Athena extends Construct {
 
   constructor(scope: Construct, id: string, props: AthenaProps) {
     super(scope, id);
-    const results = new S3Bucket(this, "ResultsBucket", { bucket: props.resultsBucket });
+    // Query results are working files, not evidence: the archive controls skip this bucket.
+    const results = new S3Bucket(this, "ResultsBucket", { bucket: props.resultsBucket, tags: { [NOT_ARCHIVE_TAG.key]: NOT_ARCHIVE_TAG.value } });
     new S3BucketOwnershipControls(this, "ResultsOwnership", { bucket: results.id, rule: { objectOwnership: "BucketOwnerEnforced" } });
     new S3BucketServerSideEncryptionConfigurationA(this, "ResultsEncryption", {
       bucket: results.id,

@@ -68,11 +68,15 @@ function forBucket(stack: StackJson, bucket: Resource, type: string): Resource[]
   return resources(stack, type).filter((r) => referenced(stack, r.values.bucket)?.resource.address === bucket.address);
 }
 
-/** Archive buckets: those whose policy lets log delivery write flow logs (not, e.g., Athena results). */
+/** The tag that marks a bucket holding no flow-log evidence (Athena query results). */
+export const NOT_ARCHIVE_TAG = { key: "FlowlogKitRole", value: "athena-results" } as const;
+
+/**
+ * Archive buckets: every bucket of the stack except those the kit marks as holding no evidence.
+ * Fail-closed on purpose: a bucket whose protections were removed is still checked.
+ */
 function archiveBuckets(stack: StackJson): Resource[] {
-  return resources(stack, "aws_s3_bucket").filter((b) =>
-    forBucket(stack, b, "aws_s3_bucket_policy").some((p) => String(p.values.policy).includes("delivery.logs.amazonaws.com")),
-  );
+  return resources(stack, "aws_s3_bucket").filter((b) => (b.values.tags as Record<string, string> | undefined)?.[NOT_ARCHIVE_TAG.key] !== NOT_ARCHIVE_TAG.value);
 }
 
 /** The log groups flow logs deliver to. */
@@ -409,7 +413,7 @@ export interface RetentionFacts {
 
 export function retentionFacts(stack: StackJson): RetentionFacts {
   const groups = flowLogGroups(stack);
-  const lcs = resources(stack, "aws_s3_bucket_lifecycle_configuration");
+  const lcs = archiveBuckets(stack).flatMap((b) => forBucket(stack, b, "aws_s3_bucket_lifecycle_configuration"));
   const rules = lcs.flatMap(lifecycleRules);
   return {
     cloudWatchDays: groups.map((g) => g.values.retention_in_days as number),

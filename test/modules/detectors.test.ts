@@ -43,7 +43,7 @@ describe("Detectors", () => {
   it("gives the role only what the detector needs", () => {
     const st = JSON.parse(one(r, "aws_iam_role_policy").policy as string).Statement as { Sid: string; Action: string | string[]; Resource: string | string[] }[];
     const bySid = Object.fromEntries(st.map((s) => [s.Sid, s]));
-    expect(bySid.StartQueriesOnTheFlowLogGroup!.Resource).toBe("arn:aws:logs:eu-west-1:123456789012:log-group:/flowlog-kit/dev/vpc-flow-logs:*");
+    expect(bySid.StartQueriesOnTheFlowLogGroup!.Resource).toEqual(["arn:aws:logs:eu-west-1:123456789012:log-group:/flowlog-kit/dev/vpc-flow-logs", "arn:aws:logs:eu-west-1:123456789012:log-group:/flowlog-kit/dev/vpc-flow-logs:*"]);
     expect(bySid.ReadArchiveObjects).toMatchObject({ Action: "s3:GetObject", Resource: "arn:aws:s3:::flowlogs-dev-archive/*" });
     expect(bySid.ImportFindings).toMatchObject({ Action: "securityhub:BatchImportFindings", Resource: "arn:aws:securityhub:eu-west-1:123456789012:product/123456789012/default" });
     expect(bySid.PublishFindings).toMatchObject({ Action: "sns:Publish", Resource: "arn:aws:sns:eu-west-1:123456789012:flowlogs-dev-findings" });

@@ -7,7 +7,8 @@ import { env } from "../support/env";
 type Mutable = { resource: Record<string, Record<string, Record<string, unknown>>> };
 const VPC = "vpc-0123456789abcdef0";
 const baseline = (overrides: Record<string, unknown> = {}) => JSON.parse(Testing.synth(new EnvironmentStack(Testing.app(), env(overrides)))) as Mutable;
-const only = (s: Mutable, type: string) => Object.values(s.resource[type]!)[0]!;
+/** The archive's resource of a type (the Athena results bucket has its own). */
+const only = (s: Mutable, type: string) => Object.entries(s.resource[type]!).find(([name]) => name.startsWith("Archive") || !name.startsWith("Athena"))![1];
 const outcome = (stack: StackJson, id: string, opts: { vpcs?: string[]; exceptions?: ControlException[]; today?: string } = {}) =>
   evaluateControls(stack, { vpcs: opts.vpcs ?? [VPC] }, opts.exceptions ?? [], opts.today ?? "2026-11-22").find((c) => c.id === id)!;
 
@@ -60,6 +61,13 @@ describe("compliance controls on the synthesized stack", () => {
     const o = outcome(baseline(), "FLOW-1", { vpcs: [VPC, "vpc-0fedcba9876543210"] });
     expect(o.result).toBe("FAIL");
     expect(o.message).toContain("vpc-0fedcba9876543210");
+  });
+
+  it("keeps checking an archive whose protections were stripped (fail-closed), and skips only the Athena results bucket", () => {
+    const s = baseline();
+    only(s, "aws_s3_bucket_policy").policy = JSON.stringify({ Statement: [] });
+    expect(outcome(s, "S3-2").result).toBe("FAIL");
+    expect(outcome(baseline(), "RET-2").result).toBe("PASS");
   });
 
   it("KMS-1 cannot pass for a key the stack does not manage", () => {
