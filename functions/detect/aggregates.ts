@@ -41,6 +41,26 @@ abstract class Table {
   }
 }
 
+/**
+ * Adds `value` to a row's distinct members: the first lives in a column, a set (capped at
+ * `cap`) is created only when a second distinct member arrives.
+ */
+function addDistinct(first: Column<Int32Array>, sets: (CappedSet | undefined)[], row: number, value: number, cap: number): void {
+  const seen = first.data[row]!;
+  if (seen === -1) {
+    first.data[row] = value;
+    return;
+  }
+  if (seen === value) return;
+  let set = grown(sets, row)[row];
+  if (!set) {
+    set = new CappedSet(cap);
+    set.add(seen);
+    sets[row] = set;
+  }
+  set.add(value);
+}
+
 /** (source, destination) pairs over the whole run. */
 export class PairTable extends Table {
   readonly src = i32();
@@ -355,18 +375,7 @@ export class Aggregator implements RunAggregates {
 
     if (response) return;
 
-    const first = pw.firstPort.data[p]!;
-    if (first === -1) pw.firstPort.data[p] = dport;
-    else if (first !== dport) {
-      const sets = grown(pw.portSets, p);
-      let set = sets[p];
-      if (!set) {
-        set = new CappedSet(t.portScanPortsPerHost);
-        set.add(first);
-        sets[p] = set;
-      }
-      set.add(dport);
-    }
+    addDistinct(pw.firstPort, pw.portSets, p, dport, t.portScanPortsPerHost);
     ((grown(st.ports, s)[s] ??= new CappedSet(t.portScanPortsAcrossHosts))).add(dport);
     if (this.sensitive.has(dport)) (grown(st.sensitive, s)[s] ??= new CappedSet(t.sensitivePortsProbed)).add(dport);
 
@@ -378,18 +387,7 @@ export class Aggregator implements RunAggregates {
       sw.window.data[w] = win;
       sw.iface.data[w] = eni;
     }
-    const firstHost = sw.firstHost.data[w]!;
-    if (firstHost === -1) sw.firstHost.data[w] = dst;
-    else if (firstHost !== dst) {
-      const sets = grown(sw.hostSets, w);
-      let set = sets[w];
-      if (!set) {
-        set = new CappedSet(t.portSweepHosts);
-        set.add(firstHost);
-        sets[w] = set;
-      }
-      set.add(dst);
-    }
+    addDistinct(sw.firstHost, sw.hostSets, w, dst, t.portSweepHosts);
     sw.flows.data[w]++;
     if (rejected || packets <= 3) sw.probes.data[w]++;
 

@@ -3,21 +3,13 @@ import * as fs from "fs";
 import * as path from "path";
 import { findChromium } from "../../scripts/ensure-chromium.js";
 import { runCli } from "../support/cli";
-import { baseInput, copyExampleEnvironments, tempDir, writeEnvFiles } from "../support/env";
+import { baseInput, tempDir, useEnvironmentsDir, writeEnvFiles } from "../support/env";
 
 describe("flowlog-kit compliance", () => {
   const envDir = tempDir("compliance-envs");
   const work = tempDir("compliance");
   const out = path.join(work, "cdktf.out");
-  const previous = process.env.FLOWLOG_KIT_ENVIRONMENTS;
-  beforeAll(() => {
-    copyExampleEnvironments(envDir);
-    process.env.FLOWLOG_KIT_ENVIRONMENTS = envDir;
-  });
-  afterAll(() => {
-    if (previous === undefined) delete process.env.FLOWLOG_KIT_ENVIRONMENTS;
-    else process.env.FLOWLOG_KIT_ENVIRONMENTS = previous;
-  });
+  useEnvironmentsDir(envDir);
 
   it("prints, per environment, the retention table and every control with its result and evidence", async () => {
     const r = await runCli("compliance", "--synth-out", out);

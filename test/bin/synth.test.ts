@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { runCli } from "../support/cli";
-import { baseInput, copyExampleEnvironments, tempDir, writeEnvFiles } from "../support/env";
+import { baseInput, tempDir, useEnvironmentsDir, writeEnvFiles } from "../support/env";
 
 /** Every file under dir with its bytes, for byte-for-byte comparison. */
 function snapshot(dir: string): Record<string, string> {
@@ -20,15 +20,7 @@ function snapshot(dir: string): Record<string, string> {
 describe("flowlog-kit synth", () => {
   const envDir = tempDir("envs");
   const work = tempDir("out");
-  const previous = process.env.FLOWLOG_KIT_ENVIRONMENTS;
-  beforeAll(() => {
-    copyExampleEnvironments(envDir);
-    process.env.FLOWLOG_KIT_ENVIRONMENTS = envDir;
-  });
-  afterAll(() => {
-    if (previous === undefined) delete process.env.FLOWLOG_KIT_ENVIRONMENTS;
-    else process.env.FLOWLOG_KIT_ENVIRONMENTS = previous;
-  });
+  useEnvironmentsDir(envDir);
 
   it("synthesizes every environment and prints the summary table", async () => {
     const out = path.join(work, "a");

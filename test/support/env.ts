@@ -58,3 +58,19 @@ export function copyExampleEnvironments(dir: string): void {
     if (f.endsWith(".ts") && f !== "index.ts" && f !== "schema.ts") fs.copyFileSync(path.join(src, f), path.join(dir, f));
   }
 }
+
+/**
+ * Points the loader at `dir` for the tests of the enclosing describe block (beforeAll), and
+ * restores the previous setting afterwards.
+ */
+export function useEnvironmentsDir(dir: string, copyExamples = true): void {
+  const previous = process.env.FLOWLOG_KIT_ENVIRONMENTS;
+  beforeAll(() => {
+    if (copyExamples) copyExampleEnvironments(dir);
+    process.env.FLOWLOG_KIT_ENVIRONMENTS = dir;
+  });
+  afterAll(() => {
+    if (previous === undefined) delete process.env.FLOWLOG_KIT_ENVIRONMENTS;
+    else process.env.FLOWLOG_KIT_ENVIRONMENTS = previous;
+  });
+}
