@@ -1,3 +1,4 @@
+import { gunzipSync } from "zlib";
 import { LogFormat } from "./format";
 import { FlowScanner } from "./scanner";
 import { newStats, ParseStats } from "./stats";
@@ -80,6 +81,25 @@ export class RecordParser {
 export function subscriptionMessages(payload: { messageType?: string; logEvents?: { message: string }[] }): string[] {
   if (payload.messageType === "CONTROL_MESSAGE") return [];
   return (payload.logEvents ?? []).map((e) => e.message);
+}
+
+/**
+ * The messages of a subscription delivery as it arrives (`awslogs.data`: base64 of gzip of
+ * JSON). A payload that is not one throws a DetectorError-style message naming what was wrong.
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/SubscriptionFilters.html
+ */
+export function decodeSubscriptionData(data: string): string[] {
+  let json: string;
+  try {
+    json = gunzipSync(Buffer.from(data, "base64")).toString("utf8");
+  } catch (err) {
+    throw new Error(`awslogs.data: not base64-encoded gzip (got ${(err as Error).message}). Pass the subscription event's awslogs.data unchanged.`);
+  }
+  try {
+    return subscriptionMessages(JSON.parse(json));
+  } catch {
+    throw new Error(`awslogs.data: gzip content is not JSON (got ${JSON.stringify(json.slice(0, 40))}). Pass the subscription event's awslogs.data unchanged.`);
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 import { Readable } from "stream";
 import * as zlib from "zlib";
 import { LogFormat } from "../../../functions/flowlog/format";
-import { insightsRowToLine, newStats, RecordParser, subscriptionMessages } from "../../../functions/flowlog/parser";
+import { decodeSubscriptionData, insightsRowToLine, newStats, RecordParser, subscriptionMessages } from "../../../functions/flowlog/parser";
 import { LineSplitter } from "../../../functions/flowlog/scanner";
 import { streamChunks } from "../../../functions/flowlog/sources";
 
@@ -139,6 +139,13 @@ describe("sources", () => {
     expect(lines.length).toBeGreaterThan(100);
     expect(lines.length).toBeLessThan(5000);
     expect(stats.skipped).toEqual({ "truncated-gzip": 1 });
+  });
+
+  it("decodes a subscription delivery as it arrives: base64 of gzip of JSON", () => {
+    const payload = { messageType: "DATA_MESSAGE", logGroup: "/g", logEvents: [{ id: "1", timestamp: 0, message: "2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 40 1 2 ACCEPT OK" }] };
+    expect(decodeSubscriptionData(zlib.gzipSync(JSON.stringify(payload)).toString("base64"))).toEqual(["2 1 eni-1 10.0.0.1 10.0.0.2 1 2 6 1 40 1 2 ACCEPT OK"]);
+    expect(() => decodeSubscriptionData("not-gzip")).toThrow("awslogs.data: not base64-encoded gzip (got ");
+    expect(() => decodeSubscriptionData(zlib.gzipSync("hello").toString("base64"))).toThrow('awslogs.data: gzip content is not JSON (got "hello").');
   });
 
   it("decodes CloudWatch subscription payloads and ignores control messages", () => {
