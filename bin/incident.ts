@@ -81,8 +81,7 @@ export function openIncident(opts: OpenOptions): { record: IncidentRecord; file:
   return { record, file: writeIncident(incidentsDir(), record) };
 }
 
-function findIncident(id: string): IncidentRecord {
-  const all = loadIncidents();
+function findIncident(id: string, all: readonly IncidentRecord[]): IncidentRecord {
   const record = all.find((i) => i.id === id);
   if (!record) {
     const ids = all.map((i) => `"${i.id}"`).join(", ") || "none";
@@ -93,9 +92,10 @@ function findIncident(id: string): IncidentRecord {
 
 /** Synthesizes, then plans only the incident's stack. */
 export function planIncident(id: string, opts: { offline: boolean; outdir: string }): { record: IncidentRecord; stack: string; plan: PlanResult } {
-  const record = findIncident(id);
+  const incidents = loadIncidents();
+  const record = findIncident(id, incidents);
   if (record.status === "closed") throw new ConfigError([`${id}: incident is closed (got closed at ${record.closedAt}). Open a new incident to log these interfaces again.`]);
-  const result = synthesize({ outdir: opts.outdir });
+  const result = synthesize({ outdir: opts.outdir, incidents });
   const env = result.envs.find((e) => e.name === record.environment)!;
   const stack = incidentNames(env, record).stack;
   return { record, stack, plan: planStack(result.outdir, stack, { offline: opts.offline }) };
@@ -106,9 +106,10 @@ export function planIncident(id: string, opts: { offline: boolean; outdir: strin
  * environment's bucket), then marks the record closed. If planning fails, nothing changes.
  */
 export function closeIncident(id: string, opts: { offline: boolean; outdir: string; now: Date }): { record: IncidentRecord; stack: string; plan: PlanResult; stackDir: string } {
-  const record = findIncident(id);
+  const incidents = loadIncidents();
+  const record = findIncident(id, incidents);
   if (record.status === "closed") throw new ConfigError([`${id}: incident is already closed (got closed at ${record.closedAt}). Nothing to do.`]);
-  const result = synthesize({ outdir: opts.outdir });
+  const result = synthesize({ outdir: opts.outdir, incidents });
   const env = result.envs.find((e) => e.name === record.environment)!;
   const stack = incidentNames(env, record).stack;
   const plan = planStack(result.outdir, stack, { offline: opts.offline, destroy: true });

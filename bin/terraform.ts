@@ -152,7 +152,8 @@ export const OFFLINE_OVERRIDE_FILE = "flowlog_kit_offline_override.tf.json";
  * @see https://developer.hashicorp.com/terraform/language/files/override
  */
 export function writeOfflineOverride(stackDir: string): string {
-  const stack = JSON.parse(fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8")) as {
+  const text = fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8");
+  const stack = JSON.parse(text) as {
     data?: { terraform_remote_state?: Record<string, unknown> };
     provider?: { aws?: { region?: string; allowed_account_ids?: string[] }[] };
   };
@@ -176,7 +177,6 @@ export function writeOfflineOverride(stackDir: string): string {
   const remote = Object.keys(stack.data?.terraform_remote_state ?? {});
   if (remote.length) {
     const aws = stack.provider?.aws?.[0] ?? {};
-    const text = fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8");
     override.data = { terraform_remote_state: {} as Record<string, unknown> };
     for (const name of remote) {
       const outputs: Record<string, { value: string; type: string }> = {};

@@ -1,13 +1,11 @@
 import { Construct } from "constructs";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
-import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
-import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
-import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { AccountContext, archiveBucketPolicy } from "../policies/iam";
 import { archiveLifecycle, ArchiveRetentionDays } from "../policies/retention";
+import { protectBucket } from "./bucket-protections";
 
 export interface ArchiveBucketProps extends AccountContext {
   readonly bucketName: string;
@@ -33,36 +31,11 @@ export class ArchiveBucket extends Construct {
     this.bucket = new S3Bucket(this, "Bucket", { bucket: props.bucketName, tags: props.tags });
     const bucket = this.bucket.id;
 
-    new S3BucketOwnershipControls(this, "Ownership", {
-      bucket,
-      rule: { objectOwnership: "BucketOwnerEnforced" },
-    });
     new S3BucketVersioningA(this, "Versioning", {
       bucket,
       versioningConfiguration: { status: "Enabled" },
     });
-    new S3BucketServerSideEncryptionConfigurationA(this, "Encryption", {
-      bucket,
-      rule: [
-        {
-          applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: props.kmsKeyArn },
-          bucketKeyEnabled: true,
-        },
-      ],
-    });
-    const publicAccess = new S3BucketPublicAccessBlock(this, "PublicAccessBlock", {
-      bucket,
-      blockPublicAcls: true,
-      blockPublicPolicy: true,
-      ignorePublicAcls: true,
-      restrictPublicBuckets: true,
-    });
-    this.policy = new S3BucketPolicy(this, "Policy", {
-      bucket,
-      policy: JSON.stringify(archiveBucketPolicy(props, props.bucketName)),
-      // S3 rejects a policy write that races the public access block.
-      dependsOn: [publicAccess],
-    });
+    this.policy = protectBucket(this, "", bucket, props.kmsKeyArn, archiveBucketPolicy(props, props.bucketName));
 
     const lifecycle = archiveLifecycle(props.retentionDays);
     new S3BucketLifecycleConfiguration(this, "Lifecycle", {

@@ -5,14 +5,11 @@ import { GlueCatalogDatabase } from "@cdktf/provider-aws/lib/glue-catalog-databa
 import { GlueCatalogTable } from "@cdktf/provider-aws/lib/glue-catalog-table";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
-import { S3BucketOwnershipControls } from "@cdktf/provider-aws/lib/s3-bucket-ownership-controls";
-import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
-import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
-import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { archiveLayout, ArchiveOptions, athenaColumn, athenaColumns, RECENT_PARTITIONS } from "../functions/flowlog/athena";
 import { LogFormat } from "../functions/flowlog/format";
 import { NOT_ARCHIVE_TAG } from "../policies/controls";
-import { AccountContext, bucketArn, doc } from "../policies/iam";
+import { AccountContext, bucketArn, denyInsecureTransport, doc } from "../policies/iam";
+import { protectBucket } from "./bucket-protections";
 import { literal } from "./literal";
 
 export interface AthenaTableSpec {
@@ -53,20 +50,7 @@ export class Athena extends Construct {
     super(scope, id);
     // Query results are working files, not evidence: the archive controls skip this bucket.
     const results = new S3Bucket(this, "ResultsBucket", { bucket: props.resultsBucket, tags: { [NOT_ARCHIVE_TAG.key]: NOT_ARCHIVE_TAG.value } });
-    new S3BucketOwnershipControls(this, "ResultsOwnership", { bucket: results.id, rule: { objectOwnership: "BucketOwnerEnforced" } });
-    new S3BucketServerSideEncryptionConfigurationA(this, "ResultsEncryption", {
-      bucket: results.id,
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: props.kmsKeyArn }, bucketKeyEnabled: true }],
-    });
-    const pab = new S3BucketPublicAccessBlock(this, "ResultsPublicAccessBlock", {
-      bucket: results.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true,
-    });
-    const arn = bucketArn(props.region, props.resultsBucket);
-    new S3BucketPolicy(this, "ResultsPolicy", {
-      bucket: results.id,
-      policy: JSON.stringify(doc({ Sid: "DenyInsecureTransport", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [arn, `${arn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } })),
-      dependsOn: [pab],
-    });
+    protectBucket(this, "Results", results.id, props.kmsKeyArn, doc(denyInsecureTransport(bucketArn(props.region, props.resultsBucket))));
     new S3BucketLifecycleConfiguration(this, "ResultsLifecycle", {
       bucket: results.id,
       rule: [

@@ -88,6 +88,18 @@ export function kmsKeyPolicy(c: AccountContext): PolicyDocument {
   );
 }
 
+/** Denies every request to a bucket and its objects that does not use TLS (Security Hub S3.5). */
+export function denyInsecureTransport(bucket: string): Statement {
+  return {
+    Sid: "DenyInsecureTransport",
+    Effect: "Deny",
+    Principal: "*",
+    Action: "s3:*",
+    Resource: [bucket, `${bucket}/*`],
+    Condition: { Bool: { "aws:SecureTransport": "false" } },
+  };
+}
+
 /** Prefixes under which log delivery may write: the AWSLogs tree and incident trees. */
 export function deliveryPrefixes(account: string): string[] {
   return [`AWSLogs/${account}/*`, `incidents/*/AWSLogs/${account}/*`];
@@ -107,14 +119,7 @@ export function archiveBucketPolicy(c: AccountContext, bucket: string): PolicyDo
     ArnLike: { "aws:SourceArn": `arn:${p}:logs:${c.region}:${c.account}:*` },
   };
   return doc(
-    {
-      Sid: "DenyInsecureTransport",
-      Effect: "Deny",
-      Principal: "*",
-      Action: "s3:*",
-      Resource: [arn, `${arn}/*`],
-      Condition: { Bool: { "aws:SecureTransport": "false" } },
-    },
+    denyInsecureTransport(arn),
     {
       Sid: "AWSLogDeliveryWrite",
       Effect: "Allow",
