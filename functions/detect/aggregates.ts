@@ -1,197 +1,73 @@
 import { ACTION_REJECT, DIRECTION_INGRESS, FlowScanner } from "../flowlog/scanner";
 import { countSkip, ParseStats } from "../flowlog/stats";
-import { CappedSet } from "./capped-set";
-import { Column, IntPairIndex } from "./int-table";
 import { isPrivate, isResponse } from "./net";
+import { RowTable } from "./row-table";
 import { ADMIN_PORTS, DetectorThresholds, WEB_PORTS } from "./thresholds";
 
 /*
- * Layout for speed and bounded memory. Addresses and interfaces are interned by the scanner.
- * Every aggregate is a row in a table: an IntPairIndex maps its key (two integers) to a dense
- * row id, and its counters are typed-array columns. No object and no boxed key is created per
- * record; a distinct-count set is created only for a row that sees a second distinct member.
+ * One pass over records into rows of a few hash tables (RowTable: keys and counters in one
+ * slot). Addresses and interfaces arrive interned by the scanner. Distinct counts need no sets:
+ * a (source, destination, port) row remembers the windows it was seen in, so "first time in
+ * this window" for that triple is one bit, and that one event is a new port for the pair in the
+ * window, a new host for the source's port in the window, and (through the sweep row) a new
+ * port for the source in the window. Counts are exact.
+ *
+ * Layouts: word offsets within a slot. Words 0-2 are the keys; doubles sit at even offsets.
  */
-const i32 = (fill = 0) => new Column((n) => new Int32Array(n), fill);
-const f64 = () => new Column((n) => new Float64Array(n));
-const grown = <T>(list: (T | undefined)[], i: number) => {
-  while (list.length <= i) list.push(undefined);
-  return list;
-};
 
-/** Rows of a table: an index from keys to row ids, and columns that grow together. */
-abstract class Table {
-  readonly index = new IntPairIndex();
-  private capacity = 1 << 12;
+/** (source, destination, window). */
+export const PW = { SRC: 0, DST: 1, WINDOW: 2, PORTS: 3, IFACE: 4, FLAGS: 5, EGRESS: 6, STRIDE: 8 } as const;
+/** PW.FLAGS bits: the destination already counted as a lateral-movement host / a C2 destination of its source. */
+const LATERAL_COUNTED = 1;
+const C2_COUNTED = 2;
 
-  /** Columns to grow as rows are added. */
-  protected abstract columns(): Column<Int32Array | Float64Array>[];
+/** (source, window, 0). */
+export const SRC = {
+  SRC: 0, WINDOW: 1, FLOWS: 3, REJECTED: 4, IFACE: 5,
+  /** Distinct destination ports probed (not responses), across hosts. */
+  PORTS: 6,
+  /** Distinct sensitive ports among them. */
+  SENSITIVE: 7,
+  /** Distinct internal hosts reached on admin ports (accepted, internal to internal). */
+  LATERAL_HOSTS: 8,
+  /** Bit i: ADMIN_PORTS[i] used for those. */
+  LATERAL_PORTS: 9,
+  /** Distinct external web destinations reached with small flows, those flows and their bytes. */
+  C2_DESTINATIONS: 10, C2_FLOWS: 11, C2_BYTES: 12,
+  STRIDE: 14,
+} as const;
 
-  /** The row of (a, b), creating it (and room for it in every column) when new. */
-  row(a: number, b: number): number {
-    const r = this.index.intern(a, b);
-    if (r >= this.capacity) {
-      this.capacity *= 2;
-      for (const c of this.columns()) c.ensure(this.capacity - 1);
-    }
-    return r;
-  }
+/** (source, destination port, window): the hosts probed on that port. */
+export const SWEEP = { SRC: 0, PORT: 1, WINDOW: 2, FLOWS: 3, PROBES: 4, HOSTS: 5, IFACE: 6, STRIDE: 8 } as const;
 
-  get size(): number {
-    return this.index.size;
-  }
-}
-
-/**
- * Adds `value` to a row's distinct members: the first lives in a column, a set (capped at
- * `cap`) is created only when a second distinct member arrives.
- */
-function addDistinct(first: Column<Int32Array>, sets: (CappedSet | undefined)[], row: number, value: number, cap: number): void {
-  const seen = first.data[row]!;
-  if (seen === -1) {
-    first.data[row] = value;
-    return;
-  }
-  if (seen === value) return;
-  let set = grown(sets, row)[row];
-  if (!set) {
-    set = new CappedSet(cap);
-    set.add(seen);
-    sets[row] = set;
-  }
-  set.add(value);
-}
-
-/** (source, destination) pairs over the whole run. */
-export class PairTable extends Table {
-  readonly src = i32();
-  readonly dst = i32();
-  /** The interface the pair was first seen on. */
-  readonly iface = i32();
-
-  protected columns() {
-    return [this.src, this.dst, this.iface];
-  }
-}
-
-/** Per source and window. */
-export class SourceWindowTable extends Table {
-  readonly src = i32();
-  readonly window = i32();
-  readonly iface = i32();
-  readonly flows = i32();
-  readonly rejected = i32();
-  readonly c2Flows = i32();
-  readonly c2Bytes = f64();
-  /** Destination ports probed (not responses), across hosts. */
-  readonly ports: (CappedSet | undefined)[] = [];
-  readonly sensitive: (CappedSet | undefined)[] = [];
-  /** External web destinations reached with small flows. */
-  readonly c2Destinations: (CappedSet | undefined)[] = [];
-  /** Internal hosts reached on admin ports (accepted), and the ports used. */
-  readonly lateralHosts: (CappedSet | undefined)[] = [];
-  readonly lateralPorts: (CappedSet | undefined)[] = [];
-
-  protected columns() {
-    return [this.src, this.window, this.iface, this.flows, this.rejected, this.c2Flows, this.c2Bytes];
-  }
-}
-
-/** Per pair and window. */
-export class PairWindowTable extends Table {
-  readonly pair = i32();
-  readonly window = i32();
-  /** The first destination port probed; a set holds them from the second distinct one. */
-  readonly firstPort = i32(-1);
-  readonly portSets: (CappedSet | undefined)[] = [];
-  /** Bytes from an internal source to an external destination. */
-  readonly egress = f64();
-
-  portCount(row: number): number {
-    return this.portSets[row]?.size ?? (this.firstPort.data[row]! >= 0 ? 1 : 0);
-  }
-
-  protected columns() {
-    return [this.pair, this.window, this.firstPort, this.egress];
-  }
-}
-
-/** Per source, destination port and window: the hosts probed on that port. */
-export class SweepTable extends Table {
-  readonly src = i32();
-  readonly port = i32();
-  readonly window = i32();
-  readonly iface = i32();
-  readonly firstHost = i32(-1);
-  readonly hostSets: (CappedSet | undefined)[] = [];
-  readonly flows = i32();
-  /** Rejected or probe-sized (at most 3 packets) flows. */
-  readonly probes = i32();
-
-  hostCount(row: number): number {
-    return this.hostSets[row]?.size ?? (this.firstHost.data[row]! >= 0 ? 1 : 0);
-  }
-
-  protected columns() {
-    return [this.src, this.port, this.window, this.iface, this.firstHost, this.flows, this.probes];
-  }
-}
-
-/** Per pair and destination port over the whole run: the anomaly features. */
-export class GroupTable extends Table {
-  readonly pair = i32();
-  readonly port = i32();
-  readonly flows = i32();
-  readonly bytes = f64();
-  readonly packets = f64();
-  readonly firstStart = f64();
+/** (source, destination, destination port) over the whole run: the anomaly features. */
+export const GROUP = {
+  SRC: 0, DST: 1, PORT: 2, FLOWS: 3, IFACE: 4,
   /**
-   * Source ports as a 64-bit linear-counting sketch (two 32-bit words): an anomaly feature
-   * needs the spread's order of magnitude, not an exact count, and a sketch costs no allocation.
+   * Source ports as a 64-bit linear-counting sketch (two words): an anomaly feature needs the
+   * spread's order of magnitude, not an exact count, and a sketch costs no allocation.
    */
-  readonly srcPortBitsLo = i32();
-  readonly srcPortBitsHi = i32();
+  SKETCH_LO: 5, SKETCH_HI: 6,
+  /** Bit w: seen in window id w (w < 32; later windows are remembered in `laterWindows`). */
+  WINDOWS: 7,
+  /** 1 + index of its beacon series, or 0. */
+  BEACON: 8,
+  BYTES: 10, PACKETS: 12, FIRST_START: 14,
+  STRIDE: 16,
+} as const;
 
-  /** Estimated distinct source ports: 64 ln(64 / empty bits), exact enough below about 40. */
-  srcPortCount(row: number): number {
-    const set = popcount(this.srcPortBitsLo.data[row]!) + popcount(this.srcPortBitsHi.data[row]!);
-    if (set === 0) return 0;
-    if (set === 64) return 64 * Math.log(64);
-    return Math.round(64 * Math.log(64 / (64 - set)));
-  }
+/** (source, destination, window * 2 + (0 for 22, 1 for 3389)): short SSH / RDP connections. */
+export const BRUTE = { SRC: 0, DST: 1, KEY: 2, ATTEMPTS: 3, SYN_ONLY: 4, IFACE: 5, STRIDE: 6 } as const;
 
-  protected columns() {
-    return [this.pair, this.port, this.flows, this.bytes, this.packets, this.firstStart, this.srcPortBitsLo, this.srcPortBitsHi];
-  }
-}
-
-function popcount(x: number): number {
-  x -= (x >>> 1) & 0x55555555;
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return (Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24);
-}
-
-/** Short SSH/RDP connections per pair, port and window (few rows: only ports 22 and 3389). */
-export interface BruteForceRow {
-  readonly pair: number;
-  readonly port: number;
-  readonly window: number;
-  attempts: number;
-  synOnly: number;
-}
-
-/** Unusual-protocol flows per pair, protocol and window (few rows). */
-export interface ProtocolRow {
-  readonly pair: number;
-  readonly protocol: number;
-  readonly window: number;
-  flows: number;
-  bytes: number;
-}
+/** (source, destination, window * 256 + protocol): unusual-protocol flows. */
+export const PROTO = { SRC: 0, DST: 1, KEY: 2, FLOWS: 3, IFACE: 4, BYTES: 6, STRIDE: 8 } as const;
 
 /** Start times of small web flows from an internal source to one external destination and port. */
 export interface BeaconSeries {
-  readonly pair: number;
+  readonly src: number;
+  readonly dst: number;
   readonly port: number;
+  readonly iface: number;
   readonly starts: number[];
 }
 
@@ -208,61 +84,72 @@ export interface RunAggregates {
   readonly windowSeconds: number;
   /** Start (Unix seconds) of a window id. */
   windowStart(window: number): number;
-  readonly pairs: PairTable;
-  readonly sources: SourceWindowTable;
-  readonly pairWindows: PairWindowTable;
-  readonly sweeps: SweepTable;
-  readonly groups: GroupTable;
-  readonly bruteForce: ReadonlyMap<number, BruteForceRow>;
-  readonly protocols: ReadonlyMap<string, ProtocolRow>;
-  readonly beacons: ReadonlyMap<string, BeaconSeries>;
+  readonly pairWindows: RowTable;
+  readonly sources: RowTable;
+  readonly sweeps: RowTable;
+  readonly groups: RowTable;
+  readonly bruteForce: RowTable;
+  readonly protocols: RowTable;
+  readonly beacons: readonly BeaconSeries[];
 }
 
 const BEACON_SERIES_CAP = 256;
 
-/** Address ids and window ids stay below these so that packed keys stay within 31 bits. */
+/** Window ids stay below this so that packed keys stay within 31 bits. */
 const WINDOW_LIMIT = 1 << 14;
 
+/** Per address id: bit 0 known, bit 1 private, bit 2 an allowed source. */
+const KNOWN = 1;
+const PRIVATE = 2;
+const ALLOWED = 4;
+
+/** A lookup table over ports 0-65535 (or protocols 0-255): 1 for members. */
+function flags(size: number, members: Iterable<number>): Uint8Array {
+  const out = new Uint8Array(size);
+  for (const m of members) if (m >= 0 && m < size) out[m] = 1;
+  return out;
+}
+
 /**
- * One pass over records into bounded aggregates keyed by source, pair, port and window, with
- * distinct-count sets capped just past each threshold.
+ * One pass over records into aggregates keyed by source, pair, port and window. Every record
+ * costs at most five table lookups, each one cache line or two.
  */
 export class Aggregator implements RunAggregates {
-  readonly pairs = new PairTable();
-  readonly sources = new SourceWindowTable();
-  readonly pairWindows = new PairWindowTable();
-  readonly sweeps = new SweepTable();
-  readonly groups = new GroupTable();
-  readonly bruteForce = new Map<number, BruteForceRow>();
-  readonly protocols = new Map<string, ProtocolRow>();
-  readonly beacons = new Map<string, BeaconSeries>();
-  /** Groups not tracked because `maxGroups` was reached. */
-  droppedGroups = 0;
+  readonly pairWindows = new RowTable(PW.STRIDE, 1 << 14);
+  readonly sources = new RowTable(SRC.STRIDE);
+  readonly sweeps = new RowTable(SWEEP.STRIDE);
+  readonly groups = new RowTable(GROUP.STRIDE, 1 << 14);
+  readonly bruteForce = new RowTable(BRUTE.STRIDE);
+  readonly protocols = new RowTable(PROTO.STRIDE);
+  readonly beacons: BeaconSeries[] = [];
+  /** (source, destination, port << 14 | window) seen, for windows past the 32 a group row remembers. */
+  private readonly laterWindows = new RowTable(4);
   readonly windowSeconds: number;
 
   private readonly windowIds = new Map<number, number>();
   private readonly windowStarts: number[] = [];
   private lastWindowStart = NaN;
   private lastWindowId = -1;
-  private readonly sensitive: Set<number>;
-  private readonly admin = new Set(ADMIN_PORTS);
-  private readonly web = new Set(WEB_PORTS);
-  private readonly unusual: Set<number>;
+  private readonly sensitive: Uint8Array;
+  /** ADMIN_PORTS index + 1 per port, 0 for others. */
+  private readonly admin = new Uint8Array(65536);
+  private readonly web = flags(65536, WEB_PORTS);
+  private readonly unusual: Uint8Array;
   private readonly allowed: Set<string>;
-  /** Per address id: 0 unknown, 1 private, 2 public. */
-  private privacy = new Uint8Array(1024);
+  private readonly c2SmallBytes: number;
+  private address = new Uint8Array(1024);
 
   constructor(
     private readonly t: DetectorThresholds,
     private readonly scanner: FlowScanner,
     private readonly stats: ParseStats,
-    /** Bound on anomaly groups kept in memory. @default 4000000 */
-    private readonly maxGroups = 4_000_000,
   ) {
     this.windowSeconds = t.windowSeconds;
-    this.sensitive = new Set(t.sensitivePorts);
-    this.unusual = new Set(t.unusualProtocols);
+    this.sensitive = flags(65536, t.sensitivePorts);
+    this.unusual = flags(256, t.unusualProtocols);
     this.allowed = new Set(t.allowedSources);
+    ADMIN_PORTS.forEach((p, i) => (this.admin[p] = i + 1));
+    this.c2SmallBytes = t.c2MaxAverageBytes * 4;
   }
 
   readonly names: Names = {
@@ -288,18 +175,20 @@ export class Aggregator implements RunAggregates {
     return id;
   }
 
-  private isPrivateId(id: number): boolean {
-    if (id >= this.privacy.length) {
-      const bigger = new Uint8Array(Math.max(this.privacy.length * 2, id + 1));
-      bigger.set(this.privacy);
-      this.privacy = bigger;
+  /** KNOWN | PRIVATE | ALLOWED bits of an address id, worked out once per address. */
+  private addressFlags(id: number): number {
+    if (id >= this.address.length) {
+      const bigger = new Uint8Array(Math.max(this.address.length * 2, id + 1));
+      bigger.set(this.address);
+      this.address = bigger;
     }
-    let p = this.privacy[id]!;
-    if (p === 0) {
-      p = isPrivate(this.scanner.addresses.get(id)) ? 1 : 2;
-      this.privacy[id] = p;
+    let f = this.address[id]!;
+    if (f === 0) {
+      const name = this.scanner.addresses.get(id);
+      f = KNOWN | (isPrivate(name) ? PRIVATE : 0) | (this.allowed.has(name) ? ALLOWED : 0);
+      this.address[id] = f;
     }
-    return p === 1;
+    return f;
   }
 
   /** Adds the record the scanner holds. */
@@ -309,8 +198,8 @@ export class Aggregator implements RunAggregates {
     const src = addr[2]! >= 0 ? addr[2]! : addr[0]!;
     const dst = addr[3]! >= 0 ? addr[3]! : addr[1]!;
     if (src < 0 || dst < 0) return;
-    if (this.allowed.size > 0 && this.allowed.has(sc.addresses.get(src))) return;
-    const t = this.t;
+    const srcFlags = this.addressFlags(src);
+    if ((srcFlags & ALLOWED) !== 0) return;
     const num = sc.num;
     const start = num[5]! < 0 ? 0 : num[5]!;
     const win = this.windowId(start);
@@ -320,6 +209,7 @@ export class Aggregator implements RunAggregates {
       countSkip(this.stats, "window-limit");
       return;
     }
+    const t = this.t;
     const eni = sc.interfaceId;
     const rejected = sc.action === ACTION_REJECT;
     const packets = num[3]! < 0 ? 0 : num[3]!;
@@ -328,120 +218,135 @@ export class Aggregator implements RunAggregates {
     const dport = num[1]!;
     const protocol = num[2]!;
     const tcpFlags = num[7]!;
-
-    const pt = this.pairs;
-    const pair = pt.row(src, dst);
-    if (pt.index.isNew) {
-      pt.src.data[pair] = src;
-      pt.dst.data[pair] = dst;
-      pt.iface.data[pair] = eni;
-    }
+    const srcPrivate = (srcFlags & PRIVATE) !== 0;
+    const dstPrivate = (this.addressFlags(dst) & PRIVATE) !== 0;
 
     const st = this.sources;
-    const s = st.row(src, win);
-    if (st.index.isNew) {
-      st.src.data[s] = src;
-      st.window.data[s] = win;
-      st.iface.data[s] = eni;
-    }
-    st.flows.data[s]++;
-    if (rejected) st.rejected.data[s]++;
+    const s = st.upsert(src, win, 0);
+    const si = st.i32;
+    if (st.isNew) si[s + SRC.IFACE] = eni;
+    si[s + SRC.FLOWS]++;
+    if (rejected) si[s + SRC.REJECTED]++;
 
-    const srcPrivate = this.isPrivateId(src);
-    const dstPrivate = this.isPrivateId(dst);
-    const pw = this.pairWindows;
+    if (protocol >= 0 && protocol < 256 && this.unusual[protocol] === 1) {
+      const pr = this.protocols;
+      const r = pr.upsert(src, dst, win * 256 + protocol);
+      if (pr.isNew) pr.i32[r + PROTO.IFACE] = eni;
+      pr.i32[r + PROTO.FLOWS]++;
+      pr.f64[(r + PROTO.BYTES) >> 1] += bytes;
+    }
+
     const egress = srcPrivate && !dstPrivate && !rejected && sc.direction !== DIRECTION_INGRESS;
-    const response = dport < 0 || isResponse(srcport < 0 ? undefined : srcport, dport, tcpFlags < 0 ? undefined : tcpFlags);
-    let p = -1;
-    if (egress || !response) {
-      p = pw.row(pair, win);
-      if (pw.index.isNew) {
-        pw.pair.data[p] = pair;
-        pw.window.data[p] = win;
-      }
-      if (egress) pw.egress.data[p] += bytes;
-    }
+    const response = dport < 0 || isResponse(srcport, dport, tcpFlags);
+    if (response && !egress) return;
 
-    if (protocol >= 0 && this.unusual.has(protocol)) {
-      const key = `${pair}|${protocol}|${win}`;
-      let pr = this.protocols.get(key);
-      if (!pr) {
-        pr = { pair, protocol, window: win, flows: 0, bytes: 0 };
-        this.protocols.set(key, pr);
-      }
-      pr.flows++;
-      pr.bytes += bytes;
-    }
-
+    const pw = this.pairWindows;
+    const p = pw.upsert(src, dst, win);
+    const pi = pw.i32;
+    if (pw.isNew) pi[p + PW.IFACE] = eni;
+    if (egress) pw.f64[(p + PW.EGRESS) >> 1] += bytes;
     if (response) return;
+    const port = dport < 65536 ? dport : 65535;
 
-    addDistinct(pw.firstPort, pw.portSets, p, dport, t.portScanPortsPerHost);
-    ((grown(st.ports, s)[s] ??= new CappedSet(t.portScanPortsAcrossHosts))).add(dport);
-    if (this.sensitive.has(dport)) (grown(st.sensitive, s)[s] ??= new CappedSet(t.sensitivePortsProbed)).add(dport);
-
-    const sw = this.sweeps;
-    const w = sw.row(src, win * 65536 + dport);
-    if (sw.index.isNew) {
-      sw.src.data[w] = src;
-      sw.port.data[w] = dport;
-      sw.window.data[w] = win;
-      sw.iface.data[w] = eni;
-    }
-    addDistinct(sw.firstHost, sw.hostSets, w, dst, t.portSweepHosts);
-    sw.flows.data[w]++;
-    if (rejected || packets <= 3) sw.probes.data[w]++;
-
-    if ((dport === 22 || dport === 3389) && protocol !== 17) {
-      const synOnly = tcpFlags === 2;
-      if (synOnly || packets <= t.bruteForceMaxPackets) {
-        const key = p * 2 + (dport === 22 ? 0 : 1);
-        let bf = this.bruteForce.get(key);
-        if (!bf) {
-          bf = { pair, port: dport, window: win, attempts: 0, synOnly: 0 };
-          this.bruteForce.set(key, bf);
-        }
-        bf.attempts++;
-        if (synOnly) bf.synOnly++;
-      }
-    }
+    // Accepted, internal source: lateral movement (internal destination on an admin port) or C2 (small web flows out).
+    let beacon = false;
     if (!rejected && srcPrivate) {
       if (dstPrivate) {
-        if (this.admin.has(dport)) {
-          (grown(st.lateralHosts, s)[s] ??= new CappedSet(t.lateralHosts)).add(dst);
-          (grown(st.lateralPorts, s)[s] ??= new CappedSet(ADMIN_PORTS.length)).add(dport);
+        const admin = this.admin[port]!;
+        if (admin !== 0) {
+          if ((pi[p + PW.FLAGS]! & LATERAL_COUNTED) === 0) {
+            pi[p + PW.FLAGS] |= LATERAL_COUNTED;
+            si[s + SRC.LATERAL_HOSTS]++;
+          }
+          si[s + SRC.LATERAL_PORTS] |= 1 << (admin - 1);
         }
-      } else if (this.web.has(dport) && bytes <= t.c2MaxAverageBytes * 4) {
-        (grown(st.c2Destinations, s)[s] ??= new CappedSet(t.c2Destinations)).add(dst);
-        st.c2Flows.data[s]++;
-        st.c2Bytes.data[s] += bytes;
-        const key = `${pair}|${dport}`;
-        let b = this.beacons.get(key);
-        if (!b) {
-          b = { pair, port: dport, starts: [] };
-          this.beacons.set(key, b);
+      } else if (this.web[port] === 1 && bytes <= this.c2SmallBytes) {
+        if ((pi[p + PW.FLAGS]! & C2_COUNTED) === 0) {
+          pi[p + PW.FLAGS] |= C2_COUNTED;
+          si[s + SRC.C2_DESTINATIONS]++;
         }
-        if (b.starts.length < BEACON_SERIES_CAP && num[5]! >= 0) b.starts.push(num[5]!);
+        si[s + SRC.C2_FLOWS]++;
+        st.f64[(s + SRC.C2_BYTES) >> 1] += bytes;
+        beacon = num[5]! >= 0;
+      }
+    }
+
+    if ((port === 22 || port === 3389) && protocol !== 17) {
+      const synOnly = tcpFlags === 2;
+      if (synOnly || packets <= t.bruteForceMaxPackets) {
+        const bf = this.bruteForce;
+        const r = bf.upsert(src, dst, win * 2 + (port === 22 ? 0 : 1));
+        if (bf.isNew) bf.i32[r + BRUTE.IFACE] = eni;
+        bf.i32[r + BRUTE.ATTEMPTS]++;
+        if (synOnly) bf.i32[r + BRUTE.SYN_ONLY]++;
       }
     }
 
     const gt = this.groups;
-    if (gt.index.size >= this.maxGroups && gt.index.get(pair, dport) === -1) {
-      this.droppedGroups++;
-      return;
+    const g = gt.upsert(src, dst, port);
+    const gi = gt.i32;
+    const gf = gt.f64;
+    if (gt.isNew) {
+      gi[g + GROUP.IFACE] = eni;
+      gf[(g + GROUP.FIRST_START) >> 1] = start;
     }
-    const g = gt.row(pair, dport);
-    if (gt.index.isNew) {
-      gt.pair.data[g] = pair;
-      gt.port.data[g] = dport;
-      gt.firstStart.data[g] = start;
-    }
-    gt.bytes.data[g] += bytes;
-    gt.packets.data[g] += packets;
-    gt.flows.data[g]++;
+    gi[g + GROUP.FLOWS]++;
+    gf[(g + GROUP.BYTES) >> 1] += bytes;
+    gf[(g + GROUP.PACKETS) >> 1] += packets;
     if (srcport >= 0) {
       const bit = Math.imul(srcport, 0x9e3779b1) >>> 26;
-      if (bit < 32) gt.srcPortBitsLo.data[g] |= 1 << bit;
-      else gt.srcPortBitsHi.data[g] |= 1 << (bit - 32);
+      if (bit < 32) gi[g + GROUP.SKETCH_LO] |= 1 << bit;
+      else gi[g + GROUP.SKETCH_HI] |= 1 << (bit - 32);
+    }
+    if (beacon) {
+      let b = gi[g + GROUP.BEACON]!;
+      if (b === 0) {
+        this.beacons.push({ src, dst, port, iface: eni, starts: [] });
+        b = this.beacons.length;
+        gi[g + GROUP.BEACON] = b;
+      }
+      const series = this.beacons[b - 1]!.starts;
+      if (series.length < BEACON_SERIES_CAP) series.push(start);
+    }
+    // First time this (source, destination, port) shows in this window?
+    let first: boolean;
+    if (win < 32) {
+      first = (gi[g + GROUP.WINDOWS]! & (1 << win)) === 0;
+      if (first) gi[g + GROUP.WINDOWS] |= 1 << win;
+    } else {
+      this.laterWindows.upsert(src, dst, (port << 14) | win);
+      first = this.laterWindows.isNew;
+    }
+
+    const sw = this.sweeps;
+    const w = sw.upsert(src, port, win);
+    const wi = sw.i32;
+    if (sw.isNew) {
+      wi[w + SWEEP.IFACE] = eni;
+      // A new port for the source in this window.
+      si[s + SRC.PORTS]++;
+      if (this.sensitive[port] === 1) si[s + SRC.SENSITIVE]++;
+    }
+    wi[w + SWEEP.FLOWS]++;
+    if (rejected || packets <= 3) wi[w + SWEEP.PROBES]++;
+    if (first) {
+      // A new port for the pair in this window, and a new host for the source's port.
+      pw.i32[p + PW.PORTS]++;
+      wi[w + SWEEP.HOSTS]++;
     }
   }
+}
+
+/** Estimated distinct source ports of a group: 64 ln(64 / empty bits), exact enough below about 40. */
+export function sketchCount(lo: number, hi: number): number {
+  const set = popcount(lo) + popcount(hi);
+  if (set === 0) return 0;
+  if (set === 64) return 64 * Math.log(64);
+  return Math.round(64 * Math.log(64 / (64 - set)));
+}
+
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
 }

@@ -35,9 +35,8 @@ export class DetectionEngine {
   ) {
     this.scanner = new FlowScanner(format, this.stats);
     this.aggregator = new Aggregator(thresholds, this.scanner, this.stats);
-    this.splitter = new LineSplitter((buf, s, e) => {
-      if (this.scanner.scan(buf, s, e)) this.aggregator.add();
-    });
+    const onRecord = () => this.aggregator.add();
+    this.splitter = new LineSplitter((buf, s, e) => this.scanner.scanLines(buf, s, e, onRecord));
   }
 
   /** Parses and aggregates one flow-log line; malformed lines are counted, never thrown. */

@@ -21,16 +21,19 @@ export function isPrivate(ip: string): boolean {
 }
 
 /** Services commonly listening above 1023; a flow from one of them to a high port is a response. */
-const HIGH_SERVICE_PORTS = new Set([1433, 1521, 2049, 3306, 3389, 5432, 5439, 6379, 8080, 8443, 9092, 9200, 11211, 27017]);
+export const HIGH_SERVICE_PORTS: readonly number[] = Object.freeze([1433, 1521, 2049, 3306, 3389, 5432, 5439, 6379, 8080, 8443, 9092, 9200, 11211, 27017]);
+const HIGH_SERVICE = new Uint8Array(65536);
+for (const p of HIGH_SERVICE_PORTS) HIGH_SERVICE[p] = 1;
 
 /**
  * Whether a flow is the server's side of a connection (a response to a client's ephemeral
  * port). Responses fan out to many ports and hosts by nature and are never probe evidence.
+ * Absent values are -1 (as the scanner holds them).
  */
-export function isResponse(srcport: number | undefined, dstport: number | undefined, tcpFlags: number | undefined): boolean {
+export function isResponse(srcport: number, dstport: number, tcpFlags: number): boolean {
   // Flow logs report SYN-ACK as 18: only the answering side of a connection sends it.
-  if (tcpFlags !== undefined && (tcpFlags & 16) === 16) return true;
-  if (srcport === undefined || dstport === undefined) return false;
+  if (tcpFlags >= 0 && (tcpFlags & 16) === 16) return true;
+  if (srcport < 0 || dstport < 0) return false;
   if (srcport < 1024 && dstport >= 1024) return true;
-  return HIGH_SERVICE_PORTS.has(srcport) && dstport >= 32768;
+  return dstport >= 32768 && srcport < 65536 && HIGH_SERVICE[srcport] === 1;
 }

@@ -1,55 +1,56 @@
-import type { GroupTable, RunAggregates } from "./aggregates";
-import type { CappedSet } from "./capped-set";
+import { BRUTE, GROUP, PROTO, PW, RunAggregates, sketchCount, SRC, SWEEP } from "./aggregates";
 import { finding, Finding } from "./findings";
 import { IsolationForest } from "./isolation-forest";
 import { isPrivate } from "./net";
-import type { DetectorThresholds } from "./thresholds";
+import type { RowTable } from "./row-table";
+import { ADMIN_PORTS, DetectorThresholds } from "./thresholds";
 
 /** A rule: a pure function of one window's aggregates and the thresholds (names turn ids into addresses). */
 export type Rule = (run: RunAggregates, t: DetectorThresholds) => Finding[];
 
 const windowOf = (run: RunAggregates, w: number) => ({ start: run.windowStart(w), end: run.windowStart(w) + run.windowSeconds });
 const gib = (n: number) => `${(n / 1024 ** 3).toFixed(2)} GiB`;
-const sorted = (set: CappedSet | undefined) => (set ? set.values().sort((a, b) => a - b).join(", ") : "");
 
 export const portScan: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
   const pw = run.pairWindows;
-  for (let row = 0; row < pw.index.size; row++) {
-    const count = pw.portCount(row);
-    if (count < t.portScanPortsPerHost) continue;
-    const pair = pw.pair.data[row]!;
-    const src = n.address(run.pairs.src.data[pair]!);
-    const dst = n.address(run.pairs.dst.data[pair]!);
+  pw.each((r) => {
+    const count = pw.i32[r + PW.PORTS]!;
+    if (count < t.portScanPortsPerHost) return;
+    const src = n.address(pw.i32[r + PW.SRC]!);
+    const dst = n.address(pw.i32[r + PW.DST]!);
     out.push(finding({
-      rule: "port-scan", severity: "MEDIUM", src, dst, interfaceId: n.interfaceId(run.pairs.iface.data[pair]!), window: windowOf(run, pw.window.data[row]!),
+      rule: "port-scan", severity: "MEDIUM", src, dst, interfaceId: n.interfaceId(pw.i32[r + PW.IFACE]!), window: windowOf(run, pw.i32[r + PW.WINDOW]!),
       evidence: { distinctPorts: count },
-      description: `${src} probed at least ${count} distinct ports on ${dst} within ${t.windowSeconds}s.`,
+      description: `${src} probed ${count} distinct ports on ${dst} within ${t.windowSeconds}s.`,
     }));
-  }
+  });
   const st = run.sources;
-  for (let row = 0; row < st.index.size; row++) {
-    const ports = st.ports[row];
-    const sensitive = st.sensitive[row];
-    if ((ports?.size ?? 0) < t.portScanPortsAcrossHosts && (sensitive?.size ?? 0) < t.sensitivePortsProbed) continue;
-    const src = n.address(st.src.data[row]!);
-    const common = { src, interfaceId: n.interfaceId(st.iface.data[row]!), window: windowOf(run, st.window.data[row]!) };
-    if (ports && ports.size >= t.portScanPortsAcrossHosts) {
+  st.each((r) => {
+    const ports = st.i32[r + SRC.PORTS]!;
+    const sensitive = st.i32[r + SRC.SENSITIVE]!;
+    if (ports < t.portScanPortsAcrossHosts && sensitive < t.sensitivePortsProbed) return;
+    const srcId = st.i32[r + SRC.SRC]!;
+    const win = st.i32[r + SRC.WINDOW]!;
+    const src = n.address(srcId);
+    const common = { src, interfaceId: n.interfaceId(st.i32[r + SRC.IFACE]!), window: windowOf(run, win) };
+    if (ports >= t.portScanPortsAcrossHosts) {
       out.push(finding({
         rule: "port-scan", severity: "MEDIUM", ...common,
-        evidence: { distinctPorts: ports.size, flows: st.flows.data[row]! },
-        description: `${src} probed at least ${ports.size} distinct ports across hosts within ${t.windowSeconds}s.`,
+        evidence: { distinctPorts: ports, flows: st.i32[r + SRC.FLOWS]! },
+        description: `${src} probed ${ports} distinct ports across hosts within ${t.windowSeconds}s.`,
       }));
     }
-    if (sensitive && sensitive.size >= t.sensitivePortsProbed) {
+    if (sensitive >= t.sensitivePortsProbed) {
+      const probed = t.sensitivePorts.filter((p) => run.sweeps.find(srcId, p, win) !== -1).sort((a, b) => a - b);
       out.push(finding({
         rule: "sensitive-port-scan", severity: "MEDIUM", ...common,
-        evidence: { sensitivePorts: sensitive.size, rejected: st.rejected.data[row]! },
-        description: `${src} probed sensitive ports ${sorted(sensitive)} within ${t.windowSeconds}s.`,
+        evidence: { sensitivePorts: sensitive, rejected: st.i32[r + SRC.REJECTED]! },
+        description: `${src} probed sensitive ports ${probed.join(", ")} within ${t.windowSeconds}s.`,
       }));
     }
-  }
+  });
   return out;
 };
 
@@ -57,41 +58,44 @@ export const portSweep: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
   const sw = run.sweeps;
-  for (let row = 0; row < sw.index.size; row++) {
-    const hosts = sw.hostCount(row);
-    const flows = sw.flows.data[row]!;
-    const probes = sw.probes.data[row]!;
+  sw.each((r) => {
+    const hosts = sw.i32[r + SWEEP.HOSTS]!;
+    const flows = sw.i32[r + SWEEP.FLOWS]!;
+    const probes = sw.i32[r + SWEEP.PROBES]!;
     // Health checks and load balancers reach many hosts too, with full connections: a sweep is mostly probes.
-    if (hosts < t.portSweepHosts || probes * 2 < flows) continue;
-    const src = n.address(sw.src.data[row]!);
-    const port = sw.port.data[row]!;
+    if (hosts < t.portSweepHosts || probes * 2 < flows) return;
+    const src = n.address(sw.i32[r + SWEEP.SRC]!);
+    const port = sw.i32[r + SWEEP.PORT]!;
     out.push(finding({
-      rule: "port-sweep", severity: "MEDIUM", src, port, interfaceId: n.interfaceId(sw.iface.data[row]!), window: windowOf(run, sw.window.data[row]!),
+      rule: "port-sweep", severity: "MEDIUM", src, port, interfaceId: n.interfaceId(sw.i32[r + SWEEP.IFACE]!), window: windowOf(run, sw.i32[r + SWEEP.WINDOW]!),
       evidence: { distinctHosts: hosts, probes, flows },
-      description: `${src} probed port ${port} on at least ${hosts} hosts within ${t.windowSeconds}s.`,
+      description: `${src} probed port ${port} on ${hosts} hosts within ${t.windowSeconds}s.`,
     }));
-  }
+  });
   return out;
 };
 
 export const bruteForce: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
-  for (const bf of run.bruteForce.values()) {
-    if (bf.attempts < t.bruteForceAttempts) continue;
-    const src = n.address(run.pairs.src.data[bf.pair]!);
-    const dst = n.address(run.pairs.dst.data[bf.pair]!);
+  const bf = run.bruteForce;
+  bf.each((r) => {
+    const attempts = bf.i32[r + BRUTE.ATTEMPTS]!;
+    if (attempts < t.bruteForceAttempts) return;
+    const src = n.address(bf.i32[r + BRUTE.SRC]!);
+    const dst = n.address(bf.i32[r + BRUTE.DST]!);
+    const key = bf.i32[r + BRUTE.KEY]!;
+    const ssh = (key & 1) === 0;
     const inside = isPrivate(src);
-    const ssh = bf.port === 22;
     out.push(finding({
       rule: ssh ? "ssh-brute-force" : "rdp-brute-force",
       // From inside the VPC it means a compromised host is already attacking its neighbours.
       severity: inside ? "HIGH" : "MEDIUM",
-      src, dst, port: bf.port, protocol: 6, interfaceId: n.interfaceId(run.pairs.iface.data[bf.pair]!), window: windowOf(run, bf.window),
-      evidence: { attempts: bf.attempts, synOnly: bf.synOnly, sourceInside: inside ? 1 : 0 },
-      description: `${bf.attempts} short ${ssh ? "SSH" : "RDP"} connections from ${src} to ${dst} within ${t.windowSeconds}s${inside ? " (source inside the VPC)" : ""}.`,
+      src, dst, port: ssh ? 22 : 3389, protocol: 6, interfaceId: n.interfaceId(bf.i32[r + BRUTE.IFACE]!), window: windowOf(run, key >> 1),
+      evidence: { attempts, synOnly: bf.i32[r + BRUTE.SYN_ONLY]!, sourceInside: inside ? 1 : 0 },
+      description: `${attempts} short ${ssh ? "SSH" : "RDP"} connections from ${src} to ${dst} within ${t.windowSeconds}s${inside ? " (source inside the VPC)" : ""}.`,
     }));
-  }
+  });
   return out;
 };
 
@@ -99,19 +103,18 @@ export const exfiltration: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
   const pw = run.pairWindows;
-  for (let row = 0; row < pw.index.size; row++) {
-    const egressBytes = pw.egress.data[row]!;
-    if (egressBytes < t.exfiltrationBytes) continue;
-    const pair = pw.pair.data[row]!;
-    const src = n.address(run.pairs.src.data[pair]!);
-    const dst = n.address(run.pairs.dst.data[pair]!);
+  pw.each((r) => {
+    const egressBytes = pw.f64[(r + PW.EGRESS) >> 1]!;
+    if (egressBytes < t.exfiltrationBytes) return;
+    const src = n.address(pw.i32[r + PW.SRC]!);
+    const dst = n.address(pw.i32[r + PW.DST]!);
     out.push(finding({
       rule: "exfiltration", severity: egressBytes >= 10 * t.exfiltrationBytes ? "CRITICAL" : "HIGH",
-      src, dst, interfaceId: n.interfaceId(run.pairs.iface.data[pair]!), window: windowOf(run, pw.window.data[row]!),
+      src, dst, interfaceId: n.interfaceId(pw.i32[r + PW.IFACE]!), window: windowOf(run, pw.i32[r + PW.WINDOW]!),
       evidence: { egressBytes },
       description: `${src} sent ${gib(egressBytes)} to external address ${dst} within ${t.windowSeconds}s.`,
     }));
-  }
+  });
   return out;
 };
 
@@ -119,19 +122,19 @@ export const c2FanOut: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
   const st = run.sources;
-  for (let row = 0; row < st.index.size; row++) {
-    const dsts = st.c2Destinations[row];
-    const flows = st.c2Flows.data[row]!;
-    if (!dsts || dsts.size < t.c2Destinations || flows === 0) continue;
-    const avg = st.c2Bytes.data[row]! / flows;
-    if (avg > t.c2MaxAverageBytes) continue;
-    const src = n.address(st.src.data[row]!);
+  st.each((r) => {
+    const dsts = st.i32[r + SRC.C2_DESTINATIONS]!;
+    const flows = st.i32[r + SRC.C2_FLOWS]!;
+    if (dsts < t.c2Destinations || flows === 0) return;
+    const avg = st.f64[(r + SRC.C2_BYTES) >> 1]! / flows;
+    if (avg > t.c2MaxAverageBytes) return;
+    const src = n.address(st.i32[r + SRC.SRC]!);
     out.push(finding({
-      rule: "c2-fan-out", severity: "HIGH", src, interfaceId: n.interfaceId(st.iface.data[row]!), window: windowOf(run, st.window.data[row]!),
-      evidence: { externalDestinations: dsts.size, flows, averageBytes: Math.round(avg) },
-      description: `${src} reached at least ${dsts.size} external web destinations with small flows (${Math.round(avg)} bytes on average) within ${t.windowSeconds}s.`,
+      rule: "c2-fan-out", severity: "HIGH", src, interfaceId: n.interfaceId(st.i32[r + SRC.IFACE]!), window: windowOf(run, st.i32[r + SRC.WINDOW]!),
+      evidence: { externalDestinations: dsts, flows, averageBytes: Math.round(avg) },
+      description: `${src} reached ${dsts} external web destinations with small flows (${Math.round(avg)} bytes on average) within ${t.windowSeconds}s.`,
     }));
-  }
+  });
   return out;
 };
 
@@ -139,16 +142,18 @@ export const lateralMovement: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
   const st = run.sources;
-  for (let row = 0; row < st.index.size; row++) {
-    const hosts = st.lateralHosts[row];
-    if (!hosts || hosts.size < t.lateralHosts) continue;
-    const src = n.address(st.src.data[row]!);
+  st.each((r) => {
+    const hosts = st.i32[r + SRC.LATERAL_HOSTS]!;
+    if (hosts < t.lateralHosts) return;
+    const mask = st.i32[r + SRC.LATERAL_PORTS]!;
+    const ports = ADMIN_PORTS.filter((_, i) => (mask & (1 << i)) !== 0).sort((a, b) => a - b);
+    const src = n.address(st.i32[r + SRC.SRC]!);
     out.push(finding({
-      rule: "lateral-movement", severity: "HIGH", src, interfaceId: n.interfaceId(st.iface.data[row]!), window: windowOf(run, st.window.data[row]!),
-      evidence: { internalHosts: hosts.size, adminPorts: st.lateralPorts[row]?.size ?? 0 },
-      description: `${src} connected to at least ${hosts.size} internal hosts on admin ports ${sorted(st.lateralPorts[row])} within ${t.windowSeconds}s.`,
+      rule: "lateral-movement", severity: "HIGH", src, interfaceId: n.interfaceId(st.i32[r + SRC.IFACE]!), window: windowOf(run, st.i32[r + SRC.WINDOW]!),
+      evidence: { internalHosts: hosts, adminPorts: ports.length },
+      description: `${src} connected to ${hosts} internal hosts on admin ports ${ports.join(", ")} within ${t.windowSeconds}s.`,
     }));
-  }
+  });
   return out;
 };
 
@@ -156,31 +161,35 @@ export const rejectedSpike: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
   const st = run.sources;
-  for (let row = 0; row < st.index.size; row++) {
-    const rejected = st.rejected.data[row]!;
-    if (rejected < t.rejectedFlows) continue;
-    const src = n.address(st.src.data[row]!);
+  st.each((r) => {
+    const rejected = st.i32[r + SRC.REJECTED]!;
+    if (rejected < t.rejectedFlows) return;
+    const src = n.address(st.i32[r + SRC.SRC]!);
     out.push(finding({
-      rule: "rejected-spike", severity: "LOW", src, interfaceId: n.interfaceId(st.iface.data[row]!), window: windowOf(run, st.window.data[row]!),
-      evidence: { rejected, flows: st.flows.data[row]! },
+      rule: "rejected-spike", severity: "LOW", src, interfaceId: n.interfaceId(st.i32[r + SRC.IFACE]!), window: windowOf(run, st.i32[r + SRC.WINDOW]!),
+      evidence: { rejected, flows: st.i32[r + SRC.FLOWS]! },
       description: `${rejected} rejected flows from ${src} within ${t.windowSeconds}s.`,
     }));
-  }
+  });
   return out;
 };
 
 export const unusualProtocol: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
-  for (const pr of run.protocols.values()) {
-    const src = n.address(run.pairs.src.data[pr.pair]!);
-    const dst = n.address(run.pairs.dst.data[pr.pair]!);
+  const pr = run.protocols;
+  pr.each((r) => {
+    const src = n.address(pr.i32[r + PROTO.SRC]!);
+    const dst = n.address(pr.i32[r + PROTO.DST]!);
+    const key = pr.i32[r + PROTO.KEY]!;
+    const protocol = key & 255;
+    const flows = pr.i32[r + PROTO.FLOWS]!;
     out.push(finding({
-      rule: "unusual-protocol", severity: "LOW", src, dst, protocol: pr.protocol, interfaceId: n.interfaceId(run.pairs.iface.data[pr.pair]!), window: windowOf(run, pr.window),
-      evidence: { flows: pr.flows, bytes: pr.bytes },
-      description: `${pr.flows} flows of IP protocol ${pr.protocol} from ${src} to ${dst} within ${t.windowSeconds}s.`,
+      rule: "unusual-protocol", severity: "LOW", src, dst, protocol, interfaceId: n.interfaceId(pr.i32[r + PROTO.IFACE]!), window: windowOf(run, key >> 8),
+      evidence: { flows, bytes: pr.f64[(r + PROTO.BYTES) >> 1]! },
+      description: `${flows} flows of IP protocol ${protocol} from ${src} to ${dst} within ${t.windowSeconds}s.`,
     }));
-  }
+  });
   return out;
 };
 
@@ -188,7 +197,7 @@ export const unusualProtocol: Rule = (run, t) => {
 export const beaconing: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
-  for (const b of run.beacons.values()) {
+  for (const b of run.beacons) {
     if (b.starts.length < t.beaconMinFlows) continue;
     const starts = [...b.starts].sort((x, y) => x - y);
     const gaps: number[] = [];
@@ -198,11 +207,11 @@ export const beaconing: Rule = (run, t) => {
     const sd = Math.sqrt(gaps.reduce((a, g) => a + (g - mean) ** 2, 0) / gaps.length);
     const jitter = sd / mean;
     if (jitter > t.beaconMaxJitter) continue;
-    const src = n.address(run.pairs.src.data[b.pair]!);
-    const dst = n.address(run.pairs.dst.data[b.pair]!);
+    const src = n.address(b.src);
+    const dst = n.address(b.dst);
     const port = b.port;
     out.push(finding({
-      rule: "c2-beaconing", severity: "HIGH", src, dst, port, interfaceId: n.interfaceId(run.pairs.iface.data[b.pair]!),
+      rule: "c2-beaconing", severity: "HIGH", src, dst, port, interfaceId: n.interfaceId(b.iface),
       window: { start: starts[0]!, end: starts[starts.length - 1]! + 1 },
       evidence: { flows: starts.length, intervalSeconds: Math.round(mean), jitterPercent: Math.round(jitter * 1000) / 10 },
       description: `${src} contacted ${dst}:${port} ${starts.length} times every ~${Math.round(mean)}s (jitter ${(jitter * 100).toFixed(1)}%).`,
@@ -216,16 +225,21 @@ export const beaconing: Rule = (run, t) => {
  * flow, flows, and distinct source ports. Per-flow ratios rather than totals keep the features
  * from all measuring the same thing (volume), so each random split separates something new.
  * Each is rounded to 1/64 (under 2% apart on the original scale), which lets groups with the
- * same rounded vector share one score.
+ * same rounded vector share one score. Written to out[o, o + 4).
  */
-export function groupFeatures(groups: GroupTable, g: number): number[] {
-  const flows = Math.max(groups.flows.data[g]!, 1);
+export function groupFeatures(groups: RowTable, g: number, out: Float64Array, o: number): void {
+  const gi = groups.i32;
+  const gf = groups.f64;
+  const flows = Math.max(gi[g + GROUP.FLOWS]!, 1);
   const q = (v: number) => Math.round(Math.log1p(v) * 64) / 64;
-  return [q(groups.bytes.data[g]! / flows), q(groups.packets.data[g]! / flows), q(groups.flows.data[g]!), q(groups.srcPortCount(g))];
+  out[o] = q(gf[(g + GROUP.BYTES) >> 1]! / flows);
+  out[o + 1] = q(gf[(g + GROUP.PACKETS) >> 1]! / flows);
+  out[o + 2] = q(gi[g + GROUP.FLOWS]!);
+  out[o + 3] = q(sketchCount(gi[g + GROUP.SKETCH_LO]!, gi[g + GROUP.SKETCH_HI]!));
 }
 
 /** A number that identifies a rounded feature vector (each feature below 2^11 / 64 = 32). */
-const vectorKey = (row: readonly number[]) => ((row[0]! * 64 * 2048 + row[1]! * 64) * 2048 + row[2]! * 64) * 2048 + row[3]! * 64;
+const vectorKey = (m: Float64Array, o: number) => ((m[o]! * 64 * 2048 + m[o + 1]! * 64) * 2048 + m[o + 2]! * 64) * 2048 + m[o + 3]! * 64;
 
 /**
  * Isolation Forest over every (source, destination, port) group; the highest-scoring group of
@@ -234,55 +248,60 @@ const vectorKey = (row: readonly number[]) => ((row[0]! * 64 * 2048 + row[1]! * 
  */
 export const anomalies: Rule = (run, t) => {
   const gt = run.groups;
-  const count = gt.index.size;
+  const count = gt.size;
   if (count < t.anomalyMinGroups) return [];
-  const rows: number[][] = new Array(count);
-  for (let g = 0; g < count; g++) rows[g] = groupFeatures(gt, g);
-  const forest = new IsolationForest({ trees: 100, sampleSize: 256, seed: 42 }).fit(rows);
+  const bases = new Int32Array(count);
+  const features = new Float64Array(count * 4);
+  let g = 0;
+  gt.each((base) => {
+    bases[g] = base;
+    groupFeatures(gt, base, features, g * 4);
+    g++;
+  });
+  const forest = new IsolationForest({ trees: 100, sampleSize: 256, seed: 42 }).fitMatrix(features, 4);
   // Groups with the same rounded features share a score: score each distinct vector once.
   const vectorIndex = new Map<number, number>();
-  const distinct: number[][] = [];
+  const distinct = new Float64Array(count * 4);
   const vectorOf = new Int32Array(count);
-  for (let g = 0; g < count; g++) {
-    const key = vectorKey(rows[g]!);
+  for (let i = 0; i < count; i++) {
+    const key = vectorKey(features, i * 4);
     let v = vectorIndex.get(key);
     if (v === undefined) {
-      v = distinct.length;
-      distinct.push(rows[g]!);
+      v = vectorIndex.size;
+      distinct.set(features.subarray(i * 4, i * 4 + 4), v * 4);
       vectorIndex.set(key, v);
     }
-    vectorOf[g] = v;
+    vectorOf[i] = v;
   }
-  const scores = forest.scoreAll(distinct);
+  const scores = forest.scoreMatrix(distinct.subarray(0, vectorIndex.size * 4), 4);
   // One finding per source: a probe of 200 ports or 60 hosts is one story, not 200.
   const best = new Map<number, { g: number; score: number; groups: number }>();
-  for (let g = 0; g < count; g++) {
-    const score = scores[vectorOf[g]!]!;
+  const gi = gt.i32;
+  for (let i = 0; i < count; i++) {
+    const score = scores[vectorOf[i]!]!;
     if (score < t.anomalyScore) continue;
-    const src = run.pairs.src.data[gt.pair.data[g]!]!;
+    const src = gi[bases[i]! + GROUP.SRC]!;
     const prev = best.get(src);
-    if (!prev) best.set(src, { g, score, groups: 1 });
+    if (!prev) best.set(src, { g: bases[i]!, score, groups: 1 });
     else {
       prev.groups++;
       if (score > prev.score) {
-        prev.g = g;
+        prev.g = bases[i]!;
         prev.score = score;
       }
     }
   }
   const n = run.names;
-  const named = [...best.values()].map((b) => {
-    const pair = gt.pair.data[b.g]!;
-    return { ...b, pair, port: gt.port.data[b.g]!, src: n.address(run.pairs.src.data[pair]!), dst: n.address(run.pairs.dst.data[pair]!) };
-  });
+  const gf = gt.f64;
+  const named = [...best.values()].map((b) => ({ ...b, port: gi[b.g + GROUP.PORT]!, src: n.address(gi[b.g + GROUP.SRC]!), dst: n.address(gi[b.g + GROUP.DST]!) }));
   named.sort((a, b) => b.score - a.score || a.src.localeCompare(b.src) || a.dst.localeCompare(b.dst) || a.port - b.port);
-  return named.slice(0, t.anomalyMaxFindings).map(({ g, pair, port, score, groups: anomalous, src, dst }) => {
-    const first = gt.firstStart.data[g]!;
+  return named.slice(0, t.anomalyMaxFindings).map(({ g: base, port, score, groups: anomalous, src, dst }) => {
+    const first = gf[(base + GROUP.FIRST_START) >> 1]!;
     const windowStart = first - (first % t.windowSeconds);
     return finding({
-      rule: "anomaly", severity: score >= 0.8 ? "MEDIUM" : "LOW", src, dst, port, interfaceId: n.interfaceId(run.pairs.iface.data[pair]!),
+      rule: "anomaly", severity: score >= 0.8 ? "MEDIUM" : "LOW", src, dst, port, interfaceId: n.interfaceId(gi[base + GROUP.IFACE]!),
       window: { start: windowStart, end: windowStart + t.windowSeconds },
-      evidence: { scorePercent: Math.round(score * 1000) / 10, anomalousGroups: anomalous, bytes: gt.bytes.data[g]!, packets: gt.packets.data[g]!, flows: gt.flows.data[g]! },
+      evidence: { scorePercent: Math.round(score * 1000) / 10, anomalousGroups: anomalous, bytes: gf[(base + GROUP.BYTES) >> 1]!, packets: gf[(base + GROUP.PACKETS) >> 1]!, flows: gi[base + GROUP.FLOWS]! },
       description: `${src} -> ${dst}:${port} stands out from ${count} (source, destination, port) groups (isolation score ${score.toFixed(3)}${anomalous > 1 ? `; ${anomalous} groups of this source stand out` : ""}).`,
     });
   });

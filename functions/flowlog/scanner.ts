@@ -6,11 +6,12 @@
  */
 import { fieldByName } from "./fields";
 import { LogFormat } from "./format";
-import { countSkip, ParseStats } from "./stats";
+import { countSkip, ParseStats, SkipReason } from "./stats";
 
 /** Interns byte strings (addresses, interface ids) to dense integer ids. */
 export class InternTable {
-  private keys: Buffer = Buffer.alloc(1 << 16);
+  private keys = new Uint8Array(1 << 16);
+  private hashes: Int32Array = new Int32Array(1024);
   private used = 0;
   private offsets: Int32Array = new Int32Array(1024);
   private lengths: Int32Array = new Int32Array(1024);
@@ -31,17 +32,16 @@ export class InternTable {
     const len = e - s;
     for (let slot = h & mask; ; slot = (slot + 1) & mask) {
       const id = this.slots[slot]!;
-      if (id === -1) return this.add(buf, s, e, slot);
-      if (this.lengths[id] === len) {
-        const off = this.offsets[id]!;
-        let same = true;
-        for (let i = 0; i < len; i++) {
-          if (this.keys[off + i] !== buf[s + i]) {
-            same = false;
-            break;
-          }
+      if (id === -1) return this.add(buf, s, e, slot, h);
+      if (this.hashes[id] === h && this.lengths[id] === len) {
+        const keys = this.keys;
+        let i = this.offsets[id]!;
+        let j = s;
+        while (j < e && keys[i] === buf[j]) {
+          i++;
+          j++;
         }
-        if (same) return id;
+        if (j === e) return id;
       }
     }
   }
@@ -50,21 +50,21 @@ export class InternTable {
   get(id: number): string {
     let s = this.strings[id];
     if (s === undefined) {
-      s = this.keys.toString("latin1", this.offsets[id]!, this.offsets[id]! + this.lengths[id]!);
+      s = Buffer.from(this.keys.buffer, this.keys.byteOffset + this.offsets[id]!, this.lengths[id]!).toString("latin1");
       this.strings[id] = s;
     }
     return s;
   }
 
-  private add(buf: Buffer, s: number, e: number, slot: number): number {
+  private add(buf: Buffer, s: number, e: number, slot: number, h: number): number {
     const id = this.size++;
     const len = e - s;
     if (this.used + len > this.keys.length) {
-      const bigger = Buffer.alloc(Math.max(this.keys.length * 2, this.used + len));
-      this.keys.copy(bigger, 0, 0, this.used);
+      const bigger = new Uint8Array(Math.max(this.keys.length * 2, this.used + len));
+      bigger.set(this.keys.subarray(0, this.used));
       this.keys = bigger;
     }
-    buf.copy(this.keys, this.used, s, e);
+    this.keys.set(buf.subarray(s, e), this.used);
     if (id >= this.offsets.length) {
       const o = new Int32Array(this.offsets.length * 2);
       o.set(this.offsets);
@@ -72,7 +72,11 @@ export class InternTable {
       const l = new Int32Array(this.lengths.length * 2);
       l.set(this.lengths);
       this.lengths = l;
+      const hs = new Int32Array(this.hashes.length * 2);
+      hs.set(this.hashes);
+      this.hashes = hs;
     }
+    this.hashes[id] = h;
     this.offsets[id] = this.used;
     this.lengths[id] = len;
     this.used += len;
@@ -85,10 +89,7 @@ export class InternTable {
     const slots = new Int32Array(this.slots.length * 2).fill(-1);
     const mask = slots.length - 1;
     for (let id = 0; id < this.size; id++) {
-      let h = 0x811c9dc5;
-      const off = this.offsets[id]!;
-      for (let i = 0; i < this.lengths[id]!; i++) h = Math.imul(h ^ this.keys[off + i]!, 0x01000193);
-      let slot = h & mask;
+      let slot = this.hashes[id]! & mask;
       while (slots[slot] !== -1) slot = (slot + 1) & mask;
       slots[slot] = id;
     }
@@ -133,11 +134,12 @@ export class FlowScanner {
   readonly tokens: Int32Array;
   readonly addresses = new InternTable();
   readonly interfaces = new InternTable();
-  /** IPv4 address (as a number) -> address id, so a known IPv4 address costs one integer lookup. */
-  private readonly v4Index = new Map<number, number>();
-  private kinds!: Uint8Array;
-  private targets!: Int8Array;
-  private width = 0;
+  /** IPv4 address (as a 32-bit number) -> address id, open addressing: a known IPv4 address costs one integer lookup. */
+  private v4Keys = new Int32Array(1 << 12);
+  private v4Ids = new Int32Array(1 << 12).fill(-1);
+  private v4Shift = 32 - 12;
+  private v4Size = 0;
+  private lines!: LinesScanner;
   private format!: LogFormat;
 
   constructor(
@@ -163,34 +165,58 @@ export class FlowScanner {
     this.action = 0;
     this.status = STATUS_OK;
     this.direction = 0;
-    this.width = format.fields.length;
-    this.kinds = new Uint8Array(this.width);
-    this.targets = new Int8Array(this.width);
+    const width = format.fields.length;
+    const kinds = new Uint8Array(width);
+    const targets = new Int8Array(width);
     format.fields.forEach((f, i) => {
       if (f.name in ADDRESS_TARGETS) {
-        this.kinds[i] = ADDRESS;
-        this.targets[i] = ADDRESS_TARGETS[f.name]!;
+        kinds[i] = ADDRESS;
+        targets[i] = ADDRESS_TARGETS[f.name]!;
       } else if (f.name in NUMERIC_TARGETS) {
-        this.kinds[i] = NUMBER;
-        this.targets[i] = NUMERIC_TARGETS[f.name]!;
-      } else if (f.name === "interface-id") this.kinds[i] = INTERFACE;
-      else if (f.name === "action") this.kinds[i] = ACTION;
-      else if (f.name === "log-status") this.kinds[i] = STATUS;
-      else if (f.name === "flow-direction") this.kinds[i] = DIRECTION;
+        kinds[i] = NUMBER;
+        targets[i] = NUMERIC_TARGETS[f.name]!;
+      } else if (f.name === "interface-id") kinds[i] = INTERFACE;
+      else if (f.name === "action") kinds[i] = ACTION;
+      else if (f.name === "log-status") kinds[i] = STATUS;
+      else if (f.name === "flow-direction") kinds[i] = DIRECTION;
       else if (f.type !== "string") {
-        this.kinds[i] = NUMBER;
-        this.targets[i] = -1; // validated, not kept
-      } else this.kinds[i] = this.keepTokens ? TEXT : SKIP;
+        kinds[i] = NUMBER;
+        targets[i] = -1; // validated, not kept
+      } else kinds[i] = this.keepTokens ? TEXT : SKIP;
     });
+    this.lines = compileLines(kinds, targets, this.keepTokens);
   }
 
-  private ipv4(ip: number, buf: Buffer, s: number, e: number, h: number): number {
-    let id = this.v4Index.get(ip);
-    if (id === undefined) {
-      id = this.addresses.internHashed(buf, s, e, h);
-      this.v4Index.set(ip, id);
+  /** The address id of an IPv4 address given as a 32-bit number (its text is buf[s, e)). */
+  ipv4(ip: number, buf: Buffer, s: number, e: number): number {
+    const mask = this.v4Ids.length - 1;
+    for (let slot = Math.imul(ip, 0x9e3779b1) >>> this.v4Shift; ; slot = (slot + 1) & mask) {
+      const id = this.v4Ids[slot]!;
+      if (id === -1) {
+        const fresh = this.addresses.intern(buf, s, e);
+        this.v4Keys[slot] = ip;
+        this.v4Ids[slot] = fresh;
+        if (++this.v4Size * 2 > this.v4Ids.length) this.growV4();
+        return fresh;
+      }
+      if (this.v4Keys[slot] === ip) return id;
     }
-    return id;
+  }
+
+  private growV4(): void {
+    const keys = this.v4Keys;
+    const ids = this.v4Ids;
+    this.v4Keys = new Int32Array(keys.length * 2);
+    this.v4Ids = new Int32Array(ids.length * 2).fill(-1);
+    this.v4Shift--;
+    const mask = this.v4Ids.length - 1;
+    for (let i = 0; i < ids.length; i++) {
+      if (ids[i] === -1) continue;
+      let slot = Math.imul(keys[i]!, 0x9e3779b1) >>> this.v4Shift;
+      while (this.v4Ids[slot] !== -1) slot = (slot + 1) & mask;
+      this.v4Keys[slot] = keys[i]!;
+      this.v4Ids[slot] = ids[i]!;
+    }
   }
 
   /** A header line names its format; returns it, or undefined when the line is not a header. */
@@ -208,136 +234,183 @@ export class FlowScanner {
     }
   }
 
+  /** Counts a skipped line (called by the compiled scanner). */
+  skipped(reason: SkipReason): void {
+    countSkip(this.stats, reason);
+  }
+
   /**
-   * Scans buf[s, e) (one line, without its newline). Returns true for a record to analyse;
-   * false for a blank or header line or a skip, which is counted in `stats` by reason.
+   * Scans every line of buf[s, e), which ends with a newline, calling `onRecord` for each record
+   * to analyse while the public fields hold it. Blank lines are passed over, a header line
+   * switches the format for the lines after it, and every other line is read: analysed, or
+   * skipped and counted in `stats` by reason.
    */
-  scan(buf: Buffer, s: number, e: number): boolean {
-    if (e > s && buf[e - 1] === 13) e--;
-    while (s < e && buf[s] === 32) s++;
-    if (s >= e) return false;
-    const first = buf[s]!;
-    if ((first < 48 || first > 57) && first !== 45) {
-      const header = this.header(buf, s, e);
+  scanLines(buf: Buffer, s: number, e: number, onRecord: () => void): void {
+    let pos = s;
+    let plain = -1;
+    while (pos < e) {
+      // The compiled scanner stops at a line that may be a header: the one place that needs names.
+      const at = this.lines(this, buf, pos, e, onRecord, plain);
+      if (at >= e) return;
+      let end = buf.indexOf(10, at);
+      const next = end + 1;
+      if (end > at && buf[end - 1] === 13) end--;
+      const header = this.header(buf, at, end);
       if (header) {
         this.use(header);
-        return false;
-      }
-    }
-    const stats = this.stats;
-    stats.read++;
-    const num = this.num;
-    const addr = this.addr;
-    const kinds = this.kinds;
-    const targets = this.targets;
-    const width = this.width;
-    const keep = this.keepTokens;
-    let field = 0;
-    let pos = s;
-    // One pass: each field's loop finds its end and reads it at the same time.
-    while (pos < e) {
-      let c = buf[pos]!;
-      if (c === 32) {
-        pos++;
-        continue;
-      }
-      if (field >= width) {
-        countSkip(stats, "too-many-fields");
-        return false;
-      }
-      const begin = pos;
-      const kind = kinds[field]!;
-      if (c === 45 && (pos + 1 === e || buf[pos + 1] === 32)) {
-        // "-": absent.
-        pos++;
-        if (kind === NUMBER) {
-          if (targets[field]! >= 0) num[targets[field]!] = -1;
-        } else if (kind === ADDRESS) addr[targets[field]!] = -1;
-        else if (kind === INTERFACE) this.interfaceId = -1;
-        else if (kind === ACTION) this.action = 0;
-        else if (kind === STATUS) this.status = STATUS_OK;
-        else if (kind === DIRECTION) this.direction = 0;
-      } else if (kind === NUMBER) {
-        let v = 0;
-        for (; pos < e; pos++) {
-          c = buf[pos]!;
-          if (c === 32) break;
-          const d = c - 48;
-          if (d < 0 || d > 9) {
-            countSkip(stats, "non-numeric");
-            return false;
-          }
-          v = v * 10 + d;
-        }
-        const t = targets[field]!;
-        if (t >= 0) num[t] = v;
-      } else if (kind === ADDRESS) {
-        // IPv4 is read as a 32-bit number on the way; anything else is interned by its bytes.
-        let ip = 0;
-        let octet = 0;
-        let dots = 0;
-        let v4 = true;
-        let h = 0x811c9dc5;
-        for (; pos < e; pos++) {
-          c = buf[pos]!;
-          if (c === 32) break;
-          h = Math.imul(h ^ c, 0x01000193);
-          if (c === 46) {
-            ip = ip * 256 + octet;
-            octet = 0;
-            dots++;
-          } else {
-            const d = c - 48;
-            if (d < 0 || d > 9) v4 = false;
-            else octet = octet * 10 + d;
-          }
-        }
-        addr[targets[field]!] = v4 && dots === 3 ? this.ipv4(ip * 256 + octet, buf, begin, pos, h) : this.addresses.internHashed(buf, begin, pos, h);
-      } else if (kind === INTERFACE) {
-        let h = 0x811c9dc5;
-        for (; pos < e; pos++) {
-          c = buf[pos]!;
-          if (c === 32) break;
-          h = Math.imul(h ^ c, 0x01000193);
-        }
-        this.interfaceId = this.interfaces.internHashed(buf, begin, pos, h);
+        pos = next;
       } else {
-        if (kind === ACTION) this.action = c === 82 ? ACTION_REJECT : c === 65 ? ACTION_ACCEPT : 0; // R, A
-        else if (kind === STATUS) this.status = c === 78 ? 1 : c === 83 ? 2 : STATUS_OK; // NODATA, SKIPDATA
-        else if (kind === DIRECTION) this.direction = c === 105 ? DIRECTION_INGRESS : c === 101 ? DIRECTION_EGRESS : 0; // i, e
-        while (pos < e && buf[pos] !== 32) pos++;
+        plain = at;
+        pos = at;
       }
-      if (keep) {
-        this.tokens[2 * field] = begin;
-        this.tokens[2 * field + 1] = pos;
-      }
-      field++;
     }
-    if (field < width) {
-      countSkip(stats, "too-few-fields");
-      return false;
-    }
-    if (this.status === 1) {
-      countSkip(stats, "nodata");
-      return false;
-    }
-    if (this.status === 2) {
-      countSkip(stats, "skipdata");
-      return false;
-    }
-    stats.analysed++;
-    return true;
+  }
+
+  /**
+   * Scans buf[s, e), one line without its newline. Returns true for a record to analyse; false
+   * for a blank or header line or a skip, which is counted in `stats` by reason.
+   */
+  scan(buf: Buffer, s: number, e: number): boolean {
+    const line = Buffer.allocUnsafe(e - s + 1);
+    buf.copy(line, 0, s, e);
+    line[e - s] = 10;
+    let found = false;
+    this.scanLines(line, 0, line.length, () => (found = true));
+    return found;
   }
 }
 
-/** Splits chunks of bytes into lines and scans each; keeps a partial last line for the next chunk. */
+/**
+ * Scans complete lines of buf[pos, e) into the scanner's fields, calling onRecord per record
+ * to analyse; returns e, or the start of a line that begins with a letter (a possible header)
+ * unless that line starts at `plain` (already known not to be a header).
+ */
+type LinesScanner = (sc: FlowScanner, buf: Buffer, pos: number, e: number, onRecord: () => void, plain: number) => number;
+
+const compiled = new Map<string, LinesScanner>();
+
+/**
+ * Compiles a format into a straight-line scanner: one block per field, in the format's order,
+ * each reading its bytes in the way its kind needs (digits into a number, an IPv4 address into
+ * a 32-bit number, an id hashed for interning, a code by its first letter). With no per-field
+ * dispatch, no per-line call and no search for line ends, a record costs little more than one
+ * look at each of its bytes. Fields are separated by spaces; a line ends at LF, with or without
+ * CR. The code is built only from the fixed snippets below, never from input text.
+ */
+function compileLines(kinds: Uint8Array, targets: Int8Array, keepTokens: boolean): LinesScanner {
+  const key = `${kinds.join(",")}/${targets.join(",")}/${keepTokens}`;
+  const known = compiled.get(key);
+  if (known) return known;
+  const body: string[] = [];
+  kinds.forEach((kind, i) => {
+    if (i > 0) body.push(`if (c !== 32) ${endOfField}`, "do c = buf[++pos]; while (c === 32);", `if (c <= 32) ${endOfField}`);
+    body.push("b = pos;");
+    // "-" alone is an absent value.
+    body.push("if (c === 45 && buf[pos + 1] <= 32) {", "  c = buf[++pos];", ...ABSENT[kind]!(targets[i]!).map((l) => `  ${l}`), "} else {", ...READ[kind]!(targets[i]!).map((l) => `  ${l}`), "}");
+    if (keepTokens) body.push(`sc.tokens[${2 * i}] = b;`, `sc.tokens[${2 * i + 1}] = pos;`);
+  });
+  const code = [
+    "const num = sc.num, addr = sc.addr, stats = sc.stats;",
+    "let c = 0, b = 0, v = 0, h = 0, ip = 0, octet = 0, dots = 0, v4 = true, skip = '';",
+    "while (pos < e) {",
+    "  while (buf[pos] === 32) pos++;",
+    "  c = buf[pos];",
+    "  if (c === 10 || (c === 13 && buf[pos + 1] === 10)) { pos += c === 10 ? 1 : 2; continue; }",
+    "  if ((c < 48 || c > 57) && c !== 45 && pos !== plain) return pos;",
+    "  stats.read++;",
+    "  skip = '';",
+    "  line: {",
+    ...body.map((l) => `    ${l}`),
+    "    while (c === 32) c = buf[++pos];",
+    "    if (c === 13) c = buf[++pos];",
+    `    if (c !== 10) { skip = c > 32 ? "too-many-fields" : "control-character"; break line; }`,
+    "    pos++;",
+    "  }",
+    "  if (skip !== '') {",
+    "    sc.skipped(skip);",
+    "    pos = buf.indexOf(10, pos) + 1;",
+    `  } else if (sc.status !== ${STATUS_OK}) sc.skipped(sc.status === 1 ? "nodata" : "skipdata");`,
+    "  else {",
+    "    stats.analysed++;",
+    "    onRecord();",
+    "  }",
+    "}",
+    "return e;",
+  ];
+  const fn = new Function("sc", "buf", "pos", "e", "onRecord", "plain", code.join("\n")) as LinesScanner;
+  compiled.set(key, fn);
+  return fn;
+}
+
+/** A field ended where the next should start: the line is short, or holds a control character. */
+const endOfField = '{ skip = c === 10 || c === 13 ? "too-few-fields" : "control-character"; break line; }';
+
+const toEnd = "while (c > 32) c = buf[++pos];";
+
+/** What each kind of field does when its value is "-". */
+const ABSENT: Record<number, (t: number) => string[]> = {
+  [SKIP]: () => [],
+  [TEXT]: () => [],
+  [NUMBER]: (t) => (t >= 0 ? [`num[${t}] = -1;`] : []),
+  [ADDRESS]: (t) => [`addr[${t}] = -1;`],
+  [INTERFACE]: () => ["sc.interfaceId = -1;"],
+  [ACTION]: () => ["sc.action = 0;"],
+  [STATUS]: () => [`sc.status = ${STATUS_OK};`],
+  [DIRECTION]: () => ["sc.direction = 0;"],
+};
+
+/** How each kind of field is read: c = buf[pos] is its first byte; leaves c = buf[pos] the byte after it. */
+const READ: Record<number, (t: number) => string[]> = {
+  [SKIP]: () => [toEnd],
+  [TEXT]: () => [toEnd],
+  [NUMBER]: (t) => [
+    "v = 0;",
+    "while ((c - 48) >>> 0 <= 9) {",
+    "  v = v * 10 + (c - 48);",
+    "  c = buf[++pos];",
+    "}",
+    'if (c > 32 || pos === b) { skip = "non-numeric"; break line; }',
+    ...(t >= 0 ? [`num[${t}] = v;`] : []),
+  ],
+  [ADDRESS]: (t) => [
+    // IPv4 is read as a 32-bit number on the way; anything else is interned by its bytes.
+    "ip = 0; octet = 0; dots = 0; v4 = true;",
+    "while (c > 32) {",
+    "  if (c === 46) {",
+    "    ip = (ip << 8) | octet;",
+    "    if (octet > 255) v4 = false;",
+    "    octet = 0;",
+    "    dots++;",
+    "  } else if ((c - 48) >>> 0 <= 9) octet = octet * 10 + (c - 48);",
+    "  else v4 = false;",
+    "  c = buf[++pos];",
+    "}",
+    `addr[${t}] = v4 && dots === 3 && octet <= 255 && pos - b <= 15 ? sc.ipv4((ip << 8) | octet, buf, b, pos) : sc.addresses.intern(buf, b, pos);`,
+  ],
+  [INTERFACE]: () => [
+    "h = 0x811c9dc5;",
+    "while (c > 32) {",
+    "  h = Math.imul(h ^ c, 0x01000193);",
+    "  c = buf[++pos];",
+    "}",
+    "sc.interfaceId = sc.interfaces.internHashed(buf, b, pos, h);",
+  ],
+  // ACCEPT / REJECT, OK / NODATA / SKIPDATA, ingress / egress: the first letter tells.
+  [ACTION]: () => [`sc.action = c === 82 ? ${ACTION_REJECT} : c === 65 ? ${ACTION_ACCEPT} : 0;`, toEnd],
+  [STATUS]: () => [`sc.status = c === 78 ? 1 : c === 83 ? 2 : ${STATUS_OK};`, toEnd],
+  [DIRECTION]: () => [`sc.direction = c === 105 ? ${DIRECTION_INGRESS} : c === 101 ? ${DIRECTION_EGRESS} : 0;`, toEnd],
+};
+
+/**
+ * Cuts a stream of byte chunks at line ends: hands on runs of whole lines (each run ends with a
+ * newline) and keeps a partial last line for the next chunk.
+ */
 export class LineSplitter {
   private carry: Buffer | undefined;
 
-  constructor(private readonly onLine: (buf: Buffer, s: number, e: number) => void) {}
+  constructor(private readonly onLines: (buf: Buffer, s: number, e: number) => void) {}
 
   push(chunk: Buffer): void {
-    const buf = chunk;
     let s = 0;
     if (this.carry) {
       const nl = chunk.indexOf(10);
@@ -345,22 +418,24 @@ export class LineSplitter {
         this.carry = Buffer.concat([this.carry, chunk]);
         return;
       }
-      const line = Buffer.concat([this.carry, chunk.subarray(0, nl)]);
+      const line = Buffer.concat([this.carry, chunk.subarray(0, nl + 1)]);
       this.carry = undefined;
-      this.onLine(line, 0, line.length);
+      this.onLines(line, 0, line.length);
       s = nl + 1;
     }
-    for (let nl = buf.indexOf(10, s); nl !== -1; nl = buf.indexOf(10, s)) {
-      this.onLine(buf, s, nl);
-      s = nl + 1;
+    const last = chunk.lastIndexOf(10);
+    if (last >= s) {
+      this.onLines(chunk, s, last + 1);
+      s = last + 1;
     }
-    if (s < buf.length) this.carry = Buffer.from(buf.subarray(s));
+    if (s < chunk.length) this.carry = Buffer.from(chunk.subarray(s));
   }
 
   /** Ends the stream: the last line, if it had no newline. */
   end(): void {
-    if (this.carry) this.onLine(this.carry, 0, this.carry.length);
+    const carry = this.carry;
     this.carry = undefined;
+    if (carry) this.onLines(Buffer.concat([carry, NEWLINE]), 0, carry.length + 1);
   }
 
   /** Drops a partial line (a damaged stream's last line is not a record). */
@@ -368,3 +443,5 @@ export class LineSplitter {
     this.carry = undefined;
   }
 }
+
+const NEWLINE = Buffer.from("\n");

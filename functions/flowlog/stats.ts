@@ -5,6 +5,7 @@ export type SkipReason =
   | "too-few-fields"
   | "too-many-fields"
   | "non-numeric"
+  | "control-character"
   | "truncated-gzip"
   | "window-limit";
 

@@ -6,7 +6,18 @@ describe("port scan", () => {
   it("fires when one source probes many ports on one host", () => {
     const flows = range(30).map((i) => ({ src: "203.0.113.9", dst: "10.0.1.5", dstport: 1000 + i, packets: 1, bytes: 44, action: "REJECT" as const, start: T0 }));
     const f = detect(flows).findings.find((x) => x.rule === "port-scan")!;
-    expect(f).toMatchObject({ src: "203.0.113.9", dst: "10.0.1.5", severity: "MEDIUM", evidence: { distinctPorts: 25 } });
+    expect(f).toMatchObject({ src: "203.0.113.9", dst: "10.0.1.5", severity: "MEDIUM", evidence: { distinctPorts: 30 } });
+  });
+
+  it("counts each distinct port once, exactly, in early and in late windows (past the 32 a group row remembers)", () => {
+    // 40 windows of one ordinary flow each, then the same scan (every port twice) in window 0 and window 39.
+    const background = range(40).map((w) => ({ src: "10.0.9.9", dst: "10.0.9.8", dstport: 443, start: T0 + w * 300 }));
+    const scan = (start: number) => range(60).map((i) => ({ src: "203.0.113.9", dst: "10.0.1.5", dstport: 2000 + (i % 30), packets: 1, action: "REJECT" as const, start }));
+    const found = detect([...background, ...scan(T0), ...scan(T0 + 39 * 300)]).findings.filter((x) => x.rule === "port-scan" && x.dst === "10.0.1.5");
+    expect(found.map((f) => [f.window.start, f.evidence.distinctPorts])).toEqual([
+      [T0 - (T0 % 300), 30],
+      [T0 + 39 * 300 - (T0 % 300), 30],
+    ]);
   });
 
   it("stays silent for a busy server answering many clients on their ephemeral ports", () => {
@@ -29,7 +40,7 @@ describe("port scan", () => {
 describe("port sweep", () => {
   it("fires when one source probes one port across many hosts", () => {
     const flows = range(40).map((i) => ({ src: "198.51.100.7", dst: `10.0.3.${i}`, dstport: 3306, packets: 1, action: "REJECT" as const, start: T0 }));
-    expect(detect(flows).findings.find((f) => f.rule === "port-sweep")).toMatchObject({ port: 3306, evidence: { distinctHosts: 25 } });
+    expect(detect(flows).findings.find((f) => f.rule === "port-sweep")).toMatchObject({ port: 3306, evidence: { distinctHosts: 40 } });
   });
 
   it("stays silent for a load balancer health-checking many targets with full connections", () => {
@@ -96,7 +107,7 @@ describe("command and control", () => {
 describe("lateral movement", () => {
   it("fires when an internal host reaches many internal hosts on admin ports", () => {
     const flows = range(15).map((i) => ({ src: "10.0.1.5", dst: `10.0.4.${i}`, dstport: i % 2 ? 445 : 5985, start: T0 }));
-    expect(detect(flows).findings.find((f) => f.rule === "lateral-movement")).toMatchObject({ severity: "HIGH", evidence: { internalHosts: 10, adminPorts: 2 } });
+    expect(detect(flows).findings.find((f) => f.rule === "lateral-movement")).toMatchObject({ severity: "HIGH", evidence: { internalHosts: 15, adminPorts: 2 } });
   });
 
   it("stays silent for a few admin connections, and for a bastion on the allow-list", () => {

@@ -113,7 +113,10 @@ describe("sources", () => {
   const collect = async (input: Readable) => {
     const stats = newStats();
     const lines: string[] = [];
-    const splitter = new LineSplitter((buf, s, e) => lines.push(buf.toString("latin1", s, e)));
+    const splitter = new LineSplitter((buf, s, e) => {
+      expect(buf[e - 1]).toBe(10); // runs of whole lines
+      lines.push(...buf.toString("latin1", s, e - 1).split("\n"));
+    });
     let damaged = false;
     for await (const chunk of streamChunks(input, stats, () => (damaged = true))) splitter.push(chunk);
     if (damaged) splitter.discard();
