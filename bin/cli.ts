@@ -1,16 +1,17 @@
 import * as path from "path";
 import { Command, CommanderError } from "commander";
-import { loadEnvironments, selectEnvironments } from "../environments";
 import { ConfigError } from "../policies/errors";
 import { DetectorError } from "../functions/detect/engine";
-import { detectLocal, findingsJson, findingsReport } from "./detect";
-import { complianceReport, controlsSummary, hasFailures, renderReport, REPORT_FORMATS, ReportFormat, writeReport } from "./compliance";
-import { costReport, parseGb } from "./cost";
-import { closeIncident, DEFAULT_TTL, incidentTable, openIncident, planIncident } from "./incident";
-import { changesTable, planStack } from "./plan";
-import { invokeDetector, parseSince } from "./remote";
-import { summaryTable, synthesize } from "./synth";
+import { DEFAULT_TTL, REPORT_FORMATS, ReportFormat } from "./options";
 import { TerraformError } from "./terraform";
+
+// Each command loads what it needs when it runs: `detect` on a laptop at incident time should
+// not wait for cdktf and the AWS provider bindings to load.
+const environments = () => import("../environments");
+const synth = () => import("./synth");
+const plan = () => import("./plan");
+const compliance = () => import("./compliance");
+const incident = () => import("./incident");
 
 export interface Io {
   out(text: string): void;
@@ -34,7 +35,9 @@ export function program(io: Io, setCode: (code: number) => void): Command {
     .description("validate every environment and synthesize stacks into cdktf.out")
     .argument("[env...]", "environments to synthesize (default: all)")
     .option("--out <dir>", "output folder", "cdktf.out")
-    .action((envNames: string[], opts: { out: string }) => {
+    .action(async (envNames: string[], opts: { out: string }) => {
+      const { summaryTable, synthesize } = await synth();
+      const { complianceReport, controlsSummary } = await compliance();
       const result = synthesize({ envNames, outdir: opts.out });
       const report = complianceReport(result.envs, result.outdir);
       io.out(summaryTable(result.envs, new Map(report.environments.map((r) => [r.environment, controlsSummary(r)]))));
@@ -49,18 +52,21 @@ export function program(io: Io, setCode: (code: number) => void): Command {
     .argument("<env>", "environment to plan")
     .option("--offline", "plan with no AWS credentials and no network (override file: dummy keys, local state)")
     .option("--out <dir>", "output folder", "cdktf.out")
-    .action((env: string, opts: { offline?: boolean; out: string }) => {
+    .action(async (env: string, opts: { offline?: boolean; out: string }) => {
+      const { loadEnvironments, selectEnvironments } = await environments();
+      const { synthesize } = await synth();
+      const { changesTable, planStack } = await plan();
       const all = loadEnvironments();
       const [stack] = selectEnvironments(all, [env]);
       const result = synthesize({ outdir: opts.out, all });
-      const plan = planStack(result.outdir, stack.stackName, { offline: opts.offline === true });
-      io.out(`${stack.stackName}${opts.offline ? " (offline)" : ""}: ${plan.summary}\n`);
-      io.out(changesTable(plan.changes));
+      const planned = planStack(result.outdir, stack.stackName, { offline: opts.offline === true });
+      io.out(`${stack.stackName}${opts.offline ? " (offline)" : ""}: ${planned.summary}\n`);
+      io.out(changesTable(planned.changes));
       setCode(0);
     });
 
-  const incident = cli.command("incident").description("incident-time ENI-scoped flow logs: open, plan, close, list");
-  incident
+  const incidents = cli.command("incident").description("incident-time ENI-scoped flow logs: open, plan, close, list");
+  incidents
     .command("open")
     .description("write an incident record that turns on full logging for ENIs until it is closed or expires")
     .option("--env <env>", "environment the interfaces are in")
@@ -68,7 +74,8 @@ export function program(io: Io, setCode: (code: number) => void): Command {
     .option("--reason <text>", "why, for the record and the resource tags")
     .option("--ticket <id>", "incident ticket; its slug is the incident id")
     .option("--ttl <duration>", `how long logging stays on (1h to 30d)`, DEFAULT_TTL)
-    .action((opts: { env?: string; eni: string[]; reason?: string; ticket?: string; ttl: string }) => {
+    .action(async (opts: { env?: string; eni: string[]; reason?: string; ticket?: string; ttl: string }) => {
+      const { openIncident } = await incident();
       const { record, file } = openIncident({ env: opts.env, enis: opts.eni, reason: opts.reason, ticket: opts.ticket, ttl: opts.ttl, now: new Date() });
       io.out(
         [
@@ -81,38 +88,43 @@ export function program(io: Io, setCode: (code: number) => void): Command {
       );
       setCode(0);
     });
-  incident
+  incidents
     .command("plan")
     .description("synthesize, then terraform plan only the incident's stack")
     .argument("<id>", "incident id")
     .option("--offline", "plan with no AWS credentials and no network")
     .option("--out <dir>", "output folder", "cdktf.out")
-    .action((id: string, opts: { offline?: boolean; out: string }) => {
-      const { stack, plan } = planIncident(id, { offline: opts.offline === true, outdir: opts.out });
-      io.out(`${stack}${opts.offline ? " (offline)" : ""}: ${plan.summary}\n`);
-      io.out(changesTable(plan.changes));
+    .action(async (id: string, opts: { offline?: boolean; out: string }) => {
+      const { planIncident } = await incident();
+      const { changesTable } = await plan();
+      const { stack, plan: planned } = planIncident(id, { offline: opts.offline === true, outdir: opts.out });
+      io.out(`${stack}${opts.offline ? " (offline)" : ""}: ${planned.summary}\n`);
+      io.out(changesTable(planned.changes));
       io.out(`\nApply with: terraform -chdir=${path.join(opts.out, "stacks", stack)} apply tfplan`);
       setCode(0);
     });
-  incident
+  incidents
     .command("close")
     .description("plan the destruction of the incident's stack and mark the record closed (the archive keeps the evidence)")
     .argument("<id>", "incident id")
     .option("--offline", "plan with no AWS credentials and no network")
     .option("--out <dir>", "output folder", "cdktf.out")
-    .action((id: string, opts: { offline?: boolean; out: string }) => {
-      const { record, stack, plan, stackDir } = closeIncident(id, { offline: opts.offline === true, outdir: opts.out, now: new Date() });
+    .action(async (id: string, opts: { offline?: boolean; out: string }) => {
+      const { closeIncident } = await incident();
+      const { changesTable } = await plan();
+      const { record, stack, plan: planned, stackDir } = closeIncident(id, { offline: opts.offline === true, outdir: opts.out, now: new Date() });
       io.out(`Closed incident ${record.id} at ${record.closedAt}; the record stays for audit.`);
-      io.out(`Destroy plan for ${stack}${opts.offline ? " (offline)" : ""}: ${plan.summary}\n`);
-      io.out(changesTable(plan.changes));
+      io.out(`Destroy plan for ${stack}${opts.offline ? " (offline)" : ""}: ${planned.summary}\n`);
+      io.out(changesTable(planned.changes));
       io.out(`\nApply with: terraform -chdir=${path.relative(process.cwd(), stackDir)} apply tfplan`);
       io.out(`Flow logs already delivered stay in the archive under incidents/${record.id}/ for its retention.`);
       setCode(0);
     });
-  incident
+  incidents
     .command("list")
     .description("show open, expired and closed incidents with the time left")
-    .action(() => {
+    .action(async () => {
+      const { incidentTable } = await incident();
       io.out(incidentTable(new Date()));
       setCode(0);
     });
@@ -123,7 +135,9 @@ export function program(io: Io, setCode: (code: number) => void): Command {
     .argument("<env>", "environment")
     .option("--gb-per-day <gb>", "raw flow-log volume per day")
     .option("--athena-tb <tb>", "TB scanned by Athena per month", "1")
-    .action((envName: string, opts: { gbPerDay?: string; athenaTb: string }) => {
+    .action(async (envName: string, opts: { gbPerDay?: string; athenaTb: string }) => {
+      const { loadEnvironments, selectEnvironments } = await environments();
+      const { costReport, parseGb } = await import("./cost");
       const [env] = selectEnvironments(loadEnvironments(), [envName]);
       io.out(costReport(env!, parseGb(opts.gbPerDay, "--gb-per-day"), parseGb(opts.athenaTb, "--athena-tb")));
       setCode(0);
@@ -136,10 +150,13 @@ export function program(io: Io, setCode: (code: number) => void): Command {
     .option("--format <format>", `report format: ${REPORT_FORMATS.join(", ")}`, "table")
     .option("--out <path>", "write the report to a file instead of standard output")
     .option("--synth-out <dir>", "output folder of the synthesized stacks", "cdktf.out")
-    .action((envNames: string[], opts: { format: string; out?: string; synthOut: string }) => {
+    .action(async (envNames: string[], opts: { format: string; out?: string; synthOut: string }) => {
       if (!REPORT_FORMATS.includes(opts.format as ReportFormat)) {
         throw new ConfigError([`--format: unknown report format (got "${opts.format}"). Use one of ${REPORT_FORMATS.map((f) => `"${f}"`).join(", ")}.`]);
       }
+      const { loadEnvironments, selectEnvironments } = await environments();
+      const { synthesize } = await synth();
+      const { complianceReport, hasFailures, renderReport, writeReport } = await compliance();
       const all = loadEnvironments();
       const chosen = selectEnvironments(all, envNames);
       const result = synthesize({ outdir: opts.synthOut, all });
@@ -162,11 +179,17 @@ export function program(io: Io, setCode: (code: number) => void): Command {
     .option("--since <duration>", "with --env and no files: invoke the deployed detector over the last 30m, 6h, 2d ...")
     .option("--json", "print one JSON document: { stats, findings }")
     .action(async (files: string[], opts: { format?: string; env?: string; since?: string; json?: boolean }) => {
-      const env = opts.env === undefined ? undefined : selectEnvironments(loadEnvironments(), [opts.env])[0];
+      let env;
+      if (opts.env !== undefined) {
+        const { loadEnvironments, selectEnvironments } = await environments();
+        env = selectEnvironments(loadEnvironments(), [opts.env])[0];
+      }
+      const { detectLocal, findingsJson, findingsReport } = await import("./detect");
       let result;
       if (opts.since !== undefined) {
         if (!env) throw new DetectorError(`--since: needs --env (got --since ${opts.since} alone). Name the environment whose deployed detector to run.`);
         if (files.length > 0) throw new DetectorError(`--since: runs the deployed detector, not local files (got ${files.join(" ")}). Drop --since to analyse the files, or the files to query AWS.`);
+        const { invokeDetector, parseSince } = await import("./remote");
         result = await invokeDetector(env, parseSince(opts.since));
       } else {
         if (files.length === 0) {

@@ -6,8 +6,9 @@ import type { Evidence, StackJson } from "../policies/controls/stack";
 import { stackDir } from "./synth";
 import { renderTable } from "./table";
 
-export type ReportFormat = "table" | "md" | "json" | "html";
-export const REPORT_FORMATS: readonly ReportFormat[] = ["table", "md", "json", "html"];
+import type { ReportFormat } from "./options";
+export { REPORT_FORMATS } from "./options";
+export type { ReportFormat } from "./options";
 
 export interface EnvironmentReport {
   readonly environment: string;

@@ -9,7 +9,8 @@ import { PlanResult, planStack } from "./plan";
 import { stackDir, synthesize } from "./synth";
 import { renderTable } from "./table";
 
-export const DEFAULT_TTL = "72h";
+import { DEFAULT_TTL } from "./options";
+export { DEFAULT_TTL } from "./options";
 const MAX_TTL_SECONDS = 30 * 86400;
 
 export interface OpenOptions {

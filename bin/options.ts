@@ -1,0 +1,6 @@
+/** Option values the CLI states in its help; kept apart from the commands so that help and `detect` load nothing heavy. */
+export type ReportFormat = "table" | "md" | "json" | "html";
+export const REPORT_FORMATS: readonly ReportFormat[] = ["table", "md", "json", "html"];
+
+/** How long incident logging stays on unless --ttl says otherwise. */
+export const DEFAULT_TTL = "72h";
