@@ -127,6 +127,8 @@ export class Aggregator implements RunAggregates {
   readonly windowSeconds: number;
 
   private readonly windowIds = new Map<number, number>();
+  private readonly nearWindows = new Int32Array(4096).fill(-1);
+  private windowBase = -1;
   private readonly windowStarts: number[] = [];
   private lastWindowStart = NaN;
   private lastWindowId = -1;
@@ -164,11 +166,15 @@ export class Aggregator implements RunAggregates {
   private windowId(start: number): number {
     const w = start - (start % this.windowSeconds);
     if (w === this.lastWindowStart) return this.lastWindowId;
-    let id = this.windowIds.get(w);
-    if (id === undefined) {
+    // Windows near the first one (the next 4,096) by offset; others through the map.
+    if (this.windowBase < 0) this.windowBase = w;
+    const offset = (w - this.windowBase) / this.windowSeconds;
+    let id = offset >= 0 && offset < this.nearWindows.length ? this.nearWindows[offset]! : this.windowIds.get(w) ?? -1;
+    if (id === -1) {
       id = this.windowStarts.length;
       this.windowStarts.push(w);
-      this.windowIds.set(w, id);
+      if (offset >= 0 && offset < this.nearWindows.length) this.nearWindows[offset] = id;
+      else this.windowIds.set(w, id);
     }
     this.lastWindowStart = w;
     this.lastWindowId = id;

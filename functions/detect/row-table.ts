@@ -4,7 +4,9 @@
  * at even word offsets, as doubles (`f64[word / 2]`). Open addressing with linear probing, so a
  * lookup and the update that follows it touch one or two cache lines, and no object, boxed key
  * or per-row allocation exists. Aggregating millions of flow records is mostly waiting for
- * memory; this layout is what keeps that wait short.
+ * memory; this layout is what keeps that wait short. The table doubles when three quarters full
+ * (faster than half full on 5M records: a smaller table misses the cache less often than the
+ * longer probes cost).
  *
  * A row is addressed by the word offset of its slot (its "base"). Bases move when the table
  * grows, so a base is valid until the next `upsert` of the same table.
@@ -56,7 +58,7 @@ export class RowTable {
         i32[base + 1] = b;
         i32[base + 2] = c;
         this.isNew = true;
-        if (++this.size * 2 > mask + 1) return this.grow(a, b, c);
+        if (++this.size * 4 > (mask + 1) * 3) return this.grow(a, b, c);
         return base;
       }
       if (k === a && i32[base + 1] === b && i32[base + 2] === c) {

@@ -7,6 +7,7 @@
 import { fieldByName } from "./fields";
 import { LogFormat } from "./format";
 import { countSkip, ParseStats, SkipReason } from "./stats";
+import { RowTable } from "../detect/row-table";
 
 /** Interns byte strings (addresses, interface ids) to dense integer ids. */
 export class InternTable {
@@ -140,6 +141,8 @@ export class FlowScanner {
   private v4Shift = 32 - 12;
   private v4Size = 0;
   private lines!: LinesScanner;
+  /** ENI ids read as numbers -> interface id. */
+  private readonly eniIds = new RowTable(4);
   private format!: LogFormat;
 
   constructor(
@@ -217,6 +220,13 @@ export class FlowScanner {
       this.v4Keys[slot] = keys[i]!;
       this.v4Ids[slot] = ids[i]!;
     }
+  }
+
+  /** The interface id of "eni-" + 17 hex digits given as three numbers (7, 7 and 3 digits); its text is buf[s, e). */
+  eni(a: number, b: number, c: number, buf: Buffer, s: number, e: number): number {
+    const row = this.eniIds.upsert(a, b, c);
+    if (this.eniIds.isNew) this.eniIds.i32[row + 3] = this.interfaces.intern(buf, s, e);
+    return this.eniIds.i32[row + 3]!;
   }
 
   /** A header line names its format; returns it, or undefined when the line is not a header. */
@@ -311,7 +321,7 @@ function compileLines(kinds: Uint8Array, targets: Int8Array, keepTokens: boolean
   });
   const code = [
     "const num = sc.num, addr = sc.addr, stats = sc.stats;",
-    "let c = 0, b = 0, v = 0, h = 0, ip = 0, octet = 0, dots = 0, v4 = true, skip = '';",
+    "let c = 0, b = 0, d = 0, v = 0, ip = 0, octet = 0, dots = 0, v4 = true, x1 = 0, x2 = 0, x3 = 0, digits = 0, eni = false, skip = '';",
     "while (pos < e) {",
     "  while (buf[pos] === 32) pos++;",
     "  c = buf[pos];",
@@ -374,26 +384,39 @@ const READ: Record<number, (t: number) => string[]> = {
   ],
   [ADDRESS]: (t) => [
     // IPv4 is read as a 32-bit number on the way; anything else is interned by its bytes.
-    "ip = 0; octet = 0; dots = 0; v4 = true;",
+    // Exact: four octets of 1-3 digits, each at most 255, no leading zero (else two texts would share a number).
+    "ip = 0; octet = 0; dots = 0; digits = 0; v4 = true;",
     "while (c > 32) {",
     "  if (c === 46) {",
     "    ip = (ip << 8) | octet;",
-    "    if (octet > 255) v4 = false;",
+    "    if (octet > 255 || digits === 0) v4 = false;",
     "    octet = 0;",
+    "    digits = 0;",
     "    dots++;",
-    "  } else if ((c - 48) >>> 0 <= 9) octet = octet * 10 + (c - 48);",
-    "  else v4 = false;",
+    "  } else if ((c - 48) >>> 0 <= 9) {",
+    "    if (digits > 0 && octet === 0) v4 = false;",
+    "    octet = octet * 10 + (c - 48);",
+    "    digits++;",
+    "  } else v4 = false;",
     "  c = buf[++pos];",
     "}",
-    `addr[${t}] = v4 && dots === 3 && octet <= 255 && pos - b <= 15 ? sc.ipv4((ip << 8) | octet, buf, b, pos) : sc.addresses.intern(buf, b, pos);`,
+    `addr[${t}] = v4 && dots === 3 && digits > 0 && octet <= 255 && pos - b <= 15 ? sc.ipv4((ip << 8) | octet, buf, b, pos) : sc.addresses.intern(buf, b, pos);`,
   ],
   [INTERFACE]: () => [
-    "h = 0x811c9dc5;",
+    // An ENI id ("eni-" and 17 hex digits) is read as three numbers on the way; others are interned by their bytes.
+    "x1 = 0; x2 = 0; x3 = 0; digits = 0;",
+    "eni = c === 101 && buf[pos + 1] === 110 && buf[pos + 2] === 105 && buf[pos + 3] === 45;",
+    "if (eni) c = buf[pos += 4];",
     "while (c > 32) {",
-    "  h = Math.imul(h ^ c, 0x01000193);",
+    "  d = c <= 57 ? c - 48 : c - 87;",
+    "  if (d >>> 0 > 15 || (c > 57 && c < 97)) eni = false;",
+    "  else if (digits < 7) x1 = x1 * 16 + d;",
+    "  else if (digits < 14) x2 = x2 * 16 + d;",
+    "  else x3 = x3 * 16 + d;",
+    "  digits++;",
     "  c = buf[++pos];",
     "}",
-    "sc.interfaceId = sc.interfaces.internHashed(buf, b, pos, h);",
+    "sc.interfaceId = eni && digits === 17 ? sc.eni(x1, x2, x3, buf, b, pos) : sc.interfaces.intern(buf, b, pos);",
   ],
   // ACCEPT / REJECT, OK / NODATA / SKIPDATA, ingress / egress: the first letter tells.
   [ACTION]: () => [`sc.action = c === 82 ? ${ACTION_REJECT} : c === 65 ? ${ACTION_ACCEPT} : 0;`, toEnd],

@@ -101,6 +101,28 @@ describe("bad lines are counted by reason, never thrown or dropped silently", ()
     expect(p.stats).toEqual({ read: 3, analysed: 0, skipped: { "too-few-fields": 1, "too-many-fields": 1, "non-numeric": 1 } });
   });
 
+  it("a control character inside a line, a number with a sign, trailing spaces and CRLF", () => {
+    const p = new RecordParser(LogFormat.DEFAULT);
+    expect(p.parse("2 123456789010 eni-1 10.0.0.1\x0110.0.0.2 1 2 6 1 1 1 2 ACCEPT OK")).toBeUndefined();
+    expect(p.parse("2 123456789010 eni-1 10.0.0.1 10.0.0.2 1 2 6 +1 1 1 2 ACCEPT OK")).toBeUndefined();
+    expect(p.parse("  2 123456789010 eni-1 10.0.0.1  10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK  \r")).toMatchObject({ srcaddr: "10.0.0.1", dstaddr: "10.0.0.2", packets: 1 });
+    expect(p.stats).toEqual({ read: 3, analysed: 1, skipped: { "control-character": 1, "non-numeric": 1 } });
+  });
+
+  it("reads ENI ids as numbers only when that is exact: other spellings stay distinct interfaces", () => {
+    const p = new RecordParser(LogFormat.DEFAULT);
+    const ids = ["eni-0123456789abcdef0", "eni-0123456789ABCDEF0", "eni-0123456789abcdef", "eni-0123456789abcdef01", "tgw-attach-0123456789abcdef0", "eni-0123456789abcdef0"];
+    const seen = ids.map((id) => p.parse(`2 123456789010 ${id} 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK`)!.interfaceId);
+    expect(seen).toEqual(ids);
+  });
+
+  it("reads IPv4 addresses as numbers only when that is exact", () => {
+    const p = new RecordParser(LogFormat.DEFAULT);
+    const addrs = ["10.0.0.1", "10.0.0.01", "256.0.0.1", "10.0.0", "1.2.3.4.5", "10.0.0.1"];
+    const seen = addrs.map((a) => p.parse(`2 123456789010 eni-1 ${a} 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK`)!.srcaddr);
+    expect(seen).toEqual(addrs);
+  });
+
   it("switches to the format a header line names", () => {
     const p = new RecordParser(LogFormat.DEFAULT);
     expect(p.parse("srcaddr dstaddr dstport bytes")).toBeUndefined();
