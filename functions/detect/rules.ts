@@ -250,14 +250,15 @@ export const anomalies: Rule = (run, t) => {
   const gt = run.groups;
   const count = gt.size;
   if (count < t.anomalyMinGroups) return [];
-  const bases = new Int32Array(count);
+  // Groups in order of their ids (first appearance in the input), not of the table's slots, so
+  // that the forest's samples depend on the input alone.
+  const gi = gt.i32;
+  const all: number[] = [];
+  gt.each((base) => all.push(base));
+  all.sort((x, y) => gi[x]! - gi[y]! || gi[x + 1]! - gi[y + 1]! || gi[x + 2]! - gi[y + 2]!);
+  const bases = Int32Array.from(all);
   const features = new Float64Array(count * 4);
-  let g = 0;
-  gt.each((base) => {
-    bases[g] = base;
-    groupFeatures(gt, base, features, g * 4);
-    g++;
-  });
+  for (let g = 0; g < count; g++) groupFeatures(gt, bases[g]!, features, g * 4);
   const forest = new IsolationForest({ trees: 100, sampleSize: 256, seed: 42 }).fitMatrix(features, 4);
   // Groups with the same rounded features share a score: score each distinct vector once.
   const vectorIndex = new Map<number, number>();
@@ -276,7 +277,6 @@ export const anomalies: Rule = (run, t) => {
   const scores = forest.scoreMatrix(distinct.subarray(0, vectorIndex.size * 4), 4);
   // One finding per source: a probe of 200 ports or 60 hosts is one story, not 200.
   const best = new Map<number, { g: number; score: number; groups: number }>();
-  const gi = gt.i32;
   for (let i = 0; i < count; i++) {
     const score = scores[vectorOf[i]!]!;
     if (score < t.anomalyScore) continue;
