@@ -10,7 +10,7 @@ import * as fs from "fs";
 import { LogFormat } from "../functions/flowlog/format";
 import { ACTION_REJECT, FlowScanner, LineSplitter } from "../functions/flowlog/scanner";
 import { newStats } from "../functions/flowlog/stats";
-import { RowTable } from "../functions/detect/row-table";
+import { RowTable } from "../functions/flowlog/row-table";
 
 async function main(file: string): Promise<void> {
   const start = process.hrtime.bigint();

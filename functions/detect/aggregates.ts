@@ -1,7 +1,7 @@
 import { ACTION_REJECT, DIRECTION_INGRESS, FlowScanner } from "../flowlog/scanner";
 import { countSkip, ParseStats } from "../flowlog/stats";
 import { isPrivate, isResponse } from "./net";
-import { RowTable } from "./row-table";
+import { RowTable } from "../flowlog/row-table";
 import { ADMIN_PORTS, DetectorThresholds, WEB_PORTS } from "./thresholds";
 
 /*

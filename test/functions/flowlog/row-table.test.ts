@@ -1,4 +1,4 @@
-import { RowTable } from "../../../functions/detect/row-table";
+import { RowTable } from "../../../functions/flowlog/row-table";
 
 describe("RowTable", () => {
   it("keeps each row's fields through growth, finds every key and only those", () => {
