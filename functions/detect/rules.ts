@@ -2,7 +2,7 @@ import { BRUTE, GROUP, PROTO, PW, RunAggregates, sketchCount, SRC, SWEEP } from 
 import { finding, Finding } from "./findings";
 import { IsolationForest } from "./isolation-forest";
 import { isPrivate } from "./net";
-import type { RowTable } from "../flowlog/row-table";
+import type { Rows } from "../flowlog/row-table";
 import { ADMIN_PORTS, DetectorThresholds } from "./thresholds";
 
 /** A rule: a pure function of one window's aggregates and the thresholds (names turn ids into addresses). */
@@ -227,7 +227,7 @@ export const beaconing: Rule = (run, t) => {
  * Each is rounded to 1/64 (under 2% apart on the original scale), which lets groups with the
  * same rounded vector share one score. Written to out[o, o + 4).
  */
-export function groupFeatures(groups: RowTable, g: number, out: Float64Array, o: number): void {
+export function groupFeatures(groups: Rows, g: number, out: Float64Array, o: number): void {
   const gi = groups.i32;
   const gf = groups.f64;
   const flows = Math.max(gi[g + GROUP.FLOWS]!, 1);

@@ -13,7 +13,28 @@
  */
 export const EMPTY = -1;
 
-export class RowTable {
+/** What the rules read of a table: rows by base, each row, a lookup. */
+export interface Rows {
+  readonly i32: Int32Array;
+  readonly f64: Float64Array;
+  /** Words per slot. */
+  readonly stride: number;
+  /** Rows held. */
+  readonly size: number;
+  /** Calls `fn` with the base of every row, in a deterministic order. */
+  each(fn: (base: number) => void): void;
+  /** The base of row (a, b, c), or -1 when absent. */
+  find(a: number, b: number, c: number): number;
+}
+
+function hash(a: number, b: number, c: number): number {
+  let h = Math.imul(a, 0x9e3779b1) ^ Math.imul(b ^ (b >>> 15), 0x85ebca77) ^ Math.imul(c ^ (c >>> 13), 0xc2b2ae35);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  return h ^ (h >>> 12);
+}
+
+export class RowTable implements Rows {
   i32: Int32Array;
   f64: Float64Array;
   /** Rows held. */
@@ -38,11 +59,9 @@ export class RowTable {
     for (let b = 0; b < this.i32.length; b += stride) this.i32[b] = EMPTY;
   }
 
-  private static hash(a: number, b: number, c: number): number {
-    let h = Math.imul(a, 0x9e3779b1) ^ Math.imul(b ^ (b >>> 15), 0x85ebca77) ^ Math.imul(c ^ (c >>> 13), 0xc2b2ae35);
-    h ^= h >>> 15;
-    h = Math.imul(h, 0x2c1b3c6d);
-    return h ^ (h >>> 12);
+  /** Slots (a power of two). */
+  get capacity(): number {
+    return this.mask + 1;
   }
 
   /** The base of row (a, b, c), creating it (fields zero) when new; `isNew` tells which. Keys are non-negative. */
@@ -50,7 +69,7 @@ export class RowTable {
     const i32 = this.i32;
     const stride = this.stride;
     const mask = this.mask;
-    for (let slot = RowTable.hash(a, b, c) & mask; ; slot = (slot + 1) & mask) {
+    for (let slot = hash(a, b, c) & mask; ; slot = (slot + 1) & mask) {
       const base = slot * stride;
       const k = i32[base]!;
       if (k === EMPTY) {
@@ -71,7 +90,7 @@ export class RowTable {
   /** The base of row (a, b, c), or -1 when absent. */
   find(a: number, b: number, c: number): number {
     const i32 = this.i32;
-    for (let slot = RowTable.hash(a, b, c) & this.mask; ; slot = (slot + 1) & this.mask) {
+    for (let slot = hash(a, b, c) & this.mask; ; slot = (slot + 1) & this.mask) {
       const base = slot * this.stride;
       const k = i32[base]!;
       if (k === EMPTY) return -1;
@@ -96,7 +115,7 @@ export class RowTable {
     const mask = capacity - 1;
     for (let from = 0; from < old.length; from += stride) {
       if (old[from] === EMPTY) continue;
-      let slot = RowTable.hash(old[from]!, old[from + 1]!, old[from + 2]!) & mask;
+      let slot = hash(old[from]!, old[from + 1]!, old[from + 2]!) & mask;
       while (i32[slot * stride] !== EMPTY) slot = (slot + 1) & mask;
       const to = slot * stride;
       for (let w = 0; w < stride; w++) i32[to + w] = old[from + w]!;
@@ -105,5 +124,58 @@ export class RowTable {
     this.f64 = new Float64Array(buffer);
     this.mask = mask;
     return this.find(a, b, c);
+  }
+}
+
+/**
+ * Tables split by the first key (`a mod parts`), joined into one read-only table: one buffer
+ * holding every part's slots in turn, so rows keep one base space, as in a RowTable. Built once
+ * the parts are complete; a lookup probes the part its key belongs to.
+ */
+export class PartitionedRows implements Rows {
+  readonly i32: Int32Array;
+  readonly f64: Float64Array;
+  readonly stride: number;
+  readonly size: number;
+  /** Word offset and slot mask of each part. */
+  private readonly offsets: Int32Array;
+  private readonly masks: Int32Array;
+
+  constructor(parts: readonly RowTable[]) {
+    if (parts.length === 0 || (parts.length & (parts.length - 1)) !== 0) throw new RangeError(`PartitionedRows: parts must be a power of two (got ${parts.length})`);
+    this.stride = parts[0]!.stride;
+    let words = 0;
+    let size = 0;
+    this.offsets = new Int32Array(parts.length);
+    this.masks = new Int32Array(parts.length);
+    parts.forEach((p, i) => {
+      this.offsets[i] = words;
+      this.masks[i] = p.capacity - 1;
+      words += p.i32.length;
+      size += p.size;
+    });
+    const buffer = new ArrayBuffer(words * 4);
+    this.i32 = new Int32Array(buffer);
+    this.f64 = new Float64Array(buffer);
+    parts.forEach((p, i) => this.i32.set(p.i32, this.offsets[i]!));
+    this.size = size;
+  }
+
+  find(a: number, b: number, c: number): number {
+    const part = a & (this.offsets.length - 1);
+    const offset = this.offsets[part]!;
+    const mask = this.masks[part]!;
+    const i32 = this.i32;
+    for (let slot = hash(a, b, c) & mask; ; slot = (slot + 1) & mask) {
+      const base = offset + slot * this.stride;
+      const k = i32[base]!;
+      if (k === EMPTY) return -1;
+      if (k === a && i32[base + 1] === b && i32[base + 2] === c) return base;
+    }
+  }
+
+  each(fn: (base: number) => void): void {
+    const i32 = this.i32;
+    for (let base = 0; base < i32.length; base += this.stride) if (i32[base] !== EMPTY) fn(base);
   }
 }
