@@ -104,7 +104,7 @@ const WINDOW_LIMIT = 1 << 14;
  */
 const PARTS = 64;
 /** Records a part's buffer holds before every buffer is aggregated (about 0.8 MB each). */
-const PART_RECORDS = 8192;
+const PART_RECORDS = 16384;
 /** Words (doubles) per buffered record. */
 const REC = 13;
 // Their offsets.

@@ -73,16 +73,21 @@ export class IsolationForest {
     return this.fitMatrix(toMatrix(data), data[0]!.length);
   }
 
-  /** Fits the forest on a row-major matrix: row i is values[i * dims, (i + 1) * dims). */
-  fitMatrix(values: Float64Array, dims: number): this {
+  /**
+   * Fits the forest on a row-major matrix: row i is values[i * dims, (i + 1) * dims). With
+   * `order`, samples are drawn as if the rows stood in that order (order[k] is the row at place
+   * k): the same forest as fitting the reordered matrix, without moving the rows.
+   */
+  fitMatrix(values: Float64Array, dims: number, order?: Int32Array): this {
     const count = Math.floor(values.length / dims);
     if (count === 0) throw new RangeError("IsolationForest.fit: no rows to fit");
+    if (order && order.length !== count) throw new RangeError(`IsolationForest.fit: order has ${order.length} entries for ${count} rows`);
     const random = seededRandom(this.seed);
     this.psi = Math.min(this.sampleSize, count);
     this.cPsi = averagePathLength(this.psi);
     const heightLimit = Math.ceil(Math.log2(Math.max(this.psi, 2)));
     const indices = new Int32Array(count);
-    for (let i = 0; i < count; i++) indices[i] = i;
+    for (let i = 0; i < count; i++) indices[i] = order ? order[i]! : i;
     this.forest = [];
     for (let t = 0; t < this.trees; t++) {
       // Partial Fisher-Yates: the first psi entries become a sample without replacement.

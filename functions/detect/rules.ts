@@ -2,7 +2,7 @@ import { BRUTE, GROUP, PROTO, PW, RunAggregates, sketchCount, SRC, SWEEP } from 
 import { finding, Finding } from "./findings";
 import { IsolationForest } from "./isolation-forest";
 import { isPrivate } from "./net";
-import type { Rows } from "../flowlog/row-table";
+import { Rows, RowTable } from "../flowlog/row-table";
 import { ADMIN_PORTS, DetectorThresholds } from "./thresholds";
 
 /** A rule: a pure function of one window's aggregates and the thresholds (names turn ids into addresses). */
@@ -238,8 +238,30 @@ export function groupFeatures(groups: Rows, g: number, out: Float64Array, o: num
   out[o + 3] = q(sketchCount(gi[g + GROUP.SKETCH_LO]!, gi[g + GROUP.SKETCH_HI]!));
 }
 
-/** A number that identifies a rounded feature vector (each feature below 2^11 / 64 = 32). */
-const vectorKey = (m: Float64Array, o: number) => ((m[o]! * 64 * 2048 + m[o + 1]! * 64) * 2048 + m[o + 2]! * 64) * 2048 + m[o + 3]! * 64;
+/**
+ * Row indices in the order of their (source, destination, port) ids: three stable counting
+ * sorts, least significant key first. Ids are dense, so each pass is linear.
+ */
+function orderByKeys(keys: readonly Int32Array[]): Int32Array {
+  const n = keys[0]!.length;
+  let order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  let next = new Int32Array(n);
+  for (let k = keys.length - 1; k >= 0; k--) {
+    const key = keys[k]!;
+    let max = 0;
+    for (let i = 0; i < n; i++) if (key[i]! > max) max = key[i]!;
+    const at = new Int32Array(max + 2);
+    for (let i = 0; i < n; i++) at[key[i]! + 1]++;
+    for (let v = 1; v < at.length; v++) at[v] += at[v - 1]!;
+    for (let i = 0; i < n; i++) {
+      const row = order[i]!;
+      next[at[key[row]!]!++] = row;
+    }
+    [order, next] = [next, order];
+  }
+  return order;
+}
 
 /**
  * Isolation Forest over every (source, destination, port) group; the highest-scoring group of
@@ -250,37 +272,49 @@ export const anomalies: Rule = (run, t) => {
   const gt = run.groups;
   const count = gt.size;
   if (count < t.anomalyMinGroups) return [];
-  // Groups in order of their ids (first appearance in the input), not of the table's slots, so
-  // that the forest's samples depend on the input alone.
   const gi = gt.i32;
-  const all: number[] = [];
-  gt.each((base) => all.push(base));
-  all.sort((x, y) => gi[x]! - gi[y]! || gi[x + 1]! - gi[y + 1]! || gi[x + 2]! - gi[y + 2]!);
-  const bases = Int32Array.from(all);
+  // Rows in table order (one sequential sweep of the table); the forest samples them in the
+  // order of their ids (first appearance in the input), so that scores depend on the input alone.
+  const bases = new Int32Array(count);
+  const srcs = new Int32Array(count);
+  const dsts = new Int32Array(count);
+  const ports = new Int32Array(count);
   const features = new Float64Array(count * 4);
-  for (let g = 0; g < count; g++) groupFeatures(gt, bases[g]!, features, g * 4);
-  const forest = new IsolationForest({ trees: 100, sampleSize: 256, seed: 42 }).fitMatrix(features, 4);
-  // Groups with the same rounded features share a score: score each distinct vector once.
-  const vectorIndex = new Map<number, number>();
+  let g = 0;
+  gt.each((base) => {
+    bases[g] = base;
+    srcs[g] = gi[base + GROUP.SRC]!;
+    dsts[g] = gi[base + GROUP.DST]!;
+    ports[g] = gi[base + GROUP.PORT]!;
+    groupFeatures(gt, base, features, g * 4);
+    g++;
+  });
+  const order = orderByKeys([srcs, dsts, ports]);
+  const forest = new IsolationForest({ trees: 100, sampleSize: 256, seed: 42 }).fitMatrix(features, 4, order);
+  // Groups with the same rounded features share a score: score each distinct vector once. A
+  // rounded feature times 64 is an integer below 4096 (log1p of 2^64 is 44.4), so two 24-bit
+  // halves name a vector exactly.
+  const vectors = new RowTable(4, 1 << 12);
   const distinct = new Float64Array(count * 4);
   const vectorOf = new Int32Array(count);
   for (let i = 0; i < count; i++) {
-    const key = vectorKey(features, i * 4);
-    let v = vectorIndex.get(key);
-    if (v === undefined) {
-      v = vectorIndex.size;
-      distinct.set(features.subarray(i * 4, i * 4 + 4), v * 4);
-      vectorIndex.set(key, v);
+    const o = i * 4;
+    const row = vectors.upsert(features[o]! * 64 * 4096 + features[o + 1]! * 64, features[o + 2]! * 64 * 4096 + features[o + 3]! * 64, 0);
+    if (vectors.isNew) {
+      vectors.i32[row + 3] = vectors.size - 1;
+      distinct.set(features.subarray(o, o + 4), (vectors.size - 1) * 4);
     }
-    vectorOf[i] = v;
+    vectorOf[i] = vectors.i32[row + 3]!;
   }
-  const scores = forest.scoreMatrix(distinct.subarray(0, vectorIndex.size * 4), 4);
-  // One finding per source: a probe of 200 ports or 60 hosts is one story, not 200.
+  const scores = forest.scoreMatrix(distinct.subarray(0, vectors.size * 4), 4);
+  // One finding per source: a probe of 200 ports or 60 hosts is one story, not 200. Visited in
+  // id order, so a tie keeps the same group whatever the table layout.
   const best = new Map<number, { g: number; score: number; groups: number }>();
-  for (let i = 0; i < count; i++) {
+  for (let k = 0; k < count; k++) {
+    const i = order[k]!;
     const score = scores[vectorOf[i]!]!;
     if (score < t.anomalyScore) continue;
-    const src = gi[bases[i]! + GROUP.SRC]!;
+    const src = srcs[i]!;
     const prev = best.get(src);
     if (!prev) best.set(src, { g: bases[i]!, score, groups: 1 });
     else {
