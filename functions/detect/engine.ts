@@ -29,12 +29,17 @@ export class DetectionEngine {
   private readonly aggregator: Aggregator;
   private readonly splitter: LineSplitter;
 
+  /**
+   * @param bufferRecords records buffered per part of the aggregates before they are added up
+   * (see Aggregator); findings never depend on it.
+   */
   constructor(
     private readonly thresholds: DetectorThresholds,
     private readonly format: LogFormat,
+    bufferRecords?: number,
   ) {
     this.scanner = new FlowScanner(format, this.stats);
-    this.aggregator = new Aggregator(thresholds, this.scanner, this.stats);
+    this.aggregator = new Aggregator(thresholds, this.scanner, this.stats, bufferRecords);
     const onRecord = () => this.aggregator.add();
     this.splitter = new LineSplitter((buf, s, e) => this.scanner.scanLines(buf, s, e, onRecord));
   }

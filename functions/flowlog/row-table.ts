@@ -72,19 +72,23 @@ export class RowTable implements Rows {
     for (let slot = hash(a, b, c) & mask; ; slot = (slot + 1) & mask) {
       const base = slot * stride;
       const k = i32[base]!;
-      if (k === EMPTY) {
-        i32[base] = a;
-        i32[base + 1] = b;
-        i32[base + 2] = c;
-        this.isNew = true;
-        if (++this.size * 4 > (mask + 1) * 3) return this.grow(a, b, c);
-        return base;
-      }
       if (k === a && i32[base + 1] === b && i32[base + 2] === c) {
         this.isNew = false;
         return base;
       }
+      if (k === EMPTY) return this.insert(base, a, b, c);
     }
+  }
+
+  /** Creates row (a, b, c) in the empty slot at `base` (kept apart so that `upsert` stays small enough to inline). */
+  private insert(base: number, a: number, b: number, c: number): number {
+    const i32 = this.i32;
+    i32[base] = a;
+    i32[base + 1] = b;
+    i32[base + 2] = c;
+    this.isNew = true;
+    if (++this.size * 4 > (this.mask + 1) * 3) return this.grow(a, b, c);
+    return base;
   }
 
   /** The base of row (a, b, c), or -1 when absent. */

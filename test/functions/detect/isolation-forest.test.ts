@@ -56,6 +56,20 @@ describe("Isolation Forest", () => {
     expect(c).not.toEqual(a);
   });
 
+  it("fits with a row order exactly as on the reordered rows", () => {
+    const random = seededRandom(8);
+    const rows = Array.from({ length: 700 }, () => [random(), random() * 3, random() * random()]);
+    const order = Int32Array.from(rows.map((_, i) => i).reverse());
+    const flat = Float64Array.from(rows.flat());
+    const reordered = Float64Array.from([...order].flatMap((i) => rows[i]!));
+    const a = new IsolationForest({ seed: 4 }).fitMatrix(flat, 3, order).scoreMatrix(flat, 3);
+    const b = new IsolationForest({ seed: 4 }).fitMatrix(reordered, 3).scoreMatrix(flat, 3);
+    const plain = new IsolationForest({ seed: 4 }).fitMatrix(flat, 3).scoreMatrix(flat, 3);
+    expect(a).toEqual(b);
+    expect(a).not.toEqual(plain);
+    expect(() => new IsolationForest().fitMatrix(flat, 3, order.subarray(1))).toThrow("IsolationForest.fit: order has 699 entries for 700 rows");
+  });
+
   it("refuses to fit nothing or to score before fitting", () => {
     expect(() => new IsolationForest().fit([])).toThrow("IsolationForest.fit: no rows to fit");
     expect(() => new IsolationForest().score([1])).toThrow("IsolationForest.score: call fit() first");

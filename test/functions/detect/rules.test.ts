@@ -134,6 +134,24 @@ describe("rejected traffic and unusual protocols", () => {
 });
 
 describe("findings", () => {
+  it("do not depend on how many records wait before they are aggregated", () => {
+    // Every rule's attack plus ordinary traffic, aggregated after each record and after 16,384.
+    const ordinary = range(3000).map((i) => ({ src: `10.0.${i % 7}.${i % 50}`, dst: `10.0.9.${i % 40}`, srcport: 40000 + (i % 900), dstport: [443, 5432, 6379][i % 3]!, packets: 5 + (i % 9), bytes: 500 + 37 * (i % 101), start: T0 + (i % 1200) }));
+    const scan = range(40).map((i) => ({ src: "203.0.113.9", dst: "10.0.1.5", dstport: 1000 + i, packets: 1, bytes: 44, action: "REJECT" as const, start: T0 }));
+    const sweep = range(40).map((i) => ({ src: "198.51.100.7", dst: `10.0.3.${i}`, dstport: 3306, packets: 1, action: "REJECT" as const, start: T0 }));
+    const brute = range(40).map((i) => ({ src: "10.0.8.8", dst: "10.0.1.5", srcport: 40000 + i, dstport: 22, packets: 12, bytes: 2100, start: T0 + i }));
+    const lateral = range(20).map((h) => ({ src: "10.0.3.60", dst: `10.0.4.${h}`, dstport: 445, packets: 20, bytes: 4000, start: T0 }));
+    const flows = [...ordinary, ...scan, ...sweep, ...brute, ...lateral, { src: "10.0.3.80", dst: "203.0.113.80", srcport: 0, dstport: 0, protocol: 47, start: T0 }];
+    const one = detect(flows, {}, 1);
+    const many = detect(flows);
+    expect(one.findings.map((f) => f.rule)).toEqual(expect.arrayContaining(["port-scan", "port-sweep", "ssh-brute-force", "lateral-movement", "unusual-protocol"]));
+    expect(one).toEqual(many);
+  });
+
+  it("refuses a buffer of no records", () => {
+    expect(() => detect([], {}, 0)).toThrow("Aggregator: partRecords must be a positive integer (got 0)");
+  });
+
   it("have deterministic ids: the same input gives the same ids", () => {
     const flows = range(30).map((i) => ({ src: "203.0.113.9", dst: "10.0.1.5", dstport: 1000 + i, packets: 1, action: "REJECT" as const, start: T0 }));
     const a = detect(flows).findings.map((f) => f.id);

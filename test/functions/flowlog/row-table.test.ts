@@ -1,4 +1,4 @@
-import { RowTable } from "../../../functions/flowlog/row-table";
+import { PartitionedRows, RowTable } from "../../../functions/flowlog/row-table";
 
 describe("RowTable", () => {
   it("keeps each row's fields through growth, finds every key and only those", () => {
@@ -24,5 +24,29 @@ describe("RowTable", () => {
 
   it("refuses a stride that would misalign its doubles", () => {
     expect(() => new RowTable(5)).toThrow("RowTable: stride must be even and at least 4 (got 5)");
+  });
+});
+
+describe("PartitionedRows", () => {
+  it("joins tables split by first key into one base space: every row found, each visited once", () => {
+    const parts = Array.from({ length: 4 }, (_, p) => new RowTable(4, p === 0 ? 2 : 16));
+    for (let i = 0; i < 3000; i++) {
+      const t = parts[i & 3]!;
+      const r = t.upsert(i, i % 13, 5);
+      t.i32[r + 3] = i * 3;
+    }
+    const joined = new PartitionedRows(parts);
+    expect(joined.size).toBe(3000);
+    for (let i = 0; i < 3000; i++) expect(joined.i32[joined.find(i, i % 13, 5) + 3]).toBe(i * 3);
+    expect(joined.find(4, 5, 5)).toBe(-1);
+    expect(joined.find(3001, 11, 5)).toBe(-1);
+    const seen = new Set<number>();
+    joined.each((base) => seen.add(joined.i32[base]!));
+    expect(seen.size).toBe(3000);
+  });
+
+  it("needs a power-of-two number of parts", () => {
+    expect(() => new PartitionedRows([new RowTable(4), new RowTable(4), new RowTable(4)])).toThrow("PartitionedRows: parts must be a power of two (got 3)");
+    expect(() => new PartitionedRows([])).toThrow("PartitionedRows: parts must be a power of two (got 0)");
   });
 });
