@@ -216,7 +216,7 @@ export class Aggregator implements RunAggregates {
     this.flush();
     if (!this.joined) {
       const parts = this.parts;
-      // The buffers are empty now: let them go before the tables are copied (they grow back if more records come).
+      // The buffers are empty now: let them go while the rules run (they grow back if more records come).
       for (const part of parts) part.records = new Float64Array(64 * REC);
       this.joined = {
         pairWindows: new PartitionedRows(parts.map((p) => p.pairWindows)),

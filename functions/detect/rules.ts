@@ -2,7 +2,7 @@ import { BRUTE, GROUP, PROTO, PW, RunAggregates, sketchCount, SRC, SWEEP } from 
 import { finding, Finding } from "./findings";
 import { IsolationForest } from "./isolation-forest";
 import { isPrivate } from "./net";
-import { Rows, RowTable } from "../flowlog/row-table";
+import { RowTable } from "../flowlog/row-table";
 import { ADMIN_PORTS, DetectorThresholds } from "./thresholds";
 
 /** A rule: a pure function of one window's aggregates and the thresholds (names turn ids into addresses). */
@@ -15,38 +15,38 @@ export const portScan: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
   const pw = run.pairWindows;
-  pw.each((r) => {
-    const count = pw.i32[r + PW.PORTS]!;
+  pw.each((r, i32) => {
+    const count = i32[r + PW.PORTS]!;
     if (count < t.portScanPortsPerHost) return;
-    const src = n.address(pw.i32[r + PW.SRC]!);
-    const dst = n.address(pw.i32[r + PW.DST]!);
+    const src = n.address(i32[r + PW.SRC]!);
+    const dst = n.address(i32[r + PW.DST]!);
     out.push(finding({
-      rule: "port-scan", severity: "MEDIUM", src, dst, interfaceId: n.interfaceId(pw.i32[r + PW.IFACE]!), window: windowOf(run, pw.i32[r + PW.WINDOW]!),
+      rule: "port-scan", severity: "MEDIUM", src, dst, interfaceId: n.interfaceId(i32[r + PW.IFACE]!), window: windowOf(run, i32[r + PW.WINDOW]!),
       evidence: { distinctPorts: count },
       description: `${src} probed ${count} distinct ports on ${dst} within ${t.windowSeconds}s.`,
     }));
   });
   const st = run.sources;
-  st.each((r) => {
-    const ports = st.i32[r + SRC.PORTS]!;
-    const sensitive = st.i32[r + SRC.SENSITIVE]!;
+  st.each((r, i32) => {
+    const ports = i32[r + SRC.PORTS]!;
+    const sensitive = i32[r + SRC.SENSITIVE]!;
     if (ports < t.portScanPortsAcrossHosts && sensitive < t.sensitivePortsProbed) return;
-    const srcId = st.i32[r + SRC.SRC]!;
-    const win = st.i32[r + SRC.WINDOW]!;
+    const srcId = i32[r + SRC.SRC]!;
+    const win = i32[r + SRC.WINDOW]!;
     const src = n.address(srcId);
-    const common = { src, interfaceId: n.interfaceId(st.i32[r + SRC.IFACE]!), window: windowOf(run, win) };
+    const common = { src, interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: windowOf(run, win) };
     if (ports >= t.portScanPortsAcrossHosts) {
       out.push(finding({
         rule: "port-scan", severity: "MEDIUM", ...common,
-        evidence: { distinctPorts: ports, flows: st.i32[r + SRC.FLOWS]! },
+        evidence: { distinctPorts: ports, flows: i32[r + SRC.FLOWS]! },
         description: `${src} probed ${ports} distinct ports across hosts within ${t.windowSeconds}s.`,
       }));
     }
     if (sensitive >= t.sensitivePortsProbed) {
-      const probed = t.sensitivePorts.filter((p) => run.sweeps.find(srcId, p, win) !== -1).sort((a, b) => a - b);
+      const probed = t.sensitivePorts.filter((p) => run.sweeps.has(srcId, p, win)).sort((a, b) => a - b);
       out.push(finding({
         rule: "sensitive-port-scan", severity: "MEDIUM", ...common,
-        evidence: { sensitivePorts: sensitive, rejected: st.i32[r + SRC.REJECTED]! },
+        evidence: { sensitivePorts: sensitive, rejected: i32[r + SRC.REJECTED]! },
         description: `${src} probed sensitive ports ${probed.join(", ")} within ${t.windowSeconds}s.`,
       }));
     }
@@ -58,16 +58,16 @@ export const portSweep: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
   const sw = run.sweeps;
-  sw.each((r) => {
-    const hosts = sw.i32[r + SWEEP.HOSTS]!;
-    const flows = sw.i32[r + SWEEP.FLOWS]!;
-    const probes = sw.i32[r + SWEEP.PROBES]!;
+  sw.each((r, i32) => {
+    const hosts = i32[r + SWEEP.HOSTS]!;
+    const flows = i32[r + SWEEP.FLOWS]!;
+    const probes = i32[r + SWEEP.PROBES]!;
     // Health checks and load balancers reach many hosts too, with full connections: a sweep is mostly probes.
     if (hosts < t.portSweepHosts || probes * 2 < flows) return;
-    const src = n.address(sw.i32[r + SWEEP.SRC]!);
-    const port = sw.i32[r + SWEEP.PORT]!;
+    const src = n.address(i32[r + SWEEP.SRC]!);
+    const port = i32[r + SWEEP.PORT]!;
     out.push(finding({
-      rule: "port-sweep", severity: "MEDIUM", src, port, interfaceId: n.interfaceId(sw.i32[r + SWEEP.IFACE]!), window: windowOf(run, sw.i32[r + SWEEP.WINDOW]!),
+      rule: "port-sweep", severity: "MEDIUM", src, port, interfaceId: n.interfaceId(i32[r + SWEEP.IFACE]!), window: windowOf(run, i32[r + SWEEP.WINDOW]!),
       evidence: { distinctHosts: hosts, probes, flows },
       description: `${src} probed port ${port} on ${hosts} hosts within ${t.windowSeconds}s.`,
     }));
@@ -79,20 +79,20 @@ export const bruteForce: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
   const bf = run.bruteForce;
-  bf.each((r) => {
-    const attempts = bf.i32[r + BRUTE.ATTEMPTS]!;
+  bf.each((r, i32) => {
+    const attempts = i32[r + BRUTE.ATTEMPTS]!;
     if (attempts < t.bruteForceAttempts) return;
-    const src = n.address(bf.i32[r + BRUTE.SRC]!);
-    const dst = n.address(bf.i32[r + BRUTE.DST]!);
-    const key = bf.i32[r + BRUTE.KEY]!;
+    const src = n.address(i32[r + BRUTE.SRC]!);
+    const dst = n.address(i32[r + BRUTE.DST]!);
+    const key = i32[r + BRUTE.KEY]!;
     const ssh = (key & 1) === 0;
     const inside = isPrivate(src);
     out.push(finding({
       rule: ssh ? "ssh-brute-force" : "rdp-brute-force",
       // From inside the VPC it means a compromised host is already attacking its neighbours.
       severity: inside ? "HIGH" : "MEDIUM",
-      src, dst, port: ssh ? 22 : 3389, protocol: 6, interfaceId: n.interfaceId(bf.i32[r + BRUTE.IFACE]!), window: windowOf(run, key >> 1),
-      evidence: { attempts, synOnly: bf.i32[r + BRUTE.SYN_ONLY]!, sourceInside: inside ? 1 : 0 },
+      src, dst, port: ssh ? 22 : 3389, protocol: 6, interfaceId: n.interfaceId(i32[r + BRUTE.IFACE]!), window: windowOf(run, key >> 1),
+      evidence: { attempts, synOnly: i32[r + BRUTE.SYN_ONLY]!, sourceInside: inside ? 1 : 0 },
       description: `${attempts} short ${ssh ? "SSH" : "RDP"} connections from ${src} to ${dst} within ${t.windowSeconds}s${inside ? " (source inside the VPC)" : ""}.`,
     }));
   });
@@ -103,14 +103,14 @@ export const exfiltration: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
   const pw = run.pairWindows;
-  pw.each((r) => {
-    const egressBytes = pw.f64[(r + PW.EGRESS) >> 1]!;
+  pw.each((r, i32, f64) => {
+    const egressBytes = f64[(r + PW.EGRESS) >> 1]!;
     if (egressBytes < t.exfiltrationBytes) return;
-    const src = n.address(pw.i32[r + PW.SRC]!);
-    const dst = n.address(pw.i32[r + PW.DST]!);
+    const src = n.address(i32[r + PW.SRC]!);
+    const dst = n.address(i32[r + PW.DST]!);
     out.push(finding({
       rule: "exfiltration", severity: egressBytes >= 10 * t.exfiltrationBytes ? "CRITICAL" : "HIGH",
-      src, dst, interfaceId: n.interfaceId(pw.i32[r + PW.IFACE]!), window: windowOf(run, pw.i32[r + PW.WINDOW]!),
+      src, dst, interfaceId: n.interfaceId(i32[r + PW.IFACE]!), window: windowOf(run, i32[r + PW.WINDOW]!),
       evidence: { egressBytes },
       description: `${src} sent ${gib(egressBytes)} to external address ${dst} within ${t.windowSeconds}s.`,
     }));
@@ -122,15 +122,15 @@ export const c2FanOut: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
   const st = run.sources;
-  st.each((r) => {
-    const dsts = st.i32[r + SRC.C2_DESTINATIONS]!;
-    const flows = st.i32[r + SRC.C2_FLOWS]!;
+  st.each((r, i32, f64) => {
+    const dsts = i32[r + SRC.C2_DESTINATIONS]!;
+    const flows = i32[r + SRC.C2_FLOWS]!;
     if (dsts < t.c2Destinations || flows === 0) return;
-    const avg = st.f64[(r + SRC.C2_BYTES) >> 1]! / flows;
+    const avg = f64[(r + SRC.C2_BYTES) >> 1]! / flows;
     if (avg > t.c2MaxAverageBytes) return;
-    const src = n.address(st.i32[r + SRC.SRC]!);
+    const src = n.address(i32[r + SRC.SRC]!);
     out.push(finding({
-      rule: "c2-fan-out", severity: "HIGH", src, interfaceId: n.interfaceId(st.i32[r + SRC.IFACE]!), window: windowOf(run, st.i32[r + SRC.WINDOW]!),
+      rule: "c2-fan-out", severity: "HIGH", src, interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: windowOf(run, i32[r + SRC.WINDOW]!),
       evidence: { externalDestinations: dsts, flows, averageBytes: Math.round(avg) },
       description: `${src} reached ${dsts} external web destinations with small flows (${Math.round(avg)} bytes on average) within ${t.windowSeconds}s.`,
     }));
@@ -142,14 +142,14 @@ export const lateralMovement: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
   const st = run.sources;
-  st.each((r) => {
-    const hosts = st.i32[r + SRC.LATERAL_HOSTS]!;
+  st.each((r, i32) => {
+    const hosts = i32[r + SRC.LATERAL_HOSTS]!;
     if (hosts < t.lateralHosts) return;
-    const mask = st.i32[r + SRC.LATERAL_PORTS]!;
+    const mask = i32[r + SRC.LATERAL_PORTS]!;
     const ports = ADMIN_PORTS.filter((_, i) => (mask & (1 << i)) !== 0).sort((a, b) => a - b);
-    const src = n.address(st.i32[r + SRC.SRC]!);
+    const src = n.address(i32[r + SRC.SRC]!);
     out.push(finding({
-      rule: "lateral-movement", severity: "HIGH", src, interfaceId: n.interfaceId(st.i32[r + SRC.IFACE]!), window: windowOf(run, st.i32[r + SRC.WINDOW]!),
+      rule: "lateral-movement", severity: "HIGH", src, interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: windowOf(run, i32[r + SRC.WINDOW]!),
       evidence: { internalHosts: hosts, adminPorts: ports.length },
       description: `${src} connected to ${hosts} internal hosts on admin ports ${ports.join(", ")} within ${t.windowSeconds}s.`,
     }));
@@ -161,13 +161,13 @@ export const rejectedSpike: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
   const st = run.sources;
-  st.each((r) => {
-    const rejected = st.i32[r + SRC.REJECTED]!;
+  st.each((r, i32) => {
+    const rejected = i32[r + SRC.REJECTED]!;
     if (rejected < t.rejectedFlows) return;
-    const src = n.address(st.i32[r + SRC.SRC]!);
+    const src = n.address(i32[r + SRC.SRC]!);
     out.push(finding({
-      rule: "rejected-spike", severity: "LOW", src, interfaceId: n.interfaceId(st.i32[r + SRC.IFACE]!), window: windowOf(run, st.i32[r + SRC.WINDOW]!),
-      evidence: { rejected, flows: st.i32[r + SRC.FLOWS]! },
+      rule: "rejected-spike", severity: "LOW", src, interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: windowOf(run, i32[r + SRC.WINDOW]!),
+      evidence: { rejected, flows: i32[r + SRC.FLOWS]! },
       description: `${rejected} rejected flows from ${src} within ${t.windowSeconds}s.`,
     }));
   });
@@ -178,15 +178,15 @@ export const unusualProtocol: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
   const pr = run.protocols;
-  pr.each((r) => {
-    const src = n.address(pr.i32[r + PROTO.SRC]!);
-    const dst = n.address(pr.i32[r + PROTO.DST]!);
-    const key = pr.i32[r + PROTO.KEY]!;
+  pr.each((r, i32, f64) => {
+    const src = n.address(i32[r + PROTO.SRC]!);
+    const dst = n.address(i32[r + PROTO.DST]!);
+    const key = i32[r + PROTO.KEY]!;
     const protocol = key & 255;
-    const flows = pr.i32[r + PROTO.FLOWS]!;
+    const flows = i32[r + PROTO.FLOWS]!;
     out.push(finding({
-      rule: "unusual-protocol", severity: "LOW", src, dst, protocol, interfaceId: n.interfaceId(pr.i32[r + PROTO.IFACE]!), window: windowOf(run, key >> 8),
-      evidence: { flows, bytes: pr.f64[(r + PROTO.BYTES) >> 1]! },
+      rule: "unusual-protocol", severity: "LOW", src, dst, protocol, interfaceId: n.interfaceId(i32[r + PROTO.IFACE]!), window: windowOf(run, key >> 8),
+      evidence: { flows, bytes: f64[(r + PROTO.BYTES) >> 1]! },
       description: `${flows} flows of IP protocol ${protocol} from ${src} to ${dst} within ${t.windowSeconds}s.`,
     }));
   });
@@ -227,9 +227,7 @@ export const beaconing: Rule = (run, t) => {
  * Each is rounded to 1/64 (under 2% apart on the original scale), which lets groups with the
  * same rounded vector share one score. Written to out[o, o + 4).
  */
-export function groupFeatures(groups: Rows, g: number, out: Float64Array, o: number): void {
-  const gi = groups.i32;
-  const gf = groups.f64;
+export function groupFeatures(gi: Int32Array, gf: Float64Array, g: number, out: Float64Array, o: number): void {
   const flows = Math.max(gi[g + GROUP.FLOWS]!, 1);
   const q = (v: number) => Math.round(Math.log1p(v) * 64) / 64;
   out[o] = q(gf[(g + GROUP.BYTES) >> 1]! / flows);
@@ -272,21 +270,18 @@ export const anomalies: Rule = (run, t) => {
   const gt = run.groups;
   const count = gt.size;
   if (count < t.anomalyMinGroups) return [];
-  const gi = gt.i32;
   // Rows in table order (one sequential sweep of the table); the forest samples them in the
   // order of their ids (first appearance in the input), so that scores depend on the input alone.
-  const bases = new Int32Array(count);
   const srcs = new Int32Array(count);
   const dsts = new Int32Array(count);
   const ports = new Int32Array(count);
   const features = new Float64Array(count * 4);
   let g = 0;
-  gt.each((base) => {
-    bases[g] = base;
+  gt.each((base, gi, gf) => {
     srcs[g] = gi[base + GROUP.SRC]!;
     dsts[g] = gi[base + GROUP.DST]!;
     ports[g] = gi[base + GROUP.PORT]!;
-    groupFeatures(gt, base, features, g * 4);
+    groupFeatures(gi, gf, base, features, g * 4);
     g++;
   });
   const order = orderByKeys([srcs, dsts, ports]);
@@ -316,29 +311,30 @@ export const anomalies: Rule = (run, t) => {
     if (score < t.anomalyScore) continue;
     const src = srcs[i]!;
     const prev = best.get(src);
-    if (!prev) best.set(src, { g: bases[i]!, score, groups: 1 });
+    if (!prev) best.set(src, { g: i, score, groups: 1 });
     else {
       prev.groups++;
       if (score > prev.score) {
-        prev.g = bases[i]!;
+        prev.g = i;
         prev.score = score;
       }
     }
   }
   const n = run.names;
-  const gf = gt.f64;
-  const named = [...best.values()].map((b) => ({ ...b, port: gi[b.g + GROUP.PORT]!, src: n.address(gi[b.g + GROUP.SRC]!), dst: n.address(gi[b.g + GROUP.DST]!) }));
+  const named = [...best.values()].map((b) => ({ ...b, port: ports[b.g]!, src: n.address(srcs[b.g]!), dst: n.address(dsts[b.g]!) }));
   named.sort((a, b) => b.score - a.score || a.src.localeCompare(b.src) || a.dst.localeCompare(b.dst) || a.port - b.port);
-  return named.slice(0, t.anomalyMaxFindings).map(({ g: base, port, score, groups: anomalous, src, dst }) => {
-    const first = gf[(base + GROUP.FIRST_START) >> 1]!;
-    const windowStart = first - (first % t.windowSeconds);
-    return finding({
-      rule: "anomaly", severity: score >= 0.8 ? "MEDIUM" : "LOW", src, dst, port, interfaceId: n.interfaceId(gi[base + GROUP.IFACE]!),
-      window: { start: windowStart, end: windowStart + t.windowSeconds },
-      evidence: { scorePercent: Math.round(score * 1000) / 10, anomalousGroups: anomalous, bytes: gf[(base + GROUP.BYTES) >> 1]!, packets: gf[(base + GROUP.PACKETS) >> 1]!, flows: gi[base + GROUP.FLOWS]! },
-      description: `${src} -> ${dst}:${port} stands out from ${count} (source, destination, port) groups (isolation score ${score.toFixed(3)}${anomalous > 1 ? `; ${anomalous} groups of this source stand out` : ""}).`,
-    });
-  });
+  return named.slice(0, t.anomalyMaxFindings).map(({ g: i, port, score, groups: anomalous, src, dst }) =>
+    gt.get(srcs[i]!, dsts[i]!, port, (base, gi, gf) => {
+      const first = gf[(base + GROUP.FIRST_START) >> 1]!;
+      const windowStart = first - (first % t.windowSeconds);
+      return finding({
+        rule: "anomaly", severity: score >= 0.8 ? "MEDIUM" : "LOW", src, dst, port, interfaceId: n.interfaceId(gi[base + GROUP.IFACE]!),
+        window: { start: windowStart, end: windowStart + t.windowSeconds },
+        evidence: { scorePercent: Math.round(score * 1000) / 10, anomalousGroups: anomalous, bytes: gf[(base + GROUP.BYTES) >> 1]!, packets: gf[(base + GROUP.PACKETS) >> 1]!, flows: gi[base + GROUP.FLOWS]! },
+        description: `${src} -> ${dst}:${port} stands out from ${count} (source, destination, port) groups (isolation score ${score.toFixed(3)}${anomalous > 1 ? `; ${anomalous} groups of this source stand out` : ""}).`,
+      });
+    })!,
+  );
 };
 
 /** Every rule, in the order findings are reported before sorting. */

@@ -13,18 +13,16 @@
  */
 export const EMPTY = -1;
 
-/** What the rules read of a table: rows by base, each row, a lookup. */
+/** What the rules read of a table: every row, and rows by key. */
 export interface Rows {
-  readonly i32: Int32Array;
-  readonly f64: Float64Array;
-  /** Words per slot. */
-  readonly stride: number;
   /** Rows held. */
   readonly size: number;
-  /** Calls `fn` with the base of every row, in a deterministic order. */
-  each(fn: (base: number) => void): void;
-  /** The base of row (a, b, c), or -1 when absent. */
-  find(a: number, b: number, c: number): number;
+  /** Calls `fn` with every row: its base in `i32` / `f64`, the words of the table holding it. Deterministic order. */
+  each(fn: (base: number, i32: Int32Array, f64: Float64Array) => void): void;
+  /** Whether row (a, b, c) exists. */
+  has(a: number, b: number, c: number): boolean;
+  /** `read` applied to row (a, b, c), or undefined when it is absent. */
+  get<T>(a: number, b: number, c: number, read: (base: number, i32: Int32Array, f64: Float64Array) => T): T | undefined;
 }
 
 function hash(a: number, b: number, c: number): number {
@@ -102,10 +100,20 @@ export class RowTable implements Rows {
     }
   }
 
-  /** Calls `fn` with the base of every row (in slot order: deterministic for the same inserts). */
-  each(fn: (base: number) => void): void {
+  /** Calls `fn` with every row (in slot order: deterministic for the same inserts). */
+  each(fn: (base: number, i32: Int32Array, f64: Float64Array) => void): void {
     const i32 = this.i32;
-    for (let base = 0; base < i32.length; base += this.stride) if (i32[base] !== EMPTY) fn(base);
+    const f64 = this.f64;
+    for (let base = 0; base < i32.length; base += this.stride) if (i32[base] !== EMPTY) fn(base, i32, f64);
+  }
+
+  has(a: number, b: number, c: number): boolean {
+    return this.find(a, b, c) !== -1;
+  }
+
+  get<T>(a: number, b: number, c: number, read: (base: number, i32: Int32Array, f64: Float64Array) => T): T | undefined {
+    const base = this.find(a, b, c);
+    return base === -1 ? undefined : read(base, this.i32, this.f64);
   }
 
   /** Doubles the slots; returns the new base of (a, b, c). */
@@ -132,54 +140,28 @@ export class RowTable implements Rows {
 }
 
 /**
- * Tables split by the first key (`a mod parts`), joined into one read-only table: one buffer
- * holding every part's slots in turn, so rows keep one base space, as in a RowTable. Built once
- * the parts are complete; a lookup probes the part its key belongs to.
+ * Tables split by the first key (`a mod parts`) read as one: each row is visited in its own
+ * part, and a lookup goes to the part its key belongs to. Nothing is copied.
  */
 export class PartitionedRows implements Rows {
-  readonly i32: Int32Array;
-  readonly f64: Float64Array;
-  readonly stride: number;
   readonly size: number;
-  /** Word offset and slot mask of each part. */
-  private readonly offsets: Int32Array;
-  private readonly masks: Int32Array;
+  private readonly mask: number;
 
-  constructor(parts: readonly RowTable[]) {
+  constructor(private readonly parts: readonly RowTable[]) {
     if (parts.length === 0 || (parts.length & (parts.length - 1)) !== 0) throw new RangeError(`PartitionedRows: parts must be a power of two (got ${parts.length})`);
-    this.stride = parts[0]!.stride;
-    let words = 0;
-    let size = 0;
-    this.offsets = new Int32Array(parts.length);
-    this.masks = new Int32Array(parts.length);
-    parts.forEach((p, i) => {
-      this.offsets[i] = words;
-      this.masks[i] = p.capacity - 1;
-      words += p.i32.length;
-      size += p.size;
-    });
-    const buffer = new ArrayBuffer(words * 4);
-    this.i32 = new Int32Array(buffer);
-    this.f64 = new Float64Array(buffer);
-    parts.forEach((p, i) => this.i32.set(p.i32, this.offsets[i]!));
-    this.size = size;
+    this.mask = parts.length - 1;
+    this.size = parts.reduce((n, p) => n + p.size, 0);
   }
 
-  find(a: number, b: number, c: number): number {
-    const part = a & (this.offsets.length - 1);
-    const offset = this.offsets[part]!;
-    const mask = this.masks[part]!;
-    const i32 = this.i32;
-    for (let slot = hash(a, b, c) & mask; ; slot = (slot + 1) & mask) {
-      const base = offset + slot * this.stride;
-      const k = i32[base]!;
-      if (k === EMPTY) return -1;
-      if (k === a && i32[base + 1] === b && i32[base + 2] === c) return base;
-    }
+  each(fn: (base: number, i32: Int32Array, f64: Float64Array) => void): void {
+    for (const part of this.parts) part.each(fn);
   }
 
-  each(fn: (base: number) => void): void {
-    const i32 = this.i32;
-    for (let base = 0; base < i32.length; base += this.stride) if (i32[base] !== EMPTY) fn(base);
+  has(a: number, b: number, c: number): boolean {
+    return this.parts[a & this.mask]!.has(a, b, c);
+  }
+
+  get<T>(a: number, b: number, c: number, read: (base: number, i32: Int32Array, f64: Float64Array) => T): T | undefined {
+    return this.parts[a & this.mask]!.get(a, b, c, read);
   }
 }

@@ -28,7 +28,7 @@ describe("RowTable", () => {
 });
 
 describe("PartitionedRows", () => {
-  it("joins tables split by first key into one base space: every row found, each visited once", () => {
+  it("reads tables split by first key as one: every row found in its part, each visited once", () => {
     const parts = Array.from({ length: 4 }, (_, p) => new RowTable(4, p === 0 ? 2 : 16));
     for (let i = 0; i < 3000; i++) {
       const t = parts[i & 3]!;
@@ -37,11 +37,12 @@ describe("PartitionedRows", () => {
     }
     const joined = new PartitionedRows(parts);
     expect(joined.size).toBe(3000);
-    for (let i = 0; i < 3000; i++) expect(joined.i32[joined.find(i, i % 13, 5) + 3]).toBe(i * 3);
-    expect(joined.find(4, 5, 5)).toBe(-1);
-    expect(joined.find(3001, 11, 5)).toBe(-1);
+    for (let i = 0; i < 3000; i++) expect(joined.get(i, i % 13, 5, (base, i32) => i32[base + 3])).toBe(i * 3);
+    expect(joined.has(4, 4, 5)).toBe(true);
+    expect(joined.has(4, 5, 5)).toBe(false);
+    expect(joined.get(3001, 11, 5, () => 1)).toBeUndefined();
     const seen = new Set<number>();
-    joined.each((base) => seen.add(joined.i32[base]!));
+    joined.each((base, i32) => seen.add(i32[base]!));
     expect(seen.size).toBe(3000);
   });
 
