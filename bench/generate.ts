@@ -2,7 +2,10 @@
  * Synthetic VPC flow logs (default format, version 2) with planted attacks, for the detector
  * benchmark and tests. Seeded: the same arguments always give the same file.
  *
- *   node -r ./bin/register.js bench/generate.ts <file> [records=5000000] [seed=1] [--gzip]
+ *   node -r ./bin/register.js bench/generate.ts <file> [records=5000000] [seed=1] [--gzip | --flood]
+ *
+ * With --flood, every record is a distinct flow instead (see generateFlood): the worst case for
+ * the detector's memory.
  *
  * Ordinary traffic: 250 internal hosts (10.0.0.0/16) talk to each other on service ports
  * (443, 80, 5432, 6379, 8080) and to the internet on 443 with realistic payloads; 2,000 external
@@ -117,6 +120,31 @@ export function generate(records: number, seed: number, write: (chunk: string) =
   return written;
 }
 
+/**
+ * A flood of distinct flows, the worst case for the detector's memory: every record comes from
+ * its own random public source to a random internal host and port, rejected, at a random time in
+ * the hour. Seeded. Returns the number of records written.
+ */
+export function generateFlood(file: string, records: number, seed: number): number {
+  const random = seededRandom(seed);
+  const int = (n: number) => Math.floor(random() * n);
+  const fd = fs.openSync(file, "w");
+  try {
+    for (let i = 0; i < records; i += 10000) {
+      const lines: string[] = [];
+      for (let j = i; j < Math.min(records, i + 10000); j++) {
+        const src = `${1 + int(223)}.${int(256)}.${int(256)}.${1 + int(254)}`;
+        const dst = `10.${int(256)}.${int(256)}.${1 + int(254)}`;
+        lines.push(rec("eni-0a1b2c3d4e5f60718", src, dst, 1024 + int(64512), 1 + int(65535), 6, 1, 44, T0 + int(3600), "REJECT"));
+      }
+      fs.writeSync(fd, lines.join("\n") + "\n", null, "latin1");
+    }
+    return records;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Writes a generated file, gzip-compressed when `gzip` is set; returns the number of records. */
 export function generateFile(file: string, records: number, seed: number, gzip = false): number {
   const fd = fs.openSync(file, "w");
@@ -136,12 +164,12 @@ export function generateFile(file: string, records: number, seed: number, gzip =
 }
 
 if (require.main === module) {
-  const args = process.argv.slice(2).filter((a) => a !== "--gzip");
+  const args = process.argv.slice(2).filter((a) => a !== "--gzip" && a !== "--flood");
   const [file, records = "5000000", seed = "1"] = args;
   if (!file) {
-    process.stderr.write("usage: generate.ts <file> [records] [seed] [--gzip]\n");
+    process.stderr.write("usage: generate.ts <file> [records] [seed] [--gzip | --flood]\n");
     process.exit(2);
   }
-  const n = generateFile(file, Number(records), Number(seed), process.argv.includes("--gzip"));
+  const n = process.argv.includes("--flood") ? generateFlood(file, Number(records), Number(seed)) : generateFile(file, Number(records), Number(seed), process.argv.includes("--gzip"));
   process.stdout.write(`${file}: ${n} records\n`);
 }

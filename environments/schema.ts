@@ -235,6 +235,7 @@ const thresholds = z.strictObject({
   anomalyMinGroups: positive("groups").int().optional(),
   anomalyMaxFindings: positive("findings").int().optional(),
   allowedSources: z.array(z.string().regex(/^[0-9a-fA-F.:]+$/, { error: m("is not an IP address", "Write IPv4 or IPv6 addresses.") })).optional(),
+  rowBudget: positive("rows").int().min(10_000, { error: m("is too small to hold ordinary traffic", "Use at least 10000 rows (about 2.5 MB).") }).optional(),
 });
 
 const detectors = z.strictObject({

@@ -91,9 +91,14 @@ export interface RunAggregates {
   readonly bruteForce: Rows;
   readonly protocols: Rows;
   readonly beacons: readonly BeaconSeries[];
+  /** Set when the row budget ran out: the rows held, the records read but not analysed since, and the span of the windows seen. */
+  readonly saturation: { readonly rows: number; readonly notAnalysed: number; readonly firstWindowStart: number; readonly lastWindowStart: number } | undefined;
 }
 
 const BEACON_SERIES_CAP = 256;
+
+/** Most rows one record can add: its source, pair, group, sweep and later-window rows, and one brute-force or protocol row each. */
+const MAX_NEW_ROWS = 7;
 
 /** Window ids stay below this so that packed keys stay within 31 bits. */
 const WINDOW_LIMIT = 1 << 14;
@@ -156,6 +161,11 @@ export class Aggregator implements RunAggregates {
   readonly windowSeconds: number;
   private readonly parts: Part[] = Array.from({ length: PARTS }, () => new Part());
   private joined: Joined | undefined;
+  /** Rows in all tables after the last flush, and records buffered since. */
+  private rows = 0;
+  private waiting = 0;
+  /** Rows held when the budget ran out (then every further record is counted, not analysed). */
+  private saturatedAt = -1;
 
   private readonly windowIds = new Map<number, number>();
   private readonly nearWindows = new Int32Array(4096).fill(-1);
@@ -192,6 +202,17 @@ export class Aggregator implements RunAggregates {
     address: (id) => this.scanner.addresses.get(id),
     interfaceId: (id) => (id < 0 ? undefined : this.scanner.interfaces.get(id)),
   };
+
+  get saturation(): RunAggregates["saturation"] {
+    if (this.saturatedAt < 0) return undefined;
+    let first = Infinity;
+    let last = -Infinity;
+    for (const w of this.windowStarts) {
+      if (w < first) first = w;
+      if (w > last) last = w;
+    }
+    return { rows: this.saturatedAt, notAnalysed: this.stats.skipped["row-budget"] ?? 0, firstWindowStart: first, lastWindowStart: last };
+  }
 
   get pairWindows(): Rows {
     return this.join().pairWindows;
@@ -273,6 +294,11 @@ export class Aggregator implements RunAggregates {
    * input), and it waits in its part's buffer until the next `flush`.
    */
   add(): void {
+    if (this.saturatedAt >= 0) {
+      this.stats.analysed--;
+      countSkip(this.stats, "row-budget");
+      return;
+    }
     const sc = this.scanner;
     const addr = sc.addr;
     const src = addr[2]! >= 0 ? addr[2]! : addr[0]!;
@@ -288,7 +314,21 @@ export class Aggregator implements RunAggregates {
       countSkip(this.stats, "window-limit");
       return;
     }
+    // The rows this record and the waiting ones may add must fit in the budget: aggregate the
+    // waiting ones to know, and stop analysing when even one more record might not fit.
+    if (this.rows + MAX_NEW_ROWS * (this.waiting + 1) > this.t.rowBudget) {
+      this.flush();
+      if (this.rows + MAX_NEW_ROWS > this.t.rowBudget) {
+        this.saturatedAt = this.rows;
+        // From here on nothing is aggregated: the scanner stops interning addresses, so memory stays put.
+        sc.stopInterning();
+        this.stats.analysed--;
+        countSkip(this.stats, "row-budget");
+        return;
+      }
+    }
     this.joined = undefined;
+    this.waiting++;
     const part = this.parts[src & (PARTS - 1)]!;
     if (part.waiting === this.partRecords) this.flush();
     const o = part.waiting * REC;
@@ -322,12 +362,16 @@ export class Aggregator implements RunAggregates {
    * their order) update rows that stay cached from one record to the next.
    */
   flush(): void {
+    if (this.waiting === 0) return;
+    this.waiting = 0;
+    let rows = 0;
     for (const part of this.parts) {
       const n = part.waiting;
-      if (n === 0) continue;
       part.waiting = 0;
       for (let o = 0; o < n * REC; o += REC) this.aggregate(part, part.records, o);
+      rows += part.pairWindows.size + part.sources.size + part.sweeps.size + part.groups.size + part.bruteForce.size + part.protocols.size + part.laterWindows.size;
     }
+    this.rows = rows;
   }
 
   /** Aggregates the buffered record at r[o, o + REC) into its part's tables. */

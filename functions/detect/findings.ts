@@ -15,7 +15,8 @@ export type RuleId =
   | "lateral-movement"
   | "rejected-spike"
   | "unusual-protocol"
-  | "anomaly";
+  | "anomaly"
+  | "detector-saturated";
 
 /** What each rule means, for people and for the ASFF taxonomy. */
 export const RULES: Readonly<Record<RuleId, { readonly title: string; readonly asffType: string }>> = Object.freeze({
@@ -31,6 +32,7 @@ export const RULES: Readonly<Record<RuleId, { readonly title: string; readonly a
   "rejected-spike": { title: "Spike of rejected traffic", asffType: "Unusual Behaviors/Network Flow/RejectedSpike" },
   "unusual-protocol": { title: "Unusual IP protocol", asffType: "Unusual Behaviors/Network Flow/UnusualProtocol" },
   anomaly: { title: "Statistical anomaly (Isolation Forest)", asffType: "Unusual Behaviors/Network Flow/IsolationForest" },
+  "detector-saturated": { title: "Detection saturated by distinct flows", asffType: "Unusual Behaviors/Network Flow/DistinctFlowFlood" },
 });
 
 export interface Finding {

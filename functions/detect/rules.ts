@@ -337,5 +337,20 @@ export const anomalies: Rule = (run, t) => {
   );
 };
 
+/** The run stopped analysing when its row budget ran out: say so, with how much was left unread. */
+export const saturation: Rule = (run, t) => {
+  const s = run.saturation;
+  if (!s) return [];
+  return [finding({
+    rule: "detector-saturated", severity: "MEDIUM",
+    window: { start: s.firstWindowStart, end: s.lastWindowStart + run.windowSeconds },
+    evidence: { rows: s.rows, rowBudget: t.rowBudget, recordsNotAnalysed: s.notAnalysed },
+    description:
+      `Detection stopped at ${s.rows} aggregate rows (rowBudget ${t.rowBudget}): ${s.notAnalysed} later records were read but not analysed, ` +
+      "and the other findings cover the records before them. A flood of distinct flows (spoofed sources, a scan of everything) fills the budget. " +
+      "Raise rowBudget if the detector has memory to spare (about 250 bytes a row), or run flowlog-kit detect on the files in parts.",
+  })];
+};
+
 /** Every rule, in the order findings are reported before sorting. */
-export const RULE_SET: readonly Rule[] = [portScan, portSweep, bruteForce, exfiltration, c2FanOut, lateralMovement, rejectedSpike, unusualProtocol, beaconing, anomalies];
+export const RULE_SET: readonly Rule[] = [portScan, portSweep, bruteForce, exfiltration, c2FanOut, lateralMovement, rejectedSpike, unusualProtocol, beaconing, anomalies, saturation];

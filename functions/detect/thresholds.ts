@@ -49,6 +49,14 @@ export interface DetectorThresholds {
   readonly anomalyMaxFindings: number;
   /** Sources never reported (e.g. scanners you run, bastion hosts). @default [] */
   readonly allowedSources: readonly string[];
+  /**
+   * Most aggregate rows one run holds: memory stays bounded (about 250 bytes a row all told, measured)
+   * whatever the input. Ordinary traffic needs far fewer (5 million generated records fill 1.8
+   * million); a flood of distinct flows (spoofed sources, a scan of everything) fills it. Past
+   * it, records are still read but counted as skipped ("row-budget"), and a
+   * "detector-saturated" finding says so. @default 2500000
+   */
+  readonly rowBudget: number;
 }
 
 export const ADMIN_PORTS: readonly number[] = Object.freeze([22, 3389, 445, 135, 139, 5985, 5986]);
@@ -75,6 +83,7 @@ export const DEFAULT_THRESHOLDS: DetectorThresholds = Object.freeze({
   anomalyMinGroups: 256,
   anomalyMaxFindings: 20,
   allowedSources: Object.freeze([]),
+  rowBudget: 2_500_000,
 });
 
 /** Defaults overlaid with an environment's overrides. */

@@ -142,6 +142,8 @@ export class FlowScanner {
   /** ENI ids read as numbers -> interface id. */
   private readonly eniIds = new RowTable(4);
   private format!: LogFormat;
+  /** Off once a run has stopped analysing: addresses and interfaces are then passed over, not interned. */
+  private interning = true;
 
   constructor(
     format: LogFormat,
@@ -170,7 +172,8 @@ export class FlowScanner {
     const kinds = new Uint8Array(width);
     const targets = new Int8Array(width);
     format.fields.forEach((f, i) => {
-      if (f.name in ADDRESS_TARGETS) {
+      if (!this.interning && (f.name in ADDRESS_TARGETS || f.name === "interface-id")) kinds[i] = SKIP;
+      else if (f.name in ADDRESS_TARGETS) {
         kinds[i] = ADDRESS;
         targets[i] = ADDRESS_TARGETS[f.name]!;
       } else if (f.name in NUMERIC_TARGETS) {
@@ -186,6 +189,17 @@ export class FlowScanner {
       } else kinds[i] = this.keepTokens ? TEXT : SKIP;
     });
     this.lines = compileLines(kinds, targets, this.keepTokens);
+  }
+
+  /**
+   * Stops interning addresses and interface ids (from the next run of lines on): their fields
+   * are still checked as fields but read as absent. For a run that no longer analyses records,
+   * so that a flood of distinct addresses cannot grow memory.
+   */
+  stopInterning(): void {
+    if (!this.interning) return;
+    this.interning = false;
+    this.use(this.format);
   }
 
   /** The address id of an IPv4 address given as a 32-bit number (its text is buf[s, e)). */

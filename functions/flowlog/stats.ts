@@ -7,7 +7,8 @@ export type SkipReason =
   | "non-numeric"
   | "control-character"
   | "truncated-gzip"
-  | "window-limit";
+  | "window-limit"
+  | "row-budget";
 
 /** What a run read: every record read is analysed or skipped with a reason. */
 export interface ParseStats {

@@ -103,6 +103,8 @@ describe("environment schema", () => {
         'test.backend.bucket: is required (got nothing). Name the S3 bucket that holds Terraform state.'],
       ["an unknown backend type", { backend: { type: "gcs" } },
         'test.backend.type: must have type "local" or "s3" (got "gcs"). Write { type: "local" } or { type: "s3", bucket: "..." }.'],
+      ["a row budget too small for ordinary traffic", { detectors: { thresholds: { rowBudget: 500 } } },
+        "test.detectors.thresholds.rowBudget: is too small to hold ordinary traffic (got 500). Use at least 10000 rows (about 2.5 MB)."],
       ["an unknown key (a typo)", { retension: {} },
         "test: unknown key (got retension). Remove it or correct the spelling; environments/schema.ts lists the keys."],
       ["a missing scope id", scope({ id: undefined }),

@@ -1,4 +1,8 @@
-import { detect, Flow, range, rulesOf } from "../../support/flows";
+import { DetectionEngine } from "../../../functions/detect/engine";
+import { resolveThresholds } from "../../../functions/detect/thresholds";
+import { LogFormat } from "../../../functions/flowlog/format";
+import type { FlowScanner } from "../../../functions/flowlog/scanner";
+import { detect, Flow, line, range, rulesOf } from "../../support/flows";
 
 const T0 = 1_700_000_100;
 
@@ -146,6 +150,34 @@ describe("findings", () => {
     const many = detect(flows);
     expect(one.findings.map((f) => f.rule)).toEqual(expect.arrayContaining(["port-scan", "port-sweep", "ssh-brute-force", "lateral-movement", "unusual-protocol"]));
     expect(one).toEqual(many);
+  });
+
+  it("stop analysing when the row budget runs out, count what was left, keep what was found, and say so", () => {
+    // A port scan first, then a flood of distinct sources (each flow adds four rows).
+    const scan = range(30).map((i) => ({ src: "203.0.113.9", dst: "10.0.1.5", dstport: 1000 + i, packets: 1, action: "REJECT" as const, start: T0 }));
+    const flood = range(6000).map((i) => ({ src: `198.18.${i >> 8}.${i & 255}`, dst: `10.0.${i & 7}.${(i >> 3) & 255}`, dstport: 1 + i, packets: 1, action: "REJECT" as const, start: T0 + (i % 600) }));
+    const engine = new DetectionEngine(resolveThresholds({ rowBudget: 10_000 }), LogFormat.DEFAULT);
+    const flows = [...scan, ...flood];
+    let addressesAtSaturation = -1;
+    const scanner = (engine as unknown as { scanner: FlowScanner }).scanner;
+    for (const f of flows) {
+      engine.addLine(line(f));
+      if (addressesAtSaturation < 0 && engine.stats.skipped["row-budget"]) addressesAtSaturation = scanner.addresses.size;
+    }
+    const { stats, findings } = engine.finish();
+    const skipped = stats.skipped["row-budget"]!;
+    expect(stats.read).toBe(flows.length);
+    expect(stats.analysed + skipped).toBe(flows.length);
+    expect(skipped).toBeGreaterThan(3000);
+    // Nothing is interned once the run stops analysing: a flood cannot grow memory.
+    expect(scanner.addresses.size).toBe(addressesAtSaturation);
+    expect(findings.find((f) => f.rule === "port-scan" && f.dst === "10.0.1.5")).toBeDefined();
+    const saturated = findings.find((f) => f.rule === "detector-saturated")!;
+    expect(saturated).toMatchObject({ severity: "MEDIUM", evidence: { rowBudget: 10_000, recordsNotAnalysed: skipped } });
+    expect(saturated.evidence.rows).toBeLessThanOrEqual(10_000);
+    expect(saturated.evidence.rows).toBeGreaterThan(10_000 - 7);
+    expect(saturated.description).toContain(`${skipped} later records were read but not analysed`);
+    expect(rulesOf(scan)).not.toContain("detector-saturated");
   });
 
   it("refuses a buffer of no records", () => {
