@@ -59,7 +59,7 @@ export function toAsff(f: Finding, source: FindingSource, now: Date): AsffFindin
   const types = [RULES[f.rule].asffType];
   const resource = f.interfaceId
     ? { Type: "AwsEc2NetworkInterface", Id: `arn:${partition}:ec2:${source.region}:${source.account}:network-interface/${f.interfaceId}` }
-    : { Type: "Other", Id: `flowlog-kit/${source.environment}/${f.src ?? "unknown"}` };
+    : { Type: "Other", Id: `flowlog-kit/${source.environment}/${f.src ?? "detector"}` };
   const network = {
     ...ipFields("Source", f.src),
     ...ipFields("Destination", f.dst),

@@ -45,6 +45,14 @@ describe("Security Hub findings (ASFF)", () => {
     expect(a.ProductFields).toMatchObject({ "flowlog-kit/rule": "ssh-brute-force", "flowlog-kit/evidence/attempts": "48" });
   });
 
+  it("names the detector itself as the resource of a finding without endpoints (a saturated run)", () => {
+    const saturated = finding({ rule: "detector-saturated", severity: "MEDIUM", window: { start: 1793494800, end: 1793498400 }, evidence: { rows: 2499995, rowBudget: 2500000, recordsNotAnalysed: 12 }, description: "Detection stopped." });
+    const s = toAsff(saturated, source, NOW);
+    expect(s.Resources).toEqual([{ Type: "Other", Id: "flowlog-kit/prod/detector", Partition: "aws", Region: "eu-central-1" }]);
+    expect(s.Types).toEqual(["Unusual Behaviors/Network Flow/DistinctFlowFlood"]);
+    expect(s.Title).toBe("Detection saturated by distinct flows");
+  });
+
   it("batches at most 100 per call", () => {
     expect(ASFF_BATCH_SIZE).toBe(100);
     expect(batches(Array.from({ length: 250 }, (_, i) => i)).map((b) => b.length)).toEqual([100, 100, 50]);
