@@ -141,6 +141,11 @@ class Part {
   waiting = 0;
 }
 
+/** Rows in all of a part's tables. */
+function partRows(p: Part): number {
+  return p.pairWindows.size + p.sources.size + p.sweeps.size + p.groups.size + p.bruteForce.size + p.protocols.size + p.laterWindows.size;
+}
+
 /** The parts' tables joined for the rules, built when first read after records were added. */
 interface Joined {
   readonly pairWindows: Rows;
@@ -161,10 +166,12 @@ export class Aggregator implements RunAggregates {
   readonly windowSeconds: number;
   private readonly parts: Part[] = Array.from({ length: PARTS }, () => new Part());
   private joined: Joined | undefined;
-  /** Rows in all tables after the last flush, and records buffered since. */
+  /** Rows in all tables, as of the last flush; records buffered since. */
   private rows = 0;
   private waiting = 0;
-  /** Rows held when the budget ran out (then every further record is counted, not analysed). */
+  /** New rows a waiting record is expected to add: twice the rate of the last flush, at least 0.5. */
+  private expectedNewRows = MAX_NEW_ROWS;
+  /** Rows held when the budget ran out (then every further record is counted as skipped, not analysed). */
   private saturatedAt = -1;
 
   private readonly windowIds = new Map<number, number>();
@@ -314,21 +321,11 @@ export class Aggregator implements RunAggregates {
       countSkip(this.stats, "window-limit");
       return;
     }
-    // The rows this record and the waiting ones may add must fit in the budget: aggregate the
-    // waiting ones to know, and stop analysing when even one more record might not fit.
-    if (this.rows + MAX_NEW_ROWS * (this.waiting + 1) > this.t.rowBudget) {
-      this.flush();
-      if (this.rows + MAX_NEW_ROWS > this.t.rowBudget) {
-        this.saturatedAt = this.rows;
-        // From here on nothing is aggregated: the scanner stops interning addresses, so memory stays put.
-        sc.stopInterning();
-        this.stats.analysed--;
-        countSkip(this.stats, "row-budget");
-        return;
-      }
-    }
     this.joined = undefined;
-    this.waiting++;
+    // Add up early when the waiting records may fill the budget (at the rate rows have been
+    // growing, doubled): a flood is then caught soon, before its addresses pile up. The budget
+    // itself is enforced in flush.
+    if (this.rows + this.expectedNewRows * ++this.waiting > this.t.rowBudget) this.flush();
     const part = this.parts[src & (PARTS - 1)]!;
     if (part.waiting === this.partRecords) this.flush();
     const o = part.waiting * REC;
@@ -362,16 +359,42 @@ export class Aggregator implements RunAggregates {
    * their order) update rows that stay cached from one record to the next.
    */
   flush(): void {
-    if (this.waiting === 0) return;
+    const records = this.waiting;
+    if (records === 0) return;
     this.waiting = 0;
-    let rows = 0;
+    const rowsBefore = this.rows;
+    const budget = this.t.rowBudget;
     for (const part of this.parts) {
       const n = part.waiting;
+      if (n === 0) continue;
       part.waiting = 0;
-      for (let o = 0; o < n * REC; o += REC) this.aggregate(part, part.records, o);
-      rows += part.pairWindows.size + part.sources.size + part.sweeps.size + part.groups.size + part.bruteForce.size + part.protocols.size + part.laterWindows.size;
+      const before = partRows(part);
+      if (this.saturatedAt < 0 && this.rows + MAX_NEW_ROWS * n <= budget) {
+        // Every record of the part fits, whatever rows it adds.
+        for (let o = 0; o < n * REC; o += REC) this.aggregate(part, part.records, o);
+      } else {
+        // Near the budget: record by record, and none once one more might not fit.
+        let rows = this.rows;
+        for (let o = 0; o < n * REC; o += REC) {
+          if (this.saturatedAt < 0 && rows + MAX_NEW_ROWS > budget) this.saturate(rows);
+          if (this.saturatedAt >= 0) {
+            this.stats.analysed--;
+            countSkip(this.stats, "row-budget");
+            continue;
+          }
+          this.aggregate(part, part.records, o);
+          rows = this.rows + partRows(part) - before;
+        }
+      }
+      this.rows += partRows(part) - before;
     }
-    this.rows = rows;
+    this.expectedNewRows = Math.min(MAX_NEW_ROWS, Math.max(0.5, (2 * (this.rows - rowsBefore)) / records));
+  }
+
+  /** The budget ran out at `rows`: nothing more is aggregated, and the scanner stops interning addresses, so memory stays put. */
+  private saturate(rows: number): void {
+    this.saturatedAt = rows;
+    this.scanner.stopInterning();
   }
 
   /** Aggregates the buffered record at r[o, o + REC) into its part's tables. */
