@@ -146,15 +146,11 @@ function partRows(p: Part): number {
   return p.pairWindows.size + p.sources.size + p.sweeps.size + p.groups.size + p.bruteForce.size + p.protocols.size + p.laterWindows.size;
 }
 
+/** The tables the rules read. */
+const RULE_TABLES = ["pairWindows", "sources", "sweeps", "groups", "bruteForce", "protocols"] as const;
+
 /** The parts' tables joined for the rules, built when first read after records were added. */
-interface Joined {
-  readonly pairWindows: Rows;
-  readonly sources: Rows;
-  readonly sweeps: Rows;
-  readonly groups: Rows;
-  readonly bruteForce: Rows;
-  readonly protocols: Rows;
-}
+type Joined = { readonly [name in (typeof RULE_TABLES)[number]]: Rows };
 
 /**
  * One pass over records into aggregates keyed by source, pair, port and window. Every record
@@ -246,14 +242,9 @@ export class Aggregator implements RunAggregates {
       const parts = this.parts;
       // The buffers are empty now: let them go while the rules run (they grow back if more records come).
       for (const part of parts) part.records = new Float64Array(64 * REC);
-      this.joined = {
-        pairWindows: new PartitionedRows(parts.map((p) => p.pairWindows)),
-        sources: new PartitionedRows(parts.map((p) => p.sources)),
-        sweeps: new PartitionedRows(parts.map((p) => p.sweeps)),
-        groups: new PartitionedRows(parts.map((p) => p.groups)),
-        bruteForce: new PartitionedRows(parts.map((p) => p.bruteForce)),
-        protocols: new PartitionedRows(parts.map((p) => p.protocols)),
-      };
+      const joined = {} as { -readonly [name in keyof Joined]: Rows };
+      for (const name of RULE_TABLES) joined[name] = new PartitionedRows(parts.map((p) => p[name]));
+      this.joined = joined;
     }
     return this.joined;
   }
