@@ -97,7 +97,7 @@ export interface RunAggregates {
 
 const BEACON_SERIES_CAP = 256;
 
-/** Most rows one record can add: its source, pair, group, sweep and later-window rows, and one brute-force or protocol row each. */
+/** Most rows one record can add: one in each of a part's seven tables. */
 const MAX_NEW_ROWS = 7;
 
 /** Window ids stay below this so that packed keys stay within 31 bits. */
@@ -154,8 +154,9 @@ type Joined = { readonly [name in (typeof RULE_TABLES)[number]]: Rows };
 
 /**
  * One pass over records into aggregates keyed by source, pair, port and window. Every record
- * updates at most five rows; the tables are split by source so that those updates stay within
- * a few cache-sized tables at a time (see `flush`).
+ * updates a few rows (at most one per table); the tables are split by source so that those
+ * updates stay within a few cache-sized tables at a time (see `flush`), and their rows together
+ * never exceed the thresholds' row budget.
  */
 export class Aggregator implements RunAggregates {
   readonly beacons: BeaconSeries[] = [];
@@ -348,6 +349,9 @@ export class Aggregator implements RunAggregates {
    * in input order are each a trip to memory: about 120 ns, measured. One part's tables are a
    * sixty-fourth of that, and its records (one source's records always share a part, and keep
    * their order) update rows that stay cached from one record to the next.
+   *
+   * The row budget is kept here: once one more record might take the rows past it, the run is
+   * saturated, and this and every later record is counted as skipped ("row-budget").
    */
   flush(): void {
     const records = this.waiting;
