@@ -108,12 +108,15 @@ const WINDOW_LIMIT = 1 << 14;
  * in a buffer per part; see `Aggregator.flush`.
  */
 const PARTS = 64;
-/** Records a part's buffer holds before every buffer is aggregated (1.7 MB each, 109 MB in all when full). */
+/** Records a part's buffer holds before every buffer is aggregated (1 MiB each, 64 MiB in all when full). */
 const PART_RECORDS = 16384;
-/** Words (doubles) per buffered record. */
-const REC = 13;
-// Their offsets.
-const R_SRC = 0, R_DST = 1, R_IFACE = 2, R_WIN = 3, R_ACTION = 4, R_DIRECTION = 5, R_SRCPORT = 6, R_DSTPORT = 7, R_PROTOCOL = 8, R_PACKETS = 9, R_BYTES = 10, R_START = 11, R_FLAGS = 12;
+/** 32-bit words per buffered record: ten integers, then three doubles (at even words, so aligned). */
+const REC = 16;
+// Their offsets: integer words, then double indexes relative to the record's first double.
+const R_SRC = 0, R_DST = 1, R_IFACE = 2, R_WIN = 3, R_ACTION = 4, R_DIRECTION = 5, R_SRCPORT = 6, R_DSTPORT = 7, R_PROTOCOL = 8, R_FLAGS = 9;
+const D_PACKETS = 5, D_BYTES = 6, D_START = 7;
+/** Ports, protocols and tcp-flags past 2^31 - 1 (never valid) are kept as 2^31 - 1. */
+const int = (v: number) => (v > 0x7fffffff ? 0x7fffffff : v);
 
 /** Per address id: bit 0 known, bit 1 private, bit 2 an allowed source. */
 const KNOWN = 1;
@@ -137,7 +140,8 @@ class Part {
   readonly protocols = new RowTable(PROTO.STRIDE, 1 << 4);
   /** (source, destination, port << 14 | window) seen, for windows past the 32 a group row remembers. */
   readonly laterWindows = new RowTable(4, 1 << 4);
-  records = new Float64Array(64 * REC);
+  records = new Int32Array(64 * REC);
+  doubles = new Float64Array(this.records.buffer);
   waiting = 0;
 }
 
@@ -242,7 +246,10 @@ export class Aggregator implements RunAggregates {
     if (!this.joined) {
       const parts = this.parts;
       // The buffers are empty now: let them go while the rules run (they grow back if more records come).
-      for (const part of parts) part.records = new Float64Array(64 * REC);
+      for (const part of parts) {
+        part.records = new Int32Array(64 * REC);
+        part.doubles = new Float64Array(part.records.buffer);
+      }
       const joined = {} as { -readonly [name in keyof Joined]: Rows };
       for (const name of RULE_TABLES) joined[name] = new PartitionedRows(parts.map((p) => p[name]));
       this.joined = joined;
@@ -322,9 +329,10 @@ export class Aggregator implements RunAggregates {
     if (part.waiting === this.partRecords) this.flush();
     const o = part.waiting * REC;
     if (o === part.records.length) {
-      const bigger = new Float64Array(part.records.length * 2);
+      const bigger = new Int32Array(part.records.length * 2);
       bigger.set(part.records);
       part.records = bigger;
+      part.doubles = new Float64Array(bigger.buffer);
     }
     const r = part.records;
     r[o + R_SRC] = src;
@@ -333,13 +341,15 @@ export class Aggregator implements RunAggregates {
     r[o + R_WIN] = win;
     r[o + R_ACTION] = sc.action;
     r[o + R_DIRECTION] = sc.direction;
-    r[o + R_SRCPORT] = num[0]!;
-    r[o + R_DSTPORT] = num[1]!;
-    r[o + R_PROTOCOL] = num[2]!;
-    r[o + R_PACKETS] = num[3]!;
-    r[o + R_BYTES] = num[4]!;
-    r[o + R_START] = start;
-    r[o + R_FLAGS] = num[7]!;
+    r[o + R_SRCPORT] = int(num[0]!);
+    r[o + R_DSTPORT] = int(num[1]!);
+    r[o + R_PROTOCOL] = int(num[2]!);
+    r[o + R_FLAGS] = int(num[7]!);
+    const d = part.doubles;
+    const q = o >> 1;
+    d[q + D_PACKETS] = num[3]!;
+    d[q + D_BYTES] = num[4]!;
+    d[q + D_START] = start;
     part.waiting++;
   }
 
@@ -366,7 +376,7 @@ export class Aggregator implements RunAggregates {
       const before = partRows(part);
       if (this.saturatedAt < 0 && this.rows + MAX_NEW_ROWS * n <= budget) {
         // Every record of the part fits, whatever rows it adds.
-        for (let o = 0; o < n * REC; o += REC) this.aggregate(part, part.records, o);
+        for (let o = 0; o < n * REC; o += REC) this.aggregate(part, part.records, part.doubles, o);
       } else {
         // Near the budget: record by record, and none once one more might not fit.
         let rows = this.rows;
@@ -377,7 +387,7 @@ export class Aggregator implements RunAggregates {
             countSkip(this.stats, "row-budget");
             continue;
           }
-          this.aggregate(part, part.records, o);
+          this.aggregate(part, part.records, part.doubles, o);
           rows = this.rows + partRows(part) - before;
         }
       }
@@ -392,8 +402,8 @@ export class Aggregator implements RunAggregates {
     this.scanner.stopInterning();
   }
 
-  /** Aggregates the buffered record at r[o, o + REC) into its part's tables. */
-  private aggregate(part: Part, r: Float64Array, o: number): void {
+  /** Aggregates the buffered record at word o of its part's buffer (integers in r, doubles in d) into the part's tables. */
+  private aggregate(part: Part, r: Int32Array, d: Float64Array, o: number): void {
     const src = r[o + R_SRC]!;
     const dst = r[o + R_DST]!;
     const eni = r[o + R_IFACE]!;
@@ -403,9 +413,10 @@ export class Aggregator implements RunAggregates {
     const srcport = r[o + R_SRCPORT]!;
     const dport = r[o + R_DSTPORT]!;
     const protocol = r[o + R_PROTOCOL]!;
-    const packets = r[o + R_PACKETS]! < 0 ? 0 : r[o + R_PACKETS]!;
-    const bytes = r[o + R_BYTES]! < 0 ? 0 : r[o + R_BYTES]!;
-    const rawStart = r[o + R_START]!;
+    const q = o >> 1;
+    const packets = d[q + D_PACKETS]! < 0 ? 0 : d[q + D_PACKETS]!;
+    const bytes = d[q + D_BYTES]! < 0 ? 0 : d[q + D_BYTES]!;
+    const rawStart = d[q + D_START]!;
     const start = rawStart < 0 ? 0 : rawStart;
     const tcpFlags = r[o + R_FLAGS]!;
     const srcPrivate = (this.addressFlags(src) & PRIVATE) !== 0;

@@ -182,6 +182,13 @@ describe("findings", () => {
     expect(rulesOf(scan)).not.toContain("detector-saturated");
   });
 
+  it("count ports past 65535 (never valid, however large) as one port, 65535", () => {
+    const flows = range(30).map((i) => ({ src: "203.0.113.9", dst: "10.0.1.5", dstport: 1e12 + i, packets: 1, action: "REJECT" as const, start: T0 }));
+    const run = detect([...flows, ...range(30).map((i) => ({ ...flows[0]!, dstport: 70000 + i }))]);
+    expect(run.stats.analysed).toBe(60);
+    expect(run.findings.filter((f) => f.rule === "port-scan")).toEqual([]);
+  });
+
   it("refuses a buffer of no records", () => {
     expect(() => detect([], {}, 0)).toThrow("Aggregator: partRecords must be a positive integer (got 0)");
   });
