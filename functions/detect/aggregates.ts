@@ -153,7 +153,7 @@ function partRows(p: Part): number {
 /** The tables the rules read. */
 const RULE_TABLES = ["pairWindows", "sources", "sweeps", "groups", "bruteForce", "protocols"] as const;
 
-/** The parts' tables joined for the rules, built when first read after records were added. */
+/** The parts' tables joined for the rules, built when first read after records were added up. */
 type Joined = { readonly [name in (typeof RULE_TABLES)[number]]: Rows };
 
 /**
@@ -212,6 +212,7 @@ export class Aggregator implements RunAggregates {
   };
 
   get saturation(): RunAggregates["saturation"] {
+    this.flush();
     if (this.saturatedAt < 0) return undefined;
     let first = Infinity;
     let last = -Infinity;
@@ -320,7 +321,6 @@ export class Aggregator implements RunAggregates {
       countSkip(this.stats, "window-limit");
       return;
     }
-    this.joined = undefined;
     // Add up early when the waiting records may fill the budget (at the rate rows have been
     // growing, doubled): a flood is then caught soon, before its addresses pile up. The budget
     // itself is enforced in flush.
@@ -367,6 +367,7 @@ export class Aggregator implements RunAggregates {
     const records = this.waiting;
     if (records === 0) return;
     this.waiting = 0;
+    this.joined = undefined;
     const rowsBefore = this.rows;
     const budget = this.t.rowBudget;
     for (const part of this.parts) {

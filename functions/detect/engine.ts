@@ -68,7 +68,6 @@ export class DetectionEngine {
   }
 
   finish(): DetectionResult {
-    this.aggregator.flush();
     const t = this.thresholds;
     const findings: Finding[] = [];
     for (const rule of RULE_SET) findings.push(...rule(this.aggregator, t));

@@ -57,11 +57,6 @@ export class RowTable implements Rows {
     for (let b = 0; b < this.i32.length; b += stride) this.i32[b] = EMPTY;
   }
 
-  /** Slots (a power of two). */
-  get capacity(): number {
-    return this.mask + 1;
-  }
-
   /** The base of row (a, b, c), creating it (fields zero) when new; `isNew` tells which. Keys are non-negative. */
   upsert(a: number, b: number, c: number): number {
     const i32 = this.i32;
