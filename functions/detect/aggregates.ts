@@ -3,6 +3,7 @@ import { countSkip, ParseStats } from "../flowlog/stats";
 import { isPrivate, isResponse } from "./net";
 import { PartitionedRows, Rows, RowTable } from "../flowlog/row-table";
 import { ADMIN_PORTS, DetectorThresholds, WEB_PORTS } from "./thresholds";
+import { IngestCounts, WasmIngest } from "./ingest";
 
 /*
  * One pass over records into rows of a few hash tables (RowTable: keys and counters in one
@@ -108,9 +109,9 @@ const WINDOW_LIMIT = 1 << 14;
  * in a buffer per part; see `Aggregator.flush`.
  */
 const PARTS = 64;
-/** Records a part's buffer holds before every buffer is aggregated (1 MiB each, 64 MiB in all when full). */
+/** Records a part's buffer holds before every buffer is aggregated (1 MiB each, 64 MiB in all). */
 const PART_RECORDS = 16384;
-/** 32-bit words per buffered record: ten integers, then three doubles (at even words, so aligned). */
+/** 32-bit words per buffered record: ten integers, then three doubles (at even words, so aligned). assembly/ingest.ts writes the same layout. */
 const REC = 16;
 // Their offsets: integer words, then double indexes relative to the record's first double.
 const R_SRC = 0, R_DST = 1, R_IFACE = 2, R_WIN = 3, R_ACTION = 4, R_DIRECTION = 5, R_SRCPORT = 6, R_DSTPORT = 7, R_PROTOCOL = 8, R_FLAGS = 9;
@@ -130,7 +131,7 @@ function flags(size: number, members: Iterable<number>): Uint8Array {
   return out;
 }
 
-/** One part's tables and its buffer of records waiting to be aggregated. */
+/** One part's tables (its buffer of waiting records is in the ingest loop's memory). */
 class Part {
   readonly pairWindows = new RowTable(PW.STRIDE);
   readonly sources = new RowTable(SRC.STRIDE, 1 << 6);
@@ -140,9 +141,6 @@ class Part {
   readonly protocols = new RowTable(PROTO.STRIDE, 1 << 4);
   /** (source, destination, port << 14 | window) seen, for windows past the 32 a group row remembers. */
   readonly laterWindows = new RowTable(4, 1 << 4);
-  records = new Int32Array(64 * REC);
-  doubles = new Float64Array(this.records.buffer);
-  waiting = 0;
 }
 
 /** Rows in all of a part's tables. */
@@ -167,9 +165,17 @@ export class Aggregator implements RunAggregates {
   readonly windowSeconds: number;
   private readonly parts: Part[] = Array.from({ length: PARTS }, () => new Part());
   private joined: Joined | undefined;
-  /** Rows in all tables, as of the last flush; records buffered since. */
+  /** Rows in all tables, as of the last flush. */
   private rows = 0;
-  private waiting = 0;
+  /**
+   * The record buffers, one per part, and the WebAssembly loop that fills them from plain
+   * records; `add` fills them from FlowScanner's.
+   */
+  private readonly ingest: WasmIngest;
+  /** Whether `ingestLines` may use the loop: window ids need a whole number of seconds. */
+  private readonly wasm: boolean;
+  private readonly counts: IngestCounts = { read: 0, analysed: 0, nodata: 0, skipdata: 0 };
+  private readonly onRecord = () => this.add();
   /** New rows a waiting record is expected to add: twice the rate of the last flush, at least 0.5. */
   private expectedNewRows = MAX_NEW_ROWS;
   /** Rows held when the budget ran out (then every further record is counted as skipped, not analysed). */
@@ -204,6 +210,60 @@ export class Aggregator implements RunAggregates {
     this.allowed = new Set(t.allowedSources);
     ADMIN_PORTS.forEach((p, i) => (this.admin[p] = i + 1));
     this.c2SmallBytes = t.c2MaxAverageBytes * 4;
+    this.ingest = new WasmIngest(partRecords, PARTS, {
+      intern: (kind, buf, s, e) => {
+        if (kind === 1) return this.scanner.interfaces.intern(buf, s, e) * 2;
+        const id = this.scanner.addresses.intern(buf, s, e);
+        return id * 2 + ((this.addressFlags(id) & ALLOWED) !== 0 ? 1 : 0);
+      },
+      windowId: (start) => this.windowId(start),
+    });
+    this.wasm = Number.isInteger(t.windowSeconds) && t.windowSeconds > 0 && t.windowSeconds < 2 ** 31;
+  }
+
+  /**
+   * Reads and adds every record of buf[s, e) (whole lines): plain records through the
+   * WebAssembly loop, every other line (and all of them once the row budget has run out)
+   * through FlowScanner and `add`. Both count what they read in the run's stats.
+   */
+  ingestLines(buf: Buffer, s: number, e: number): void {
+    const sc = this.scanner;
+    if (!this.wasm) return sc.scanLines(buf, s, e, this.onRecord);
+    const ingest = this.ingest;
+    ingest.load(buf, s, e);
+    const length = e - s;
+    let from = 0;
+    while (from < length) {
+      const format = sc.currentFormat;
+      if (this.saturatedAt >= 0 || !WasmIngest.reads(format)) return sc.scanLines(buf, s + from, e, this.onRecord);
+      from = ingest.scan(format, this.windowSeconds, WINDOW_LIMIT, this.maxWaiting(), from, this.counts);
+      this.countIngested();
+      if (from >= length) return;
+      // One line for FlowScanner: a header, a malformed line, or a record that needs a flush first.
+      const next = buf.indexOf(10, s + from) + 1;
+      sc.scanLines(buf, s + from, next, this.onRecord);
+      from = next - s;
+    }
+  }
+
+  /** Adds the ingest loop's counts to the run's stats. */
+  private countIngested(): void {
+    const c = this.counts;
+    this.stats.read += c.read;
+    this.stats.analysed += c.analysed;
+    if (c.nodata > 0) countSkip(this.stats, "nodata", c.nodata);
+    if (c.skipdata > 0) countSkip(this.stats, "skipdata", c.skipdata);
+    c.read = c.analysed = c.nodata = c.skipdata = 0;
+  }
+
+  /** The most records that may wait before `add` would add them up early (see `add`). */
+  private maxWaiting(): number {
+    const budget = this.t.rowBudget;
+    const per = this.expectedNewRows;
+    let m = Math.max(0, Math.floor((budget - this.rows) / per));
+    while (m > 0 && this.rows + per * m > budget) m--;
+    while (m < 0x7fffffff && this.rows + per * (m + 1) <= budget) m++;
+    return Math.min(m, 0x7fffffff);
   }
 
   readonly names: Names = {
@@ -246,11 +306,6 @@ export class Aggregator implements RunAggregates {
     this.flush();
     if (!this.joined) {
       const parts = this.parts;
-      // The buffers are empty now: let them go while the rules run (they grow back if more records come).
-      for (const part of parts) {
-        part.records = new Int32Array(64 * REC);
-        part.doubles = new Float64Array(part.records.buffer);
-      }
       const joined = {} as { -readonly [name in keyof Joined]: Rows };
       for (const name of RULE_TABLES) joined[name] = new PartitionedRows(parts.map((p) => p[name]));
       this.joined = joined;
@@ -324,17 +379,13 @@ export class Aggregator implements RunAggregates {
     // Add up early when the waiting records may fill the budget (at the rate rows have been
     // growing, doubled): a flood is then caught soon, before its addresses pile up. The budget
     // itself is enforced in flush.
-    if (this.rows + this.expectedNewRows * ++this.waiting > this.t.rowBudget) this.flush();
-    const part = this.parts[src & (PARTS - 1)]!;
-    if (part.waiting === this.partRecords) this.flush();
-    const o = part.waiting * REC;
-    if (o === part.records.length) {
-      const bigger = new Int32Array(part.records.length * 2);
-      bigger.set(part.records);
-      part.records = bigger;
-      part.doubles = new Float64Array(bigger.buffer);
-    }
-    const r = part.records;
+    const ingest = this.ingest;
+    if (this.rows + this.expectedNewRows * (ingest.waiting + 1) > this.t.rowBudget) this.flush();
+    const p = src & (PARTS - 1);
+    if (ingest.partWaiting(p) === this.partRecords) this.flush();
+    const n = ingest.partWaiting(p);
+    const o = ingest.partBase(p) + n * REC;
+    const r = ingest.i32;
     r[o + R_SRC] = src;
     r[o + R_DST] = dst;
     r[o + R_IFACE] = sc.interfaceId;
@@ -345,12 +396,13 @@ export class Aggregator implements RunAggregates {
     r[o + R_DSTPORT] = int(num[1]!);
     r[o + R_PROTOCOL] = int(num[2]!);
     r[o + R_FLAGS] = int(num[7]!);
-    const d = part.doubles;
+    const d = ingest.f64;
     const q = o >> 1;
     d[q + D_PACKETS] = num[3]!;
     d[q + D_BYTES] = num[4]!;
     d[q + D_START] = start;
-    part.waiting++;
+    ingest.setPartWaiting(p, n + 1);
+    ingest.waiting++;
   }
 
   /**
@@ -364,31 +416,37 @@ export class Aggregator implements RunAggregates {
    * saturated, and this and every later record is counted as skipped ("row-budget").
    */
   flush(): void {
-    const records = this.waiting;
+    const ingest = this.ingest;
+    const records = ingest.waiting;
     if (records === 0) return;
-    this.waiting = 0;
+    ingest.waiting = 0;
     this.joined = undefined;
     const rowsBefore = this.rows;
     const budget = this.t.rowBudget;
-    for (const part of this.parts) {
-      const n = part.waiting;
+    const r = ingest.i32;
+    const d = ingest.f64;
+    for (let p = 0; p < PARTS; p++) {
+      const part = this.parts[p]!;
+      const n = ingest.partWaiting(p);
       if (n === 0) continue;
-      part.waiting = 0;
+      ingest.setPartWaiting(p, 0);
+      const first = ingest.partBase(p);
+      const end = first + n * REC;
       const before = partRows(part);
       if (this.saturatedAt < 0 && this.rows + MAX_NEW_ROWS * n <= budget) {
         // Every record of the part fits, whatever rows it adds.
-        for (let o = 0; o < n * REC; o += REC) this.aggregate(part, part.records, part.doubles, o);
+        for (let o = first; o < end; o += REC) this.aggregate(part, r, d, o);
       } else {
         // Near the budget: record by record, and none once one more might not fit.
         let rows = this.rows;
-        for (let o = 0; o < n * REC; o += REC) {
+        for (let o = first; o < end; o += REC) {
           if (this.saturatedAt < 0 && rows + MAX_NEW_ROWS > budget) this.saturate(rows);
           if (this.saturatedAt >= 0) {
             this.stats.analysed--;
             countSkip(this.stats, "row-budget");
             continue;
           }
-          this.aggregate(part, part.records, part.doubles, o);
+          this.aggregate(part, r, d, o);
           rows = this.rows + partRows(part) - before;
         }
       }

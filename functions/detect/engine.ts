@@ -40,8 +40,7 @@ export class DetectionEngine {
   ) {
     this.scanner = new FlowScanner(format, this.stats);
     this.aggregator = new Aggregator(thresholds, this.scanner, this.stats, bufferRecords);
-    const onRecord = () => this.aggregator.add();
-    this.splitter = new LineSplitter((buf, s, e) => this.scanner.scanLines(buf, s, e, onRecord));
+    this.splitter = new LineSplitter((buf, s, e) => this.aggregator.ingestLines(buf, s, e));
   }
 
   /** Parses and aggregates one flow-log line; malformed lines are counted, never thrown. */

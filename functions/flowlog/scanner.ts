@@ -93,19 +93,46 @@ export class InternTable {
   }
 }
 
-// What the scanner does with each field of the format.
-const SKIP = 0;
-const NUMBER = 1;
-const ADDRESS = 2;
-const INTERFACE = 3;
-const ACTION = 4;
-const STATUS = 5;
-const DIRECTION = 6;
+// What the scanner does with each field of the format (functions/detect/assembly/ingest.ts uses the same codes).
+export const SKIP = 0;
+export const NUMBER = 1;
+export const ADDRESS = 2;
+export const INTERFACE = 3;
+export const ACTION = 4;
+export const STATUS = 5;
+export const DIRECTION = 6;
 const TEXT = 7;
 
 /** Where a numeric field lands. */
 const NUMERIC_TARGETS: Record<string, number> = { srcport: 0, dstport: 1, protocol: 2, packets: 3, bytes: 4, start: 5, end: 6, "tcp-flags": 7, "traffic-path": 8 };
 const ADDRESS_TARGETS: Record<string, number> = { srcaddr: 0, dstaddr: 1, "pkt-srcaddr": 2, "pkt-dstaddr": 3 };
+
+/**
+ * How each field of a format is read: its kind, and for numbers and addresses the slot it lands
+ * in (NUMERIC_TARGETS, ADDRESS_TARGETS; -1 for a number that is validated but not kept).
+ * Without interning, addresses and interface ids are passed over; without tokens, text too.
+ */
+export function fieldPlan(format: LogFormat, interning = true, keepTokens = false): { kinds: Uint8Array; targets: Int8Array } {
+  const width = format.fields.length;
+  const kinds = new Uint8Array(width);
+  const targets = new Int8Array(width).fill(-1);
+  format.fields.forEach((f, i) => {
+    if (!interning && (f.name in ADDRESS_TARGETS || f.name === "interface-id")) kinds[i] = SKIP;
+    else if (f.name in ADDRESS_TARGETS) {
+      kinds[i] = ADDRESS;
+      targets[i] = ADDRESS_TARGETS[f.name]!;
+    } else if (f.name in NUMERIC_TARGETS) {
+      kinds[i] = NUMBER;
+      targets[i] = NUMERIC_TARGETS[f.name]!;
+    } else if (f.name === "interface-id") kinds[i] = INTERFACE;
+    else if (f.name === "action") kinds[i] = ACTION;
+    else if (f.name === "log-status") kinds[i] = STATUS;
+    else if (f.name === "flow-direction") kinds[i] = DIRECTION;
+    else if (f.type !== "string") kinds[i] = NUMBER; // validated, not kept
+    else kinds[i] = keepTokens ? TEXT : SKIP;
+  });
+  return { kinds, targets };
+}
 
 export const ACTION_ACCEPT = 1;
 export const ACTION_REJECT = 2;
@@ -168,26 +195,7 @@ export class FlowScanner {
     this.action = 0;
     this.status = STATUS_OK;
     this.direction = 0;
-    const width = format.fields.length;
-    const kinds = new Uint8Array(width);
-    const targets = new Int8Array(width);
-    format.fields.forEach((f, i) => {
-      if (!this.interning && (f.name in ADDRESS_TARGETS || f.name === "interface-id")) kinds[i] = SKIP;
-      else if (f.name in ADDRESS_TARGETS) {
-        kinds[i] = ADDRESS;
-        targets[i] = ADDRESS_TARGETS[f.name]!;
-      } else if (f.name in NUMERIC_TARGETS) {
-        kinds[i] = NUMBER;
-        targets[i] = NUMERIC_TARGETS[f.name]!;
-      } else if (f.name === "interface-id") kinds[i] = INTERFACE;
-      else if (f.name === "action") kinds[i] = ACTION;
-      else if (f.name === "log-status") kinds[i] = STATUS;
-      else if (f.name === "flow-direction") kinds[i] = DIRECTION;
-      else if (f.type !== "string") {
-        kinds[i] = NUMBER;
-        targets[i] = -1; // validated, not kept
-      } else kinds[i] = this.keepTokens ? TEXT : SKIP;
-    });
+    const { kinds, targets } = fieldPlan(format, this.interning, this.keepTokens);
     this.lines = compileLines(kinds, targets, this.keepTokens);
   }
 
