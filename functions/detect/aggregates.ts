@@ -172,7 +172,7 @@ export class Aggregator implements RunAggregates {
    * records; `add` fills them from FlowScanner's.
    */
   private readonly ingest: WasmIngest;
-  /** Whether `ingestLines` may use the loop: window ids need a whole number of seconds. */
+  /** Whether `ingestLines` uses the loop (asked for, and window ids of a whole number of seconds). */
   private readonly wasm: boolean;
   private readonly counts: IngestCounts = { read: 0, analysed: 0, nodata: 0, skipdata: 0 };
   private readonly onRecord = () => this.add();
@@ -202,6 +202,8 @@ export class Aggregator implements RunAggregates {
     private readonly stats: ParseStats,
     /** Records a part's buffer holds before every buffer is aggregated; results never depend on it. */
     private readonly partRecords = PART_RECORDS,
+    /** Whether `ingestLines` reads plain records with the WebAssembly loop. */
+    webAssembly = true,
   ) {
     if (!Number.isInteger(partRecords) || partRecords < 1) throw new RangeError(`Aggregator: partRecords must be a positive integer (got ${partRecords})`);
     this.windowSeconds = t.windowSeconds;
@@ -218,7 +220,7 @@ export class Aggregator implements RunAggregates {
       },
       windowId: (start) => this.windowId(start),
     });
-    this.wasm = Number.isInteger(t.windowSeconds) && t.windowSeconds > 0 && t.windowSeconds < 2 ** 31;
+    this.wasm = webAssembly && Number.isInteger(t.windowSeconds) && t.windowSeconds > 0 && t.windowSeconds < 2 ** 31;
   }
 
   /**

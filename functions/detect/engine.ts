@@ -19,6 +19,21 @@ export interface DetectionResult {
   readonly findings: readonly Finding[];
 }
 
+export interface EngineOptions {
+  /**
+   * Records buffered per part of the aggregates before they are added up (see Aggregator);
+   * findings never depend on it.
+   * @default 16384
+   */
+  readonly bufferRecords?: number;
+  /**
+   * Whether plain records are read by the WebAssembly ingest loop (functions/detect/assembly);
+   * without it FlowScanner reads every line. Findings and counts never depend on it.
+   * @default true
+   */
+  readonly webAssembly?: boolean;
+}
+
 /**
  * The detection engine: one pass over records into bounded aggregates, then every rule over
  * them. Feed bytes (`addChunk`, then `endStream` per stream) or lines, then call `finish()`.
@@ -29,17 +44,13 @@ export class DetectionEngine {
   private readonly aggregator: Aggregator;
   private readonly splitter: LineSplitter;
 
-  /**
-   * @param bufferRecords records buffered per part of the aggregates before they are added up
-   * (see Aggregator); findings never depend on it.
-   */
   constructor(
     private readonly thresholds: DetectorThresholds,
     private readonly format: LogFormat,
-    bufferRecords?: number,
+    options: EngineOptions = {},
   ) {
     this.scanner = new FlowScanner(format, this.stats);
-    this.aggregator = new Aggregator(thresholds, this.scanner, this.stats, bufferRecords);
+    this.aggregator = new Aggregator(thresholds, this.scanner, this.stats, options.bufferRecords, options.webAssembly);
     this.splitter = new LineSplitter((buf, s, e) => this.aggregator.ingestLines(buf, s, e));
   }
 

@@ -23,7 +23,7 @@ export function line(f: Flow): string {
 
 /** Runs the engine over flows (default format) and returns its result. */
 export function detect(flows: readonly Flow[], overrides: Partial<DetectorThresholds> = {}, bufferRecords?: number) {
-  const engine = new DetectionEngine(resolveThresholds(overrides), LogFormat.DEFAULT, bufferRecords);
+  const engine = new DetectionEngine(resolveThresholds(overrides), LogFormat.DEFAULT, { bufferRecords });
   for (const f of flows) engine.addLine(line(f));
   return engine.finish();
 }

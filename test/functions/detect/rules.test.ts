@@ -158,7 +158,7 @@ describe("findings", () => {
     const scan = range(30).map((i) => ({ src: "203.0.113.9", dst: "10.0.1.5", dstport: 1000 + i, packets: 1, action: "REJECT" as const, start: T0 }));
     const flood = range(6000).map((i) => ({ src: `198.18.${i >> 8}.${i & 255}`, dst: `10.0.${i & 7}.${(i >> 3) & 255}`, dstport: 1 + i, packets: 1, action: "REJECT" as const, start: T0 + (i % 600) }));
     // Small part buffers, so that the budget is checked often (it is checked as buffers are added up).
-    const engine = new DetectionEngine(resolveThresholds({ rowBudget: 10_000 }), LogFormat.DEFAULT, 64);
+    const engine = new DetectionEngine(resolveThresholds({ rowBudget: 10_000 }), LogFormat.DEFAULT, { bufferRecords: 64 });
     const flows = [...scan, ...flood];
     let addressesAtSaturation = -1;
     const scanner = (engine as unknown as { scanner: FlowScanner }).scanner;
