@@ -1,13 +1,14 @@
-import { ACTION_REJECT, DIRECTION_INGRESS, FlowScanner } from "../flowlog/scanner";
+import { FlowScanner } from "../flowlog/scanner";
 import { countSkip, ParseStats } from "../flowlog/stats";
-import { isPrivate, isResponse } from "./net";
-import { PartitionedRows, Rows, RowTable } from "../flowlog/row-table";
+import { HIGH_SERVICE_PORTS, isPrivate } from "./net";
+import { PartitionedRows, Rows } from "../flowlog/row-table";
 import { ADMIN_PORTS, DetectorThresholds, WEB_PORTS } from "./thresholds";
-import { IngestCounts, WasmIngest } from "./ingest";
+import { DetectorWasm, IngestCounts } from "./wasm";
 
 /*
- * One pass over records into rows of a few hash tables (RowTable: keys and counters in one
- * slot). Addresses and interfaces arrive interned by the scanner. Distinct counts need no sets:
+ * One pass over records into rows of a few hash tables (RowTable's layout: keys and counters in
+ * one slot), built by the detector's WebAssembly module (assembly/aggregate.ts) and read in
+ * place by the rules. Addresses and interfaces arrive interned by the scanner. Distinct counts need no sets:
  * a (source, destination, port) row remembers the windows it was seen in, so "first time in
  * this window" for that triple is one bit, and that one event is a new port for the pair in the
  * window, a new host for the source's port in the window, and (through the sweep row) a new
@@ -18,9 +19,7 @@ import { IngestCounts, WasmIngest } from "./ingest";
 
 /** (source, destination, window). */
 export const PW = { SRC: 0, DST: 1, WINDOW: 2, PORTS: 3, IFACE: 4, FLAGS: 5, EGRESS: 6, STRIDE: 8 } as const;
-/** PW.FLAGS bits: the destination already counted as a lateral-movement host / a C2 destination of its source. */
-const LATERAL_COUNTED = 1;
-const C2_COUNTED = 2;
+// PW.FLAGS bits: 1, the destination already counted as a lateral-movement host; 2, as a C2 destination of its source.
 
 /** (source, window, 0). */
 export const SRC = {
@@ -124,28 +123,15 @@ const KNOWN = 1;
 const PRIVATE = 2;
 const ALLOWED = 4;
 
-/** A lookup table over ports 0-65535 (or protocols 0-255): 1 for members. */
-function flags(size: number, members: Iterable<number>): Uint8Array {
-  const out = new Uint8Array(size);
-  for (const m of members) if (m >= 0 && m < size) out[m] = 1;
+/** Per port, for the aggregation: bit 0 sensitive, bit 1 web, bit 2 a high service port (see isResponse), bits 3-5 ADMIN_PORTS index + 1. */
+function portFlags(sensitive: readonly number[]): Uint8Array {
+  const out = new Uint8Array(65536);
+  const set = (ports: readonly number[], bits: (i: number) => number) => ports.forEach((p, i) => p >= 0 && p < 65536 && (out[p] |= bits(i)));
+  set(sensitive, () => 1);
+  set(WEB_PORTS, () => 2);
+  set(HIGH_SERVICE_PORTS, () => 4);
+  set(ADMIN_PORTS, (i) => (i + 1) << 3);
   return out;
-}
-
-/** One part's tables (its buffer of waiting records is in the ingest loop's memory). */
-class Part {
-  readonly pairWindows = new RowTable(PW.STRIDE);
-  readonly sources = new RowTable(SRC.STRIDE, 1 << 6);
-  readonly sweeps = new RowTable(SWEEP.STRIDE, 1 << 6);
-  readonly groups = new RowTable(GROUP.STRIDE);
-  readonly bruteForce = new RowTable(BRUTE.STRIDE, 1 << 4);
-  readonly protocols = new RowTable(PROTO.STRIDE, 1 << 4);
-  /** (source, destination, port << 14 | window) seen, for windows past the 32 a group row remembers. */
-  readonly laterWindows = new RowTable(4, 1 << 4);
-}
-
-/** Rows in all of a part's tables. */
-function partRows(p: Part): number {
-  return p.pairWindows.size + p.sources.size + p.sweeps.size + p.groups.size + p.bruteForce.size + p.protocols.size + p.laterWindows.size;
 }
 
 /** The tables the rules read. */
@@ -163,15 +149,16 @@ type Joined = { readonly [name in (typeof RULE_TABLES)[number]]: Rows };
 export class Aggregator implements RunAggregates {
   readonly beacons: BeaconSeries[] = [];
   readonly windowSeconds: number;
-  private readonly parts: Part[] = Array.from({ length: PARTS }, () => new Part());
   private joined: Joined | undefined;
   /** Rows in all tables, as of the last flush. */
   private rows = 0;
   /**
-   * The record buffers, one per part, and the WebAssembly loop that fills them from plain
-   * records; `add` fills them from FlowScanner's.
+   * The record buffers and tables, one of each per part, in the WebAssembly module's memory;
+   * its ingest loop fills the buffers from plain records, `add` from FlowScanner's.
    */
-  private readonly ingest: WasmIngest;
+  private readonly ingest: DetectorWasm;
+  /** Rows of each part, as of the last flush. */
+  private readonly partRows = new Int32Array(PARTS);
   /** Whether `ingestLines` uses the loop (asked for, and window ids of a whole number of seconds). */
   private readonly wasm: boolean;
   private readonly counts: IngestCounts = { read: 0, analysed: 0, nodata: 0, skipdata: 0 };
@@ -187,13 +174,7 @@ export class Aggregator implements RunAggregates {
   private readonly windowStarts: number[] = [];
   private lastWindowStart = NaN;
   private lastWindowId = -1;
-  private readonly sensitive: Uint8Array;
-  /** ADMIN_PORTS index + 1 per port, 0 for others. */
-  private readonly admin = new Uint8Array(65536);
-  private readonly web = flags(65536, WEB_PORTS);
-  private readonly unusual: Uint8Array;
   private readonly allowed: Set<string>;
-  private readonly c2SmallBytes: number;
   private address = new Uint8Array(1024);
 
   constructor(
@@ -207,19 +188,19 @@ export class Aggregator implements RunAggregates {
   ) {
     if (!Number.isInteger(partRecords) || partRecords < 1) throw new RangeError(`Aggregator: partRecords must be a positive integer (got ${partRecords})`);
     this.windowSeconds = t.windowSeconds;
-    this.sensitive = flags(65536, t.sensitivePorts);
-    this.unusual = flags(256, t.unusualProtocols);
     this.allowed = new Set(t.allowedSources);
-    ADMIN_PORTS.forEach((p, i) => (this.admin[p] = i + 1));
-    this.c2SmallBytes = t.c2MaxAverageBytes * 4;
-    this.ingest = new WasmIngest(partRecords, PARTS, {
+    this.ingest = new DetectorWasm(partRecords, PARTS, {
       intern: (kind, buf, s, e) => {
         if (kind === 1) return this.scanner.interfaces.intern(buf, s, e) * 2;
         const id = this.scanner.addresses.intern(buf, s, e);
         return id * 2 + ((this.addressFlags(id) & ALLOWED) !== 0 ? 1 : 0);
       },
       windowId: (start) => this.windowId(start),
+      addressFlags: (id) => this.addressFlags(id),
     });
+    const unusual = new Uint8Array(256);
+    for (const p of t.unusualProtocols) if (p >= 0 && p < 256) unusual[p] = 1;
+    this.ingest.configure(t.bruteForceMaxPackets, t.c2MaxAverageBytes * 4, portFlags(t.sensitivePorts), unusual);
     this.wasm = webAssembly && Number.isInteger(t.windowSeconds) && t.windowSeconds > 0 && t.windowSeconds < 2 ** 31;
   }
 
@@ -237,7 +218,7 @@ export class Aggregator implements RunAggregates {
     let from = 0;
     while (from < length) {
       const format = sc.currentFormat;
-      if (this.saturatedAt >= 0 || !WasmIngest.reads(format)) return sc.scanLines(buf, s + from, e, this.onRecord);
+      if (this.saturatedAt >= 0 || !DetectorWasm.reads(format)) return sc.scanLines(buf, s + from, e, this.onRecord);
       from = ingest.scan(format, this.windowSeconds, WINDOW_LIMIT, this.maxWaiting(), from, this.counts);
       this.countIngested();
       if (from >= length) return;
@@ -307,9 +288,8 @@ export class Aggregator implements RunAggregates {
   private join(): Joined {
     this.flush();
     if (!this.joined) {
-      const parts = this.parts;
       const joined = {} as { -readonly [name in keyof Joined]: Rows };
-      for (const name of RULE_TABLES) joined[name] = new PartitionedRows(parts.map((p) => p[name]));
+      RULE_TABLES.forEach((name, t) => (joined[name] = new PartitionedRows(Array.from({ length: PARTS }, (_, p) => this.ingest.rows(p, t)))));
       this.joined = joined;
     }
     return this.joined;
@@ -425,177 +405,50 @@ export class Aggregator implements RunAggregates {
     this.joined = undefined;
     const rowsBefore = this.rows;
     const budget = this.t.rowBudget;
-    const r = ingest.i32;
-    const d = ingest.f64;
+    const onBeacon = this.onBeacon;
     for (let p = 0; p < PARTS; p++) {
-      const part = this.parts[p]!;
       const n = ingest.partWaiting(p);
       if (n === 0) continue;
       ingest.setPartWaiting(p, 0);
-      const first = ingest.partBase(p);
-      const end = first + n * REC;
-      const before = partRows(part);
+      const before = this.partRows[p]!;
+      let after = before;
       if (this.saturatedAt < 0 && this.rows + MAX_NEW_ROWS * n <= budget) {
         // Every record of the part fits, whatever rows it adds.
-        for (let o = first; o < end; o += REC) this.aggregate(part, r, d, o);
+        after = ingest.aggregate(p, 0, n, onBeacon);
       } else {
         // Near the budget: record by record, and none once one more might not fit.
-        let rows = this.rows;
-        for (let o = first; o < end; o += REC) {
+        for (let i = 0; i < n; i++) {
+          const rows = this.rows + after - before;
           if (this.saturatedAt < 0 && rows + MAX_NEW_ROWS > budget) this.saturate(rows);
           if (this.saturatedAt >= 0) {
             this.stats.analysed--;
             countSkip(this.stats, "row-budget");
             continue;
           }
-          this.aggregate(part, r, d, o);
-          rows = this.rows + partRows(part) - before;
+          after = ingest.aggregate(p, i, 1, onBeacon);
         }
       }
-      this.rows += partRows(part) - before;
+      this.partRows[p] = after;
+      this.rows += after - before;
     }
     this.expectedNewRows = Math.min(MAX_NEW_ROWS, Math.max(0.5, (2 * (this.rows - rowsBefore)) / records));
   }
+
+  /** A small web flow from an internal source to an external destination: a point of a beacon series (the aggregation numbers the series). */
+  private readonly onBeacon = (series: number, record: number, start: number) => {
+    const r = this.ingest.i32;
+    if (series > this.beacons.length) {
+      const dport = r[record + R_DSTPORT]!;
+      this.beacons.push({ src: r[record + R_SRC]!, dst: r[record + R_DST]!, port: dport < 65536 ? dport : 65535, iface: r[record + R_IFACE]!, starts: [] });
+    }
+    const starts = this.beacons[series - 1]!.starts;
+    if (starts.length < BEACON_SERIES_CAP) starts.push(start);
+  };
 
   /** The budget ran out at `rows`: nothing more is aggregated, and the scanner stops interning addresses, so memory stays put. */
   private saturate(rows: number): void {
     this.saturatedAt = rows;
     this.scanner.stopInterning();
-  }
-
-  /** Aggregates the buffered record at word o of its part's buffer (integers in r, doubles in d) into the part's tables. */
-  private aggregate(part: Part, r: Int32Array, d: Float64Array, o: number): void {
-    const src = r[o + R_SRC]!;
-    const dst = r[o + R_DST]!;
-    const eni = r[o + R_IFACE]!;
-    const win = r[o + R_WIN]!;
-    const t = this.t;
-    const rejected = r[o + R_ACTION] === ACTION_REJECT;
-    const srcport = r[o + R_SRCPORT]!;
-    const dport = r[o + R_DSTPORT]!;
-    const protocol = r[o + R_PROTOCOL]!;
-    const q = o >> 1;
-    const packets = d[q + D_PACKETS]! < 0 ? 0 : d[q + D_PACKETS]!;
-    const bytes = d[q + D_BYTES]! < 0 ? 0 : d[q + D_BYTES]!;
-    const rawStart = d[q + D_START]!;
-    const start = rawStart < 0 ? 0 : rawStart;
-    const tcpFlags = r[o + R_FLAGS]!;
-    const srcPrivate = (this.addressFlags(src) & PRIVATE) !== 0;
-    const dstPrivate = (this.addressFlags(dst) & PRIVATE) !== 0;
-
-    const st = part.sources;
-    const s = st.upsert(src, win, 0);
-    const si = st.i32;
-    if (st.isNew) si[s + SRC.IFACE] = eni;
-    si[s + SRC.FLOWS]++;
-    if (rejected) si[s + SRC.REJECTED]++;
-
-    if (protocol >= 0 && protocol < 256 && this.unusual[protocol] === 1) {
-      const pr = part.protocols;
-      const r = pr.upsert(src, dst, win * 256 + protocol);
-      if (pr.isNew) pr.i32[r + PROTO.IFACE] = eni;
-      pr.i32[r + PROTO.FLOWS]++;
-      pr.f64[(r + PROTO.BYTES) >> 1] += bytes;
-    }
-
-    const egress = srcPrivate && !dstPrivate && !rejected && r[o + R_DIRECTION] !== DIRECTION_INGRESS;
-    const response = dport < 0 || isResponse(srcport, dport, tcpFlags);
-    if (response && !egress) return;
-
-    const pw = part.pairWindows;
-    const p = pw.upsert(src, dst, win);
-    const pi = pw.i32;
-    if (pw.isNew) pi[p + PW.IFACE] = eni;
-    if (egress) pw.f64[(p + PW.EGRESS) >> 1] += bytes;
-    if (response) return;
-    const port = dport < 65536 ? dport : 65535;
-
-    // Accepted, internal source: lateral movement (internal destination on an admin port) or C2 (small web flows out).
-    let beacon = false;
-    if (!rejected && srcPrivate) {
-      if (dstPrivate) {
-        const admin = this.admin[port]!;
-        if (admin !== 0) {
-          if ((pi[p + PW.FLAGS]! & LATERAL_COUNTED) === 0) {
-            pi[p + PW.FLAGS] |= LATERAL_COUNTED;
-            si[s + SRC.LATERAL_HOSTS]++;
-          }
-          si[s + SRC.LATERAL_PORTS] |= 1 << (admin - 1);
-        }
-      } else if (this.web[port] === 1 && bytes <= this.c2SmallBytes) {
-        if ((pi[p + PW.FLAGS]! & C2_COUNTED) === 0) {
-          pi[p + PW.FLAGS] |= C2_COUNTED;
-          si[s + SRC.C2_DESTINATIONS]++;
-        }
-        si[s + SRC.C2_FLOWS]++;
-        st.f64[(s + SRC.C2_BYTES) >> 1] += bytes;
-        beacon = rawStart >= 0;
-      }
-    }
-
-    if ((port === 22 || port === 3389) && protocol !== 17) {
-      const synOnly = tcpFlags === 2;
-      if (synOnly || packets <= t.bruteForceMaxPackets) {
-        const bf = part.bruteForce;
-        const r = bf.upsert(src, dst, win * 2 + (port === 22 ? 0 : 1));
-        if (bf.isNew) bf.i32[r + BRUTE.IFACE] = eni;
-        bf.i32[r + BRUTE.ATTEMPTS]++;
-        if (synOnly) bf.i32[r + BRUTE.SYN_ONLY]++;
-      }
-    }
-
-    const gt = part.groups;
-    const g = gt.upsert(src, dst, port);
-    const gi = gt.i32;
-    const gf = gt.f64;
-    if (gt.isNew) {
-      gi[g + GROUP.IFACE] = eni;
-      gf[(g + GROUP.FIRST_START) >> 1] = start;
-    }
-    gi[g + GROUP.FLOWS]++;
-    gf[(g + GROUP.BYTES) >> 1] += bytes;
-    gf[(g + GROUP.PACKETS) >> 1] += packets;
-    if (srcport >= 0) {
-      const bit = Math.imul(srcport, 0x9e3779b1) >>> 26;
-      if (bit < 32) gi[g + GROUP.SKETCH_LO] |= 1 << bit;
-      else gi[g + GROUP.SKETCH_HI] |= 1 << (bit - 32);
-    }
-    if (beacon) {
-      let b = gi[g + GROUP.BEACON]!;
-      if (b === 0) {
-        this.beacons.push({ src, dst, port, iface: eni, starts: [] });
-        b = this.beacons.length;
-        gi[g + GROUP.BEACON] = b;
-      }
-      const series = this.beacons[b - 1]!.starts;
-      if (series.length < BEACON_SERIES_CAP) series.push(start);
-    }
-    // First time this (source, destination, port) shows in this window?
-    let first: boolean;
-    if (win < 32) {
-      first = (gi[g + GROUP.WINDOWS]! & (1 << win)) === 0;
-      if (first) gi[g + GROUP.WINDOWS] |= 1 << win;
-    } else {
-      part.laterWindows.upsert(src, dst, (port << 14) | win);
-      first = part.laterWindows.isNew;
-    }
-
-    const sw = part.sweeps;
-    const w = sw.upsert(src, port, win);
-    const wi = sw.i32;
-    if (sw.isNew) {
-      wi[w + SWEEP.IFACE] = eni;
-      // A new port for the source in this window.
-      si[s + SRC.PORTS]++;
-      if (this.sensitive[port] === 1) si[s + SRC.SENSITIVE]++;
-    }
-    wi[w + SWEEP.FLOWS]++;
-    if (rejected || packets <= 3) wi[w + SWEEP.PROBES]++;
-    if (first) {
-      // A new port for the pair in this window, and a new host for the source's port.
-      pw.i32[p + PW.PORTS]++;
-      wi[w + SWEEP.HOSTS]++;
-    }
   }
 }
 

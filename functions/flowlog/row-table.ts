@@ -25,7 +25,8 @@ export interface Rows {
   get<T>(a: number, b: number, c: number, read: (base: number, i32: Int32Array, f64: Float64Array) => T): T | undefined;
 }
 
-function hash(a: number, b: number, c: number): number {
+/** The hash of key (a, b, c): functions/detect/assembly/aggregate.ts computes the same. */
+export function hash(a: number, b: number, c: number): number {
   let h = Math.imul(a, 0x9e3779b1) ^ Math.imul(b ^ (b >>> 15), 0x85ebca77) ^ Math.imul(c ^ (c >>> 13), 0xc2b2ae35);
   h ^= h >>> 15;
   h = Math.imul(h, 0x2c1b3c6d);
@@ -142,7 +143,7 @@ export class PartitionedRows implements Rows {
   readonly size: number;
   private readonly mask: number;
 
-  constructor(private readonly parts: readonly RowTable[]) {
+  constructor(private readonly parts: readonly Rows[]) {
     if (parts.length === 0 || (parts.length & (parts.length - 1)) !== 0) throw new RangeError(`PartitionedRows: parts must be a power of two (got ${parts.length})`);
     this.mask = parts.length - 1;
     this.size = parts.reduce((n, p) => n + p.size, 0);

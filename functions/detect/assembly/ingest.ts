@@ -1,6 +1,6 @@
 /*
  * The detector's ingest loop in WebAssembly (AssemblyScript; built by scripts/build-wasm.js into
- * functions/detect/ingest-wasm.ts). It does exactly what FlowScanner plus Aggregator.add do for
+ * functions/detect/wasm-module.ts). It does exactly what FlowScanner plus Aggregator.add do for
  * an ordinary record, and nothing else: every line it is not sure of goes back to JavaScript.
  *
  * For each line of the input it reads every field of the format (field ends found sixteen bytes
@@ -41,7 +41,7 @@ const C_PARTS = 12;
 const C_FIELDS = 16;
 const MAX_FIELDS = 64;
 /** Records waiting per part. */
-export const C_PART_WAITING = C_FIELDS + MAX_FIELDS;
+const C_PART_WAITING = C_FIELDS + MAX_FIELDS;
 const PARTS = 64;
 const CONTROL_WORDS = C_PART_WAITING + PARTS;
 

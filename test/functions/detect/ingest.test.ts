@@ -154,7 +154,7 @@ describe("the WebAssembly ingest loop", () => {
 });
 
 describe("the committed WebAssembly module", () => {
-  it("is what scripts/build-wasm.js builds from functions/detect/assembly/ingest.ts", () => {
+  it("is what scripts/build-wasm.js builds from functions/detect/assembly/", () => {
     const { build, moduleText, target } = require("../../../scripts/build-wasm.js");
     expect(fs.readFileSync(target, "utf8")).toBe(moduleText(build()));
   });

@@ -1,13 +1,17 @@
 import { fieldPlan } from "../flowlog/scanner";
 import type { LogFormat } from "../flowlog/format";
-import { INGEST_WASM_BASE64 } from "./ingest-wasm";
+import { EMPTY, hash, Rows } from "../flowlog/row-table";
+import { DETECTOR_WASM_BASE64 } from "./wasm-module";
 
 /*
- * The JavaScript side of the WebAssembly ingest loop (assembly/ingest.ts): its memory holds the
- * aggregator's record buffers, and `scan` reads plain records of a format straight into them.
- * Every line it leaves (headers, blank or malformed lines, full buffers, the row budget) is
- * handed back to be read by FlowScanner and added by Aggregator.add, so the two paths share one
- * set of buffers, one set of ids and one set of counts.
+ * The JavaScript side of the detector's WebAssembly module (assembly/): its memory holds the
+ * aggregator's record buffers and tables.
+ * - `scan` (assembly/ingest.ts) reads plain records of a format straight into the buffers. Every
+ *   line it leaves (headers, blank or malformed lines, full buffers, the row budget) is handed
+ *   back to be read by FlowScanner and added by Aggregator.add, so the two paths share one set
+ *   of buffers, one set of ids and one set of counts.
+ * - `aggregate` (assembly/aggregate.ts) adds one part's buffered records up into its tables,
+ *   which the rules read in place through `WasmRows`.
  */
 
 // Control block words (assembly/ingest.ts).
@@ -31,6 +35,8 @@ export interface IngestHost {
   intern(kind: number, buf: Buffer, s: number, e: number): number;
   /** The window id of a window start (Unix seconds, a multiple of the window). */
   windowId(start: number): number;
+  /** KNOWN | PRIVATE | ALLOWED flags of an address id (see Aggregator). */
+  addressFlags(id: number): number;
 }
 
 /** Counts of one `scan` call. */
@@ -53,13 +59,22 @@ const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 let compiled: object | undefined;
 
-export class WasmIngest {
+export class DetectorWasm {
   private readonly exports: {
     memory: WasmMemory;
     init(partRecords: number, inputCapacity: number): number;
     input(bytes: number): number;
     scan(pos: number, end: number): number;
+    setupAggregates(maxRecords: number): number;
+    setThresholds(bruteForceMaxPackets: number, c2SmallBytes: number): void;
+    portFlags(): number;
+    protocolFlags(): number;
+    aggregate(part: number, records: number, n: number): number;
+    beaconEvents(): number;
+    beaconEventCount(): number;
   };
+  /** Word offset of the table descriptors (see `rows`). */
+  private readonly descriptors: number;
   private readonly control: number;
   private view: ArrayBuffer | undefined;
   private bytes!: Buffer;
@@ -74,16 +89,53 @@ export class WasmIngest {
     readonly parts: number,
     host: IngestHost,
   ) {
-    compiled ??= new wasmApi.Module(Buffer.from(INGEST_WASM_BASE64, "base64"));
+    compiled ??= new wasmApi.Module(Buffer.from(DETECTOR_WASM_BASE64, "base64"));
     const instance = new wasmApi.Instance(compiled, {
       env: {
         intern: (kind: number, ptr: number, len: number) => host.intern(kind, this.memory(), ptr, ptr + len),
         windowId: (start: number) => host.windowId(start),
+        addressFlags: (id: number) => host.addressFlags(id),
       },
     });
-    this.exports = instance.exports as unknown as WasmIngest["exports"];
+    this.exports = instance.exports as unknown as DetectorWasm["exports"];
     this.control = this.exports.init(partRecords, 1 << 16) >>> 2;
+    this.descriptors = this.exports.setupAggregates(partRecords) >>> 2;
     this.refresh();
+  }
+
+  /**
+   * What the aggregation applies: brute-force packet limit, small C2 flow bytes, and flags per
+   * port (bit 0 sensitive, bit 1 web, bit 2 a high service port, bits 3-5 an admin port's index
+   * + 1) and per protocol (1 unusual).
+   */
+  configure(bruteForceMaxPackets: number, c2SmallBytes: number, ports: Uint8Array, protocols: Uint8Array): void {
+    const x = this.exports;
+    x.setThresholds(bruteForceMaxPackets, c2SmallBytes);
+    this.refresh();
+    this.bytes.set(ports, x.portFlags());
+    this.bytes.set(protocols, x.protocolFlags());
+  }
+
+  /**
+   * Adds up the first n buffered records of part p (from its `first`-th on) into the part's
+   * tables; returns the part's rows. `onBeacon` gets each beacon event in order: the series
+   * (1-based; new when one past the last), the record's word offset in `i32`, and its start.
+   */
+  aggregate(p: number, first: number, n: number, onBeacon: (series: number, record: number, start: number) => void): number {
+    const x = this.exports;
+    const rows = x.aggregate(p, (this.partBase(p) + first * 16) * 4, n);
+    this.refresh();
+    const count = x.beaconEventCount();
+    if (count > 0) {
+      const e = x.beaconEvents() >>> 2;
+      for (let i = 0; i < count; i++) onBeacon(this.i32[e + 4 * i]!, this.i32[e + 4 * i + 1]! >>> 2, this.f64[(e >> 1) + 2 * i + 1]!);
+    }
+    return rows;
+  }
+
+  /** Table t (0 pairs, 1 sources, 2 sweeps, 3 groups, 4 brute force, 5 protocols) of part p, read in place; valid until the next `aggregate` or `scan`. */
+  rows(p: number, t: number): Rows {
+    return new WasmRows(this.i32, this.f64, this.descriptors + (p * 7 + t) * 4);
   }
 
   /** The memory as bytes, current after any growth. */
@@ -125,7 +177,7 @@ export class WasmIngest {
     this.i32[this.control + C_WAITING] = n;
   }
 
-  /** Whether the loop can read this format (at most 64 fields). */
+  /** Whether `scan` can read this format (at most 64 fields). */
   static reads(format: LogFormat): boolean {
     return format.fields.length <= MAX_FIELDS;
   }
@@ -170,5 +222,52 @@ export class WasmIngest {
     j[c + C_NODATA] = 0;
     j[c + C_SKIPDATA] = 0;
     return at - this.input;
+  }
+}
+
+/**
+ * A table of the module read in place: RowTable's layout and hashing, so the same rows in the
+ * same order. Its descriptor (4 words at `d`) holds the slots' byte offset, mask, rows, stride.
+ */
+class WasmRows implements Rows {
+  readonly size: number;
+  private readonly first: number;
+  private readonly mask: number;
+  private readonly stride: number;
+
+  constructor(
+    private readonly i32: Int32Array,
+    private readonly f64: Float64Array,
+    d: number,
+  ) {
+    this.first = i32[d]! >>> 2;
+    this.mask = i32[d + 1]!;
+    this.size = i32[d + 2]!;
+    this.stride = i32[d + 3]!;
+  }
+
+  each(fn: (base: number, i32: Int32Array, f64: Float64Array) => void): void {
+    const i32 = this.i32;
+    const end = this.first + (this.mask + 1) * this.stride;
+    for (let base = this.first; base < end; base += this.stride) if (i32[base] !== EMPTY) fn(base, i32, this.f64);
+  }
+
+  private find(a: number, b: number, c: number): number {
+    const i32 = this.i32;
+    for (let slot = hash(a, b, c) & this.mask; ; slot = (slot + 1) & this.mask) {
+      const base = this.first + slot * this.stride;
+      const k = i32[base]!;
+      if (k === EMPTY) return -1;
+      if (k === a && i32[base + 1] === b && i32[base + 2] === c) return base;
+    }
+  }
+
+  has(a: number, b: number, c: number): boolean {
+    return this.find(a, b, c) !== -1;
+  }
+
+  get<T>(a: number, b: number, c: number, read: (base: number, i32: Int32Array, f64: Float64Array) => T): T | undefined {
+    const base = this.find(a, b, c);
+    return base === -1 ? undefined : read(base, this.i32, this.f64);
   }
 }
