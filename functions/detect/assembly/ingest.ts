@@ -241,16 +241,20 @@ export function scan(pos: usize, end: usize): usize {
       if (kind == NUMBER) {
         let v: i64 = -1;
         if (!dash) {
+          // Up to 15 digits (exact as doubles): the last eight and the ones before them.
           if (len > 15) {
             ok = false;
             break;
           }
-          const n = len > 8 ? digits(p, len - 8) * 100000000 + digits(p + <usize>(len - 8), 8) : digits(p, len);
-          if (n < 0) {
+          v = digits(p + <usize>max(len - 8, 0), min(len, 8));
+          if (len > 8) {
+            const hi = digits(p, len - 8);
+            v = (hi | v) < 0 ? -1 : v + hi * 100000000;
+          }
+          if (v < 0) {
             ok = false;
             break;
           }
-          v = n;
         }
         if (target >= 0) store<i64>(l + <usize>target * 8, v);
       } else if (kind == ADDRESS) {
@@ -327,13 +331,15 @@ export function scan(pos: usize, end: usize): usize {
 }
 
 /**
- * The value of the 1 to 8 decimal digits at [p, p + len), or -1 when one is not a digit: eight
- * bytes at once (SWAR), the digits moved to the top and then paired, quadrupled and halved.
+ * The value of the 0 to 8 decimal digits at [p, p + len) (0 for none), or -1 when one is not a
+ * digit: eight bytes at once (SWAR), the digits moved to the top and then paired, quadrupled
+ * and halved.
  */
 @inline function digits(p: usize, len: i32): i64 {
   const shift = <u64>(8 - len) * 8;
   // Bytes past the field are read as '0' and moved below the digits, where they add nothing.
-  const keep = shift == 0 ? <u64>-1 : (<u64>-1) >> shift;
+  // (A shift by 64 is a shift by 0 in WebAssembly: no digits keep nothing.)
+  const keep = select<u64>((<u64>-1) >> shift, 0, len > 0);
   const raw = (load<u64>(p) & keep) | (0x3030303030303030 & ~keep);
   if ((raw & 0xf0f0f0f0f0f0f0f0) != 0x3030303030303030 || ((raw + 0x0606060606060606) & 0xf0f0f0f0f0f0f0f0) != 0x3030303030303030) return -1;
   let x = (raw - 0x3030303030303030) << shift;

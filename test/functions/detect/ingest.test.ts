@@ -64,6 +64,11 @@ function edgeCases(): string {
     base("198.51.100.7", "10.0.0.5", 52, { bytes: "123456789012345678901" }),
     base("198.51.100.7", "10.0.0.5", 4294967296),
     base("198.51.100.7", "10.0.0.5", 53, { bytes: "999999999999999" }),
+    base("198.51.100.7", "10.0.0.5", 53, { bytes: "1234567a9" }),
+    base("198.51.100.7", "10.0.0.5", 53, { bytes: "12345678a" }),
+    base("198.51.100.7", "10.0.0.5", 53, { bytes: "a23456789" }),
+    base("198.51.100.7", "10.0.0.5", 53, { bytes: "1234567/" }),
+    base("198.51.100.7", "10.0.0.5", 53, { bytes: "123456789012:" }),
     base("2001:db8:1234:a100:8d6e:3477:df66:f105", "2001:db8:1234:a102:3304:8879:34cf:4071", 22),
     base("2001:db8::7", "2001:db8::5", 23),
     base("198.51.100.7", "010.0.0.5", 54),
@@ -99,7 +104,7 @@ describe("the WebAssembly ingest loop", () => {
     const { wasm, scanner } = both(edge, { allowedSources: ["203.0.113.250"] });
     expect(wasm).toEqual(scanner);
     expect(wasm.stats.read).toBe(edge.toString("latin1").split("\n").filter((l) => l.trim() !== "").length - 1);
-    expect(wasm.stats.skipped).toMatchObject({ nodata: 1, skipdata: 1, "too-few-fields": 1, "too-many-fields": 1, "non-numeric": 4, "control-character": 2 });
+    expect(wasm.stats.skipped).toMatchObject({ nodata: 1, skipdata: 1, "too-few-fields": 1, "too-many-fields": 1, "non-numeric": 9, "control-character": 2 });
     expect(wasm.findings.length).toBeGreaterThan(0);
   });
 
@@ -133,6 +138,35 @@ describe("the WebAssembly ingest loop", () => {
     const past = both(windows, { windowSeconds: 60 });
     expect(past.wasm).toEqual(past.scanner);
     expect(past.wasm.stats.skipped["window-limit"]).toBe(17_000 - 16_384);
+  });
+
+  it("does so on thousands of randomly damaged lines (seeded): bytes replaced, dropped, doubled", () => {
+    let seed = 12345;
+    const random = (n: number) => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const alphabet = "0123456789-. :abcdefABCDEF/\tz\u0001\u00ff";
+    const lines: string[] = [];
+    for (let i = 0; i < 6000; i++) {
+      let text = base(`10.${random(3)}.${random(3)}.${random(200)}`, random(2) ? "10.0.0.5" : `203.0.113.${random(50)}`, 1 + random(30000), {
+        bytes: random(4) === 0 ? String(random(2 ** 31)) + String(random(1e6)) : random(5000),
+        packets: random(9),
+        start: T + random(3600),
+        action: random(2) ? "ACCEPT" : "REJECT",
+      });
+      const damage = random(4);
+      const at = random(text.length);
+      if (damage === 1) text = text.slice(0, at) + alphabet[random(alphabet.length)]! + text.slice(at + 1);
+      else if (damage === 2) text = text.slice(0, at) + text.slice(at + 1);
+      else if (damage === 3) text = text.slice(0, at) + text[at]! + text.slice(at);
+      lines.push(text);
+    }
+    const bytes = Buffer.from(`${lines.join("\n")}\n`, "latin1");
+    const { wasm, scanner } = both(bytes, {}, 512, 4096);
+    expect(wasm).toEqual(scanner);
+    expect(wasm.stats.analysed).toBeGreaterThan(3000);
+    expect(wasm.stats.analysed).toBeLessThan(6000);
   });
 
   it("adds up a record that waited alone after an early flush (the last record of a run)", () => {
