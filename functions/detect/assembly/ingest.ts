@@ -66,11 +66,11 @@ const tables = new StaticArray<usize>(2);
 const masks = new StaticArray<u32>(2);
 const sizes = new StaticArray<u32>(2);
 
-// Window ids of the 4,096 windows from the first one seen, by offset.
+// Window ids of 4,096 windows around the first one seen, by their number.
 const NEAR = 4096;
 let near: usize = 0;
 let nearBase: i64 = -1;
-let lastStart: i64 = -1;
+let lastIndex: i64 = -1;
 let lastId: i32 = -1;
 
 function allocZeroed(bytes: usize): usize {
@@ -168,19 +168,24 @@ function grow(kind: i32): void {
   masks[kind] = mask;
 }
 
-/** The window id of a window start, from JavaScript when not seen lately. */
-function window(w: i64, seconds: i64): i32 {
-  if (w == lastStart) return lastId;
-  if (nearBase < 0) nearBase = w;
-  const offset = (w - nearBase) / seconds;
+/**
+ * The window id of a start time (whole seconds, at least 0), from JavaScript when not seen
+ * lately. Windows are numbered by start / seconds: a 32-bit division while times fit (until
+ * 2106), and the 4,096 windows around the first one seen are cached by that number.
+ */
+function window(start: i64, seconds: i64): i32 {
+  const index = start < 0x100000000 ? <i64>(<u32>start / <u32>seconds) : start / seconds;
+  if (index == lastIndex) return lastId;
+  if (nearBase < 0) nearBase = max(index - NEAR / 2, 0);
+  const offset = index - nearBase;
   let id: i32 = -1;
   const cached = offset >= 0 && offset < NEAR;
   if (cached) id = load<i32>(near + <usize>offset * 4);
   if (id < 0) {
-    id = windowId(<f64>w);
+    id = windowId(<f64>(index * seconds));
     if (cached) store<i32>(near + <usize>offset * 4, id);
   }
-  lastStart = w;
+  lastIndex = index;
   lastId = id;
   return id;
 }
@@ -296,7 +301,7 @@ export function scan(pos: usize, end: usize): usize {
     }
     const startValue = load<i64>(l + 40);
     const start: i64 = startValue < 0 ? 0 : startValue;
-    const win = window(start - (start % seconds), seconds);
+    const win = window(start, seconds);
     if (win >= windowLimit) break;
     const part = (src >> 1) & (PARTS - 1);
     const partWaiting = c + <usize>(C_PART_WAITING + part) * 4;
