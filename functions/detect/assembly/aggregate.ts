@@ -135,30 +135,37 @@ function slots(capacity: i32, stride: i32): usize {
   return h ^ <i32>(<u32>h >> 12);
 }
 
-/** RowTable.upsert: the byte address of row (a, b, c) of table d, created (fields zero) when new; `isNew` tells which. */
-function upsert(d: usize, a: i32, b: i32, c: i32): usize {
+/**
+ * RowTable.upsert: the byte address of row (a, b, c) of table d (of `stride` words, a constant
+ * where it is inlined), created (fields zero) when new; `isNew` tells which.
+ */
+@inline function upsert(d: usize, a: i32, b: i32, c: i32, stride: i32): usize {
   const base = <usize>load<i32>(d, D_PTR);
   const mask = load<i32>(d, D_MASK);
-  const bytes = <usize>load<i32>(d, D_STRIDE) * 4;
-  for (let slot = hash(a, b, c) & mask; ; slot = (slot + 1) & mask) {
-    const row = base + <usize>slot * bytes;
-    const k = load<i32>(row);
-    if (k == a && load<i32>(row, 4) == b && load<i32>(row, 8) == c) {
-      isNew = false;
-      return row;
-    }
-    if (k == EMPTY) {
-      store<i32>(row, a);
-      store<i32>(row, b, 4);
-      store<i32>(row, c, 8);
-      isNew = true;
-      const size = load<i32>(d, D_SIZE) + 1;
-      store<i32>(d, size, D_SIZE);
-      if (size * 4 > (mask + 1) * 3) return grow(d, a, b, c);
-      return row;
-    }
+  const bytes = <usize>stride * 4;
+  let slot = hash(a, b, c) & mask;
+  let row = base + <usize>slot * bytes;
+  let k = load<i32>(row);
+  while (k != a || load<i32>(row, 4) != b || load<i32>(row, 8) != c) {
+    if (k == EMPTY) return insert(d, row, a, b, c);
+    slot = (slot + 1) & mask;
+    row = base + <usize>slot * bytes;
+    k = load<i32>(row);
   }
-  return unreachable();
+  isNew = false;
+  return row;
+}
+
+/** A new row (a, b, c) in the empty slot at `row` of table d (out of line: rare next to the updates of existing rows). */
+function insert(d: usize, row: usize, a: i32, b: i32, c: i32): usize {
+  store<i32>(row, a);
+  store<i32>(row, b, 4);
+  store<i32>(row, c, 8);
+  isNew = true;
+  const size = load<i32>(d, D_SIZE) + 1;
+  store<i32>(d, size, D_SIZE);
+  if (size * 4 > (load<i32>(d, D_MASK) + 1) * 3) return grow(d, a, b, c);
+  return row;
 }
 
 /** RowTable.grow: doubles the slots, rows moved in slot order; returns the new address of (a, b, c). */
@@ -260,13 +267,13 @@ function add(tables: usize, r: usize): void {
   const srcPrivate = isPrivate(src);
   const dstPrivate = isPrivate(dst);
 
-  const s = upsert(tables + T_SOURCES * D_BYTES, src, win, 0);
+  const s = upsert(tables + T_SOURCES * D_BYTES, src, win, 0, SRC_STRIDE);
   if (isNew) store<i32>(s, eni, SRC_IFACE * 4);
   store<i32>(s, load<i32>(s, SRC_FLOWS * 4) + 1, SRC_FLOWS * 4);
   if (rejected) store<i32>(s, load<i32>(s, SRC_REJECTED * 4) + 1, SRC_REJECTED * 4);
 
   if (protocol >= 0 && protocol < 256 && load<u8>(protocols + <usize>protocol) == 1) {
-    const pr = upsert(tables + T_PROTOCOLS * D_BYTES, src, dst, win * 256 + protocol);
+    const pr = upsert(tables + T_PROTOCOLS * D_BYTES, src, dst, win * 256 + protocol, PROTO_STRIDE);
     if (isNew) store<i32>(pr, eni, PROTO_IFACE * 4);
     store<i32>(pr, load<i32>(pr, PROTO_FLOWS * 4) + 1, PROTO_FLOWS * 4);
     store<f64>(pr, load<f64>(pr, PROTO_BYTES * 4) + bytes, PROTO_BYTES * 4);
@@ -276,7 +283,7 @@ function add(tables: usize, r: usize): void {
   const response = dport < 0 || isResponse(srcport, dport, tcpFlags);
   if (response && !egress) return;
 
-  const p = upsert(tables + T_PAIRS * D_BYTES, src, dst, win);
+  const p = upsert(tables + T_PAIRS * D_BYTES, src, dst, win, PW_STRIDE);
   if (isNew) store<i32>(p, eni, PW_IFACE * 4);
   if (egress) store<f64>(p, load<f64>(p, PW_EGRESS * 4) + bytes, PW_EGRESS * 4);
   if (response) return;
@@ -310,14 +317,14 @@ function add(tables: usize, r: usize): void {
   if ((port == 22 || port == 3389) && protocol != 17) {
     const synOnly = tcpFlags == 2;
     if (synOnly || packets <= bruteForceMaxPackets) {
-      const bf = upsert(tables + T_BRUTE * D_BYTES, src, dst, win * 2 + (port == 22 ? 0 : 1));
+      const bf = upsert(tables + T_BRUTE * D_BYTES, src, dst, win * 2 + (port == 22 ? 0 : 1), BRUTE_STRIDE);
       if (isNew) store<i32>(bf, eni, BRUTE_IFACE * 4);
       store<i32>(bf, load<i32>(bf, BRUTE_ATTEMPTS * 4) + 1, BRUTE_ATTEMPTS * 4);
       if (synOnly) store<i32>(bf, load<i32>(bf, BRUTE_SYN_ONLY * 4) + 1, BRUTE_SYN_ONLY * 4);
     }
   }
 
-  const g = upsert(tables + T_GROUPS * D_BYTES, src, dst, port);
+  const g = upsert(tables + T_GROUPS * D_BYTES, src, dst, port, GROUP_STRIDE);
   if (isNew) {
     store<i32>(g, eni, GROUP_IFACE * 4);
     store<f64>(g, start, GROUP_FIRST_START * 4);
@@ -349,11 +356,11 @@ function add(tables: usize, r: usize): void {
     first = (windows & (1 << win)) == 0;
     if (first) store<i32>(g, windows | (1 << win), GROUP_WINDOWS * 4);
   } else {
-    upsert(tables + T_LATER * D_BYTES, src, dst, (port << 14) | win);
+    upsert(tables + T_LATER * D_BYTES, src, dst, (port << 14) | win, 4);
     first = isNew;
   }
 
-  const w = upsert(tables + T_SWEEPS * D_BYTES, src, port, win);
+  const w = upsert(tables + T_SWEEPS * D_BYTES, src, port, win, SWEEP_STRIDE);
   if (isNew) {
     store<i32>(w, eni, SWEEP_IFACE * 4);
     store<i32>(s, load<i32>(s, SRC_PORTS * 4) + 1, SRC_PORTS * 4);
