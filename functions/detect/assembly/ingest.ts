@@ -81,6 +81,7 @@ function allocZeroed(bytes: usize): usize {
 
 /** Sets up the control block, buffers for `partRecords` records per part, and an input area; returns the control block. */
 export function init(partRecords: i32, inputCapacity: i32): usize {
+  keyMasks();
   control = allocZeroed(CONTROL_WORDS * 4);
   line = allocZeroed(128);
   for (let k = 0; k < 2; k++) {
@@ -91,7 +92,8 @@ export function init(partRecords: i32, inputCapacity: i32): usize {
   near = heap.alloc(NEAR * 4);
   memory.fill(near, 0xff, NEAR * 4);
   store<i32>(control + C_PART_RECORDS * 4, partRecords);
-  store<i32>(control + C_PARTS * 4, <i32>allocZeroed(<usize>PARTS * <usize>partRecords * REC_BYTES));
+  // (Records are written before they are read: the buffers need no clearing.)
+  store<i32>(control + C_PARTS * 4, <i32>heap.alloc(<usize>PARTS * <usize>partRecords * REC_BYTES));
   input(inputCapacity);
   return control;
 }
@@ -110,20 +112,25 @@ export function input(bytes: i32): usize {
   return p;
 }
 
-/** Key word `from / 8` of a field of len bytes: its bytes from `from` (up to eight), zero padded; branch-free. */
-@inline function keyWord(p: usize, len: i32, from: i32): u64 {
-  const n = min(max(len - from, 0), 8);
-  // The mask of n bytes: n = 0 gives a shift by 64, which wasm takes as 0, so select 0 then.
-  const mask = select<u64>((<u64>-1) >> (<u64>(8 - n) * 8), 0, n > 0);
-  return load<u64>(p + <usize>from) & mask;
+/** For a field of n bytes (0 to 24), the masks of its three key words: KEY_MASKS[n * 3 + w]. */
+const KEY_MASKS = new StaticArray<u64>(25 * 3);
+
+function keyMasks(): void {
+  for (let n = 0; n <= 24; n++) {
+    for (let w = 0; w < 3; w++) {
+      const bytes = min(max(n - w * 8, 0), 8);
+      KEY_MASKS[n * 3 + w] = bytes == 8 ? <u64>-1 : (<u64>1 << (<u64>bytes * 8)) - 1;
+    }
+  }
 }
 
 /** The cached id of field bytes [p, p + len) of a kind, from JavaScript on first sight. */
 function lookup(kind: i32, p: usize, len: i32): i32 {
   if (len > MAX_KEY) return intern(kind, p, len);
-  const k0 = keyWord(p, len, 0);
-  const k1 = keyWord(p, len, 8);
-  const k2 = keyWord(p, len, 16);
+  const m = changetype<usize>(KEY_MASKS) + <usize>len * 24;
+  const k0 = load<u64>(p) & load<u64>(m);
+  const k1 = load<u64>(p, 8) & load<u64>(m, 8);
+  const k2 = load<u64>(p, 16) & load<u64>(m, 16);
   const h = hash(k0, k1, k2);
   const mask = masks[kind];
   const table = tables[kind];
