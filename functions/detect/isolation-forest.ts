@@ -55,7 +55,7 @@ export class IsolationForest {
   private readonly seed: number;
   private forest: Tree[] = [];
   /** All trees, laid out for scoring (see `flatten`). */
-  private flat: { depth: number; feature: Int32Array; threshold: Float64Array; leaf: Float64Array } | undefined;
+  private flat: { depth: number; feature: Int32Array; threshold: Float64Array; leaf: Float64Array; minLeaf: Float64Array } | undefined;
   /** ψ actually used (the sample size, or fewer when the data set is smaller). */
   private psi = 0;
   /** c(ψ), the normaliser of every score. */
@@ -118,10 +118,14 @@ export class IsolationForest {
     const feature = new Int32Array(trees * inner);
     const threshold = new Float64Array(trees * inner).fill(Infinity);
     const leaf = new Float64Array(trees * leaves);
+    /** The shortest path length of each tree (over the leaves a point can reach). */
+    const minLeaf = new Float64Array(trees).fill(Infinity);
     this.forest.forEach((tree, t) => {
       const place = (at: number, node: number, level: number, external: number): void => {
         if (level === depth) {
-          leaf[t * leaves + at - inner] = external >= 0 ? external : level + tree.adjust[node]!;
+          const length = external >= 0 ? external : level + tree.adjust[node]!;
+          leaf[t * leaves + at - inner] = length;
+          if (length < minLeaf[t]!) minLeaf[t] = length;
           return;
         }
         if (external < 0 && tree.feature[node]! >= 0) {
@@ -136,7 +140,7 @@ export class IsolationForest {
       };
       place(0, 0, 0, -1);
     });
-    this.flat = { depth, feature, threshold, leaf };
+    this.flat = { depth, feature, threshold, leaf, minLeaf };
   }
 
   /** Path length h(x) of one point in tree `t`, with the c(size) adjustment at the external node. */
@@ -163,47 +167,86 @@ export class IsolationForest {
     return Array.from(this.scoreMatrix(toMatrix(data), data[0]!.length));
   }
 
-  /** Scores every row of a row-major matrix (as `fitMatrix` takes), tree by tree: each tree stays in cache while every row walks it. */
-  scoreMatrix(rows: Float64Array, dims: number): Float64Array {
+  /**
+   * Scores every row of a row-major matrix (as `fitMatrix` takes), tree by tree: each tree stays
+   * in cache while every row walks it.
+   *
+   * With a `floor` above 0, only scores of at least `floor` are needed exactly, and a row whose
+   * score is certain to stay below it scores 0: every ten trees, a row whose path lengths so far
+   * plus the shortest path of every tree still to come already exceed the longest total that
+   * scores `floor` (with a margin far above rounding) walks no further trees. Every other row
+   * walks every tree and gets exactly the score it gets without a floor. (On the 5M-record
+   * benchmark, 107,000 vectors: a third walk more than 20 trees, 0.5% more than 40.)
+   */
+  scoreMatrix(rows: Float64Array, dims: number, floor = 0): Float64Array {
     const f = this.flat;
     if (f === undefined) throw new RangeError("IsolationForest.score: call fit() first");
     const n = Math.floor(rows.length / dims);
     const sums = new Float64Array(n);
-    const { depth, feature, threshold, leaf } = f;
+    const { depth, feature, threshold, leaf, minLeaf } = f;
     const inner = (1 << depth) - 1;
     const leaves = 1 << depth;
     const trees = this.forest.length;
+    // score >= floor exactly when the sum of path lengths is at most this.
+    const limit = floor > 0 ? -trees * this.cPsi * Math.log2(floor) : Infinity;
+    const cut = limit * (1 + 1e-12) + 1e-9;
+    const ahead = new Float64Array(trees + 1);
+    for (let t = trees - 1; t >= 0; t--) ahead[t] = ahead[t + 1]! + minLeaf[t]!;
+    const dropped = new Uint8Array(n);
+    // The rows still walking; compacted every ten trees.
+    let active = new Int32Array(n);
+    for (let i = 0; i < n; i++) active[i] = i;
+    let count = n;
     for (let t = 0; t < trees; t++) {
+      if (t > 0 && t % 10 === 0 && limit < Infinity) {
+        const kept = new Int32Array(count);
+        let k = 0;
+        for (let j = 0; j < count; j++) {
+          const i = active[j]!;
+          if (sums[i]! + ahead[t]! > cut) dropped[i] = 1;
+          else kept[k++] = i;
+        }
+        active = kept;
+        count = k;
+      }
       const nodes = t * inner;
       const leafBase = t * leaves - inner;
       // Four rows at a time: their walks are independent, so the processor overlaps them; the
       // step (left: +1, right: +2) is arithmetic on the comparison, not a branch to mispredict.
-      let i = 0;
-      for (; i + 4 <= n; i += 4) {
-        const o = i * dims;
+      let j = 0;
+      for (; j + 4 <= count; j += 4) {
+        const ia = active[j]!;
+        const ib = active[j + 1]!;
+        const ic = active[j + 2]!;
+        const ie = active[j + 3]!;
+        const oa = ia * dims;
+        const ob = ib * dims;
+        const oc = ic * dims;
+        const oe = ie * dims;
         let a = 0;
         let b = 0;
         let c = 0;
         let e = 0;
         for (let d = 0; d < depth; d++) {
-          a = 2 * a + 2 - +(rows[o + feature[nodes + a]!]! < threshold[nodes + a]!);
-          b = 2 * b + 2 - +(rows[o + dims + feature[nodes + b]!]! < threshold[nodes + b]!);
-          c = 2 * c + 2 - +(rows[o + 2 * dims + feature[nodes + c]!]! < threshold[nodes + c]!);
-          e = 2 * e + 2 - +(rows[o + 3 * dims + feature[nodes + e]!]! < threshold[nodes + e]!);
+          a = 2 * a + 2 - +(rows[oa + feature[nodes + a]!]! < threshold[nodes + a]!);
+          b = 2 * b + 2 - +(rows[ob + feature[nodes + b]!]! < threshold[nodes + b]!);
+          c = 2 * c + 2 - +(rows[oc + feature[nodes + c]!]! < threshold[nodes + c]!);
+          e = 2 * e + 2 - +(rows[oe + feature[nodes + e]!]! < threshold[nodes + e]!);
         }
-        sums[i] += leaf[leafBase + a]!;
-        sums[i + 1] += leaf[leafBase + b]!;
-        sums[i + 2] += leaf[leafBase + c]!;
-        sums[i + 3] += leaf[leafBase + e]!;
+        sums[ia] += leaf[leafBase + a]!;
+        sums[ib] += leaf[leafBase + b]!;
+        sums[ic] += leaf[leafBase + c]!;
+        sums[ie] += leaf[leafBase + e]!;
       }
-      for (; i < n; i++) {
+      for (; j < count; j++) {
+        const i = active[j]!;
         const o = i * dims;
         let node = 0;
         for (let d = 0; d < depth; d++) node = 2 * node + 2 - +(rows[o + feature[nodes + node]!]! < threshold[nodes + node]!);
         sums[i] += leaf[leafBase + node]!;
       }
     }
-    for (let i = 0; i < n; i++) sums[i] = Math.pow(2, -(sums[i]! / trees) / this.cPsi);
+    for (let i = 0; i < n; i++) sums[i] = dropped[i] === 1 ? 0 : Math.pow(2, -(sums[i]! / trees) / this.cPsi);
     return sums;
   }
 }

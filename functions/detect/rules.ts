@@ -301,7 +301,8 @@ export const anomalies: Rule = (run, t) => {
     }
     vectorOf[i] = vectors.i32[row + 3]!;
   }
-  const scores = forest.scoreMatrix(distinct.subarray(0, vectors.size * 4), 4);
+  // Only scores at the threshold or above matter: vectors certain to stay below it stop early (and score 0).
+  const scores = forest.scoreMatrix(distinct.subarray(0, vectors.size * 4), 4, t.anomalyScore);
   // One finding per source: a probe of 200 ports or 60 hosts is one story, not 200. Visited in
   // id order, so a tie keeps the same group whatever the table layout.
   const best = new Map<number, { g: number; score: number; groups: number }>();

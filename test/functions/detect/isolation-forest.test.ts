@@ -70,6 +70,29 @@ describe("Isolation Forest", () => {
     expect(() => new IsolationForest().fitMatrix(flat, 3, order.subarray(1))).toThrow("IsolationForest.fit: order has 699 entries for 700 rows");
   });
 
+  it("with a floor, scores every row at or above it exactly, and the rows that stop early (certain to stay below) 0", () => {
+    const random = seededRandom(11);
+    // The bulk, plus points far out on one feature or several, so that scores spread above and below the floors.
+    const rows = Array.from({ length: 20_000 }, (_, i) => (i % 97 === 0 ? [random() * 40, random(), random() * (i % 3) * 20, random()] : [random(), random(), random(), random()]));
+    const flat = Float64Array.from(rows.flat());
+    const forest = new IsolationForest({ seed: 5 }).fitMatrix(flat, 4);
+    const full = forest.scoreMatrix(flat, 4);
+    for (const floor of [0.5, 0.6, 0.74]) {
+      const cut = forest.scoreMatrix(flat, 4, floor);
+      let above = 0;
+      let stopped = 0;
+      for (let i = 0; i < full.length; i++) {
+        if (full[i]! >= floor) {
+          above++;
+          expect(cut[i]).toBe(full[i]);
+        } else if (cut[i] === 0) stopped++;
+        else expect(cut[i]).toBe(full[i]);
+      }
+      expect(above).toBeGreaterThan(0);
+      expect(stopped).toBeGreaterThan((full.length - above) / 2);
+    }
+  });
+
   it("refuses to fit nothing or to score before fitting", () => {
     expect(() => new IsolationForest().fit([])).toThrow("IsolationForest.fit: no rows to fit");
     expect(() => new IsolationForest().score([1])).toThrow("IsolationForest.score: call fit() first");
