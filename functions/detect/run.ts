@@ -34,11 +34,28 @@ export async function detectFiles(paths: readonly string[], thresholds: Detector
     throw new DetectorError(`${e.path ?? paths.join(", ")}: cannot read (got ${e.code ?? e.message}). Give flow-log files or folders that exist.`, { cause: err });
   }
   if (files.length === 0) throw new DetectorError(`${paths.join(", ")}: no files found (got empty folders). Give flow-log files or folders that hold them.`);
-  return detectStreams(
-    (function* () {
-      for (const f of files) yield fs.createReadStream(f, { highWaterMark: 1 << 20 });
-    })(),
-    thresholds,
-    format,
-  );
+  const engine = new DetectionEngine(thresholds, format);
+  const chunk = Buffer.allocUnsafe(1 << 20);
+  for (const file of files) {
+    const fd = fs.openSync(file, "r");
+    try {
+      const head = fs.readSync(fd, chunk, 0, 2, 0);
+      if (head === 2 && chunk[0] === 0x1f && chunk[1] === 0x8b) {
+        await feedStream(engine, fs.createReadStream(file, { highWaterMark: 1 << 20 }));
+        continue;
+      }
+      // Plain text: read into one buffer over and over (the engine keeps nothing of a chunk),
+      // which spares a fresh megabyte (and its page faults) per chunk.
+      for (let at = 0; ; ) {
+        const n = fs.readSync(fd, chunk, 0, chunk.length, at);
+        if (n === 0) break;
+        engine.addChunk(chunk.subarray(0, n));
+        at += n;
+      }
+      engine.endStream();
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  return engine.finish();
 }

@@ -1,5 +1,6 @@
 import * as fs from "fs";
 import * as path from "path";
+import * as zlib from "zlib";
 import { generateFile, PLANTED } from "../../bench/generate";
 import { runCli } from "../support/cli";
 import { tempDir } from "../support/env";
@@ -36,6 +37,15 @@ describe("flowlog-kit detect (local files)", () => {
     expect(r.out).toMatch(/^severity\s+rule\s+source\s+destination\s+port\s+interface\s+window \(UTC\)\s+evidence/);
     expect(r.out).toMatch(/HIGH\s+exfiltration\s+10\.0\.3\.30\s+192\.0\.2\.30\s+-\s+eni-0a77ac0000000000a\s+2026-11-01 00:20\s+egressBytes=2147483648/);
     expect(r.out).toMatch(/\d+ findings\. Records read \d+, analysed \d+, skipped: none\.\n$/);
+  });
+
+  it("reads a plain file (in 1 MiB reads, lines across them) and the same bytes gzipped alike", async () => {
+    const zipped = path.join(dir, "same.log.gz");
+    fs.writeFileSync(zipped, zlib.gzipSync(fs.readFileSync(plain)));
+    expect(fs.statSync(plain).size).toBeGreaterThan(3 << 20);
+    const a = await runCli("detect", plain, "--json");
+    const b = await runCli("detect", zipped, "--json");
+    expect(b.out).toBe(a.out);
   });
 
   it("reads gzip files and walks folders", async () => {
