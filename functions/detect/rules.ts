@@ -229,12 +229,18 @@ export const beaconing: Rule = (run, t) => {
  */
 export function groupFeatures(gi: Int32Array, gf: Float64Array, g: number, out: Float64Array, o: number): void {
   const flows = Math.max(gi[g + GROUP.FLOWS]!, 1);
-  const q = (v: number) => Math.round(Math.log1p(v) * 64) / 64;
-  out[o] = q(gf[(g + GROUP.BYTES) >> 1]! / flows);
-  out[o + 1] = q(gf[(g + GROUP.PACKETS) >> 1]! / flows);
-  out[o + 2] = q(gi[g + GROUP.FLOWS]!);
-  out[o + 3] = q(sketchCount(gi[g + GROUP.SKETCH_LO]!, gi[g + GROUP.SKETCH_HI]!));
+  out[o] = quantized(gf[(g + GROUP.BYTES) >> 1]! / flows);
+  out[o + 1] = quantized(gf[(g + GROUP.PACKETS) >> 1]! / flows);
+  out[o + 2] = quantizedCount(gi[g + GROUP.FLOWS]!);
+  out[o + 3] = quantizedCount(sketchCount(gi[g + GROUP.SKETCH_LO]!, gi[g + GROUP.SKETCH_HI]!));
 }
+
+/** A feature on a log scale, rounded to 1/64. */
+const quantized = (v: number) => Math.round(Math.log1p(v) * 64) / 64;
+
+/** `quantized` of the whole numbers below 4,096, worked out once: half the features are counts, and log1p is a call into the runtime. */
+const SMALL_COUNTS = Float64Array.from({ length: 4096 }, (_, v) => quantized(v));
+const quantizedCount = (v: number) => (v >= 0 && v < 4096 && Number.isInteger(v) ? SMALL_COUNTS[v]! : quantized(v));
 
 /**
  * Row indices in the order of their (source, destination, port) ids: three stable counting
