@@ -124,8 +124,25 @@ function keyMasks(): void {
   }
 }
 
-/** The cached id of field bytes [p, p + len) of a kind, from JavaScript on first sight. */
-function lookup(kind: i32, p: usize, len: i32): i32 {
+/**
+ * The cached id of field bytes [p, p + len) of a kind: found in its first slot (the common case,
+ * inlined), or by `lookupSlow`. A used slot's first key word is never 0 (field bytes are above
+ * a space), so an empty slot never matches.
+ */
+@inline function lookup(kind: i32, p: usize, len: i32): i32 {
+  if (len <= MAX_KEY) {
+    const m = changetype<usize>(KEY_MASKS) + <usize>len * 24;
+    const k0 = load<u64>(p) & load<u64>(m);
+    const k1 = load<u64>(p, 8) & load<u64>(m, 8);
+    const k2 = load<u64>(p, 16) & load<u64>(m, 16);
+    const s = tables[kind] + <usize>(<u32>(hash(k0, k1, k2) >> 32) & masks[kind]) * SLOT;
+    if (load<u64>(s) == k0 && load<u64>(s, 8) == k1 && load<u64>(s, 16) == k2) return load<i32>(s, 24);
+  }
+  return lookupSlow(kind, p, len);
+}
+
+/** `lookup` past the first slot: probes on, or asks JavaScript on first sight. */
+function lookupSlow(kind: i32, p: usize, len: i32): i32 {
   if (len > MAX_KEY) return intern(kind, p, len);
   const m = changetype<usize>(KEY_MASKS) + <usize>len * 24;
   const k0 = load<u64>(p) & load<u64>(m);
