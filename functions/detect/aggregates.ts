@@ -4,6 +4,7 @@ import { HIGH_SERVICE_PORTS, isPrivate } from "./net";
 import { PartitionedRows, Rows } from "../flowlog/row-table";
 import { ADMIN_PORTS, DetectorThresholds, WEB_PORTS } from "./thresholds";
 import { DetectorWasm, IngestCounts } from "./wasm";
+import { DetectorError } from "./errors";
 
 /*
  * One pass over records into rows of a few hash tables (RowTable's layout: keys and counters in
@@ -110,6 +111,8 @@ const WINDOW_LIMIT = 1 << 14;
 const PARTS = 64;
 /** Records a part's buffer holds before every buffer is aggregated (1 MiB each, 64 MiB in all). */
 const PART_RECORDS = 16384;
+/** The most records a part's buffer may hold: 1 GiB of buffers in all, a quarter of the WebAssembly memory. */
+const MAX_PART_RECORDS = 1 << 18;
 /** 32-bit words per buffered record: ten integers, then three doubles (at even words, so aligned). assembly/ingest.ts writes the same layout. */
 const REC = 16;
 // Their offsets: integer words, then double indexes relative to the record's first double.
@@ -186,7 +189,9 @@ export class Aggregator implements RunAggregates {
     /** Whether `ingestLines` reads plain records with the WebAssembly loop. */
     webAssembly = true,
   ) {
-    if (!Number.isInteger(partRecords) || partRecords < 1) throw new RangeError(`Aggregator: partRecords must be a positive integer (got ${partRecords})`);
+    if (!Number.isInteger(partRecords) || partRecords < 1 || partRecords > MAX_PART_RECORDS) {
+      throw new RangeError(`Aggregator: partRecords must be a whole number from 1 to ${MAX_PART_RECORDS} (got ${partRecords})`);
+    }
     this.windowSeconds = t.windowSeconds;
     this.allowed = new Set(t.allowedSources);
     this.ingest = new DetectorWasm(partRecords, PARTS, {
@@ -197,7 +202,11 @@ export class Aggregator implements RunAggregates {
       },
       windowId: (start) => this.windowId(start),
       addressFlags: (id) => this.addressFlags(id),
-    });
+    }, (cause) => new DetectorError(
+      `detector: the WebAssembly module stopped (${(cause as Error).message}) with ${this.rows} aggregate rows held (got rowBudget ${t.rowBudget}): ` +
+        "its memory, at most 4 GiB, could not grow. Lower detectors.thresholds.rowBudget, or run flowlog-kit detect on the files in parts.",
+      { cause },
+    ));
     const unusual = new Uint8Array(256);
     for (const p of t.unusualProtocols) if (p >= 0 && p < 256) unusual[p] = 1;
     this.ingest.configure(t.bruteForceMaxPackets, t.c2MaxAverageBytes * 4, portFlags(t.sensitivePorts), unusual);

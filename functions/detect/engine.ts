@@ -6,13 +6,7 @@ import { Finding, sortFindings } from "./findings";
 import { RULE_SET } from "./rules";
 import { DetectorThresholds } from "./thresholds";
 
-/** A detection run that cannot proceed (bad input the caller must fix); `cause` holds the original error. */
-export class DetectorError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "DetectorError";
-  }
-}
+export { DetectorError } from "./errors";
 
 export interface DetectionResult {
   readonly stats: ParseStats;

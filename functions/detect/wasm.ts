@@ -88,6 +88,8 @@ export class DetectorWasm {
     readonly partRecords: number,
     readonly parts: number,
     host: IngestHost,
+    /** The error to throw when the module traps (it does only when its memory cannot grow: 4 GiB at most). */
+    private readonly trapped: (cause: unknown) => Error,
   ) {
     compiled ??= new wasmApi.Module(Buffer.from(DETECTOR_WASM_BASE64, "base64"));
     const instance = new wasmApi.Instance(compiled, {
@@ -98,8 +100,8 @@ export class DetectorWasm {
       },
     });
     this.exports = instance.exports as unknown as DetectorWasm["exports"];
-    this.control = this.exports.init(partRecords, 1 << 16) >>> 2;
-    this.descriptors = this.exports.setupAggregates(partRecords) >>> 2;
+    this.control = this.guard(() => this.exports.init(partRecords, 1 << 16)) >>> 2;
+    this.descriptors = this.guard(() => this.exports.setupAggregates(partRecords)) >>> 2;
     this.refresh();
   }
 
@@ -123,7 +125,7 @@ export class DetectorWasm {
    */
   aggregate(p: number, first: number, n: number, onBeacon: (series: number, record: number, start: number) => void): number {
     const x = this.exports;
-    const rows = x.aggregate(p, (this.partBase(p) + first * 16) * 4, n);
+    const rows = this.guard(() => x.aggregate(p, (this.partBase(p) + first * 16) * 4, n));
     this.refresh();
     const count = x.beaconEventCount();
     if (count > 0) {
@@ -136,6 +138,16 @@ export class DetectorWasm {
   /** Table t (0 pairs, 1 sources, 2 sweeps, 3 groups, 4 brute force, 5 protocols) of part p, read in place; valid until the next `aggregate` or `scan`. */
   rows(p: number, t: number): Rows {
     return new WasmRows(this.i32, this.f64, this.descriptors + (p * 7 + t) * 4);
+  }
+
+  /** Runs a call into the module, turning a trap into the caller's error. */
+  private guard<T>(call: () => T): T {
+    try {
+      return call();
+    } catch (err) {
+      if (err instanceof Error && err.name === "RuntimeError") throw this.trapped(err);
+      throw err;
+    }
   }
 
   /** The memory as bytes, current after any growth. */
@@ -184,7 +196,7 @@ export class DetectorWasm {
 
   /** Copies buf[s, e) (whole lines) into the input area, for `scan`. */
   load(buf: Buffer, s: number, e: number): void {
-    this.input = this.exports.input(e - s);
+    this.input = this.guard(() => this.exports.input(e - s));
     this.inputLength = e - s;
     this.refresh();
     this.bytes.set(buf.subarray(s, e), this.input);
@@ -210,7 +222,7 @@ export class DetectorWasm {
     i32[c + C_WINDOW_SECONDS] = windowSeconds;
     i32[c + C_WINDOW_LIMIT] = windowLimit;
     i32[c + C_MAX_WAITING] = maxWaiting;
-    const at = this.exports.scan(this.input + from, this.input + this.inputLength);
+    const at = this.guard(() => this.exports.scan(this.input + from, this.input + this.inputLength));
     this.refresh();
     const j = this.i32;
     counts.read += j[c + C_READ]!;

@@ -105,6 +105,8 @@ describe("environment schema", () => {
         'test.backend.type: must have type "local" or "s3" (got "gcs"). Write { type: "local" } or { type: "s3", bucket: "..." }.'],
       ["a row budget too small for ordinary traffic", { detectors: { thresholds: { rowBudget: 500 } } },
         "test.detectors.thresholds.rowBudget: is too small to hold ordinary traffic (got 500). Use at least 10000 rows (about 2.5 MB)."],
+      ["a row budget beyond the detector's memory", { detectors: { thresholds: { rowBudget: 50_000_000 } } },
+        "test.detectors.thresholds.rowBudget: is more than the detector's WebAssembly memory (4 GiB) can hold (got 50000000). Use at most 10000000 rows (about 2.5 GB), or run flowlog-kit detect on the files in parts."],
       ["an unknown key (a typo)", { retension: {} },
         "test: unknown key (got retension). Remove it or correct the spelling; environments/schema.ts lists the keys."],
       ["a missing scope id", scope({ id: undefined }),

@@ -193,3 +193,23 @@ describe("the committed WebAssembly module", () => {
     expect(fs.readFileSync(target, "utf8")).toBe(moduleText(build()));
   });
 });
+
+describe("the WebAssembly module's memory", () => {
+  it("a trap in the module (it traps only when its memory cannot grow) is a DetectorError that names the rows, the budget and the fix", () => {
+    const engine = new DetectionEngine(resolveThresholds({}), LogFormat.DEFAULT);
+    // A genuine 4 GiB overflow is too big for a test: make the module read past its memory instead.
+    const wasm = (engine as unknown as { aggregator: { ingest: { aggregate(p: number, first: number, n: number, onBeacon: () => void): number } } }).aggregator.ingest;
+    let thrown: unknown;
+    try {
+      wasm.aggregate(0, 1 << 25, 1, () => undefined);
+    } catch (err) {
+      thrown = err;
+    }
+    expect((thrown as Error).name).toBe("DetectorError");
+    expect((thrown as Error).message).toBe(
+      "detector: the WebAssembly module stopped (memory access out of bounds) with 0 aggregate rows held (got rowBudget 2500000): " +
+        "its memory, at most 4 GiB, could not grow. Lower detectors.thresholds.rowBudget, or run flowlog-kit detect on the files in parts.",
+    );
+    expect(((thrown as Error).cause as Error).name).toBe("RuntimeError");
+  });
+});

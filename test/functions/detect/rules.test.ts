@@ -189,8 +189,9 @@ describe("findings", () => {
     expect(run.findings.filter((f) => f.rule === "port-scan")).toEqual([]);
   });
 
-  it("refuses a buffer of no records", () => {
-    expect(() => detect([], {}, 0)).toThrow("Aggregator: partRecords must be a positive integer (got 0)");
+  it("refuses a buffer of no records, or of more than the WebAssembly memory holds", () => {
+    expect(() => detect([], {}, 0)).toThrow("Aggregator: partRecords must be a whole number from 1 to 262144 (got 0)");
+    expect(() => detect([], {}, 1 << 20)).toThrow("Aggregator: partRecords must be a whole number from 1 to 262144 (got 1048576)");
   });
 
   it("have deterministic ids: the same input gives the same ids", () => {
