@@ -111,8 +111,8 @@ const WINDOW_LIMIT = 1 << 14;
 const PARTS = 64;
 /** Records a part's buffer holds before every buffer is aggregated (1 MiB each, 64 MiB in all). */
 const PART_RECORDS = 16384;
-/** The most records a part's buffer may hold: 1 GiB of buffers in all, a quarter of the WebAssembly memory. */
-const MAX_PART_RECORDS = 1 << 18;
+/** The most records a part's buffer may hold: 512 MiB of buffers in all (the module allocates at most 1 GiB at once). */
+const MAX_PART_RECORDS = 1 << 17;
 /** 32-bit words per buffered record: ten integers, then three doubles (at even words, so aligned). assembly/ingest.ts writes the same layout. */
 const REC = 16;
 // Their offsets: integer words, then double indexes relative to the record's first double.

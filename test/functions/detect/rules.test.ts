@@ -190,8 +190,8 @@ describe("findings", () => {
   });
 
   it("refuses a buffer of no records, or of more than the WebAssembly memory holds", () => {
-    expect(() => detect([], {}, 0)).toThrow("Aggregator: partRecords must be a whole number from 1 to 262144 (got 0)");
-    expect(() => detect([], {}, 1 << 20)).toThrow("Aggregator: partRecords must be a whole number from 1 to 262144 (got 1048576)");
+    expect(() => detect([], {}, 0)).toThrow("Aggregator: partRecords must be a whole number from 1 to 131072 (got 0)");
+    expect(() => detect([], {}, 1 << 20)).toThrow("Aggregator: partRecords must be a whole number from 1 to 131072 (got 1048576)");
   });
 
   it("have deterministic ids: the same input gives the same ids", () => {
