@@ -7,6 +7,8 @@
  * of an unsuccessful search in a binary search tree of n points.
  */
 
+import { forestSums } from "./wasm";
+
 const EULER_GAMMA = 0.5772156649015329;
 
 /** c(n) = 2 H(n-1) - 2 (n-1) / n, with H(i) ~ ln(i) + Euler's constant; c(2) = 1, c(n<2) = 0. */
@@ -168,8 +170,10 @@ export class IsolationForest {
   }
 
   /**
-   * Scores every row of a row-major matrix (as `fitMatrix` takes), tree by tree: each tree stays
-   * in cache while every row walks it.
+   * Scores every row of a row-major matrix (as `fitMatrix` takes). The walks run in the
+   * detector's WebAssembly module (assembly/forest.ts), tree by tree so that each tree stays in
+   * cache while every row walks it; run once per detection, JavaScript spent more time warming
+   * up than walking.
    *
    * With a `floor` above 0, only scores of at least `floor` are needed exactly, and a row whose
    * score is certain to stay below it scores 0: every ten trees, a row whose path lengths so far
@@ -181,72 +185,14 @@ export class IsolationForest {
   scoreMatrix(rows: Float64Array, dims: number, floor = 0): Float64Array {
     const f = this.flat;
     if (f === undefined) throw new RangeError("IsolationForest.score: call fit() first");
-    const n = Math.floor(rows.length / dims);
-    const sums = new Float64Array(n);
-    const { depth, feature, threshold, leaf, minLeaf } = f;
-    const inner = (1 << depth) - 1;
-    const leaves = 1 << depth;
     const trees = this.forest.length;
     // score >= floor exactly when the sum of path lengths is at most this.
     const limit = floor > 0 ? -trees * this.cPsi * Math.log2(floor) : Infinity;
     const cut = limit * (1 + 1e-12) + 1e-9;
     const ahead = new Float64Array(trees + 1);
-    for (let t = trees - 1; t >= 0; t--) ahead[t] = ahead[t + 1]! + minLeaf[t]!;
-    const dropped = new Uint8Array(n);
-    // The rows still walking; compacted every ten trees.
-    let active = new Int32Array(n);
-    for (let i = 0; i < n; i++) active[i] = i;
-    let count = n;
-    for (let t = 0; t < trees; t++) {
-      if (t > 0 && t % 10 === 0 && limit < Infinity) {
-        const kept = new Int32Array(count);
-        let k = 0;
-        for (let j = 0; j < count; j++) {
-          const i = active[j]!;
-          if (sums[i]! + ahead[t]! > cut) dropped[i] = 1;
-          else kept[k++] = i;
-        }
-        active = kept;
-        count = k;
-      }
-      const nodes = t * inner;
-      const leafBase = t * leaves - inner;
-      // Four rows at a time: their walks are independent, so the processor overlaps them; the
-      // step (left: +1, right: +2) is arithmetic on the comparison, not a branch to mispredict.
-      let j = 0;
-      for (; j + 4 <= count; j += 4) {
-        const ia = active[j]!;
-        const ib = active[j + 1]!;
-        const ic = active[j + 2]!;
-        const ie = active[j + 3]!;
-        const oa = ia * dims;
-        const ob = ib * dims;
-        const oc = ic * dims;
-        const oe = ie * dims;
-        let a = 0;
-        let b = 0;
-        let c = 0;
-        let e = 0;
-        for (let d = 0; d < depth; d++) {
-          a = 2 * a + 2 - +(rows[oa + feature[nodes + a]!]! < threshold[nodes + a]!);
-          b = 2 * b + 2 - +(rows[ob + feature[nodes + b]!]! < threshold[nodes + b]!);
-          c = 2 * c + 2 - +(rows[oc + feature[nodes + c]!]! < threshold[nodes + c]!);
-          e = 2 * e + 2 - +(rows[oe + feature[nodes + e]!]! < threshold[nodes + e]!);
-        }
-        sums[ia] += leaf[leafBase + a]!;
-        sums[ib] += leaf[leafBase + b]!;
-        sums[ic] += leaf[leafBase + c]!;
-        sums[ie] += leaf[leafBase + e]!;
-      }
-      for (; j < count; j++) {
-        const i = active[j]!;
-        const o = i * dims;
-        let node = 0;
-        for (let d = 0; d < depth; d++) node = 2 * node + 2 - +(rows[o + feature[nodes + node]!]! < threshold[nodes + node]!);
-        sums[i] += leaf[leafBase + node]!;
-      }
-    }
-    for (let i = 0; i < n; i++) sums[i] = dropped[i] === 1 ? 0 : Math.pow(2, -(sums[i]! / trees) / this.cPsi);
+    for (let t = trees - 1; t >= 0; t--) ahead[t] = ahead[t + 1]! + f.minLeaf[t]!;
+    const { sums, dropped } = forestSums({ ...f, trees }, rows, dims, ahead, cut);
+    for (let i = 0; i < sums.length; i++) sums[i] = dropped[i] === 1 ? 0 : Math.pow(2, -(sums[i]! / trees) / this.cPsi);
     return sums;
   }
 }

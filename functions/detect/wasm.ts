@@ -12,6 +12,7 @@ import { DETECTOR_WASM_BASE64 } from "./wasm-module";
  *   of buffers, one set of ids and one set of counts.
  * - `aggregate` (assembly/aggregate.ts) adds one part's buffered records up into its tables,
  *   which the rules read in place through `WasmRows`.
+ * - `forestWalk` (assembly/forest.ts) walks rows through an Isolation Forest (`ForestScorer`).
  */
 
 // Control block words (assembly/ingest.ts).
@@ -59,6 +60,12 @@ const wasmApi = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 let compiled: object | undefined;
 
+/** The compiled module (compiled once per process). */
+function detectorModule(): object {
+  compiled ??= new wasmApi.Module(Buffer.from(DETECTOR_WASM_BASE64, "base64"));
+  return compiled;
+}
+
 export class DetectorWasm {
   private readonly exports: {
     memory: WasmMemory;
@@ -91,8 +98,7 @@ export class DetectorWasm {
     /** The error to throw when the module traps (it does only when its memory cannot grow: 4 GiB at most). */
     private readonly trapped: (cause: unknown) => Error,
   ) {
-    compiled ??= new wasmApi.Module(Buffer.from(DETECTOR_WASM_BASE64, "base64"));
-    const instance = new wasmApi.Instance(compiled, {
+    const instance = new wasmApi.Instance(detectorModule(), {
       env: {
         intern: (kind: number, ptr: number, len: number) => host.intern(kind, this.memory(), ptr, ptr + len),
         windowId: (start: number) => host.windowId(start),
@@ -281,5 +287,64 @@ class WasmRows implements Rows {
   get<T>(a: number, b: number, c: number, read: (base: number, i32: Int32Array, f64: Float64Array) => T): T | undefined {
     const base = this.find(a, b, c);
     return base === -1 ? undefined : read(base, this.i32, this.f64);
+  }
+}
+
+/** A flattened Isolation Forest (see IsolationForest.flatten). */
+export interface FlatForest {
+  readonly depth: number;
+  readonly trees: number;
+  readonly feature: Int32Array;
+  readonly threshold: Float64Array;
+  readonly leaf: Float64Array;
+}
+
+interface ForestExports {
+  memory: WasmMemory;
+  allocate(bytes: number): number;
+  release(p: number): void;
+  forestWalk(rows: number, dims: number, depth: number, feature: number, threshold: number, leaf: number, sums: number, active: number, count: number, t0: number, t1: number): void;
+  forestPrune(sums: number, active: number, count: number, ahead: number, cut: number, dropped: number): number;
+}
+
+/** An instance of the module for scoring alone (created once; its memory holds only what a call copies in). */
+let forestInstance: ForestExports | undefined;
+
+const noRecords = () => {
+  throw new Error("the Isolation Forest scorer reads no flow records");
+};
+
+/**
+ * Walks rows (row-major, `dims` doubles each) through a forest in the module, ten trees per
+ * call, and returns each row's sum of path lengths (added tree by tree, in tree order). With
+ * `cut` finite, every ten trees a row whose sum plus `ahead[t]` (a lower bound of what the
+ * trees from t on add) exceeds `cut` stops walking: its sum is then partial, and `dropped`
+ * marks it.
+ */
+export function forestSums(forest: FlatForest, rows: Float64Array, dims: number, ahead: Float64Array, cut: number): { sums: Float64Array; dropped: Uint8Array } {
+  const x = (forestInstance ??= new wasmApi.Instance(detectorModule(), { env: { intern: noRecords, windowId: noRecords, addressFlags: noRecords } }).exports as unknown as ForestExports);
+  const n = Math.floor(rows.length / dims);
+  const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const sizes = [n * dims * 8, forest.feature.byteLength, forest.threshold.byteLength, forest.leaf.byteLength, n * 8, n * 4, n];
+  const at = sizes.map((size) => x.allocate(Math.max(size, 8)));
+  try {
+    const [pRows, pFeature, pThreshold, pLeaf, pSums, pActive, pDropped] = at as [number, number, number, number, number, number, number];
+    const memory = new Uint8Array(x.memory.buffer);
+    memory.set(bytes(rows.subarray(0, n * dims)), pRows);
+    memory.set(bytes(forest.feature), pFeature);
+    memory.set(bytes(forest.threshold), pThreshold);
+    memory.set(bytes(forest.leaf), pLeaf);
+    memory.fill(0, pSums, pSums + n * 8);
+    memory.fill(0, pDropped, pDropped + n);
+    const active = new Int32Array(x.memory.buffer, pActive, n);
+    for (let i = 0; i < n; i++) active[i] = i;
+    let count = n;
+    for (let t = 0; t < forest.trees; t += 10) {
+      if (t > 0 && cut < Infinity) count = x.forestPrune(pSums, pActive, count, ahead[t]!, cut, pDropped);
+      x.forestWalk(pRows, dims, forest.depth, pFeature, pThreshold, pLeaf, pSums, pActive, count, t, Math.min(t + 10, forest.trees));
+    }
+    return { sums: new Float64Array(x.memory.buffer.slice(pSums, pSums + n * 8)), dropped: new Uint8Array(x.memory.buffer.slice(pDropped, pDropped + n)) };
+  } finally {
+    for (const p of at) x.release(p);
   }
 }

@@ -1,3 +1,4 @@
-// The detector's WebAssembly module: the ingest loop and the aggregation (see each file).
+// The detector's WebAssembly module: the ingest loop, the aggregation and Isolation Forest scoring (see each file).
 export * from "./ingest";
 export * from "./aggregate";
+export * from "./forest";
