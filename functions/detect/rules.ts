@@ -1,8 +1,8 @@
 import { BRUTE, GROUP, PROTO, PW, RunAggregates, sketchCount, SRC, SWEEP } from "./aggregates";
 import { finding, Finding } from "./findings";
 import { IsolationForest } from "./isolation-forest";
+import { distinctVectors, orderByIds } from "./wasm";
 import { isPrivate } from "./net";
-import { RowTable } from "../flowlog/row-table";
 import { ADMIN_PORTS, DetectorThresholds } from "./thresholds";
 
 /** A rule: a pure function of one window's aggregates and the thresholds (names turn ids into addresses). */
@@ -243,31 +243,6 @@ const SMALL_COUNTS = Float64Array.from({ length: 4096 }, (_, v) => quantized(v))
 const quantizedCount = (v: number) => (v >= 0 && v < 4096 && Number.isInteger(v) ? SMALL_COUNTS[v]! : quantized(v));
 
 /**
- * Row indices in the order of their (source, destination, port) ids: three stable counting
- * sorts, least significant key first. Ids are dense, so each pass is linear.
- */
-function orderByKeys(keys: readonly Int32Array[]): Int32Array {
-  const n = keys[0]!.length;
-  let order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  let next = new Int32Array(n);
-  for (let k = keys.length - 1; k >= 0; k--) {
-    const key = keys[k]!;
-    let max = 0;
-    for (let i = 0; i < n; i++) if (key[i]! > max) max = key[i]!;
-    const at = new Int32Array(max + 2);
-    for (let i = 0; i < n; i++) at[key[i]! + 1]++;
-    for (let v = 1; v < at.length; v++) at[v] += at[v - 1]!;
-    for (let i = 0; i < n; i++) {
-      const row = order[i]!;
-      next[at[key[row]!]!++] = row;
-    }
-    [order, next] = [next, order];
-  }
-  return order;
-}
-
-/**
  * Isolation Forest over every (source, destination, port) group; the highest-scoring group of
  * each source above the threshold is reported. Identical feature vectors get identical scores,
  * so each distinct vector is scored once.
@@ -290,25 +265,12 @@ export const anomalies: Rule = (run, t) => {
     groupFeatures(gi, gf, base, features, g * 4);
     g++;
   });
-  const order = orderByKeys([srcs, dsts, ports]);
+  const order = orderByIds(srcs, dsts, ports);
   const forest = new IsolationForest({ trees: 100, sampleSize: 256, seed: 42 }).fitMatrix(features, 4, order);
-  // Groups with the same rounded features share a score: score each distinct vector once. A
-  // rounded feature times 64 is an integer below 4096 (log1p of 2^64 is 44.4), so two 24-bit
-  // halves name a vector exactly.
-  const vectors = new RowTable(4, 1 << 12);
-  const distinct = new Float64Array(count * 4);
-  const vectorOf = new Int32Array(count);
-  for (let i = 0; i < count; i++) {
-    const o = i * 4;
-    const row = vectors.upsert(features[o]! * 64 * 4096 + features[o + 1]! * 64, features[o + 2]! * 64 * 4096 + features[o + 3]! * 64, 0);
-    if (vectors.isNew) {
-      vectors.i32[row + 3] = vectors.size - 1;
-      distinct.set(features.subarray(o, o + 4), (vectors.size - 1) * 4);
-    }
-    vectorOf[i] = vectors.i32[row + 3]!;
-  }
+  // Groups with the same rounded features share a score: score each distinct vector once.
+  const { distinct, vectorOf } = distinctVectors(features);
   // Only scores at the threshold or above matter: vectors certain to stay below it stop early (and score 0).
-  const scores = forest.scoreMatrix(distinct.subarray(0, vectors.size * 4), 4, t.anomalyScore);
+  const scores = forest.scoreMatrix(distinct, 4, t.anomalyScore);
   // One finding per source: a probe of 200 ports or 60 hosts is one story, not 200. Visited in
   // id order, so a tie keeps the same group whatever the table layout.
   const best = new Map<number, { g: number; score: number; groups: number }>();

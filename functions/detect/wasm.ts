@@ -12,7 +12,9 @@ import { DETECTOR_WASM_BASE64 } from "./wasm-module";
  *   of buffers, one set of ids and one set of counts.
  * - `aggregate` (assembly/aggregate.ts) adds one part's buffered records up into its tables,
  *   which the rules read in place through `WasmRows`.
- * - `forestWalk` (assembly/forest.ts) walks rows through an Isolation Forest (`ForestScorer`).
+ * - `forestWalk` (assembly/forest.ts) walks rows through an Isolation Forest (`forestSums`), and
+ *   assembly/groups.ts orders the anomaly rule's groups and finds their distinct vectors
+ *   (`orderByIds`, `distinctVectors`).
  */
 
 // Control block words (assembly/ingest.ts).
@@ -303,16 +305,62 @@ interface ForestExports {
   memory: WasmMemory;
   allocate(bytes: number): number;
   release(p: number): void;
+  orderByKeys(a: number, b: number, c: number, n: number, order: number, next: number): number;
+  distinctVectors(features: number, n: number, vectorOf: number, distinct: number): number;
   forestWalk(rows: number, dims: number, depth: number, feature: number, threshold: number, leaf: number, sums: number, active: number, count: number, t0: number, t1: number): void;
   forestPrune(sums: number, active: number, count: number, ahead: number, cut: number, dropped: number): number;
 }
 
-/** An instance of the module for scoring alone (created once; its memory holds only what a call copies in). */
+/** An instance of the module for the anomaly rule's work (created once; its memory holds only what a call copies in). */
 let forestInstance: ForestExports | undefined;
 
 const noRecords = () => {
-  throw new Error("the Isolation Forest scorer reads no flow records");
+  throw new Error("the anomaly rule's module instance reads no flow records");
 };
+
+function tools(): ForestExports {
+  return (forestInstance ??= new wasmApi.Instance(detectorModule(), { env: { intern: noRecords, windowId: noRecords, addressFlags: noRecords } }).exports as unknown as ForestExports);
+}
+
+const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
+/** Runs `use` with blocks of the given sizes in the module's memory, freed afterwards. */
+function withBlocks<T>(x: ForestExports, sizes: readonly number[], use: (at: number[]) => T): T {
+  const at = sizes.map((size) => x.allocate(Math.max(size, 8)));
+  try {
+    return use(at);
+  } finally {
+    for (const p of at) x.release(p);
+  }
+}
+
+/** Row numbers ordered by (a, b, c) (non-negative ids), ties in row order. */
+export function orderByIds(a: Int32Array, b: Int32Array, c: Int32Array): Int32Array {
+  const x = tools();
+  const n = a.length;
+  return withBlocks(x, [n * 4, n * 4, n * 4, n * 4, n * 4], ([pa, pb, pc, order, next]) => {
+    const memory = new Uint8Array(x.memory.buffer);
+    memory.set(bytesOf(a), pa!);
+    memory.set(bytesOf(b), pb!);
+    memory.set(bytesOf(c), pc!);
+    const out = x.orderByKeys(pa!, pb!, pc!, n, order!, next!);
+    return new Int32Array(x.memory.buffer.slice(out, out + n * 4));
+  });
+}
+
+/**
+ * The distinct vectors of rows of four features (each a multiple of 1/64 in [0, 64)), in order
+ * of first appearance, and for each row the number of its vector.
+ */
+export function distinctVectors(features: Float64Array): { distinct: Float64Array; vectorOf: Int32Array } {
+  const x = tools();
+  const n = Math.floor(features.length / 4);
+  return withBlocks(x, [n * 32, n * 4, n * 32], ([pf, pv, pd]) => {
+    new Uint8Array(x.memory.buffer).set(bytesOf(features.subarray(0, n * 4)), pf!);
+    const count = x.distinctVectors(pf!, n, pv!, pd!);
+    return { distinct: new Float64Array(x.memory.buffer.slice(pd!, pd! + count * 32)), vectorOf: new Int32Array(x.memory.buffer.slice(pv!, pv! + n * 4)) };
+  });
+}
 
 /**
  * Walks rows (row-major, `dims` doubles each) through a forest in the module, ten trees per
@@ -322,18 +370,16 @@ const noRecords = () => {
  * marks it.
  */
 export function forestSums(forest: FlatForest, rows: Float64Array, dims: number, ahead: Float64Array, cut: number): { sums: Float64Array; dropped: Uint8Array } {
-  const x = (forestInstance ??= new wasmApi.Instance(detectorModule(), { env: { intern: noRecords, windowId: noRecords, addressFlags: noRecords } }).exports as unknown as ForestExports);
+  const x = tools();
   const n = Math.floor(rows.length / dims);
-  const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   const sizes = [n * dims * 8, forest.feature.byteLength, forest.threshold.byteLength, forest.leaf.byteLength, n * 8, n * 4, n];
-  const at = sizes.map((size) => x.allocate(Math.max(size, 8)));
-  try {
+  return withBlocks(x, sizes, (at) => {
     const [pRows, pFeature, pThreshold, pLeaf, pSums, pActive, pDropped] = at as [number, number, number, number, number, number, number];
     const memory = new Uint8Array(x.memory.buffer);
-    memory.set(bytes(rows.subarray(0, n * dims)), pRows);
-    memory.set(bytes(forest.feature), pFeature);
-    memory.set(bytes(forest.threshold), pThreshold);
-    memory.set(bytes(forest.leaf), pLeaf);
+    memory.set(bytesOf(rows.subarray(0, n * dims)), pRows);
+    memory.set(bytesOf(forest.feature), pFeature);
+    memory.set(bytesOf(forest.threshold), pThreshold);
+    memory.set(bytesOf(forest.leaf), pLeaf);
     memory.fill(0, pSums, pSums + n * 8);
     memory.fill(0, pDropped, pDropped + n);
     const active = new Int32Array(x.memory.buffer, pActive, n);
@@ -344,7 +390,5 @@ export function forestSums(forest: FlatForest, rows: Float64Array, dims: number,
       x.forestWalk(pRows, dims, forest.depth, pFeature, pThreshold, pLeaf, pSums, pActive, count, t, Math.min(t + 10, forest.trees));
     }
     return { sums: new Float64Array(x.memory.buffer.slice(pSums, pSums + n * 8)), dropped: new Uint8Array(x.memory.buffer.slice(pDropped, pDropped + n)) };
-  } finally {
-    for (const p of at) x.release(p);
-  }
+  });
 }
