@@ -237,9 +237,9 @@ const thresholds = z.strictObject({
   allowedSources: z.array(z.string().regex(/^[0-9a-fA-F.:]+$/, { error: m("is not an IP address", "Write IPv4 or IPv6 addresses.") })).optional(),
   rowBudget: positive("rows")
     .int()
-    .min(10_000, { error: m("is too small to hold ordinary traffic", "Use at least 10000 rows (about 2.5 MB).") })
-    // The aggregates live in a WebAssembly memory, at most 4 GiB; 10 million rows take about 2.5 GB all told.
-    .max(10_000_000, { error: m("is more than the detector's WebAssembly memory (4 GiB) can hold", "Use at most 10000000 rows (about 2.5 GB), or run flowlog-kit detect on the files in parts.") })
+    .min(10_000, { error: m("is too small to hold ordinary traffic", "Use at least 10000 rows (about 3 MB).") })
+    // The aggregates live in a WebAssembly memory, at most 4 GiB; 10 million rows take about 3 GB all told.
+    .max(10_000_000, { error: m("is more than the detector's WebAssembly memory (4 GiB) can hold", "Use at most 10000000 rows (about 3 GB), or run flowlog-kit detect on the files in parts.") })
     .optional(),
 });
 

@@ -317,7 +317,7 @@ export const saturation: Rule = (run, t) => {
     description:
       `Detection stopped at ${s.rows} aggregate rows (rowBudget ${t.rowBudget}): ${s.notAnalysed} records were read but not analysed, ` +
       "and the other findings cover the records analysed before that. A flood of distinct flows (spoofed sources, a scan of everything) fills the budget. " +
-      "Raise rowBudget if the detector has memory to spare (about 250 bytes a row), or run flowlog-kit detect on the files in parts.",
+      "Raise rowBudget if the detector has memory to spare (about 300 bytes a row), or run flowlog-kit detect on the files in parts.",
   })];
 };
 

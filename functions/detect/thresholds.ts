@@ -50,7 +50,7 @@ export interface DetectorThresholds {
   /** Sources never reported (e.g. scanners you run, bastion hosts). @default [] */
   readonly allowedSources: readonly string[];
   /**
-   * Most aggregate rows one run holds: memory stays bounded (about 250 bytes a row all told, measured)
+   * Most aggregate rows one run holds: memory stays bounded (about 300 bytes a row all told, measured)
    * whatever the input. Ordinary traffic needs far fewer (5 million generated records fill 1.8
    * million); a flood of distinct flows (spoofed sources, a scan of everything) fills it. Past
    * it, records are still read but counted as skipped ("row-budget"), and a
