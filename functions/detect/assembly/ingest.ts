@@ -11,8 +11,8 @@
  * past the limit). JavaScript handles that one line with FlowScanner, then calls `scan` again.
  * Ids come from JavaScript (the scanner's intern tables), so both paths give a line the same ids.
  *
- * The state JavaScript shares lives in the control block (`control()`), 32-bit words at the
- * offsets below; the part buffers at `C_PARTS`; the input at `C_INPUT`.
+ * The state JavaScript shares lives in the control block (`init` returns it), 32-bit words at
+ * the offsets below: the part buffers' address at `C_PARTS`, the input's at `C_INPUT`.
  */
 
 // Field kinds (FlowScanner's; 0 is a field passed over).
@@ -56,7 +56,7 @@ declare function intern(kind: i32, ptr: usize, len: i32): i32;
 declare function windowId(start: f64): i32;
 
 let control: usize = 0;
-/** Scratch for one line: num (9 doubles), then addr (4 ints), then interface, action, status, direction. */
+/** Scratch for one line: FlowScanner's num (9 64-bit integers), then addr (4 ints), then interface, action, status, direction. */
 let line: usize = 0;
 
 // Interning caches, one per kind: slots of three 64-bit key words (the field's bytes, zero padded), a value and a used mark.
@@ -98,7 +98,10 @@ export function init(partRecords: i32, inputCapacity: i32): usize {
   return control;
 }
 
-/** An input area of at least `bytes` bytes (plus 64 bytes of newlines after it, so that 16-byte loads never leave it); returns its start. */
+/**
+ * An input area of at least `bytes` bytes, followed by 64 bytes of newlines so that the loads
+ * past a field's end (16 bytes for its end, 24 for its key) never leave it; returns its start.
+ */
 export function input(bytes: i32): usize {
   if (bytes > load<i32>(control + C_INPUT_CAPACITY * 4)) {
     const old = <usize>load<i32>(control + C_INPUT * 4);
