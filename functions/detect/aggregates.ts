@@ -106,7 +106,7 @@ const WINDOW_LIMIT = 1 << 14;
 
 /**
  * Every table is split by source into this many parts (source id mod PARTS), and records wait
- * in a buffer per part; see `Aggregator.flush`.
+ * in a buffer per part; see `Aggregator.flush`. The WebAssembly module has the same 64.
  */
 const PARTS = 64;
 /** Records a part's buffer holds before every buffer is aggregated (1 MiB each, 64 MiB in all). */
@@ -194,7 +194,7 @@ export class Aggregator implements RunAggregates {
     }
     this.windowSeconds = t.windowSeconds;
     this.allowed = new Set(t.allowedSources);
-    this.ingest = new DetectorWasm(partRecords, PARTS, {
+    this.ingest = new DetectorWasm(partRecords, {
       intern: (kind, buf, s, e) => {
         if (kind === 1) return this.scanner.interfaces.intern(buf, s, e) * 2;
         const id = this.scanner.addresses.intern(buf, s, e);

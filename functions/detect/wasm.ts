@@ -93,9 +93,8 @@ export class DetectorWasm {
   private format: LogFormat | undefined;
 
   constructor(
-    /** Records each part's buffer holds. */
+    /** Records each part's buffer holds (the module has 64 parts). */
     readonly partRecords: number,
-    readonly parts: number,
     host: IngestHost,
     /** The error to throw when the module traps (it does only when its memory cannot grow: 4 GiB at most). */
     private readonly trapped: (cause: unknown) => Error,
@@ -127,8 +126,8 @@ export class DetectorWasm {
   }
 
   /**
-   * Adds up the first n buffered records of part p (from its `first`-th on) into the part's
-   * tables; returns the part's rows. `onBeacon` gets each beacon event in order: the series
+   * Adds up n buffered records of part p, from its `first`-th on, into the part's tables;
+   * returns the part's rows. `onBeacon` gets each beacon event in order: the series
    * (1-based; new when one past the last), the record's word offset in `i32`, and its start.
    */
   aggregate(p: number, first: number, n: number, onBeacon: (series: number, record: number, start: number) => void): number {
@@ -301,7 +300,7 @@ export interface FlatForest {
   readonly leaf: Float64Array;
 }
 
-interface ForestExports {
+interface ToolExports {
   memory: WasmMemory;
   allocate(bytes: number): number;
   release(p: number): void;
@@ -311,21 +310,21 @@ interface ForestExports {
   forestPrune(sums: number, active: number, count: number, ahead: number, cut: number, dropped: number): number;
 }
 
-/** An instance of the module for the anomaly rule's work (created once; its memory holds only what a call copies in). */
-let forestInstance: ForestExports | undefined;
+/** An instance of the module for the anomaly rule's work (created once per process; its memory holds only what a call copies in). */
+let forestInstance: ToolExports | undefined;
 
 const noRecords = () => {
   throw new Error("the anomaly rule's module instance reads no flow records");
 };
 
-function tools(): ForestExports {
-  return (forestInstance ??= new wasmApi.Instance(detectorModule(), { env: { intern: noRecords, windowId: noRecords, addressFlags: noRecords } }).exports as unknown as ForestExports);
+function tools(): ToolExports {
+  return (forestInstance ??= new wasmApi.Instance(detectorModule(), { env: { intern: noRecords, windowId: noRecords, addressFlags: noRecords } }).exports as unknown as ToolExports);
 }
 
 const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /** Runs `use` with blocks of the given sizes in the module's memory, freed afterwards. */
-function withBlocks<T>(x: ForestExports, sizes: readonly number[], use: (at: number[]) => T): T {
+function withBlocks<T>(x: ToolExports, sizes: readonly number[], use: (at: number[]) => T): T {
   const at = sizes.map((size) => x.allocate(Math.max(size, 8)));
   try {
     return use(at);

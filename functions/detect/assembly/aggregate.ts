@@ -346,7 +346,7 @@ function add(tables: usize, r: usize): void {
     // JavaScript keeps the series (src, dst, port and interface of a new one come from the record).
     const e = events + <usize>eventCount * 16;
     store<i32>(e, b);
-    store<i32>(e, <i32>(r - 0), 4);
+    store<i32>(e, <i32>r, 4);
     store<f64>(e, start, 8);
     eventCount++;
   }
