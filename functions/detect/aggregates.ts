@@ -160,8 +160,6 @@ export class Aggregator implements RunAggregates {
    * its ingest loop fills the buffers from plain records, `add` from FlowScanner's.
    */
   private readonly ingest: DetectorWasm;
-  /** Rows of each part, as of the last flush. */
-  private readonly partRows = new Int32Array(PARTS);
   /** Whether `ingestLines` uses the loop (asked for, and window ids of a whole number of seconds). */
   private readonly wasm: boolean;
   private readonly counts: IngestCounts = { read: 0, analysed: 0, nodata: 0, skipdata: 0 };
@@ -227,7 +225,7 @@ export class Aggregator implements RunAggregates {
     let from = 0;
     while (from < length) {
       const format = sc.currentFormat;
-      if (this.saturatedAt >= 0 || !DetectorWasm.reads(format)) return sc.scanLines(buf, s + from, e, this.onRecord);
+      if (this.saturatedAt >= 0 || !ingest.reads(format)) return sc.scanLines(buf, s + from, e, this.onRecord);
       from = ingest.scan(format, this.windowSeconds, WINDOW_LIMIT, this.maxWaiting(), from, this.counts);
       this.countIngested();
       if (from >= length) return;
@@ -419,7 +417,7 @@ export class Aggregator implements RunAggregates {
       const n = ingest.partWaiting(p);
       if (n === 0) continue;
       ingest.setPartWaiting(p, 0);
-      const before = this.partRows[p]!;
+      const before = ingest.partRows(p);
       let after = before;
       if (this.saturatedAt < 0 && this.rows + MAX_NEW_ROWS * n <= budget) {
         // Every record of the part fits, whatever rows it adds.
@@ -437,7 +435,6 @@ export class Aggregator implements RunAggregates {
           after = ingest.aggregate(p, i, 1, onBeacon);
         }
       }
-      this.partRows[p] = after;
       this.rows += after - before;
     }
     this.expectedNewRows = Math.min(MAX_NEW_ROWS, Math.max(0.5, (2 * (this.rows - rowsBefore)) / records));

@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import type { Readable } from "stream";
 import type { LogFormat } from "../flowlog/format";
-import { expandPaths, streamChunks } from "../flowlog/sources";
+import { expandPaths, isGzip, streamChunks } from "../flowlog/sources";
 import { DetectionEngine, DetectionResult, DetectorError } from "./engine";
 import type { DetectorThresholds } from "./thresholds";
 
@@ -11,17 +11,6 @@ export async function feedStream(engine: DetectionEngine, stream: Readable): Pro
   for await (const chunk of streamChunks(stream, engine.stats, () => (damaged = true))) engine.addChunk(chunk);
   if (damaged) engine.abortStream();
   else engine.endStream();
-}
-
-/** Runs the engine over streams, one after another (each may start with its own header line). */
-export async function detectStreams(
-  streams: AsyncIterable<Readable> | Iterable<Readable>,
-  thresholds: DetectorThresholds,
-  format: LogFormat,
-): Promise<DetectionResult> {
-  const engine = new DetectionEngine(thresholds, format);
-  for await (const stream of streams) await feedStream(engine, stream);
-  return engine.finish();
 }
 
 /** Runs the engine over local files and folders of them (plain or gzip). */
@@ -40,7 +29,7 @@ export async function detectFiles(paths: readonly string[], thresholds: Detector
     const fd = fs.openSync(file, "r");
     try {
       const head = fs.readSync(fd, chunk, 0, 2, 0);
-      if (head === 2 && chunk[0] === 0x1f && chunk[1] === 0x8b) {
+      if (isGzip(chunk.subarray(0, head))) {
         await feedStream(engine, fs.createReadStream(file, { highWaterMark: 1 << 20 }));
         continue;
       }

@@ -17,20 +17,9 @@ import { DETECTOR_WASM_BASE64 } from "./wasm-module";
  *   (`orderByIds`, `distinctVectors`).
  */
 
-// Control block words (assembly/ingest.ts).
-const C_WIDTH = 0;
-const C_MAX_WAITING = 2;
-const C_WAITING = 3;
-const C_READ = 4;
-const C_ANALYSED = 5;
-const C_NODATA = 6;
-const C_SKIPDATA = 7;
-const C_WINDOW_SECONDS = 8;
-const C_WINDOW_LIMIT = 9;
-const C_PARTS = 12;
-const C_FIELDS = 16;
-const MAX_FIELDS = 64;
-const C_PART_WAITING = C_FIELDS + MAX_FIELDS;
+/** The control block's word offsets, as the module exports them (assembly/ingest.ts). */
+const CONTROL = ["C_WIDTH", "C_MAX_WAITING", "C_WAITING", "C_READ", "C_ANALYSED", "C_NODATA", "C_SKIPDATA", "C_WINDOW_SECONDS", "C_WINDOW_LIMIT", "C_PARTS", "C_FIELDS", "MAX_FIELDS", "C_PART_WAITING"] as const;
+type Control = { readonly [name in (typeof CONTROL)[number]]: number };
 
 /** What the loop asks of JavaScript. */
 export interface IngestHost {
@@ -68,6 +57,12 @@ function detectorModule(): object {
   return compiled;
 }
 
+/** The control block's offsets read from an instance's exported globals. */
+function controlOffsets(exports: object): Control {
+  const globals = exports as Record<string, { value: number }>;
+  return Object.fromEntries(CONTROL.map((name) => [name, globals[name]!.value])) as Control;
+}
+
 export class DetectorWasm {
   private readonly exports: {
     memory: WasmMemory;
@@ -79,12 +74,15 @@ export class DetectorWasm {
     portFlags(): number;
     protocolFlags(): number;
     aggregate(part: number, records: number, n: number): number;
+    partRows(part: number): number;
     beaconEvents(): number;
     beaconEventCount(): number;
   };
   /** Word offset of the table descriptors (see `rows`). */
   private readonly descriptors: number;
   private readonly control: number;
+  /** Word offsets in the control block. */
+  private readonly layout: Control;
   private view: ArrayBuffer | undefined;
   private bytes!: Buffer;
   /** The memory as 32-bit integers and as doubles (refreshed when the memory grows). */
@@ -107,6 +105,7 @@ export class DetectorWasm {
       },
     });
     this.exports = instance.exports as unknown as DetectorWasm["exports"];
+    this.layout = controlOffsets(instance.exports);
     this.control = this.guard(() => this.exports.init(partRecords, 1 << 16)) >>> 2;
     this.descriptors = this.guard(() => this.exports.setupAggregates(partRecords)) >>> 2;
     this.refresh();
@@ -142,6 +141,11 @@ export class DetectorWasm {
     return rows;
   }
 
+  /** Rows in all of part p's tables. */
+  partRows(p: number): number {
+    return this.exports.partRows(p);
+  }
+
   /** Table t (0 pairs, 1 sources, 2 sweeps, 3 groups, 4 brute force, 5 protocols) of part p, read in place; valid until the next `aggregate` or `scan`. */
   rows(p: number, t: number): Rows {
     return new WasmRows(this.i32, this.f64, this.descriptors + (p * 7 + t) * 4);
@@ -175,30 +179,30 @@ export class DetectorWasm {
 
   /** Word offset (in `i32`) of part p's first buffered record. */
   partBase(p: number): number {
-    return (this.i32[this.control + C_PARTS]! >>> 2) + p * this.partRecords * 16;
+    return (this.i32[this.control + this.layout.C_PARTS]! >>> 2) + p * this.partRecords * 16;
   }
 
   /** Records waiting in part p. */
   partWaiting(p: number): number {
-    return this.i32[this.control + C_PART_WAITING + p]!;
+    return this.i32[this.control + this.layout.C_PART_WAITING + p]!;
   }
 
   setPartWaiting(p: number, n: number): void {
-    this.i32[this.control + C_PART_WAITING + p] = n;
+    this.i32[this.control + this.layout.C_PART_WAITING + p] = n;
   }
 
   /** Records waiting in all parts. */
   get waiting(): number {
-    return this.i32[this.control + C_WAITING]!;
+    return this.i32[this.control + this.layout.C_WAITING]!;
   }
 
   set waiting(n: number) {
-    this.i32[this.control + C_WAITING] = n;
+    this.i32[this.control + this.layout.C_WAITING] = n;
   }
 
   /** Whether `scan` can read this format (at most 64 fields). */
-  static reads(format: LogFormat): boolean {
-    return format.fields.length <= MAX_FIELDS;
+  reads(format: LogFormat): boolean {
+    return format.fields.length <= this.layout.MAX_FIELDS;
   }
 
   /** Copies buf[s, e) (whole lines) into the input area, for `scan`. */
@@ -219,27 +223,28 @@ export class DetectorWasm {
    */
   scan(format: LogFormat, windowSeconds: number, windowLimit: number, maxWaiting: number, from: number, counts: IngestCounts): number {
     const c = this.control;
+    const L = this.layout;
     if (format !== this.format) {
       const { kinds, targets } = fieldPlan(format);
-      for (let i = 0; i < kinds.length; i++) this.i32[c + C_FIELDS + i] = kinds[i]! | ((targets[i]! + 1) << 8);
-      this.i32[c + C_WIDTH] = kinds.length;
+      for (let i = 0; i < kinds.length; i++) this.i32[c + L.C_FIELDS + i] = kinds[i]! | ((targets[i]! + 1) << 8);
+      this.i32[c + L.C_WIDTH] = kinds.length;
       this.format = format;
     }
     const i32 = this.i32;
-    i32[c + C_WINDOW_SECONDS] = windowSeconds;
-    i32[c + C_WINDOW_LIMIT] = windowLimit;
-    i32[c + C_MAX_WAITING] = maxWaiting;
+    i32[c + L.C_WINDOW_SECONDS] = windowSeconds;
+    i32[c + L.C_WINDOW_LIMIT] = windowLimit;
+    i32[c + L.C_MAX_WAITING] = maxWaiting;
     const at = this.guard(() => this.exports.scan(this.input + from, this.input + this.inputLength));
     this.refresh();
     const j = this.i32;
-    counts.read += j[c + C_READ]!;
-    counts.analysed += j[c + C_ANALYSED]!;
-    counts.nodata += j[c + C_NODATA]!;
-    counts.skipdata += j[c + C_SKIPDATA]!;
-    j[c + C_READ] = 0;
-    j[c + C_ANALYSED] = 0;
-    j[c + C_NODATA] = 0;
-    j[c + C_SKIPDATA] = 0;
+    counts.read += j[c + L.C_READ]!;
+    counts.analysed += j[c + L.C_ANALYSED]!;
+    counts.nodata += j[c + L.C_NODATA]!;
+    counts.skipdata += j[c + L.C_SKIPDATA]!;
+    j[c + L.C_READ] = 0;
+    j[c + L.C_ANALYSED] = 0;
+    j[c + L.C_NODATA] = 0;
+    j[c + L.C_SKIPDATA] = 0;
     return at - this.input;
   }
 }
@@ -311,14 +316,14 @@ interface ToolExports {
 }
 
 /** An instance of the module for the anomaly rule's work (created once per process; its memory holds only what a call copies in). */
-let forestInstance: ToolExports | undefined;
+let toolsInstance: ToolExports | undefined;
 
 const noRecords = () => {
   throw new Error("the anomaly rule's module instance reads no flow records");
 };
 
 function tools(): ToolExports {
-  return (forestInstance ??= new wasmApi.Instance(detectorModule(), { env: { intern: noRecords, windowId: noRecords, addressFlags: noRecords } }).exports as unknown as ToolExports);
+  return (toolsInstance ??= new wasmApi.Instance(detectorModule(), { env: { intern: noRecords, windowId: noRecords, addressFlags: noRecords } }).exports as unknown as ToolExports);
 }
 
 const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);

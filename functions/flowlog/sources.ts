@@ -5,7 +5,7 @@ import * as zlib from "zlib";
 import { countSkip, ParseStats } from "./stats";
 
 /** Whether the first bytes are a gzip member header. */
-const isGzip = (head: Buffer) => head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+export const isGzip = (head: Buffer) => head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 
 /**
  * The bytes of a flow-log stream, plain or gzip (detected from the magic bytes, not the name).

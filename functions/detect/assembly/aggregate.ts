@@ -8,6 +8,8 @@
  * functions/detect/aggregates.ts (PW, SRC, SWEEP, GROUP, BRUTE, PROTO).
  */
 
+import { allocFilled } from "./memory";
+
 /** KNOWN | PRIVATE | ALLOWED flags of an address id, from JavaScript on first use. */
 @external("env", "addressFlags")
 declare function addressFlagsOf(id: i32): i32;
@@ -81,13 +83,10 @@ export function setupAggregates(maxRecords: i32): usize {
     table(p, T_PROTOCOLS, PROTO_STRIDE, 1 << 4);
     table(p, T_LATER, 4, 1 << 4);
   }
-  ports = heap.alloc(65536);
-  memory.fill(ports, 0, 65536);
-  protocols = heap.alloc(256);
-  memory.fill(protocols, 0, 256);
+  ports = allocFilled(65536);
+  protocols = allocFilled(256);
   flagsCapacity = 1024;
-  flags = heap.alloc(<usize>flagsCapacity);
-  memory.fill(flags, 0, <usize>flagsCapacity);
+  flags = allocFilled(<usize>flagsCapacity);
   events = heap.alloc(<usize>maxRecords * 16);
   return descriptors;
 }
@@ -121,8 +120,7 @@ function table(part: i32, t: i32, stride: i32, capacity: i32): void {
 /** Slots for `capacity` rows, every one empty. */
 function slots(capacity: i32, stride: i32): usize {
   const bytes = <usize>capacity * <usize>stride * 4;
-  const p = heap.alloc(bytes);
-  memory.fill(p, 0, bytes);
+  const p = allocFilled(bytes);
   for (let b: usize = 0; b < bytes; b += <usize>stride * 4) store<i32>(p + b, EMPTY);
   return p;
 }
@@ -201,8 +199,7 @@ function grow(d: usize, a: i32, b: i32, c: i32): usize {
   if (id >= flagsCapacity) {
     let capacity = flagsCapacity * 2;
     while (capacity <= id) capacity *= 2;
-    const bigger = heap.alloc(<usize>capacity);
-    memory.fill(bigger, 0, <usize>capacity);
+    const bigger = allocFilled(<usize>capacity);
     memory.copy(bigger, flags, <usize>flagsCapacity);
     heap.free(flags);
     flags = bigger;

@@ -4,6 +4,8 @@
  * (source, destination, port) ids, and their distinct feature vectors.
  */
 
+import { allocFilled } from "./memory";
+
 /**
  * Row numbers 0..n-1 ordered by (a[i], b[i], c[i]) (non-negative 32-bit keys), ties in row
  * order: three stable counting sorts, least significant key first. `order` and `next` hold n
@@ -18,8 +20,7 @@ export function orderByKeys(a: usize, b: usize, c: usize, n: i32, order: usize, 
     let top = 0;
     for (let i = 0; i < n; i++) top = max(top, load<i32>(key + <usize>i * 4));
     const slots = <usize>(top + 2) * 4;
-    const at = heap.alloc(slots);
-    memory.fill(at, 0, slots);
+    const at = allocFilled(slots);
     for (let i = 0; i < n; i++) {
       const s = at + <usize>(load<i32>(key + <usize>i * 4) + 1) * 4;
       store<i32>(s, load<i32>(s) + 1);
@@ -50,8 +51,7 @@ export function distinctVectors(features: usize, n: i32, vectorOf: usize, distin
   let capacity = 16;
   while (capacity < n * 2) capacity <<= 1;
   const mask = capacity - 1;
-  const table = heap.alloc(<usize>capacity * 12);
-  for (let s = 0; s < capacity; s++) store<i32>(table + <usize>s * 12, -1);
+  const table = allocFilled(<usize>capacity * 12, 0xff);
   let count = 0;
   for (let i = 0; i < n; i++) {
     const f = features + <usize>i * 32;

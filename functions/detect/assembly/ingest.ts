@@ -15,6 +15,8 @@
  * the offsets below: the part buffers' address at `C_PARTS`, the input's at `C_INPUT`.
  */
 
+import { allocFilled } from "./memory";
+
 // Field kinds (FlowScanner's; 0 is a field passed over).
 const NUMBER: u8 = 1;
 const ADDRESS: u8 = 2;
@@ -23,25 +25,25 @@ const ACTION: u8 = 4;
 const STATUS: u8 = 5;
 const DIRECTION: u8 = 6;
 
-// Control block words.
-const C_WIDTH = 0;
-const C_PART_RECORDS = 1;
-const C_MAX_WAITING = 2;
-const C_WAITING = 3;
-const C_READ = 4;
-const C_ANALYSED = 5;
-const C_NODATA = 6;
-const C_SKIPDATA = 7;
-const C_WINDOW_SECONDS = 8;
-const C_WINDOW_LIMIT = 9;
-const C_INPUT = 10;
-const C_INPUT_CAPACITY = 11;
-const C_PARTS = 12;
+// Control block words (exported: functions/detect/wasm.ts reads its offsets from here).
+export const C_WIDTH = 0;
+export const C_PART_RECORDS = 1;
+export const C_MAX_WAITING = 2;
+export const C_WAITING = 3;
+export const C_READ = 4;
+export const C_ANALYSED = 5;
+export const C_NODATA = 6;
+export const C_SKIPDATA = 7;
+export const C_WINDOW_SECONDS = 8;
+export const C_WINDOW_LIMIT = 9;
+export const C_INPUT = 10;
+export const C_INPUT_CAPACITY = 11;
+export const C_PARTS = 12;
 /** Per field: kind | (target + 1) << 8. */
-const C_FIELDS = 16;
-const MAX_FIELDS = 64;
+export const C_FIELDS = 16;
+export const MAX_FIELDS = 64;
 /** Records waiting per part. */
-const C_PART_WAITING = C_FIELDS + MAX_FIELDS;
+export const C_PART_WAITING = C_FIELDS + MAX_FIELDS;
 const PARTS = 64;
 const CONTROL_WORDS = C_PART_WAITING + PARTS;
 
@@ -73,24 +75,17 @@ let nearBase: i64 = -1;
 let lastIndex: i64 = -1;
 let lastId: i32 = -1;
 
-function allocZeroed(bytes: usize): usize {
-  const p = heap.alloc(bytes);
-  memory.fill(p, 0, bytes);
-  return p;
-}
-
 /** Sets up the control block, buffers for `partRecords` records per part, and an input area; returns the control block. */
 export function init(partRecords: i32, inputCapacity: i32): usize {
   keyMasks();
-  control = allocZeroed(CONTROL_WORDS * 4);
-  line = allocZeroed(128);
+  control = allocFilled(CONTROL_WORDS * 4);
+  line = allocFilled(128);
   for (let k = 0; k < 2; k++) {
-    tables[k] = allocZeroed(1024 * SLOT);
+    tables[k] = allocFilled(1024 * SLOT);
     masks[k] = 1023;
     sizes[k] = 0;
   }
-  near = heap.alloc(NEAR * 4);
-  memory.fill(near, 0xff, NEAR * 4);
+  near = allocFilled(NEAR * 4, 0xff);
   store<i32>(control + C_PART_RECORDS * 4, partRecords);
   // (Records are written before they are read: the buffers need no clearing.)
   store<i32>(control + C_PARTS * 4, <i32>heap.alloc(<usize>PARTS * <usize>partRecords * REC_BYTES));
@@ -180,7 +175,7 @@ function grow(kind: i32): void {
   const old = tables[kind];
   const oldSlots = masks[kind] + 1;
   const slots = oldSlots * 2;
-  const table = allocZeroed(<usize>slots * SLOT);
+  const table = allocFilled(<usize>slots * SLOT);
   const mask = slots - 1;
   for (let i: u32 = 0; i < oldSlots; i++) {
     const from = old + <usize>i * SLOT;
