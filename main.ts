@@ -1,18 +1,18 @@
 import { App } from "cdktf";
 import { loadEnvironments, selectEnvironments } from "./environments";
-import { loadIncidents } from "./environments/incidents";
+import { isLive, readIncidents } from "./environments/incidents";
 import type { IncidentRecord } from "./environments/incidents/schema";
 import type { Environment } from "./environments/schema";
 import { EnvironmentStack } from "./stacks/environment-stack";
 import { IncidentStack } from "./stacks/incident-stack";
 
-/** The cdktf App: one EnvironmentStack per environment, one IncidentStack per open incident. */
+/** The cdktf App: one EnvironmentStack per environment, one IncidentStack per open or closing incident. */
 export function buildApp(envs: readonly Environment[], outdir: string, incidents: readonly IncidentRecord[] = []): App {
   const app = new App({ outdir, skipValidation: false });
   for (const env of envs) new EnvironmentStack(app, env);
   for (const incident of incidents) {
     const env = envs.find((e) => e.name === incident.environment);
-    if (env && incident.status === "open") new IncidentStack(app, env, incident);
+    if (env && isLive(incident)) new IncidentStack(app, env, incident);
   }
   return app;
 }
@@ -20,5 +20,5 @@ export function buildApp(envs: readonly Environment[], outdir: string, incidents
 // `cdktf synth` runs this file directly; the CLI calls buildApp through synthesize().
 if (require.main === module) {
   const envs = selectEnvironments(loadEnvironments(), []);
-  buildApp(envs, process.env.CDKTF_OUTDIR ?? "cdktf.out", loadIncidents()).synth();
+  buildApp(envs, process.env.CDKTF_OUTDIR ?? "cdktf.out", readIncidents().records).synth();
 }

@@ -3,7 +3,13 @@ import { Command, CommanderError } from "commander";
 import { ConfigError } from "../policies/errors";
 import { DetectorError } from "../functions/detect/engine";
 import { DEFAULT_TTL, REPORT_FORMATS, ReportFormat } from "./options";
-import { TerraformError } from "./terraform";
+import { onTerraformProgress, TerraformError } from "./terraform";
+
+/** The version in package.json, read at run time so that it is never a second copy. */
+function packageVersion(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require("../package.json") as { version: string }).version;
+}
 
 // Each command loads what it needs when it runs: `detect` on a laptop at incident time should
 // not wait for cdktf and the AWS provider bindings to load.
@@ -28,7 +34,9 @@ export function program(io: Io, setCode: (code: number) => void): Command {
   const cli = new Command("flowlog-kit")
     .description("AWS VPC Flow Logs as typed, per-environment Terraform stacks.")
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .version(packageVersion(), "-V, --version", "print the version of flowlog-kit");
+  cli.hook("preAction", () => onTerraformProgress((line) => io.err(line)));
 
   cli
     .command("synth")
@@ -39,7 +47,8 @@ export function program(io: Io, setCode: (code: number) => void): Command {
       const { summaryTable, synthesize } = await synth();
       const { complianceReport, controlsSummary } = await compliance();
       const result = synthesize({ envNames, outdir: opts.out });
-      const report = complianceReport(result.envs, result.outdir);
+      for (const w of result.warnings) io.err(w);
+      const report = complianceReport(result.envs, result.outdir, new Date(), result.broken);
       io.out(summaryTable(result.envs, new Map(report.environments.map((r) => [r.environment, controlsSummary(r)]))));
       const n = (count: number, what: string) => `${count} ${what} stack${count === 1 ? "" : "s"}`;
       io.out(`\nSynthesized ${n(result.envs.length, "environment")}${result.incidents.length ? ` and ${n(result.incidents.length, "incident")}` : ""} into ${opts.out}/stacks.`);
@@ -54,14 +63,21 @@ export function program(io: Io, setCode: (code: number) => void): Command {
     .option("--out <dir>", "output folder", "cdktf.out")
     .action(async (env: string, opts: { offline?: boolean; out: string }) => {
       const { loadEnvironments, selectEnvironments } = await environments();
-      const { synthesize } = await synth();
+      const { stackDir, synthesize } = await synth();
       const { changesTable, planStack } = await plan();
       const all = loadEnvironments();
       const [stack] = selectEnvironments(all, [env]);
-      const result = synthesize({ outdir: opts.out, all });
-      const planned = planStack(result.outdir, stack.stackName, { offline: opts.offline === true });
-      io.out(`${stack.stackName}${opts.offline ? " (offline)" : ""}: ${planned.summary}\n`);
+      io.err(`... synthesizing ${stack!.stackName} into ${opts.out}`);
+      const result = synthesize({ outdir: opts.out, all, envNames: [env] });
+      for (const w of result.warnings) io.err(w);
+      const planned = planStack(result.outdir, stack!.stackName, { offline: opts.offline === true });
+      io.out(`${stack!.stackName}${opts.offline ? " (offline)" : ""}: ${planned.summary}\n`);
       io.out(changesTable(planned.changes));
+      io.out(
+        opts.offline
+          ? `\nThis offline plan used dummy credentials and an empty local state: it shows what the stack would create, not what would change in AWS. With AWS credentials, run: flowlog-kit plan ${env}`
+          : `\nApply with: terraform -chdir=${path.relative(process.cwd(), stackDir(result.outdir, stack!.stackName))} apply tfplan`,
+      );
       setCode(0);
     });
 
@@ -97,27 +113,52 @@ export function program(io: Io, setCode: (code: number) => void): Command {
     .action(async (id: string, opts: { offline?: boolean; out: string }) => {
       const { planIncident } = await incident();
       const { changesTable } = await plan();
-      const { stack, plan: planned } = planIncident(id, { offline: opts.offline === true, outdir: opts.out });
-      io.out(`${stack}${opts.offline ? " (offline)" : ""}: ${planned.summary}\n`);
+      const { record, stack, plan: planned, stackDir: dir } = planIncident(id, { offline: opts.offline === true, outdir: opts.out });
+      const what = record.status === "closing" ? "Destroy plan" : "Plan";
+      io.out(`${what} for ${stack}${opts.offline ? " (offline)" : ""}: ${planned.summary}\n`);
       io.out(changesTable(planned.changes));
-      io.out(`\nApply with: terraform -chdir=${path.join(opts.out, "stacks", stack)} apply tfplan`);
+      io.out(
+        opts.offline
+          ? `\nThis offline plan used dummy credentials and an empty local state; it cannot be applied. With AWS credentials, run: flowlog-kit incident plan ${id}`
+          : `\nApply with: terraform -chdir=${path.relative(process.cwd(), dir)} apply tfplan${record.status === "closing" ? `\nThen confirm with: flowlog-kit incident close ${id}` : ""}`,
+      );
       setCode(0);
     });
   incidents
     .command("close")
-    .description("plan the destruction of the incident's stack and mark the record closed (the archive keeps the evidence)")
+    .description("plan the destruction of the incident's stack (record: closing); run again after the apply to confirm (record: closed)")
     .argument("<id>", "incident id")
-    .option("--offline", "plan with no AWS credentials and no network")
+    .option("--offline", "preview the destroy with no AWS credentials (never confirms, never closes the record)")
     .option("--out <dir>", "output folder", "cdktf.out")
     .action(async (id: string, opts: { offline?: boolean; out: string }) => {
       const { closeIncident } = await incident();
       const { changesTable } = await plan();
-      const { record, stack, plan: planned, stackDir } = closeIncident(id, { offline: opts.offline === true, outdir: opts.out, now: new Date() });
-      io.out(`Closed incident ${record.id} at ${record.closedAt}; the record stays for audit.`);
-      io.out(`Destroy plan for ${stack}${opts.offline ? " (offline)" : ""}: ${planned.summary}\n`);
-      io.out(changesTable(planned.changes));
-      io.out(`\nApply with: terraform -chdir=${path.relative(process.cwd(), stackDir)} apply tfplan`);
-      io.out(`Flow logs already delivered stay in the archive under incidents/${record.id}/ for its retention.`);
+      const r = closeIncident(id, { offline: opts.offline === true, outdir: opts.out, now: new Date() });
+      const dir = path.relative(process.cwd(), r.stackDir);
+      if (r.outcome === "closed") {
+        io.out(`Closed incident ${r.record.id} at ${r.record.closedAt}: the state of ${r.stack} holds no resources, so its logging has ended. The record stays for audit.`);
+        io.out(`Flow logs already delivered stay in the archive under incidents/${r.record.id}/ for its retention.`);
+        setCode(0);
+        return;
+      }
+      io.out(`Incident ${r.record.id} is closing (since ${r.record.closingAt}); its stack stays in every synth until its logging is confirmed gone.`);
+      io.out(`Destroy plan for ${r.stack}${opts.offline ? " (offline)" : ""}: ${r.plan!.summary}\n`);
+      io.out(changesTable(r.plan!.changes));
+      if (opts.offline) {
+        io.out(
+          [
+            "",
+            "This offline plan used dummy credentials and an empty local state: it cannot see what is deployed and cannot be applied.",
+            "With AWS credentials:",
+            `  1. flowlog-kit incident close ${id}                        (plans the real destroy)`,
+            `  2. terraform -chdir=${dir} apply tfplan`,
+            `  3. flowlog-kit incident close ${id}                        (sees the state empty; marks the record closed)`,
+          ].join("\n"),
+        );
+      } else {
+        io.out(`\n${r.remaining!.length} resource${r.remaining!.length === 1 ? "" : "s"} still deployed. Apply with: terraform -chdir=${dir} apply tfplan`);
+        io.out(`Then confirm with: flowlog-kit incident close ${id}`);
+      }
       setCode(0);
     });
   incidents
@@ -159,8 +200,9 @@ export function program(io: Io, setCode: (code: number) => void): Command {
       const { complianceReport, hasFailures, renderReport, writeReport } = await compliance();
       const all = loadEnvironments();
       const chosen = selectEnvironments(all, envNames);
-      const result = synthesize({ outdir: opts.synthOut, all });
-      const report = complianceReport(chosen, result.outdir);
+      const result = synthesize({ outdir: opts.synthOut, all, envNames: chosen.map((e) => e.name), flag: "--synth-out" });
+      for (const w of result.warnings) io.err(w);
+      const report = complianceReport(chosen, result.outdir, new Date(), result.broken);
       const text = renderReport(report, opts.format as ReportFormat);
       if (opts.out) {
         writeReport(opts.out, text);
@@ -204,7 +246,13 @@ export function program(io: Io, setCode: (code: number) => void): Command {
   return cli;
 }
 
-/** Runs the CLI; returns the process exit code. Known errors print their message, not a stack. */
+/** Errors that are the user's input or environment, not the kit's bug: their message is the whole story. */
+const isKnown = (err: unknown) => err instanceof ConfigError || err instanceof TerraformError || err instanceof DetectorError;
+
+/**
+ * Runs the CLI; returns the process exit code. Known errors print their message, exit 1. Any
+ * other error is a bug in the kit: one line says so, then its stack trace, exit 2.
+ */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   let code = 0;
   try {
@@ -212,10 +260,14 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     return code;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    if (err instanceof ConfigError || err instanceof TerraformError || err instanceof DetectorError) {
-      io.err(err.message);
+    if (isKnown(err)) {
+      io.err((err as Error).message);
       return 1;
     }
-    throw err;
+    io.err(`flowlog-kit: internal error, a bug in flowlog-kit (please report it with the trace below): ${(err as Error)?.message ?? String(err)}`);
+    io.err((err as Error)?.stack ?? String(err));
+    return 2;
+  } finally {
+    onTerraformProgress(undefined);
   }
 }

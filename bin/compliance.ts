@@ -1,9 +1,11 @@
 import * as fs from "fs";
 import * as path from "path";
+import type { BrokenIncident } from "../environments/incidents";
 import type { Environment } from "../environments/schema";
 import { ControlOutcome, evaluateControls, evaluateIncidentControl, retentionFacts, RetentionFacts } from "../policies/controls";
 import type { Evidence, StackJson } from "../policies/controls/stack";
 import { stackDir } from "./synth";
+import { writeOutputFile } from "./output";
 import { renderTable } from "./table";
 
 import type { ReportFormat } from "./options";
@@ -26,6 +28,10 @@ export interface ComplianceReport {
   readonly environments: readonly EnvironmentReport[];
 }
 
+/** Broken incident records that concern an environment: those naming it, and those that name none. */
+const unreadableIncidents = (env: string, broken: readonly BrokenIncident[]) =>
+  broken.filter((b) => b.environment === undefined || b.environment === env).map((b) => `${b.file} cannot be loaded (${b.problems[0]})`);
+
 /** Reads a synthesized stack; its JSON is the evidence. */
 export function readStack(outdir: string, stackName: string): StackJson {
   return JSON.parse(fs.readFileSync(path.join(stackDir(outdir, stackName), "cdk.tf.json"), "utf8")) as StackJson;
@@ -35,7 +41,7 @@ export function readStack(outdir: string, stackName: string): StackJson {
  * Evaluates every control on each environment's synthesized stack in `outdir`, and INC-1 on the
  * environment's synthesized incident stacks.
  */
-export function complianceReport(envs: readonly Environment[], outdir: string, now = new Date()): ComplianceReport {
+export function complianceReport(envs: readonly Environment[], outdir: string, now = new Date(), broken: readonly BrokenIncident[] = []): ComplianceReport {
   const date = now.toISOString().slice(0, 10);
   const stacksDir = path.join(outdir, "stacks");
   const synthesized = fs.existsSync(stacksDir) ? fs.readdirSync(stacksDir) : [];
@@ -44,7 +50,7 @@ export function complianceReport(envs: readonly Environment[], outdir: string, n
     environments: envs.map((env) => {
       const stack = readStack(outdir, env.stackName);
       const incidentStacks = synthesized.filter((n) => n.startsWith(`${env.stackName}-incident-`)).sort().map((name) => ({ name, json: readStack(outdir, name) }));
-      const controls = [...evaluateControls(stack, { vpcs: env.vpcs }, env.exceptions, date), evaluateIncidentControl(incidentStacks, now, env.exceptions, date)];
+      const controls = [...evaluateControls(stack, { vpcs: env.vpcs }, env.exceptions, date), evaluateIncidentControl(incidentStacks, now, env.exceptions, date, unreadableIncidents(env.name, broken))];
       const count = (r: string) => controls.filter((c) => c.result === r).length;
       return {
         environment: env.name,
@@ -161,8 +167,5 @@ export function renderReport(report: ComplianceReport, format: ReportFormat): st
 
 /** Writes a report file atomically (temp file, then rename). */
 export function writeReport(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
+  writeOutputFile(file, text, "--out");
 }

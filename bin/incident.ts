@@ -1,11 +1,12 @@
 import * as path from "path";
 import { environmentsDir, loadEnvironments } from "../environments";
-import { incidentsDir, incidentState, loadIncidents, writeIncident } from "../environments/incidents";
+import { incidentsDir, incidentState, IncidentFiles, readIncidents, writeIncident } from "../environments/incidents";
 import { ENI_PATTERN, INCIDENT_ID_PATTERN, IncidentRecord } from "../environments/incidents/schema";
 import { ConfigError } from "../policies/errors";
 import { incidentNames } from "../stacks/incident-stack";
 import { parseDuration } from "./duration";
 import { PlanResult, planStack } from "./plan";
+import { runTerraform, terraformInit } from "./terraform";
 import { stackDir, synthesize } from "./synth";
 import { renderTable } from "./table";
 
@@ -63,10 +64,15 @@ export function openIncident(opts: OpenOptions): { record: IncidentRecord; file:
   } catch (err) {
     problems.push(...(err as ConfigError).problems);
   }
-  const existing = loadIncidents();
-  const twin = existing.find((i) => i.id === id);
+  const existing = readIncidents();
+  const twin = existing.records.find((i) => i.id === id);
   if (id && twin) {
-    problems.push(`--ticket: incident "${id}" already exists (got "${ticket}", ${incidentState(twin, opts.now)} since ${twin.openedAt}). Plan or close it, or use the ticket of the new incident.`);
+    const state = incidentState(twin, opts.now);
+    const since = state === "closed" ? `closed at ${twin.closedAt}` : state === "closing" ? `closing since ${twin.closingAt}` : `${state}, opened at ${twin.openedAt}`;
+    const fix = state === "closed" ? "Use a new ticket (or a suffix such as SEC-1234-2) to log these interfaces again." : "Plan or close it, or use the ticket of the new incident.";
+    problems.push(`--ticket: incident "${id}" already exists (got "${ticket}", ${since}). ${fix}`);
+  } else if (id && existing.broken.some((b) => b.file === `incidents/${id}.json`)) {
+    problems.push(`--ticket: incidents/${id}.json exists but cannot be loaded (got "${ticket}"). Fix or remove that record first: ${existing.broken.find((b) => b.file === `incidents/${id}.json`)!.problems[0]}`);
   }
   if (problems.length) throw new ConfigError(problems);
   const record: IncidentRecord = {
@@ -82,41 +88,112 @@ export function openIncident(opts: OpenOptions): { record: IncidentRecord; file:
   return { record, file: writeIncident(incidentsDir(), record) };
 }
 
-function findIncident(id: string, all: readonly IncidentRecord[]): IncidentRecord {
-  const record = all.find((i) => i.id === id);
-  if (!record) {
-    const ids = all.map((i) => `"${i.id}"`).join(", ") || "none";
-    throw new ConfigError([`${id}: unknown incident (got "${id}"). Known incidents: ${ids}; see flowlog-kit incident list.`]);
-  }
-  return record;
+/** The record with this id; a broken record or an unknown id is a ConfigError with the way out. */
+function findIncident(id: string, files: IncidentFiles): IncidentRecord {
+  const record = files.records.find((i) => i.id === id);
+  if (record) return record;
+  const broken = files.broken.find((b) => b.file === `incidents/${id}.json`);
+  if (broken) throw new ConfigError(broken.problems);
+  const ids = files.records.map((i) => `"${i.id}"`).join(", ") || "none";
+  throw new ConfigError([`${id}: unknown incident (got "${id}"). Known incidents: ${ids}; see flowlog-kit incident list.`]);
 }
 
-/** Synthesizes, then plans only the incident's stack. */
-export function planIncident(id: string, opts: { offline: boolean; outdir: string }): { record: IncidentRecord; stack: string; plan: PlanResult } {
-  const incidents = loadIncidents();
-  const record = findIncident(id, incidents);
-  if (record.status === "closed") throw new ConfigError([`${id}: incident is closed (got closed at ${record.closedAt}). Open a new incident to log these interfaces again.`]);
-  const result = synthesize({ outdir: opts.outdir, incidents });
-  const env = result.envs.find((e) => e.name === record.environment)!;
-  const stack = incidentNames(env, record).stack;
-  return { record, stack, plan: planStack(result.outdir, stack, { offline: opts.offline }) };
+/** The stack of a live incident, synthesized with every environment; refuses closed and orphaned records. */
+function synthesizeIncident(id: string, outdir: string, closedFix: string): { record: IncidentRecord; stack: string; outdir: string } {
+  const files = readIncidents();
+  const record = findIncident(id, files);
+  if (record.status === "closed") throw new ConfigError([`${id}: incident is closed (got closed at ${record.closedAt}). ${closedFix}`]);
+  const all = loadEnvironments();
+  const env = all.find((e) => e.name === record.environment);
+  if (!env) {
+    throw new ConfigError([
+      `incidents/${id}.json.environment: no such environment (got "${record.environment}"). Restore environments/${record.environment}.ts (from version control) so that the incident's stack can be planned; if its stack was never applied or is already destroyed, delete the record.`,
+    ]);
+  }
+  const result = synthesize({ outdir, all, envNames: [env.name], incidents: files.records });
+  return { record, stack: incidentNames(env, record).stack, outdir: result.outdir };
 }
+
+/** Synthesizes, then plans only the incident's stack (its destroy, once the incident is closing). */
+export function planIncident(id: string, opts: { offline: boolean; outdir: string }): { record: IncidentRecord; stack: string; plan: PlanResult; stackDir: string } {
+  const { record, stack, outdir } = synthesizeIncident(id, opts.outdir, "Open a new incident to log these interfaces again.");
+  const plan = planStack(outdir, stack, { offline: opts.offline, destroy: record.status === "closing" });
+  return { record, stack, plan, stackDir: stackDir(outdir, stack) };
+}
+
+/** What `incident close` found and did. */
+export interface CloseResult {
+  readonly record: IncidentRecord;
+  readonly stack: string;
+  readonly stackDir: string;
+  /**
+   * `closed`: the stack's real state holds no resources, so the record is closed.
+   * `closing`: the destroy is planned (with credentials: `tfplan`, to apply; offline: a
+   * preview only) and the record stays `closing` until a later close sees the state empty.
+   */
+  readonly outcome: "closed" | "closing";
+  /** The destroy plan; absent when the state was already empty. */
+  readonly plan?: PlanResult;
+  /** Managed resources still in the stack's state (with credentials only). */
+  readonly remaining?: readonly string[];
+}
+
+/** Reads the managed resources in a stack's real state (terraform init with its own backend, then state list). */
+export type StateReader = (stackDir: string) => readonly string[];
+
+export const readStackState: StateReader = (dir) => {
+  terraformInit(dir);
+  // `show -json` with no state file prints an empty document; `state list` would fail instead.
+  const shown = JSON.parse(runTerraform(["show", "-json", "-no-color"], { cwd: dir }).stdout) as {
+    values?: { root_module?: { resources?: { address: string; mode: string }[] } };
+  };
+  // Data sources are read again on every plan; only managed resources are real things to destroy.
+  return (shown.values?.root_module?.resources ?? []).filter((r) => r.mode === "managed").map((r) => r.address);
+};
 
 /**
- * Plans the destruction of the incident's stack (the archived evidence stays in the
- * environment's bucket), then marks the record closed. If planning fails, nothing changes.
+ * Ends an incident's logging without ever stranding it: the record goes from open to closing
+ * when the destroy is planned, and to closed only when the stack's real state (read with the
+ * stack's own backend and credentials) holds no resources. The stack is synthesized until then.
+ * `offline` previews the destroy with dummy credentials: it can never confirm, so it never
+ * closes the record.
  */
-export function closeIncident(id: string, opts: { offline: boolean; outdir: string; now: Date }): { record: IncidentRecord; stack: string; plan: PlanResult; stackDir: string } {
-  const incidents = loadIncidents();
-  const record = findIncident(id, incidents);
-  if (record.status === "closed") throw new ConfigError([`${id}: incident is already closed (got closed at ${record.closedAt}). Nothing to do.`]);
-  const result = synthesize({ outdir: opts.outdir, incidents });
-  const env = result.envs.find((e) => e.name === record.environment)!;
-  const stack = incidentNames(env, record).stack;
-  const plan = planStack(result.outdir, stack, { offline: opts.offline, destroy: true });
-  const closed: IncidentRecord = { ...record, status: "closed", closedAt: opts.now.toISOString() };
-  writeIncident(incidentsDir(), closed);
-  return { record: closed, stack, plan, stackDir: stackDir(result.outdir, stack) };
+export function closeIncident(id: string, opts: { offline: boolean; outdir: string; now: Date; readState?: StateReader }): CloseResult {
+  const { record, stack, outdir } = synthesizeIncident(id, opts.outdir, "Nothing to do.");
+  const dir = stackDir(outdir, stack);
+  if (!opts.offline) {
+    const remaining = (opts.readState ?? readStackState)(dir);
+    if (remaining.length === 0) {
+      const closed: IncidentRecord = { ...record, status: "closed", closingAt: record.closingAt ?? opts.now.toISOString(), closedAt: opts.now.toISOString() };
+      writeIncident(incidentsDir(), closed);
+      return { record: closed, stack, stackDir: dir, outcome: "closed", remaining };
+    }
+    const plan = planStack(outdir, stack, { offline: false, destroy: true });
+    return { record: markClosing(record, opts.now), stack, stackDir: dir, outcome: "closing", plan, remaining };
+  }
+  const plan = planStack(outdir, stack, { offline: true, destroy: true });
+  return { record: markClosing(record, opts.now), stack, stackDir: dir, outcome: "closing", plan };
+}
+
+function markClosing(record: IncidentRecord, now: Date): IncidentRecord {
+  if (record.status === "closing") return record;
+  const closing: IncidentRecord = { ...record, status: "closing", closingAt: now.toISOString() };
+  writeIncident(incidentsDir(), closing);
+  return closing;
+}
+
+/** The command that moves an incident on, for `incident list`. */
+export function nextStep(i: IncidentRecord, now: Date): string {
+  switch (incidentState(i, now)) {
+    case "open":
+      return `incident plan ${i.id}, then apply; incident close ${i.id} when done`;
+    case "expired":
+      return `incident close ${i.id} (past its TTL)`;
+    case "closing":
+      return `apply the destroy plan, then incident close ${i.id} to confirm`;
+    case "closed":
+      return "-";
+  }
 }
 
 const span = (ms: number) => {
@@ -124,25 +201,29 @@ const span = (ms: number) => {
   return h >= 24 ? `${Math.floor(h / 24)}d ${h % 24}h` : `${h}h ${Math.floor((Math.abs(ms) % 3_600_000) / 60_000)}m`;
 };
 
-/** Every incident: open, expired and closed, with the time left. */
+/** Every incident with its state, the time left and the next command; broken records are listed with their problem. */
 export function incidentTable(now: Date): string {
-  const all = loadIncidents();
-  if (all.length === 0) return `No incidents in ${path.relative(process.cwd(), incidentsDir(environmentsDir())) || "incidents/"}.`;
-  return renderTable(
-    ["id", "environment", "state", "interfaces", "ticket", "opened (UTC)", "expires (UTC)", "time left"],
-    all.map((i) => {
+  const { records, broken } = readIncidents();
+  if (records.length === 0 && broken.length === 0) return `No incidents in ${path.relative(process.cwd(), incidentsDir(environmentsDir())) || "incidents/"}.`;
+  const table = renderTable(
+    ["id", "environment", "state", "interfaces", "ticket", "opened (UTC)", "expires (UTC)", "time left", "next"],
+    records.map((i) => {
       const state = incidentState(i, now);
       const left = Date.parse(i.expiresAt) - now.getTime();
+      const when = (t?: string) => t?.slice(0, 16).replace("T", " ");
       return [
         i.id,
         i.environment,
         state,
         i.enis.join(" "),
         i.ticket,
-        i.openedAt.slice(0, 16).replace("T", " "),
-        i.expiresAt.slice(0, 16).replace("T", " "),
-        state === "closed" ? `closed ${i.closedAt?.slice(0, 16).replace("T", " ")}` : state === "expired" ? `expired ${span(left)} ago` : span(left),
+        when(i.openedAt)!,
+        when(i.expiresAt)!,
+        state === "closed" ? `closed ${when(i.closedAt)}` : left <= 0 ? `expired ${span(left)} ago` : span(left),
+        nextStep(i, now),
       ];
     }),
   );
+  const problems = broken.flatMap((b) => b.problems.map((p) => `cannot be loaded: ${p}`));
+  return problems.length ? `${table}\n\n${problems.join("\n")}` : table;
 }

@@ -3,7 +3,7 @@ import * as path from "path";
 import { complianceChanges, ComplianceChange, planSummaryLine } from "../policies/plan-changes";
 import { stackDir } from "./synth";
 import { renderTable } from "./table";
-import { runTerraform, terraformInit, writeOfflineOverride } from "./terraform";
+import { runTerraform, TerraformError, terraformInit, writeOfflineOverride } from "./terraform";
 
 export interface PlanResult {
   readonly summary: string;
@@ -19,7 +19,7 @@ export interface PlanResult {
 export function planStack(outdir: string, stackName: string, opts: { offline: boolean; destroy?: boolean }): PlanResult {
   const dir = stackDir(outdir, stackName);
   if (!fs.existsSync(path.join(dir, "cdk.tf.json"))) {
-    throw new Error(`${stackName}: no synthesized stack in ${dir} (got nothing). Run "flowlog-kit synth" first.`);
+    throw new TerraformError(`${stackName}: no synthesized stack in ${dir} (got nothing). Run "flowlog-kit synth" first.`);
   }
   if (opts.offline) writeOfflineOverride(dir);
   terraformInit(dir);

@@ -1,11 +1,10 @@
-import * as fs from "fs";
 import * as path from "path";
 import { loadEnvironments, selectEnvironments } from "../environments";
-import { loadIncidents } from "../environments/incidents";
+import { BrokenIncident, isLive, readIncidents } from "../environments/incidents";
 import type { IncidentRecord } from "../environments/incidents/schema";
-import { ConfigError } from "../policies/errors";
 import type { Environment } from "../environments/schema";
 import { buildApp } from "../main";
+import { replaceOutputFolder } from "./output";
 import { renderTable } from "./table";
 
 export interface SynthOptions {
@@ -15,6 +14,8 @@ export interface SynthOptions {
   readonly outdir?: string;
   /** Already loaded environments. @default - loaded and validated from the environments folder */
   readonly all?: readonly Environment[];
+  /** The option that named `outdir`, for messages. @default "--out" */
+  readonly flag?: string;
   /** Incident records. @default - loaded from the environments folder's incidents/ */
   readonly incidents?: readonly IncidentRecord[];
 }
@@ -22,8 +23,16 @@ export interface SynthOptions {
 export interface SynthResult {
   readonly outdir: string;
   readonly envs: readonly Environment[];
-  /** Open incidents of those environments, each synthesized as its own stack. */
+  /** Open and closing incidents of those environments, each synthesized as its own stack. */
   readonly incidents: readonly IncidentRecord[];
+  /**
+   * Incident records that could not be used. They hold up no environment's synth; they are
+   * warnings here and fail INC-1 for the environment they name (every environment when the
+   * record does not say).
+   */
+  readonly broken: readonly BrokenIncident[];
+  /** Lines to show the user: one per broken or orphaned incident record. */
+  readonly warnings: readonly string[];
 }
 
 /** The folder a stack is synthesized into. */
@@ -31,32 +40,32 @@ export const stackDir = (outdir: string, stackName: string) => path.join(outdir,
 
 /**
  * Validates every environment, then synthesizes the chosen ones into a temporary folder and
- * swaps it in for `outdir`. An invalid configuration throws before anything is written, and
- * a failed synth leaves the previous output as it was.
+ * swaps it in for `outdir`. An invalid configuration or an output folder the kit may not
+ * replace throws before anything is written, and a failed synth leaves the previous output
+ * as it was.
  */
 export function synthesize(opts: SynthOptions = {}): SynthResult {
   const outdir = path.resolve(opts.outdir ?? "cdktf.out");
   const all = opts.all ?? loadEnvironments();
   const envs = selectEnvironments(all, opts.envNames ?? []);
-  const incidents = opts.incidents ?? loadIncidents();
-  const unknown = incidents.filter((i) => !all.some((e) => e.name === i.environment));
-  if (unknown.length) {
-    throw new ConfigError(unknown.map((i) => `incidents/${i.id}.json.environment: unknown environment (got "${i.environment}"). Close the incident or restore the environment.`));
-  }
-  const tmp = `${outdir}.tmp-${process.pid}`;
-  const old = `${outdir}.old-${process.pid}`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  try {
-    buildApp(envs, tmp, incidents).synth();
-  } catch (err) {
-    fs.rmSync(tmp, { recursive: true, force: true });
-    throw err;
-  }
-  const hadPrevious = fs.existsSync(outdir);
-  if (hadPrevious) fs.renameSync(outdir, old);
-  fs.renameSync(tmp, outdir);
-  if (hadPrevious) fs.rmSync(old, { recursive: true, force: true });
-  return { outdir, envs, incidents: incidents.filter((i) => i.status === "open" && envs.some((e) => e.name === i.environment)) };
+  const files = opts.incidents ? { records: opts.incidents, broken: [] } : readIncidents();
+  const known = new Set(all.map((e) => e.name));
+  const usable = files.records.filter((i) => known.has(i.environment));
+  const orphans = files.records.filter((i) => !known.has(i.environment) && isLive(i));
+  const broken: BrokenIncident[] = [
+    ...files.broken,
+    ...orphans.map((i) => ({
+      file: `incidents/${i.id}.json`,
+      environment: i.environment,
+      problems: [
+        `incidents/${i.id}.json.environment: no such environment (got "${i.environment}"). Restore environments/${i.environment}.ts and run flowlog-kit incident close ${i.id} to plan the destroy of its logging; if its stack was never applied or is already destroyed, delete the record.`,
+      ],
+    })),
+  ];
+  const warnings = broken.flatMap((b) => b.problems.map((p) => `warning: ${p} (its stack is left out of this synth)`));
+  const live = usable.filter((i) => isLive(i) && envs.some((e) => e.name === i.environment));
+  replaceOutputFolder(opts.outdir ?? "cdktf.out", (tmp) => buildApp(envs, tmp, live).synth(), opts.flag ?? "--out");
+  return { outdir, envs, incidents: live, broken, warnings };
 }
 
 function scopesOf(env: Environment): string {

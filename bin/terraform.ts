@@ -206,8 +206,19 @@ export interface RunOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
+let progress: ((line: string) => void) | undefined;
+
+/**
+ * Where to say which terraform step is running (init and plan take seconds each and print
+ * nothing until they end). The CLI points it at standard error; undefined stays silent.
+ */
+export function onTerraformProgress(report: ((line: string) => void) | undefined): void {
+  progress = report;
+}
+
 /** Runs terraform; a non-zero exit is a TerraformError carrying its output. */
 export function runTerraform(args: readonly string[], opts: RunOptions): SpawnSyncReturns<string> {
+  progress?.(`... terraform ${args.filter((a) => !a.startsWith("-")).join(" ")} (${path.relative(process.cwd(), opts.cwd) || "."})`);
   const r = spawnSync(terraformBinary(), ["-chdir=" + opts.cwd, ...args], {
     encoding: "utf8",
     env: terraformEnv({ ...process.env, ...opts.env }),

@@ -47,7 +47,7 @@ describe("flowlog-kit incident: bad input", () => {
     ["a negative TTL", [...ok, "--ttl", "-2d"], '--ttl: must be longer than zero (got "-2d").'],
     ["an unparseable TTL", [...ok, "--ttl", "a week"], '--ttl: not a duration (got "a week").'],
     ["a TTL over 30 days", [...ok, "--ttl", "31d"], '--ttl: longer than 30d (got "31d").'],
-    ["a second incident with the same id", replace("--ticket", "sec 1"), '--ticket: incident "sec-1" already exists (got "sec 1", open since'],
+    ["a second incident with the same id", replace("--ticket", "sec 1"), '--ticket: incident "sec-1" already exists (got "sec 1", open, opened at'],
   ])("rejects %s, writing nothing", async (_title, args, message) => {
     const before = snapshot(incidents);
     const r = await runCli("incident", "open", ...args);
@@ -71,12 +71,28 @@ describe("flowlog-kit incident: bad input", () => {
     expect(snapshot(incidents)).toEqual(before);
   });
 
-  it("rejects a broken record with the file and field", async () => {
-    fs.writeFileSync(path.join(incidents, "bad.json"), JSON.stringify({ id: "bad", environment: "prod", enis: ["eth0"] }));
+  it.each<[string, Record<string, unknown> | string, string]>([
+    ["an ENI named twice", { enis: ["eni-0a1b2c3d", "eni-0a1b2c3d"] }, 'incidents/bad.json.enis[1]: names an interface that the record already names (got "eni-0a1b2c3d"). Fix the record'],
+    ["a malformed ENI", { enis: ["eth0"] }, 'incidents/bad.json.enis[0]: must list the interfaces as ENI ids, "eni-" followed by 8 or 17 lowercase hex digits (got "eth0")'],
+    ["no ENI", { enis: [] }, "incidents/bad.json.enis: must list at least one interface (got [])"],
+    ["a missing reason", { reason: undefined }, "incidents/bad.json.reason: is required (got nothing). Fix the record (flowlog-kit incident open writes valid ones) or restore it from version control."],
+    ["an unknown status", { status: "done" }, 'incidents/bad.json.status: must be one of "open", "closing", "closed" (got "done")'],
+    ["closed without closedAt", { status: "closed" }, 'incidents/bad.json.closedAt: is required when status is "closed" (got nothing)'],
+    ["an expiry before the opening", { expiresAt: "2025-01-01T00:00:00.000Z" }, 'incidents/bad.json.expiresAt: is not after openedAt (got "2025-01-01T00:00:00.000Z")'],
+    ["a bad timestamp", { openedAt: "yesterday" }, 'incidents/bad.json.openedAt: must be a UTC timestamp such as 2026-12-05T10:00:00.000Z (got "yesterday")'],
+    ["an unknown field", { owner: "me" }, 'incidents/bad.json: unknown field (got "owner"). Remove it'],
+    ["a file that is not JSON", '{ "id": "bad", "environment": "prod", ', "incidents/bad.json: is not valid JSON (got "],
+  ])("lists a record with %s as not loadable, naming the file, the field and the fix", async (_what, change, message) => {
+    const good = { id: "bad", environment: "prod", enis: ["eni-0a1b2c3d"], reason: "r", ticket: "BAD", openedAt: "2026-01-01T00:00:00.000Z", expiresAt: "2026-01-02T00:00:00.000Z", status: "open" };
+    fs.writeFileSync(path.join(incidents, "bad.json"), typeof change === "string" ? change : JSON.stringify({ ...good, ...change }));
     try {
       const r = await runCli("incident", "list");
-      expect(r.code).toBe(1);
-      expect(r.err).toContain("incidents/bad.json.enis.0: ");
+      expect(r.code).toBe(0);
+      expect(r.out).toContain(`cannot be loaded: ${message}`);
+      expect(`${r.out}${r.err}`).not.toMatch(/Too small|Too big|Invalid input|expected \w+, received|There is already a Construct/);
+      const plan = await runCli("incident", "plan", "bad", "--offline");
+      expect(plan.code).toBe(1);
+      expect(plan.err).toContain(message);
     } finally {
       fs.rmSync(path.join(incidents, "bad.json"));
     }
@@ -85,5 +101,47 @@ describe("flowlog-kit incident: bad input", () => {
   it("derives the incident id from the ticket", () => {
     expect(incidentId("SEC-1234")).toBe("sec-1234");
     expect(incidentId(" INC 77 / web ")).toBe("inc-77-web");
+  });
+});
+
+describe("a broken or orphaned incident record does not hold up other environments", () => {
+  const envDir = tempDir("incident-broken-envs");
+  const work = tempDir("incident-broken-out");
+  const incidents = path.join(envDir, "incidents");
+  const previous = process.env.FLOWLOG_KIT_ENVIRONMENTS;
+  beforeAll(() => {
+    copyExampleEnvironments(envDir);
+    fs.mkdirSync(incidents);
+    process.env.FLOWLOG_KIT_ENVIRONMENTS = envDir;
+    fs.writeFileSync(
+      path.join(incidents, "sec-5.json"),
+      JSON.stringify({ id: "sec-5", environment: "qa", enis: ["eni-0a1b2c3d"], reason: "r", ticket: "SEC-5", openedAt: "2026-01-01T00:00:00.000Z", expiresAt: "2026-01-02T00:00:00.000Z", status: "open" }),
+    );
+    fs.writeFileSync(path.join(incidents, "sec-6.json"), "{ not json");
+  });
+  afterAll(() => {
+    if (previous === undefined) delete process.env.FLOWLOG_KIT_ENVIRONMENTS;
+    else process.env.FLOWLOG_KIT_ENVIRONMENTS = previous;
+  });
+
+  it("synthesizes every environment, warning about each record with a fix that works", async () => {
+    const r = await runCli("synth", "--out", path.join(work, "out"));
+    expect(r.code).toBe(0);
+    expect(r.err).toContain(
+      'warning: incidents/sec-5.json.environment: no such environment (got "qa"). Restore environments/qa.ts and run flowlog-kit incident close sec-5 to plan the destroy of its logging; if its stack was never applied or is already destroyed, delete the record.',
+    );
+    expect(r.err).toContain("warning: incidents/sec-6.json: is not valid JSON (got ");
+  });
+
+  it("fails INC-1 where a record's state cannot be known, and names the file", async () => {
+    const r = await runCli("compliance", "dev", "--synth-out", path.join(work, "out"));
+    expect(r.code).toBe(1);
+    expect(r.out).toContain("INC-1 FAIL: incident logging still open past its TTL, or of unknown state: incident record incidents/sec-6.json cannot be loaded");
+  });
+
+  it("closing the orphan says how to get out, not the same error", async () => {
+    const r = await runCli("incident", "close", "sec-5", "--offline", "--out", path.join(work, "out"));
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('incidents/sec-5.json.environment: no such environment (got "qa"). Restore environments/qa.ts (from version control) so that the incident\'s stack can be planned; if its stack was never applied or is already destroyed, delete the record.');
   });
 });
