@@ -57,26 +57,26 @@ export function program(io: Io, setCode: (code: number) => void): Command {
 
   cli
     .command("plan")
-    .description("synthesize, then terraform plan one environment's stack")
-    .argument("<env>", "environment to plan")
+    .description("synthesize, then terraform plan one stack: an environment's, or any stack synth produces")
+    .argument("<env-or-stack>", "an environment name (dev) or a stack name (flowlogs-dev, flowlogs-dev-incident-sec-1)")
     .option("--offline", "plan with no AWS credentials and no network (override file: dummy keys, local state)")
     .option("--out <dir>", "output folder", "cdktf.out")
-    .action(async (env: string, opts: { offline?: boolean; out: string }) => {
-      const { loadEnvironments, selectEnvironments } = await environments();
-      const { stackDir, synthesize } = await synth();
+    .action(async (target: string, opts: { offline?: boolean; out: string }) => {
+      const { loadEnvironments } = await environments();
+      const { resolvePlanTarget, stackDir, synthesize } = await synth();
       const { changesTable, planStack } = await plan();
       const all = loadEnvironments();
-      const [stack] = selectEnvironments(all, [env]);
-      io.err(`... synthesizing ${stack!.stackName} into ${opts.out}`);
-      const result = synthesize({ outdir: opts.out, all, envNames: [env] });
+      const chosen = resolvePlanTarget(all, target);
+      io.err(`... synthesizing ${chosen.stack} into ${opts.out}`);
+      const result = synthesize({ outdir: opts.out, all, envNames: [chosen.env.name] });
       for (const w of result.warnings) io.err(w);
-      const planned = planStack(result.outdir, stack!.stackName, { offline: opts.offline === true });
-      io.out(`${stack!.stackName}${opts.offline ? " (offline)" : ""}: ${planned.summary}\n`);
+      const planned = planStack(result.outdir, chosen.stack, { offline: opts.offline === true, destroy: chosen.destroy });
+      io.out(`${chosen.destroy ? "Destroy plan for " : ""}${chosen.stack}${opts.offline ? " (offline)" : ""}: ${planned.summary}\n`);
       io.out(changesTable(planned.changes));
       io.out(
         opts.offline
-          ? `\nThis offline plan used dummy credentials and an empty local state: it shows what the stack would create, not what would change in AWS. With AWS credentials, run: flowlog-kit plan ${env}`
-          : `\nApply with: terraform -chdir=${path.relative(process.cwd(), stackDir(result.outdir, stack!.stackName))} apply tfplan`,
+          ? `\nThis offline plan used dummy credentials and an empty local state: it shows what the stack would create, not what would change in AWS, and cannot be applied. With AWS credentials, run: flowlog-kit plan ${target}`
+          : `\nApply with: terraform -chdir=${path.relative(process.cwd(), stackDir(result.outdir, chosen.stack))} apply tfplan`,
       );
       setCode(0);
     });

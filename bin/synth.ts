@@ -3,6 +3,7 @@ import { loadEnvironments, selectEnvironments } from "../environments";
 import { BrokenIncident, isLive, readIncidents } from "../environments/incidents";
 import type { IncidentRecord } from "../environments/incidents/schema";
 import type { Environment } from "../environments/schema";
+import { ConfigError } from "../policies/errors";
 import { buildApp } from "../main";
 import { replaceOutputFolder } from "./output";
 import { renderTable } from "./table";
@@ -88,4 +89,23 @@ export function summaryTable(envs: readonly Environment[], controls: ReadonlyMap
       controls.get(env.name) ?? "-",
     ]),
   );
+}
+
+/**
+ * What `plan <target>` plans: an environment by name, or any stack synth produces by its name
+ * (`flowlogs-<env>`, `flowlogs-<env>-incident-<id>` of an open or closing incident, whose
+ * plan is its destroy once it is closing).
+ */
+export function resolvePlanTarget(all: readonly Environment[], target: string, incidents: readonly IncidentRecord[] = readIncidents().records): { env: Environment; stack: string; destroy: boolean } {
+  const byName = all.find((e) => e.name === target || e.stackName === target);
+  if (byName) return { env: byName, stack: byName.stackName, destroy: false };
+  for (const i of incidents) {
+    const env = all.find((e) => e.name === i.environment);
+    if (env && isLive(i) && target === `${env.stackName}-incident-${i.id}`) return { env, stack: target, destroy: i.status === "closing" };
+  }
+  const stacks = [
+    ...all.flatMap((e) => [e.name, e.stackName]),
+    ...incidents.filter((i) => isLive(i) && all.some((e) => e.name === i.environment)).map((i) => `${all.find((e) => e.name === i.environment)!.stackName}-incident-${i.id}`),
+  ];
+  throw new ConfigError([`${target}: no environment or synthesized stack has this name (got "${target}"). Use one of ${stacks.map((s) => `"${s}"`).join(", ")}.`]);
 }

@@ -85,7 +85,18 @@ describe("flowlog-kit synth", () => {
     const out = path.join(work, "plan-unknown");
     const r = await runCli("plan", "qa", "--offline", "--out", out);
     expect(r.code).toBe(1);
-    expect(r.err).toContain('qa: unknown environment (got "qa").');
+    expect(r.err).toContain('qa: no environment or synthesized stack has this name (got "qa"). Use one of "dev", "flowlogs-dev", "prod", "flowlogs-prod", "stg", "flowlogs-stg".');
     expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it("takes a stack name wherever it takes an environment name", () => {
+    const { resolvePlanTarget } = require("../../bin/synth") as typeof import("../../bin/synth");
+    const { loadEnvironments } = require("../../environments") as typeof import("../../environments");
+    const all = loadEnvironments();
+    expect(resolvePlanTarget(all, "flowlogs-stg", [])).toMatchObject({ stack: "flowlogs-stg", destroy: false });
+    const incident = { id: "sec-1", environment: "dev", enis: ["eni-0a1b2c3d"], reason: "r", ticket: "SEC-1", openedAt: "2026-01-01T00:00:00.000Z", expiresAt: "2026-01-02T00:00:00.000Z" };
+    expect(resolvePlanTarget(all, "flowlogs-dev-incident-sec-1", [{ ...incident, status: "open" }])).toMatchObject({ stack: "flowlogs-dev-incident-sec-1", destroy: false });
+    expect(resolvePlanTarget(all, "flowlogs-dev-incident-sec-1", [{ ...incident, status: "closing", closingAt: incident.expiresAt }])).toMatchObject({ destroy: true });
+    expect(() => resolvePlanTarget(all, "flowlogs-dev-incident-sec-1", [{ ...incident, status: "closed", closedAt: incident.expiresAt }])).toThrow('flowlogs-dev-incident-sec-1: no environment or synthesized stack has this name');
   });
 });
