@@ -14,12 +14,25 @@ export interface CostLine {
 
 const DAYS_PER_MONTH = 30;
 
-/** A non-negative number of GB from a CLI option; the error names the option and the value. */
+/** What each amount option measures, for its messages; --athena-tb is in TB, not GB. */
+const AMOUNTS: Readonly<Record<string, { readonly what: string; readonly example: string }>> = {
+  "--gb-per-day": { what: "the raw flow-log volume in GB per day", example: "25" },
+  "--athena-tb": { what: "the TB that Athena scans per month (0 for none)", example: "1" },
+};
+
+/**
+ * A non-negative amount from a CLI option: GB for --gb-per-day, TB for --athena-tb. The error
+ * names the option, the value and what to give instead, in the option's own unit.
+ */
 export function parseGb(value: string | undefined, option: string): number {
-  if (value === undefined) throw new ConfigError([`${option}: is required (got nothing). Give the raw flow-log volume, e.g. ${option} 25.`]);
+  const amount = AMOUNTS[option] ?? { what: "a number of GB", example: "25" };
+  const fix = `Give ${amount.what}, e.g. ${option} ${amount.example}.`;
+  if (value === undefined) throw new ConfigError([`${option}: is required (got nothing). ${fix}`]);
+  // Decimal notation only: Number() would also take "0x10", "" and "Infinity".
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value.trim())) throw new ConfigError([`${option}: is not a number (got "${value}"). ${fix}`]);
   const n = Number(value);
-  if (value.trim() === "" || !Number.isFinite(n)) throw new ConfigError([`${option}: not a number (got "${value}"). Give a number of GB, e.g. ${option} 25.`]);
-  if (n < 0) throw new ConfigError([`${option}: must not be negative (got "${value}"). Give a number of GB, e.g. ${option} 25.`]);
+  if (!Number.isFinite(n)) throw new ConfigError([`${option}: is too large a number (got "${value}"). ${fix}`]);
+  if (n < 0) throw new ConfigError([`${option}: must not be negative (got "${value}"). ${fix}`]);
   return n;
 }
 

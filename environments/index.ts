@@ -39,7 +39,8 @@ export function readEnvironmentSources(dir: string, problems: string[]): Environ
     try {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const mod = require(full);
-      sources.push({ file: full, input: mod.default ?? mod });
+      // `export default null` is an environment of null, not the module object.
+      sources.push({ file: full, input: mod !== null && typeof mod === "object" && "default" in mod ? mod.default : mod });
     } catch (err) {
       problems.push(`${path.basename(file, ".ts")}: cannot be loaded (got ${showValue((err as Error).message)}). Fix the file so that it exports the environment as its default export.`);
     }
@@ -56,35 +57,114 @@ function valueAt(input: unknown, at: readonly PropertyKey[]): unknown {
   return cur;
 }
 
+// A key that is not a plain name (a tag such as "Cost Center" or "aws:x") is shown quoted,
+// and a very long one shortened, so the path stays one readable token.
 function formatPath(at: readonly PropertyKey[]): string {
-  return at.map((k) => (typeof k === "number" ? `[${k}]` : `.${String(k)}`)).join("");
+  return at
+    .map((k) => {
+      if (typeof k === "number") return `[${k}]`;
+      const key = String(k);
+      if (/^[A-Za-z_$][\w$]*$/.test(key) && key.length <= 40) return `.${key}`;
+      return `[${JSON.stringify(key.length > 40 ? `${key.slice(0, 37)}...` : key)}]`;
+    })
+    .join("");
 }
 
-/** Messages for issues the schema does not word itself. */
-const fallback: z.core.$ZodErrorMap = (issue) => {
-  if (issue.code === "invalid_type") {
-    return issue.input === undefined
-      ? `is required${FIX}Add it; environments/schema.ts documents every field.`
-      : `must be ${issue.expected}${FIX}See environments/schema.ts for the field's type.`;
-  }
-  if (issue.code === "unrecognized_keys") {
-    return `unknown key${issue.keys.length === 1 ? "" : "s"}${FIX}Remove ${issue.keys.length === 1 ? "it" : "them"} or correct the spelling; environments/schema.ts lists the keys.`;
-  }
-  return undefined;
+const SCHEMA_FIX = "environments/schema.ts documents every field";
+const SEE_SCHEMA = "See environments/schema.ts for the field";
+const TYPE_NAMES: Record<string, [string, string]> = {
+  string: ["must be a string", `Quote the value; ${SCHEMA_FIX}.`],
+  number: ["must be a number", `Write a number without quotes; ${SCHEMA_FIX}.`],
+  int: ["must be a whole number", "Write a whole number, without a fraction."],
+  boolean: ["must be true or false", "Write true or false, without quotes."],
+  array: ["must be a list", `Write it as a list in [ ]; ${SCHEMA_FIX}.`],
+  object: ["must be an object", `Write it as an object in { }; ${SCHEMA_FIX}.`],
+  record: ["must be an object", `Write it as an object in { }; ${SCHEMA_FIX}.`],
 };
+const entries = (n: number | bigint) => `${n} ${n === 1 ? "entry" : "entries"}`;
+
+/**
+ * Words every issue the schema does not word itself, in the kit's form, for every issue code
+ * zod has: zod's own English ("Too small: expected string to have >=1 characters") never
+ * reaches a user. Exported so that other record loaders can word issues the same way.
+ */
+export const configErrorMap: z.core.$ZodErrorMap = (issue) => {
+  const text = (problem: string, fix: string) => `${problem}${FIX}${fix}`;
+  switch (issue.code) {
+    case "invalid_type": {
+      if (issue.input === undefined) return text("is required", `Add it; ${SCHEMA_FIX}.`);
+      const [problem, fix] = TYPE_NAMES[issue.expected] ?? [`must be of type ${issue.expected}`, `${SEE_SCHEMA}.`];
+      return text(problem, fix);
+    }
+    case "unrecognized_keys":
+      return text(`unknown key${issue.keys.length === 1 ? "" : "s"}`, `Remove ${issue.keys.length === 1 ? "it" : "them"} or correct the spelling; environments/schema.ts lists the keys.`);
+    case "too_small":
+      if (issue.origin === "string") return text(Number(issue.minimum) <= 1 ? "is empty" : `is shorter than ${issue.minimum} characters`, `Give a value; ${SCHEMA_FIX}.`);
+      if (issue.origin === "array" || issue.origin === "set") return text(`needs at least ${entries(issue.minimum)}`, `Add ${Number(issue.minimum) === 1 ? "one" : "more"}; ${SCHEMA_FIX}.`);
+      return text(`is below the minimum of ${issue.minimum}`, `Use ${issue.inclusive ? "at least" : "more than"} ${issue.minimum}.`);
+    case "too_big":
+      if (issue.origin === "string") return text(`is longer than ${issue.maximum} characters`, `Shorten it to at most ${issue.maximum} characters.`);
+      if (issue.origin === "array" || issue.origin === "set") return text(`has more than ${entries(issue.maximum)}`, `Keep at most ${entries(issue.maximum)}.`);
+      return text(`is above the maximum of ${issue.maximum}`, `Use ${issue.inclusive ? "at most" : "less than"} ${issue.maximum}.`);
+    case "invalid_format":
+      return text(`is not in the ${issue.format} format`, `${SEE_SCHEMA} and its format.`);
+    case "not_multiple_of":
+      return text(`is not a multiple of ${issue.divisor}`, `Use a multiple of ${issue.divisor}.`);
+    case "invalid_value":
+      return text(`is not ${issue.values.length === 1 ? "the accepted value" : "one of the accepted values"}`, `Use ${issue.values.map((v) => JSON.stringify(v)).join(", ")}.`);
+    case "invalid_union":
+      return text("matches none of the forms this field takes", `${SEE_SCHEMA} and its forms.`);
+    case "invalid_key":
+      return text("has a key that is not accepted", `${SEE_SCHEMA}.`);
+    case "invalid_element":
+      return text("has an entry that is not accepted", `${SEE_SCHEMA}.`);
+    default:
+      return text("is not accepted", `${SEE_SCHEMA}.`);
+  }
+};
+
+// JSON would show NaN and Infinity as null.
+const show = (value: unknown) => (typeof value === "number" && !Number.isFinite(value) ? String(value) : showValue(value));
+
+/**
+ * The problems of a failed parse, each as `<label><path>: <problem> (got <value>). <fix>`. The
+ * value shown is the one at the issue's path, unless the schema names another: `params.got` (a
+ * value, e.g. the tag key when the key is the problem) or `params.gotText` (words, e.g.
+ * "60 tags"). A message without a fix is a schema bug, but the user still gets a line in the
+ * usual form.
+ */
+export function formatIssues(label: string, input: unknown, issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => {
+    const [problem, fix] = issue.message.split(FIX);
+    const params = issue.code === "custom" ? (issue.params as { got?: unknown; gotText?: string } | undefined) : undefined;
+    const got =
+      issue.code === "unrecognized_keys"
+        ? issue.keys.join(", ")
+        : issue.code === "invalid_key"
+          ? show(String(issue.path[issue.path.length - 1]))
+          : (params?.gotText ?? show(params?.got !== undefined ? params.got : valueAt(input, issue.path)));
+    return `${label}${formatPath(issue.path)}: ${problem} (got ${got}). ${fix ?? "See environments/schema.ts."}`;
+  });
+}
+
+/**
+ * How messages name an environment: its name, which is also its file's name when the README is
+ * followed. When the two differ (dev.ts copied to qa.ts, name left "dev"), the file comes first,
+ * so a typo in qa.ts is never blamed on dev: `qa.ts (name "dev").account`.
+ */
+export function environmentLabel(file: string, input: unknown): string {
+  const fileName = path.basename(file, ".ts");
+  const name = (input as { name?: unknown } | undefined)?.name;
+  if (typeof name !== "string" || name === "" || name === fileName) return fileName;
+  return `${fileName}.ts (name ${showValue(name)})`;
+}
 
 /** Validates one environment; returns it frozen, or pushes its problems. */
 export function validateEnvironment(source: EnvironmentSource, problems: string[]): Environment | undefined {
-  const fileName = path.basename(source.file, ".ts");
-  const raw = source.input as { name?: unknown } | undefined;
-  const label = typeof raw?.name === "string" && raw.name.length > 0 ? raw.name : fileName;
-  const result = EnvironmentSchema.safeParse(source.input, { error: fallback });
+  const label = environmentLabel(source.file, source.input);
+  const result = EnvironmentSchema.safeParse(source.input, { error: configErrorMap });
   if (!result.success) {
-    for (const issue of result.error.issues) {
-      const [problem, fix] = issue.message.split(FIX);
-      const got = issue.code === "unrecognized_keys" ? issue.keys.join(", ") : showValue(valueAt(source.input, issue.path));
-      problems.push(`${label}${formatPath(issue.path)}: ${problem} (got ${got}). ${fix ?? "See environments/schema.ts."}`);
-    }
+    problems.push(...formatIssues(label, source.input, result.error.issues));
     return undefined;
   }
   const env = result.data;
@@ -111,7 +191,10 @@ export function loadEnvironments(dir: string = environmentsDir()): readonly Envi
     if (!env) return;
     const other = byName.get(env.name);
     if (other !== undefined) {
-      problems.push(`${env.name}.name: duplicate environment name, also declared in ${path.basename(other)} (got "${env.name}" in ${path.basename(s.file)}). Give every environment its own name.`);
+      problems.push(
+        `${environmentLabel(s.file, s.input)}.name: duplicate environment name, also declared in ${path.basename(other)} (got "${env.name}"). ` +
+          `Give every environment its own name, usually its file's name ("${path.basename(s.file, ".ts")}").`,
+      );
     }
     byName.set(env.name, s.file);
   });

@@ -3,9 +3,13 @@ import { LogFormat, LogFormatError } from "../functions/flowlog/format";
 import type { DetectorThresholds } from "../functions/detect/thresholds";
 import { CONTROL_IDS } from "../policies/controls";
 import { RBAC_ROLES } from "../policies/rbac";
+import { awsRegion, nearestRegions, PINNED_PROVIDER } from "../policies/regions";
+import { scheduleProblem } from "../policies/schedule";
+import { KIT_TAG_KEYS, KIT_TAGS_PER_RESOURCE, MAX_ENVIRONMENT_TAGS, RESERVED_TAG_PREFIX, TAG_CHARACTERS, TAG_LIMITS, tagLength } from "../policies/tags";
 import {
   ARCHIVE_CLASSES,
   ARCHIVE_RETENTION,
+  ARCHIVE_STORAGE,
   archiveClassOfDays,
   ArchiveRetentionClass,
   ArchiveRetentionDays,
@@ -23,11 +27,14 @@ import {
 export const FIX = "\u241f";
 const m = (problem: string, fix: string) => `${problem}${FIX}${fix}`;
 
-/** A message for a value that is either missing or wrong. */
+/**
+ * A message for a value that is either missing or wrong. An unknown key inside an object is
+ * left to the loader's message, which names the key (undefined passes the issue on).
+ */
 const msg =
   (problem: string, fix: string) =>
-  (issue: { input?: unknown }): string =>
-    issue.input === undefined ? m("is required", fix) : m(problem, fix);
+  (issue: { input?: unknown; code?: string }): string | undefined =>
+    issue.code === "unrecognized_keys" ? undefined : issue.input === undefined ? m("is required", fix) : m(problem, fix);
 
 const list = (values: readonly (string | number)[]) => values.map((v) => JSON.stringify(v)).join(", ");
 
@@ -39,11 +46,99 @@ export const ID_PATTERNS = Object.freeze({
 });
 const ANY_ID = /^(vpc|subnet|eni)-([0-9a-f]{8}|[0-9a-f]{17})$/;
 export const ACCOUNT_PATTERN = /^\d{12}$/;
-export const REGION_PATTERN =
-  /^[a-z]{2}(-gov|-iso[a-z]?)?-(north|south|east|west|central|northeast|southeast|northwest|southwest)-\d{1,2}$/;
 export const ENV_NAME_PATTERN = /^[a-z][a-z0-9-]{0,18}[a-z0-9]$/;
 const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-const KMS_KEY_ARN = /^arn:aws(-cn|-us-gov)?:kms:([a-z0-9-]+):(\d{12}):key\/[0-9a-f-]{36}$/;
+/** A key ARN: a single-Region key id (a UUID) or a multi-Region one (`mrk-` and 32 hex digits). */
+const KMS_KEY_ARN = /^arn:(aws|aws-cn|aws-us-gov):kms:([a-z0-9-]+):(\d{12}):key\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/;
+
+/**
+ * A Region of policies/regions.ts. An environment's Region must also be one the pinned provider
+ * knows; a backend's Region is Terraform's concern, not the provider's.
+ */
+const region = (forProvider: boolean) =>
+  z.string({ error: msg("must be a string", 'Use a region code such as "eu-west-1".') }).superRefine((value, ctx) => {
+    const known = awsRegion(value);
+    if (!known) {
+      const near = nearestRegions(value);
+      const quoted = near.map((r) => `"${r}"`);
+      const nearest = quoted.length > 1 ? `${quoted.slice(0, -1).join(", ")} or ${quoted[quoted.length - 1]}` : quoted[0];
+      const fix = nearest ? `Use ${nearest}, the nearest region code${near.length > 1 ? "s" : ""}; policies/regions.ts lists every region.` : 'Use a region code such as "eu-west-1"; policies/regions.ts lists every region.';
+      ctx.addIssue({ code: "custom", message: m("is not an AWS region", fix) });
+    } else if (forProvider && "provider" in known) {
+      ctx.addIssue({
+        code: "custom",
+        message: m(
+          `is ${known.name}, which the pinned AWS provider (${PINNED_PROVIDER}) does not know: terraform plan would stop with "invalid AWS Region"`,
+          "Use another region until the kit moves to a provider that knows it (policies/regions.ts).",
+        ),
+      });
+    }
+  });
+
+const TAG_FIX_CHARACTERS = "Use letters, digits, spaces and _ . : / = + - @";
+/** Characters of `text` that AWS refuses in tags, each once, for the message. */
+const badTagCharacters = (text: string) => list([...new Set([...text].filter((c) => !TAG_CHARACTERS.test(c)))]);
+
+/**
+ * The environment's tags, which the provider puts on every resource next to the kit's own.
+ * Checked against AWS's rules for every resource type the kit creates, so that apply does not
+ * fail half-way on the first IAM role or KMS key that refuses them.
+ * @see https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html
+ */
+const tags = z
+  .record(z.string(), z.string({ error: msg("must be a string", 'Quote the tag value, e.g. "1234".') }), {
+    error: msg("must map tag names to strings", 'Write e.g. { CostCenter: "1234" }.'),
+  })
+  .superRefine((value, ctx) => {
+    const keys = Object.keys(value);
+    if (keys.length > MAX_ENVIRONMENT_TAGS) {
+      ctx.addIssue({
+        code: "custom",
+        params: { gotText: `${keys.length} tags` },
+        message: m(
+          `has ${keys.length} tags; with the kit's own (up to ${KIT_TAGS_PER_RESOURCE} on one resource) a resource would carry ${keys.length + KIT_TAGS_PER_RESOURCE}, over AWS's limit of ${TAG_LIMITS.perResource}`,
+          `Keep at most ${MAX_ENVIRONMENT_TAGS} tags here.`,
+        ),
+      });
+    }
+    const kitKeys = new Map(KIT_TAG_KEYS.map((k) => [k.toLowerCase(), k]));
+    const seen = new Map<string, string>();
+    for (const key of keys) {
+      const tagValue = value[key]!;
+      const keyIssue = (problem: string, fix: string) => ctx.addIssue({ code: "custom", path: [key], params: { got: key }, message: m(problem, fix) });
+      const valueIssue = (problem: string, fix: string) => ctx.addIssue({ code: "custom", path: [key], message: m(problem, fix) });
+      if (key.length === 0) keyIssue("is an empty tag key", "Give the tag a key of 1 to 128 characters.");
+      if (tagLength(key) > TAG_LIMITS.keyLength) keyIssue(`is a tag key of ${tagLength(key)} characters, over AWS's ${TAG_LIMITS.keyLength}`, `Shorten the key to at most ${TAG_LIMITS.keyLength} characters.`);
+      if (RESERVED_TAG_PREFIX.test(key)) keyIssue('is a tag key with the "aws:" prefix, which AWS keeps for its own tags', 'Choose a key without "aws:" (in any letter case).');
+      if (!TAG_CHARACTERS.test(key)) keyIssue(`is a tag key with characters AWS does not allow: ${badTagCharacters(key)}`, `${TAG_FIX_CHARACTERS}.`);
+      const kit = kitKeys.get(key.toLowerCase());
+      if (kit) {
+        keyIssue(
+          kit === key ? "is a tag the kit sets itself, so this value would be overwritten" : `differs from the kit's own "${kit}" tag only in letter case, which IAM does not tell apart`,
+          kit === "Owner" ? "Remove it: the Owner tag comes from owner." : `Remove it or choose another key; the kit sets ${list(KIT_TAG_KEYS)}.`,
+        );
+      }
+      const twin = seen.get(key.toLowerCase());
+      if (twin !== undefined) keyIssue(`differs from the tag "${twin}" only in letter case, which IAM does not tell apart`, "Keep one spelling.");
+      seen.set(key.toLowerCase(), key);
+      if (tagLength(tagValue) > TAG_LIMITS.valueLength) valueIssue(`is a tag value of ${tagLength(tagValue)} characters, over AWS's ${TAG_LIMITS.valueLength}`, `Shorten the value to at most ${TAG_LIMITS.valueLength} characters.`);
+      if (RESERVED_TAG_PREFIX.test(tagValue)) valueIssue('is a tag value with the "aws:" prefix, which AWS keeps for its own tags', 'Write the value without "aws:" (in any letter case).');
+      if (!TAG_CHARACTERS.test(tagValue)) valueIssue(`is a tag value with characters AWS does not allow: ${badTagCharacters(tagValue)}`, `${TAG_FIX_CHARACTERS}.`);
+    }
+  });
+
+/** The owning team, which becomes the Owner tag on every resource: a tag value by AWS's rules. */
+const owner = z.string({ error: msg("must be a string", "Name the owning team.") }).superRefine((value, ctx) => {
+  const fix = 'Name the owning team, e.g. "platform-team"';
+  if (value.trim() === "") ctx.addIssue({ code: "custom", message: m("is empty", `${fix}.`) });
+  if (tagLength(value) > TAG_LIMITS.valueLength) {
+    ctx.addIssue({ code: "custom", message: m(`is ${tagLength(value)} characters; it becomes the Owner tag, whose value AWS limits to ${TAG_LIMITS.valueLength}`, `${fix}, in at most ${TAG_LIMITS.valueLength} characters.`) });
+  }
+  if (RESERVED_TAG_PREFIX.test(value)) ctx.addIssue({ code: "custom", message: m('starts with "aws:", which AWS keeps for its own tags (it becomes the Owner tag)', `${fix}, without "aws:".`) });
+  if (!TAG_CHARACTERS.test(value)) {
+    ctx.addIssue({ code: "custom", message: m(`has characters AWS does not allow in a tag value (it becomes the Owner tag): ${badTagCharacters(value)}`, `${TAG_FIX_CHARACTERS}.`) });
+  }
+});
 
 const cloudWatchRetention = z
   .union([z.string(), z.number()], { error: msg("must be a retention class or day count", `Use one of ${list(CLOUDWATCH_CLASSES)} (${list(Object.values(CLOUDWATCH_RETENTION))} days).`) })
@@ -130,8 +225,23 @@ const scope = z
       .default("default"),
     /** Options of the S3 flow log; only valid with an S3 destination. */
     s3: s3Options.optional(),
+    /**
+     * The VPC a subnet or ENI scope belongs to. Required for a subnet or ENI scope that delivers
+     * to CloudWatch when a VPC scope of the environment does too: if this scope is inside that
+     * VPC, its records would reach the shared log group twice (double counts in alarms, saved
+     * queries and detectors), so the kit sends it to a log group of its own,
+     * `/flowlog-kit/<env>/detail/<id>`, with its own saved queries.
+     * @default - unknown; no overlap is assumed
+     */
+    vpc: z
+      .string({ error: msg("must be a VPC id string", 'Write the VPC id, e.g. "vpc-0a1b2c3d4e5f60718".') })
+      .regex(ID_PATTERNS.vpc, { error: m("is not a VPC id", 'Use "vpc-" followed by 8 or 17 lowercase hex digits.') })
+      .optional(),
   })
   .superRefine((value, ctx) => {
+    if (value.vpc !== undefined && value.resource === "vpc") {
+      ctx.addIssue({ code: "custom", path: ["vpc"], message: m("is only for subnet and ENI scopes: a VPC scope is its own VPC", "Remove vpc from this scope.") });
+    }
     // Only a well-formed id of the wrong kind; a malformed one is already reported on the field.
     if (ANY_ID.test(value.id) && !ID_PATTERNS[value.resource].test(value.id)) {
       ctx.addIssue({
@@ -172,7 +282,10 @@ const kms = z.union(
     z.strictObject({ create: z.literal(true) }),
     z.strictObject({
       keyArn: z.string().regex(KMS_KEY_ARN, {
-        error: msg("is not a KMS key ARN", "Use arn:aws:kms:<region>:<account>:key/<key-id>, or { create: true }."),
+        error: msg(
+          "is not a KMS key ARN",
+          "Use arn:<partition>:kms:<region>:<account>:key/<key-id> (a UUID, or mrk-<32 hex digits> for a multi-Region key; not an alias), or { create: true }.",
+        ),
       }),
     }),
   ],
@@ -185,7 +298,10 @@ const backend = z.discriminatedUnion(
     z.strictObject({
       type: z.literal("local"),
       /** Relative to the synthesized stack folder (cdktf.out/stacks/<stack>). @default "../../../terraform.<stack>.tfstate", i.e. the project folder */
-      path: z.string().optional(),
+      path: z
+        .string({ error: msg("must be a string", 'Write a path such as "../../../terraform.tfstate", or leave path out for the default.') })
+        .refine((v) => v.trim().length > 0, { error: m("is empty", "Write a path, or leave path out for the default next to the project.") })
+        .optional(),
     }),
     z.strictObject({
       type: z.literal("s3"),
@@ -193,26 +309,42 @@ const backend = z.discriminatedUnion(
         error: m("is not a valid S3 bucket name", "Use 3-63 lowercase letters, digits, dots and hyphens."),
       }),
       /** @default "flowlog-kit/<env>/terraform.tfstate" */
-      key: z.string().min(1).optional(),
+      key: z
+        .string({ error: msg("must be a string", 'Write the state object\'s key, e.g. "flowlog-kit/prod/terraform.tfstate".') })
+        .superRefine((v, ctx) => {
+          const fix = 'Write the state object\'s key, e.g. "flowlog-kit/prod/terraform.tfstate", or leave key out for the default.';
+          // Terraform's S3 backend refuses these before it reads any state.
+          if (v.trim() === "") ctx.addIssue({ code: "custom", message: m("is empty", fix) });
+          else if (v.startsWith("/") || v.endsWith("/") || v.includes("//")) ctx.addIssue({ code: "custom", message: m('starts or ends with "/" or holds "//", which Terraform\'s S3 backend refuses', fix) });
+          else if (Buffer.byteLength(v, "utf8") > 1024) ctx.addIssue({ code: "custom", message: m("is longer than S3's 1024-byte object key", fix) });
+        })
+        .optional(),
       /** @default the environment's region */
-      region: z.string().regex(REGION_PATTERN, { error: m("is not an AWS region", "Use a region code such as \"eu-west-1\".") }).optional(),
+      region: region(false).optional(),
       /** S3-native state locking (Terraform 1.10+). @default true */
-      useLockfile: z.boolean().default(true),
+      useLockfile: z.boolean({ error: msg("must be true or false", "Write true or false.") }).default(true),
     }),
   ],
   { error: msg('must have type "local" or "s3"', 'Write { type: "local" } or { type: "s3", bucket: "..." }.') },
 );
 
+// A value that is not positive stops there (abort), so -0.5 gets one message, not two.
 const positive = (what: string) =>
-  z.number({ error: msg(`must be a number of ${what}`, "Write a positive number.") }).positive({ error: m("must be greater than zero", "Write a positive number.") });
+  z.number({ error: msg(`must be a number of ${what}`, "Write a positive number.") }).positive({ error: m("must be greater than zero", "Write a positive number."), abort: true });
+const whole = (what: string) => positive(what).int({ error: m(`must be a whole number of ${what}`, "Write a positive whole number.") });
 const portList = (max: number, what: string) =>
-  z.array(z.number().int().min(0).max(max, { error: m(`is not a valid ${what}`, `Use whole numbers from 0 to ${max}.`) }), {
-    error: msg(`must be a list of ${what}s`, `Write e.g. [22, 3389].`),
-  });
+  z.array(
+    z
+      .number({ error: msg("must be a number", `Use whole numbers from 0 to ${max}.`) })
+      .int({ error: m(`is not a whole number, so not a ${what}`, `Use whole numbers from 0 to ${max}.`), abort: true })
+      .min(0, { error: m(`is not a valid ${what}`, `Use whole numbers from 0 to ${max}.`) })
+      .max(max, { error: m(`is not a valid ${what}`, `Use whole numbers from 0 to ${max}.`) }),
+    { error: msg(`must be a list of ${what}s`, `Write e.g. [22, 3389].`) },
+  );
 
 /** Overrides of the detector thresholds; every key is optional and falls back to DEFAULT_THRESHOLDS. */
 const thresholds = z.strictObject({
-  windowSeconds: positive("seconds").int().max(3600, { error: m("is longer than an hour", "Use at most 3600 seconds.") }).optional(),
+  windowSeconds: whole("seconds").max(3600, { error: m("is longer than an hour", "Use at most 3600 seconds.") }).optional(),
   portScanPortsPerHost: positive("ports").optional(),
   portScanPortsAcrossHosts: positive("ports").optional(),
   sensitivePorts: portList(65535, "port").optional(),
@@ -223,7 +355,7 @@ const thresholds = z.strictObject({
   exfiltrationBytes: positive("bytes").optional(),
   c2Destinations: positive("destinations").optional(),
   c2MaxAverageBytes: positive("bytes").optional(),
-  beaconMinFlows: positive("flows").int().min(3, { error: m("is too few to judge regularity", "Use at least 3.") }).optional(),
+  beaconMinFlows: whole("flows").min(3, { error: m("is too few to judge regularity", "Use at least 3.") }).optional(),
   beaconMaxJitter: positive("ratio").max(1, { error: m("is above 1", "Use a coefficient of variation between 0 and 1, e.g. 0.1.") }).optional(),
   lateralHosts: positive("hosts").optional(),
   rejectedFlows: positive("flows").optional(),
@@ -232,11 +364,10 @@ const thresholds = z.strictObject({
     .min(0.5, { error: m("would flag ordinary traffic (0.5 is the average score)", "Use a score between 0.5 and 1, e.g. 0.7.") })
     .max(1, { error: m("can never be reached", "Use a score between 0.5 and 1, e.g. 0.7.") })
     .optional(),
-  anomalyMinGroups: positive("groups").int().optional(),
-  anomalyMaxFindings: positive("findings").int().optional(),
+  anomalyMinGroups: whole("groups").optional(),
+  anomalyMaxFindings: whole("findings").optional(),
   allowedSources: z.array(z.string().regex(/^[0-9a-fA-F.:]+$/, { error: m("is not an IP address", "Write IPv4 or IPv6 addresses.") })).optional(),
-  rowBudget: positive("rows")
-    .int()
+  rowBudget: whole("rows")
     .min(10_000, { error: m("is too small to hold ordinary traffic", "Use at least 10000 rows (about 3 MB).") })
     // The aggregates live in a WebAssembly memory, at most 4 GiB; 10 million rows take about 3 GB all told.
     .max(10_000_000, { error: m("is more than the detector's WebAssembly memory (4 GiB) can hold", "Use at most 10000000 rows (about 3 GB), or run flowlog-kit detect on the files in parts.") })
@@ -253,8 +384,9 @@ const detectors = z.strictObject({
    */
   schedule: z
     .string({ error: msg("must be a schedule expression", 'Write e.g. "rate(15 minutes)" or "cron(0/15 * * * ? *)".') })
-    .regex(/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(\S+ \S+ \S+ \S+ \S+ \S+\))$/, {
-      error: m("is not an EventBridge schedule expression", 'Write e.g. "rate(15 minutes)" or "cron(0/15 * * * ? *)".'),
+    .superRefine((value, ctx) => {
+      const problem = scheduleProblem(value);
+      if (problem) ctx.addIssue({ code: "custom", message: m(problem.problem, problem.fix) });
     })
     .default("rate(15 minutes)"),
   thresholds: thresholds.default({}),
@@ -300,9 +432,14 @@ const rbacRole = z.strictObject({
 
 const rbac = z.strictObject({
   /** The roles to create, each with who may assume it. */
-  roles: z.strictObject(Object.fromEntries(RBAC_ROLES.map((r) => [r, rbacRole.optional()])) as Record<(typeof RBAC_ROLES)[number], z.ZodOptional<typeof rbacRole>>),
+  roles: z.strictObject(Object.fromEntries(RBAC_ROLES.map((r) => [r, rbacRole.optional()])) as Record<(typeof RBAC_ROLES)[number], z.ZodOptional<typeof rbacRole>>, {
+    error: msg("must map role names to who may assume them", `Write e.g. { Auditor: { principals: ["arn:aws:iam::123456789012:role/SecOps"] } }, with roles ${list(RBAC_ROLES)}.`),
+  }),
   /** @default 1 */
-  maxSessionHours: z.number().int().min(1, { error: m("is below IAM's minimum of 1 hour", "Use 1 to 12 hours.") }).max(12, { error: m("is above IAM's maximum of 12 hours", "Use 1 to 12 hours.") }).default(1),
+  maxSessionHours: z
+    .number({ error: msg("must be a number of hours", "Use 1 to 12 hours.") })
+    .int({ error: m("must be a whole number of hours", "Use 1 to 12 hours; IAM sessions last whole hours here.") })
+    .min(1, { error: m("is below IAM's minimum of 1 hour", "Use 1 to 12 hours.") }).max(12, { error: m("is above IAM's maximum of 12 hours", "Use 1 to 12 hours.") }).default(1),
   /** A permissions boundary for every role. @default - none */
   permissionsBoundaryArn: z.string().regex(/^arn:aws(-cn|-us-gov)?:iam::(\d{12}|aws):policy\/[\w+=,.@\/-]+$/, { error: m("is not an IAM policy ARN", "Use arn:aws:iam::<account>:policy/<name>.") }).optional(),
 });
@@ -321,7 +458,7 @@ const analytics = z.strictObject({
     .strictObject({
       /** Rejected SSH/RDP attempts in 5 minutes that raise the alarm. @default 100 */
       rejectedAdminThreshold: positive("attempts").default(100),
-      /** NODATA/SKIPDATA records in 15 minutes that raise the log-health alarm. @default 1 */
+      /** SKIPDATA records (flow-log records AWS skipped) in 15 minutes that raise the log-gap alarm. NODATA (an idle interface) never does. @default 1 */
       logGapThreshold: positive("records").default(1),
     })
     .default({ rejectedAdminThreshold: 100, logGapThreshold: 1 }),
@@ -355,15 +492,36 @@ export const EnvironmentSchema = z
     account: z.string({ error: msg("must be a string", "Quote the 12-digit account id.") }).regex(ACCOUNT_PATTERN, {
       error: m("is not a 12-digit AWS account id", "Write the account id as a string of exactly 12 digits."),
     }),
-    region: z.string({ error: msg("must be a string", "Use a region code such as \"eu-west-1\".") }).regex(REGION_PATTERN, {
-      error: m("is not an AWS region", "Use a region code such as \"eu-west-1\"."),
-    }),
-    /** The team accountable for the environment; becomes the Owner tag. */
-    owner: z.string({ error: msg("must be a string", "Name the owning team.") }).min(1, { error: m("is empty", "Name the owning team.") }),
-    /** Tags on every resource (the provider's default_tags). @default {} */
-    tags: z.record(z.string(), z.string(), { error: msg("must map tag names to strings", "Write e.g. { CostCenter: \"1234\" }.") }).default({}),
+    /** @see policies/regions.ts */
+    region: region(true),
+    /** The team accountable for the environment; becomes the Owner tag, so at most 256 characters of tag text. */
+    owner,
+    /**
+     * Tags on every resource (the provider's default_tags): at most 43, since the kit adds up to 7
+     * of its own and AWS allows 50 on a resource; keys of 1-128 and values of 0-256 characters of
+     * letters, digits, spaces and `_ . : / = + - @`; no `aws:` prefix; none of the kit's own keys.
+     * @default {}
+     * @see policies/tags.ts
+     */
+    tags: tags.default({}),
     retention: z.strictObject(
-      { cloudwatch: cloudWatchRetention, archive: archiveRetention },
+      {
+        cloudwatch: cloudWatchRetention,
+        archive: archiveRetention,
+        /**
+         * How cold the archive lifecycle may go. `queryable` keeps every object in Standard,
+         * Standard-IA or Glacier Instant Retrieval, which Athena reads, for its whole retention.
+         * `cold` also moves objects to Deep Archive where the retention allows (365 days: from
+         * day 180), which Athena skips until they are restored: `compliance` then fails RET-4
+         * with the days that are not queryable, unless an exception covers it, and fails any
+         * exception whose compensating control claims those days are queryable.
+         * @default "queryable"
+         * @see https://docs.aws.amazon.com/athena/latest/ug/querying-glacier.html
+         */
+        archiveStorage: z
+          .enum(ARCHIVE_STORAGE, { error: msg("is not an archive storage choice", `Use one of ${list(ARCHIVE_STORAGE)}.`) })
+          .default("queryable"),
+      },
       { error: msg("must give cloudwatch and archive retention", 'Write e.g. { cloudwatch: "production", archive: "internal" }.') },
     ),
     flowLogs: z
@@ -413,6 +571,23 @@ export const EnvironmentSchema = z
         });
       }
     });
+    // An overlap is decided by the scope's vpc; without it, a subnet or ENI inside a VPC logged
+    // to CloudWatch would silently double its records in the shared log group.
+    const cwVpc = cw.find((s) => s.resource === "vpc");
+    if (cwVpc) {
+      cw.forEach((s) => {
+        if (s.resource === "vpc" || s.vpc !== undefined) return;
+        const what = s.resource === "eni" ? "an ENI" : "a subnet";
+        ctx.addIssue({
+          code: "custom",
+          path: ["flowLogs", env.flowLogs.indexOf(s), "vpc"],
+          message: m(
+            `is required: flowLogs[${env.flowLogs.indexOf(cwVpc)}] logs ${cwVpc.id} to CloudWatch too, and ${what} inside it would be counted twice in the shared log group`,
+            `Name the VPC this scope belongs to, e.g. vpc: "${cwVpc.id}"; ${what} inside a VPC logged to CloudWatch then gets a log group of its own.`,
+          ),
+        });
+      });
+    }
     const excepted = new Map<string, number>();
     env.exceptions.forEach((e, index) => {
       const prev = excepted.get(e.control);
@@ -431,11 +606,18 @@ export const EnvironmentSchema = z
     });
     if ("keyArn" in env.kms) {
       const match = KMS_KEY_ARN.exec(env.kms.keyArn);
+      const partition = awsRegion(env.region)?.partition;
       if (match && (match[2] !== env.region || match[3] !== env.account)) {
         ctx.addIssue({
           code: "custom",
           path: ["kms", "keyArn"],
           message: m(`is not a key of ${env.account} in ${env.region}`, "CloudWatch Logs and S3 need a key in the environment's own account and region."),
+        });
+      } else if (match && partition && match[1] !== partition) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["kms", "keyArn"],
+          message: m(`is an ARN of the "${match[1]}" partition, but ${env.region} is in "${partition}"`, `Write it as arn:${partition}:kms:${env.region}:${env.account}:key/<key-id>.`),
         });
       }
     }

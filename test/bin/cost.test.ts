@@ -13,7 +13,8 @@ describe("flowlog-kit cost", () => {
     const e = env({ retention: { cloudwatch: "production", archive: "personal-data" } });
     const lines = estimateCost(e, 10, 0);
     const s3 = lines.filter((l) => l.destination === "S3 archive" && /days/.test(l.item));
-    expect(s3.map((l) => l.item)).toEqual(["STANDARD, days 0-30", "STANDARD_IA, days 30-90", "GLACIER_IR, days 90-180", "DEEP_ARCHIVE, days 180-365"]);
+    // The default archive storage keeps every object where Athena reads it: no Deep Archive.
+    expect(s3.map((l) => l.item)).toEqual(["STANDARD, days 0-30", "STANDARD_IA, days 30-90", "GLACIER_IR, days 90-365"]);
     expect(s3[1]!.gb).toBeCloseTo(10 * PRICES.compression.s3PlainText * 60);
     expect(s3[1]!.usdPerMonth).toBeCloseTo(10 * PRICES.compression.s3PlainText * 60 * PRICES.s3StorageUsdPerGbMonth.STANDARD_IA);
     const cw = lines.find((l) => l.item === "storage, 14 days")!;
@@ -32,20 +33,45 @@ describe("flowlog-kit cost", () => {
     const r = await runCli("cost", "prod", "--gb-per-day", "25");
     expect(r.code).toBe(0);
     expect(r.out).toContain("prod: 25 GB/day of flow logs, monthly estimate (USD, us-east-1 list prices as of 2025-01, policies/prices.ts)");
-    expect(r.out).toMatch(/S3 archive\s+DEEP_ARCHIVE, days 180-365/);
+    expect(r.out).toMatch(/S3 archive\s+GLACIER_IR, days 90-365/);
     expect(r.out).toMatch(/total\s+\$\d+\.\d\d/);
   });
 
   it.each([
-    ["-3", '--gb-per-day: must not be negative (got "-3"). Give a number of GB, e.g. --gb-per-day 25.'],
-    ["abc", '--gb-per-day: not a number (got "abc"). Give a number of GB, e.g. --gb-per-day 25.'],
+    ["-3", '--gb-per-day: must not be negative (got "-3"). Give the raw flow-log volume in GB per day, e.g. --gb-per-day 25.'],
+    ["abc", '--gb-per-day: is not a number (got "abc"). Give the raw flow-log volume in GB per day, e.g. --gb-per-day 25.'],
   ])("rejects --gb-per-day %s", async (value, message) => {
     const r = await runCli("cost", "prod", "--gb-per-day", value);
     expect(r.code).toBe(1);
     expect(r.err).toContain(message);
   });
 
-  it("requires --gb-per-day", () => {
-    expect(() => parseGb(undefined, "--gb-per-day")).toThrow("--gb-per-day: is required (got nothing). Give the raw flow-log volume, e.g. --gb-per-day 25.");
+  it("rejects a negative --athena-tb in TB, not GB", async () => {
+    const r = await runCli("cost", "prod", "--gb-per-day", "25", "--athena-tb", "-3");
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('--athena-tb: must not be negative (got "-3"). Give the TB that Athena scans per month (0 for none), e.g. --athena-tb 1.');
+    expect(r.err).not.toContain("GB");
+  });
+
+  describe("reads an amount option, naming the option, the value and the fix in its unit", () => {
+    it.each<[string, string | undefined, string, string]>([
+      ["a missing --gb-per-day", undefined, "--gb-per-day", "--gb-per-day: is required (got nothing). Give the raw flow-log volume in GB per day, e.g. --gb-per-day 25."],
+      ["an empty --athena-tb", "", "--athena-tb", '--athena-tb: is not a number (got ""). Give the TB that Athena scans per month (0 for none), e.g. --athena-tb 1.'],
+      ["a hexadecimal amount", "0x10", "--gb-per-day", '--gb-per-day: is not a number (got "0x10").'],
+      ["Infinity", "Infinity", "--gb-per-day", '--gb-per-day: is not a number (got "Infinity").'],
+      ["an amount too large for a number", "1e400", "--athena-tb", '--athena-tb: is too large a number (got "1e400"). Give the TB that Athena scans per month (0 for none), e.g. --athena-tb 1.'],
+      ["a negative TB amount", "-0.5", "--athena-tb", '--athena-tb: must not be negative (got "-0.5"). Give the TB that Athena scans per month (0 for none), e.g. --athena-tb 1.'],
+    ])("%s", (_title, value, option, message) => {
+      expect(() => parseGb(value, option)).toThrow(message);
+    });
+
+    it.each([
+      ["25", "--gb-per-day", 25],
+      [" 2.5 ", "--athena-tb", 2.5],
+      ["0", "--athena-tb", 0],
+      ["1e3", "--gb-per-day", 1000],
+    ])("accepts %j for %s", (value, option, expected) => {
+      expect(parseGb(value, option)).toBe(expected);
+    });
   });
 });

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { loadEnvironments, selectEnvironments } from "../../environments";
 import { ConfigError } from "../../policies/errors";
-import { baseInput, tempDir, writeEnvFiles } from "../support/env";
+import { baseInput, copyExampleEnvironments, tempDir, writeEnvFiles } from "../support/env";
 
 const messageOf = (fn: () => unknown): string => {
   try {
@@ -32,16 +32,52 @@ describe("environment loader", () => {
     });
     const message = messageOf(() => loadEnvironments(dir));
     expect(message).toContain("2 configuration problems:");
-    expect(message).toContain('aa.account: is not a 12-digit AWS account id (got "1").');
-    expect(message).toContain('bb.region: is not an AWS region (got "nowhere").');
+    expect(message).toContain('a.ts (name "aa").account: is not a 12-digit AWS account id (got "1").');
+    expect(message).toContain('b.ts (name "bb").region: is not an AWS region (got "nowhere").');
   });
 
   it("rejects duplicate environment names, naming both files", () => {
     const dir = tempDir("dup");
     writeEnvFiles(dir, { one: baseInput({ name: "prod" }), two: baseInput({ name: "prod" }) });
     expect(messageOf(() => loadEnvironments(dir))).toContain(
-      'prod.name: duplicate environment name, also declared in one.ts (got "prod" in two.ts). Give every environment its own name.',
+      'two.ts (name "prod").name: duplicate environment name, also declared in one.ts (got "prod"). Give every environment its own name, usually its file\'s name ("two").',
     );
+  });
+
+  describe("names the file when the environment's name differs from it", () => {
+    // The README's way to add an environment: copy dev.ts to qa.ts, then edit it.
+    const copyOfDev = (dir: string, edit: (text: string) => string) => {
+      copyExampleEnvironments(dir);
+      fs.writeFileSync(path.join(dir, "qa.ts"), edit(fs.readFileSync(path.join(dir, "dev.ts"), "utf8")));
+    };
+
+    it("blames qa.ts, not dev, for a typo in a copy of dev.ts whose name is still \"dev\"", () => {
+      const dir = tempDir("copy");
+      copyOfDev(dir, (text) => text.replace('account: "210987654321"', 'account: "21098765432"'));
+      const message = messageOf(() => loadEnvironments(dir));
+      expect(message).toContain('qa.ts (name "dev").account: is not a 12-digit AWS account id (got "21098765432"). Write the account id as a string of exactly 12 digits.');
+      expect(message).not.toMatch(/^\s+- dev\.account/m);
+    });
+
+    it("says the copy still carries dev's name once the typo is fixed", () => {
+      const dir = tempDir("copy-name");
+      copyOfDev(dir, (text) => text);
+      expect(messageOf(() => loadEnvironments(dir))).toContain(
+        'qa.ts (name "dev").name: duplicate environment name, also declared in dev.ts (got "dev"). Give every environment its own name, usually its file\'s name ("qa").',
+      );
+    });
+
+    it("keeps the short label when the name matches the file", () => {
+      const dir = tempDir("same");
+      writeEnvFiles(dir, { qa: baseInput({ name: "qa", account: "1" }) });
+      expect(messageOf(() => loadEnvironments(dir))).toContain('  - qa.account: is not a 12-digit AWS account id (got "1").');
+    });
+
+    it("uses the file's name when the name is not a string", () => {
+      const dir = tempDir("no-name");
+      writeEnvFiles(dir, { qa: baseInput({ name: 5 }) });
+      expect(messageOf(() => loadEnvironments(dir))).toContain('  - qa.name: must be a string (got 5). Name the environment, e.g. "prod".');
+    });
   });
 
   it("reports a file that cannot be loaded instead of crashing", () => {
