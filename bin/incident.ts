@@ -2,7 +2,8 @@ import * as path from "path";
 import { environmentsDir, loadEnvironments } from "../environments";
 import { incidentsDir, incidentState, IncidentFiles, readIncidents, writeIncident } from "../environments/incidents";
 import { ENI_PATTERN, INCIDENT_ID_PATTERN, IncidentRecord } from "../environments/incidents/schema";
-import { ConfigError } from "../policies/errors";
+import { ConfigError, showValue } from "../policies/errors";
+import { RESERVED_TAG_PREFIX, TAG_CHARACTERS, TAG_LIMITS, tagLength } from "../policies/tags";
 import { incidentNames } from "../stacks/incident-stack";
 import { parseDuration } from "./duration";
 import { PlanResult, planStack } from "./plan";
@@ -52,6 +53,11 @@ export function openIncident(opts: OpenOptions): { record: IncidentRecord; file:
   const reason = opts.reason?.trim() ?? "";
   if (reason === "") problems.push(`--reason: is required (got ${opts.reason === undefined ? "nothing" : `"${opts.reason}"`}). Say why, e.g. --reason "suspected crypto-mining on web-3".`);
   const ticket = opts.ticket?.trim() ?? "";
+  // Both become tag values on every resource of the incident stack: AWS's tag rules apply.
+  for (const [flag, value] of [["--reason", reason], ["--ticket", ticket]] as const) {
+    if (tagLength(value) > TAG_LIMITS.valueLength) problems.push(`${flag}: longer than a tag value may be, ${TAG_LIMITS.valueLength} characters (got ${tagLength(value)} characters). Shorten it; put the detail in the ticket.`);
+    else if (!TAG_CHARACTERS.test(value) || RESERVED_TAG_PREFIX.test(value)) problems.push(`${flag}: has characters a tag value may not hold, or starts with "aws:" (got ${showValue(value)}). Use letters, digits, spaces and _ . : / = + - @ only.`);
+  }
   let id = "";
   if (ticket === "") problems.push(`--ticket: is required (got ${opts.ticket === undefined ? "nothing" : `"${opts.ticket}"`}). Give the incident ticket, e.g. --ticket SEC-1234.`);
   else {
