@@ -72,9 +72,9 @@ const mappings = (c: ControlOutcome) => [c.mappings.cis, c.mappings.securityHub 
 const evidenceText = (e: Evidence) => `${e.address}.${e.attribute} = ${JSON.stringify(e.value)}`;
 
 function retentionRows(r: EnvironmentReport): string[][] {
-  return [[days(r.retention.cloudWatchDays), days(r.retention.archiveDays), r.retention.transitions.join(" ") || "-", days(r.retention.archiveDays), days(r.retention.noncurrentDays)]];
+  return [[days(r.retention.cloudWatchDays), days(r.retention.archiveDays), r.retention.transitions.join(" ") || "-", days(r.retention.archiveDays), days(r.retention.noncurrentDays), r.retention.notQueryable.join(", ") || "none"]];
 }
-const RETENTION_HEADERS = ["cloudwatch days", "s3 days", "transitions", "expiration", "noncurrent expiry"];
+const RETENTION_HEADERS = ["cloudwatch days", "s3 days", "transitions", "expiration", "noncurrent expiry", "not queryable by Athena"];
 
 /** One line per environment for `npm start`: "11/13 pass, 2 excepted" or "... 1 FAIL". */
 export function controlsSummary(r: EnvironmentReport): string {

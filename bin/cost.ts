@@ -59,7 +59,7 @@ export function estimateCost(env: Environment, gbPerDay: number, athenaTbPerMont
       lines.push({ destination: "S3 archive", item: "Parquet conversion", gb: monthly, usdPerMonth: monthly * PRICES.parquetConversionUsdPerGb });
     }
     const ratio = parquet ? PRICES.compression.s3Parquet : PRICES.compression.s3PlainText;
-    const lc = archiveLifecycle(env.retention.archive.days);
+    const lc = archiveLifecycle(env.retention.archive.days, env.retention.archiveStorage);
     const steps = [{ days: 0, storageClass: "STANDARD" as const }, ...lc.transitions];
     steps.forEach((step, i) => {
       const until = steps[i + 1]?.days ?? lc.expirationDays;

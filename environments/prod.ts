@@ -38,8 +38,12 @@ export default {
       s3: { fileFormat: "parquet", hiveCompatiblePartitions: true, perHourPartition: true },
     },
     {
+      // The bastion's interface, in the customer-facing VPC: its one-minute records go to a log
+      // group of their own (/flowlog-kit/prod/detail/eni-0c4d6e8f0a2b4c6d8), so the VPC's
+      // records of the same traffic are not counted twice.
       resource: "eni",
       id: "eni-0c4d6e8f0a2b4c6d8",
+      vpc: "vpc-0b1e3a5c7d9f1b3d5",
       trafficType: "ALL",
       aggregationSeconds: 60,
       destinations: ["cloudwatch"],

@@ -19,9 +19,12 @@ export default {
       s3: { fileFormat: "plain-text", hiveCompatiblePartitions: true, perHourPartition: false },
     },
     {
-      // The payments subnet is reviewed weekly for denied traffic.
+      // The payments subnet is reviewed weekly for denied traffic. It lies inside the VPC above,
+      // which already logs it to CloudWatch: its one-minute REJECT records go to a log group of
+      // their own (/flowlog-kit/stg/detail/subnet-0a7b9c1d3e5f7a9b2), not counted twice.
       resource: "subnet",
       id: "subnet-0a7b9c1d3e5f7a9b2",
+      vpc: "vpc-04c6e8a0b2d4f6a81",
       trafficType: "REJECT",
       aggregationSeconds: 60,
       destinations: ["cloudwatch"],

@@ -13,16 +13,22 @@ export interface AlarmsProps {
   readonly topicArn: string;
   /** Rejected SSH/RDP attempts in 5 minutes that raise the alarm; greater than zero. */
   readonly rejectedAdminThreshold: number;
-  /** NODATA/SKIPDATA records in 15 minutes that raise the log-health alarm; greater than zero. */
+  /** SKIPDATA records in 15 minutes that raise the log-gap alarm; greater than zero. */
   readonly logGapThreshold: number;
+  /**
+   * Consecutive 15-minute periods without a single record in the log group that raise the
+   * delivery alarm.
+   * @default 4
+   */
+  readonly deliveryOutagePeriods?: number;
   /** Topic subscriptions. */
   readonly email: readonly string[];
   readonly https: readonly string[];
 }
 
 /**
- * Metric filters on the flow-log group (rejected SSH/RDP attempts, NODATA/SKIPDATA records),
- * their alarms on the findings topic, and the topic's subscriptions.
+ * Metric filters on the flow-log group (rejected SSH/RDP attempts, SKIPDATA records), their
+ * alarms and a delivery-outage alarm on the findings topic, and the topic's subscriptions.
  */
 export class Alarms extends Construct {
   constructor(scope: Construct, id: string, props: AlarmsProps) {
@@ -55,11 +61,14 @@ export class Alarms extends Construct {
       });
     }
     if (f.has("log-status")) {
-      filter("nodata", "LogGaps", { "log-status": '"NODATA"' });
+      // Only SKIPDATA means records were lost (AWS skipped them: capacity or an internal error).
+      // NODATA is not a gap: it is how an interface without traffic reports an idle interval,
+      // so counting it keeps an environment with any idle interface permanently in ALARM.
+      // Missing data is not breaching here: no SKIPDATA records is the healthy case.
       filter("skipdata", "LogGaps", { "log-status": '"SKIPDATA"' });
       new CloudwatchMetricAlarm(this, "LogHealthAlarm", {
         alarmName: `flowlogs-${props.name}-log-gaps`,
-        alarmDescription: `At least ${props.logGapThreshold} NODATA/SKIPDATA records in 15 minutes: flow logs are missing data`,
+        alarmDescription: `At least ${props.logGapThreshold} SKIPDATA records in 15 minutes: AWS skipped flow-log records`,
         namespace,
         metricName: "LogGaps",
         statistic: "Sum",
@@ -71,6 +80,30 @@ export class Alarms extends Construct {
         alarmActions: [props.topicArn],
       });
     }
+    // A total outage (flow logs deleted, delivery role broken, key disabled) writes no records,
+    // so no metric filter emits anything, and an alarm on a filter metric stays quiet. The log
+    // group's own IncomingLogEvents has data whenever delivery works, even for idle interfaces
+    // (their NODATA records count), and none during an outage: alarm when it is below one for
+    // every period of an hour, and treat missing data as breaching, because missing data is
+    // exactly what an outage looks like. An hour tolerates the 10-minute aggregation interval
+    // plus CloudWatch Logs' delivery delay. It does not depend on the log format.
+    const outagePeriods = props.deliveryOutagePeriods ?? 4;
+    new CloudwatchMetricAlarm(this, "DeliveryAlarm", {
+      alarmName: `flowlogs-${props.name}-delivery-stopped`,
+      alarmDescription: `No flow-log records reached ${props.logGroupName} for ${outagePeriods * 15} minutes: delivery has stopped`,
+      namespace: "AWS/Logs",
+      metricName: "IncomingLogEvents",
+      dimensions: { LogGroupName: props.logGroupName },
+      statistic: "Sum",
+      period: 900,
+      evaluationPeriods: outagePeriods,
+      datapointsToAlarm: outagePeriods,
+      threshold: 1,
+      comparisonOperator: "LessThanThreshold",
+      treatMissingData: "breaching",
+      alarmActions: [props.topicArn],
+      okActions: [props.topicArn],
+    });
     props.email.forEach((endpoint, i) => new SnsTopicSubscription(this, `Email${i}`, { topicArn: props.topicArn, protocol: "email", endpoint }));
     props.https.forEach((endpoint, i) => new SnsTopicSubscription(this, `Https${i}`, { topicArn: props.topicArn, protocol: "https", endpoint }));
   }

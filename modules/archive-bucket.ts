@@ -4,13 +4,20 @@ import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucke
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
 import { AccountContext, archiveBucketPolicy } from "../policies/iam";
-import { archiveLifecycle, ArchiveRetentionDays } from "../policies/retention";
+import { archiveLifecycle, ArchiveRetentionDays, ArchiveStorage } from "../policies/retention";
 import { protectBucket } from "./bucket-protections";
 
 export interface ArchiveBucketProps extends AccountContext {
   readonly bucketName: string;
   /** Retention from the environment's archive class: objects expire after it. */
   readonly retentionDays: ArchiveRetentionDays;
+  /**
+   * How cold the lifecycle may go: `queryable` keeps every object where Athena reads it;
+   * `cold` also allows Deep Archive, which Athena skips until objects are restored.
+   * @default "queryable"
+   * @see https://docs.aws.amazon.com/athena/latest/ug/querying-glacier.html
+   */
+  readonly storage?: ArchiveStorage;
   readonly kmsKeyArn: string;
   /** @default {} */
   readonly tags?: Record<string, string>;
@@ -19,7 +26,8 @@ export interface ArchiveBucketProps extends AccountContext {
 /**
  * The S3 archive: audit evidence, kept for the archive class's retention. Owner-enforced,
  * versioned, SSE-KMS, private, TLS-only, delivery-only writes, and a lifecycle that never
- * moves an object into a class it would leave before that class's minimum duration.
+ * moves an object into a class it would leave before that class's minimum duration (nor, by
+ * default, out of Athena's reach).
  */
 export class ArchiveBucket extends Construct {
   readonly bucket: S3Bucket;
@@ -37,7 +45,7 @@ export class ArchiveBucket extends Construct {
     });
     this.policy = protectBucket(this, "", bucket, props.kmsKeyArn, archiveBucketPolicy(props, props.bucketName));
 
-    const lifecycle = archiveLifecycle(props.retentionDays);
+    const lifecycle = archiveLifecycle(props.retentionDays, props.storage);
     new S3BucketLifecycleConfiguration(this, "Lifecycle", {
       bucket,
       rule: [
@@ -49,6 +57,13 @@ export class ArchiveBucket extends Construct {
           expiration: [{ days: lifecycle.expirationDays }],
           noncurrentVersionExpiration: [{ noncurrentDays: lifecycle.noncurrentExpirationDays }],
           abortIncompleteMultipartUpload: [{ daysAfterInitiation: lifecycle.abortIncompleteMultipartDays }],
+        },
+        {
+          // A rule of its own: S3 rejects expired_object_delete_marker next to days.
+          id: "remove-expired-delete-markers",
+          status: "Enabled",
+          filter: [{ prefix: "" }],
+          expiration: [{ expiredObjectDeleteMarker: lifecycle.removeExpiredDeleteMarkers }],
         },
       ],
     });

@@ -8,9 +8,12 @@ import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucke
 import { archiveLayout, ArchiveOptions, athenaColumn, athenaColumns, RECENT_PARTITIONS } from "../functions/flowlog/athena";
 import { LogFormat } from "../functions/flowlog/format";
 import { NOT_ARCHIVE_TAG } from "../policies/controls";
-import { AccountContext, bucketArn, denyInsecureTransport, doc } from "../policies/iam";
+import { AccountContext, ARCHIVE_FORMAT_FOLDERS, bucketArn, denyInsecureTransport, doc } from "../policies/iam";
 import { protectBucket } from "./bucket-protections";
 import { literal } from "./literal";
+
+/** The folder of the results bucket the workgroup writes query results to. */
+export const ATHENA_RESULTS_FOLDER = "results/";
 
 export interface AthenaTableSpec {
   /** Table name, e.g. flow_logs. */
@@ -35,6 +38,13 @@ export interface AthenaProps extends AccountContext {
    * @see https://docs.aws.amazon.com/athena/latest/ug/workgroups-setting-control-limits-cloudwatch.html
    */
   readonly bytesScannedCutoffPerQuery: number;
+  /**
+   * Read objects restored from Glacier Flexible Retrieval or Deep Archive; without it Athena
+   * skips them even after a restore. Set when the archive lifecycle may move objects there.
+   * @default false
+   * @see https://docs.aws.amazon.com/athena/latest/ug/querying-glacier.html
+   */
+  readonly readRestoredObjects?: boolean;
 }
 
 /**
@@ -73,18 +83,26 @@ export class Athena extends Construct {
         enforceWorkgroupConfiguration: true,
         publishCloudwatchMetricsEnabled: true,
         bytesScannedCutoffPerQuery: props.bytesScannedCutoffPerQuery,
-        resultConfiguration: { outputLocation: `s3://${props.resultsBucket}/results/`, encryptionConfiguration: { encryptionOption: "SSE_KMS", kmsKeyArn: props.kmsKeyArn } },
+        resultConfiguration: { outputLocation: `s3://${props.resultsBucket}/${ATHENA_RESULTS_FOLDER}`, encryptionConfiguration: { encryptionOption: "SSE_KMS", kmsKeyArn: props.kmsKeyArn } },
       },
     });
 
     for (const spec of props.tables) {
-      const layout = archiveLayout(props.archiveBucket, props.account, props.region, spec.options);
+      // Each format is delivered under its own folder (FlowLogs), so the table reads only its own files.
+      const folder = ARCHIVE_FORMAT_FOLDERS[spec.options.fileFormat].replace(/\/$/, "");
+      const layout = archiveLayout(folder ? `${props.archiveBucket}/${folder}` : props.archiveBucket, props.account, props.region, spec.options);
       const parquet = spec.options.fileFormat === "parquet";
       const table = new GlueCatalogTable(this, `Table_${spec.name}`, {
         name: spec.name,
         databaseName: database.name,
         tableType: "EXTERNAL_TABLE",
-        parameters: { EXTERNAL: "TRUE", ...layout.projection, "storage.location.template": literal(layout.locationTemplate), ...(parquet ? { classification: "parquet" } : { classification: "csv", "skip.header.line.count": "1" }) },
+        parameters: {
+          EXTERNAL: "TRUE",
+          ...layout.projection,
+          "storage.location.template": literal(layout.locationTemplate),
+          ...(parquet ? { classification: "parquet" } : { classification: "csv", "skip.header.line.count": "1" }),
+          ...(props.readRestoredObjects ? { read_restored_glacier_objects: "true" } : {}),
+        },
         partitionKeys: layout.partitionKeys.map((name) => ({ name, type: "int" })),
         storageDescriptor: {
           location: layout.location,

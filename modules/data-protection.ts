@@ -1,20 +1,23 @@
 import { Construct } from "constructs";
 import { CloudwatchLogDataProtectionPolicy } from "@cdktf/provider-aws/lib/cloudwatch-log-data-protection-policy";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { partitionOf } from "../policies/iam";
 import type { CloudWatchRetentionDays } from "../policies/retention";
 
 export interface DataProtectionProps {
   readonly name: string;
-  /** The flow-log group whose IP addresses are masked. */
-  readonly logGroupName: string;
+  /** The region: managed data identifiers live in its partition (aws, aws-cn, aws-us-gov). */
+  readonly region: string;
+  /** The flow-log groups whose IP addresses are masked: every group flow logs deliver to. */
+  readonly logGroupNames: readonly string[];
   readonly kmsKeyArn: string;
   /** Retention of the audit-findings log group. */
   readonly retentionDays: CloudWatchRetentionDays;
 }
 
 /**
- * A CloudWatch Logs data-protection policy that masks IP addresses in the flow-log group for
- * readers without logs:Unmask, auditing findings to a log group of their own.
+ * A CloudWatch Logs data-protection policy on each flow-log group that masks IP addresses for
+ * readers without logs:Unmask, auditing findings to one log group of their own.
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/mask-sensitive-log-data.html
  */
 export class DataProtection extends Construct {
@@ -25,18 +28,21 @@ export class DataProtection extends Construct {
       retentionInDays: props.retentionDays,
       kmsKeyId: props.kmsKeyArn,
     });
-    const ip = ["arn:aws:dataprotection::aws:data-identifier/IpAddress"];
-    new CloudwatchLogDataProtectionPolicy(this, "Policy", {
-      logGroupName: props.logGroupName,
-      policyDocument: JSON.stringify({
-        Name: `flowlog-kit-${props.name}-mask-ip-addresses`,
-        Description: "Masks IP addresses in flow logs for readers without logs:Unmask",
-        Version: "2021-06-01",
-        Statement: [
-          { Sid: "audit", DataIdentifier: ip, Operation: { Audit: { FindingsDestination: { CloudWatchLogs: { LogGroup: audit.name } } } } },
-          { Sid: "redact", DataIdentifier: ip, Operation: { Deidentify: { MaskConfig: {} } } },
-        ],
-      }),
+    // China and GovCloud have their own partition; an `aws` identifier there is rejected.
+    const ip = [`arn:${partitionOf(props.region)}:dataprotection::aws:data-identifier/IpAddress`];
+    props.logGroupNames.forEach((logGroupName, i) => {
+      new CloudwatchLogDataProtectionPolicy(this, i === 0 ? "Policy" : `Policy${i + 1}`, {
+        logGroupName,
+        policyDocument: JSON.stringify({
+          Name: `flowlog-kit-${props.name}-mask-ip-addresses`,
+          Description: "Masks IP addresses in flow logs for readers without logs:Unmask",
+          Version: "2021-06-01",
+          Statement: [
+            { Sid: "audit", DataIdentifier: ip, Operation: { Audit: { FindingsDestination: { CloudWatchLogs: { LogGroup: audit.name } } } } },
+            { Sid: "redact", DataIdentifier: ip, Operation: { Deidentify: { MaskConfig: {} } } },
+          ],
+        }),
+      });
     });
   }
 }

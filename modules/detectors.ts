@@ -1,6 +1,6 @@
 import * as path from "path";
 import { Construct } from "constructs";
-import { AssetType, TerraformAsset } from "cdktf";
+import { AssetType, TerraformAsset, Token } from "cdktf";
 import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
 import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
@@ -13,6 +13,7 @@ import { S3BucketNotification } from "@cdktf/provider-aws/lib/s3-bucket-notifica
 import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import type { DetectorThresholds } from "../functions/detect/thresholds";
 import type { LogFormat } from "../functions/flowlog/format";
+import { ConfigError, showValue } from "../policies/errors";
 import { AccountContext, bucketArn, detectorPermissions, lambdaTrustPolicy } from "../policies/iam";
 import type { CloudWatchRetentionDays } from "../policies/retention";
 import { bundleHandler } from "./lambda-bundle";
@@ -60,6 +61,40 @@ export function lookbackSeconds(schedule: string): number {
 }
 
 /**
+ * Lambda's limit on a function's environment variables, all of them together.
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+ */
+export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
+
+/** What an unresolved reference (the topic ARN, at synth) counts for: more than any ARN the kit passes. */
+const UNRESOLVED_BYTES = 256;
+
+/**
+ * Size of a function's environment variables. Measured as their JSON (names, values, quotes
+ * and separators), which is at least what Lambda counts, so a set that passes here fits.
+ */
+export function environmentSize(variables: Readonly<Record<string, string>>): number {
+  const resolved = Object.fromEntries(Object.entries(variables).map(([k, v]) => [k, Token.isUnresolved(v) ? "x".repeat(UNRESOLVED_BYTES) : v]));
+  return Buffer.byteLength(JSON.stringify(resolved), "utf8");
+}
+
+/**
+ * Refuses, at synth, a detector whose environment variables exceed Lambda's limit (the apply
+ * would fail instead). The thresholds travel in one variable, so the error names the threshold
+ * that takes the most room: a long list such as `allowedSources` is the usual cause.
+ */
+export function checkDetectorEnvironment(environment: string, variables: Readonly<Record<string, string>>, thresholds: DetectorThresholds): void {
+  const size = environmentSize(variables);
+  if (size <= LAMBDA_ENVIRONMENT_LIMIT_BYTES) return;
+  const [largest, value] = Object.entries(thresholds).sort(([, a], [, b]) => JSON.stringify(b).length - JSON.stringify(a).length)[0]!;
+  const entries = Array.isArray(value) ? `${value.length} entries, ` : "";
+  throw new ConfigError([
+    `${environment}.detectors.thresholds.${largest}: the detector's environment variables would take ${size} bytes, more than Lambda's ${LAMBDA_ENVIRONMENT_LIMIT_BYTES}-byte limit, and this threshold takes the most room (got ${entries}${JSON.stringify(value).length} bytes: ${showValue(value)}). ` +
+      `Shorten it by at least ${size - LAMBDA_ENVIRONMENT_LIMIT_BYTES} bytes; every threshold travels in the one FLOWLOG_THRESHOLDS variable.`,
+  ]);
+}
+
+/**
  * The detector function and what it needs: a deterministic bundle, a least-privilege role, its
  * own encrypted log group, a dead-letter queue, the schedule, the optional S3 trigger, and
  * alarms on errors and dead letters.
@@ -102,6 +137,17 @@ export class Detectors extends Construct {
       ),
     });
     const lookback = lookbackSeconds(props.schedule);
+    const variables = {
+      FLOWLOG_ENVIRONMENT: props.name,
+      FLOWLOG_ACCOUNT: props.account,
+      FLOWLOG_LOG_GROUP: props.logGroupName,
+      FLOWLOG_TOPIC_ARN: props.topicArn,
+      FLOWLOG_FORMAT: props.logFormat.isDefault ? "default" : props.logFormat.names.join(" "),
+      FLOWLOG_THRESHOLDS: JSON.stringify(props.thresholds),
+      FLOWLOG_LOOKBACK_SECONDS: String(lookback),
+      FLOWLOG_UNMASK: props.unmask ? "1" : "0",
+    };
+    checkDetectorEnvironment(props.name, variables, props.thresholds);
     this.function = new LambdaFunction(this, "Function", {
       functionName,
       description: `flowlog-kit ${props.name}: scans, brute force, exfiltration, C2, lateral movement, anomalies`,
@@ -115,18 +161,7 @@ export class Detectors extends Construct {
       // Logs Insights queries of a busy environment take minutes; Lambda's maximum is 900 s.
       timeout: 900,
       deadLetterConfig: { targetArn: this.deadLetterQueue.arn },
-      environment: {
-        variables: {
-          FLOWLOG_ENVIRONMENT: props.name,
-          FLOWLOG_ACCOUNT: props.account,
-          FLOWLOG_LOG_GROUP: props.logGroupName,
-          FLOWLOG_TOPIC_ARN: props.topicArn,
-          FLOWLOG_FORMAT: props.logFormat.isDefault ? "default" : props.logFormat.names.join(" "),
-          FLOWLOG_THRESHOLDS: JSON.stringify(props.thresholds),
-          FLOWLOG_LOOKBACK_SECONDS: String(lookback),
-          FLOWLOG_UNMASK: props.unmask ? "1" : "0",
-        },
-      },
+      environment: { variables },
       dependsOn: [logs],
     });
 

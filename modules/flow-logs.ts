@@ -2,6 +2,7 @@ import { Construct } from "constructs";
 import { ITerraformDependable } from "cdktf";
 import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
 import { LogFormat } from "../functions/flowlog/format";
+import { ARCHIVE_FORMAT_FOLDERS } from "../policies/iam";
 import { literal } from "./literal";
 
 /** What one flow log watches and how; destinations are wired by the FlowLogs construct. */
@@ -22,6 +23,12 @@ export interface FlowLogTarget {
     readonly hiveCompatiblePartitions: boolean;
     readonly perHourPartition: boolean;
   };
+  /**
+   * The log group of this target's CloudWatch destination, when it is not the shared one (a
+   * subnet or ENI inside a VPC that is logged to the shared group gets its own).
+   * @default - FlowLogsProps.cloudWatch.logGroupArn
+   */
+  readonly logGroupArn?: string;
 }
 
 export interface FlowLogsProps {
@@ -30,7 +37,8 @@ export interface FlowLogsProps {
   readonly cloudWatch?: { readonly logGroupArn: string; readonly deliveryRoleArn: string };
   /**
    * Required when any target delivers to S3. `destinationArn` is the bucket ARN, optionally
-   * followed by `/<prefix>/`; `dependsOn` should hold the bucket policy.
+   * followed by `/<prefix>/`; each file format is written under its own folder below it
+   * (ARCHIVE_FORMAT_FOLDERS). `dependsOn` should hold the bucket policy.
    */
   readonly s3?: { readonly destinationArn: string; readonly dependsOn?: ITerraformDependable[] };
   /** Name tag prefix; each flow log is tagged `<prefix>-<id>-<destination>`. */
@@ -64,7 +72,7 @@ export class FlowLogs extends Construct {
             new FlowLog(this, `${base}ToCloudWatch`, {
               ...common,
               logDestinationType: "cloud-watch-logs",
-              logDestination: props.cloudWatch.logGroupArn,
+              logDestination: target.logGroupArn ?? props.cloudWatch.logGroupArn,
               iamRoleArn: props.cloudWatch.deliveryRoleArn,
               tags,
             }),
@@ -72,11 +80,14 @@ export class FlowLogs extends Construct {
         } else {
           if (!props.s3) throw new Error(`FlowLogs: target ${target.id} delivers to S3 but no bucket was given`);
           const options = target.s3;
+          // AWS takes a folder as <bucket-arn>/<folder>/ and writes AWSLogs/... below it.
+          const withSlash = props.s3.destinationArn.endsWith("/") ? props.s3.destinationArn : `${props.s3.destinationArn}/`;
+          const folder = ARCHIVE_FORMAT_FOLDERS[options?.fileFormat ?? "plain-text"];
           this.flowLogs.push(
             new FlowLog(this, `${base}ToS3`, {
               ...common,
               logDestinationType: "s3",
-              logDestination: props.s3.destinationArn,
+              logDestination: folder ? `${withSlash}${folder}` : props.s3.destinationArn,
               destinationOptions: options && {
                 fileFormat: options.fileFormat,
                 hiveCompatiblePartitions: options.hiveCompatiblePartitions,

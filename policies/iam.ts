@@ -100,15 +100,32 @@ export function denyInsecureTransport(bucket: string): Statement {
   };
 }
 
-/** Prefixes under which log delivery may write: the AWSLogs tree and incident trees. */
+/**
+ * The archive folder each S3 file format is delivered under: plain text at the bucket root,
+ * Parquet under `parquet/`. AWS writes the same `AWSLogs/...` keys for both formats, so
+ * without a folder of its own each format's Athena table would read the other's files.
+ * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-path.html
+ */
+export const ARCHIVE_FORMAT_FOLDERS: Readonly<Record<"plain-text" | "parquet", string>> = Object.freeze({ "plain-text": "", parquet: "parquet/" });
+
+/**
+ * Key patterns under which log delivery may write: both AWSLogs layouts AWS uses for this
+ * account (default `AWSLogs/<account>/` and Hive-compatible `AWSLogs/aws-account-id=<account>/`),
+ * at the bucket root, in every format folder, and in incident folders (`incidents/<id>/`).
+ * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-permissions.html
+ */
 export function deliveryPrefixes(account: string): string[] {
-  return [`AWSLogs/${account}/*`, `incidents/*/AWSLogs/${account}/*`];
+  const folders = [...new Set(Object.values(ARCHIVE_FORMAT_FOLDERS)), "incidents/*/"];
+  return folders.flatMap((folder) => [`${folder}AWSLogs/${account}/*`, `${folder}AWSLogs/aws-account-id=${account}/*`]);
 }
 
 /**
  * Archive bucket policy: TLS only; log delivery writes only under this account's AWSLogs
- * prefixes, confused-deputy protected. No `s3:x-amz-acl` condition: with BucketOwnerEnforced
- * ownership the service sends no ACL header and such a condition would block delivery.
+ * prefixes (default and Hive-compatible), confused-deputy protected. A missing prefix does not
+ * fail loudly: AWS either refuses the flow log or, when the deployer may write bucket policies,
+ * replaces this policy with its own (dropping the TLS-only deny) until the next apply restores
+ * it. No `s3:x-amz-acl` condition: with BucketOwnerEnforced ownership the service sends no ACL
+ * header and such a condition would block delivery.
  * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-permissions.html
  */
 export function archiveBucketPolicy(c: AccountContext, bucket: string): PolicyDocument {
@@ -156,14 +173,14 @@ export function deliveryTrustPolicy(c: AccountContext): PolicyDocument {
   });
 }
 
-/** Delivery permissions: write streams and events into one log group, nothing else. */
-export function deliveryPermissions(c: AccountContext, logGroupName: string): PolicyDocument {
-  const arn = logGroupArn(c, logGroupName);
+/** Delivery permissions: write streams and events into the named log groups, nothing else. */
+export function deliveryPermissions(c: AccountContext, logGroupNames: string | readonly string[]): PolicyDocument {
+  const arns = (typeof logGroupNames === "string" ? [logGroupNames] : logGroupNames).map((name) => logGroupArn(c, name));
   return doc({
-    Sid: "WriteFlowLogsToOneLogGroup",
+    Sid: "WriteFlowLogsToNamedLogGroups",
     Effect: "Allow",
     Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-    Resource: [arn, `${arn}:*`],
+    Resource: arns.flatMap((arn) => [arn, `${arn}:*`]),
   });
 }
 

@@ -17,9 +17,19 @@ export interface RbacScope extends AccountContext {
   /** ARN of the environment key, or a `${...}` reference to it. */
   readonly kmsKeyArn: string;
   readonly deliveryRoleName: string;
+  /**
+   * Name prefix of the incident stacks' delivery roles (`flowlogs-<env>-inc-`), which the
+   * engineer passes when creating an incident's CloudWatch flow log.
+   */
+  readonly incidentDeliveryRolePrefix: string;
   readonly detectorFunctionName: string;
   readonly athenaWorkgroup: string;
   readonly glueDatabase: string;
+  /**
+   * The bucket the workgroup writes query results to (SSE-KMS with the environment key), and
+   * the folder of the workgroup's output location in it, e.g. `results/`.
+   */
+  readonly athenaResults: { readonly bucket: string; readonly folder: string };
 }
 
 /** IAM role name for a role in an environment, e.g. flowlogs-prod-security-analyst. */
@@ -40,14 +50,23 @@ function arns(s: RbacScope) {
       `arn:${p}:glue:${s.region}:${s.account}:table/${s.glueDatabase}/*`,
     ],
     flowLogs: `arn:${p}:ec2:${s.region}:${s.account}:vpc-flow-log/*`,
-    deliveryRole: `arn:${p}:iam::${s.account}:role/${s.deliveryRoleName}`,
+    deliveryRoles: [`arn:${p}:iam::${s.account}:role/${s.deliveryRoleName}`, `arn:${p}:iam::${s.account}:role/${s.incidentDeliveryRolePrefix}*`],
+    resultsBucket: bucketArn(s.region, s.athenaResults.bucket),
+    results: `${bucketArn(s.region, s.athenaResults.bucket)}/${s.athenaResults.folder}*`,
     envRoles: `arn:${p}:iam::${s.account}:role/flowlogs-${s.environment}-*`,
     detector: `arn:${p}:lambda:${s.region}:${s.account}:function:${s.detectorFunctionName}`,
     scheduleRule: `arn:${p}:events:${s.region}:${s.account}:rule/${s.detectorFunctionName}-schedule`,
   };
 }
 
-/** Read flow-log data: Logs Insights and Athena over this environment, and its archive. No write, no delete. */
+/**
+ * Read flow-log data: Logs Insights and Athena over this environment, and its archive. No
+ * delete. The one write is Athena's: a query runs with the caller's credentials, so the analyst
+ * writes the query's results (SSE-KMS with the environment key, which the workgroup enforces)
+ * into the results folder, and reads them back from there.
+ * @see https://docs.aws.amazon.com/athena/latest/ug/security-iam-athena.html
+ * @see https://docs.aws.amazon.com/athena/latest/ug/encryption.html
+ */
 export function securityAnalystPolicy(s: RbacScope): PolicyDocument {
   const a = arns(s);
   return doc(
@@ -56,8 +75,20 @@ export function securityAnalystPolicy(s: RbacScope): PolicyDocument {
     { Sid: "ReadQueryResultsNoResourceLevel", Effect: "Allow", Action: ["logs:GetQueryResults", "logs:StopQuery", "logs:DescribeQueries", "logs:DescribeLogGroups", "logs:DescribeQueryDefinitions"], Resource: "*" },
     { Sid: "ReadArchive", Effect: "Allow", Action: ["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"], Resource: [a.bucket, a.objects] },
     { Sid: "DecryptArchive", Effect: "Allow", Action: "kms:Decrypt", Resource: s.kmsKeyArn },
-    { Sid: "RunAthenaQueries", Effect: "Allow", Action: ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution", "athena:GetWorkGroup", "athena:ListNamedQueries", "athena:GetNamedQuery"], Resource: a.workgroup },
-    { Sid: "ReadFlowLogTables", Effect: "Allow", Action: ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartitions"], Resource: a.glue },
+    {
+      Sid: "RunAthenaQueries",
+      Effect: "Allow",
+      Action: [
+        "athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:GetQueryResultsStream", "athena:StopQueryExecution",
+        "athena:BatchGetQueryExecution", "athena:ListQueryExecutions", "athena:GetWorkGroup", "athena:ListNamedQueries", "athena:GetNamedQuery", "athena:BatchGetNamedQuery",
+      ],
+      Resource: a.workgroup,
+    },
+    { Sid: "ReadFlowLogTables", Effect: "Allow", Action: ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition"], Resource: a.glue },
+    { Sid: "LocateQueryResults", Effect: "Allow", Action: ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"], Resource: a.resultsBucket },
+    { Sid: "WriteAndReadQueryResults", Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"], Resource: a.results },
+    // The workgroup enforces SSE-KMS with the environment key: writing results needs a data key.
+    { Sid: "EncryptQueryResults", Effect: "Allow", Action: "kms:GenerateDataKey", Resource: s.kmsKeyArn },
   );
 }
 
@@ -74,7 +105,10 @@ export function securityEngineerPolicy(s: RbacScope): PolicyDocument {
     { Sid: "FlowLogTargets", Effect: "Allow", Action: "ec2:CreateFlowLogs", Resource: [`arn:${partitionOf(s.region)}:ec2:${s.region}:${s.account}:vpc/*`, `arn:${partitionOf(s.region)}:ec2:${s.region}:${s.account}:subnet/*`, `arn:${partitionOf(s.region)}:ec2:${s.region}:${s.account}:network-interface/*`] },
     // Describe calls take no resource ARN: AWS accepts only "*".
     { Sid: "DescribeNoResourceLevel", Effect: "Allow", Action: ["ec2:DescribeFlowLogs", "logs:DescribeLogGroups", "logs:DescribeQueryDefinitions", "logs:GetQueryResults", "logs:StopQuery"], Resource: "*" },
-    { Sid: "PassDeliveryRole", Effect: "Allow", Action: "iam:PassRole", Resource: a.deliveryRole, Condition: { StringEquals: { "iam:PassedToService": "vpc-flow-logs.amazonaws.com" } } },
+    // A flow log to S3 is a CloudWatch Logs delivery: creating and deleting one needs these, and AWS accepts only "*".
+    { Sid: "S3FlowLogDeliveriesNoResourceLevel", Effect: "Allow", Action: ["logs:CreateLogDelivery", "logs:DeleteLogDelivery"], Resource: "*" },
+    // The environment's and the incidents' delivery roles, and only to the flow-logs service.
+    { Sid: "PassDeliveryRoles", Effect: "Allow", Action: "iam:PassRole", Resource: a.deliveryRoles, Condition: { StringEquals: { "iam:PassedToService": "vpc-flow-logs.amazonaws.com" } } },
     {
       Sid: "ManageLogGroupFiltersAndQueries",
       Effect: "Allow",

@@ -40,8 +40,27 @@ export const MINIMUM_STORAGE_DAYS: Readonly<Record<ArchiveStorageClass, number>>
 });
 
 /**
+ * Storage classes Athena reads in place. Athena skips objects in Glacier Flexible Retrieval
+ * (GLACIER) and Deep Archive without an error, unless they were restored first and the table
+ * reads restored objects: a query over those days silently returns less.
+ * @see https://docs.aws.amazon.com/athena/latest/ug/querying-glacier.html
+ */
+export const ATHENA_READABLE_CLASSES: readonly string[] = Object.freeze(["STANDARD", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR"]);
+
+/** Whether Athena reads an object of this storage class without a restore. */
+export const athenaReadable = (storageClass: string): boolean => ATHENA_READABLE_CLASSES.includes(storageClass);
+
+/**
+ * How far the archive lifecycle may move objects: `queryable` keeps every object in a class
+ * Athena reads for its whole retention; `cold` also allows Deep Archive, cheaper but out of
+ * Athena's reach until restored.
+ */
+export const ARCHIVE_STORAGE = ["queryable", "cold"] as const;
+export type ArchiveStorage = (typeof ARCHIVE_STORAGE)[number];
+
+/**
  * The transition ladder the archive climbs as objects age. Standard-IA cannot be entered
- * before day 30 (an S3 lifecycle rule).
+ * before day 30 (an S3 lifecycle rule). Deep Archive is taken only with `cold` storage.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-transition-general-considerations.html
  */
 export const TRANSITION_LADDER: readonly { readonly days: number; readonly storageClass: ArchiveStorageClass }[] =
@@ -61,18 +80,52 @@ export function transitionFits(t: Transition, expirationDays: number): boolean {
   return t.days + MINIMUM_STORAGE_DAYS[t.storageClass] <= expirationDays;
 }
 
-/** The archive lifecycle for a retention: every ladder step that fits before expiration. */
-export function archiveLifecycle(expirationDays: ArchiveRetentionDays): {
+/** Days of the retention during which objects sit in a class Athena does not read. */
+export interface NotQueryable {
+  /** The first day out of Athena's reach. */
+  readonly fromDay: number;
+  /** The last day, i.e. the expiration. */
+  readonly toDay: number;
+  readonly storageClass: string;
+}
+
+/**
+ * The first transition into a class Athena does not read, as the days it covers; undefined
+ * when every object stays readable until it expires.
+ */
+export function notQueryableDays(transitions: readonly { readonly days: number; readonly storageClass: string }[], expirationDays: number): NotQueryable | undefined {
+  const cold = [...transitions].sort((a, b) => a.days - b.days).find((t) => !athenaReadable(t.storageClass) && t.days < expirationDays);
+  return cold && { fromDay: cold.days, toDay: expirationDays, storageClass: cold.storageClass };
+}
+
+/**
+ * The archive lifecycle for a retention: every ladder step that fits before expiration and,
+ * unless `storage` is `cold`, keeps objects where Athena reads them.
+ */
+export function archiveLifecycle(
+  expirationDays: ArchiveRetentionDays,
+  storage: ArchiveStorage = "queryable",
+): {
   readonly transitions: readonly Transition[];
   readonly expirationDays: number;
   readonly noncurrentExpirationDays: number;
   readonly abortIncompleteMultipartDays: number;
+  /**
+   * Remove delete markers that no longer hide any version: after expiration and the noncurrent
+   * expiry, each expired object leaves one behind, which S3 otherwise keeps (and lists) forever.
+   */
+  readonly removeExpiredDeleteMarkers: true;
+  /** The days out of Athena's reach; undefined with `queryable` storage. */
+  readonly notQueryable?: NotQueryable;
 } {
+  const transitions = TRANSITION_LADDER.filter((t) => transitionFits(t, expirationDays) && (storage === "cold" || athenaReadable(t.storageClass)));
   return {
-    transitions: TRANSITION_LADDER.filter((t) => transitionFits(t, expirationDays)),
+    transitions,
     expirationDays,
     // A deleted or overwritten object is kept one week so an operator mistake can be undone.
     noncurrentExpirationDays: 7,
     abortIncompleteMultipartDays: 7,
+    removeExpiredDeleteMarkers: true,
+    notQueryable: notQueryableDays(transitions, expirationDays),
   };
 }

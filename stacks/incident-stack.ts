@@ -17,7 +17,7 @@ export function incidentNames(env: Pick<Environment, "name">, incident: Pick<Inc
     stack: `flowlogs-${env.name}-incident-${incident.id}`,
     logGroup: `${environmentNames(env).logGroupPrefix}incidents/${incident.id}`,
     // IAM role names are limited to 64 characters.
-    deliveryRole: `flowlogs-${env.name}-inc-${incident.id}`.slice(0, 64),
+    deliveryRole: `${environmentNames(env).incidentDeliveryRolePrefix}${incident.id}`.slice(0, 64),
     archivePrefix: `incidents/${incident.id}/`,
     query: `flowlog-kit/${env.name}/incidents/${incident.id}/all-fields`,
   };
@@ -42,7 +42,7 @@ export class IncidentStack extends TerraformStack {
 
     const kmsKeyArn = "keyArn" in env.kms ? env.kms.keyArn : environmentState(this, env).getString(ENVIRONMENT_OUTPUTS.kmsKeyArn);
     const group = new FlowLogGroup(this, "Logs", { name: names.logGroup, retentionDays: env.retention.cloudwatch.days, kmsKeyArn });
-    const role = new DeliveryRole(this, "Delivery", { ...ctx, roleName: names.deliveryRole, logGroupName: names.logGroup });
+    const role = new DeliveryRole(this, "Delivery", { ...ctx, roleName: names.deliveryRole, logGroupNames: [names.logGroup] });
     const format = LogFormat.allFor("eni");
     this.flowLogs = new FlowLogs(this, "FlowLogs", {
       targets: incident.enis.map((id) => ({
@@ -55,7 +55,7 @@ export class IncidentStack extends TerraformStack {
         s3: { fileFormat: "plain-text" as const, hiveCompatiblePartitions: false, perHourPartition: true },
       })),
       cloudWatch: { logGroupArn: group.logGroup.arn, deliveryRoleArn: role.role.arn },
-      // The environment's bucket policy already lets delivery write under incidents/*/AWSLogs/.
+      // The environment's bucket policy already lets delivery write under incidents/*/AWSLogs/ (both layouts).
       s3: { destinationArn: `${bucketArn(env.region, env.archive.bucketName)}/${names.archivePrefix}` },
       namePrefix: names.stack,
     });

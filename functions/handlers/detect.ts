@@ -130,6 +130,31 @@ export function s3Objects(event: { Records?: { s3?: { bucket?: { name?: string }
 }
 
 /**
+ * Whether an import failed because Security Hub is off in the account and region. Security Hub is
+ * enabled per account and region by the account's owners (often an organization's delegated
+ * administrator), not by this stack: creating it here would fail where it is already enabled
+ * and disable it account-wide when the stack is destroyed. Its absence shows up as
+ * InvalidAccessException ("... is not subscribed to AWS Security Hub").
+ * @see https://docs.aws.amazon.com/securityhub/latest/userguide/securityhub-settingup.html
+ */
+export function securityHubDisabled(err: unknown): boolean {
+  const e = err as { name?: string; message?: string } | undefined;
+  return e?.name === "InvalidAccessException" || /not subscribed to (AWS )?Security Hub/i.test(e?.message ?? "");
+}
+
+/** The failure message for one Security Hub import, actionable when Security Hub is off. */
+export function securityHubFailure(err: unknown, account: string, region: string): string {
+  const e = err as { name?: string; message?: string } | undefined;
+  if (securityHubDisabled(err)) {
+    return (
+      `Security Hub is not enabled in account ${account}, region ${region} (got ${e?.name ?? "an error"}: ${e?.message ?? ""}). ` +
+      `Enable it there (Security Hub console, "aws securityhub enable-security-hub --region ${region}", or your organization's Security Hub administrator); SNS delivery is attempted regardless`
+    );
+  }
+  return `Security Hub import failed: ${e?.message ?? String(err)}`;
+}
+
+/**
  * Delivers findings: Security Hub in batches of 100 and one SNS message. Each is attempted even
  * when the other fails; any failure is thrown afterwards so it reaches the function's Errors
  * metric (and the DLQ for asynchronous invocations).
@@ -150,7 +175,9 @@ export async function deliver(deps: DetectorDeps, findings: readonly Finding[], 
         failures.push(`Security Hub rejected ${r.FailedCount} of ${batch.length} findings (first: ${first?.ErrorCode ?? "?"} ${first?.ErrorMessage ?? ""})`.trim());
       }
     } catch (err) {
-      failures.push(`Security Hub import failed: ${(err as Error).message}`);
+      failures.push(securityHubFailure(err, settings.account, settings.region));
+      // Security Hub answers every batch the same way when it is off: one message is enough.
+      if (securityHubDisabled(err)) break;
     }
   }
   let published = false;

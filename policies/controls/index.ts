@@ -3,7 +3,7 @@
  * Every result carries evidence (resource address, attribute, value) a reviewer can check in
  * cdktf.out. Pure TypeScript: no cdktf, no provider classes.
  */
-import { ARCHIVE_RETENTION, CLOUDWATCH_RETENTION, MINIMUM_STORAGE_DAYS, ArchiveStorageClass } from "../retention";
+import { ARCHIVE_RETENTION, CLOUDWATCH_RETENTION, MINIMUM_STORAGE_DAYS, ArchiveStorageClass, notQueryableDays } from "../retention";
 import { asList, Evidence, policyDocument, referenced, Resource, resources, StackJson } from "./stack";
 
 export type ControlResult = "PASS" | "FAIL" | "EXCEPTION";
@@ -101,6 +101,30 @@ function lifecycleRules(r: Resource): { expiration?: number; transitions: { days
     };
   });
 }
+
+/** Lifecycle configurations of the archive buckets. */
+function archiveLifecycles(stack: StackJson): Resource[] {
+  return archiveBuckets(stack).flatMap((b) => forBucket(stack, b, "aws_s3_bucket_lifecycle_configuration"));
+}
+
+/**
+ * The days of each archive lifecycle during which objects sit in a class Athena does not read
+ * (Glacier Flexible Retrieval, Deep Archive), e.g. "days 180-365 of 365 (DEEP_ARCHIVE from day
+ * 180)".
+ */
+function notQueryable(stack: StackJson): { address: string; fromDay: number; toDay: number; storageClass: string; text: string }[] {
+  const out: { address: string; fromDay: number; toDay: number; storageClass: string; text: string }[] = [];
+  for (const lc of archiveLifecycles(stack)) {
+    for (const rule of lifecycleRules(lc).filter((r) => r.status === "Enabled" && r.expiration !== undefined)) {
+      const gap = notQueryableDays(rule.transitions, rule.expiration!);
+      if (gap) out.push({ address: lc.address, ...gap, text: `${lc.address}: days ${gap.fromDay}-${gap.toDay} of ${gap.toDay} are not queryable by Athena (${gap.storageClass} from day ${gap.fromDay})` });
+    }
+  }
+  return out;
+}
+
+/** A compensating control that says the archive answers queries. */
+const CLAIMS_QUERYABLE = /\bqueryable\b|\bathena\b/i;
 
 const CW_DAYS = Object.values(CLOUDWATCH_RETENTION) as number[];
 const S3_DAYS = Object.values(ARCHIVE_RETENTION) as number[];
@@ -201,6 +225,24 @@ export const CONTROLS: readonly ControlDefinition[] = Object.freeze([
         }
       }
       return problems.length ? fail(problems.join("; "), evidence) : ok("every transition ends its minimum storage duration before expiration", evidence);
+    },
+  },
+  {
+    id: "RET-4",
+    title: "Every archived object stays queryable by Athena for its whole retention",
+    severity: "MEDIUM",
+    mappings: {},
+    check: (stack) => {
+      const evidence: Evidence[] = [];
+      const gaps = notQueryable(stack);
+      for (const lc of archiveLifecycles(stack)) {
+        for (const rule of lifecycleRules(lc).filter((r) => r.status === "Enabled" && r.expiration !== undefined)) {
+          evidence.push(ev(lc, "rule.transition", rule.transitions.map((t) => `${t.storageClass}@${t.days}d`)));
+        }
+      }
+      return gaps.length
+        ? fail(`${gaps.map((g) => g.text).join("; ")}: Athena skips these objects until they are restored`, evidence)
+        : ok("every transition is into a class Athena reads (Standard-IA, Glacier Instant Retrieval)", evidence);
     },
   },
   {
@@ -362,9 +404,16 @@ export const INCIDENT_CONTROL = Object.freeze({
 export const CONTROL_IDS: readonly string[] = [...CONTROLS.map((c) => c.id), INCIDENT_CONTROL.id];
 
 /** INC-1 on the synthesized incident stacks of one environment, as of `now`. */
-export function evaluateIncidentControl(stacks: readonly { readonly name: string; readonly json: StackJson }[], now: Date, exceptions: readonly ControlException[] = [], today = now.toISOString().slice(0, 10)): ControlOutcome {
-  const evidence: Evidence[] = [];
-  const expired: string[] = [];
+export function evaluateIncidentControl(
+  stacks: readonly { readonly name: string; readonly json: StackJson }[],
+  now: Date,
+  exceptions: readonly ControlException[] = [],
+  today = now.toISOString().slice(0, 10),
+  unreadable: readonly string[] = [],
+): ControlOutcome {
+  const evidence: Evidence[] = unreadable.map((u) => ({ address: u.split(" ")[0]!, attribute: "record", value: "cannot be loaded" }));
+  // A record the kit cannot read may be logging right now; it is never counted as closed.
+  const expired: string[] = unreadable.map((u) => `incident record ${u}`);
   for (const { name, json } of stacks) {
     // Incident stacks tag every resource through the provider's default tags.
     const tags = (asList(json.provider?.aws?.[0]?.default_tags)[0] as { tags?: Record<string, string> } | undefined)?.tags ?? {};
@@ -372,8 +421,8 @@ export function evaluateIncidentControl(stacks: readonly { readonly name: string
     if (tags.Expires === undefined || Date.parse(tags.Expires) <= now.getTime()) expired.push(`${name} (expired ${tags.Expires ?? "at an unknown time"})`);
   }
   const check: Check = expired.length
-    ? fail(`incident logging still open past its TTL: ${expired.join(", ")}; close it with flowlog-kit incident close <id>`, evidence)
-    : ok(stacks.length ? `${stacks.length} open incident(s), none past its TTL` : "no open incidents", evidence);
+    ? fail(`incident logging still open past its TTL, or of unknown state: ${expired.join(", ")}; close it with flowlog-kit incident close <id>, apply the destroy plan, then run close again to confirm`, evidence)
+    : ok(stacks.length ? `${stacks.length} open or closing incident(s), none past its TTL` : "no open incidents", evidence);
   const base = { ...INCIDENT_CONTROL, evidence: check.evidence };
   if (check.pass) return { ...base, result: "PASS", message: check.message };
   const exception = exceptions.find((e) => e.control === INCIDENT_CONTROL.id && e.expires >= today);
@@ -382,8 +431,15 @@ export function evaluateIncidentControl(stacks: readonly { readonly name: string
     : { ...base, result: "FAIL", message: check.message };
 }
 
-/** Evaluates every control on one stack, applying the environment's exceptions as of `today` (YYYY-MM-DD). */
+/**
+ * Evaluates every control on one stack, applying the environment's exceptions as of `today`
+ * (YYYY-MM-DD). An exception whose compensating control claims the archive is queryable (it
+ * mentions "queryable" or Athena) does not hold while part of the archive's retention is out of
+ * Athena's reach: the control fails, naming the days. RET-4's own exception is exempt: it is
+ * the one that acknowledges those days.
+ */
 export function evaluateControls(stack: StackJson, ctx: ControlContext, exceptions: readonly ControlException[], today: string): ControlOutcome[] {
+  const gaps = notQueryable(stack);
   return CONTROLS.map((c) => {
     const check = c.check(stack, ctx);
     const base = { id: c.id, title: c.title, severity: c.severity, mappings: c.mappings, evidence: check.evidence };
@@ -392,6 +448,15 @@ export function evaluateControls(stack: StackJson, ctx: ControlContext, exceptio
     if (!exception) return { ...base, result: "FAIL" as const, message: check.message };
     if (exception.expires < today) {
       return { ...base, result: "FAIL" as const, message: `${check.message}; the exception approved by ${exception.approver} expired on ${exception.expires}`, exception };
+    }
+    if (c.id !== "RET-4" && gaps.length && CLAIMS_QUERYABLE.test(exception.compensatingControl)) {
+      return {
+        ...base,
+        result: "FAIL" as const,
+        message: `${check.message}; the exception approved by ${exception.approver} does not hold: its compensating control claims the archive is queryable ("${exception.compensatingControl}"), but ${gaps.map((g) => g.text).join("; ")}`,
+        evidence: [...check.evidence, ...gaps.map((g) => ({ address: g.address, attribute: "rule.transition", value: `not queryable: days ${g.fromDay}-${g.toDay}` }))],
+        exception,
+      };
     }
     return {
       ...base,
@@ -408,6 +473,8 @@ export interface RetentionFacts {
   readonly archiveDays: readonly number[];
   readonly transitions: readonly string[];
   readonly noncurrentDays: readonly number[];
+  /** Spans of the retention Athena cannot read, e.g. "DEEP_ARCHIVE days 180-365"; empty when all of it is queryable. */
+  readonly notQueryable: readonly string[];
   readonly evidence: readonly Evidence[];
 }
 
@@ -420,6 +487,7 @@ export function retentionFacts(stack: StackJson): RetentionFacts {
     archiveDays: rules.map((r) => r.expiration).filter((d): d is number => d !== undefined),
     transitions: rules.flatMap((r) => [...r.transitions].sort((a, b) => a.days - b.days).map((t) => `${t.storageClass}@${t.days}d`)),
     noncurrentDays: rules.map((r) => r.noncurrent).filter((d): d is number => d !== undefined),
+    notQueryable: notQueryable(stack).map((g) => `${g.storageClass} days ${g.fromDay}-${g.toDay}`),
     evidence: [...groups.map((g) => ev(g, "retention_in_days")), ...lcs.map((l) => ev(l, "rule"))],
   };
 }

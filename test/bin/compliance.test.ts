@@ -14,10 +14,10 @@ describe("flowlog-kit compliance", () => {
   it("prints, per environment, the retention table and every control with its result and evidence", async () => {
     const r = await runCli("compliance", "--synth-out", out);
     expect(r.code).toBe(0);
-    expect(r.out).toContain("prod (flowlogs-prod, 410987654323 eu-central-1): 13/14 pass, 1 excepted");
-    expect(r.out).toContain("stg (flowlogs-stg, 310987654322 eu-west-1): 12/14 pass, 2 excepted");
-    expect(r.out).toMatch(/cloudwatch days\s+s3 days\s+transitions\s+expiration\s+noncurrent expiry/);
-    expect(r.out).toMatch(/30\s+365\s+STANDARD_IA@30d GLACIER_IR@90d DEEP_ARCHIVE@180d\s+365\s+7/);
+    expect(r.out).toContain("prod (flowlogs-prod, 410987654323 eu-central-1): 14/15 pass, 1 excepted");
+    expect(r.out).toContain("stg (flowlogs-stg, 310987654322 eu-west-1): 13/15 pass, 2 excepted");
+    expect(r.out).toMatch(/cloudwatch days\s+s3 days\s+transitions\s+expiration\s+noncurrent expiry\s+not queryable by Athena/);
+    expect(r.out).toMatch(/30\s+365\s+STANDARD_IA@30d GLACIER_IR@90d\s+365\s+7\s+none/);
     expect(r.out).toMatch(/FLOW-1\s+PASS\s+HIGH/);
     expect(r.out).toMatch(/CWL-365\s+EXCEPTION\s+LOW/);
     expect(r.out).toContain("KMS-1 EXCEPTION: no key is managed by this stack");
@@ -27,7 +27,7 @@ describe("flowlog-kit compliance", () => {
     const r = await runCli("compliance", "dev", "--format", "json", "--synth-out", out);
     const doc = JSON.parse(r.out);
     expect(doc.environments.map((e: { environment: string }) => e.environment)).toEqual(["dev"]);
-    expect(doc.environments[0].summary).toEqual({ passed: 13, failed: 0, excepted: 1, total: 14 });
+    expect(doc.environments[0].summary).toEqual({ passed: 14, failed: 0, excepted: 1, total: 15 });
     expect(doc.environments[0].retention).toMatchObject({ cloudWatchDays: [7], archiveDays: [90], transitions: ["STANDARD_IA@30d"] });
   });
 
@@ -49,6 +49,21 @@ describe("flowlog-kit compliance", () => {
       expect(r.code).toBe(1);
       expect(r.err).toContain("qa: 2 control(s) FAIL: FLOW-1, CWL-365");
       expect(r.out).toContain("FLOW-1 FAIL: no VPC-level flow log capturing REJECT for vpc-0fedcba9876543210");
+    } finally {
+      process.env.FLOWLOG_KIT_ENVIRONMENTS = envDir;
+    }
+  });
+
+  it("shows the days Athena cannot read when an environment opts into cold storage, and fails RET-4", async () => {
+    const cold = tempDir("compliance-cold");
+    writeEnvFiles(cold, { qa: baseInput({ name: "qa", retention: { cloudwatch: "production", archive: "personal-data", archiveStorage: "cold" } }) });
+    process.env.FLOWLOG_KIT_ENVIRONMENTS = cold;
+    try {
+      const r = await runCli("compliance", "--synth-out", path.join(work, "cold.out"));
+      expect(r.code).toBe(1);
+      expect(r.out).toMatch(/365\s+STANDARD_IA@30d GLACIER_IR@90d DEEP_ARCHIVE@180d\s+365\s+7\s+DEEP_ARCHIVE days 180-365/);
+      expect(r.out).toMatch(/RET-4\s+FAIL/);
+      expect(r.out).toContain("days 180-365 of 365 are not queryable by Athena (DEEP_ARCHIVE from day 180)");
     } finally {
       process.env.FLOWLOG_KIT_ENVIRONMENTS = envDir;
     }

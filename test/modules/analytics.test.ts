@@ -67,7 +67,7 @@ describe("Athena over the archive", () => {
     const r = synth({ flowLogs: [{ resource: "vpc", id: "vpc-0123456789abcdef0", destinations: ["s3"], s3: { fileFormat: "parquet", hiveCompatiblePartitions: true, perHourPartition: true } }] });
     const table = Object.values(r.aws_glue_catalog_table!)[0]!;
     const params = table.parameters as Record<string, string>;
-    expect(params["storage.location.template"]).toBe("s3://flowlogs-test-123456789012-eu-west-1/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=eu-west-1/year=$${year}/month=$${month}/day=$${day}/hour=$${hour}/");
+    expect(params["storage.location.template"]).toBe("s3://flowlogs-test-123456789012-eu-west-1/parquet/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=eu-west-1/year=$${year}/month=$${month}/day=$${day}/hour=$${hour}/");
     expect(params["projection.enabled"]).toBe("true");
     expect(params.classification).toBe("parquet");
     expect(table.partition_keys).toEqual(["year", "month", "day", "hour"].map((name) => ({ name, type: "int" })));
@@ -77,6 +77,44 @@ describe("Athena over the archive", () => {
     const text = Object.values(synth().aws_glue_catalog_table!)[0]!;
     expect((text.parameters as Record<string, string>)["skip.header.line.count"]).toBe("1");
     expect((text.storage_descriptor as { ser_de_info: { parameters: Record<string, string> } }).ser_de_info.parameters["field.delim"]).toBe(" ");
+  });
+
+  it("gives a plain-text and a Parquet scope with the same Hive flag separate folders, each read by its own table only", () => {
+    const r = synth({
+      flowLogs: [
+        { resource: "vpc", id: "vpc-0123456789abcdef0", destinations: ["s3"], s3: { fileFormat: "plain-text", hiveCompatiblePartitions: true } },
+        { resource: "vpc", id: "vpc-0fedcba9876543210", destinations: ["s3"], s3: { fileFormat: "parquet", hiveCompatiblePartitions: true } },
+      ],
+    });
+    const bucket = "arn:aws:s3:::flowlogs-test-123456789012-eu-west-1";
+    const destinations = Object.values(r.aws_flow_log!).map((l) => [l.vpc_id, l.log_destination]);
+    // The bucket ARN is a reference at synth: compare the folder that follows it.
+    const folderOf = (d: unknown) => String(d).replace(/^\$\{aws_s3_bucket\.[A-Za-z0-9_]+\.arn\}/, bucket);
+    expect(destinations.map(([vpc, d]) => [vpc, folderOf(d)])).toEqual(
+      expect.arrayContaining([["vpc-0123456789abcdef0", bucket], ["vpc-0fedcba9876543210", `${bucket}/parquet/`]]),
+    );
+    const locations = Object.values(r.aws_glue_catalog_table!).map((t) => (t.storage_descriptor as { location: string }).location);
+    expect(locations.sort()).toEqual([
+      "s3://flowlogs-test-123456789012-eu-west-1/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=eu-west-1/",
+      "s3://flowlogs-test-123456789012-eu-west-1/parquet/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=eu-west-1/",
+    ]);
+    for (const a of locations) for (const b of locations) if (a !== b) expect(b.startsWith(a)).toBe(false);
+  });
+
+  it("refuses two scopes that would write the same keys in different layouts or log formats", () => {
+    const vpc = (id: string, s3: object, logFormat: unknown = "default") => ({ resource: "vpc", id, destinations: ["s3"], s3, logFormat });
+    expect(() => synth({ flowLogs: [vpc("vpc-0123456789abcdef0", { perHourPartition: false }), vpc("vpc-0fedcba9876543210", { perHourPartition: true })] })).toThrow(
+      "test.flowLogs[1].s3.perHourPartition: writes under the same S3 keys as flowLogs[0] (plain-text, hiveCompatiblePartitions false) with different partitioning (got true). Give both scopes the same perHourPartition and logFormat, or a different fileFormat or hiveCompatiblePartitions, so each Athena table reads only its own files.",
+    );
+    expect(() => synth({ flowLogs: [vpc("vpc-0123456789abcdef0", {}), vpc("vpc-0fedcba9876543210", {}, ["srcaddr", "dstaddr"])] })).toThrow(
+      'test.flowLogs[1].logFormat: writes under the same S3 keys as flowLogs[0] (plain-text, hiveCompatiblePartitions false) in a different log format (got ["srcaddr","dstaddr"]).',
+    );
+  });
+
+  it("reads restored Glacier objects only when the archive may go cold", () => {
+    const param = (o: Record<string, unknown>) => (Object.values(synth(o).aws_glue_catalog_table!)[0]!.parameters as Record<string, string>).read_restored_glacier_objects;
+    expect(param({})).toBeUndefined();
+    expect(param({ retention: { cloudwatch: "production", archive: "personal-data", archiveStorage: "cold" } })).toBe("true");
   });
 
   it("enforces its workgroup configuration, caps bytes scanned, and encrypts results in a bucket that expires them", () => {
@@ -110,10 +148,40 @@ describe("alarms, subscriptions, dashboard and data protection", () => {
     );
     const r = synth({ analytics: { alarms: { rejectedAdminThreshold: 50 } } });
     const filters = Object.values(r.aws_cloudwatch_log_metric_filter!);
-    expect(filters.map((f) => (f.metric_transformation as { name: string }).name).sort()).toEqual(["LogGaps", "LogGaps", "RejectedAdminAttempts", "RejectedAdminAttempts"]);
+    expect(filters.map((f) => (f.metric_transformation as { name: string }).name).sort()).toEqual(["LogGaps", "RejectedAdminAttempts", "RejectedAdminAttempts"]);
     const alarms = Object.values(r.aws_cloudwatch_metric_alarm!).filter((a) => String(a.namespace).startsWith("flowlog-kit/"));
     expect(alarms.find((a) => a.metric_name === "RejectedAdminAttempts")).toMatchObject({ threshold: 50, period: 300 });
     expect(alarms.find((a) => a.metric_name === "LogGaps")).toMatchObject({ threshold: 1 });
+  });
+
+  it("counts only SKIPDATA as a log gap: NODATA, an idle interface's normal record, never raises it", () => {
+    const r = synth();
+    const gaps = Object.values(r.aws_cloudwatch_log_metric_filter!).filter((f) => (f.metric_transformation as { name: string }).name === "LogGaps");
+    expect(gaps.map((f) => f.pattern)).toEqual([expect.stringContaining('log_status="SKIPDATA"')]);
+    expect(JSON.stringify(r.aws_cloudwatch_log_metric_filter)).not.toContain("NODATA");
+    expect(Object.values(r.aws_cloudwatch_metric_alarm!).find((a) => a.metric_name === "LogGaps")).toMatchObject({ comparison_operator: "GreaterThanOrEqualToThreshold", treat_missing_data: "notBreaching" });
+  });
+
+  it("alarms when no record at all reaches the log group for an hour, treating missing data as an outage", () => {
+    const r = synth();
+    const delivery = Object.values(r.aws_cloudwatch_metric_alarm!).find((a) => a.metric_name === "IncomingLogEvents")!;
+    expect(delivery).toMatchObject({
+      alarm_name: "flowlogs-test-delivery-stopped",
+      namespace: "AWS/Logs",
+      dimensions: { LogGroupName: "/flowlog-kit/test/vpc-flow-logs" },
+      statistic: "Sum",
+      period: 900,
+      evaluation_periods: 4,
+      datapoints_to_alarm: 4,
+      threshold: 1,
+      comparison_operator: "LessThanThreshold",
+      treat_missing_data: "breaching",
+    });
+    expect(delivery.alarm_actions).toEqual(delivery.ok_actions);
+    // It needs no field of the format: a format without log-status still gets it.
+    const minimal = synth({ flowLogs: [{ resource: "vpc", id: "vpc-0123456789abcdef0", destinations: ["cloudwatch"], logFormat: ["srcaddr", "dstaddr", "dstport", "action"] }] });
+    expect(Object.values(minimal.aws_cloudwatch_metric_alarm!).map((a) => a.metric_name)).toContain("IncomingLogEvents");
+    expect(Object.values(minimal.aws_cloudwatch_metric_alarm!).map((a) => a.metric_name)).not.toContain("LogGaps");
   });
 
   it("subscribes the configured email and https endpoints to the encrypted findings topic", () => {
@@ -136,5 +204,14 @@ describe("alarms, subscriptions, dashboard and data protection", () => {
     expect(policy.Statement[0].DataIdentifier).toEqual(["arn:aws:dataprotection::aws:data-identifier/IpAddress"]);
     const fn = Object.values(r.aws_lambda_function!)[0]!;
     expect((fn.environment as { variables: Record<string, string> }).variables.FLOWLOG_UNMASK).toBe("1");
+  });
+
+  it.each([
+    ["cn-north-1", "arn:aws-cn:dataprotection::aws:data-identifier/IpAddress"],
+    ["us-gov-west-1", "arn:aws-us-gov:dataprotection::aws:data-identifier/IpAddress"],
+  ])("names the IP-address identifier in the partition of %s", (region, arn) => {
+    const r = synth({ region, analytics: { maskIpAddresses: true } });
+    const policy = JSON.parse(Object.values(r.aws_cloudwatch_log_data_protection_policy!)[0]!.policy_document as string);
+    for (const st of policy.Statement) expect(st.DataIdentifier).toEqual([arn]);
   });
 });

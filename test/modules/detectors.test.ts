@@ -4,7 +4,8 @@ import * as zlib from "zlib";
 import { Testing } from "cdktf";
 import { DEFAULT_THRESHOLDS } from "../../functions/detect/thresholds";
 import { LogFormat } from "../../functions/flowlog/format";
-import { Detectors, lookbackSeconds } from "../../modules/detectors";
+import { checkDetectorEnvironment, Detectors, environmentSize, LAMBDA_ENVIRONMENT_LIMIT_BYTES, lookbackSeconds } from "../../modules/detectors";
+import { ConfigError } from "../../policies/errors";
 import { bundleHandler, deterministicZip } from "../../modules/lambda-bundle";
 
 type R = Record<string, Record<string, unknown>>;
@@ -76,6 +77,33 @@ describe("Detectors", () => {
     expect(alarms.map((a) => `${a.namespace}/${a.metric_name}`).sort()).toEqual(["AWS/Lambda/Errors", "AWS/SQS/ApproximateNumberOfMessagesVisible"]);
     for (const a of alarms) expect(a.alarm_actions).toEqual(["arn:aws:sns:eu-west-1:123456789012:flowlogs-dev-findings"]);
     expect(one(r, "aws_sqs_queue").sqs_managed_sse_enabled).toBe(true);
+  });
+});
+
+describe("Detector environment size", () => {
+  const vars = (thresholds: object) => ({ FLOWLOG_ENVIRONMENT: "dev", FLOWLOG_THRESHOLDS: JSON.stringify(thresholds) });
+
+  it("passes thresholds that fit Lambda's 4 KB", () => {
+    expect(() => checkDetectorEnvironment("dev", vars(DEFAULT_THRESHOLDS), DEFAULT_THRESHOLDS)).not.toThrow();
+    expect(environmentSize(vars(DEFAULT_THRESHOLDS))).toBeLessThan(LAMBDA_ENVIRONMENT_LIMIT_BYTES);
+  });
+
+  it("refuses more, naming the threshold that takes the most room", () => {
+    const thresholds = { ...DEFAULT_THRESHOLDS, allowedSources: Array.from({ length: 400 }, (_, i) => `2001:db8::${i.toString(16)}`) };
+    let error: unknown;
+    try {
+      checkDetectorEnvironment("dev", vars(thresholds), thresholds);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const [problem] = (error as ConfigError).problems;
+    expect(problem).toMatch(/^dev\.detectors\.thresholds\.allowedSources: the detector's environment variables would take \d+ bytes, more than Lambda's 4096-byte limit, and this threshold takes the most room \(got 400 entries, \d+ bytes: \["2001:db8::0",/);
+    expect(problem).toMatch(/\)\. Shorten it by at least \d+ bytes; every threshold travels in the one FLOWLOG_THRESHOLDS variable\.$/);
+  });
+
+  it("counts a reference unresolved at synth (the topic ARN) as a long ARN, not as its placeholder", () => {
+    expect(environmentSize({ A: "${TfToken[TOKEN.1]}" })).toBe(environmentSize({ A: "x" }) - 1 + 256);
   });
 });
 

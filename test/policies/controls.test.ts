@@ -18,6 +18,7 @@ const failing: [string, (s: Mutable) => void, string][] = [
   ["RET-1", (s) => (only(s, "aws_cloudwatch_log_group").retention_in_days = 0), "retention not one of 7, 14, 30 days"],
   ["RET-2", (s) => delete s.resource.aws_s3_bucket_lifecycle_configuration, "no lifecycle configuration"],
   ["RET-3", (s) => ((only(s, "aws_s3_bucket_lifecycle_configuration").rule as Record<string, unknown>[])[0]!.transition = [{ days: 30, storage_class: "GLACIER_IR" }]), "GLACIER_IR at day 30 keeps objects 90 days but they expire at day 90"],
+  ["RET-4", (s) => ((only(s, "aws_s3_bucket_lifecycle_configuration").rule as Record<string, unknown>[])[0]!.transition = [{ days: 30, storage_class: "GLACIER" }]), "days 30-90 of 90 are not queryable by Athena (GLACIER from day 30)"],
   ["S3-1", (s) => ((only(s, "aws_s3_bucket_server_side_encryption_configuration").rule as Record<string, { sse_algorithm: string }>[])[0]!.apply_server_side_encryption_by_default!.sse_algorithm = "AES256"), "not SSE-KMS"],
   ["S3-2", (s) => (only(s, "aws_s3_bucket_policy").policy = JSON.stringify({ Statement: [] })), "no Deny on aws:SecureTransport = false"],
   ["S3-3", (s) => (only(s, "aws_s3_bucket_public_access_block").restrict_public_buckets = false), "public access not fully blocked"],
@@ -107,7 +108,44 @@ describe("compliance controls on the synthesized stack", () => {
 
   it("reads the retention table from the stack", () => {
     expect(retentionFacts(baseline({ retention: { cloudwatch: "large", archive: "customer-facing" } }))).toMatchObject({
-      cloudWatchDays: [30], archiveDays: [180], transitions: ["STANDARD_IA@30d", "GLACIER_IR@90d"], noncurrentDays: [7],
+      cloudWatchDays: [30], archiveDays: [180], transitions: ["STANDARD_IA@30d", "GLACIER_IR@90d"], noncurrentDays: [7], notQueryable: [],
+    });
+  });
+
+  describe("RET-4: Athena reads the whole archive", () => {
+    const yearArchive = { cloudwatch: "large", archive: "personal-data" };
+    const cold = () => baseline({ retention: { ...yearArchive, archiveStorage: "cold" } });
+    const claim: ControlException = {
+      control: "CWL-365", justification: "CloudWatch is for recent incidents.", compensatingControl: "The S3 archive keeps every flow log a year, queryable with Athena.",
+      approver: "ciso@example.com", approved: "2026-10-01", expires: "2027-09-30",
+    };
+
+    it("passes by default, even for a year's archive", () => {
+      const s = baseline({ retention: yearArchive });
+      expect(outcome(s, "RET-4").result).toBe("PASS");
+      expect(outcome(s, "CWL-365", { exceptions: [claim] }).result).toBe("EXCEPTION");
+    });
+
+    it("fails when the environment opts into cold storage, naming the days Athena cannot read", () => {
+      const o = outcome(cold(), "RET-4");
+      expect(o.result).toBe("FAIL");
+      expect(o.message).toMatch(/: days 180-365 of 365 are not queryable by Athena \(DEEP_ARCHIVE from day 180\): Athena skips these objects until they are restored$/);
+      expect(retentionFacts(cold()).notQueryable).toEqual(["DEEP_ARCHIVE days 180-365"]);
+    });
+
+    it("fails another control whose exception claims the archive is queryable while it is not", () => {
+      const o = outcome(cold(), "CWL-365", { exceptions: [claim] });
+      expect(o.result).toBe("FAIL");
+      expect(o.message).toContain('the exception approved by ciso@example.com does not hold: its compensating control claims the archive is queryable ("The S3 archive keeps every flow log a year, queryable with Athena.")');
+      expect(o.message).toContain("days 180-365 of 365 are not queryable by Athena");
+      expect(o.evidence).toContainEqual(expect.objectContaining({ attribute: "rule.transition", value: "not queryable: days 180-365" }));
+    });
+
+    it("accepts an exception that does not claim queryability, and RET-4's own exception", () => {
+      const honest = { ...claim, compensatingControl: "The S3 archive keeps every flow log a year; older days are restored on request." };
+      expect(outcome(cold(), "CWL-365", { exceptions: [honest] }).result).toBe("EXCEPTION");
+      const ret4 = { ...claim, control: "RET-4", compensatingControl: "Restore from Deep Archive, then query with Athena (12-48 hours)." };
+      expect(outcome(cold(), "RET-4", { exceptions: [ret4] }).result).toBe("EXCEPTION");
     });
   });
 });

@@ -4,7 +4,8 @@ import { allows } from "../support/iam";
 const scope: RbacScope = {
   account: "410987654323", region: "eu-central-1", environment: "prod", logGroupPrefix: "/flowlog-kit/prod/",
   archiveBucket: "flowlogs-prod-archive", kmsKeyArn: "arn:aws:kms:eu-central-1:410987654323:key/k", deliveryRoleName: "flowlogs-prod-delivery",
-  detectorFunctionName: "flowlogs-prod-detector", athenaWorkgroup: "flowlogs-prod", glueDatabase: "flowlogs_prod",
+  incidentDeliveryRolePrefix: "flowlogs-prod-inc-", detectorFunctionName: "flowlogs-prod-detector", athenaWorkgroup: "flowlogs-prod", glueDatabase: "flowlogs_prod",
+  athenaResults: { bucket: "flowlogs-prod-ath-410987654323-eu-central-1", folder: "results/" },
 };
 const group = "arn:aws:logs:eu-central-1:410987654323:log-group:/flowlog-kit/prod/vpc-flow-logs";
 const otherGroup = "arn:aws:logs:eu-central-1:410987654323:log-group:/flowlog-kit/stg/vpc-flow-logs";
@@ -22,6 +23,22 @@ describe("SecurityAnalyst", () => {
     expect(allows(p, "s3:GetObject", object)).toBe(true);
     expect(allows(p, "kms:Decrypt", scope.kmsKeyArn)).toBe(true);
   });
+  it("runs an Athena query end to end: results written and read back under the workgroup's folder, encrypted with the key it enforces", () => {
+    const results = "arn:aws:s3:::flowlogs-prod-ath-410987654323-eu-central-1";
+    const resultObject = `${results}/results/3f1c-query-id.csv`;
+    for (const action of ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults", "athena:StopQueryExecution"]) expect(allows(p, action, workgroup)).toBe(true);
+    for (const action of ["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"]) expect(allows(p, action, "arn:aws:glue:eu-central-1:410987654323:table/flowlogs_prod/flow_logs")).toBe(true);
+    expect(allows(p, "glue:GetDatabase", "arn:aws:glue:eu-central-1:410987654323:database/flowlogs_prod")).toBe(true);
+    for (const action of ["s3:ListBucket", "s3:GetObject"]) expect(allows(p, action, action === "s3:ListBucket" ? bucket : object)).toBe(true);
+    for (const action of ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"]) expect(allows(p, action, results)).toBe(true);
+    for (const action of ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]) expect(allows(p, action, resultObject)).toBe(true);
+    expect(allows(p, "kms:GenerateDataKey", scope.kmsKeyArn)).toBe(true);
+    expect(allows(p, "kms:Decrypt", scope.kmsKeyArn)).toBe(true);
+    // Results only: no write outside the results folder, and nothing deleted there.
+    expect(allows(p, "s3:PutObject", `${results}/elsewhere/x`)).toBe(false);
+    expect(allows(p, "s3:DeleteObject", resultObject)).toBe(false);
+  });
+
   it("cannot write, delete, or read another environment", () => {
     expect(allows(p, "s3:DeleteObject", object)).toBe(false);
     expect(allows(p, "s3:PutObject", object)).toBe(false);
@@ -41,6 +58,21 @@ describe("SecurityEngineer", () => {
     expect(allows(p, "logs:PutMetricFilter", group)).toBe(true);
     expect(allows(p, "lambda:UpdateFunctionConfiguration", "arn:aws:lambda:eu-central-1:410987654323:function:flowlogs-prod-detector")).toBe(true);
   });
+  it("creates and deletes flow logs of every destination kind, passing the environment's and the incidents' delivery roles to flow logs only", () => {
+    const flowLog = "arn:aws:ec2:eu-central-1:410987654323:vpc-flow-log/fl-1";
+    for (const action of ["ec2:CreateFlowLogs", "ec2:DeleteFlowLogs"]) expect(allows(p, action, flowLog)).toBe(true);
+    expect(allows(p, "ec2:CreateFlowLogs", "arn:aws:ec2:eu-central-1:410987654323:network-interface/eni-1")).toBe(true);
+    expect(allows(p, "ec2:DescribeFlowLogs", "*")).toBe(true);
+    // An S3 destination is a CloudWatch Logs delivery; AWS accepts only "*" for these.
+    expect(allows(p, "logs:CreateLogDelivery", "*")).toBe(true);
+    expect(allows(p, "logs:DeleteLogDelivery", "*")).toBe(true);
+    expect(allows(p, "iam:PassRole", "arn:aws:iam::410987654323:role/flowlogs-prod-inc-inc-20261101-a1")).toBe(true);
+    expect(allows(p, "iam:PassRole", "arn:aws:iam::410987654323:role/flowlogs-stg-delivery")).toBe(false);
+    expect(allows(p, "iam:PassRole", "arn:aws:iam::410987654323:role/flowlogs-prod-security-analyst")).toBe(false);
+    const pass = p.Statement.find((st) => st.Action === "iam:PassRole")!;
+    expect(pass.Condition).toEqual({ StringEquals: { "iam:PassedToService": "vpc-flow-logs.amazonaws.com" } });
+  });
+
   it("cannot delete archive objects, lower retention, or disable the archive's protections", () => {
     expect(allows(p, "s3:DeleteObject", object)).toBe(false);
     expect(allows(p, "s3:DeleteObjectVersion", object)).toBe(false);

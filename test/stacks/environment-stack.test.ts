@@ -2,7 +2,7 @@ import * as path from "path";
 import { Testing } from "cdktf";
 import { loadEnvironments } from "../../environments";
 import { EnvironmentStack } from "../../stacks/environment-stack";
-import { env } from "../support/env";
+import { baseInput, env, validate } from "../support/env";
 
 type Synth = {
   provider: { aws: Record<string, unknown>[] };
@@ -49,9 +49,8 @@ describe("EnvironmentStack", () => {
     ]);
     expect(logs.filter((l) => l.eni_id)).toEqual([expect.objectContaining({ max_aggregation_interval: 60, log_destination_type: "cloud-watch-logs" })]);
     expect(Object.values(s.resource.aws_cloudwatch_log_group!)[0]!.retention_in_days).toBe(30);
-    expect(Object.values(s.resource.aws_s3_bucket_lifecycle_configuration!)[0]!.rule).toEqual([
-      expect.objectContaining({ expiration: [{ days: 365 }] }),
-    ]);
+    const archiveRule = (Object.values(s.resource.aws_s3_bucket_lifecycle_configuration!)[0]!.rule as Record<string, unknown>[])[0];
+    expect(archiveRule).toMatchObject({ expiration: [{ days: 365 }], transition: [{ days: 30, storage_class: "STANDARD_IA" }, { days: 90, storage_class: "GLACIER_IR" }] });
   });
 
   it("uses stg's given key for the log group and the archive, and creates no key", () => {
@@ -90,5 +89,112 @@ describe("EnvironmentStack RBAC", () => {
     const stg = synth(example("stg"));
     expect(Object.values(stg.resource.aws_iam_role!).map((r) => r.name)).not.toContain("flowlogs-stg-auditor");
     expect(synth(example("dev")).resource.aws_iam_role).not.toHaveProperty("Rbac_Auditor");
+  });
+});
+
+/** The keys AWS writes for an S3 flow log, by its destination folder and options (VPC user guide, "Flow log files"). */
+function keysWritten(folder: string, o: { file_format: string; hive_compatible_partitions: boolean; per_hour_partition: boolean }, account: string, region: string): string {
+  const ext = o.file_format === "parquet" ? "log.parquet" : "log.gz";
+  const file = `${account}_vpcflowlogs_${region}_fl-0123456789abcdef0_20261122T0505Z_hash.${ext}`;
+  return o.hive_compatible_partitions
+    ? `${folder}AWSLogs/aws-account-id=${account}/aws-service=vpcflowlogs/aws-region=${region}/year=2026/month=11/day=22/${o.per_hour_partition ? "hour=05/" : ""}${file}`
+    : `${folder}AWSLogs/${account}/vpcflowlogs/${region}/2026/11/22/${o.per_hour_partition ? "05/" : ""}${file}`;
+}
+const glob = (pattern: string, value: string) => new RegExp(`^${pattern.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`).test(value);
+
+describe("EnvironmentStack archive delivery", () => {
+  it.each(["dev", "stg", "prod"])("lets log delivery write every key %s's S3 flow logs produce, Hive-compatible included", (name) => {
+    const e = example(name);
+    const s = synth(e);
+    const bucket = `arn:aws:s3:::${e.archive.bucketName}`;
+    const write = JSON.parse(Object.values(s.resource.aws_s3_bucket_policy!).find((p) => String(p.policy).includes("AWSLogDeliveryWrite"))!.policy as string).Statement.find(
+      (st: { Sid: string }) => st.Sid === "AWSLogDeliveryWrite",
+    );
+    const s3Logs = Object.values(s.resource.aws_flow_log!).filter((l) => l.log_destination_type === "s3");
+    expect(s3Logs.length).toBeGreaterThan(0);
+    for (const l of s3Logs) {
+      expect(String(l.log_destination).startsWith(bucket)).toBe(true);
+      const folder = String(l.log_destination).slice(bucket.length).replace(/^\//, "");
+      const key = keysWritten(folder, l.destination_options as never, e.account, e.region);
+      expect((write.Resource as string[]).some((r) => glob(r, `${bucket}/${key}`))).toBe(true);
+    }
+  });
+});
+
+describe("EnvironmentStack overlapping CloudWatch scopes", () => {
+  const vpc = { resource: "vpc", id: "vpc-0123456789abcdef0", destinations: ["cloudwatch"] };
+  const subnet = { resource: "subnet", id: "subnet-0123456789abcdef0", destinations: ["cloudwatch"], trafficType: "REJECT", aggregationSeconds: 60 };
+
+  it("refuses a subnet or ENI to CloudWatch that does not name its VPC when a VPC is logged to CloudWatch too", () => {
+    const { problems } = validate(baseInput({ flowLogs: [vpc, subnet, { resource: "eni", id: "eni-0123456789abcdef0", destinations: ["cloudwatch"] }] }));
+    expect(problems).toEqual([
+      'test.flowLogs[1].vpc: is required: flowLogs[0] logs vpc-0123456789abcdef0 to CloudWatch too, and a subnet inside it would be counted twice in the shared log group (got nothing). Name the VPC this scope belongs to, e.g. vpc: "vpc-0123456789abcdef0"; a subnet inside a VPC logged to CloudWatch then gets a log group of its own.',
+      'test.flowLogs[2].vpc: is required: flowLogs[0] logs vpc-0123456789abcdef0 to CloudWatch too, and an ENI inside it would be counted twice in the shared log group (got nothing). Name the VPC this scope belongs to, e.g. vpc: "vpc-0123456789abcdef0"; an ENI inside a VPC logged to CloudWatch then gets a log group of its own.',
+    ]);
+  });
+
+  it("refuses vpc on a VPC scope, and a malformed VPC id", () => {
+    expect(validate(baseInput({ flowLogs: [{ ...vpc, vpc: "vpc-0123456789abcdef0" }] })).problems).toEqual([
+      'test.flowLogs[0].vpc: is only for subnet and ENI scopes: a VPC scope is its own VPC (got "vpc-0123456789abcdef0"). Remove vpc from this scope.',
+    ]);
+    expect(validate(baseInput({ flowLogs: [vpc, { ...subnet, vpc: "subnet-0123456789abcdef0" }] })).problems).toEqual([
+      'test.flowLogs[1].vpc: is not a VPC id (got "subnet-0123456789abcdef0"). Use "vpc-" followed by 8 or 17 lowercase hex digits.',
+    ]);
+  });
+
+  it("sends a subnet inside a VPC logged to CloudWatch to a log group of its own, with its own queries, and keeps alarms and detectors on the shared group", () => {
+    const s = synth(env({ flowLogs: [vpc, { ...subnet, vpc: vpc.id }], analytics: { maskIpAddresses: true } }));
+    const groups = Object.values(s.resource.aws_cloudwatch_log_group!).map((g) => g.name);
+    expect(groups).toEqual(expect.arrayContaining(["/flowlog-kit/test/vpc-flow-logs", "/flowlog-kit/test/detail/subnet-0123456789abcdef0"]));
+    const groupRef = (name: string) => `\${aws_cloudwatch_log_group.${Object.entries(s.resource.aws_cloudwatch_log_group!).find(([, g]) => g.name === name)![0]}.arn}`;
+    const logs = Object.values(s.resource.aws_flow_log!);
+    expect(logs.find((l) => l.vpc_id)!.log_destination).toBe(groupRef("/flowlog-kit/test/vpc-flow-logs"));
+    expect(logs.find((l) => l.subnet_id)!.log_destination).toBe(groupRef("/flowlog-kit/test/detail/subnet-0123456789abcdef0"));
+    const delivery = Object.values(s.resource.aws_iam_role_policy!).find((p) => String(p.policy).includes("WriteFlowLogsToNamedLogGroups"))!;
+    expect(JSON.stringify(JSON.parse(delivery.policy as string).Statement[0].Resource)).toContain("log-group:/flowlog-kit/test/detail/subnet-0123456789abcdef0");
+    const queries = Object.values(s.resource.aws_cloudwatch_query_definition!);
+    expect(queries.filter((q) => String(q.name).startsWith("flowlog-kit/test/detail/subnet-0123456789abcdef0/")).length).toBeGreaterThan(0);
+    for (const q of queries) expect(q.log_group_names).toEqual([String(q.name).includes("/detail/") ? "/flowlog-kit/test/detail/subnet-0123456789abcdef0" : "/flowlog-kit/test/vpc-flow-logs"]);
+    const fn = Object.values(s.resource.aws_lambda_function!)[0]!;
+    expect((fn.environment as { variables: Record<string, string> }).variables.FLOWLOG_LOG_GROUP).toBe("/flowlog-kit/test/vpc-flow-logs");
+    for (const a of Object.values(s.resource.aws_cloudwatch_metric_alarm!).filter((x) => x.namespace === "AWS/Logs")) expect(a.dimensions).toEqual({ LogGroupName: "/flowlog-kit/test/vpc-flow-logs" });
+    // Masking covers the detail group as well: it holds the same addresses.
+    expect(Object.values(s.resource.aws_cloudwatch_log_data_protection_policy!)).toHaveLength(2);
+  });
+
+  it("keeps a subnet of a VPC not logged to CloudWatch in the shared group", () => {
+    const s = synth(env({ flowLogs: [{ ...vpc, destinations: ["s3"] }, { ...subnet, vpc: vpc.id }] }));
+    expect(Object.values(s.resource.aws_cloudwatch_log_group!).map((g) => g.name)).not.toContain("/flowlog-kit/test/detail/subnet-0123456789abcdef0");
+  });
+
+  it.each([
+    ["stg", "subnet_id", "/flowlog-kit/stg/detail/subnet-0a7b9c1d3e5f7a9b2"],
+    ["prod", "eni_id", "/flowlog-kit/prod/detail/eni-0c4d6e8f0a2b4c6d8"],
+  ])("gives %s's scope inside a logged VPC its own log group", (name, attr, group) => {
+    const s = synth(example(name));
+    const [id] = Object.entries(s.resource.aws_cloudwatch_log_group!).find(([, g]) => g.name === group)!;
+    expect(Object.values(s.resource.aws_flow_log!).find((l) => l[attr])!.log_destination).toBe(`\${aws_cloudwatch_log_group.${id}.arn}`);
+  });
+});
+
+describe("EnvironmentStack detector environment", () => {
+  it("refuses, at synth, thresholds that would not fit Lambda's 4 KB of environment variables, naming the field", () => {
+    const allowedSources = Array.from({ length: 300 }, (_, i) => `10.0.${i >> 8}.${i & 255}`);
+    expect(() => synth(env({ detectors: { thresholds: { allowedSources } } }))).toThrow(
+      /test\.detectors\.thresholds\.allowedSources: the detector's environment variables would take \d+ bytes, more than Lambda's 4096-byte limit, and this threshold takes the most room \(got 300 entries, \d+ bytes: \["10\.0\.0\.0",.*\)\. Shorten it by at least \d+ bytes; every threshold travels in the one FLOWLOG_THRESHOLDS variable\./,
+    );
+    expect(() => synth(env({ detectors: { thresholds: { allowedSources: allowedSources.slice(0, 50) } } }))).not.toThrow();
+  });
+});
+
+describe("EnvironmentStack RBAC for Athena", () => {
+  it("lets the analyst use the workgroup's results location and key", () => {
+    const s = synth(example("prod"));
+    const analyst = Object.values(s.resource.aws_iam_role_policy!).find((p) => p.name === "SecurityAnalyst")!;
+    const st = JSON.parse(analyst.policy as string).Statement as { Sid: string; Action: string | string[]; Resource: unknown }[];
+    const wg = Object.values(s.resource.aws_athena_workgroup!)[0]!.configuration as { result_configuration: { output_location: string } };
+    const out = wg.result_configuration.output_location.replace(/^s3:\/\//, "arn:aws:s3:::");
+    expect(st.find((x) => x.Sid === "WriteAndReadQueryResults")!.Resource).toBe(`${out}*`);
+    expect(st.find((x) => x.Sid === "LocateQueryResults")!.Resource).toBe(out.slice(0, out.indexOf("/")));
   });
 });

@@ -1,6 +1,6 @@
 import { CloudWatchLogsClient, GetQueryResultsCommand, StartQueryCommand, StopQueryCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { BatchImportFindingsCommand, SecurityHubClient } from "@aws-sdk/client-securityhub";
+import { BatchImportFindingsCommand, InvalidAccessException, SecurityHubClient } from "@aws-sdk/client-securityhub";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { Readable } from "stream";
@@ -142,9 +142,23 @@ describe("partial failures: one destination failing never stops the other", () =
   });
 
   it("still publishes to SNS when Security Hub fails, then fails the invocation", async () => {
-    hub.on(BatchImportFindingsCommand).rejects(new Error("InvalidAccessException: Security Hub is not enabled"));
+    hub.on(BatchImportFindingsCommand).rejects(new Error("ThrottlingException: Rate exceeded"));
     sns.on(PublishCommand).resolves({});
-    await expect(handle({ mode: "on-demand", sinceSeconds: 900 }, deps(), 900)).rejects.toThrow("Security Hub import failed: InvalidAccessException: Security Hub is not enabled");
+    await expect(handle({ mode: "on-demand", sinceSeconds: 900 }, deps(), 900)).rejects.toThrow("Security Hub import failed: ThrottlingException: Rate exceeded");
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(1);
+  });
+
+  it("says how to enable Security Hub when the account has not, once, and still publishes to SNS", async () => {
+    hub.on(BatchImportFindingsCommand).rejects(new InvalidAccessException({ message: "Account 410987654323 is not subscribed to AWS Security Hub", $metadata: {} }));
+    logs.on(GetQueryResultsCommand).resolves({ status: "Complete", results: rows(greLines) });
+    sns.on(PublishCommand).resolves({});
+    const error = await handle({ mode: "on-demand", sinceSeconds: 900 }, deps(), 900).catch((e: Error) => e);
+    expect((error as Error).message).toBe(
+      "Delivery of 150 findings failed: Security Hub is not enabled in account 410987654323, region eu-central-1 (got InvalidAccessException: Account 410987654323 is not subscribed to AWS Security Hub). " +
+        'Enable it there (Security Hub console, "aws securityhub enable-security-hub --region eu-central-1", or your organization\'s Security Hub administrator); SNS delivery is attempted regardless',
+    );
+    // 150 findings are two batches; the second would only repeat the answer.
+    expect(hub.commandCalls(BatchImportFindingsCommand)).toHaveLength(1);
     expect(sns.commandCalls(PublishCommand)).toHaveLength(1);
   });
 
