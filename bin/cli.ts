@@ -35,7 +35,9 @@ export function program(io: Io, setCode: (code: number) => void): Command {
     .description("AWS VPC Flow Logs as typed, per-environment Terraform stacks.")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
-    .version(packageVersion(), "-V, --version", "print the version of flowlog-kit");
+    .version(packageVersion(), "-V, --version", "print the version of flowlog-kit")
+    // Commander's own usage errors ("missing required argument") then carry their fix.
+    .showHelpAfterError("(add --help for the command's usage and an example)");
   cli.hook("preAction", () => onTerraformProgress((line) => io.err(line)));
 
   cli
@@ -226,20 +228,29 @@ export function program(io: Io, setCode: (code: number) => void): Command {
         const { loadEnvironments, selectEnvironments } = await environments();
         env = selectEnvironments(loadEnvironments(), [opts.env])[0];
       }
-      const { detectLocal, findingsJson, findingsReport } = await import("./detect");
+      const { detectLocal, findingsJson, findingsReport, nothingAnalysedRemotely } = await import("./detect");
       let result;
+      let nothingAnalysed: string | undefined;
       if (opts.since !== undefined) {
         if (!env) throw new DetectorError(`--since: needs --env (got --since ${opts.since} alone). Name the environment whose deployed detector to run.`);
         if (files.length > 0) throw new DetectorError(`--since: runs the deployed detector, not local files (got ${files.join(" ")}). Drop --since to analyse the files, or the files to query AWS.`);
         const { invokeDetector, parseSince } = await import("./remote");
         result = await invokeDetector(env, parseSince(opts.since));
+        if (result.stats.analysed === 0) nothingAnalysed = nothingAnalysedRemotely(result, env, opts.since);
       } else {
         if (files.length === 0) {
           throw new DetectorError("detect: no files given (got nothing). Name flow-log files or folders, e.g. flowlog-kit detect ./logs/, or use --env <env> --since 1h.");
         }
-        result = await detectLocal(files, env, opts.format);
+        const local = await detectLocal(files, env, opts.format);
+        for (const notice of local.notices) io.err(notice);
+        result = local;
+        nothingAnalysed = local.nothingAnalysed;
       }
-      io.out(opts.json ? findingsJson(result) : findingsReport(result));
+      // --json stays one document on stdout, also when nothing was analysed (its stats say so).
+      if (opts.json) io.out(findingsJson(result));
+      // No all-clear without records analysed: the reasons and a hint, exit 1.
+      if (nothingAnalysed !== undefined) throw new DetectorError(nothingAnalysed);
+      if (!opts.json) io.out(findingsReport(result));
       setCode(0);
     });
 

@@ -196,6 +196,8 @@ export class Aggregator implements RunAggregates {
       intern: (kind, buf, s, e) => {
         if (kind === 1) return this.scanner.interfaces.intern(buf, s, e) * 2;
         const id = this.scanner.addresses.intern(buf, s, e);
+        // No valid address: the loop hands the line to FlowScanner, which skips it (invalid-value).
+        if (id < 0) return -1;
         return id * 2 + ((this.addressFlags(id) & ALLOWED) !== 0 ? 1 : 0);
       },
       windowId: (start) => this.windowId(start),
@@ -221,14 +223,25 @@ export class Aggregator implements RunAggregates {
     if (!this.wasm) return sc.scanLines(buf, s, e, this.onRecord);
     const ingest = this.ingest;
     ingest.load(buf, s, e);
-    const length = e - s;
+    let length = e - s;
     let from = 0;
     while (from < length) {
       const format = sc.currentFormat;
-      if (this.saturatedAt >= 0 || !ingest.reads(format)) return sc.scanLines(buf, s + from, e, this.onRecord);
+      if (this.saturatedAt >= 0 || !sc.readable || !ingest.reads(format)) return sc.scanLines(buf, s + from, e, this.onRecord);
       from = ingest.scan(format, this.windowSeconds, WINDOW_LIMIT, this.maxWaiting(), from, this.counts);
       this.countIngested();
       if (from >= length) return;
+      // Records wrapped in JSON go through the loop too, unwrapped a run of lines at a time;
+      // that takes the loop's input area, so the rest of these lines is loaded again after.
+      const json = buf[s + from] === 123 ? sc.unwrap(buf, s + from, e) : undefined;
+      if (json) {
+        this.ingestLines(json.lines, 0, json.lines.length);
+        s = json.end;
+        ingest.load(buf, s, e);
+        length = e - s;
+        from = 0;
+        continue;
+      }
       // One line for FlowScanner: a header, a malformed line, or a record that needs a flush first.
       const next = buf.indexOf(10, s + from) + 1;
       sc.scanLines(buf, s + from, next, this.onRecord);

@@ -1,5 +1,5 @@
 import type { LogFormat } from "../flowlog/format";
-import { FlowScanner, LineSplitter } from "../flowlog/scanner";
+import { FlowScanner, HeaderLine, LineSplitter, SkippedLine } from "../flowlog/scanner";
 import { newStats, ParseStats } from "../flowlog/stats";
 import { Aggregator } from "./aggregates";
 import { Finding, sortFindings } from "./findings";
@@ -26,6 +26,11 @@ export interface EngineOptions {
    * @default true
    */
   readonly webAssembly?: boolean;
+  /**
+   * Called for every header line read, with the format it names or why it names none.
+   * @default - nothing is called
+   */
+  readonly onHeader?: (header: HeaderLine) => void;
 }
 
 /**
@@ -44,6 +49,7 @@ export class DetectionEngine {
     options: EngineOptions = {},
   ) {
     this.scanner = new FlowScanner(format, this.stats);
+    this.scanner.onHeader = options.onHeader;
     this.aggregator = new Aggregator(thresholds, this.scanner, this.stats, options.bufferRecords, options.webAssembly);
     this.splitter = new LineSplitter((buf, s, e) => this.aggregator.ingestLines(buf, s, e));
   }
@@ -69,6 +75,11 @@ export class DetectionEngine {
   abortStream(): void {
     this.splitter.discard();
     this.scanner.use(this.format);
+  }
+
+  /** The first few lines read and skipped (NODATA and SKIPDATA records aside): what explains a run that analysed nothing. */
+  get skippedLines(): readonly SkippedLine[] {
+    return this.scanner.samples;
   }
 
   finish(): DetectionResult {

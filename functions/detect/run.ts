@@ -1,9 +1,18 @@
 import * as fs from "fs";
 import type { Readable } from "stream";
 import type { LogFormat } from "../flowlog/format";
+import type { HeaderLine, SkippedLine } from "../flowlog/scanner";
 import { expandPaths, isGzip, streamChunks } from "../flowlog/sources";
 import { DetectionEngine, DetectionResult, DetectorError } from "./engine";
 import type { DetectorThresholds } from "./thresholds";
+
+/** A run over local files: what it found, and what the person running it needs to know about how the files were read. */
+export interface FileDetection extends DetectionResult {
+  /** Header lines that name another format than the one given, or none (each distinct one once per file). */
+  readonly headers: readonly { readonly file: string; readonly header: HeaderLine }[];
+  /** The first few lines skipped (NODATA and SKIPDATA records aside), with their file. */
+  readonly skippedLines: readonly (SkippedLine & { readonly file: string })[];
+}
 
 /** Feeds one stream (plain or gzip) into the engine. */
 export async function feedStream(engine: DetectionEngine, stream: Readable): Promise<void> {
@@ -14,7 +23,7 @@ export async function feedStream(engine: DetectionEngine, stream: Readable): Pro
 }
 
 /** Runs the engine over local files and folders of them (plain or gzip). */
-export async function detectFiles(paths: readonly string[], thresholds: DetectorThresholds, format: LogFormat): Promise<DetectionResult> {
+export async function detectFiles(paths: readonly string[], thresholds: DetectorThresholds, format: LogFormat): Promise<FileDetection> {
   let files: string[];
   try {
     files = expandPaths(paths);
@@ -23,9 +32,20 @@ export async function detectFiles(paths: readonly string[], thresholds: Detector
     throw new DetectorError(`${e.path ?? paths.join(", ")}: cannot read (got ${e.code ?? e.message}). Give flow-log files or folders that exist.`, { cause: err });
   }
   if (files.length === 0) throw new DetectorError(`${paths.join(", ")}: no files found (got empty folders). Give flow-log files or folders that hold them.`);
-  const engine = new DetectionEngine(thresholds, format);
+  const headers: { file: string; header: HeaderLine }[] = [];
+  let current = "";
+  const given = format.names.join(" ");
+  const seen = new Set<string>();
+  const onHeader = (header: HeaderLine) => {
+    if (header.format?.names.join(" ") === given || seen.has(`${current}\n${header.text}`)) return;
+    seen.add(`${current}\n${header.text}`);
+    headers.push({ file: current, header });
+  };
+  const engine = new DetectionEngine(thresholds, format, { onHeader });
+  const skippedLines: (SkippedLine & { file: string })[] = [];
   const chunk = Buffer.allocUnsafe(1 << 20);
   for (const file of files) {
+    current = file;
     const fd = fs.openSync(file, "r");
     try {
       const head = fs.readSync(fd, chunk, 0, 2, 0);
@@ -44,7 +64,8 @@ export async function detectFiles(paths: readonly string[], thresholds: Detector
       engine.endStream();
     } finally {
       fs.closeSync(fd);
+      for (const line of engine.skippedLines.slice(skippedLines.length)) skippedLines.push({ ...line, file });
     }
   }
-  return engine.finish();
+  return { ...engine.finish(), headers, skippedLines };
 }

@@ -7,9 +7,10 @@ import { DETECTOR_WASM_BASE64 } from "./wasm-module";
  * The JavaScript side of the detector's WebAssembly module (assembly/): its memory holds the
  * aggregator's record buffers and tables.
  * - `scan` (assembly/ingest.ts) reads plain records of a format straight into the buffers. Every
- *   line it leaves (headers, blank or malformed lines, full buffers, the row budget) is handed
- *   back to be read by FlowScanner and added by Aggregator.add, so the two paths share one set
- *   of buffers, one set of ids and one set of counts.
+ *   line it leaves (headers, JSON lines, blank or malformed lines, values no flow log holds,
+ *   full buffers, the row budget) is handed back to be read by FlowScanner and added by
+ *   Aggregator.add, so the two paths share one set of buffers, one set of ids and one set of
+ *   counts, and FlowScanner alone decides why a line is skipped.
  * - `aggregate` (assembly/aggregate.ts) adds one part's buffered records up into its tables,
  *   which the rules read in place through `WasmRows`.
  * - `forestWalk` (assembly/forest.ts) walks rows through an Isolation Forest (`forestSums`), and
@@ -18,12 +19,12 @@ import { DETECTOR_WASM_BASE64 } from "./wasm-module";
  */
 
 /** The control block's word offsets, as the module exports them (assembly/ingest.ts). */
-const CONTROL = ["C_WIDTH", "C_MAX_WAITING", "C_WAITING", "C_READ", "C_ANALYSED", "C_NODATA", "C_SKIPDATA", "C_WINDOW_SECONDS", "C_WINDOW_LIMIT", "C_PARTS", "C_FIELDS", "MAX_FIELDS", "C_PART_WAITING"] as const;
+const CONTROL = ["C_WIDTH", "C_MAX_WAITING", "C_WAITING", "C_READ", "C_ANALYSED", "C_NODATA", "C_SKIPDATA", "C_WINDOW_SECONDS", "C_WINDOW_LIMIT", "C_PARTS", "C_FIELDS", "MAX_FIELDS", "C_PART_WAITING", "C_LIMITS"] as const;
 type Control = { readonly [name in (typeof CONTROL)[number]]: number };
 
 /** What the loop asks of JavaScript. */
 export interface IngestHost {
-  /** The id of the address (kind 0) or interface id (kind 1) in buf[s, e); for an address, id * 2 + 1 when it is an allowed source, else id * 2. */
+  /** The id of the address (kind 0) or interface id (kind 1) in buf[s, e); for an address, id * 2 + 1 when it is an allowed source, else id * 2, and -1 when the bytes are no valid address. */
   intern(kind: number, buf: Buffer, s: number, e: number): number;
   /** The window id of a window start (Unix seconds, a multiple of the window). */
   windowId(start: number): number;
@@ -225,8 +226,14 @@ export class DetectorWasm {
     const c = this.control;
     const L = this.layout;
     if (format !== this.format) {
-      const { kinds, targets } = fieldPlan(format);
-      for (let i = 0; i < kinds.length; i++) this.i32[c + L.C_FIELDS + i] = kinds[i]! | ((targets[i]! + 1) << 8);
+      const { kinds, targets, limits } = fieldPlan(format);
+      for (let i = 0; i < kinds.length; i++) {
+        this.i32[c + L.C_FIELDS + i] = kinds[i]! | ((targets[i]! + 1) << 8);
+        // As a 64-bit integer, low word first; no limit is the largest one.
+        const limit = limits[i]!;
+        this.i32[c + L.C_LIMITS + 2 * i] = limit < Infinity ? limit % 2 ** 32 | 0 : -1;
+        this.i32[c + L.C_LIMITS + 2 * i + 1] = limit < Infinity ? Math.floor(limit / 2 ** 32) : 0x7fffffff;
+      }
       this.i32[c + L.C_WIDTH] = kinds.length;
       this.format = format;
     }

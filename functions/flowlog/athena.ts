@@ -18,10 +18,21 @@ const HIVE_TYPE: Record<FieldType, string> = { int32: "int", int64: "bigint", st
 /** Column name of a catalog field in Athena (no hyphens). */
 export const athenaColumn = (field: string) => field.replace(/-/g, "_");
 
-/** Table columns, in record order. In plain text every field is read as written; Parquet has typed columns. */
+/**
+ * Table columns, in record order. In plain text every field is read as written; Parquet has
+ * typed columns, whose types follow the format's family (transit gateways write `protocol` as
+ * INT_64, and a Parquet INT_64 column read as `int` fails the query).
+ */
 export function athenaColumns(format: LogFormat): { name: string; type: string }[] {
-  return format.fields.map((f) => ({ name: athenaColumn(f.name), type: HIVE_TYPE[f.type] }));
+  return format.fields.map((f) => ({ name: athenaColumn(f.name), type: HIVE_TYPE[(format.family === "tgw" ? f.tgwType : undefined) ?? f.type] }));
 }
+
+/**
+ * The partition column of the Region when one table reads flow logs of several Regions. Not
+ * `region`: that is a flow-log field (version 4), and Glue refuses a partition key that is
+ * also a column.
+ */
+export const REGION_PARTITION = "aws_region";
 
 export interface ArchiveLayout {
   /** `s3://bucket/AWSLogs/...` with `${year}` etc. for partition projection. */
@@ -29,15 +40,27 @@ export interface ArchiveLayout {
   /** Where the table's data lives (the template up to the first partition). */
   readonly location: string;
   readonly partitionKeys: readonly string[];
+  /** The partition keys with their Glue types: the date parts are integers, the Region a string. */
+  readonly partitionColumns: readonly { readonly name: string; readonly type: "int" | "string" }[];
   /** Glue table parameters for projection. */
   readonly projection: Readonly<Record<string, string>>;
 }
 
-/** The S3 layout flow logs are written in for these options, as Athena partition projection. */
-export function archiveLayout(bucket: string, account: string, region: string, o: ArchiveOptions, firstYear = 2024): ArchiveLayout {
-  const base = o.hiveCompatiblePartitions
-    ? `s3://${bucket}/AWSLogs/aws-account-id=${account}/aws-service=vpcflowlogs/aws-region=${region}/`
-    : `s3://${bucket}/AWSLogs/${account}/vpcflowlogs/${region}/`;
+/**
+ * The S3 layout flow logs are written in for these options, as Athena partition projection.
+ * `region` is the Region whose flow logs the table reads; given several (an environment with
+ * scopes in more than one Region, all delivering to one bucket), the Region becomes a projected
+ * partition (REGION_PARTITION) with exactly those values.
+ */
+export function archiveLayout(bucket: string, account: string, region: string | readonly string[], o: ArchiveOptions, firstYear = 2024): ArchiveLayout {
+  const regions = typeof region === "string" ? [region] : [...region];
+  const one = regions.length === 1 ? regions[0]! : undefined;
+  const regionPart = one ?? `\${${REGION_PARTITION}}`;
+  const accountBase = o.hiveCompatiblePartitions
+    ? `s3://${bucket}/AWSLogs/aws-account-id=${account}/aws-service=vpcflowlogs/`
+    : `s3://${bucket}/AWSLogs/${account}/vpcflowlogs/`;
+  const regionDir = o.hiveCompatiblePartitions ? `aws-region=${regionPart}/` : `${regionPart}/`;
+  const base = `${accountBase}${regionDir}`;
   const parts = o.perHourPartition ? ["year", "month", "day", "hour"] : ["year", "month", "day"];
   const path = parts.map((p) => (o.hiveCompatiblePartitions ? `${p}=\${${p}}` : `\${${p}}`)).join("/");
   const projection: Record<string, string> = {
@@ -53,7 +76,17 @@ export function archiveLayout(bucket: string, account: string, region: string, o
     "projection.day.digits": "2",
   };
   if (o.perHourPartition) Object.assign(projection, { "projection.hour.type": "integer", "projection.hour.range": "0,23", "projection.hour.digits": "2" });
-  return { locationTemplate: `${base}${path}/`, location: base, partitionKeys: parts, projection };
+  const dateColumns = parts.map((name) => ({ name, type: "int" as const }));
+  if (one !== undefined) return { locationTemplate: `${base}${path}/`, location: base, partitionKeys: parts, partitionColumns: dateColumns, projection };
+  Object.assign(projection, { [`projection.${REGION_PARTITION}.type`]: "enum", [`projection.${REGION_PARTITION}.values`]: regions.join(",") });
+  return {
+    locationTemplate: `${base}${path}/`,
+    // The table's data starts where the Regions branch.
+    location: accountBase,
+    partitionKeys: [REGION_PARTITION, ...parts],
+    partitionColumns: [{ name: REGION_PARTITION, type: "string" }, ...dateColumns],
+    projection,
+  };
 }
 
 /** Partition filter for "today" and "yesterday" in the named queries (always on partitions). */

@@ -24,6 +24,12 @@ export interface FieldSpec {
   readonly type: FieldType;
   readonly family: FieldFamily;
   readonly description: string;
+  /**
+   * The Parquet type in transit-gateway flow logs, where the two tables disagree (`protocol`
+   * is INT_32 in VPC flow logs and INT_64 in transit-gateway flow logs).
+   * @default - `type`
+   */
+  readonly tgwType?: FieldType;
 }
 
 const f = (
@@ -32,7 +38,8 @@ const f = (
   type: FieldType,
   family: FieldFamily,
   description: string,
-): FieldSpec => Object.freeze({ name, version, type, family, description });
+  tgwType?: FieldType,
+): FieldSpec => Object.freeze(tgwType ? { name, version, type, family, description, tgwType } : { name, version, type, family, description });
 
 export const FIELDS: readonly FieldSpec[] = Object.freeze([
   f("version", 2, "int32", "both", "The flow log record version."),
@@ -42,7 +49,7 @@ export const FIELDS: readonly FieldSpec[] = Object.freeze([
   f("dstaddr", 2, "string", "both", "The destination address of outgoing traffic, or the interface address of incoming traffic."),
   f("srcport", 2, "int32", "both", "The source port of the traffic."),
   f("dstport", 2, "int32", "both", "The destination port of the traffic."),
-  f("protocol", 2, "int32", "both", "The IANA protocol number of the traffic."),
+  f("protocol", 2, "int32", "both", "The IANA protocol number of the traffic.", "int64"),
   f("packets", 2, "int64", "both", "The number of packets transferred during the flow."),
   f("bytes", 2, "int64", "both", "The number of bytes transferred during the flow."),
   f("start", 2, "int64", "both", "The time, in Unix seconds, when the first packet of the flow was received within the aggregation interval."),
@@ -121,6 +128,21 @@ export function fieldsFor(resource: FlowLogResourceType): readonly FieldSpec[] {
 export const DEFAULT_FIELD_NAMES: readonly string[] = Object.freeze(
   FIELDS.filter((field) => field.version === 2 && field.family !== "tgw").map((field) => field.name),
 );
+
+/**
+ * The AWS default format of transit-gateway flow logs: every field of versions 2 to 6 that
+ * transit gateways have, in the order of the Transit Gateway "Available fields" table (which
+ * differs from the VPC table's: `resource-type` and the `tgw-*` fields come before the
+ * addresses).
+ * @see https://docs.aws.amazon.com/vpc/latest/tgw/tgw-flow-logs.html#flow-logs-default
+ */
+export const TRANSIT_GATEWAY_DEFAULT_FIELD_NAMES: readonly string[] = Object.freeze([
+  "version", "resource-type", "account-id", "tgw-id", "tgw-attachment-id", "tgw-src-vpc-account-id", "tgw-dst-vpc-account-id",
+  "tgw-src-vpc-id", "tgw-dst-vpc-id", "tgw-src-subnet-id", "tgw-dst-subnet-id", "tgw-src-eni", "tgw-dst-eni", "tgw-src-az-id",
+  "tgw-dst-az-id", "tgw-pair-attachment-id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "start",
+  "end", "log-status", "type", "packets-lost-no-route", "packets-lost-blackhole", "packets-lost-mtu-exceeded",
+  "packets-lost-ttl-expired", "tcp-flags", "region", "flow-direction", "pkt-src-aws-service", "pkt-dst-aws-service",
+]);
 
 /** Catalog names closest to `name` by edit distance, best first; empty when nothing is close. */
 export function nearestFieldNames(name: string, max = 3): string[] {

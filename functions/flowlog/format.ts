@@ -1,11 +1,13 @@
 import {
   DEFAULT_FIELD_NAMES,
+  familyOf,
   fieldByName,
   fieldsFor,
   FieldSpec,
   FlowLogResourceType,
   nearestFieldNames,
   supports,
+  TRANSIT_GATEWAY_DEFAULT_FIELD_NAMES,
 } from "./fields";
 
 /** A field list that cannot become a log format; `problems` holds one sentence per bad field. */
@@ -23,6 +25,15 @@ export class LogFormatError extends Error {
 export class LogFormat {
   /** The AWS default format (version-2 fields); `log_format` is left unset for it. */
   static readonly DEFAULT = new LogFormat(DEFAULT_FIELD_NAMES.map((n) => fieldByName(n)!), true);
+
+  /**
+   * The AWS default format of transit-gateway flow logs (versions 2 to 6, in the Transit
+   * Gateway table's order). It is written out as `log_format` rather than left unset: the
+   * order is then part of the plan that the parse pattern and the Athena columns rely on, and
+   * Logs Insights, which discovers fields only in the VPC default format, needs a parse for it.
+   * @see https://docs.aws.amazon.com/vpc/latest/tgw/tgw-flow-logs.html#flow-logs-default
+   */
+  static readonly TRANSIT_GATEWAY_DEFAULT = new LogFormat(TRANSIT_GATEWAY_DEFAULT_FIELD_NAMES.map((n) => fieldByName(n)!), false, "tgw");
 
   /**
    * A custom format for a flow log on `resource`.
@@ -55,18 +66,20 @@ export class LogFormat {
       fields.push(field);
     }
     if (problems.length) throw new LogFormatError(problems);
-    return new LogFormat(fields, false);
+    return new LogFormat(fields, false, familyOf(resource));
   }
 
   /** Every field AWS accepts on `resource`, in catalog order: what incident logging captures. */
   static allFor(resource: FlowLogResourceType): LogFormat {
-    return new LogFormat(fieldsFor(resource), false);
+    return new LogFormat(fieldsFor(resource), false, familyOf(resource));
   }
 
   private constructor(
     readonly fields: readonly FieldSpec[],
     /** True for the AWS default format, which needs no `log_format` argument. */
     readonly isDefault: boolean,
+    /** The flow logs the format is for: VPC (VPC, subnet, ENI) or transit gateway. */
+    readonly family: "vpc" | "tgw" = "vpc",
   ) {}
 
   /** Field names in record order. */

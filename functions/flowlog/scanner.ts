@@ -5,9 +5,10 @@
  * callers that hold lines as strings.
  */
 import { fieldByName } from "./fields";
-import { LogFormat } from "./format";
+import { LogFormat, LogFormatError } from "./format";
 import { countSkip, ParseStats, SkipReason } from "./stats";
 import { RowTable } from "./row-table";
+import { ACTIONS, FLOW_DIRECTIONS, isIPAddress, LOG_STATUSES, VALUE_LIMITS } from "./values";
 
 /** Interns byte strings (addresses, interface ids) to dense integer ids. */
 export class InternTable {
@@ -20,7 +21,12 @@ export class InternTable {
   private readonly strings: (string | undefined)[] = [];
   size = 0;
 
-  /** The id of buf[s, e), adding it when new. */
+  constructor(
+    /** Which byte strings may be added: intern returns -1 for any other, so every id stands for an accepted one. */
+    private readonly accept?: (buf: Buffer, s: number, e: number) => boolean,
+  ) {}
+
+  /** The id of buf[s, e), adding it when new; -1 when it is new and not accepted. */
   intern(buf: Buffer, s: number, e: number): number {
     let h = 0x811c9dc5;
     for (let i = s; i < e; i++) h = Math.imul(h ^ buf[i]!, 0x01000193);
@@ -28,7 +34,7 @@ export class InternTable {
     const len = e - s;
     for (let slot = h & mask; ; slot = (slot + 1) & mask) {
       const id = this.slots[slot]!;
-      if (id === -1) return this.add(buf, s, e, slot, h);
+      if (id === -1) return this.accept === undefined || this.accept(buf, s, e) ? this.add(buf, s, e, slot, h) : -1;
       if (this.hashes[id] === h && this.lengths[id] === len) {
         const keys = this.keys;
         let i = this.offsets[id]!;
@@ -102,22 +108,29 @@ export const ACTION = 4;
 export const STATUS = 5;
 export const DIRECTION = 6;
 const TEXT = 7;
+/** An address checked but not interned (once a run has stopped interning). */
+const ADDRESS_CHECK = 8;
 
 /** Where a numeric field lands. */
 const NUMERIC_TARGETS: Record<string, number> = { srcport: 0, dstport: 1, protocol: 2, packets: 3, bytes: 4, start: 5, end: 6, "tcp-flags": 7, "traffic-path": 8 };
 const ADDRESS_TARGETS: Record<string, number> = { srcaddr: 0, dstaddr: 1, "pkt-srcaddr": 2, "pkt-dstaddr": 3 };
 
 /**
- * How each field of a format is read: its kind, and for numbers and addresses the slot it lands
- * in (NUMERIC_TARGETS, ADDRESS_TARGETS; -1 for a number that is validated but not kept).
- * Without interning, addresses and interface ids are passed over; without tokens, text too.
+ * How each field of a format is read: its kind, for numbers and addresses the slot it lands
+ * in (NUMERIC_TARGETS, ADDRESS_TARGETS; -1 for a number that is validated but not kept), and
+ * for numbers the largest valid value (VALUE_LIMITS; Infinity when unbounded).
+ * Without interning, addresses are checked but not interned and interface ids passed over;
+ * without tokens, text is passed over too.
  */
-export function fieldPlan(format: LogFormat, interning = true, keepTokens = false): { kinds: Uint8Array; targets: Int8Array } {
+export function fieldPlan(format: LogFormat, interning = true, keepTokens = false): { kinds: Uint8Array; targets: Int8Array; limits: Float64Array } {
   const width = format.fields.length;
   const kinds = new Uint8Array(width);
   const targets = new Int8Array(width).fill(-1);
+  const limits = new Float64Array(width).fill(Infinity);
   format.fields.forEach((f, i) => {
-    if (!interning && (f.name in ADDRESS_TARGETS || f.name === "interface-id")) kinds[i] = SKIP;
+    if (f.name in VALUE_LIMITS) limits[i] = VALUE_LIMITS[f.name]!;
+    if (!interning && f.name in ADDRESS_TARGETS) kinds[i] = ADDRESS_CHECK;
+    else if (!interning && f.name === "interface-id") kinds[i] = SKIP;
     else if (f.name in ADDRESS_TARGETS) {
       kinds[i] = ADDRESS;
       targets[i] = ADDRESS_TARGETS[f.name]!;
@@ -131,14 +144,38 @@ export function fieldPlan(format: LogFormat, interning = true, keepTokens = fals
     else if (f.type !== "string") kinds[i] = NUMBER; // validated, not kept
     else kinds[i] = keepTokens ? TEXT : SKIP;
   });
-  return { kinds, targets };
+  return { kinds, targets, limits };
 }
 
+// Codes of the enumerated fields: each word's place in its list in values.ts, from these.
 export const ACTION_ACCEPT = 1;
 export const ACTION_REJECT = 2;
 export const STATUS_OK = 0;
 export const DIRECTION_INGRESS = 1;
 export const DIRECTION_EGRESS = 2;
+
+/** A header line as read: the format it names, or why it names none. */
+export interface HeaderLine {
+  /** Its field names, space-separated. */
+  readonly text: string;
+  /** The format it names; undefined when it cannot name one (see `problems`). */
+  readonly format?: LogFormat;
+  /** Why it names no format, one sentence per bad field (e.g. `unknown field "dstadr"; did you mean "dstaddr"?`). */
+  readonly problems?: readonly string[];
+}
+
+/** A line that was read and skipped (NODATA and SKIPDATA records aside), kept to explain a run that analysed nothing. */
+export interface SkippedLine {
+  /** Its first bytes (at most SAMPLE_BYTES), as latin1. */
+  readonly text: string;
+  readonly reason: SkipReason;
+  /** The format it was read in. */
+  readonly format: LogFormat;
+}
+
+/** Skipped lines a scanner keeps, and how much of each. */
+const SAMPLES = 3;
+const SAMPLE_BYTES = 300;
 
 /**
  * Scans records of one log format. After `scan` returns true, the public fields hold the
@@ -155,7 +192,8 @@ export class FlowScanner {
   direction = 0;
   /** Start and end offset of every field of the last line, when `keepTokens` is on. */
   readonly tokens: Int32Array;
-  readonly addresses = new InternTable();
+  /** Only valid addresses get an id (values.ts): a line with any other is skipped as invalid-value. */
+  readonly addresses = new InternTable(isIPAddress);
   readonly interfaces = new InternTable();
   /**
    * IPv4 address (as a 32-bit number) -> address id, open addressing: a known IPv4 address costs
@@ -169,8 +207,14 @@ export class FlowScanner {
   /** ENI ids read as numbers -> interface id. */
   private readonly eniIds = new RowTable(4);
   private format!: LogFormat;
-  /** Off once a run has stopped analysing: addresses and interfaces are then passed over, not interned. */
+  /** Off once a run has stopped analysing: addresses are then checked but not interned, and interface ids passed over. */
   private interning = true;
+  /** The header line in force that names no format: until the next header, lines are skipped (bad-header). */
+  private unreadable: HeaderLine | undefined;
+  /** Called for every header line, good or bad. */
+  onHeader: ((header: HeaderLine) => void) | undefined;
+  /** The first few lines skipped (see SkippedLine). */
+  readonly samples: SkippedLine[] = [];
 
   constructor(
     format: LogFormat,
@@ -185,9 +229,19 @@ export class FlowScanner {
     return this.format;
   }
 
+  /** Whether lines are read as records of `currentFormat`; false under a header line that names no format. */
+  get readable(): boolean {
+    return this.unreadable === undefined;
+  }
+
   /** Switches to another format (e.g. the one a file's header names). */
   use(format: LogFormat): void {
     this.format = format;
+    this.unreadable = undefined;
+    this.compile();
+  }
+
+  private compile(): void {
     // Fields the format lacks stay absent; fields it has are written on every line.
     this.num.fill(-1);
     this.addr.fill(-1);
@@ -195,19 +249,35 @@ export class FlowScanner {
     this.action = 0;
     this.status = STATUS_OK;
     this.direction = 0;
-    const { kinds, targets } = fieldPlan(format, this.interning, this.keepTokens);
-    this.lines = compileLines(kinds, targets, this.keepTokens);
+    if (this.unreadable) {
+      this.lines = skipLines;
+      return;
+    }
+    const { kinds, targets, limits } = fieldPlan(this.format, this.interning, this.keepTokens);
+    this.lines = compileLines(kinds, targets, limits, this.format.has("start") && this.format.has("end"), this.keepTokens);
   }
 
   /**
-   * Stops interning addresses and interface ids (from the next run of lines on): their fields
-   * are still checked as fields but read as absent. For a run that no longer analyses records,
-   * so that a flood of distinct addresses cannot grow memory.
+   * Stops interning addresses and interface ids (from the next run of lines on): addresses are
+   * still checked, interface ids passed over, and both read as absent. For a run that no longer
+   * analyses records, so that a flood of distinct addresses cannot grow memory.
    */
   stopInterning(): void {
     if (!this.interning) return;
     this.interning = false;
-    this.use(this.format);
+    this.compile();
+  }
+
+  /** Whether the field at buf[s] is a minus sign and digits (called by the compiled scanner for a field that is not digits). */
+  negative(buf: Buffer, s: number): boolean {
+    let i = s + 1;
+    while (buf[i]! >= 48 && buf[i]! <= 57) i++;
+    return buf[s] === 45 && i > s + 1 && buf[i]! <= 32;
+  }
+
+  /** Whether buf[s, e) is an IPv4 or IPv6 address (called by the compiled scanner once it no longer interns). */
+  validAddress(buf: Buffer, s: number, e: number): boolean {
+    return isIPAddress(buf, s, e);
   }
 
   /** The address id of an IPv4 address given as a 32-bit number (its text is buf[s, e)). */
@@ -249,24 +319,36 @@ export class FlowScanner {
     return this.eniIds.i32[row + 3]!;
   }
 
-  /** A header line names its format; returns it, or undefined when the line is not a header. */
-  private header(buf: Buffer, s: number, e: number): LogFormat | undefined {
-    let sp = buf.indexOf(32, s);
-    if (sp === -1 || sp > e) sp = e;
-    if (!fieldByName(buf.toString("latin1", s, sp))) return undefined;
-    const tokens = buf.toString("latin1", s, e).trim().split(/\s+/);
-    if (!tokens.every((t) => fieldByName(t) !== undefined)) return undefined;
-    const resource = tokens.some((t) => fieldByName(t)!.family === "tgw") ? "transit-gateway" : "vpc";
+  /**
+   * The header line buf[s, e) (without its newline), or undefined when it is not one. A header
+   * is a line of field-name-shaped words (lower-case letters, digits, hyphens), more than half
+   * of them catalog fields: so a header with a typo or a field the catalog lacks is still known
+   * for one (and reported), while prose such as "start the engine" is not.
+   */
+  private header(buf: Buffer, s: number, e: number): HeaderLine | undefined {
+    const text = buf.toString("latin1", s, e).trim();
+    const tokens = text.split(/\s+/);
+    if (!tokens.every((t) => FIELD_NAME.test(t))) return undefined;
+    const fields = tokens.map((t) => fieldByName(t));
+    if (fields.filter((f) => f !== undefined).length * 2 <= tokens.length) return undefined;
+    const resource = fields.some((f) => f?.family === "tgw") ? "transit-gateway" : "vpc";
     try {
-      return LogFormat.custom(tokens, resource);
-    } catch {
-      return undefined;
+      return { text: tokens.join(" "), format: LogFormat.custom(tokens, resource) };
+    } catch (err) {
+      if (!(err instanceof LogFormatError)) throw err;
+      return { text: tokens.join(" "), problems: err.problems };
     }
   }
 
-  /** Counts a skipped line (called by the compiled scanner). */
-  skipped(reason: SkipReason): void {
+  /** Counts a skipped line (called by the compiled scanner), keeping the first few that were not NODATA or SKIPDATA records; buf[s] starts the line. */
+  skipped(reason: SkipReason, buf?: Buffer, s = 0): void {
     countSkip(this.stats, reason);
+    if (buf !== undefined && this.samples.length < SAMPLES) {
+      let end = buf.indexOf(10, s);
+      if (end === -1 || end - s > SAMPLE_BYTES) end = Math.min(buf.length, s + SAMPLE_BYTES);
+      else if (end > s && buf[end - 1] === 13) end--;
+      this.samples.push({ text: buf.toString("latin1", s, end), reason, format: this.format });
+    }
   }
 
   /**
@@ -279,21 +361,51 @@ export class FlowScanner {
     let pos = s;
     let plain = -1;
     while (pos < e) {
-      // The compiled scanner stops at a line that may be a header: the one place that needs names.
+      // The compiled scanner stops at a line that may be a header or JSON: the one place that needs names.
       const at = this.lines(this, buf, pos, e, onRecord, plain);
       if (at >= e) return;
       let end = buf.indexOf(10, at);
       const next = end + 1;
       if (end > at && buf[end - 1] === 13) end--;
+      const json = buf[at] === 123 ? this.unwrap(buf, at, e) : undefined;
+      if (json) {
+        this.scanLines(json.lines, 0, json.lines.length, onRecord);
+        pos = json.end;
+        continue;
+      }
       const header = this.header(buf, at, end);
       if (header) {
-        this.use(header);
+        if (header.format) this.use(header.format);
+        else {
+          this.unreadable = header;
+          this.compile();
+        }
+        this.onHeader?.(header);
         pos = next;
       } else {
         plain = at;
         pos = at;
       }
     }
+  }
+
+  /**
+   * The records wrapped in the JSON lines from buf[s] on (see jsonMessages), as lines of their
+   * own, and where the first line after them starts; undefined when the line at s wraps none.
+   * buf[s, e) ends with a newline.
+   */
+  unwrap(buf: Buffer, s: number, e: number): { lines: Buffer; end: number } | undefined {
+    const messages: string[] = [];
+    let pos = s;
+    while (pos < e && buf[pos] === 123) {
+      const next = buf.indexOf(10, pos) + 1;
+      const wrapped = jsonMessages(buf, pos, next > pos + 1 && buf[next - 2] === 13 ? next - 2 : next - 1);
+      if (wrapped === undefined) break;
+      for (const m of wrapped) messages.push(m);
+      pos = next;
+    }
+    if (pos === s) return undefined;
+    return { lines: Buffer.from(messages.length ? `${messages.join("\n")}\n` : "", "utf8"), end: pos };
   }
 
   /**
@@ -310,10 +422,36 @@ export class FlowScanner {
   }
 }
 
+/** What a header's words look like. */
+const FIELD_NAME = /^[a-z][a-z0-9-]*$/;
+
+/**
+ * The flow-log records a JSON line wraps, or undefined when it wraps none: a shipper's
+ * `{"message": "<record>", ...}` (Vector, Logstash, a Firehose transform), or a CloudWatch Logs
+ * subscription payload `{"messageType": ..., "logEvents": [{"message": ...}]}` (none for its
+ * control messages).
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/SubscriptionFilters.html
+ */
+function jsonMessages(buf: Buffer, s: number, e: number): string[] | undefined {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(buf.toString("utf8", s, e));
+  } catch {
+    return undefined;
+  }
+  if (typeof doc !== "object" || doc === null) return undefined;
+  const { message, messageType, logEvents } = doc as { message?: unknown; messageType?: unknown; logEvents?: unknown };
+  if (typeof message === "string") return [message];
+  if (messageType === "CONTROL_MESSAGE") return [];
+  if (!Array.isArray(logEvents)) return undefined;
+  const messages = logEvents.map((event) => (event as { message?: unknown } | null)?.message).filter((m): m is string => typeof m === "string");
+  return messages.length === logEvents.length ? messages : undefined;
+}
+
 /**
  * Scans complete lines of buf[pos, e) into the scanner's fields, calling onRecord per record
- * to analyse; returns e, or the start of a line that begins with a letter (a possible header)
- * unless that line starts at `plain` (already known not to be a header).
+ * to analyse; returns e, or the start of a line that begins with a letter or `{` (a possible
+ * header or JSON) unless that line starts at `plain` (already known to be neither).
  */
 type LinesScanner = (sc: FlowScanner, buf: Buffer, pos: number, e: number, onRecord: () => void, plain: number) => number;
 
@@ -321,14 +459,15 @@ const compiled = new Map<string, LinesScanner>();
 
 /**
  * Compiles a format into a straight-line scanner: one block per field, in the format's order,
- * each reading its bytes in the way its kind needs (digits into a number, an IPv4 address into
- * a 32-bit number, an id hashed for interning, a code by its first letter). With no per-field
- * dispatch, no per-line call and no search for line ends, a record costs little more than one
- * look at each of its bytes. Fields are separated by spaces; a line ends at LF, with or without
- * CR. The code is built only from the fixed snippets below, never from input text.
+ * each reading its bytes in the way its kind needs (digits into a number and checked against
+ * its limit, an IPv4 address into a 32-bit number, an id hashed for interning, a code compared
+ * with its words). With no per-field dispatch, no per-line call and no search for line ends, a
+ * record costs little more than one look at each of its bytes. Fields are separated by spaces;
+ * a line ends at LF, with or without CR. The code is built only from the fixed snippets below,
+ * never from input text.
  */
-function compileLines(kinds: Uint8Array, targets: Int8Array, keepTokens: boolean): LinesScanner {
-  const key = `${kinds.join(",")}/${targets.join(",")}/${keepTokens}`;
+function compileLines(kinds: Uint8Array, targets: Int8Array, limits: Float64Array, startEnd: boolean, keepTokens: boolean): LinesScanner {
+  const key = `${kinds.join(",")}/${targets.join(",")}/${limits.join(",")}/${startEnd}/${keepTokens}`;
   const known = compiled.get(key);
   if (known) return known;
   const body: string[] = [];
@@ -336,12 +475,14 @@ function compileLines(kinds: Uint8Array, targets: Int8Array, keepTokens: boolean
     if (i > 0) body.push(`if (c !== 32) ${endOfField}`, "do c = buf[++pos]; while (c === 32);", `if (c <= 32) ${endOfField}`);
     body.push("b = pos;");
     // "-" alone is an absent value.
-    body.push("if (c === 45 && buf[pos + 1] <= 32) {", "  c = buf[++pos];", ...ABSENT[kind]!(targets[i]!).map((l) => `  ${l}`), "} else {", ...READ[kind]!(targets[i]!).map((l) => `  ${l}`), "}");
+    body.push("if (c === 45 && buf[pos + 1] <= 32) {", "  c = buf[++pos];", ...ABSENT[kind]!(targets[i]!).map((l) => `  ${l}`), "} else {", ...READ[kind]!(targets[i]!, limits[i]!).map((l) => `  ${l}`), "}");
     if (keepTokens) body.push(`sc.tokens[${2 * i}] = b;`, `sc.tokens[${2 * i + 1}] = pos;`);
   });
+  // A flow cannot end before it starts (both are whole seconds; -1 is absent).
+  if (startEnd) body.push(`if (num[6] >= 0 && num[6] < num[5]) ${invalid}`);
   const code = [
     "const num = sc.num, addr = sc.addr, stats = sc.stats;",
-    "let c = 0, b = 0, d = 0, v = 0, ip = 0, octet = 0, dots = 0, v4 = true, x1 = 0, x2 = 0, x3 = 0, digits = 0, eni = false, skip = '';",
+    "let c = 0, b = 0, d = 0, v = 0, ip = 0, octet = 0, dots = 0, v4 = true, x1 = 0, x2 = 0, x3 = 0, digits = 0, eni = false, skip = '', ls = 0;",
     "while (pos < e) {",
     "  while (buf[pos] === 32) pos++;",
     "  c = buf[pos];",
@@ -349,6 +490,7 @@ function compileLines(kinds: Uint8Array, targets: Int8Array, keepTokens: boolean
     "  if ((c < 48 || c > 57) && c !== 45 && pos !== plain) return pos;",
     "  stats.read++;",
     "  skip = '';",
+    "  ls = pos;",
     "  line: {",
     ...body.map((l) => `    ${l}`),
     "    while (c === 32) c = buf[++pos];",
@@ -357,7 +499,7 @@ function compileLines(kinds: Uint8Array, targets: Int8Array, keepTokens: boolean
     "    pos++;",
     "  }",
     "  if (skip !== '') {",
-    "    sc.skipped(skip);",
+    "    sc.skipped(skip, buf, ls);",
     "    pos = buf.indexOf(10, pos) + 1;",
     `  } else if (sc.status !== ${STATUS_OK}) sc.skipped(sc.status === 1 ? "nodata" : "skipdata");`,
     "  else {",
@@ -372,10 +514,38 @@ function compileLines(kinds: Uint8Array, targets: Int8Array, keepTokens: boolean
   return fn;
 }
 
+/**
+ * Under a header line that names no format: every line is read and skipped (bad-header) up to
+ * the next line that may be a header or JSON.
+ */
+const skipLines: LinesScanner = (sc, buf, pos, e, _onRecord, plain) => {
+  while (pos < e) {
+    while (buf[pos] === 32) pos++;
+    const c = buf[pos]!;
+    if (c === 10 || (c === 13 && buf[pos + 1] === 10)) {
+      pos += c === 10 ? 1 : 2;
+      continue;
+    }
+    if ((c < 48 || c > 57) && c !== 45 && pos !== plain) return pos;
+    sc.stats.read++;
+    sc.skipped("bad-header", buf, pos);
+    pos = buf.indexOf(10, pos) + 1;
+  }
+  return e;
+};
+
 /** A field ended where the next should start: the line is short, or holds a control character. */
 const endOfField = '{ skip = c === 10 || c === 13 ? "too-few-fields" : "control-character"; break line; }';
 
+const invalid = '{ skip = "invalid-value"; break line; }';
+
 const toEnd = "while (c > 32) c = buf[++pos];";
+
+/** A test that the field just read, buf[b, pos), is `word` (ASCII). */
+const fieldIs = (word: string) => [`pos - b === ${word.length}`, ...Array.from(word, (ch, i) => `buf[b + ${i}] === ${ch.charCodeAt(0)}`)].join(" && ");
+
+/** Reads a field that holds one of `words`, storing the word's code (`first` + its index) in `target`; any other word is an invalid value. */
+const oneOf = (target: string, words: readonly string[], first: number) => [toEnd, `${words.map((w, i) => `if (${fieldIs(w)}) ${target} = ${first + i};`).join(" else ")} else ${invalid}`];
 
 /** What each kind of field does when its value is "-". */
 const ABSENT: Record<number, (t: number) => string[]> = {
@@ -383,23 +553,29 @@ const ABSENT: Record<number, (t: number) => string[]> = {
   [TEXT]: () => [],
   [NUMBER]: (t) => (t >= 0 ? [`num[${t}] = -1;`] : []),
   [ADDRESS]: (t) => [`addr[${t}] = -1;`],
+  [ADDRESS_CHECK]: () => [],
   [INTERFACE]: () => ["sc.interfaceId = -1;"],
   [ACTION]: () => ["sc.action = 0;"],
   [STATUS]: () => [`sc.status = ${STATUS_OK};`],
   [DIRECTION]: () => ["sc.direction = 0;"],
 };
 
-/** How each kind of field is read: c = buf[pos] is its first byte; leaves c = buf[pos] the byte after it. */
-const READ: Record<number, (t: number) => string[]> = {
+/**
+ * How each kind of field is read: c = buf[pos] is its first byte; leaves c = buf[pos] the byte
+ * after it. `limit` is a number's largest valid value.
+ */
+const READ: Record<number, (t: number, limit: number) => string[]> = {
   [SKIP]: () => [toEnd],
   [TEXT]: () => [toEnd],
-  [NUMBER]: (t) => [
+  [NUMBER]: (t, limit) => [
     "v = 0;",
     "while ((c - 48) >>> 0 <= 9) {",
     "  v = v * 10 + (c - 48);",
     "  c = buf[++pos];",
     "}",
-    'if (c > 32 || pos === b) { skip = "non-numeric"; break line; }',
+    // A negative number is a number, but never a valid value: no flow-log number is negative.
+    'if (c > 32 || pos === b) { skip = pos === b && sc.negative(buf, b) ? "invalid-value" : "non-numeric"; break line; }',
+    ...(limit < Infinity ? [`if (v > ${limit}) ${invalid}`] : []),
     ...(t >= 0 ? [`num[${t}] = v;`] : []),
   ],
   [ADDRESS]: (t) => [
@@ -420,8 +596,11 @@ const READ: Record<number, (t: number) => string[]> = {
     "  } else v4 = false;",
     "  c = buf[++pos];",
     "}",
+    // The address table takes only valid addresses (IPv6 ones here): -1 is any other text.
     `addr[${t}] = v4 && dots === 3 && digits > 0 && octet <= 255 && pos - b <= 15 ? sc.ipv4((ip << 8) | octet, buf, b, pos) : sc.addresses.intern(buf, b, pos);`,
+    `if (addr[${t}] < 0) ${invalid}`,
   ],
+  [ADDRESS_CHECK]: () => [toEnd, `if (!sc.validAddress(buf, b, pos)) ${invalid}`],
   [INTERFACE]: () => [
     // An ENI id ("eni-" and 17 hex digits) is read as three numbers on the way; others are interned by their bytes.
     "x1 = 0; x2 = 0; x3 = 0; digits = 0;",
@@ -438,10 +617,10 @@ const READ: Record<number, (t: number) => string[]> = {
     "}",
     "sc.interfaceId = eni && digits === 17 ? sc.eni(x1, x2, x3, buf, b, pos) : sc.interfaces.intern(buf, b, pos);",
   ],
-  // ACCEPT / REJECT, OK / NODATA / SKIPDATA, ingress / egress: the first letter tells.
-  [ACTION]: () => [`sc.action = c === 82 ? ${ACTION_REJECT} : c === 65 ? ${ACTION_ACCEPT} : 0;`, toEnd],
-  [STATUS]: () => [`sc.status = c === 78 ? 1 : c === 83 ? 2 : ${STATUS_OK};`, toEnd],
-  [DIRECTION]: () => [`sc.direction = c === 105 ? ${DIRECTION_INGRESS} : c === 101 ? ${DIRECTION_EGRESS} : 0;`, toEnd],
+  // The words exactly as AWS writes them: "MAYBE" is no action, "accept" none either.
+  [ACTION]: () => oneOf("sc.action", ACTIONS, ACTION_ACCEPT),
+  [STATUS]: () => oneOf("sc.status", LOG_STATUSES, STATUS_OK),
+  [DIRECTION]: () => oneOf("sc.direction", FLOW_DIRECTIONS, DIRECTION_INGRESS),
 };
 
 /**

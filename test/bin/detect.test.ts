@@ -1,7 +1,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
+import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { mockClient } from "aws-sdk-client-mock";
 import { generateFile, PLANTED } from "../../bench/generate";
+import { findingsReport } from "../../bin/detect";
 import { runCli } from "../support/cli";
 import { tempDir } from "../support/env";
 
@@ -104,3 +107,199 @@ function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }
 
+
+/** A default-format (version 2) record; every field can be given as written. */
+const rec = (f: Partial<Record<"src" | "dst" | "srcport" | "dstport" | "protocol" | "packets" | "bytes" | "start" | "end" | "action" | "status", string | number>> = {}) =>
+  [2, "123456789012", "eni-0a77ac0000000000a", f.src ?? "10.0.1.7", f.dst ?? "10.0.1.20", f.srcport ?? 40000, f.dstport ?? 443, f.protocol ?? 6, f.packets ?? 14, f.bytes ?? 2600, f.start ?? 1793491200, f.end ?? Number(f.start ?? 1793491200) + 2, f.action ?? "ACCEPT", f.status ?? "OK"].join(" ");
+
+type Doc = { stats: { read: number; analysed: number; skipped: Record<string, number> }; findings: { rule: string; src?: string; severity: string }[] };
+
+describe("flowlog-kit detect tells the truth", () => {
+  const dir = tempDir("detect-truth");
+  const write = (name: string, lines: readonly string[] | Buffer) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, Buffer.isBuffer(lines) ? lines : `${lines.join("\n")}\n`);
+    return file;
+  };
+  const json = async (...args: string[]) => {
+    const r = await runCli("detect", ...args, "--json");
+    return { ...r, doc: JSON.parse(r.out) as Doc };
+  };
+  const ordinary = range(20).map((i) => rec({ srcport: 40000 + i }));
+
+  it("impossible values are skipped as invalid-value and raise no finding: bytes 1e23, source 999.999.999.999, port 70000, action MAYBE, protocol 300, end before start", async () => {
+    const attempts = (src: string) => range(60).map((i) => rec({ src, dst: "10.0.1.20", srcport: 40000 + i, dstport: 22, start: 1793491200 + i, action: "REJECT" }));
+    const exfiltration = (bytes: string) => rec({ src: "10.0.3.30", dst: "192.0.2.30", bytes });
+    // The same lines with possible values raise the findings: the skips are what prevents them.
+    const control = await json(write("possible.log", [...ordinary, exfiltration("2147483648"), ...attempts("198.51.100.20")]));
+    expect(control.doc.findings.map((f) => f.rule)).toEqual(expect.arrayContaining(["exfiltration", "ssh-brute-force"]));
+    const impossible = [
+      exfiltration("100000000000000000000000"),
+      ...attempts("999.999.999.999"),
+      rec({ dstport: 70000 }),
+      rec({ action: "MAYBE" }),
+      rec({ protocol: 300 }),
+      rec({ start: 1793491200, end: 1793491100 }),
+    ];
+    const r = await json(write("impossible.log", [...ordinary, ...impossible]));
+    expect(r.code).toBe(0);
+    expect(r.doc.findings.filter((f) => f.rule !== "anomaly")).toEqual([]);
+    expect(r.doc.stats).toEqual({ read: 20 + impossible.length, analysed: 20, skipped: { "invalid-value": impossible.length } });
+  });
+
+  it.each([
+    [
+      "headerless version 5 records read as the default format",
+      () => write("v5.log", range(3).map((i) => `5 vpc-0abc 10.0.1.7 52.94.0.10 ${40000 + i} 443 6 1793491200 1793491260 IPv4 3 200 123456789012 eni-0a77ac0000000000a ACCEPT 2 egress OK`)),
+      [],
+      (f: string) =>
+        `detect: no records analysed (got 3 lines read, skipped: invalid-value 3). The first skipped line (${f}, invalid-value) has 18 fields, and its first field reads as record version 5; the AWS default format (version 2) has 14: "5 vpc-0abc 10.0.1.7 52.94.0.10 40000 443 6 1793491200 1793491260 IPv4 3 200 123456789012 eni-0a77ac0...". ` +
+        `Give the lines' fields in order with --format "<fields>", use --env <env> for an environment's format, or put the files' header line first.`,
+    ],
+    [
+      "default-format records read with a --format that does not fit them",
+      () => write("default.log", ordinary),
+      ["--format", "srcaddr dstaddr dstport action start"],
+      (f: string) =>
+        `detect: no records analysed (got 20 lines read, skipped: invalid-value 20). The first skipped line (${f}, invalid-value) has 14 fields, and its first field reads as record version 2; --format has 5: "2 123456789012 eni-0a77ac0000000000a 10.0.1.7 10.0.1.20 40000 443 6 14 2600 1793491200 1793491202 AC...". ` +
+        `It reads as the AWS default format (version 2): run without --format and --env, or give --format "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status".`,
+    ],
+    [
+      "records with as many fields as the format, in another order",
+      () => write("swapped.log", ordinary.map((l) => l.replace(/ACCEPT OK$/, "OK ACCEPT"))),
+      [],
+      (f: string) =>
+        `detect: no records analysed (got 20 lines read, skipped: invalid-value 20). The first skipped line (${f}, invalid-value) has 14 fields, and its first field reads as record version 2; the AWS default format (version 2) has 14: "2 123456789012 eni-0a77ac0000000000a 10.0.1.7 10.0.1.20 40000 443 6 14 2600 1793491200 1793491202 OK...". ` +
+        `The count matches but the values do not fit: check that the fields of the AWS default format (version 2) are in the files' order. Give the lines' fields in order with --format "<fields>", use --env <env> for an environment's format, or put the files' header line first.`,
+    ],
+    [
+      "a binary file",
+      () => write("program.bin", Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, 0, 0, 10]), Buffer.from("2 x\n\x01\x02\x03 4 5\n")])),
+      [],
+      (f: string) => `detect: no records analysed (got 3 lines read, skipped: non-numeric 2, too-few-fields 1). ${f} is not text (it holds control bytes, as a binary file does): give flow-log files, plain or gzip.`,
+    ],
+    [
+      "JSON lines without a message field",
+      () => write("shipper.json", [JSON.stringify({ log: ordinary[0] })]),
+      [],
+      (f: string) =>
+        `detect: no records analysed (got 1 line read, skipped: non-numeric 1). ${f} holds JSON lines with no "message" string field, e.g. ${JSON.stringify(JSON.stringify({ log: ordinary[0] }).slice(0, 100) + "...")}: give the flow-log records, or JSON lines that carry each record in "message".`,
+    ],
+    [
+      "only NODATA and SKIPDATA records",
+      () => write("idle.log", ["2 123456789012 eni-0a77ac0000000000a - - - - - - - 1793491200 1793491260 - NODATA", "2 123456789012 eni-0a77ac0000000000a - - - - - - - 1793491200 1793491260 - SKIPDATA"]),
+      [],
+      () => `detect: no records analysed (got 2 lines read, skipped: nodata 1, skipdata 1). Every record is NODATA (no traffic on the interface in its interval) or SKIPDATA (AWS skipped records in it): these files hold no traffic to analyse.`,
+    ],
+    [
+      "an empty file",
+      () => write("empty.log", Buffer.alloc(0)),
+      [],
+      () => `detect: no records analysed (got 0 lines read, skipped: none). The files hold no flow-log records (they are empty, or hold only header lines): give files with records.`,
+    ],
+    [
+      "a gzip file cut before its first record",
+      () => write("cut.log.gz", zlib.gzipSync(Buffer.from(ordinary.join("\n").repeat(50))).subarray(0, 20)),
+      [],
+      () => `detect: no records analysed (got 0 lines read, skipped: truncated-gzip 1). A gzip file ends before its first record: download it again.`,
+    ],
+  ])("when no record is analysed it exits 1 with the skip reasons and a hint, never \"No findings.\": %s", async (_what, make, args, message) => {
+    const file = make();
+    const r = await runCli("detect", file, ...(args as string[]));
+    expect(r.code).toBe(1);
+    expect(r.out).toBe("");
+    expect(r.err).toBe(`${message(file)}\n`);
+  });
+
+  it("detect /bin/ls (a binary file) exits 1 and says it is not text", async () => {
+    const r = await runCli("detect", "/bin/ls");
+    expect(r.code).toBe(1);
+    expect(r.out).not.toContain("No findings.");
+    expect(r.err).toMatch(/^detect: no records analysed \(got \d+ lines read, skipped: [a-z-]+ \d+.*\)\. \/bin\/ls is not text \(it holds control bytes, as a binary file does\): give flow-log files, plain or gzip\.\n$/);
+  });
+
+  it("with --json, stdout stays one JSON document (analysed 0) while the reasons go to stderr and the exit is 1", async () => {
+    const r = await json(write("v5-again.log", ["5 vpc-0abc 10.0.1.7 52.94.0.10 40000 443 6 1793491200 1793491260 IPv4 3 200 123456789012 eni-0a77ac0000000000a ACCEPT 2 egress OK"]));
+    expect(r.code).toBe(1);
+    expect(r.doc).toEqual({ stats: { read: 1, analysed: 0, skipped: { "invalid-value": 1 } }, findings: [] });
+    expect(r.err).toMatch(/^detect: no records analysed \(got 1 line read, skipped: invalid-value 1\)\. /);
+  });
+
+  it("says on stderr when a header line overrides --format or --env's format, and reads the lines under it in the header's format", async () => {
+    const header = "srcaddr dstaddr dstport action start";
+    const withHeader = write("with-header.log", [header, ...range(30).map((i) => `203.0.113.9 10.0.1.5 ${1000 + i} REJECT 1793491200`)]);
+    const r = await json(withHeader, "--format", "srcaddr dstaddr srcport dstport protocol");
+    expect(r.code).toBe(0);
+    expect(r.err).toBe(`${withHeader}: header line overrides --format (got "${header}" instead of "srcaddr dstaddr srcport dstport protocol"). The lines under a header line are read in the format it names; --format applies to files without one.\n`);
+    expect(r.doc.stats.analysed).toBe(30);
+    expect(r.doc.findings.map((f) => f.rule)).toContain("port-scan");
+    const env = await json(withHeader, "--env", "prod");
+    expect(env.err).toMatch(new RegExp(`^${withHeader.replace(/[.\\/]/g, "\\$&")}: header line overrides the format of environment prod \\(--env\\) \\(got "${header}" instead of "version `));
+    expect(env.err).toMatch(/The lines under a header line are read in the format it names; the format of environment prod \(--env\) applies to files without one\.\n$/);
+    // A header that repeats the given format, or a header with no format given, needs no notice.
+    expect((await json(withHeader, "--format", header)).err).toBe("");
+    expect((await json(withHeader)).err).toBe("");
+  });
+
+  it("names the files that share an overriding header line, three at most", async () => {
+    const files = range(5).map((i) => write(`part-${i}.log`, ["srcaddr dstaddr dstport", "10.0.0.1 10.0.0.2 443"]));
+    const r = await json(...files, "--format", "srcaddr dstaddr");
+    expect(r.err).toBe(`${files[0]}, ${files[1]}, ${files[2]} and 2 more files: header line overrides --format (got "srcaddr dstaddr dstport" instead of "srcaddr dstaddr"). The lines under a header line are read in the format it names; --format applies to files without one.\n`);
+  });
+
+  it("a header line naming an unknown field is no data: it is reported with the nearest names, its lines skipped (bad-header), and alone it exits 1", async () => {
+    const header = "version account-id interface-id srcaddr dstadr srcport dstport protocol packets bytes start end action log-status";
+    const bad = write("bad-header.log", [header, ...ordinary]);
+    const notice = `${bad}: header line names no format: unknown field "dstadr"; did you mean "dstaddr"? (got "${header}"). The lines under it were skipped (bad-header); correct the header line, or delete it and give the fields with --format.`;
+    const alone = await runCli("detect", bad);
+    expect(alone.code).toBe(1);
+    expect(alone.err).toBe(`${notice}\ndetect: no records analysed (got 20 lines read, skipped: bad-header 20). A header line names a field the catalog lacks (said above): correct the header line, or delete it and give the fields with --format.\n`);
+    const good = write("good.log", ordinary);
+    const both = await json(bad, good);
+    expect(both.code).toBe(0);
+    expect(both.err).toBe(`${notice}\n`);
+    expect(both.doc.stats).toEqual({ read: 40, analysed: 20, skipped: { "bad-header": 20 } });
+  });
+
+  it("records wrapped in JSON ({\"message\": ...} per line, or CloudWatch Logs subscription payloads) are unwrapped: the same findings as the plain file", async () => {
+    const plain = path.join(dir, "plain.log");
+    generateFile(plain, 20_000, 3);
+    const lines = fs.readFileSync(plain, "utf8").split("\n").filter((l) => l !== "");
+    const wrapped = write("wrapped.json", lines.map((message, i) => JSON.stringify({ timestamp: i, message, host: "collector-1" })));
+    const batches = write("firehose.json", range(Math.ceil(lines.length / 100)).map((b) =>
+      JSON.stringify({ messageType: "DATA_MESSAGE", owner: "123456789012", logGroup: "/flowlog-kit/dev/vpc-flow-logs", logStream: "eni-0a77ac0000000000a-all", subscriptionFilters: ["detector"], logEvents: lines.slice(b * 100, b * 100 + 100).map((message, i) => ({ id: String(i), timestamp: 0, message })) }),
+    ));
+    const expected = (await runCli("detect", plain, "--json")).out;
+    expect(JSON.parse(expected).findings.length).toBeGreaterThan(3);
+    expect((await runCli("detect", wrapped, "--json")).out).toBe(expected);
+    expect((await runCli("detect", batches, "--json")).out).toBe(expected);
+  });
+
+  it("the table prints the all-clear only for records analysed", async () => {
+    const quiet = await runCli("detect", write("quiet.log", ordinary.slice(0, 3)));
+    expect(quiet.out).toBe("No findings.\nRecords read 3, analysed 3, skipped: none.\n");
+    expect(findingsReport({ stats: { read: 2, analysed: 0, skipped: { "invalid-value": 2 } }, findings: [] })).toBe("No records analysed: no findings can be reported.\nRecords read 2, analysed 0, skipped: invalid-value 2.");
+  });
+});
+
+describe("flowlog-kit detect --env <env> --since <duration>, when the deployed detector analysed nothing", () => {
+  const lambda = mockClient(LambdaClient);
+  afterEach(() => lambda.reset());
+  const answer = (stats: unknown) => lambda.on(InvokeCommand).resolves({ Payload: Buffer.from(JSON.stringify({ stats, findings: [], truncated: [] })) as never });
+
+  it("exits 1: no records in the window", async () => {
+    answer({ read: 0, analysed: 0, skipped: {} });
+    const r = await runCli("detect", "--env", "prod", "--since", "30m");
+    expect(r.code).toBe(1);
+    expect(r.out).toBe("");
+    expect(r.err).toBe("detect: the deployed detector of prod analysed no records (got 0 records read, skipped: none). No flow-log records arrived in the last 30m: check that the environment's flow logs deliver to CloudWatch Logs, or give a longer --since.\n");
+  });
+
+  it("exits 1: records read, none analysed", async () => {
+    answer({ read: 40, analysed: 0, skipped: { "too-few-fields": 40 } });
+    const r = await runCli("detect", "--env", "prod", "--since", "1h", "--json");
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out).stats.analysed).toBe(0);
+    expect(r.err).toBe("detect: the deployed detector of prod analysed no records (got 40 records read, skipped: too-few-fields 40). Check that the environment's logFormat matches its flow logs, or run detect on downloaded files to see why.\n");
+  });
+});

@@ -6,10 +6,13 @@
  * For each line of the input it reads every field of the format (field ends found sixteen bytes
  * at a time), assigns the record's window and appends it to its part's buffer, in the layout
  * Aggregator.flush reads. It returns at the first line that is not a plain record of the format
- * (a possible header, a blank line, extra spaces, a CR, a malformed field, a number of more than
- * 15 digits) or that needs a decision JavaScript makes (a full buffer, the row budget, a window
- * past the limit). JavaScript handles that one line with FlowScanner, then calls `scan` again.
- * Ids come from JavaScript (the scanner's intern tables), so both paths give a line the same ids.
+ * (a possible header or JSON line, a blank line, extra spaces, a CR, a malformed field, a number
+ * of more than 15 digits), that holds a value no flow log holds (a number past its limit, an
+ * address JavaScript refused, a word that is not the field's, an end before the start), or
+ * that needs a decision JavaScript makes (a full buffer, the row budget, a window past the
+ * limit). JavaScript handles that one line with FlowScanner, which counts why it is skipped,
+ * then calls `scan` again. Ids come from JavaScript (the scanner's intern tables), so both paths
+ * give a line the same ids.
  *
  * The state JavaScript shares lives in the control block (`init` returns it), 32-bit words at
  * the offsets below: the part buffers' address at `C_PARTS`, the input's at `C_INPUT`.
@@ -45,12 +48,26 @@ export const MAX_FIELDS = 64;
 /** Records waiting per part. */
 export const C_PART_WAITING = C_FIELDS + MAX_FIELDS;
 const PARTS = 64;
-const CONTROL_WORDS = C_PART_WAITING + PARTS;
+/** Per field: the largest valid value of a number, as a 64-bit integer (two words, low first). */
+export const C_LIMITS = C_PART_WAITING + PARTS;
+const CONTROL_WORDS = C_LIMITS + 2 * MAX_FIELDS;
+
+// The words of the enumerated fields as little-endian 64-bit integers of their bytes (values.ts).
+const ACCEPT: u64 = 0x545045434341;
+const REJECT: u64 = 0x5443454a4552;
+const OK: u64 = 0x4b4f;
+const NODATA: u64 = 0x415441444f4e;
+const SKIPDATA: u64 = 0x4154414450494b53;
+const INGRESS: u64 = 0x73736572676e69;
+const EGRESS: u64 = 0x737365726765;
 
 /** Bytes per buffered record (Aggregator's REC words). */
 const REC_BYTES = 64;
 
-/** Interning: JavaScript's id for field bytes [ptr, ptr + len); kind 0 address (id * 2 + 1 when an allowed source), 1 interface (id * 2). */
+/**
+ * Interning: JavaScript's id for field bytes [ptr, ptr + len); kind 0 address (id * 2 + 1 when
+ * an allowed source, -1 when the bytes are no valid address), 1 interface (id * 2).
+ */
 @external("env", "intern")
 declare function intern(kind: i32, ptr: usize, len: i32): i32;
 /** JavaScript's window id for a window start. */
@@ -278,29 +295,46 @@ export function scan(pos: usize, end: usize): usize {
             const hi = digits(p, len - 8);
             v = (hi | v) < 0 ? -1 : v + hi * 100000000;
           }
-          if (v < 0) {
+          // Unsigned, -1 (not digits) is past every limit too.
+          if (<u64>v > load<u64>(c + <usize>(C_LIMITS + 2 * i) * 4)) {
             ok = false;
             break;
           }
         }
         if (target >= 0) store<i64>(l + <usize>target * 8, v);
       } else if (kind == ADDRESS) {
-        store<i32>(l + 72 + <usize>target * 4, dash ? -1 : lookup(0, p, len));
+        let id = -1;
+        if (!dash) {
+          id = lookup(0, p, len);
+          if (id < 0) {
+            ok = false;
+            break;
+          }
+        }
+        store<i32>(l + 72 + <usize>target * 4, id);
       } else if (kind == INTERFACE) {
         store<i32>(l + 88, dash ? -1 : lookup(1, p, len) >> 1);
-      } else if (kind == ACTION) {
-        const b = load<u8>(p);
-        store<i32>(l + 92, dash ? 0 : b == 82 ? 2 : b == 65 ? 1 : 0);
-      } else if (kind == STATUS) {
-        const b = load<u8>(p);
-        store<i32>(l + 96, dash ? 0 : b == 78 ? 1 : b == 83 ? 2 : 0);
-      } else if (kind == DIRECTION) {
-        const b = load<u8>(p);
-        store<i32>(l + 100, dash ? 0 : b == 105 ? 1 : b == 101 ? 2 : 0);
+      } else if (kind >= ACTION) {
+        // ACTION, STATUS or DIRECTION: the field's bytes as one word (a field of more than 8
+        // bytes is none of them). Field bytes are never 0, so equal words mean equal lengths.
+        const w = len <= 8 ? load<u64>(p) & load<u64>(changetype<usize>(KEY_MASKS) + <usize>len * 24) : 0;
+        let code = -1;
+        if (dash) code = 0;
+        else if (kind == ACTION) code = w == ACCEPT ? 1 : w == REJECT ? 2 : -1;
+        else if (kind == STATUS) code = w == OK ? 0 : w == NODATA ? 1 : w == SKIPDATA ? 2 : -1;
+        else if (kind == DIRECTION) code = w == INGRESS ? 1 : w == EGRESS ? 2 : -1;
+        if (code < 0) {
+          ok = false;
+          break;
+        }
+        store<i32>(l + 92 + <usize>(kind - ACTION) * 4, code);
       }
       p = e + 1;
     }
     if (!ok) break;
+    // A flow cannot end before it starts (-1 is absent).
+    const last = load<i64>(l, 48);
+    if (last >= 0 && last < load<i64>(l, 40)) break;
     const status = load<i32>(l + 96);
     if (status != 0) {
       read++;

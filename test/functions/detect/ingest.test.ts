@@ -6,6 +6,7 @@ import { BRUTE, GROUP, PROTO, PW, RunAggregates, SRC, SWEEP } from "../../../fun
 import { DetectionEngine, EngineOptions } from "../../../functions/detect/engine";
 import { DetectorThresholds, resolveThresholds } from "../../../functions/detect/thresholds";
 import { LogFormat } from "../../../functions/flowlog/format";
+import { FlowScanner } from "../../../functions/flowlog/scanner";
 import { line } from "../../support/flows";
 
 const STRIDES = { pairWindows: PW.STRIDE, sources: SRC.STRIDE, sweeps: SWEEP.STRIDE, groups: GROUP.STRIDE, bruteForce: BRUTE.STRIDE, protocols: PROTO.STRIDE } as const;
@@ -37,11 +38,60 @@ function both(bytes: Buffer, overrides: Partial<DetectorThresholds> = {}, buffer
   };
 }
 
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+
 const V5 = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status tcp-flags type pkt-srcaddr pkt-dstaddr flow-direction traffic-path";
 const T = 1_700_000_000;
 const v2 = (fields: (string | number)[]) => fields.join(" ");
-const base = (src: string, dst: string, port: number, extra: Partial<Record<"bytes" | "start" | "action" | "packets", string | number>> = {}) =>
-  v2([2, "123456789012", "eni-0123456789abcdef0", src, dst, 49152, port, 6, extra.packets ?? 2, extra.bytes ?? 120, extra.start ?? T, Number(extra.start ?? T) + 30, extra.action ?? "REJECT", "OK"]);
+const base = (src: string, dst: string, port: number | string, extra: Partial<Record<"bytes" | "start" | "end" | "action" | "packets" | "protocol" | "status", string | number>> = {}) =>
+  v2([2, "123456789012", "eni-0123456789abcdef0", src, dst, 49152, port, extra.protocol ?? 6, extra.packets ?? 2, extra.bytes ?? 120, extra.start ?? T, extra.end ?? Number(extra.start ?? T) + 30, extra.action ?? "REJECT", extra.status ?? "OK"]);
+
+/**
+ * Records with a value no flow log holds (functions/flowlog/values.ts), each once past its
+ * bound and, where it has one, at it: the loop must hand every invalid one back (FlowScanner
+ * counts it as invalid-value) and read the valid ones itself.
+ */
+function impossibleValues(): { lines: string[]; invalid: number } {
+  const at = (port: number, extra: Parameters<typeof base>[3]) => base("198.51.100.8", "10.0.0.6", port, extra);
+  const invalid = [
+    at(1, { bytes: "100000000000000000000000" }),
+    at(2, { bytes: 2 ** 48 + 1 }),
+    at(3, { packets: 2 ** 44 + 1 }),
+    at(4, { packets: "-2" }),
+    base("198.51.100.8", "10.0.0.6", 70000),
+    base("198.51.100.8", "10.0.0.6", 65536),
+    at(5, { protocol: 300 }),
+    at(6, { protocol: 256 }),
+    at(7, { action: "MAYBE" }),
+    at(8, { action: "ACCEPTED" }),
+    at(9, { action: "accept" }),
+    at(10, { action: "REJECTS" }),
+    at(11, { status: "OKAY" }),
+    at(12, { status: "NODATA2" }),
+    at(13, { end: T - 1 }),
+    // Twice each: the second time the refusal comes from the loop's cache, or (past 24 bytes) from JavaScript again.
+    base("999.999.999.999", "10.0.0.6", 14),
+    base("999.999.999.999", "10.0.0.6", 15),
+    base("198.51.100.8", "1234:5678:9abc:def0:1234:5678:9abc:def0:1", 16),
+    base("198.51.100.8", "1234:5678:9abc:def0:1234:5678:9abc:def0:1", 17),
+    base("198.51.100.8", "2001:db8::1::2", 18),
+    base("fe80::1%eth0", "10.0.0.6", 19),
+    // An allowed source is analysed without aggregation, but never with an impossible value.
+    base("203.0.113.250", "10.0.0.6", 20, { protocol: 300 }),
+    "2 123456789012 eni-0123456789abcdef0 - - - 70000 - - - 1700000000 1700000030 - NODATA",
+    "2 123456789012 eni-0123456789abcdef0 - - - - - - - 1700000000 1699999999 - SKIPDATA",
+  ];
+  const valid = [
+    base("198.51.100.8", "10.0.0.6", 65535),
+    base("198.51.100.8", "10.0.0.6", 0),
+    at(21, { bytes: 2 ** 48, packets: 2 ** 44, protocol: 255 }),
+    at(22, { end: T }),
+    at(23, { action: "ACCEPT" }),
+    base("::ffff:198.51.100.8", "10.0.0.6", 24),
+    "2 123456789012 eni-0123456789abcdef0 - - - - - - - 1700000000 1700000030 - NODATA",
+  ];
+  return { lines: [...invalid, ...valid], invalid: invalid.length };
+}
 
 /** Every kind of line the WebAssembly loop must hand back, between plain records that it reads. */
 function edgeCases(): string {
@@ -85,6 +135,7 @@ function edgeCases(): string {
     base("203.0.113.250", "10.0.0.5", 62),
     base("198.51.100.7", "10.0.0.5", 63, { start: "-" }),
     base("198.51.100.7", "10.0.0.5", 64, { start: 0 }),
+    ...impossibleValues().lines,
   );
   for (let p = 65; p <= 90; p++) lines.push(base("198.51.100.7", "10.0.0.5", p, { start: T + p * 7 }));
   // A header mid-stream: version 5 fields, packet-level addresses, direction and flags.
@@ -94,6 +145,9 @@ function edgeCases(): string {
     lines.push(v2([5, "123456789012", "eni-0fedcba9876543210", "10.0.1.9", "52.94.0.10", 40000 + i, 443, 6, 3, 200, T + i, T + i + 5, "ACCEPT", "OK", i % 2 ? 2 : 18, "IPv4", pkt, "52.94.0.10", i % 2 ? "egress" : "ingress", i % 9]));
   }
   lines.push(v2([5, "123456789012", "eni-0fedcba9876543210", "10.0.1.9", "52.94.0.10", 1, 22, 6, 3, 200, T, T + 5, "ACCEPT", "OK", 2, "IPv4", "-", "-", "sideways", "-"]));
+  lines.push(v2([5, "123456789012", "eni-0fedcba9876543210", "10.0.1.9", "52.94.0.10", 2, 22, 6, 3, 200, T, T + 5, "ACCEPT", "OK", 2, "IPv4", "-", "-", "Ingress", "-"]));
+  lines.push(v2([5, "123456789012", "eni-0fedcba9876543210", "10.0.1.9", "52.94.0.10", 3, 22, 6, 3, 200, T, T + 5, "ACCEPT", "OK", 256, "IPv4", "-", "-", "ingress", "-"]));
+  lines.push(v2([5, "123456789012", "eni-0fedcba9876543210", "10.0.1.9", "52.94.0.10", 4, 22, 6, 3, 200, T, T + 5, "ACCEPT", "OK", 2, "IPv4", "203.0.113.999", "-", "ingress", "-"]));
   return `${lines.join("\n")}\n`;
 }
 
@@ -104,8 +158,29 @@ describe("the WebAssembly ingest loop", () => {
     const { wasm, scanner } = both(edge, { allowedSources: ["203.0.113.250"] });
     expect(wasm).toEqual(scanner);
     expect(wasm.stats.read).toBe(edge.toString("latin1").split("\n").filter((l) => l.trim() !== "").length - 1);
-    expect(wasm.stats.skipped).toMatchObject({ nodata: 1, skipdata: 1, "too-few-fields": 1, "too-many-fields": 1, "non-numeric": 9, "control-character": 2 });
+    // invalid-value: the impossible values, and from the lines above a negative port, three byte
+    // counts past 2^48, port 4294967296, address 010.0.0.5 and the V5 lines' direction "sideways"
+    // and "Ingress", tcp-flags 256 and packet-level source 203.0.113.999.
+    expect(wasm.stats.skipped).toEqual({ nodata: 2, skipdata: 1, "too-few-fields": 1, "too-many-fields": 1, "non-numeric": 8, "control-character": 2, "invalid-value": impossibleValues().invalid + 10 });
     expect(wasm.findings.length).toBeGreaterThan(0);
+  });
+
+  it("does so on the same lines wrapped in JSON, one message per line, in subscription payloads, or mixed with plain lines: the same as the plain lines", () => {
+    const lines = edge.toString("latin1").split("\n").slice(0, -1);
+    const plain = both(edge, { allowedSources: ["203.0.113.250"] });
+    const variants = [
+      lines.map((message) => JSON.stringify({ message })),
+      lines.map((message, i) => (i % 3 === 0 ? message : JSON.stringify({ message, timestamp: i }))),
+      range(Math.ceil(lines.length / 7)).map((b) => JSON.stringify({ messageType: "DATA_MESSAGE", logEvents: lines.slice(b * 7, b * 7 + 7).map((message, i) => ({ id: String(i), message })) })),
+    ];
+    for (const variant of variants) {
+      const bytes = Buffer.from(`${variant.join("\n")}\n`, "utf8");
+      for (const chunk of [1 << 16, 97]) {
+        const { wasm, scanner } = both(bytes, { allowedSources: ["203.0.113.250"] }, 64, chunk);
+        expect(wasm).toEqual(scanner);
+        expect(wasm).toEqual(plain.scanner);
+      }
+    }
   });
 
   it("does so whatever the chunk and buffer sizes (lines across chunks, buffers filling on every record)", () => {
@@ -155,11 +230,31 @@ describe("the WebAssembly ingest loop", () => {
         start: T + random(3600),
         action: random(2) ? "ACCEPT" : "REJECT",
       });
-      const damage = random(4);
+      const damage = random(6);
       const at = random(text.length);
       if (damage === 1) text = text.slice(0, at) + alphabet[random(alphabet.length)]! + text.slice(at + 1);
       else if (damage === 2) text = text.slice(0, at) + text.slice(at + 1);
       else if (damage === 3) text = text.slice(0, at) + text[at]! + text.slice(at);
+      else if (damage >= 4) {
+        // A value near or past its field's bound (values.ts), or a word that is not the field's.
+        const fields = text.split(" ");
+        const near = (limit: number) => String(limit - 2 + random(5));
+        const field = 3 + random(11);
+        fields[field] = [
+          () => `${random(300)}.${random(300)}.0.${random(300)}`,
+          () => `${random(300)}.${random(300)}.0.${random(300)}`,
+          () => near(65535),
+          () => near(65535),
+          () => near(255),
+          () => String(2 ** 44 - 2 + random(5)),
+          () => String(2 ** 48 - 2 + random(5)),
+          () => String(T - 40 + random(80)),
+          () => String(T - 40 + random(80)),
+          () => ["ACCEPT", "REJECT", "MAYBE", "ACCEPTX", "REJEC"][random(5)]!,
+          () => ["OK", "NODATA", "SKIPDATA", "OKAY", "O"][random(5)]!,
+        ][field - 3]!();
+        text = fields.join(" ");
+      }
       lines.push(text);
     }
     const bytes = Buffer.from(`${lines.join("\n")}\n`, "latin1");
@@ -167,6 +262,29 @@ describe("the WebAssembly ingest loop", () => {
     expect(wasm).toEqual(scanner);
     expect(wasm.stats.analysed).toBeGreaterThan(3000);
     expect(wasm.stats.analysed).toBeLessThan(6000);
+    expect(wasm.stats.skipped["invalid-value"]).toBeGreaterThan(500);
+  });
+
+  it("reads every valid record itself, whatever its words and however close its values are to their bounds: FlowScanner sees only the header line", () => {
+    const lines = [
+      base("198.51.100.7", "10.0.0.5", 65535, { action: "ACCEPT", bytes: 2 ** 48, packets: 2 ** 44, protocol: 255 }),
+      base("198.51.100.7", "10.0.0.5", 0, { action: "REJECT", end: T }),
+      base("2001:db8::7", "::ffff:10.0.0.5", 1, { action: "-" }),
+      "2 123456789012 eni-0123456789abcdef0 - - - - - - - 1700000000 1700000030 - NODATA",
+      "2 123456789012 eni-0123456789abcdef0 - - - - - - - 1700000000 1700000030 - SKIPDATA",
+      V5,
+      v2([5, "123456789012", "eni-0fedcba9876543210", "10.0.1.9", "52.94.0.10", 1, 443, 6, 3, 200, T, T + 5, "ACCEPT", "OK", 255, "IPv4", "-", "52.94.0.10", "ingress", 8]),
+      v2([5, "123456789012", "eni-0fedcba9876543210", "10.0.1.9", "52.94.0.10", 2, 443, 6, 3, 200, T, T + 5, "REJECT", "OK", 0, "IPv4", "10.0.1.9", "-", "egress", "-"]),
+    ];
+    const spy = jest.spyOn(FlowScanner.prototype, "scanLines");
+    try {
+      const engine = new DetectionEngine(resolveThresholds({}), LogFormat.DEFAULT, { webAssembly: true });
+      engine.addChunk(Buffer.from(`${lines.join("\n")}\n`));
+      expect(engine.stats).toEqual({ read: 7, analysed: 5, skipped: { nodata: 1, skipdata: 1 } });
+      expect(spy.mock.calls.map(([buf, s, e]) => (buf as Buffer).toString("latin1", s as number, e as number))).toEqual([`${V5}\n`]);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it("adds up a record that waited alone after an early flush (the last record of a run)", () => {

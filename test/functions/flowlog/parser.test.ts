@@ -2,7 +2,7 @@ import { Readable } from "stream";
 import * as zlib from "zlib";
 import { LogFormat } from "../../../functions/flowlog/format";
 import { decodeSubscriptionData, insightsRowToLine, newStats, RecordParser, subscriptionMessages } from "../../../functions/flowlog/parser";
-import { LineSplitter } from "../../../functions/flowlog/scanner";
+import { FlowScanner, HeaderLine, LineSplitter } from "../../../functions/flowlog/scanner";
 import { streamChunks } from "../../../functions/flowlog/sources";
 
 const custom = (fields: string, resource: "vpc" | "transit-gateway" = "vpc") => LogFormat.custom(fields.split(" "), resource);
@@ -116,11 +116,12 @@ describe("bad lines are counted by reason, never thrown or dropped silently", ()
     expect(seen).toEqual(ids);
   });
 
-  it("reads IPv4 addresses as numbers only when that is exact", () => {
+  it("reads IPv4 addresses as numbers, IPv6 ones by their text; any other spelling is no address", () => {
     const p = new RecordParser(LogFormat.DEFAULT);
-    const addrs = ["10.0.0.1", "10.0.0.01", "256.0.0.1", "10.0.0", "1.2.3.4.5", "10.0.0.1"];
-    const seen = addrs.map((a) => p.parse(`2 123456789010 eni-1 ${a} 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK`)!.srcaddr);
-    expect(seen).toEqual(addrs);
+    const addrs = ["10.0.0.1", "10.0.0.01", "256.0.0.1", "10.0.0", "1.2.3.4.5", "10.0.0.1", "2001:db8::7", "2001:DB8::7", "::ffff:10.0.0.1"];
+    const seen = addrs.map((a) => p.parse(`2 123456789010 eni-1 ${a} 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK`)?.srcaddr);
+    expect(seen).toEqual(["10.0.0.1", undefined, undefined, undefined, undefined, "10.0.0.1", "2001:db8::7", "2001:DB8::7", "::ffff:10.0.0.1"]);
+    expect(p.stats.skipped).toEqual({ "invalid-value": 4 });
   });
 
   it("switches to the format a header line names", () => {
@@ -128,6 +129,188 @@ describe("bad lines are counted by reason, never thrown or dropped silently", ()
     expect(p.parse("srcaddr dstaddr dstport bytes")).toBeUndefined();
     expect(p.parse("10.0.0.1 10.0.0.2 443 1200")).toEqual({ srcaddr: "10.0.0.1", dstaddr: "10.0.0.2", dstport: 443, bytes: 1200 });
     expect(p.stats.read).toBe(1);
+  });
+});
+
+/** The AWS example record (accepted SSH) with some fields replaced. */
+const example = (replace: Partial<Record<"srcaddr" | "dstaddr" | "srcport" | "dstport" | "protocol" | "packets" | "bytes" | "start" | "end" | "action" | "log-status", string>>) =>
+  LogFormat.DEFAULT.names
+    .map((name) => replace[name as keyof typeof replace] ?? { version: "2", "account-id": "123456789010", "interface-id": "eni-1235b8ca123456789", srcaddr: "172.31.16.139", dstaddr: "172.31.16.21", srcport: "20641", dstport: "22", protocol: "6", packets: "20", bytes: "4249", start: "1418530010", end: "1418530070", action: "ACCEPT", "log-status": "OK" }[name])
+    .join(" ");
+
+describe("impossible values are skipped as invalid-value, never analysed", () => {
+  it.each([
+    ["bytes 1e23 (as digits)", { bytes: "100000000000000000000000" }],
+    ["bytes one past 2^48", { bytes: String(2 ** 48 + 1) }],
+    ["bytes of 15 digits past 2^48", { bytes: "999999999999999" }],
+    ["negative bytes", { bytes: "-4249" }],
+    ["packets one past 2^44", { packets: String(2 ** 44 + 1) }],
+    ["negative packets", { packets: "-20" }],
+    ["source 999.999.999.999", { srcaddr: "999.999.999.999" }],
+    ["destination 10.0.0.256", { dstaddr: "10.0.0.256" }],
+    ["an address that is a word", { srcaddr: "localhost" }],
+    ["an IPv6 address with two ::", { srcaddr: "2001:db8::1::2" }],
+    ["an IPv6 address with a zone index", { dstaddr: "fe80::1%eth0" }],
+    ["destination port 70000", { dstport: "70000" }],
+    ["source port 65536", { srcport: "65536" }],
+    ["protocol 300", { protocol: "300" }],
+    ["protocol 256", { protocol: "256" }],
+    ["action MAYBE", { action: "MAYBE" }],
+    ["action accept (lower case)", { action: "accept" }],
+    ["action ACCEPTED", { action: "ACCEPTED" }],
+    ["log-status DONE", { "log-status": "DONE" }],
+    ["end before start", { end: "1418530009" }],
+    ["end before start on a NODATA record", { end: "1418530009", "log-status": "NODATA" }],
+  ])("%s", (_what, replace) => {
+    const p = new RecordParser(LogFormat.DEFAULT);
+    expect(p.parse(example(replace))).toBeUndefined();
+    expect(p.stats).toEqual({ read: 1, analysed: 0, skipped: { "invalid-value": 1 } });
+  });
+
+  it("the largest valid values, and end equal to start, are analysed", () => {
+    const p = new RecordParser(LogFormat.DEFAULT);
+    expect(p.parse(example({ srcport: "65535", dstport: "0", protocol: "255", packets: String(2 ** 44), bytes: String(2 ** 48), end: "1418530010" }))).toMatchObject({ srcport: 65535, protocol: 255, bytes: 2 ** 48, end: 1418530010 });
+    expect(p.parse(example({ action: "REJECT", srcaddr: "::", dstaddr: "0.0.0.0" }))).toMatchObject({ action: "REJECT", srcaddr: "::" });
+    expect(p.stats).toEqual({ read: 2, analysed: 2, skipped: {} });
+  });
+
+  it("a value that is not a number at all stays non-numeric (1e23 written with an exponent, a plus sign)", () => {
+    const p = new RecordParser(LogFormat.DEFAULT);
+    expect(p.parse(example({ bytes: "1e23" }))).toBeUndefined();
+    expect(p.parse(example({ bytes: "+4249" }))).toBeUndefined();
+    expect(p.stats.skipped).toEqual({ "non-numeric": 2 });
+  });
+
+  it("- (an absent value, as NODATA and SKIPDATA records hold) is still absent, not invalid", () => {
+    const p = new RecordParser(LogFormat.DEFAULT);
+    expect(p.parse(example({ srcaddr: "-", srcport: "-", protocol: "-", bytes: "-", action: "-" }))).toEqual(expect.not.objectContaining({ srcaddr: expect.anything(), bytes: expect.anything(), action: expect.anything() }));
+    expect(p.parse("2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA")).toBeUndefined();
+    expect(p.stats).toEqual({ read: 2, analysed: 1, skipped: { nodata: 1 } });
+  });
+
+  it("flow-direction other than ingress or egress, tcp-flags past 255 and an invalid packet-level address (version 5)", () => {
+    const p = new RecordParser(custom("srcaddr dstaddr pkt-srcaddr tcp-flags flow-direction"));
+    expect(p.parse("10.0.0.1 10.0.0.2 10.0.0.3 18 egress")).toMatchObject({ flowDirection: "egress", tcpFlags: 18 });
+    expect(p.parse("10.0.0.1 10.0.0.2 10.0.0.3 18 sideways")).toBeUndefined();
+    expect(p.parse("10.0.0.1 10.0.0.2 10.0.0.3 256 ingress")).toBeUndefined();
+    expect(p.parse("10.0.0.1 10.0.0.2 10.0.0.300 18 ingress")).toBeUndefined();
+    expect(p.stats).toEqual({ read: 4, analysed: 1, skipped: { "invalid-value": 3 } });
+  });
+
+  it("once a run stops interning addresses (the row budget ran out), addresses are still checked", () => {
+    const stats = newStats();
+    const scanner = new FlowScanner(LogFormat.DEFAULT, stats);
+    scanner.stopInterning();
+    const lines = Buffer.from(`${example({})}\n${example({ srcaddr: "999.999.999.999" })}\n`);
+    let records = 0;
+    scanner.scanLines(lines, 0, lines.length, () => records++);
+    expect(records).toBe(1);
+    expect(scanner.addr[0]).toBe(-1);
+    expect(stats.skipped).toEqual({ "invalid-value": 1 });
+  });
+});
+
+describe("header lines", () => {
+  it("a header naming a field the catalog lacks is no data: the lines under it are skipped (bad-header) up to the next header, and the header is reported with the nearest names", () => {
+    const headers: HeaderLine[] = [];
+    const stats = newStats();
+    const scanner = new FlowScanner(LogFormat.DEFAULT, stats);
+    scanner.onHeader = (h) => headers.push(h);
+    const text = [
+      "version account-id interface-id srcaddr dstadr srcport dstport protocol packets bytes start end action log-status",
+      example({}),
+      example({}),
+      "srcaddr dstaddr dstport bytes",
+      "10.0.0.1 10.0.0.2 443 1200",
+    ].join("\n");
+    const buf = Buffer.from(`${text}\n`);
+    let records = 0;
+    scanner.scanLines(buf, 0, buf.length, () => records++);
+    expect(headers.map((h) => h.problems)).toEqual([['unknown field "dstadr"; did you mean "dstaddr"?'], undefined]);
+    expect(headers[1]!.format!.names).toEqual(["srcaddr", "dstaddr", "dstport", "bytes"]);
+    expect(records).toBe(1);
+    expect(stats).toEqual({ read: 3, analysed: 1, skipped: { "bad-header": 2 } });
+  });
+
+  it("a header with a field listed twice, or a transit gateway field in a VPC header, names no format either", () => {
+    const headers: HeaderLine[] = [];
+    const scanner = new FlowScanner(LogFormat.DEFAULT, newStats());
+    scanner.onHeader = (h) => headers.push(h);
+    const buf = Buffer.from("srcaddr dstaddr srcaddr\nsrcaddr dstaddr action tgw-id\n");
+    scanner.scanLines(buf, 0, buf.length, () => undefined);
+    expect(headers.map((h) => h.problems)).toEqual([['field "srcaddr" is listed twice'], ['field "action" exists only in VPC flow logs, not for a transit-gateway']]);
+  });
+
+  it("prose is not a header, even with a field name in it", () => {
+    const p = new RecordParser(LogFormat.DEFAULT);
+    expect(p.parse("start the engine")).toBeUndefined();
+    expect(p.parse("milk eggs")).toBeUndefined();
+    expect(p.stats.skipped).toEqual({ "non-numeric": 2 });
+  });
+
+  it("a stream that ends under a bad header leaves the next stream in the configured format", () => {
+    const stats = newStats();
+    const scanner = new FlowScanner(LogFormat.DEFAULT, stats);
+    const bad = Buffer.from(`version srcaddr nosuchfield\n${example({})}\n`);
+    scanner.scanLines(bad, 0, bad.length, () => undefined);
+    expect(scanner.readable).toBe(false);
+    scanner.use(LogFormat.DEFAULT);
+    const good = Buffer.from(`${example({})}\n`);
+    let records = 0;
+    scanner.scanLines(good, 0, good.length, () => records++);
+    expect(records).toBe(1);
+    expect(stats.skipped).toEqual({ "bad-header": 1 });
+  });
+});
+
+describe("records wrapped in JSON", () => {
+  const record = example({});
+
+  it("a shipper's {\"message\": ...} line is unwrapped and analysed", () => {
+    const p = new RecordParser(LogFormat.DEFAULT);
+    expect(p.parse(JSON.stringify({ message: record, timestamp: "2026-11-01T00:00:00Z", host: "collector-1" }))).toMatchObject({ srcaddr: "172.31.16.139", dstport: 22, action: "ACCEPT" });
+    expect(p.stats).toEqual({ read: 1, analysed: 1, skipped: {} });
+  });
+
+  it("a CloudWatch Logs subscription payload on one line (as Firehose delivers it) gives each of its events; a control message gives none", () => {
+    const stats = newStats();
+    const scanner = new FlowScanner(LogFormat.DEFAULT, stats);
+    const payload = { messageType: "DATA_MESSAGE", owner: "123456789010", logGroup: "/flowlogs", logEvents: [{ id: "1", timestamp: 0, message: record }, { id: "2", timestamp: 0, message: example({ dstport: "443" }) }] };
+    const buf = Buffer.from(`${JSON.stringify(payload)}\n${JSON.stringify({ messageType: "CONTROL_MESSAGE", logEvents: [{ message: "CWL CONTROL MESSAGE: Checking health of destination Firehose." }] })}\n`);
+    const ports: number[] = [];
+    scanner.scanLines(buf, 0, buf.length, () => ports.push(scanner.num[1]!));
+    expect(ports).toEqual([22, 443]);
+    expect(stats).toEqual({ read: 2, analysed: 2, skipped: {} });
+  });
+
+  it("the wrapped record is checked like any other (impossible values, NODATA)", () => {
+    const p = new RecordParser(LogFormat.DEFAULT);
+    expect(p.parse(JSON.stringify({ message: example({ bytes: "100000000000000000000000" }) }))).toBeUndefined();
+    expect(p.parse(JSON.stringify({ message: "2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA" }))).toBeUndefined();
+    expect(p.stats).toEqual({ read: 2, analysed: 0, skipped: { "invalid-value": 1, nodata: 1 } });
+  });
+
+  it("JSON without a message string, and broken JSON, are lines like any other (non-numeric)", () => {
+    const p = new RecordParser(LogFormat.DEFAULT);
+    expect(p.parse(JSON.stringify({ msg: record }))).toBeUndefined();
+    expect(p.parse(JSON.stringify({ message: 42 }))).toBeUndefined();
+    expect(p.parse(`{"message": "${record}"`)).toBeUndefined();
+    expect(p.stats).toEqual({ read: 3, analysed: 0, skipped: { "non-numeric": 3 } });
+  });
+});
+
+describe("skipped lines are kept, a few, to explain a run that analysed nothing", () => {
+  it("the first three, with their reason and the format they were read in; NODATA records are not kept", () => {
+    const stats = newStats();
+    const scanner = new FlowScanner(LogFormat.DEFAULT, stats);
+    const lines = ["2 123456789010 eni-1 - - - - - - - 1 2 - NODATA", "a b c", example({ protocol: "300" }), "1 2 3", "x"];
+    const buf = Buffer.from(`${lines.join("\n")}\n`);
+    scanner.scanLines(buf, 0, buf.length, () => undefined);
+    expect(scanner.samples.map((s) => [s.text, s.reason, s.format === LogFormat.DEFAULT])).toEqual([
+      ["a b c", "non-numeric", true],
+      [lines[2], "invalid-value", true],
+      ["1 2 3", "too-few-fields", true],
+    ]);
   });
 });
 
