@@ -7,4 +7,7 @@ module.exports = {
   globalSetup: "<rootDir>/test/global-setup.js",
   setupFilesAfterEnv: ["<rootDir>/test/setup.ts"],
   testTimeout: 120000,
+  // Two workers on two cores: the Terraform suites spend most of their time in terraform child
+  // processes, so unit suites run beside them instead of after them.
+  maxWorkers: 2,
 };
