@@ -12,6 +12,7 @@
  * 2026-12-05). The offline plan skips the provider's region check, so only this list catches it.
  * @see https://docs.aws.amazon.com/global-infrastructure/latest/regions/aws-region-billing-codes.html
  */
+import { editDistance } from "../functions/flowlog/fields";
 export const AWS_REGIONS = Object.freeze([
   { code: "af-south-1", partition: "aws", name: "Africa (Cape Town)" },
   { code: "ap-east-1", partition: "aws", name: "Asia Pacific (Hong Kong)" },
@@ -78,16 +79,4 @@ export function nearestRegions(code: string, max = 3): string[] {
     .filter((s) => s.d === best)
     .map((s) => s.code)
     .slice(0, max);
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
 }

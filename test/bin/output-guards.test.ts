@@ -6,21 +6,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { OUTPUT_MARKER } from "../../bin/output";
 import { runCli } from "../support/cli";
-import { tempDir, useEnvironmentsDir } from "../support/env";
+import { snapshotTree, tempDir, useEnvironmentsDir } from "../support/env";
 
-/** Every file under dir with its bytes. */
-function snapshot(dir: string): Record<string, string> {
-  const files: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const full = path.join(d, e.name);
-      if (e.isDirectory()) walk(full);
-      else files[path.relative(dir, full)] = fs.readFileSync(full).toString("base64");
-    }
-  };
-  walk(dir);
-  return files;
-}
+const snapshot = snapshotTree;
 
 /** A folder that looks like a user's project: sources, a .git folder, a README. */
 function fakeProject(dir: string): string {

@@ -1,21 +1,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import { runCli } from "../support/cli";
-import { baseInput, tempDir, useEnvironmentsDir, writeEnvFiles } from "../support/env";
+import { baseInput, snapshotTree, tempDir, useEnvironmentsDir, writeEnvFiles } from "../support/env";
 
-/** Every file under dir with its bytes, for byte-for-byte comparison. */
-function snapshot(dir: string): Record<string, string> {
-  const files: Record<string, string> = {};
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const full = path.join(d, e.name);
-      if (e.isDirectory()) walk(full);
-      else files[path.relative(dir, full)] = fs.readFileSync(full).toString("base64");
-    }
-  };
-  walk(dir);
-  return files;
-}
+const snapshot = snapshotTree;
 
 describe("flowlog-kit synth", () => {
   const envDir = tempDir("envs");

