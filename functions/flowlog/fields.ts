@@ -155,7 +155,8 @@ export function nearestFieldNames(name: string, max = 3): string[] {
     .map((s) => s.name);
 }
 
-function editDistance(a: string, b: string): number {
+/** Levenshtein distance, for "did you mean" suggestions (field names here, region codes in policies/). */
+export function editDistance(a: string, b: string): number {
   let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
