@@ -23,9 +23,11 @@ export function writeFleet(dir: string, environments: number, scopes: number): v
       retention: { cloudwatch: "production", archive: "customer-facing" },
       flowLogs: [
         { resource: "vpc", id: `vpc-${hex(e, 5)}${hex(0, 12)}`, trafficType: "ALL", aggregationSeconds: 600, destinations: ["cloudwatch", "s3"] },
+        // The interfaces are in a second VPC that is not logged itself: they share the log group.
         ...Array.from({ length: scopes }, (_, s) => ({
           resource: "eni",
           id: `eni-${hex(e, 5)}${hex(s, 12)}`,
+          vpc: `vpc-${hex(e, 5)}${hex(1, 12)}`,
           trafficType: "ALL",
           aggregationSeconds: 60,
           destinations: ["cloudwatch", "s3"],

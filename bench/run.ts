@@ -7,6 +7,7 @@
  *   npm run bench -- test       npm test in total (3 runs)
  *   npm run bench -- compliance compliance report on the examples and on the fleet, against synth alone
  *   npm run bench -- incident   incident open + offline plan (5 runs)
+ *   npm run bench -- access     access on the three examples (5 runs) and on the fleet (3 runs)
  *   npm run bench -- detect     detect on 5,000,000 generated records (3 runs, then 3 pinned to one core
  *                               with taskset), the two-aggregate comparison with DuckDB (3 runs each),
  *                               Isolation Forest on 100,000 rows (5 runs)
@@ -153,6 +154,21 @@ const benches: Record<string, () => void> = {
     const fleet = Array.from({ length: 3 }, () => timed(["node", "bin/flowlog-kit.js", "compliance", "--format", "json", "--synth-out", path.join(dir, "cdktf.out")], env));
     report("`flowlog-kit synth` on the 100 x 50 fleet (baseline for the next row)", fleetSynth, "comparison");
     report(`\`flowlog-kit compliance\` on the 100 x 50 fleet: ${(median(fleet.map((s) => s.seconds)) - median(fleetSynth.map((s) => s.seconds))).toFixed(2)} s beyond synth`, fleet, "<= 10 s (#4)");
+    fs.rmSync(out, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
+  },
+  access() {
+    // `access` synthesizes first (as every command does), then decides every row: measured whole.
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "flowlog-bench-access-"));
+    const examples = Array.from({ length: 5 }, () => timed(["node", "bin/flowlog-kit.js", "access", "--format", "json", "--synth-out", path.join(out, "cdktf.out")]));
+    const exampleRows = (JSON.parse(examples[0]!.stdout) as unknown[]).length;
+    report(`\`flowlog-kit access --format json\` on the three examples (synth + ${exampleRows.toLocaleString("en")} rows)`, examples, "<= 3 s (#13)");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flowlog-bench-fleet-access-"));
+    writeFleet(path.join(dir, "envs"), 100, 50);
+    const env = { FLOWLOG_KIT_ENVIRONMENTS: path.join(dir, "envs") };
+    const fleet = Array.from({ length: 3 }, () => timed(["node", "bin/flowlog-kit.js", "access", "--format", "json", "--synth-out", path.join(dir, "cdktf.out")], env));
+    const fleetRows = (JSON.parse(fleet[0]!.stdout) as unknown[]).length;
+    report(`\`flowlog-kit access --format json\` on the 100 x 50 fleet (synth + ${fleetRows.toLocaleString("en")} rows)`, fleet, "<= 30 s (#13)");
     fs.rmSync(out, { recursive: true, force: true });
     fs.rmSync(dir, { recursive: true, force: true });
   },

@@ -2,7 +2,7 @@ import * as path from "path";
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../policies/errors";
 import { DetectorError } from "../functions/detect/engine";
-import { DEFAULT_TTL, REPORT_FORMATS, ReportFormat } from "./options";
+import { ACCESS_FORMATS, AccessFormat, DEFAULT_TTL, REPORT_FORMATS, ReportFormat } from "./options";
 import { onTerraformProgress, TerraformError } from "./terraform";
 
 /** The version in package.json, read at run time so that it is never a second copy. */
@@ -18,6 +18,7 @@ const synth = () => import("./synth");
 const plan = () => import("./plan");
 const compliance = () => import("./compliance");
 const incident = () => import("./incident");
+const access = () => import("./access");
 
 export interface Io {
   out(text: string): void;
@@ -46,21 +47,29 @@ export function program(io: Io, setCode: (code: number) => void): Command {
     .argument("[env...]", "environments to synthesize (default: all)")
     .option("--out <dir>", "output folder", "cdktf.out")
     .action(async (envNames: string[], opts: { out: string }) => {
-      const { summaryTable, synthesize } = await synth();
+      const { archiveRowKey, summaryTable, synthesize } = await synth();
       const { complianceReport, controlsSummary } = await compliance();
       const result = synthesize({ envNames, outdir: opts.out });
       for (const w of result.warnings) io.err(w);
-      const report = complianceReport(result.envs, result.outdir, new Date(), result.broken);
-      io.out(summaryTable(result.envs, new Map(report.environments.map((r) => [r.environment, controlsSummary(r)]))));
+      const report = complianceReport(result.envs, result.outdir, new Date(), result.broken, result.archives);
+      io.out(summaryTable(result.envs, new Map(report.environments.map((r) => [r.kind === "archive" ? archiveRowKey({ name: r.environment }) : r.environment, controlsSummary(r)])), result.archives));
       const n = (count: number, what: string) => `${count} ${what} stack${count === 1 ? "" : "s"}`;
-      io.out(`\nSynthesized ${n(result.envs.length, "environment")}${result.incidents.length ? ` and ${n(result.incidents.length, "incident")}` : ""} into ${opts.out}/stacks.`);
+      const others = [result.archives.length ? n(result.archives.length, "archive") : "", result.incidents.length ? n(result.incidents.length, "incident") : ""].filter(Boolean);
+      io.out(`\nSynthesized ${n(result.envs.length, "environment")}${others.map((o, i) => `${i === others.length - 1 ? " and" : ","} ${o}`).join("")} into ${opts.out}/stacks.`);
+      // What the stacks make impossible is reported now, not found at apply: exit 1.
+      const impossible = report.environments.flatMap((r) => r.accessProblems ?? []);
+      if (impossible.length) {
+        io.err(`access: ${impossible.length} task step(s) would not work as applied (flowlog-kit access shows every row):\n${impossible.map((p) => `  - ${p}`).join("\n")}`);
+        setCode(1);
+        return;
+      }
       setCode(0);
     });
 
   cli
     .command("plan")
     .description("synthesize, then terraform plan one stack: an environment's, or any stack synth produces")
-    .argument("<env-or-stack>", "an environment name (dev) or a stack name (flowlogs-dev, flowlogs-dev-incident-sec-1)")
+    .argument("<env-or-stack>", "an environment name (dev) or a stack name (flowlogs-dev, flowlogs-dev-incident-sec-1, flowlogs-archive-log-archive)")
     .option("--offline", "plan with no AWS credentials and no network (override file: dummy keys, local state)")
     .option("--out <dir>", "output folder", "cdktf.out")
     .action(async (target: string, opts: { offline?: boolean; out: string }) => {
@@ -70,7 +79,7 @@ export function program(io: Io, setCode: (code: number) => void): Command {
       const all = loadEnvironments();
       const chosen = resolvePlanTarget(all, target);
       io.err(`... synthesizing ${chosen.stack} into ${opts.out}`);
-      const result = synthesize({ outdir: opts.out, all, envNames: [chosen.env.name] });
+      const result = synthesize({ outdir: opts.out, all, ...chosen.synth });
       for (const w of result.warnings) io.err(w);
       const planned = planStack(result.outdir, chosen.stack, { offline: opts.offline === true, destroy: chosen.destroy });
       io.out(`${chosen.destroy ? "Destroy plan for " : ""}${chosen.stack}${opts.offline ? " (offline)" : ""}: ${planned.summary}\n`);
@@ -199,26 +208,50 @@ export function program(io: Io, setCode: (code: number) => void): Command {
       }
       const { loadEnvironments, selectEnvironments } = await environments();
       const { synthesize } = await synth();
-      const { complianceReport, hasFailures, renderReport, writeReport } = await compliance();
+      const { complianceReport, hasFailures, renderReport, sectionName, writeReport } = await compliance();
       const all = loadEnvironments();
       const chosen = selectEnvironments(all, envNames);
-      const result = synthesize({ outdir: opts.synthOut, all, envNames: chosen.map((e) => e.name), flag: "--synth-out" });
+      // No names: every environment and every central archive, each reported.
+      const result = synthesize({ outdir: opts.synthOut, all, envNames: envNames.length ? chosen.map((e) => e.name) : [], flag: "--synth-out" });
       for (const w of result.warnings) io.err(w);
-      const report = complianceReport(chosen, result.outdir, new Date(), result.broken);
+      const report = complianceReport(chosen, result.outdir, new Date(), result.broken, result.archives);
       const text = renderReport(report, opts.format as ReportFormat);
       if (opts.out) {
         writeReport(opts.out, text);
         io.out(`Wrote the ${opts.format} report for ${chosen.map((e) => e.name).join(", ")} to ${opts.out}.`);
       } else io.out(text);
-      for (const r of report.environments) if (r.summary.failed) io.err(`${r.environment}: ${r.summary.failed} control(s) FAIL: ${r.controls.filter((c) => c.result === "FAIL").map((c) => c.id).join(", ")}`);
+      for (const r of report.environments) if (r.summary.failed) io.err(`${sectionName(r)}: ${r.summary.failed} control(s) FAIL: ${r.controls.filter((c) => c.result === "FAIL").map((c) => c.id).join(", ")}`);
       setCode(hasFailures(report) ? 1 : 0);
+    });
+
+  cli
+    .command("access")
+    .description("evaluate each role's tasks and every delivery path against the policies of the synthesized stacks")
+    .argument("[env...]", "environments to evaluate, with their incident stacks (default: all)")
+    .option("--format <format>", `output format: ${ACCESS_FORMATS.join(", ")}`, "table")
+    .option("--synth-out <dir>", "output folder of the synthesized stacks", "cdktf.out")
+    .action(async (envNames: string[], opts: { format: string; synthOut: string }) => {
+      if (!ACCESS_FORMATS.includes(opts.format as AccessFormat)) {
+        throw new ConfigError([`--format: unknown access format (got "${opts.format}"). Use one of ${ACCESS_FORMATS.map((f) => `"${f}"`).join(", ")}.`]);
+      }
+      const { loadEnvironments, selectEnvironments } = await environments();
+      const { synthesize } = await synth();
+      const { accessFailures, accessReport, renderAccess } = await access();
+      const chosen = selectEnvironments(loadEnvironments(), envNames);
+      const result = synthesize({ outdir: opts.synthOut, envNames: chosen.map((e) => e.name), flag: "--synth-out" });
+      for (const w of result.warnings) io.err(w);
+      const rows = accessReport(chosen, result.outdir);
+      io.out(renderAccess(rows, opts.format as AccessFormat));
+      const failures = accessFailures(rows);
+      if (failures.length) io.err(`access: ${failures.length} task step(s) not as required:\n${failures.map((f) => `  - ${f}`).join("\n")}`);
+      setCode(failures.length ? 1 : 0);
     });
 
   cli
     .command("detect")
     .description("run the detectors on downloaded flow-log files (plain, gzip, or folders of them)")
     .argument("[files...]", "flow-log files or folders")
-    .option("--format <fields>", "the files' log format as catalog field names (default: the header line, else the environment's, else the AWS default)")
+    .option("--format <fields>", "the files' log format as catalog field names, of VPC or of transit-gateway flow logs, or transit-gateway-default (default: the header line, else the environment's, else the AWS default)")
     .option("--env <env>", "take thresholds (and the default format) from this environment")
     .option("--since <duration>", "with --env and no files: invoke the deployed detector over the last 30m, 6h, 2d ...")
     .option("--json", "print one JSON document: { stats, findings }")

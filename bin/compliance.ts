@@ -1,9 +1,11 @@
 import * as fs from "fs";
 import * as path from "path";
+import type { Archive } from "../environments/archives/schema";
 import type { BrokenIncident } from "../environments/incidents";
 import type { Environment } from "../environments/schema";
-import { ControlOutcome, evaluateControls, evaluateIncidentControl, retentionFacts, RetentionFacts } from "../policies/controls";
+import { ARCHIVE_STACK_CONTROLS, ControlOutcome, evaluateControls, evaluateIncidentControl, retentionFacts, RetentionFacts } from "../policies/controls";
 import type { Evidence, StackJson } from "../policies/controls/stack";
+import { environmentAccess, evaluateAccessControls, rowProblem } from "../policies/access";
 import { stackDir } from "./synth";
 import { writeOutputFile } from "./output";
 import { renderTable } from "./table";
@@ -13,6 +15,9 @@ export { REPORT_FORMATS } from "./options";
 export type { ReportFormat } from "./options";
 
 export interface EnvironmentReport {
+  /** An environment's stack, or a central archive's (`flowlogs-archive-<name>`), reported on its own. */
+  readonly kind: "environment" | "archive";
+  /** The environment's name, or the archive's. */
   readonly environment: string;
   readonly stack: string;
   readonly account: string;
@@ -20,6 +25,11 @@ export interface EnvironmentReport {
   readonly retention: RetentionFacts;
   readonly controls: readonly ControlOutcome[];
   readonly summary: { readonly passed: number; readonly failed: number; readonly excepted: number; readonly total: number };
+  /**
+   * Each required task the stack makes impossible (or forbidden task it allows), with the
+   * deciding statement and the fix: `synth` prints them and fails. Absent when there are none.
+   */
+  readonly accessProblems?: readonly string[];
 }
 
 export interface ComplianceReport {
@@ -37,33 +47,54 @@ export function readStack(outdir: string, stackName: string): StackJson {
   return JSON.parse(fs.readFileSync(path.join(stackDir(outdir, stackName), "cdk.tf.json"), "utf8")) as StackJson;
 }
 
+const summaryOf = (controls: readonly ControlOutcome[]) => {
+  const count = (r: string) => controls.filter((c) => c.result === r).length;
+  return { passed: count("PASS"), failed: count("FAIL"), excepted: count("EXCEPTION"), total: controls.length };
+};
+
 /**
  * Evaluates every control on each environment's synthesized stack in `outdir`, and INC-1 on the
- * environment's synthesized incident stacks.
+ * environment's synthesized incident stacks. For an environment with a central archive, the
+ * archive controls are evaluated on the archive's stack and say so. Each archive in `archives`
+ * gets a section of its own: ARCHIVE_STACK_CONTROLS on its stack, with its own exceptions.
  */
-export function complianceReport(envs: readonly Environment[], outdir: string, now = new Date(), broken: readonly BrokenIncident[] = []): ComplianceReport {
+export function complianceReport(envs: readonly Environment[], outdir: string, now = new Date(), broken: readonly BrokenIncident[] = [], archives: readonly Archive[] = []): ComplianceReport {
   const date = now.toISOString().slice(0, 10);
   const stacksDir = path.join(outdir, "stacks");
   const synthesized = fs.existsSync(stacksDir) ? fs.readdirSync(stacksDir) : [];
-  return {
-    date,
-    environments: envs.map((env) => {
-      const stack = readStack(outdir, env.stackName);
-      const incidentStacks = synthesized.filter((n) => n.startsWith(`${env.stackName}-incident-`)).sort().map((name) => ({ name, json: readStack(outdir, name) }));
-      const controls = [...evaluateControls(stack, { vpcs: env.vpcs }, env.exceptions, date), evaluateIncidentControl(incidentStacks, now, env.exceptions, date, unreadableIncidents(env.name, broken))];
-      const count = (r: string) => controls.filter((c) => c.result === r).length;
-      return {
-        environment: env.name,
-        stack: env.stackName,
-        account: env.account,
-        region: env.region,
-        retention: retentionFacts(stack),
-        controls,
-        summary: { passed: count("PASS"), failed: count("FAIL"), excepted: count("EXCEPTION"), total: controls.length },
-      };
-    }),
-  };
+  const environments: EnvironmentReport[] = envs.map((env) => {
+    const stack = readStack(outdir, env.stackName);
+    const central = env.archive.central && { name: env.archive.central.stackName, json: readStack(outdir, env.archive.central.stackName) };
+    const incidentStacks = synthesized.filter((n) => n.startsWith(`${env.stackName}-incident-`)).sort().map((name) => ({ name, json: readStack(outdir, name) }));
+    const access = environmentAccess(env.name, { name: env.stackName, json: stack }, incidentStacks, central || undefined);
+    const accessProblems = access.filter((r) => r.outcome === "fail").map(rowProblem);
+    const controls = [
+      ...evaluateControls(stack, { vpcs: env.vpcs, centralArchive: central }, env.exceptions, date),
+      ...evaluateAccessControls(access, env.exceptions, date),
+      evaluateIncidentControl(incidentStacks, now, env.exceptions, date, unreadableIncidents(env.name, broken)),
+    ];
+    return {
+      kind: "environment",
+      environment: env.name,
+      stack: env.stackName,
+      account: env.account,
+      region: env.region,
+      retention: retentionFacts(stack, central),
+      controls,
+      summary: summaryOf(controls),
+      ...(accessProblems.length ? { accessProblems } : {}),
+    };
+  });
+  const archiveReports: EnvironmentReport[] = archives.map((a) => {
+    const stack = readStack(outdir, a.stackName);
+    const controls = evaluateControls(stack, { vpcs: [] }, a.exceptions, date, ARCHIVE_STACK_CONTROLS);
+    return { kind: "archive", environment: a.name, stack: a.stackName, account: a.account, region: a.region, retention: retentionFacts(stack), controls, summary: summaryOf(controls) };
+  });
+  return { date, environments: [...environments, ...archiveReports] };
 }
+
+/** How a section is named: an environment by its name, an archive as `archive <name>`. */
+export const sectionName = (r: Pick<EnvironmentReport, "kind" | "environment">) => (r.kind === "archive" ? `archive ${r.environment}` : r.environment);
 
 export const hasFailures = (r: ComplianceReport) => r.environments.some((e) => e.summary.failed > 0);
 
@@ -72,9 +103,9 @@ const mappings = (c: ControlOutcome) => [c.mappings.cis, c.mappings.securityHub 
 const evidenceText = (e: Evidence) => `${e.address}.${e.attribute} = ${JSON.stringify(e.value)}`;
 
 function retentionRows(r: EnvironmentReport): string[][] {
-  return [[days(r.retention.cloudWatchDays), days(r.retention.archiveDays), r.retention.transitions.join(" ") || "-", days(r.retention.archiveDays), days(r.retention.noncurrentDays), r.retention.notQueryable.join(", ") || "none"]];
+  return [[days(r.retention.cloudWatchDays), days(r.retention.archiveDays), r.retention.transitions.join(" ") || "-", days(r.retention.archiveDays), days(r.retention.noncurrentDays), r.retention.notQueryable.join(", ") || "none", r.retention.objectLock.join(", ") || "none"]];
 }
-const RETENTION_HEADERS = ["cloudwatch days", "s3 days", "transitions", "expiration", "noncurrent expiry", "not queryable by Athena"];
+const RETENTION_HEADERS = ["cloudwatch days", "s3 days", "transitions", "expiration", "noncurrent expiry", "not queryable by Athena", "object lock"];
 
 /** One line per environment for `npm start`: "11/13 pass, 2 excepted" or "... 1 FAIL". */
 export function controlsSummary(r: EnvironmentReport): string {
@@ -86,7 +117,7 @@ export function renderTableReport(report: ComplianceReport): string {
   return report.environments
     .map((r) =>
       [
-        `${r.environment} (${r.stack}, ${r.account} ${r.region}): ${controlsSummary(r)}`,
+        `${sectionName(r)} (${r.stack}, ${r.account} ${r.region}): ${controlsSummary(r)}`,
         "",
         renderTable(RETENTION_HEADERS, retentionRows(r)),
         "",
@@ -105,7 +136,7 @@ const mdCell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 export function renderMarkdown(report: ComplianceReport): string {
   const lines = [`# Flow-log compliance report`, "", `Evaluated ${report.date} on the synthesized Terraform (cdktf.out).`, ""];
   for (const r of report.environments) {
-    lines.push(`## ${r.environment}`, "", `Stack \`${r.stack}\`, account ${r.account}, ${r.region}: **${controlsSummary(r)}**.`, "");
+    lines.push(`## ${sectionName(r)}`, "", `Stack \`${r.stack}\`, account ${r.account}, ${r.region}: **${controlsSummary(r)}**.`, "");
     lines.push(`| ${RETENTION_HEADERS.join(" | ")} |`, `| ${RETENTION_HEADERS.map(() => "---").join(" | ")} |`);
     for (const row of retentionRows(r)) lines.push(`| ${row.map(mdCell).join(" | ")} |`);
     lines.push("", "| control | result | severity | title | mappings | detail | evidence |", "| --- | --- | --- | --- | --- | --- | --- |");
@@ -128,7 +159,7 @@ export function renderHtml(report: ComplianceReport): string {
           `<td>${esc(c.message)}</td><td><ul>${c.evidence.map((e) => `<li><code>${esc(evidenceText(e))}</code></li>`).join("")}</ul></td></tr>`,
       )
       .join("\n");
-    return `<section id="${esc(r.environment)}"><h2>${esc(r.environment)} <span class="summary">${esc(controlsSummary(r))}</span></h2>
+    return `<section id="${esc(r.kind === "archive" ? `archive-${r.environment}` : r.environment)}"><h2>${esc(sectionName(r))} <span class="summary">${esc(controlsSummary(r))}</span></h2>
 <p>Stack <code>${esc(r.stack)}</code>, account ${esc(r.account)}, ${esc(r.region)}.</p>
 <table class="retention"><thead><tr>${RETENTION_HEADERS.map((h) => `<th>${h}</th>`).join("")}</tr></thead><tbody>${retentionRows(r).map((row) => `<tr>${row.map((v) => `<td>${esc(v)}</td>`).join("")}</tr>`).join("")}</tbody></table>
 <table class="controls"><thead><tr><th>control</th><th>result</th><th>severity</th><th>title</th><th>detail</th><th>evidence</th></tr></thead><tbody>

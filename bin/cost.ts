@@ -48,7 +48,12 @@ export function estimateCost(env: Environment, gbPerDay: number, athenaTbPerMont
   const toCloudWatch = env.flowLogs.some((s) => s.destinations.includes("cloudwatch"));
   const s3Scopes = env.flowLogs.filter((s) => s.s3);
   if (toCloudWatch) {
-    lines.push({ destination: "CloudWatch Logs", item: "ingestion (vended logs, tiered)", gb: monthly, usdPerMonth: tiered(PRICES.cloudWatchIngestion, monthly) });
+    // The log class sets the ingestion rate; storage costs the same in both classes.
+    if (env.logGroupClass === "INFREQUENT_ACCESS") {
+      lines.push({ destination: "CloudWatch Logs", item: "ingestion (vended logs, Infrequent Access, tiered)", gb: monthly, usdPerMonth: tiered(PRICES.cloudWatchIngestionInfrequentAccess, monthly) });
+    } else {
+      lines.push({ destination: "CloudWatch Logs", item: "ingestion (vended logs, tiered)", gb: monthly, usdPerMonth: tiered(PRICES.cloudWatchIngestion, monthly) });
+    }
     const stored = gbPerDay * env.retention.cloudwatch.days * PRICES.compression.cloudWatch;
     lines.push({ destination: "CloudWatch Logs", item: `storage, ${env.retention.cloudwatch.days} days`, gb: stored, usdPerMonth: stored * PRICES.cloudWatchStorageUsdPerGbMonth });
   }
@@ -66,6 +71,9 @@ export function estimateCost(env: Environment, gbPerDay: number, athenaTbPerMont
       const stored = gbPerDay * ratio * (until - step.days);
       lines.push({ destination: "S3 archive", item: `${step.storageClass}, days ${step.days}-${until}`, gb: stored, usdPerMonth: stored * PRICES.s3StorageUsdPerGbMonth[step.storageClass] });
     });
+  }
+  if (env.flowLogs.some((s) => s.destinations.includes("firehose"))) {
+    lines.push({ destination: "Firehose", item: "delivery (vended logs, tiered; the stream is billed to its account)", gb: monthly, usdPerMonth: tiered(PRICES.firehoseDelivery, monthly) });
   }
   if (athenaTbPerMonth > 0) {
     lines.push({ destination: "Athena", item: `queries, ${athenaTbPerMonth} TB scanned`, gb: athenaTbPerMonth * 1024, usdPerMonth: athenaTbPerMonth * PRICES.athenaUsdPerTbScanned });

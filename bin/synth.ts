@@ -1,11 +1,14 @@
 import * as path from "path";
 import { loadEnvironments, selectEnvironments } from "../environments";
+import { loadArchives } from "../environments/archives";
+import type { Archive } from "../environments/archives/schema";
 import { BrokenIncident, isLive, readIncidents } from "../environments/incidents";
 import type { IncidentRecord } from "../environments/incidents/schema";
 import type { Environment } from "../environments/schema";
 import { ConfigError } from "../policies/errors";
 import { buildApp } from "../main";
 import { replaceOutputFolder } from "./output";
+import { archiveTarget, environmentTarget, previousOutputChanges } from "./previous-output";
 import { renderTable } from "./table";
 
 export interface SynthOptions {
@@ -19,6 +22,13 @@ export interface SynthOptions {
   readonly flag?: string;
   /** Incident records. @default - loaded from the environments folder's incidents/ */
   readonly incidents?: readonly IncidentRecord[];
+  /**
+   * Central archives to synthesize, by name.
+   * @default - every archive when no environment is named; otherwise those the named environments deliver to
+   */
+  readonly archiveNames?: readonly string[];
+  /** Every central archive. @default - those of the environments, and of the environments folder's archives/ */
+  readonly archives?: readonly Archive[];
 }
 
 export interface SynthResult {
@@ -32,8 +42,28 @@ export interface SynthResult {
    * record does not say).
    */
   readonly broken: readonly BrokenIncident[];
-  /** Lines to show the user: one per broken or orphaned incident record. */
+  /** Central archives, each synthesized as its own stack `flowlogs-archive-<name>`. */
+  readonly archives: readonly Archive[];
+  /** Lines to show the user: one per broken or orphaned incident record, and per archive change the previous output reveals. */
   readonly warnings: readonly string[];
+}
+
+/** Every central archive: those the environments deliver to, and those of the archives folder. */
+export function knownArchives(all: readonly Environment[], files: readonly Archive[] = loadArchives()): readonly Archive[] {
+  const byName = new Map<string, Archive>();
+  for (const a of [...all.flatMap((e) => (e.archive.central ? [e.archive.central] : [])), ...files]) if (!byName.has(a.name)) byName.set(a.name, a);
+  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The archives a synth writes: those named, or all when no environment is named, or those the chosen environments deliver to. */
+function chooseArchives(archives: readonly Archive[], envs: readonly Environment[], opts: SynthOptions): readonly Archive[] {
+  if (opts.archiveNames !== undefined) {
+    const unknown = opts.archiveNames.filter((n) => !archives.some((a) => a.name === n));
+    if (unknown.length) throw new ConfigError(unknown.map((n) => `${n}: unknown central archive (got "${n}"). Use one of ${archives.map((a) => `"${a.name}"`).join(", ") || "the archives of environments/archives/ (there are none)"}.`));
+    return archives.filter((a) => opts.archiveNames!.includes(a.name));
+  }
+  if ((opts.envNames ?? []).length === 0) return archives;
+  return archives.filter((a) => envs.some((e) => e.archive.central?.name === a.name));
 }
 
 /** The folder a stack is synthesized into. */
@@ -65,8 +95,12 @@ export function synthesize(opts: SynthOptions = {}): SynthResult {
   ];
   const warnings = broken.flatMap((b) => b.problems.map((p) => `warning: ${p} (its stack is left out of this synth)`));
   const live = usable.filter((i) => isLive(i) && envs.some((e) => e.name === i.environment));
-  replaceOutputFolder(opts.outdir ?? "cdktf.out", (tmp) => buildApp(envs, tmp, live).synth(), opts.flag ?? "--out");
-  return { outdir, envs, incidents: live, broken, warnings };
+  const archives = chooseArchives(opts.archives ?? knownArchives(all), envs, opts);
+  // Object Lock cannot be undone: what the output being replaced locked is checked first.
+  const previous = previousOutputChanges(outdir, [...envs.map(environmentTarget), ...archives.map(archiveTarget)]);
+  if (previous.problems.length) throw new ConfigError(previous.problems);
+  replaceOutputFolder(opts.outdir ?? "cdktf.out", (tmp) => buildApp(envs, tmp, live, archives, all).synth(), opts.flag ?? "--out");
+  return { outdir, envs, incidents: live, broken, archives, warnings: [...warnings, ...previous.warnings] };
 }
 
 function scopesOf(env: Environment): string {
@@ -75,37 +109,70 @@ function scopesOf(env: Environment): string {
   return [...counts].map(([resource, n]) => `${n} ${resource}`).join(", ");
 }
 
-/** The table `npm start` prints: one row per environment, with its controls when given. */
-export function summaryTable(envs: readonly Environment[], controls: ReadonlyMap<string, string> = new Map()): string {
+/** The summary table's key for an archive's controls: environments and archives may share a name. */
+export const archiveRowKey = (a: Pick<Archive, "name">) => `archive:${a.name}`;
+
+/**
+ * The table `npm start` prints: one row per environment, then one per central archive, with
+ * its controls when given (an archive's under archiveRowKey).
+ */
+export function summaryTable(envs: readonly Environment[], controls: ReadonlyMap<string, string> = new Map(), archives: readonly Archive[] = []): string {
   return renderTable(
     ["environment", "scopes", "destinations", "cloudwatch days", "s3 days", "kms", "controls"],
-    envs.map((env) => [
+    [...envs.map((env) => [
       env.name,
       scopesOf(env),
       [...new Set(env.flowLogs.flatMap((s) => s.destinations))].sort().join(", "),
       `${env.retention.cloudwatch.days} (${env.retention.cloudwatch.class})`,
-      `${env.retention.archive.days} (${env.retention.archive.class})`,
+      `${env.retention.archive.days} (${env.retention.archive.class})${env.archive.central ? `, central ${env.archive.central.name}` : env.archive.objectLock ? `, ${env.archive.objectLock.mode} lock` : ""}`,
       "keyArn" in env.kms ? `given ${env.kms.keyArn.replace(/^.*:key\//, "key/")}` : "created, rotation on",
       controls.get(env.name) ?? "-",
     ]),
+    ...archives.map((a) => [
+      `${a.name} (archive)`,
+      a.organizationId !== undefined ? `organization ${a.organizationId}` : `${a.sourceAccounts!.length} source account${a.sourceAccounts!.length === 1 ? "" : "s"}`,
+      "-",
+      "-",
+      `${a.retention.days} (${a.retention.class})${a.objectLock ? `, ${a.objectLock.mode} lock` : ""}`,
+      "keyArn" in a.kms ? `given ${a.kms.keyArn.replace(/^.*:key\//, "key/")}` : "created, rotation on",
+      controls.get(archiveRowKey(a)) ?? "-",
+    ])],
   );
+}
+
+/** What `plan` synthesizes and plans. */
+export interface PlanTarget {
+  /** The environment of an environment or incident stack; undefined for an archive's stack. */
+  readonly env?: Environment;
+  /** The stack to plan, as synth names its folder. */
+  readonly stack: string;
+  /** Plan the stack's destroy: a closing incident's. */
+  readonly destroy: boolean;
+  /** What synthesize is asked for, so that the planned stack is written. */
+  readonly synth: Pick<SynthOptions, "envNames" | "archiveNames">;
 }
 
 /**
  * What `plan <target>` plans: an environment by name, or any stack synth produces by its name
  * (`flowlogs-<env>`, `flowlogs-<env>-incident-<id>` of an open or closing incident, whose
- * plan is its destroy once it is closing).
+ * plan is its destroy once it is closing, `flowlogs-archive-<name>` of a central archive).
  */
-export function resolvePlanTarget(all: readonly Environment[], target: string, incidents: readonly IncidentRecord[] = readIncidents().records): { env: Environment; stack: string; destroy: boolean } {
+export function resolvePlanTarget(all: readonly Environment[], target: string, incidents: readonly IncidentRecord[] = readIncidents().records, archives: readonly Archive[] = knownArchives(all)): PlanTarget {
   const byName = all.find((e) => e.name === target || e.stackName === target);
-  if (byName) return { env: byName, stack: byName.stackName, destroy: false };
+  if (byName) return { env: byName, stack: byName.stackName, destroy: false, synth: { envNames: [byName.name] } };
   for (const i of incidents) {
     const env = all.find((e) => e.name === i.environment);
-    if (env && isLive(i) && target === `${env.stackName}-incident-${i.id}`) return { env, stack: target, destroy: i.status === "closing" };
+    if (env && isLive(i) && target === `${env.stackName}-incident-${i.id}`) return { env, stack: target, destroy: i.status === "closing", synth: { envNames: [env.name] } };
+  }
+  const archive = archives.find((a) => a.stackName === target);
+  if (archive) {
+    // Its source environments are synthesized with it, so the output stays one consistent set.
+    return { stack: archive.stackName, destroy: false, synth: { envNames: all.filter((e) => e.archive.central?.name === archive.name).map((e) => e.name), archiveNames: [archive.name] } };
   }
   const stacks = [
     ...all.flatMap((e) => [e.name, e.stackName]),
     ...incidents.filter((i) => isLive(i) && all.some((e) => e.name === i.environment)).map((i) => `${all.find((e) => e.name === i.environment)!.stackName}-incident-${i.id}`),
+    ...archives.map((a) => a.stackName),
   ];
   throw new ConfigError([`${target}: no environment or synthesized stack has this name (got "${target}"). Use one of ${stacks.map((s) => `"${s}"`).join(", ")}.`]);
 }

@@ -155,28 +155,30 @@ export function writeOfflineOverride(stackDir: string): string {
   const text = fs.readFileSync(path.join(stackDir, "cdk.tf.json"), "utf8");
   const stack = JSON.parse(text) as {
     data?: { terraform_remote_state?: Record<string, unknown> };
-    provider?: { aws?: { region?: string; allowed_account_ids?: string[] }[] };
+    provider?: { aws?: { region?: string; allowed_account_ids?: string[]; alias?: string }[] };
   };
+  const offline = {
+    access_key: "offline-plan",
+    secret_key: "offline-plan",
+    skip_credentials_validation: true,
+    skip_requesting_account_id: true,
+    skip_metadata_api_check: true,
+    skip_region_validation: true,
+    // Without an account lookup the provider sees an empty account id, which no allow-list holds.
+    allowed_account_ids: null,
+  };
+  // Terraform merges an override provider block into the block of the same alias only: each
+  // Region's aliased provider needs its own.
+  const aliases = (stack.provider?.aws ?? []).flatMap((p) => (p.alias ? [p.alias] : []));
   const override: Record<string, unknown> = {
-    provider: {
-      aws: {
-        access_key: "offline-plan",
-        secret_key: "offline-plan",
-        skip_credentials_validation: true,
-        skip_requesting_account_id: true,
-        skip_metadata_api_check: true,
-        skip_region_validation: true,
-        // Without an account lookup the provider sees an empty account id, which no allow-list holds.
-        allowed_account_ids: null,
-      },
-    },
+    provider: { aws: aliases.length ? [offline, ...aliases.map((alias) => ({ alias, ...offline }))] : offline },
     terraform: { backend: { local: { path: "offline.tfstate" } } },
   };
   // Remote state of another stack cannot be read offline: each is replaced by a stand-in state
   // beside the stack whose outputs are placeholders of the right shape (e.g. a KMS key ARN).
   const remote = Object.keys(stack.data?.terraform_remote_state ?? {});
   if (remote.length) {
-    const aws = stack.provider?.aws?.[0] ?? {};
+    const aws = stack.provider?.aws?.find((p) => !p.alias) ?? {};
     override.data = { terraform_remote_state: {} as Record<string, unknown> };
     for (const name of remote) {
       const outputs: Record<string, { value: string; type: string }> = {};

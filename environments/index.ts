@@ -4,6 +4,8 @@ import { z } from "zod";
 import { DetectorThresholds, resolveThresholds } from "../functions/detect/thresholds";
 import { ConfigError, showValue } from "../policies/errors";
 import { Environment, EnvironmentSchema, FIX } from "./schema";
+import { archivesDir, centralArchiveFor, readArchiveSources, validateArchives } from "./archives";
+import type { Archive } from "./archives/schema";
 
 /** Files in an environments folder that are not environments. */
 const NOT_ENVIRONMENTS = new Set(["index.ts", "schema.ts"]);
@@ -159,8 +161,12 @@ export function environmentLabel(file: string, input: unknown): string {
   return `${fileName}.ts (name ${showValue(name)})`;
 }
 
-/** Validates one environment; returns it frozen, or pushes its problems. */
-export function validateEnvironment(source: EnvironmentSource, problems: string[]): Environment | undefined {
+/**
+ * Validates one environment; returns it frozen, or pushes its problems. An environment that
+ * names a central archive is checked against `archives` (by default those of the environments
+ * folder's archives/).
+ */
+export function validateEnvironment(source: EnvironmentSource, problems: string[], archives?: readonly Archive[]): Environment | undefined {
   const label = environmentLabel(source.file, source.input);
   const result = EnvironmentSchema.safeParse(source.input, { error: configErrorMap });
   if (!result.success) {
@@ -168,12 +174,23 @@ export function validateEnvironment(source: EnvironmentSource, problems: string[
     return undefined;
   }
   const env = result.data;
+  let central: Archive | undefined;
+  if (env.archive.central !== undefined) {
+    central = centralArchiveFor(env, label, source.file, archives ?? validateArchives(readArchiveSources(archivesDir(), problems), problems), problems);
+    if (!central) return undefined;
+  }
   return deepFreeze({
     ...env,
-    archive: { bucketName: env.archive.bucketName ?? `flowlogs-${env.name}-${env.account}-${env.region}` },
+    archive: central
+      ? { bucketName: central.bucketName, central }
+      : { bucketName: env.archive.bucketName ?? `flowlogs-${env.name}-${env.account}-${env.region}`, objectLock: env.archive.objectLock },
     detectors: { ...env.detectors, thresholds: resolveThresholds(env.detectors.thresholds as Partial<DetectorThresholds>) },
     stackName: `flowlogs-${env.name}`,
     vpcs: env.vpcs ?? env.flowLogs.filter((s) => s.resource === "vpc").map((s) => s.id),
+    flowLogs: env.flowLogs.map((s) => ({ ...s, region: s.region ?? env.region })),
+    // Defaults here, not in the schema: the schema must see whether a threshold was written
+    // (an Infrequent Access environment refuses one).
+    analytics: { ...env.analytics, alarms: { rejectedAdminThreshold: env.analytics.alarms.rejectedAdminThreshold ?? 100, logGapThreshold: env.analytics.alarms.logGapThreshold ?? 1 } },
   });
 }
 
@@ -184,7 +201,10 @@ export function validateEnvironment(source: EnvironmentSource, problems: string[
 export function loadEnvironments(dir: string = environmentsDir()): readonly Environment[] {
   const problems: string[] = [];
   const sources = readEnvironmentSources(dir, problems);
-  const envs = sources.map((s) => validateEnvironment(s, problems));
+  // Archives live in a folder of their own (archives/), which the environment reader never
+  // enters: every archive is validated here, used or not, with the environments.
+  const archives = validateArchives(readArchiveSources(archivesDir(dir), problems), problems);
+  const envs = sources.map((s) => validateEnvironment(s, problems, archives));
   const byName = new Map<string, string>();
   sources.forEach((s, i) => {
     const env = envs[i];
@@ -197,6 +217,12 @@ export function loadEnvironments(dir: string = environmentsDir()): readonly Envi
       );
     }
     byName.set(env.name, s.file);
+    const twin = archives.find((a) => a.stackName === env.stackName);
+    if (twin) {
+      problems.push(
+        `${environmentLabel(s.file, s.input)}.name: its stack ${env.stackName} has the name of the stack of ${twin.file} (got "${env.name}"). Rename the environment or the archive: every stack needs its own folder and state.`,
+      );
+    }
   });
   if (problems.length) throw new ConfigError(problems);
   if (envs.length === 0) {

@@ -18,7 +18,10 @@ import {
   cloudWatchClassOfDays,
   CloudWatchRetentionClass,
   CloudWatchRetentionDays,
+  OBJECT_LOCK_MODES,
+  ObjectLockMode,
 } from "../policies/retention";
+import type { Archive } from "./archives/schema";
 
 /**
  * Separates the problem from the fix inside a schema message; the loader formats both as
@@ -39,12 +42,25 @@ const msg =
 const list = (values: readonly (string | number)[]) => values.map((v) => JSON.stringify(v)).join(", ");
 
 const idPattern = (prefix: string) => new RegExp(`^${prefix}-([0-9a-f]{8}|[0-9a-f]{17})$`);
+/** The id prefix of each scope resource: `tgw-0123...` for a transit gateway, `tgw-attach-0123...` for an attachment. */
+const ID_PREFIXES = Object.freeze({ vpc: "vpc", subnet: "subnet", eni: "eni", "transit-gateway": "tgw", "transit-gateway-attachment": "tgw-attach" });
 export const ID_PATTERNS = Object.freeze({
   vpc: idPattern("vpc"),
   subnet: idPattern("subnet"),
   eni: idPattern("eni"),
+  "transit-gateway": idPattern("tgw"),
+  "transit-gateway-attachment": idPattern("tgw-attach"),
 });
-const ANY_ID = /^(vpc|subnet|eni)-([0-9a-f]{8}|[0-9a-f]{17})$/;
+const ANY_ID = /^(vpc|subnet|eni|tgw|tgw-attach)-([0-9a-f]{8}|[0-9a-f]{17})$/;
+/** A Firehose stream ARN: partition, Region, account, name. */
+const FIREHOSE_ARN = /^arn:(aws|aws-cn|aws-us-gov):firehose:([a-z0-9-]+):(\d{12}):deliverystream\/([A-Za-z0-9_.-]{1,64})$/;
+/** An IAM role ARN: partition, account, name (after any path). */
+const ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
+/**
+ * The name AWS requires of the destination-account role for cross-account Firehose delivery.
+ * @see https://docs.aws.amazon.com/vpc/latest/userguide/firehose-cross-account-delivery.html
+ */
+const FIREHOSE_ROLE_PREFIX = "AWSLogDeliveryFirehoseCrossAccountRole";
 export const ACCOUNT_PATTERN = /^\d{12}$/;
 export const ENV_NAME_PATTERN = /^[a-z][a-z0-9-]{0,18}[a-z0-9]$/;
 const BUCKET_PATTERN = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
@@ -174,8 +190,10 @@ const archiveRetention = z
     return { class: cls, days: ARCHIVE_RETENTION[cls] as ArchiveRetentionDays };
   });
 
-const RESOURCES = ["vpc", "subnet", "eni"] as const;
-const DESTINATIONS = ["cloudwatch", "s3"] as const;
+const RESOURCES = ["vpc", "subnet", "eni", "transit-gateway", "transit-gateway-attachment"] as const;
+const DESTINATIONS = ["cloudwatch", "s3", "firehose"] as const;
+const TGW_RESOURCES: readonly string[] = ["transit-gateway", "transit-gateway-attachment"];
+const isTransitGateway = (resource: string) => TGW_RESOURCES.includes(resource);
 const TRAFFIC_TYPES = ["ACCEPT", "REJECT", "ALL"] as const;
 
 const s3Options = z.strictObject({
@@ -189,26 +207,56 @@ const s3Options = z.strictObject({
   perHourPartition: z.boolean({ error: msg("must be true or false", "Write true or false.") }).default(false),
 });
 
+/**
+ * The Firehose stream a scope streams to (for a SIEM), in the scope's Region. A stream of
+ * another account needs that account's role for cross-account delivery; the kit creates the
+ * source-account role that assumes it.
+ * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-firehose.html
+ */
+const firehoseOptions = z.strictObject(
+  {
+    /** The stream's ARN: `arn:aws:firehose:<region>:<account>:deliverystream/<name>`. */
+    deliveryStreamArn: z.string({ error: msg("must be a Firehose stream ARN", 'Write e.g. "arn:aws:firehose:eu-west-1:123456789012:deliverystream/siem-flow-logs".') }).regex(FIREHOSE_ARN, {
+      error: m("is not a Firehose stream ARN", "Use arn:<partition>:firehose:<region>:<account>:deliverystream/<name>."),
+    }),
+    /**
+     * For a stream in another account: the role in that account, named
+     * `AWSLogDeliveryFirehoseCrossAccountRole...`, that lets log delivery tag the stream. It must
+     * trust the source-account role the kit creates (`flowlogs-<env>-firehose`).
+     * @default - none; the stream must be in the environment's account
+     * @see https://docs.aws.amazon.com/vpc/latest/userguide/firehose-cross-account-delivery.html
+     */
+    crossAccountRoleArn: z
+      .string({ error: msg("must be an IAM role ARN", `Write e.g. "arn:aws:iam::210987654321:role/${FIREHOSE_ROLE_PREFIX}".`) })
+      .regex(ROLE_ARN, { error: m("is not an IAM role ARN", `Use arn:<partition>:iam::<account>:role/${FIREHOSE_ROLE_PREFIX}<suffix>.`) })
+      .optional(),
+  },
+  { error: msg("must give the Firehose stream", 'Write { deliveryStreamArn: "arn:aws:firehose:..." }.') },
+);
+
 const scope = z
   .strictObject({
     /** What the flow log is attached to. */
     resource: z.enum(RESOURCES, { error: msg("is not a flow-log scope", `Use one of ${list(RESOURCES)}.`) }),
-    /** The VPC, subnet or ENI id, e.g. vpc-0a1b2c3d4e5f60718. */
+    /** The VPC, subnet, ENI, transit gateway or attachment id, e.g. vpc-0a1b2c3d4e5f60718 or tgw-attach-0a1b2c3d4e5f60718. */
     id: z.string({ error: msg("must be a resource id string", "Write the id as a string, e.g. \"vpc-0a1b2c3d4e5f60718\".") }).regex(ANY_ID, {
-      error: m("is not a VPC, subnet or ENI id", "Use vpc-, subnet- or eni- followed by 8 or 17 lowercase hex digits."),
+      error: m("is not a VPC, subnet, ENI, transit gateway or attachment id", "Use vpc-, subnet-, eni-, tgw- or tgw-attach- followed by 8 or 17 lowercase hex digits."),
     }),
-    /** @default "ALL" */
-    trafficType: z
-      .enum(TRAFFIC_TYPES, { error: msg("is not a traffic type", `Use one of ${list(TRAFFIC_TYPES)}.`) })
-      .default("ALL"),
     /**
-     * Maximum aggregation interval in seconds. Nitro instances always aggregate at 60 s or less.
-     * @default 600
-     * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html#flow-logs-aggregation-interval
+     * Which traffic to log. Not for a transit gateway or attachment: AWS logs all of its traffic
+     * and refuses a traffic type there.
+     * @default "ALL" (for VPC, subnet and ENI scopes)
+     * @see https://docs.aws.amazon.com/vpc/latest/tgw/flow-logs-api-cli.html
      */
-    aggregationSeconds: z
-      .union([z.literal(60), z.literal(600)], { error: msg("is not an aggregation interval AWS accepts", "Use 60 or 600.") })
-      .default(600),
+    trafficType: z.enum(TRAFFIC_TYPES, { error: msg("is not a traffic type", `Use one of ${list(TRAFFIC_TYPES)}.`) }).optional(),
+    /**
+     * Maximum aggregation interval in seconds. Nitro instances always aggregate at 60 s or less;
+     * transit gateways only at 60.
+     * @default 600 (60 for a transit gateway or attachment)
+     * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html#flow-logs-aggregation-interval
+     * @see https://docs.aws.amazon.com/vpc/latest/tgw/flow-logs-api-cli.html
+     */
+    aggregationSeconds: z.union([z.literal(60), z.literal(600)], { error: msg("is not an aggregation interval AWS accepts", "Use 60 or 600.") }).optional(),
     destinations: z
       .array(z.enum(DESTINATIONS, { error: msg("is not a destination", `Use ${list(DESTINATIONS)}.`) }), {
         error: msg("must be a list of destinations", 'Write e.g. ["cloudwatch", "s3"].'),
@@ -217,7 +265,11 @@ const scope = z
         if (value.length === 0) ctx.addIssue({ code: "custom", message: m("a scope needs at least one destination", `Add ${list(DESTINATIONS)}.`) });
         if (new Set(value).size !== value.length) ctx.addIssue({ code: "custom", message: m("lists a destination twice", "List each destination once.") });
       }),
-    /** "default" for the AWS default format, or field names from the catalog. @default "default" */
+    /**
+     * "default" for the AWS default format (a transit gateway's has every field of versions 2
+     * to 6, in its own order), or field names from the catalog that AWS accepts for the resource.
+     * @default "default"
+     */
     logFormat: z
       .union([z.literal("default"), z.array(z.string())], {
         error: msg('must be "default" or a list of field names', 'Write "default" or e.g. ["version", "srcaddr", "dstaddr"].'),
@@ -225,6 +277,23 @@ const scope = z
       .default("default"),
     /** Options of the S3 flow log; only valid with an S3 destination. */
     s3: s3Options.optional(),
+    /** The stream of the Firehose destination; required with it, only valid with it. */
+    firehose: firehoseOptions.optional(),
+    /**
+     * The Region of the VPC, subnet, ENI or transit gateway; the environment stack adds a
+     * provider for it. A CloudWatch destination gets a log group (and, when the kit creates
+     * keys, a key) in that Region: CloudWatch Logs takes flow logs only into a group of their
+     * own Region, encrypted with a key of that Region. S3 delivery goes to the environment's
+     * archive across Regions: AWS sets no Region on the bucket of a flow log (its ARN has
+     * none), and writes each Region's files under their own `AWSLogs/<account>/vpcflowlogs/<region>/`
+     * prefix; the bucket and key policies name every Region's log delivery (`aws:SourceArn`
+     * is `arn:aws:logs:<region>:<account>:*`). A Firehose stream must be in this Region.
+     * @default - the environment's region
+     * @see policies/regions.ts
+     * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-path.html
+     * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-permissions.html
+     */
+    region: region(true).optional(),
     /**
      * The VPC a subnet or ENI scope belongs to. Required for a subnet or ENI scope that delivers
      * to CloudWatch when a VPC scope of the environment does too: if this scope is inside that
@@ -239,15 +308,59 @@ const scope = z
       .optional(),
   })
   .superRefine((value, ctx) => {
+    const tgw = isTransitGateway(value.resource);
     if (value.vpc !== undefined && value.resource === "vpc") {
       ctx.addIssue({ code: "custom", path: ["vpc"], message: m("is only for subnet and ENI scopes: a VPC scope is its own VPC", "Remove vpc from this scope.") });
+    }
+    if (value.vpc !== undefined && tgw) {
+      ctx.addIssue({ code: "custom", path: ["vpc"], message: m(`is only for subnet and ENI scopes: a ${value.resource} is not inside a VPC`, "Remove vpc from this scope.") });
     }
     // Only a well-formed id of the wrong kind; a malformed one is already reported on the field.
     if (ANY_ID.test(value.id) && !ID_PATTERNS[value.resource].test(value.id)) {
       ctx.addIssue({
         code: "custom",
         path: ["id"],
-        message: m(`is not a ${value.resource} id`, `Use "${value.resource}-" followed by 8 or 17 lowercase hex digits.`),
+        message: m(`is not a ${value.resource} id`, `Use "${ID_PREFIXES[value.resource]}-" followed by 8 or 17 lowercase hex digits.`),
+      });
+    }
+    if (tgw && value.trafficType !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["trafficType"],
+        message: m(`is set on a ${value.resource}, whose flow logs always capture all traffic: AWS refuses a traffic type there`, "Remove trafficType from this scope."),
+      });
+    }
+    if (tgw && value.aggregationSeconds === 600) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["aggregationSeconds"],
+        message: m(`is 600 on a ${value.resource}, whose flow logs AWS aggregates at 60 seconds only`, "Write 60, or leave aggregationSeconds out."),
+      });
+    }
+    if (value.firehose && !value.destinations.includes("firehose")) {
+      ctx.addIssue({ code: "custom", path: ["firehose"], message: m("names a Firehose stream for a scope without a Firehose destination", 'Add "firehose" to destinations, or remove the firehose options.') });
+    }
+    if (!value.firehose && value.destinations.includes("firehose")) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["firehose"],
+        params: { gotText: "nothing" },
+        message: m("is required with a Firehose destination", 'Name the stream: firehose: { deliveryStreamArn: "arn:aws:firehose:<region>:<account>:deliverystream/<name>" }.'),
+      });
+    }
+    const stream = value.firehose ? FIREHOSE_ARN.exec(value.firehose.deliveryStreamArn) : null;
+    const role = value.firehose?.crossAccountRoleArn ? ROLE_ARN.exec(value.firehose.crossAccountRoleArn) : null;
+    if (stream && role && role[2] !== stream[3]) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["firehose", "crossAccountRoleArn"],
+        message: m(`is a role of account ${role[2]}, but the stream is in account ${stream[3]}`, `Use the ${FIREHOSE_ROLE_PREFIX}... role of the stream's account ${stream[3]}.`),
+      });
+    } else if (role && !role[3]!.startsWith(FIREHOSE_ROLE_PREFIX)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["firehose", "crossAccountRoleArn"],
+        message: m(`is a role named "${role[3]}", but AWS delivers across accounts only through a role whose name starts with ${FIREHOSE_ROLE_PREFIX}`, `Create (or name) the destination-account role ${FIREHOSE_ROLE_PREFIX}<suffix> and give its ARN.`),
       });
     }
     if (value.s3 && !value.destinations.includes("s3")) {
@@ -262,7 +375,8 @@ const scope = z
     }
   })
   .transform((value, ctx) => {
-    let logFormat = LogFormat.DEFAULT;
+    const tgw = isTransitGateway(value.resource);
+    let logFormat = tgw ? LogFormat.TRANSIT_GATEWAY_DEFAULT : LogFormat.DEFAULT;
     if (value.logFormat !== "default") {
       try {
         logFormat = LogFormat.custom(value.logFormat, value.resource);
@@ -274,7 +388,14 @@ const scope = z
         return z.NEVER;
       }
     }
-    return { ...value, logFormat, s3: value.destinations.includes("s3") ? (value.s3 ?? s3Options.parse({})) : undefined };
+    return {
+      ...value,
+      // AWS refuses a traffic type on a transit gateway and aggregates it at 60 s only.
+      trafficType: tgw ? undefined : (value.trafficType ?? ("ALL" as const)),
+      aggregationSeconds: value.aggregationSeconds ?? (tgw ? (60 as const) : (600 as const)),
+      logFormat,
+      s3: value.destinations.includes("s3") ? (value.s3 ?? s3Options.parse({})) : undefined,
+    };
   });
 
 const kms = z.union(
@@ -328,6 +449,20 @@ const backend = z.discriminatedUnion(
   { error: msg('must have type "local" or "s3"', 'Write { type: "local" } or { type: "s3", bucket: "..." }.') },
 );
 
+/**
+ * S3 Object Lock on an archive: every delivered object version is write-once for the archive
+ * class's days (the default retention). AWS cannot turn Object Lock off once it is on.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html
+ */
+const objectLock = z.strictObject(
+  {
+    mode: z.enum(OBJECT_LOCK_MODES, {
+      error: msg("is not an Object Lock mode", `Use ${list(OBJECT_LOCK_MODES)}: COMPLIANCE locks versions for everyone, root included; GOVERNANCE lets holders of s3:BypassGovernanceRetention remove them.`),
+    }),
+  },
+  { error: msg("must give the Object Lock mode", 'Write { mode: "COMPLIANCE" } or { mode: "GOVERNANCE" }.') },
+);
+
 // A value that is not positive stops there (abort), so -0.5 gets one message, not two.
 const positive = (what: string) =>
   z.number({ error: msg(`must be a number of ${what}`, "Write a positive number.") }).positive({ error: m("must be greater than zero", "Write a positive number."), abort: true });
@@ -360,6 +495,7 @@ const thresholds = z.strictObject({
   lateralHosts: positive("hosts").optional(),
   rejectedFlows: positive("flows").optional(),
   unusualProtocols: portList(255, "IP protocol number").optional(),
+  tgwPacketsLost: positive("packets").optional(),
   anomalyScore: positive("score")
     .min(0.5, { error: m("would flag ordinary traffic (0.5 is the average score)", "Use a score between 0.5 and 1, e.g. 0.7.") })
     .max(1, { error: m("can never be reached", "Use a score between 0.5 and 1, e.g. 0.7.") })
@@ -445,6 +581,7 @@ const rbac = z.strictObject({
 });
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const LOG_GROUP_CLASSES = ["STANDARD", "INFREQUENT_ACCESS"] as const;
 const analytics = z.strictObject({
   athena: z
     .strictObject({
@@ -454,14 +591,20 @@ const analytics = z.strictObject({
       bytesScannedCutoffGb: positive("GB").max(10000, { error: m("is above 10 TB per query", "Use at most 10000 GB.") }).default(10),
     })
     .default({ enabled: true, bytesScannedCutoffGb: 10 }),
+  /**
+   * The metric-filter alarms on the flow-log group. Not with logGroupClass
+   * "INFREQUENT_ACCESS", which has no metric filters: its log-health alarms use the AWS/Logs
+   * metrics instead. The defaults are applied by the loader (environments/index.ts), so that a
+   * threshold written here is told apart from one left out.
+   */
   alarms: z
     .strictObject({
       /** Rejected SSH/RDP attempts in 5 minutes that raise the alarm. @default 100 */
-      rejectedAdminThreshold: positive("attempts").default(100),
+      rejectedAdminThreshold: positive("attempts").optional(),
       /** SKIPDATA records (flow-log records AWS skipped) in 15 minutes that raise the log-gap alarm. NODATA (an idle interface) never does. @default 1 */
-      logGapThreshold: positive("records").default(1),
+      logGapThreshold: positive("records").optional(),
     })
-    .default({ rejectedAdminThreshold: 100, logGapThreshold: 1 }),
+    .default({}),
   /** Who the findings topic notifies. @default none */
   subscriptions: z
     .strictObject({
@@ -476,7 +619,7 @@ const analytics = z.strictObject({
 });
 const ANALYTICS_DEFAULTS = {
   athena: { enabled: true, bytesScannedCutoffGb: 10 },
-  alarms: { rejectedAdminThreshold: 100, logGapThreshold: 1 },
+  alarms: {},
   subscriptions: { email: [], https: [] },
   maskIpAddresses: false,
   dashboard: true,
@@ -542,6 +685,16 @@ export const EnvironmentSchema = z
     exceptions: z.array(controlException).default([]),
     /** IAM roles of the operating model. @default - none created */
     rbac: rbac.optional(),
+    /**
+     * The class of the flow-log groups. `INFREQUENT_ACCESS` halves the ingestion price and
+     * keeps Logs Insights (saved queries, the dashboard, the detector), but has no metric
+     * filters, subscription filters, data protection or Live Tail: metric-filter alarms and IP
+     * masking are refused with it, and the log-health alarms use the AWS/Logs metrics
+     * IncomingLogEvents and IncomingBytes. AWS cannot change the class of an existing group.
+     * @default "STANDARD"
+     * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CloudWatch_Logs_Log_Classes.html
+     */
+    logGroupClass: z.enum(LOG_GROUP_CLASSES, { error: msg("is not a log group class", `Use ${list(LOG_GROUP_CLASSES)}.`) }).default("STANDARD"),
     /** Saved queries, Athena, alarms, dashboard and data protection. */
     analytics: analytics.default(ANALYTICS_DEFAULTS),
     /** @default { enabled: true, schedule: "rate(15 minutes)", thresholds: {} } */
@@ -550,33 +703,64 @@ export const EnvironmentSchema = z
       .strictObject({
         /** @default "flowlogs-<name>-<account>-<region>" */
         bucketName: z.string().regex(BUCKET_PATTERN, { error: m("is not a valid S3 bucket name", "Use 3-63 lowercase letters, digits, dots and hyphens.") }).optional(),
+        /** Object Lock on the environment's own archive: WORM for the archive class's days. @default - none */
+        objectLock: objectLock.optional(),
+        /**
+         * Deliver to the central archive of `environments/archives/<name>.ts` (its own stack, in a
+         * log-archive account) instead of an archive bucket of this environment.
+         * @default - the environment's own archive
+         */
+        central: z
+          .string({ error: msg("must be the name of a central archive", 'Write the name of a file in environments/archives/, e.g. "log-archive".') })
+          .regex(ENV_NAME_PATTERN, { error: m("is not a valid archive name", "Use the name of a file in environments/archives/: 2-20 lowercase letters, digits and hyphens.") })
+          .optional(),
+      })
+      .superRefine((a, ctx) => {
+        if (a.central === undefined) return;
+        const file = `archives/${a.central}.ts`;
+        if (a.bucketName !== undefined) {
+          ctx.addIssue({ code: "custom", path: ["bucketName"], message: m(`is set, but central sends this environment's flow logs to the bucket of ${file}`, `Remove bucketName (the archive file names its bucket), or remove central.`) });
+        }
+        if (a.objectLock !== undefined) {
+          ctx.addIssue({ code: "custom", path: ["objectLock"], message: m(`is set, but central sends this environment's flow logs to ${file}, whose bucket this environment does not own`, `Set objectLock in ${file}, or remove central.`) });
+        }
       })
       .default({}),
   })
   .superRefine((env, ctx) => {
     // Zod runs this refinement even when a scope failed; cross-scope checks need all scopes whole.
     if (!env.flowLogs.every((s) => s.logFormat instanceof LogFormat)) return;
+    const regionOf = (s: { region?: string }) => s.region ?? env.region;
     const cw = env.flowLogs.filter((s) => s.destinations.includes("cloudwatch"));
-    const first = cw[0];
+    // Each Region has its own shared log group per family (VPC records, transit-gateway records).
+    const firstOfGroup = new Map<string, (typeof cw)[number]>();
     cw.forEach((s) => {
-      if (first && s.logFormat.toAwsFormat() !== first.logFormat.toAwsFormat()) {
+      const group = `${regionOf(s)} ${s.logFormat.family}`;
+      const first = firstOfGroup.get(group) ?? s;
+      firstOfGroup.set(group, first);
+      if (s.logFormat.toAwsFormat() !== first.logFormat.toAwsFormat()) {
         const index = env.flowLogs.indexOf(s);
+        const where =
+          s.logFormat.family === "tgw" ? `the environment's one transit-gateway log group in ${regionOf(s)}` : regionOf(s) === env.region ? "the environment's one log group" : `the environment's one log group in ${regionOf(s)}`;
         ctx.addIssue({
           code: "custom",
           path: ["flowLogs", index, "logFormat"],
+          // A format left out is the default one: say so rather than "nothing".
+          params: { got: s.logFormat.isDefault || s.logFormat === LogFormat.TRANSIT_GATEWAY_DEFAULT ? "default" : s.logFormat.names },
           message: m(
-            `differs from the log format of flowLogs[${env.flowLogs.indexOf(first)}], and both deliver to the environment's one log group`,
+            `differs from the log format of flowLogs[${env.flowLogs.indexOf(first)}], and both deliver to ${where}`,
             "Give every CloudWatch scope the same log format, so one Logs Insights parse pattern fits the log group.",
           ),
         });
       }
     });
     // An overlap is decided by the scope's vpc; without it, a subnet or ENI inside a VPC logged
-    // to CloudWatch would silently double its records in the shared log group.
-    const cwVpc = cw.find((s) => s.resource === "vpc");
-    if (cwVpc) {
+    // to CloudWatch would silently double its records in the shared log group of its Region.
+    const firstVpcOfRegion = new Map<string, (typeof cw)[number]>();
+    for (const s of cw) if (s.resource === "vpc" && !firstVpcOfRegion.has(regionOf(s))) firstVpcOfRegion.set(regionOf(s), s);
+    for (const cwVpc of firstVpcOfRegion.values()) {
       cw.forEach((s) => {
-        if (s.resource === "vpc" || s.vpc !== undefined) return;
+        if (s.resource === "vpc" || isTransitGateway(s.resource) || s.vpc !== undefined || regionOf(s) !== regionOf(cwVpc)) return;
         const what = s.resource === "eni" ? "an ENI" : "a subnet";
         ctx.addIssue({
           code: "custom",
@@ -604,6 +788,13 @@ export const EnvironmentSchema = z
       }
       seen.set(s.id, index);
     });
+    if (env.archive.central !== undefined && env.retention.archiveStorage === "cold") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["retention", "archiveStorage"],
+        message: m(`is "cold", but the lifecycle of the central archive archives/${env.archive.central}.ts keeps every object queryable`, 'Remove archiveStorage (or write "queryable"): the central archive\'s one lifecycle serves every environment that delivers to it.'),
+      });
+    }
     if ("keyArn" in env.kms) {
       const match = KMS_KEY_ARN.exec(env.kms.keyArn);
       const partition = awsRegion(env.region)?.partition;
@@ -621,22 +812,134 @@ export const EnvironmentSchema = z
         });
       }
     }
+    const partitionOfRegion = (r: string) => awsRegion(r)?.partition;
+    env.flowLogs.forEach((s, index) => {
+      const at = (...path: (string | number)[]) => ["flowLogs", index, ...path];
+      if (s.region !== undefined && partitionOfRegion(s.region) && partitionOfRegion(env.region) && partitionOfRegion(s.region) !== partitionOfRegion(env.region)) {
+        ctx.addIssue({
+          code: "custom",
+          path: at("region"),
+          message: m(`is in the "${partitionOfRegion(s.region)}" partition, but the environment's ${env.region} is in "${partitionOfRegion(env.region)}": one account and one delivery role cannot span partitions`, "Give the scope a Region of the environment's partition, or an environment of its own."),
+        });
+      }
+      // CloudWatch Logs encrypts a group only with a key of the group's own Region.
+      const keyRegion = "keyArn" in env.kms ? KMS_KEY_ARN.exec(env.kms.keyArn) : null;
+      if (keyRegion && s.destinations.includes("cloudwatch") && regionOf(s) !== env.region && !keyRegion[4]!.startsWith("mrk-")) {
+        ctx.addIssue({
+          code: "custom",
+          path: at("region"),
+          message: m(
+            `needs a KMS key in ${regionOf(s)} for its CloudWatch log group, but kms.keyArn is a single-Region key of ${keyRegion[2]}`,
+            `Use a multi-Region key (key/mrk-...) with a replica in ${regionOf(s)}, or kms: { create: true } so that the kit creates a key in each Region.`,
+          ),
+        });
+      }
+      const stream = s.firehose ? FIREHOSE_ARN.exec(s.firehose.deliveryStreamArn) : null;
+      if (!stream || !s.firehose) return;
+      const [, streamPartition, streamRegion, streamAccount] = stream;
+      if (streamRegion !== regionOf(s)) {
+        ctx.addIssue({
+          code: "custom",
+          path: at("firehose", "deliveryStreamArn"),
+          message: m(
+            `is a stream in ${streamRegion}, but the scope is in ${regionOf(s)}${s.region === undefined ? " (the environment's region)" : ""}, and flow logs deliver to Firehose only in their own Region`,
+            `Use a stream in ${regionOf(s)}, or set this scope's region if the ${s.resource} is in ${streamRegion}.`,
+          ),
+        });
+      } else if (partitionOfRegion(streamRegion!) !== streamPartition) {
+        ctx.addIssue({
+          code: "custom",
+          path: at("firehose", "deliveryStreamArn"),
+          message: m(`is an ARN of the "${streamPartition}" partition, but ${streamRegion} is in "${partitionOfRegion(streamRegion!)}"`, `Write it as arn:${partitionOfRegion(streamRegion!)}:firehose:${streamRegion}:<account>:deliverystream/<name>.`),
+        });
+      }
+      if (streamAccount !== env.account && s.firehose.crossAccountRoleArn === undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: at("firehose", "crossAccountRoleArn"),
+          params: { gotText: "nothing" },
+          message: m(
+            `is required: the stream is in account ${streamAccount}, not the environment's ${env.account}`,
+            `Create the role ${FIREHOSE_ROLE_PREFIX} in ${streamAccount} (trusting arn:${partitionOfRegion(env.region) ?? "aws"}:iam::${env.account}:role/flowlogs-${env.name}-firehose) and give its ARN; see the VPC user guide, "IAM roles for cross account delivery".`,
+          ),
+        });
+      }
+      if (streamAccount === env.account && s.firehose.crossAccountRoleArn !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: at("firehose", "crossAccountRoleArn"),
+          message: m(`is set, but the stream is in the environment's own account ${env.account}, where AWS delivers without a cross-account role`, "Remove crossAccountRoleArn."),
+        });
+      }
+    });
+    // Infrequent Access log groups have no metric filters, subscription filters or data
+    // protection: what the config would create on the flow-log groups is refused, not dropped.
+    if (env.logGroupClass === "INFREQUENT_ACCESS" && cw.length > 0) {
+      const fix = 'or use logGroupClass "STANDARD".';
+      const ia = 'logGroupClass "INFREQUENT_ACCESS"';
+      if (env.analytics.maskIpAddresses) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["analytics", "maskIpAddresses"],
+          message: m(`masks IP addresses with a data protection policy, which CloudWatch Logs does not support on ${ia} log groups`, `Set maskIpAddresses to false and let only the SecurityAnalyst role read the log groups, ${fix}`),
+        });
+      }
+      if (env.analytics.alarms.rejectedAdminThreshold !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["analytics", "alarms", "rejectedAdminThreshold"],
+          message: m(`sets a metric-filter alarm, and CloudWatch Logs has no metric filters on ${ia} log groups`, `Remove it (the detector's Logs Insights queries still find rejected SSH and RDP), ${fix}`),
+        });
+      }
+      if (env.analytics.alarms.logGapThreshold !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["analytics", "alarms", "logGapThreshold"],
+          message: m(
+            `counts SKIPDATA records with a metric filter, and CloudWatch Logs has no metric filters on ${ia} log groups, whose log-health alarms use the AWS/Logs metrics IncomingLogEvents and IncomingBytes instead`,
+            `Remove it, ${fix}`,
+          ),
+        });
+      }
+    }
   });
+
+/**
+ * Field schemas that other config kinds share with environments (environments/archives/), so
+ * that a region, a tag or a key ARN follows one rule and reads one message everywhere.
+ */
+export const SHARED_FIELDS = Object.freeze({ region: region(true), tags, owner, kms, backend, archiveRetention, objectLock, controlException, BUCKET_PATTERN, KMS_KEY_ARN });
 
 /** What an environment file contains (before defaults). */
 export type EnvironmentInput = z.input<typeof EnvironmentSchema>;
 type Parsed = z.output<typeof EnvironmentSchema>;
-export type FlowLogScopeConfig = Parsed["flowLogs"][number];
+/** A validated scope; the loader fills in its Region (the environment's by default). */
+export type FlowLogScopeConfig = Omit<Parsed["flowLogs"][number], "region"> & { readonly region: string };
 export type Destination = (typeof DESTINATIONS)[number];
 export type ScopeResource = (typeof RESOURCES)[number];
+export type LogGroupClass = (typeof LOG_GROUP_CLASSES)[number];
+/** The metric-filter alarm thresholds, defaults applied. */
+export interface AlarmThresholds {
+  readonly rejectedAdminThreshold: number;
+  readonly logGapThreshold: number;
+}
 
 /** A validated, defaulted, frozen environment. */
-export interface Environment extends Omit<Parsed, "backend" | "archive" | "detectors" | "vpcs"> {
+export interface Environment extends Omit<Parsed, "backend" | "archive" | "detectors" | "vpcs" | "flowLogs" | "analytics"> {
+  readonly flowLogs: readonly FlowLogScopeConfig[];
+  readonly analytics: Omit<Parsed["analytics"], "alarms"> & { readonly alarms: AlarmThresholds };
   /** Every VPC of the environment (the inventory VPC-level controls check). */
   readonly vpcs: readonly string[];
   readonly detectors: { readonly enabled: boolean; readonly schedule: string; readonly thresholds: DetectorThresholds };
   readonly backend: Parsed["backend"];
-  readonly archive: { readonly bucketName: string };
+  readonly archive: {
+    /** The bucket the environment's S3 flow logs deliver to: its own, or the central archive's. */
+    readonly bucketName: string;
+    /** Object Lock of the environment's own archive; undefined with a central archive (its file decides). */
+    readonly objectLock?: { readonly mode: ObjectLockMode };
+    /** The central archive the environment delivers to; undefined when it has its own. */
+    readonly central?: Archive;
+  };
   /** The Terraform stack name, `flowlogs-<name>`. */
   readonly stackName: string;
 }
@@ -646,4 +949,6 @@ export const FlowLogScope = Object.freeze({
   vpc: (id: string) => ({ resource: "vpc" as const, id }),
   subnet: (id: string) => ({ resource: "subnet" as const, id }),
   eni: (id: string) => ({ resource: "eni" as const, id }),
+  transitGateway: (id: string) => ({ resource: "transit-gateway" as const, id }),
+  transitGatewayAttachment: (id: string) => ({ resource: "transit-gateway-attachment" as const, id }),
 });

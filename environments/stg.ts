@@ -47,6 +47,23 @@ export default {
       approved: "2026-10-01",
       expires: "2027-03-31",
     },
+    {
+      // `flowlog-kit access stg` lists the rows this covers: every use of the given key.
+      control: "ACC-1",
+      justification: "The given key's policy is managed by the central security account's pipeline, outside this stack: the analyst's, detector's, alarms' and CloudWatch Logs' uses of the key cannot be verified here.",
+      compensatingControl: "The pipeline's key policy delegates to this account's IAM policies and grants CloudWatch Logs and CloudWatch alarms; reviewed against flowlog-kit access stg at each key policy change.",
+      approver: "security-architecture@northwind.example",
+      approved: "2026-12-05",
+      expires: "2027-03-31",
+    },
+    {
+      control: "ACC-3",
+      justification: "The given key's policy is managed by the central security account's pipeline, outside this stack: log delivery's and CloudWatch Logs' data-key requests cannot be verified here.",
+      compensatingControl: "The pipeline's key policy grants delivery.logs.amazonaws.com and logs.eu-west-1.amazonaws.com for this account (confused-deputy conditions); reviewed against flowlog-kit access stg at each key policy change.",
+      approver: "security-architecture@northwind.example",
+      approved: "2026-12-05",
+      expires: "2027-03-31",
+    },
   ],
   rbac: {
     roles: {

@@ -21,6 +21,14 @@ export interface AlarmsProps {
    * @default 4
    */
   readonly deliveryOutagePeriods?: number;
+  /**
+   * The log group's class. An Infrequent Access group has no metric filters, so the
+   * metric-filter alarms (rejected SSH/RDP, SKIPDATA) are not created; a volume-drop alarm on the
+   * group's own AWS/Logs IncomingBytes takes the log-gap alarm's place.
+   * @default "STANDARD"
+   * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CloudWatch_Logs_Log_Classes.html
+   */
+  readonly logGroupClass?: "STANDARD" | "INFREQUENT_ACCESS";
   /** Topic subscriptions. */
   readonly email: readonly string[];
   readonly https: readonly string[];
@@ -42,7 +50,8 @@ export class Alarms extends Construct {
         metricTransformation: { name: metric, namespace, value: "1", defaultValue: "0" },
       });
     const f = props.format;
-    if (f.has("dstport") && f.has("action")) {
+    const metricFilters = (props.logGroupClass ?? "STANDARD") === "STANDARD";
+    if (metricFilters && f.has("dstport") && f.has("action")) {
       // Metric filters cannot OR two values of one field, so SSH and RDP are two filters on one metric.
       filter("rejected-ssh", "RejectedAdminAttempts", { dstport: "22", action: '"REJECT"' });
       filter("rejected-rdp", "RejectedAdminAttempts", { dstport: "3389", action: '"REJECT"' });
@@ -60,7 +69,7 @@ export class Alarms extends Construct {
         alarmActions: [props.topicArn],
       });
     }
-    if (f.has("log-status")) {
+    if (metricFilters && f.has("log-status")) {
       // Only SKIPDATA means records were lost (AWS skipped them: capacity or an internal error).
       // NODATA is not a gap: it is how an interface without traffic reports an idle interval,
       // so counting it keeps an environment with any idle interface permanently in ALARM.
@@ -104,6 +113,31 @@ export class Alarms extends Construct {
       alarmActions: [props.topicArn],
       okActions: [props.topicArn],
     });
+    if (!metricFilters) {
+      // Without metric filters, SKIPDATA cannot be counted; what the group's own metrics show is
+      // volume. Partial loss (a flow log deleted, one VPC of two silent) lowers IncomingBytes
+      // below what CloudWatch has learnt for the hour of the week, long before it reaches zero
+      // (the delivery alarm's case, which is why missing data does not breach here).
+      new CloudwatchMetricAlarm(this, "VolumeDropAlarm", {
+        alarmName: `flowlogs-${props.name}-volume-drop`,
+        alarmDescription: `Flow-log bytes reaching ${props.logGroupName} fell below the expected band for two hours: part of the delivery may have stopped`,
+        metricQuery: [
+          {
+            id: "bytes",
+            returnData: true,
+            metric: { namespace: "AWS/Logs", metricName: "IncomingBytes", dimensions: { LogGroupName: props.logGroupName }, period: 3600, stat: "Sum" },
+          },
+          { id: "expected", expression: "ANOMALY_DETECTION_BAND(bytes, 3)", label: "Expected IncomingBytes", returnData: true },
+        ],
+        thresholdMetricId: "expected",
+        comparisonOperator: "LessThanLowerThreshold",
+        evaluationPeriods: 2,
+        datapointsToAlarm: 2,
+        treatMissingData: "notBreaching",
+        alarmActions: [props.topicArn],
+        okActions: [props.topicArn],
+      });
+    }
     props.email.forEach((endpoint, i) => new SnsTopicSubscription(this, `Email${i}`, { topicArn: props.topicArn, protocol: "email", endpoint }));
     props.https.forEach((endpoint, i) => new SnsTopicSubscription(this, `Https${i}`, { topicArn: props.topicArn, protocol: "https", endpoint }));
   }

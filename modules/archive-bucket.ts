@@ -1,10 +1,11 @@
 import { Construct } from "constructs";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
+import { S3BucketObjectLockConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-object-lock-configuration";
 import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
-import { AccountContext, archiveBucketPolicy } from "../policies/iam";
-import { archiveLifecycle, ArchiveRetentionDays, ArchiveStorage } from "../policies/retention";
+import { AccountContext, archiveBucketPolicy, PolicyDocument } from "../policies/iam";
+import { archiveLifecycle, ArchiveRetentionDays, ArchiveStorage, ObjectLockMode, objectLockDays } from "../policies/retention";
 import { protectBucket } from "./bucket-protections";
 
 export interface ArchiveBucketProps extends AccountContext {
@@ -21,6 +22,19 @@ export interface ArchiveBucketProps extends AccountContext {
   readonly kmsKeyArn: string;
   /** @default {} */
   readonly tags?: Record<string, string>;
+  /**
+   * S3 Object Lock, with a default retention of `retentionDays` in this mode: no delivered
+   * object version can be deleted or overwritten before then (in GOVERNANCE mode, except by
+   * holders of s3:BypassGovernanceRetention). AWS cannot turn Object Lock off.
+   * @default - no Object Lock
+   * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html
+   */
+  readonly objectLock?: { readonly mode: ObjectLockMode };
+  /**
+   * The bucket policy.
+   * @default - archiveBucketPolicy: delivery from this account only
+   */
+  readonly policy?: PolicyDocument;
 }
 
 /**
@@ -33,17 +47,30 @@ export class ArchiveBucket extends Construct {
   readonly bucket: S3Bucket;
   /** Flow logs to S3 depend on the policy, or AWS rejects them while it is missing. */
   readonly policy: S3BucketPolicy;
+  /** The Object Lock configuration; flow logs depend on it too, so that no object arrives unlocked. */
+  readonly objectLock?: S3BucketObjectLockConfigurationA;
 
   constructor(scope: Construct, id: string, props: ArchiveBucketProps) {
     super(scope, id);
     this.bucket = new S3Bucket(this, "Bucket", { bucket: props.bucketName, tags: props.tags });
     const bucket = this.bucket.id;
 
-    new S3BucketVersioningA(this, "Versioning", {
+    const versioning = new S3BucketVersioningA(this, "Versioning", {
       bucket,
       versioningConfiguration: { status: "Enabled" },
     });
-    this.policy = protectBucket(this, "", bucket, props.kmsKeyArn, archiveBucketPolicy(props, props.bucketName));
+    this.policy = protectBucket(this, "", bucket, props.kmsKeyArn, props.policy ?? archiveBucketPolicy(props, props.bucketName));
+    if (props.objectLock) {
+      // Enabled here, not by object_lock_enabled on the bucket: the provider replaces a bucket
+      // whose object_lock_enabled changes, which would plan the destroy of an existing archive.
+      // S3 enables Object Lock on an existing versioned bucket, and never turns it off.
+      this.objectLock = new S3BucketObjectLockConfigurationA(this, "ObjectLock", {
+        bucket,
+        objectLockEnabled: "Enabled",
+        rule: { defaultRetention: { mode: props.objectLock.mode, days: objectLockDays(props.retentionDays) } },
+        dependsOn: [versioning],
+      });
+    }
 
     const lifecycle = archiveLifecycle(props.retentionDays, props.storage);
     new S3BucketLifecycleConfiguration(this, "Lifecycle", {

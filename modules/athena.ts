@@ -8,7 +8,7 @@ import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucke
 import { archiveLayout, ArchiveOptions, athenaColumn, athenaColumns, RECENT_PARTITIONS } from "../functions/flowlog/athena";
 import { LogFormat } from "../functions/flowlog/format";
 import { NOT_ARCHIVE_TAG } from "../policies/controls";
-import { AccountContext, ARCHIVE_FORMAT_FOLDERS, bucketArn, denyInsecureTransport, doc } from "../policies/iam";
+import { AccountContext, archiveFolder, bucketArn, denyInsecureTransport, doc } from "../policies/iam";
 import { protectBucket } from "./bucket-protections";
 import { literal } from "./literal";
 
@@ -20,6 +20,12 @@ export interface AthenaTableSpec {
   readonly name: string;
   readonly format: LogFormat;
   readonly options: ArchiveOptions;
+  /**
+   * The Regions whose flow logs the table reads (AWS writes each under its own
+   * `vpcflowlogs/<region>/` prefix); more than one makes the Region a partition.
+   * @default - [AthenaProps.region]
+   */
+  readonly regions?: readonly string[];
 }
 
 export interface AthenaProps extends AccountContext {
@@ -88,9 +94,9 @@ export class Athena extends Construct {
     });
 
     for (const spec of props.tables) {
-      // Each format is delivered under its own folder (FlowLogs), so the table reads only its own files.
-      const folder = ARCHIVE_FORMAT_FOLDERS[spec.options.fileFormat].replace(/\/$/, "");
-      const layout = archiveLayout(folder ? `${props.archiveBucket}/${folder}` : props.archiveBucket, props.account, props.region, spec.options);
+      // Each family and format is delivered under its own folder (FlowLogs), so the table reads only its own files.
+      const folder = archiveFolder(spec.format.family, spec.options.fileFormat).replace(/\/$/, "");
+      const layout = archiveLayout(folder ? `${props.archiveBucket}/${folder}` : props.archiveBucket, props.account, spec.regions ?? props.region, spec.options);
       const parquet = spec.options.fileFormat === "parquet";
       const table = new GlueCatalogTable(this, `Table_${spec.name}`, {
         name: spec.name,
@@ -103,7 +109,7 @@ export class Athena extends Construct {
           ...(parquet ? { classification: "parquet" } : { classification: "csv", "skip.header.line.count": "1" }),
           ...(props.readRestoredObjects ? { read_restored_glacier_objects: "true" } : {}),
         },
-        partitionKeys: layout.partitionKeys.map((name) => ({ name, type: "int" })),
+        partitionKeys: layout.partitionColumns.map((p) => ({ name: p.name, type: p.type })),
         storageDescriptor: {
           location: layout.location,
           inputFormat: parquet ? "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat" : "org.apache.hadoop.mapred.TextInputFormat",
@@ -117,17 +123,22 @@ export class Athena extends Construct {
       this.tables.push(table);
       const t = `"${props.database}"."${spec.name}"`;
       const c = (f: string) => athenaColumn(f);
-      const queries: [string, string, string][] = [
-        ["hourly-traffic-summary", "Bytes, packets and flows per hour, today and yesterday",
-          `SELECT from_unixtime(${c("start")} - ${c("start")} % 3600) AS hour, sum(${c("bytes")}) AS bytes, sum(${c("packets")}) AS packets, count(*) AS flows FROM ${t} WHERE ${RECENT_PARTITIONS} GROUP BY 1 ORDER BY 1`],
-        ["top-sources-by-bytes", "Top 25 sources by bytes, today and yesterday",
-          `SELECT ${c("srcaddr")}, sum(${c("bytes")}) AS bytes FROM ${t} WHERE ${RECENT_PARTITIONS} GROUP BY ${c("srcaddr")} ORDER BY bytes DESC LIMIT 25`],
-        ["rejected-by-source-destination-port", "Rejected traffic by source, destination and port, today and yesterday",
-          `SELECT ${c("srcaddr")}, ${c("dstaddr")}, ${c("dstport")}, count(*) AS flows FROM ${t} WHERE ${RECENT_PARTITIONS} AND ${c("action")} = 'REJECT' GROUP BY 1, 2, 3 ORDER BY flows DESC LIMIT 100`],
+      const lost = ["packets-lost-no-route", "packets-lost-blackhole", "packets-lost-mtu-exceeded", "packets-lost-ttl-expired"];
+      // Each query with the catalog fields it reads: a table whose format lacks one (a transit
+      // gateway has no `action`) does not get that query.
+      const queries: [string, string, readonly string[], () => string][] = [
+        ["hourly-traffic-summary", "Bytes, packets and flows per hour, today and yesterday", ["start", "bytes", "packets"],
+          () => `SELECT from_unixtime(${c("start")} - ${c("start")} % 3600) AS hour, sum(${c("bytes")}) AS bytes, sum(${c("packets")}) AS packets, count(*) AS flows FROM ${t} WHERE ${RECENT_PARTITIONS} GROUP BY 1 ORDER BY 1`],
+        ["top-sources-by-bytes", "Top 25 sources by bytes, today and yesterday", ["srcaddr", "bytes"],
+          () => `SELECT ${c("srcaddr")}, sum(${c("bytes")}) AS bytes FROM ${t} WHERE ${RECENT_PARTITIONS} GROUP BY ${c("srcaddr")} ORDER BY bytes DESC LIMIT 25`],
+        ["rejected-by-source-destination-port", "Rejected traffic by source, destination and port, today and yesterday", ["srcaddr", "dstaddr", "dstport", "action"],
+          () => `SELECT ${c("srcaddr")}, ${c("dstaddr")}, ${c("dstport")}, count(*) AS flows FROM ${t} WHERE ${RECENT_PARTITIONS} AND ${c("action")} = 'REJECT' GROUP BY 1, 2, 3 ORDER BY flows DESC LIMIT 100`],
+        ["packets-lost-by-attachment", "Packets the transit gateway dropped (no route, blackhole, MTU, TTL) by attachment, today and yesterday", ["tgw-attachment-id", ...lost],
+          () => `SELECT ${c("tgw-attachment-id")}, ${lost.map((f) => `sum(${c(f)}) AS ${c(f)}`).join(", ")} FROM ${t} WHERE ${RECENT_PARTITIONS} GROUP BY 1 HAVING ${lost.map((f) => `sum(${c(f)}) > 0`).join(" OR ")} ORDER BY 2 DESC LIMIT 100`],
       ];
-      for (const [name, description, query] of queries) {
-        if (!["start", "bytes", "packets", "srcaddr", "dstaddr", "dstport", "action"].every((f) => spec.format.has(f))) continue;
-        new AthenaNamedQuery(this, `${spec.name}_${name}`, { name: `${spec.name}: ${name}`, description, database: database.name, workgroup: this.workgroup.name, query });
+      for (const [name, description, needs, query] of queries) {
+        if (!needs.every((f) => spec.format.has(f))) continue;
+        new AthenaNamedQuery(this, `${spec.name}_${name}`, { name: `${spec.name}: ${name}`, description, database: database.name, workgroup: this.workgroup.name, query: query() });
       }
     }
   }

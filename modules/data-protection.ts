@@ -1,4 +1,5 @@
 import { Construct } from "constructs";
+import { TerraformProvider } from "cdktf";
 import { CloudwatchLogDataProtectionPolicy } from "@cdktf/provider-aws/lib/cloudwatch-log-data-protection-policy";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { partitionOf } from "../policies/iam";
@@ -13,6 +14,11 @@ export interface DataProtectionProps {
   readonly kmsKeyArn: string;
   /** Retention of the audit-findings log group. */
   readonly retentionDays: CloudWatchRetentionDays;
+  /**
+   * The provider of `region`: the policies and the audit group live in the flow-log groups' Region.
+   * @default - the stack's default provider
+   */
+  readonly provider?: TerraformProvider;
 }
 
 /**
@@ -24,6 +30,7 @@ export class DataProtection extends Construct {
   constructor(scope: Construct, id: string, props: DataProtectionProps) {
     super(scope, id);
     const audit = new CloudwatchLogGroup(this, "AuditLogs", {
+      provider: props.provider,
       name: `/flowlog-kit/${props.name}/data-protection-audit`,
       retentionInDays: props.retentionDays,
       kmsKeyId: props.kmsKeyArn,
@@ -32,6 +39,7 @@ export class DataProtection extends Construct {
     const ip = [`arn:${partitionOf(props.region)}:dataprotection::aws:data-identifier/IpAddress`];
     props.logGroupNames.forEach((logGroupName, i) => {
       new CloudwatchLogDataProtectionPolicy(this, i === 0 ? "Policy" : `Policy${i + 1}`, {
+        provider: props.provider,
         logGroupName,
         policyDocument: JSON.stringify({
           Name: `flowlog-kit-${props.name}-mask-ip-addresses`,

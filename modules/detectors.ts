@@ -29,6 +29,11 @@ export interface DetectorsProps extends AccountContext {
   /** The archive bucket's id, for the S3 notification. */
   readonly archiveBucketId: string;
   readonly kmsKeyArn: string;
+  /**
+   * The key of the archive's objects, when it is not `kmsKeyArn` (a central archive's key).
+   * @default - kmsKeyArn
+   */
+  readonly archiveKmsKeyArn?: string;
   readonly topicArn: string;
   readonly thresholds: DetectorThresholds;
   /**
@@ -131,6 +136,7 @@ export class Detectors extends Construct {
           functionLogGroupName: functionLogGroup,
           archiveBucket: props.archiveBucket,
           kmsKeyArn: props.kmsKeyArn,
+          archiveKmsKeyArn: props.archiveKmsKeyArn,
           topicArn: props.topicArn,
           deadLetterQueueArn: this.deadLetterQueue.arn,
         }),

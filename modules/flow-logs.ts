@@ -1,21 +1,27 @@
 import { Construct } from "constructs";
-import { ITerraformDependable } from "cdktf";
+import { ITerraformDependable, TerraformProvider } from "cdktf";
 import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
 import { LogFormat } from "../functions/flowlog/format";
-import { ARCHIVE_FORMAT_FOLDERS } from "../policies/iam";
+import { archiveFolder } from "../policies/iam";
 import { literal } from "./literal";
 
 /** What one flow log watches and how; destinations are wired by the FlowLogs construct. */
 export interface FlowLogTarget {
-  readonly resource: "vpc" | "subnet" | "eni";
-  /** vpc-, subnet- or eni- id. */
+  readonly resource: "vpc" | "subnet" | "eni" | "transit-gateway" | "transit-gateway-attachment";
+  /** vpc-, subnet-, eni-, tgw- or tgw-attach- id. */
   readonly id: string;
-  readonly trafficType: "ACCEPT" | "REJECT" | "ALL";
   /**
+   * Which traffic to log.
+   * @default - unset, as AWS requires for a transit gateway or attachment (it logs all traffic)
+   * @see https://docs.aws.amazon.com/vpc/latest/tgw/flow-logs-api-cli.html
+   */
+  readonly trafficType?: "ACCEPT" | "REJECT" | "ALL";
+  /**
+   * 60 or 600 seconds; transit gateways take 60 only.
    * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html#flow-logs-aggregation-interval
    */
   readonly aggregationSeconds: 60 | 600;
-  readonly destinations: readonly ("cloudwatch" | "s3")[];
+  readonly destinations: readonly ("cloudwatch" | "s3" | "firehose")[];
   readonly logFormat: LogFormat;
   /** Only with an S3 destination. */
   readonly s3?: {
@@ -29,6 +35,12 @@ export interface FlowLogTarget {
    * @default - FlowLogsProps.cloudWatch.logGroupArn
    */
   readonly logGroupArn?: string;
+  /**
+   * The stream of the Firehose destination; only with it. Flow logs reach Firehose as plain
+   * text, so no S3-style options apply.
+   * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-firehose.html
+   */
+  readonly firehose?: { readonly deliveryStreamArn: string; readonly crossAccountRoleArn?: string };
 }
 
 export interface FlowLogsProps {
@@ -41,13 +53,25 @@ export interface FlowLogsProps {
    * (ARCHIVE_FORMAT_FOLDERS). `dependsOn` should hold the bucket policy.
    */
   readonly s3?: { readonly destinationArn: string; readonly dependsOn?: ITerraformDependable[] };
+  /**
+   * Required when a target delivers to a Firehose stream of another account: the
+   * source-account role log delivery uses (`iam_role_arn`), next to the target's
+   * destination-account role (`deliver_cross_account_role`).
+   * @see https://docs.aws.amazon.com/vpc/latest/userguide/firehose-cross-account-delivery.html
+   */
+  readonly firehose?: { readonly sourceRoleArn: string };
+  /**
+   * The provider of the targets' Region: a flow log is created in the Region of what it watches.
+   * @default - the stack's default provider
+   */
+  readonly provider?: TerraformProvider;
   /** Name tag prefix; each flow log is tagged `<prefix>-<id>-<destination>`. */
   readonly namePrefix: string;
   /** @default {} */
   readonly tags?: Record<string, string>;
 }
 
-const RESOURCE_ARG = { vpc: "vpcId", subnet: "subnetId", eni: "eniId" } as const;
+const RESOURCE_ARG = { vpc: "vpcId", subnet: "subnetId", eni: "eniId", "transit-gateway": "transitGatewayId", "transit-gateway-attachment": "transitGatewayAttachmentId" } as const;
 
 /** One aws_flow_log per target × destination. */
 export class FlowLogs extends Construct {
@@ -57,6 +81,7 @@ export class FlowLogs extends Construct {
     super(scope, id);
     for (const target of props.targets) {
       const common = {
+        provider: props.provider,
         [RESOURCE_ARG[target.resource]]: target.id,
         trafficType: target.trafficType,
         maxAggregationInterval: target.aggregationSeconds,
@@ -77,12 +102,27 @@ export class FlowLogs extends Construct {
               tags,
             }),
           );
+        } else if (destination === "firehose") {
+          if (!target.firehose) throw new Error(`FlowLogs: target ${target.id} delivers to Firehose but names no stream`);
+          const crossAccount = target.firehose.crossAccountRoleArn;
+          if (crossAccount && !props.firehose) throw new Error(`FlowLogs: target ${target.id} delivers to Firehose in another account but no source-account role was given`);
+          this.flowLogs.push(
+            new FlowLog(this, `${base}ToFirehose`, {
+              ...common,
+              logDestinationType: "kinesis-data-firehose",
+              logDestination: target.firehose.deliveryStreamArn,
+              // Same account: AWS's service-linked role delivers; across accounts, these two roles.
+              iamRoleArn: crossAccount ? props.firehose!.sourceRoleArn : undefined,
+              deliverCrossAccountRole: crossAccount,
+              tags,
+            }),
+          );
         } else {
           if (!props.s3) throw new Error(`FlowLogs: target ${target.id} delivers to S3 but no bucket was given`);
           const options = target.s3;
           // AWS takes a folder as <bucket-arn>/<folder>/ and writes AWSLogs/... below it.
           const withSlash = props.s3.destinationArn.endsWith("/") ? props.s3.destinationArn : `${props.s3.destinationArn}/`;
-          const folder = ARCHIVE_FORMAT_FOLDERS[options?.fileFormat ?? "plain-text"];
+          const folder = archiveFolder(target.logFormat.family, options?.fileFormat ?? "plain-text");
           this.flowLogs.push(
             new FlowLog(this, `${base}ToS3`, {
               ...common,

@@ -1,7 +1,8 @@
 import { Construct } from "constructs";
+import { TerraformProvider } from "cdktf";
 import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
-import { AccountContext, kmsKeyPolicy } from "../policies/iam";
+import { AccountContext, kmsKeyPolicy, PolicyDocument } from "../policies/iam";
 
 export interface EnvironmentKeyProps extends AccountContext {
   /** Environment name; the alias is `alias/flowlogs-<name>`. */
@@ -12,6 +13,19 @@ export interface EnvironmentKeyProps extends AccountContext {
    * @default - a key is created, with rotation on
    */
   readonly existingKeyArn?: string;
+  /**
+   * The key policy of a created key.
+   * @default - kmsKeyPolicy: CloudWatch Logs, alarms and log delivery of this account
+   */
+  readonly policy?: PolicyDocument;
+  /** @default "flowlog-kit <name>: flow-log group and archive encryption" */
+  readonly description?: string;
+  /**
+   * The provider of the key's Region (`region`): CloudWatch Logs encrypts a log group only with
+   * a key of the group's own Region.
+   * @default - the stack's default provider
+   */
+  readonly provider?: TerraformProvider;
 }
 
 /** The KMS key that encrypts the environment's log group and archive. */
@@ -28,12 +42,14 @@ export class EnvironmentKey extends Construct {
       return;
     }
     this.key = new KmsKey(this, "Key", {
-      description: `flowlog-kit ${props.name}: flow-log group and archive encryption`,
+      provider: props.provider,
+      description: props.description ?? `flowlog-kit ${props.name}: flow-log group and archive encryption`,
       enableKeyRotation: true,
       deletionWindowInDays: 30,
-      policy: JSON.stringify(kmsKeyPolicy(props)),
+      policy: JSON.stringify(props.policy ?? kmsKeyPolicy(props)),
     });
-    new KmsAlias(this, "Alias", { name: `alias/flowlogs-${props.name}`, targetKeyId: this.key.keyId });
+    // Aliases are regional: each Region's key has the same alias there.
+    new KmsAlias(this, "Alias", { provider: props.provider, name: `alias/flowlogs-${props.name}`, targetKeyId: this.key.keyId });
     this.keyArn = this.key.arn;
   }
 }

@@ -13,7 +13,7 @@ import { createHash } from "crypto";
 import type { StackJson } from "./controls/stack";
 import { AccessDecision, AccessRequest, evaluate } from "./evaluate";
 import { partitionOf } from "./iam";
-import { stackModel, StackModel, StackModelOptions } from "./stack-model";
+import { companionOf, stackModel, StackModel, StackModelOptions } from "./stack-model";
 
 export type DestinationType = "s3" | "cloud-watch-logs" | "kinesis-data-firehose";
 export type FileFormat = "plain-text" | "parquet";
@@ -258,7 +258,16 @@ export function deliveryPlan(stack: StackJson, account: string, region: string, 
   const requests: DeliveryRequest[] = [];
   const unresolved: Unresolved[] = [];
   const deliverySourceArn = `arn:${p}:logs:${region}:${account}:*`;
-  const stacks = [{ stack, model }, ...(options.companions ?? []).map((c) => ({ stack: c, model: stackModel(c, { account, region }) }))];
+  const stacks = [
+    { stack, model },
+    ...(options.companions ?? []).map((c) => {
+      const own = companionOf(c, { account, region });
+      return { stack: own.stack, model: stackModel(own.stack, own.context) };
+    }),
+  ];
+  // Read once per bucket and group: a stack may have hundreds of flow logs writing to the same few.
+  const encryption = new Map<string, ReturnType<typeof bucketEncryption>>();
+  const groups = new Map<string, { inStack: boolean; key: string | undefined }>();
   const refFix = "Pass the stack that defines it in options.companions (for an incident stack: its environment stack), or its value in options.references.";
 
   for (const fl of flowLogSettings(stack, model)) {
@@ -291,7 +300,8 @@ export function deliveryPlan(stack: StackJson, account: string, region: string, 
         context: { ...context, "s3:x-amz-acl": "bucket-owner-full-control" },
         note: `object key of the 5-minute period starting ${at.toISOString()}, flow-log id ${fl.flowLogId} (stand-in until apply)`,
       });
-      const sse = bucketEncryption(stacks, bucketArn);
+      if (!encryption.has(bucketArn)) encryption.set(bucketArn, bucketEncryption(stacks, bucketArn));
+      const sse = encryption.get(bucketArn);
       if (sse === "unknown") {
         unresolved.push({ flowLog: fl.address, what: `default encryption of ${bucketArn}`, value: "not in this stack", fix: "Pass the stack that defines the bucket in options.companions, or check that delivery.logs.amazonaws.com may use its KMS key." });
       } else if (sse) {
@@ -333,7 +343,8 @@ export function deliveryPlan(stack: StackJson, account: string, region: string, 
       const role = fl.iamRoleArn;
       const streamNote = fl.resourceType === "eni" ? undefined : `${interfaceId} stands in for each interface of ${fl.resourceId}`;
       requests.push({ ...base, step: "assume the delivery role", required: true, principal: "vpc-flow-logs.amazonaws.com", action: "sts:AssumeRole", resource: role, context: { "aws:SourceAccount": account, "aws:SourceArn": fl.flowLogArn }, note: `flow-log ARN ${fl.flowLogArn} (stand-in id until apply)` });
-      const groupInStack = groupDefinedInStack(stack, model, groupArn);
+      if (!groups.has(groupArn)) groups.set(groupArn, { inStack: groupDefinedInStack(stack, model, groupArn), key: groupKey(stack, model, group) });
+      const { inStack: groupInStack, key } = groups.get(groupArn)!;
       const asRole = (step: string, action: string, resource: string, required: boolean, note?: string): DeliveryRequest => ({ ...base, step, required, principal: role, action, resource, context: { "aws:SecureTransport": "true" }, ...(note ? { note } : {}) });
       requests.push(asRole("find the log group", "logs:DescribeLogGroups", "*", true));
       requests.push(
@@ -348,7 +359,6 @@ export function deliveryPlan(stack: StackJson, account: string, region: string, 
       requests.push(asRole("find the interface's stream", "logs:DescribeLogStreams", groupArn, true));
       requests.push(asRole("create the interface's stream", "logs:CreateLogStream", stream, true, streamNote));
       requests.push(asRole("put the records", "logs:PutLogEvents", stream, true, streamNote));
-      const key = groupKey(stack, model, group);
       if (key !== undefined) {
         if (key.includes("${") || !/^arn:[^:]+:kms:/.test(key)) {
           unresolved.push({ flowLog: fl.address, what: `kms_key_id of log group ${group}`, value: key, fix: refFix });

@@ -33,6 +33,25 @@ export interface AccountContext {
   readonly region: string;
 }
 
+/**
+ * An account context for a resource that flow logs of several Regions deliver to: the archive
+ * bucket and its key (S3 delivery may cross Regions), and the delivery role (IAM is global).
+ */
+export interface DeliveryContext extends AccountContext {
+  /**
+   * Every Region whose flow logs deliver through this resource. The confused-deputy
+   * conditions name each one: `aws:SourceArn` carries the flow log's own Region.
+   * @default - [region]
+   */
+  readonly deliveryRegions?: readonly string[];
+}
+
+/** The Regions of a delivery context, the context's own first; one Region stays a plain string. */
+function sourceArns(c: DeliveryContext, arn: (region: string) => string): string | string[] {
+  const regions = [...new Set([c.region, ...(c.deliveryRegions ?? [])])];
+  return regions.length === 1 ? arn(regions[0]!) : regions.map(arn);
+}
+
 export const logGroupArn = (c: AccountContext, name: string) =>
   `arn:${partitionOf(c.region)}:logs:${c.region}:${c.account}:log-group:${name}`;
 
@@ -45,7 +64,7 @@ export const bucketArn = (region: string, bucket: string) => `arn:${partitionOf(
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-and-resource-policy.html#AWS-logs-SSE-KMS-S3
  */
-export function kmsKeyPolicy(c: AccountContext): PolicyDocument {
+export function kmsKeyPolicy(c: DeliveryContext): PolicyDocument {
   const p = partitionOf(c.region);
   return doc(
     {
@@ -82,7 +101,7 @@ export function kmsKeyPolicy(c: AccountContext): PolicyDocument {
       Resource: "*",
       Condition: {
         StringEquals: { "aws:SourceAccount": c.account },
-        ArnLike: { "aws:SourceArn": `arn:${p}:logs:${c.region}:${c.account}:*` },
+        ArnLike: { "aws:SourceArn": sourceArns(c, (r) => `arn:${p}:logs:${r}:${c.account}:*`) },
       },
     },
   );
@@ -109,13 +128,28 @@ export function denyInsecureTransport(bucket: string): Statement {
 export const ARCHIVE_FORMAT_FOLDERS: Readonly<Record<"plain-text" | "parquet", string>> = Object.freeze({ "plain-text": "", parquet: "parquet/" });
 
 /**
+ * The archive folder of each flow-log family: VPC flow logs at the root, transit-gateway flow
+ * logs under `transit-gateway/`. AWS writes both under the same `AWSLogs/<account>/vpcflowlogs/`
+ * keys, in different record formats: without a folder of their own, the VPC table would read
+ * transit-gateway records and the other way round.
+ * @see https://docs.aws.amazon.com/vpc/latest/tgw/flow-logs-s3.html#flow-logs-s3-path
+ */
+export const ARCHIVE_FAMILY_FOLDERS: Readonly<Record<"vpc" | "tgw", string>> = Object.freeze({ vpc: "", tgw: "transit-gateway/" });
+
+/** The folder of the archive a flow log of this family and file format is delivered under. */
+export const archiveFolder = (family: "vpc" | "tgw", fileFormat: "plain-text" | "parquet") => `${ARCHIVE_FAMILY_FOLDERS[family]}${ARCHIVE_FORMAT_FOLDERS[fileFormat]}`;
+
+/**
  * Key patterns under which log delivery may write: both AWSLogs layouts AWS uses for this
  * account (default `AWSLogs/<account>/` and Hive-compatible `AWSLogs/aws-account-id=<account>/`),
- * at the bucket root, in every format folder, and in incident folders (`incidents/<id>/`).
+ * at the bucket root, in every family and format folder, and in incident folders
+ * (`incidents/<id>/`).
  * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-permissions.html
  */
 export function deliveryPrefixes(account: string): string[] {
-  const folders = [...new Set(Object.values(ARCHIVE_FORMAT_FOLDERS)), "incidents/*/"];
+  const families = Object.keys(ARCHIVE_FAMILY_FOLDERS) as ("vpc" | "tgw")[];
+  const formats = Object.keys(ARCHIVE_FORMAT_FOLDERS) as ("plain-text" | "parquet")[];
+  const folders = [...new Set(families.flatMap((f) => formats.map((fmt) => archiveFolder(f, fmt)))), "incidents/*/"];
   return folders.flatMap((folder) => [`${folder}AWSLogs/${account}/*`, `${folder}AWSLogs/aws-account-id=${account}/*`]);
 }
 
@@ -128,12 +162,12 @@ export function deliveryPrefixes(account: string): string[] {
  * header and such a condition would block delivery.
  * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-permissions.html
  */
-export function archiveBucketPolicy(c: AccountContext, bucket: string): PolicyDocument {
+export function archiveBucketPolicy(c: DeliveryContext, bucket: string): PolicyDocument {
   const arn = bucketArn(c.region, bucket);
   const p = partitionOf(c.region);
   const confusedDeputy = {
     StringEquals: { "aws:SourceAccount": c.account },
-    ArnLike: { "aws:SourceArn": `arn:${p}:logs:${c.region}:${c.account}:*` },
+    ArnLike: { "aws:SourceArn": sourceArns(c, (r) => `arn:${p}:logs:${r}:${c.account}:*`) },
   };
   return doc(
     denyInsecureTransport(arn),
@@ -158,30 +192,87 @@ export function archiveBucketPolicy(c: AccountContext, bucket: string): PolicyDo
 
 /**
  * Trust policy of the delivery role: only the flow-logs service, only for flow logs of this
- * account and region.
+ * account and its delivery Regions (transit-gateway flow logs are `vpc-flow-log` resources too).
  * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html
  */
-export function deliveryTrustPolicy(c: AccountContext): PolicyDocument {
+export function deliveryTrustPolicy(c: DeliveryContext): PolicyDocument {
   return doc({
     Effect: "Allow",
     Principal: { Service: "vpc-flow-logs.amazonaws.com" },
     Action: "sts:AssumeRole",
     Condition: {
       StringEquals: { "aws:SourceAccount": c.account },
-      ArnLike: { "aws:SourceArn": `arn:${partitionOf(c.region)}:ec2:${c.region}:${c.account}:vpc-flow-log/*` },
+      ArnLike: { "aws:SourceArn": sourceArns(c, (r) => `arn:${partitionOf(r)}:ec2:${r}:${c.account}:vpc-flow-log/*`) },
     },
   });
 }
 
-/** Delivery permissions: write streams and events into the named log groups, nothing else. */
-export function deliveryPermissions(c: AccountContext, logGroupNames: string | readonly string[]): PolicyDocument {
-  const arns = (typeof logGroupNames === "string" ? [logGroupNames] : logGroupNames).map((name) => logGroupArn(c, name));
-  return doc({
-    Sid: "WriteFlowLogsToNamedLogGroups",
-    Effect: "Allow",
-    Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-    Resource: arns.flatMap((arn) => [arn, `${arn}:*`]),
-  });
+/** A log group by name, in the context's Region unless the entry names another. */
+export type LogGroupRef = string | { readonly region: string; readonly name: string };
+
+/**
+ * Delivery permissions: write streams and events into the named log groups, and find them
+ * (logs:DescribeLogGroups, which the VPC user guide lists for the delivery role and which takes
+ * no resource ARN); nothing else.
+ * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html
+ */
+export function deliveryPermissions(c: AccountContext, logGroupNames: LogGroupRef | readonly LogGroupRef[]): PolicyDocument {
+  const refs: readonly LogGroupRef[] = typeof logGroupNames === "string" || !Array.isArray(logGroupNames) ? [logGroupNames as LogGroupRef] : logGroupNames;
+  const arns = refs.map((g) => (typeof g === "string" ? logGroupArn(c, g) : logGroupArn({ account: c.account, region: g.region }, g.name)));
+  return doc(
+    {
+      Sid: "WriteFlowLogsToNamedLogGroups",
+      Effect: "Allow",
+      Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+      Resource: arns.flatMap((arn) => [arn, `${arn}:*`]),
+    },
+    { Sid: "FindLogGroupsNoResourceLevel", Effect: "Allow", Action: "logs:DescribeLogGroups", Resource: "*" },
+  );
+}
+
+/** The ARN of what a flow log watches, as IAM names it (`iam:AssociatedResourceARN`). */
+export function flowLogResourceArn(c: AccountContext, resource: "vpc" | "subnet" | "eni" | "transit-gateway" | "transit-gateway-attachment", id: string): string {
+  const type = { vpc: "vpc", subnet: "subnet", eni: "network-interface", "transit-gateway": "transit-gateway", "transit-gateway-attachment": "transit-gateway-attachment" }[resource];
+  return `arn:${partitionOf(c.region)}:ec2:${c.region}:${c.account}:${type}/${id}`;
+}
+
+/**
+ * Trust policy of the source-account role for cross-account delivery to Firehose: the log
+ * delivery service assumes it. AWS documents no condition here, and the role's own permissions
+ * confine it (passed only to log delivery, only for the watched resources).
+ * @see https://docs.aws.amazon.com/vpc/latest/userguide/firehose-cross-account-delivery.html
+ */
+export function firehoseSourceTrustPolicy(): PolicyDocument {
+  return doc({ Effect: "Allow", Principal: { Service: "delivery.logs.amazonaws.com" }, Action: "sts:AssumeRole" });
+}
+
+export interface FirehoseSourceInput {
+  /** The source role's own ARN: it may be passed only to log delivery. */
+  readonly roleArn: string;
+  /** What the cross-account flow logs watch (`iam:AssociatedResourceARN`). */
+  readonly resourceArns: readonly string[];
+  /** The destination-account roles (`AWSLogDeliveryFirehoseCrossAccountRole...`) it assumes. */
+  readonly destinationRoleArns: readonly string[];
+}
+
+/**
+ * Permissions of the source-account role, as the VPC user guide gives them: pass itself only to
+ * log delivery and only for the watched resources, manage log deliveries (AWS accepts only
+ * "*"), and assume the destination-account roles.
+ * @see https://docs.aws.amazon.com/vpc/latest/userguide/firehose-cross-account-delivery.html
+ */
+export function firehoseSourcePermissions(f: FirehoseSourceInput): PolicyDocument {
+  return doc(
+    {
+      Sid: "PassOnlyToLogDeliveryForWatchedResources",
+      Effect: "Allow",
+      Action: "iam:PassRole",
+      Resource: f.roleArn,
+      Condition: { StringEquals: { "iam:PassedToService": "delivery.logs.amazonaws.com" }, StringLike: { "iam:AssociatedResourceARN": [...f.resourceArns] } },
+    },
+    { Sid: "LogDeliveriesNoResourceLevel", Effect: "Allow", Action: ["logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:GetLogDelivery"], Resource: "*" },
+    { Sid: "AssumeDestinationAccountRoles", Effect: "Allow", Action: "sts:AssumeRole", Resource: [...f.destinationRoleArns] },
+  );
 }
 
 /** Trust policy for a Lambda function role of this account. */
@@ -194,6 +285,30 @@ export function lambdaTrustPolicy(c: AccountContext): PolicyDocument {
   });
 }
 
+/**
+ * The findings topic's policy, in place of SNS's default one: CloudWatch alarms of this account
+ * may publish (confused-deputy protected); the account's own roles publish through their IAM
+ * policies (the detector's PublishFindings), which a topic in the same account honours.
+ * Written out so that what the alarms and the detector may do is decided by a policy in the
+ * stack, not by a default the stack cannot show.
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Notify_Users_Alarm_Changes.html
+ * @see https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-use-cases.html
+ */
+export function findingsTopicPolicy(c: AccountContext, topicArn: string): PolicyDocument {
+  const p = partitionOf(c.region);
+  return doc({
+    Sid: "CloudWatchAlarmsPublish",
+    Effect: "Allow",
+    Principal: { Service: "cloudwatch.amazonaws.com" },
+    Action: "sns:Publish",
+    Resource: topicArn,
+    Condition: {
+      StringEquals: { "aws:SourceAccount": c.account },
+      ArnLike: { "aws:SourceArn": `arn:${p}:cloudwatch:${c.region}:${c.account}:alarm:*` },
+    },
+  });
+}
+
 export interface DetectorPolicyInput {
   /** The flow-log group the detector queries. */
   readonly logGroupName: string;
@@ -201,6 +316,11 @@ export interface DetectorPolicyInput {
   readonly functionLogGroupName: string;
   readonly archiveBucket: string;
   readonly kmsKeyArn: string;
+  /**
+   * The key of the archive's objects, when it is not `kmsKeyArn` (a central archive's key).
+   * @default - kmsKeyArn
+   */
+  readonly archiveKmsKeyArn?: string;
   readonly topicArn: string;
   readonly deadLetterQueueArn: string;
 }
@@ -221,6 +341,7 @@ export function detectorPermissions(c: AccountContext, d: DetectorPolicyInput): 
     { Sid: "ReadArchiveObjects", Effect: "Allow", Action: "s3:GetObject", Resource: `${bucketArn(c.region, d.archiveBucket)}/*` },
     // Archive objects are SSE-KMS and the findings topic is encrypted with the same key.
     { Sid: "UseEnvironmentKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey*"], Resource: d.kmsKeyArn },
+    ...(d.archiveKmsKeyArn !== undefined && d.archiveKmsKeyArn !== d.kmsKeyArn ? [{ Sid: "DecryptCentralArchive", Effect: "Allow" as const, Action: "kms:Decrypt", Resource: d.archiveKmsKeyArn }] : []),
     {
       Sid: "ImportFindings",
       Effect: "Allow",

@@ -52,7 +52,9 @@ function show(obj: Record<string, unknown> | null, unknown: Record<string, unkno
 function scopeOf(v: Record<string, unknown> | null): string {
   if (v === null) return NONE;
   const target = (v.vpc_id ?? v.subnet_id ?? v.eni_id ?? v.transit_gateway_id ?? v.transit_gateway_attachment_id ?? "?") as string;
-  return `${target} ${v.traffic_type ?? "?"} -> ${v.log_destination_type ?? "?"}`;
+  // A transit gateway's flow log has no traffic type: AWS logs all of its traffic.
+  const traffic = v.traffic_type ?? (v.transit_gateway_id ?? v.transit_gateway_attachment_id ? "ALL" : "?");
+  return `${target} ${traffic} -> ${v.log_destination_type ?? "?"}`;
 }
 
 function lifecycleOf(v: Record<string, unknown> | null): string {
@@ -77,6 +79,14 @@ function encryptionOf(v: Record<string, unknown> | null): string {
 }
 
 const num = (s: string) => (/^\d+$/.test(s) ? Number(s) : undefined);
+
+/** An Object Lock configuration's default retention, e.g. "COMPLIANCE 365d". */
+function objectLockOf(v: Record<string, unknown> | null): { text: string; mode?: string; days?: number } {
+  if (v === null) return { text: NONE };
+  const d = (v.rule as { default_retention?: { mode?: string; days?: number; years?: number }[] }[] | undefined)?.[0]?.default_retention?.[0];
+  const days = d?.days ?? (d?.years !== undefined ? d.years * 365 : undefined);
+  return d ? { text: `${d.mode ?? "?"} ${days ?? "?"}d`, mode: d.mode, days } : { text: "no default retention" };
+}
 
 /** Rows for every change a compliance reviewer should see, in plan order. */
 export function complianceChanges(plan: PlanJson): ComplianceChange[] {
@@ -112,6 +122,14 @@ export function complianceChanges(plan: PlanJson): ComplianceChange[] {
         if (removed) push("archive bucket", show(before, undefined, "bucket"), NONE, true);
         else if (action === "create") push("archive bucket", NONE, show(after, unknown, "bucket"), false);
         break;
+      case "aws_s3_bucket_object_lock_configuration": {
+        // Removing it leaves the bucket locked (AWS cannot turn Object Lock off) with new objects unlocked.
+        const b = objectLockOf(before);
+        const a = action === "delete" ? { text: NONE } : objectLockOf(after);
+        const weaker = (b.mode === "COMPLIANCE" && a.mode !== "COMPLIANCE") || (b.days !== undefined && (a.days === undefined || a.days < b.days));
+        push("object lock", b.text, a.text, removed || weaker);
+        break;
+      }
       case "aws_kms_key":
         push("key rotation", show(before, undefined, "enable_key_rotation"), action === "delete" ? NONE : show(after, unknown, "enable_key_rotation"), removed || after?.enable_key_rotation === false);
         break;

@@ -22,10 +22,31 @@ export const PRICES = Object.freeze({
     { upToGb: 50 * 1024, usdPerGb: 0.1 },
     { upToGb: Number.POSITIVE_INFINITY, usdPerGb: 0.05 },
   ] as readonly Tier[],
+  /**
+   * The same ingestion into an Infrequent Access log group ("Delivered to CloudWatch Logs
+   * Infrequent Access"): half the Standard rate in every tier.
+   * @see https://aws.amazon.com/cloudwatch/pricing/
+   */
+  cloudWatchIngestionInfrequentAccess: [
+    { upToGb: 10 * 1024, usdPerGb: 0.25 },
+    { upToGb: 30 * 1024, usdPerGb: 0.15 },
+    { upToGb: 50 * 1024, usdPerGb: 0.075 },
+    { upToGb: Number.POSITIVE_INFINITY, usdPerGb: 0.05 },
+  ] as readonly Tier[],
   /** CloudWatch Logs storage, per GB-month of compressed data. */
   cloudWatchStorageUsdPerGbMonth: 0.03,
   /** Vended-log delivery to S3, tiered per month. */
   s3Delivery: [
+    { upToGb: 10 * 1024, usdPerGb: 0.25 },
+    { upToGb: 30 * 1024, usdPerGb: 0.15 },
+    { upToGb: 50 * 1024, usdPerGb: 0.075 },
+    { upToGb: Number.POSITIVE_INFINITY, usdPerGb: 0.05 },
+  ] as readonly Tier[],
+  /**
+   * Vended-log delivery to Firehose, tiered per month (the same tiers as S3). The stream's own
+   * ingestion and delivery are billed to the stream's account and are not in this estimate.
+   */
+  firehoseDelivery: [
     { upToGb: 10 * 1024, usdPerGb: 0.25 },
     { upToGb: 30 * 1024, usdPerGb: 0.15 },
     { upToGb: 50 * 1024, usdPerGb: 0.075 },

@@ -16,6 +16,11 @@ export interface RbacScope extends AccountContext {
   readonly archiveBucket: string;
   /** ARN of the environment key, or a `${...}` reference to it. */
   readonly kmsKeyArn: string;
+  /**
+   * The key of the archive's objects, when it is not the environment key (a central archive's).
+   * @default - kmsKeyArn
+   */
+  readonly archiveKmsKeyArn?: string;
   readonly deliveryRoleName: string;
   /**
    * Name prefix of the incident stacks' delivery roles (`flowlogs-<env>-inc-`), which the
@@ -74,7 +79,8 @@ export function securityAnalystPolicy(s: RbacScope): PolicyDocument {
     // Query results and query listings are addressed by query id: AWS accepts only "*" here.
     { Sid: "ReadQueryResultsNoResourceLevel", Effect: "Allow", Action: ["logs:GetQueryResults", "logs:StopQuery", "logs:DescribeQueries", "logs:DescribeLogGroups", "logs:DescribeQueryDefinitions"], Resource: "*" },
     { Sid: "ReadArchive", Effect: "Allow", Action: ["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"], Resource: [a.bucket, a.objects] },
-    { Sid: "DecryptArchive", Effect: "Allow", Action: "kms:Decrypt", Resource: s.kmsKeyArn },
+    // The environment key also encrypts the Athena results the analyst reads back.
+    { Sid: "DecryptArchive", Effect: "Allow", Action: "kms:Decrypt", Resource: s.archiveKmsKeyArn !== undefined && s.archiveKmsKeyArn !== s.kmsKeyArn ? [s.kmsKeyArn, s.archiveKmsKeyArn] : s.kmsKeyArn },
     {
       Sid: "RunAthenaQueries",
       Effect: "Allow",
@@ -102,11 +108,35 @@ export function securityEngineerPolicy(s: RbacScope): PolicyDocument {
   const statements: Statement[] = [
     { Sid: "ManageFlowLogs", Effect: "Allow", Action: ["ec2:CreateFlowLogs", "ec2:DeleteFlowLogs", "ec2:CreateTags"], Resource: a.flowLogs },
     // CreateFlowLogs also authorizes against the VPC, subnet or interface being logged.
-    { Sid: "FlowLogTargets", Effect: "Allow", Action: "ec2:CreateFlowLogs", Resource: [`arn:${partitionOf(s.region)}:ec2:${s.region}:${s.account}:vpc/*`, `arn:${partitionOf(s.region)}:ec2:${s.region}:${s.account}:subnet/*`, `arn:${partitionOf(s.region)}:ec2:${s.region}:${s.account}:network-interface/*`] },
+    // Transit gateways and their attachments too: the kit logs them (flowlog-kit access checks each kind).
+    {
+      Sid: "FlowLogTargets",
+      Effect: "Allow",
+      Action: "ec2:CreateFlowLogs",
+      Resource: ["vpc", "subnet", "network-interface", "transit-gateway", "transit-gateway-attachment"].map((type) => `arn:${partitionOf(s.region)}:ec2:${s.region}:${s.account}:${type}/*`),
+    },
     // Describe calls take no resource ARN: AWS accepts only "*".
     { Sid: "DescribeNoResourceLevel", Effect: "Allow", Action: ["ec2:DescribeFlowLogs", "logs:DescribeLogGroups", "logs:DescribeQueryDefinitions", "logs:GetQueryResults", "logs:StopQuery"], Resource: "*" },
     // A flow log to S3 is a CloudWatch Logs delivery: creating and deleting one needs these, and AWS accepts only "*".
     { Sid: "S3FlowLogDeliveriesNoResourceLevel", Effect: "Allow", Action: ["logs:CreateLogDelivery", "logs:DeleteLogDelivery"], Resource: "*" },
+    // A flow log to Firehose: AWS tags the stream LogDeliveryEnabled=true with the caller's
+    // permission (the delivery service-linked role writes only to streams so tagged), and creates
+    // that role the first time. No other tag, no other role.
+    // @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-infrastructure-V2-Firehose.html
+    {
+      Sid: "FirehoseFlowLogsTagTheirStream",
+      Effect: "Allow",
+      Action: "firehose:TagDeliveryStream",
+      Resource: `arn:${partitionOf(s.region)}:firehose:*:${s.account}:deliverystream/*`,
+      Condition: { "ForAllValues:StringEquals": { "aws:TagKeys": ["LogDeliveryEnabled"] } },
+    },
+    {
+      Sid: "LogDeliveryServiceLinkedRole",
+      Effect: "Allow",
+      Action: "iam:CreateServiceLinkedRole",
+      Resource: `arn:${partitionOf(s.region)}:iam::${s.account}:role/aws-service-role/delivery.logs.amazonaws.com/AWSServiceRoleForLogDelivery`,
+      Condition: { StringEquals: { "iam:AWSServiceName": "delivery.logs.amazonaws.com" } },
+    },
     // The environment's and the incidents' delivery roles, and only to the flow-logs service.
     { Sid: "PassDeliveryRoles", Effect: "Allow", Action: "iam:PassRole", Resource: a.deliveryRoles, Condition: { StringEquals: { "iam:PassedToService": "vpc-flow-logs.amazonaws.com" } } },
     {
@@ -125,6 +155,8 @@ export function securityEngineerPolicy(s: RbacScope): PolicyDocument {
       Action: [
         "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutLifecycleConfiguration", "s3:PutBucketVersioning", "s3:PutBucketPolicy",
         "s3:DeleteBucketPolicy", "s3:PutEncryptionConfiguration", "s3:PutBucketPublicAccessBlock", "s3:PutBucketOwnershipControls", "s3:DeleteBucket", "s3:PutObjectAcl", "s3:PutBucketAcl",
+        // Object Lock: a GOVERNANCE lock yields to s3:BypassGovernanceRetention; the lock's own settings are the pipeline's.
+        "s3:BypassGovernanceRetention", "s3:PutBucketObjectLockConfiguration", "s3:PutObjectRetention", "s3:PutObjectLegalHold",
       ],
       Resource: [a.bucket, a.objects],
     },

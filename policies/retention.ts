@@ -129,3 +129,37 @@ export function archiveLifecycle(
     notQueryable: notQueryableDays(transitions, expirationDays),
   };
 }
+
+/**
+ * Object Lock retention modes. COMPLIANCE: no one, the account's root user included, can delete
+ * a locked object version or shorten its retention until it ends. GOVERNANCE: principals with
+ * `s3:BypassGovernanceRetention` can, by asking for it explicitly.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html
+ */
+export const OBJECT_LOCK_MODES = ["COMPLIANCE", "GOVERNANCE"] as const;
+export type ObjectLockMode = (typeof OBJECT_LOCK_MODES)[number];
+
+/**
+ * The default retention of an archive's Object Lock: the archive class's days, the same as the
+ * lifecycle's expiration. AWS keeps lifecycle rules working on locked objects (they may place
+ * delete markers) but never lets a lifecycle delete a locked version. With the lock equal to the
+ * expiration, the current version's delete marker comes on the day its lock ends, and the
+ * noncurrent-version expiry (days after that marker) deletes it only after the lock: the
+ * lifecycle never claims a deletion the lock forbids on the path every delivered object takes.
+ * A version someone deletes or overwrites early stays locked until its retention ends, and the
+ * same rule removes it then. A noncurrent expiry as long as the retention would avoid even that
+ * but would keep every object twice its retention, personal data included.
+ * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html
+ */
+export const objectLockDays = (expirationDays: ArchiveRetentionDays): number => expirationDays;
+
+/**
+ * Why an Object Lock of `lockDays` does not fit a lifecycle that expires current versions at
+ * `expirationDays`; undefined when it fits. A lock longer than the expiration means the
+ * lifecycle claims to remove evidence that the lock keeps.
+ */
+export function objectLockConflict(lockDays: number, expirationDays: number | undefined): string | undefined {
+  if (expirationDays === undefined) return `Object Lock keeps versions ${lockDays} days but no lifecycle rule expires them`;
+  if (lockDays > expirationDays) return `Object Lock keeps versions ${lockDays} days but the lifecycle expires them at day ${expirationDays}: it claims deletions the lock forbids`;
+  return undefined;
+}

@@ -21,12 +21,24 @@ export interface StackModelOptions {
    */
   readonly references?: Readonly<Record<string, string>>;
   /**
-   * Stacks applied in the same account and Region that this one builds on, e.g. the environment
-   * stack of an incident stack: their buckets, keys and roles count as known, and
+   * Stacks that this one builds on, e.g. the environment stack of an incident stack, or the
+   * central archive an environment delivers to (given with its own account and Region): their
+   * buckets, keys and roles count as known, and
    * `${data.terraform_remote_state.<name>.outputs.<output>}` resolves to their outputs.
    * @default []
    */
-  readonly companions?: readonly StackJson[];
+  readonly companions?: readonly Companion[];
+}
+
+/**
+ * A stack another builds on: in the same account and Region, or, with `context`, in its own (a
+ * central archive in a log-archive account), whose ARNs then resolve in that account.
+ */
+export type Companion = StackJson | { readonly stack: StackJson; readonly context: AccountContext };
+
+/** A companion's stack and the account and Region it is applied in. */
+export function companionOf(c: Companion, context: AccountContext): { stack: StackJson; context: AccountContext } {
+  return "stack" in c && "context" in c ? (c as { stack: StackJson; context: AccountContext }) : { stack: c as StackJson, context };
 }
 
 /** Values AWS assigns at apply time, replaced by stand-ins so that policies and requests agree. */
@@ -88,7 +100,10 @@ export function stackModel(stack: StackJson, context: AccountContext, options: S
   const resources = stack.resource ?? {};
   const placeholders = new Map<string, string>();
   const extra = options.references ?? {};
-  const companions = (options.companions ?? []).map((c) => stackModel(c, context));
+  const companions = (options.companions ?? []).map((c) => {
+    const { stack: json, context: own } = companionOf(c, context);
+    return stackModel(json, own);
+  });
   const REMOTE_OUTPUT = /\$\{data\.terraform_remote_state\.[A-Za-z0-9_-]+\.outputs\.([A-Za-z0-9_]+)\}/g;
 
   const values = (type: string, name: string): Values | undefined => resources[type]?.[name] as Values | undefined;
@@ -282,7 +297,7 @@ export function stackModel(stack: StackJson, context: AccountContext, options: S
     return resourcePolicies.has(key) ? resourcePolicies.get(key) : undefined;
   }
 
-  function resourcePolicyFor(resource: string): NamedPolicy | null | undefined {
+  function resourceFor(resource: string): NamedPolicy | null | undefined {
     if (resource === "*") return null;
     for (const m of [{ definedResourcePolicy }, ...companions]) {
       const found = m.definedResourcePolicy(resource);
@@ -306,9 +321,16 @@ export function stackModel(stack: StackJson, context: AccountContext, options: S
     }
   }
 
+  // Each principal's and resource's policies are read once: the same parsed documents then keep
+  // the evaluator's compiled form (cached per document), which matters for thousands of requests.
+  const principalCache = new Map<string, { readonly identity: readonly NamedPolicy[]; readonly permissionsBoundary?: PermissionsBoundary } | undefined>();
+  const resourceCache = new Map<string, NamedPolicy | null | undefined>();
+
   function policiesFor(principal: string, resource: string): PolicySet {
-    const own = [principalPolicies(principal), ...companions.map((c) => c.definedPrincipal(principal))].find((x) => x !== undefined);
-    const resourcePolicy = resourcePolicyFor(resource);
+    if (!principalCache.has(principal)) principalCache.set(principal, [principalPolicies(principal), ...companions.map((c) => c.definedPrincipal(principal))].find((x) => x !== undefined));
+    const own = principalCache.get(principal);
+    if (!resourceCache.has(resource)) resourceCache.set(resource, resourceFor(resource));
+    const resourcePolicy = resourceCache.get(resource);
     if (own) return { ...own, resourcePolicy };
     // A service principal has no identity policies; any other principal outside the stack is not known here.
     const isService = /\.amazonaws\.com(\.cn)?$/.test(principal);

@@ -14,10 +14,13 @@ import { DeliveryRole } from "../modules/delivery-role";
 import { Detectors } from "../modules/detectors";
 import { FlowLogs } from "../modules/flow-logs";
 import { EnvironmentKey } from "../modules/kms-key";
+import { FirehoseSourceRole } from "../modules/firehose-role";
 import { FlowLogGroup } from "../modules/log-group";
 import { Rbac } from "../modules/rbac";
+import { centralArchiveKeyArn } from "../policies/archive";
 import { ConfigError, showValue } from "../policies/errors";
-import { bucketArn } from "../policies/iam";
+import { archiveBucketPolicy, bucketArn, kmsKeyPolicy } from "../policies/iam";
+import { RegionalLogging } from "./regional-logging";
 
 /** Names of the environment's resources that other stacks and tools refer to. */
 export function environmentNames(env: Pick<Environment, "name">) {
@@ -27,7 +30,11 @@ export function environmentNames(env: Pick<Environment, "name">) {
     logGroup: `/flowlog-kit/${env.name}/vpc-flow-logs`,
     /** The log group of a subnet or ENI scope inside a VPC that is logged to `logGroup`. */
     detailLogGroup: (id: string) => `/flowlog-kit/${env.name}/detail/${id}`,
+    /** Transit-gateway records: their fields differ from VPC records, so they have a group of their own. */
+    transitGatewayLogGroup: `/flowlog-kit/${env.name}/transit-gateway-flow-logs`,
     deliveryRole: `flowlogs-${env.name}-delivery`,
+    /** The source-account role for Firehose streams of other accounts. */
+    firehoseRole: `flowlogs-${env.name}-firehose`,
     /** Every incident stack's delivery role starts with this. */
     incidentDeliveryRolePrefix: `flowlogs-${env.name}-inc-`,
     detectorFunction: `flowlogs-${env.name}-detector`,
@@ -38,27 +45,32 @@ export function environmentNames(env: Pick<Environment, "name">) {
 }
 
 /**
- * One Athena table per S3 folder and layout: each file format has its own folder
- * (ARCHIVE_FORMAT_FOLDERS), and within it AWS's keys differ only by the Hive flag. Two scopes
- * that share a folder and the Hive flag write the same keys, so they must also share the rest
- * of the layout and the log format, or one table would read the other's files (a daily table
- * reads the hourly folders below its days, and columns would not match the records): that is
- * refused here, at synth.
+ * One Athena table per S3 folder and layout: each flow-log family and file format has its own
+ * folder (archiveFolder), and within it AWS's keys differ only by the Hive flag and the Region.
+ * Two scopes that share a folder and the Hive flag write the same keys, so they must also share
+ * the rest of the layout and the log format, or one table would read the other's files (a daily
+ * table reads the hourly folders below its days, and columns would not match the records): that
+ * is refused here, at synth. A table reads every Region its scopes are in.
  */
 export function athenaTables(env: Environment): AthenaTableSpec[] {
   const tables: AthenaTableSpec[] = [];
   const owners: number[] = [];
   const problems: string[] = [];
+  const count = { vpc: 0, tgw: 0 };
   env.flowLogs.forEach((scope, index) => {
     if (!scope.s3) return;
-    const at = tables.findIndex((t) => t.options.fileFormat === scope.s3!.fileFormat && t.options.hiveCompatiblePartitions === scope.s3!.hiveCompatiblePartitions);
+    const family = scope.logFormat.family;
+    const at = tables.findIndex((t) => t.format.family === family && t.options.fileFormat === scope.s3!.fileFormat && t.options.hiveCompatiblePartitions === scope.s3!.hiveCompatiblePartitions);
     if (at < 0) {
       owners.push(index);
-      tables.push({ name: tables.length ? `flow_logs_${tables.length + 1}` : "flow_logs", format: scope.logFormat, options: scope.s3 });
+      const base = family === "tgw" ? "transit_gateway_flow_logs" : "flow_logs";
+      count[family] += 1;
+      tables.push({ name: count[family] > 1 ? `${base}_${count[family]}` : base, format: scope.logFormat, options: scope.s3, regions: [scope.region] });
       return;
     }
     const t = tables[at]!;
-    const where = `under the same S3 keys as flowLogs[${owners[at]}] (${t.options.fileFormat}, hiveCompatiblePartitions ${t.options.hiveCompatiblePartitions})`;
+    if (!t.regions!.includes(scope.region)) tables[at] = { ...t, regions: [...t.regions!, scope.region] };
+    const where = `under the same S3 keys as flowLogs[${owners[at]}] (${family === "tgw" ? "transit gateway, " : ""}${t.options.fileFormat}, hiveCompatiblePartitions ${t.options.hiveCompatiblePartitions})`;
     const fix = "Give both scopes the same perHourPartition and logFormat, or a different fileFormat or hiveCompatiblePartitions, so each Athena table reads only its own files.";
     if (t.options.perHourPartition !== scope.s3.perHourPartition) {
       problems.push(`${env.name}.flowLogs[${index}].s3.perHourPartition: writes ${where} with different partitioning (got ${scope.s3.perHourPartition}). ${fix}`);
@@ -71,33 +83,59 @@ export function athenaTables(env: Environment): AthenaTableSpec[] {
   return tables;
 }
 
+/** A log group of the environment: its name and Region. */
+export interface FlowLogGroupRef {
+  readonly region: string;
+  readonly name: string;
+}
+
 /**
  * The log group each scope's CloudWatch destination writes to, by position in env.flowLogs
- * (undefined for a scope without one). A subnet or ENI scope whose `vpc` another scope logs to
- * CloudWatch gets a log group of its own: in the shared group its records would be counted
- * twice by the alarms, saved queries and detectors, which all read the shared group.
+ * (undefined for a scope without one). Each Region has a shared group for VPC records and one
+ * for transit-gateway records (their fields differ). A subnet or ENI scope whose `vpc` another
+ * scope logs to CloudWatch in the same Region gets a log group of its own: in the shared group
+ * its records would be counted twice by the alarms, saved queries and detectors, which all read
+ * the shared group. So does an attachment when a transit gateway of its Region is logged to
+ * CloudWatch: the transit gateway's records may hold the attachment's flows.
  */
-export function cloudWatchLogGroups(env: Environment): (string | undefined)[] {
+export function cloudWatchLogGroups(env: Environment): (FlowLogGroupRef | undefined)[] {
   const names = environmentNames(env);
-  const loggedVpcs = new Set(env.flowLogs.filter((s) => s.resource === "vpc" && s.destinations.includes("cloudwatch")).map((s) => s.id));
+  const cw = env.flowLogs.filter((s) => s.destinations.includes("cloudwatch"));
+  const loggedVpcs = new Set(cw.filter((s) => s.resource === "vpc").map((s) => `${s.region} ${s.id}`));
+  const loggedTgwRegions = new Set(cw.filter((s) => s.resource === "transit-gateway").map((s) => s.region));
   return env.flowLogs.map((s) => {
     if (!s.destinations.includes("cloudwatch")) return undefined;
-    return s.resource !== "vpc" && s.vpc !== undefined && loggedVpcs.has(s.vpc) ? names.detailLogGroup(s.id) : names.logGroup;
+    const detail =
+      ((s.resource === "subnet" || s.resource === "eni") && s.vpc !== undefined && loggedVpcs.has(`${s.region} ${s.vpc}`)) ||
+      (s.resource === "transit-gateway-attachment" && loggedTgwRegions.has(s.region));
+    const shared = s.logFormat.family === "tgw" ? names.transitGatewayLogGroup : names.logGroup;
+    return { region: s.region, name: detail ? names.detailLogGroup(s.id) : shared };
   });
 }
 
+/** The Regions of the environment's scopes other than its own, in order of first use. */
+export function otherRegions(env: Environment): string[] {
+  return [...new Set(env.flowLogs.map((s) => s.region))].filter((r) => r !== env.region);
+}
+
+/** A Terraform-safe suffix for a Region's construct ids and provider alias: eu-west-2 -> euwest2. */
+export const regionId = (region: string) => region.replace(/-/g, "");
+
 /** Outputs of the environment stack that incident stacks read (by remote state). */
 export const ENVIRONMENT_OUTPUTS = Object.freeze({ kmsKeyArn: "kms_key_arn" });
+
+/** What configureStack reads: an environment, or a central archive (environments/archives/). */
+export type StackSettings = Pick<Environment, "region" | "account" | "tags" | "owner" | "backend" | "stackName">;
 
 /**
  * Provider and backend every stack of an environment shares. A stack other than the
  * environment's own (`stateSuffix`) keeps its state next to the environment's, never in it.
  */
-export function configureStack(stack: TerraformStack, env: Environment, extraTags: Record<string, string> = {}, stateSuffix?: string): void {
+export function configureStack(stack: TerraformStack, env: StackSettings, extraTags: Record<string, string> = {}, stateSuffix?: string): void {
   new AwsProvider(stack, "aws", {
     region: env.region,
     allowedAccountIds: [env.account],
-    defaultTags: [{ tags: { ...env.tags, Owner: env.owner, ManagedBy: "flowlog-kit", ...extraTags } }],
+    defaultTags: [{ tags: stackTags(env, extraTags) }],
   });
   const backend = env.backend;
   if (backend.type === "s3") {
@@ -118,12 +156,33 @@ export function configureStack(stack: TerraformStack, env: Environment, extraTag
   }
 }
 
+/** The tags every resource of a stack carries (the providers' default tags). */
+function stackTags(env: Pick<StackSettings, "tags" | "owner">, extraTags: Record<string, string> = {}): Record<string, string> {
+  return { ...env.tags, Owner: env.owner, ManagedBy: "flowlog-kit", ...extraTags };
+}
+
+/**
+ * The provider of a Region other than the stack's own, aliased by the Region's code: same
+ * account pin and default tags as the stack's provider (configureStack).
+ */
+export function regionalProvider(stack: TerraformStack, env: StackSettings, region: string): AwsProvider {
+  return new AwsProvider(stack, `aws_${regionId(region)}`, {
+    alias: region,
+    region,
+    allowedAccountIds: [env.account],
+    defaultTags: [{ tags: stackTags(env) }],
+  });
+}
+
 /** One environment's baseline flow logging: `flowlogs-<env>`. */
 export class EnvironmentStack extends TerraformStack {
   readonly key: EnvironmentKey;
   readonly logGroup: FlowLogGroup;
-  readonly archive: ArchiveBucket;
+  /** The environment's own archive; undefined when it delivers to a central archive. */
+  readonly archive?: ArchiveBucket;
   readonly flowLogs: FlowLogs;
+  /** The flow logs of the environment's other Regions, one construct per Region. */
+  readonly regions: readonly RegionalLogging[];
   readonly alerting: Alerting;
   readonly detectors?: Detectors;
   readonly rbac?: Rbac;
@@ -133,49 +192,99 @@ export class EnvironmentStack extends TerraformStack {
     configureStack(this, env);
     const ctx = { account: env.account, region: env.region };
     const names = environmentNames(env);
+    const groupOf = cloudWatchLogGroups(env);
+    // S3 delivery crosses Regions to the one archive, and IAM is global: the archive, its key and
+    // the delivery role name every Region whose flow logs use them (aws:SourceArn is regional).
+    const s3Regions = [...new Set(env.flowLogs.filter((s) => s.s3).map((s) => s.region))];
+    const multiRegionS3 = s3Regions.some((r) => r !== env.region);
 
     this.key = new EnvironmentKey(this, "Kms", {
       ...ctx,
       name: env.name,
       existingKeyArn: "keyArn" in env.kms ? env.kms.keyArn : undefined,
+      policy: multiRegionS3 ? kmsKeyPolicy({ ...ctx, deliveryRegions: s3Regions }) : undefined,
     });
     new TerraformOutput(this, ENVIRONMENT_OUTPUTS.kmsKeyArn, { value: this.key.keyArn, description: "Environment key; incident stacks encrypt with it" });
     this.logGroup = new FlowLogGroup(this, "Logs", {
       name: names.logGroup,
       retentionDays: env.retention.cloudwatch.days,
       kmsKeyArn: this.key.keyArn,
+      logGroupClass: env.logGroupClass,
     });
-    const groupOf = cloudWatchLogGroups(env);
+    // The environment's Region: detail groups, and the transit-gateway group.
     const details = new Map<string, { scope: FlowLogScopeConfig; group: FlowLogGroup }>();
     env.flowLogs.forEach((scope, i) => {
-      const name = groupOf[i];
-      if (name === undefined || name === names.logGroup) return;
-      const group = new FlowLogGroup(this, `DetailLogs${scope.id.replace(/-/g, "")}`, { name, retentionDays: env.retention.cloudwatch.days, kmsKeyArn: this.key.keyArn });
-      details.set(name, { scope, group });
+      const ref = groupOf[i];
+      if (ref === undefined || ref.region !== env.region || ref.name === names.logGroup || ref.name === names.transitGatewayLogGroup) return;
+      const group = new FlowLogGroup(this, `DetailLogs${scope.id.replace(/-/g, "")}`, { name: ref.name, retentionDays: env.retention.cloudwatch.days, kmsKeyArn: this.key.keyArn, logGroupClass: env.logGroupClass });
+      details.set(ref.name, { scope, group });
     });
-    const role = new DeliveryRole(this, "Delivery", { ...ctx, roleName: names.deliveryRole, logGroupNames: [names.logGroup, ...details.keys()] });
-    this.archive = new ArchiveBucket(this, "Archive", {
+    const tgwScope = env.flowLogs.find((_, i) => groupOf[i]?.region === env.region && groupOf[i]?.name === names.transitGatewayLogGroup);
+    const tgwGroup = tgwScope && new FlowLogGroup(this, "TransitGatewayLogs", { name: names.transitGatewayLogGroup, retentionDays: env.retention.cloudwatch.days, kmsKeyArn: this.key.keyArn, logGroupClass: env.logGroupClass });
+    const groupArnOf = (i: number): string | undefined => {
+      const name = groupOf[i]?.name;
+      return name === undefined ? undefined : name === names.transitGatewayLogGroup ? tgwGroup?.logGroup.arn : details.get(name)?.group.logGroup.arn;
+    };
+    const otherGroups = [...new Map(groupOf.flatMap((g) => (g && g.region !== env.region ? [[`${g.region} ${g.name}`, g] as const] : []))).values()];
+    const role = new DeliveryRole(this, "Delivery", {
       ...ctx,
-      bucketName: env.archive.bucketName,
-      retentionDays: env.retention.archive.days,
-      storage: env.retention.archiveStorage,
-      kmsKeyArn: this.key.keyArn,
+      roleName: names.deliveryRole,
+      logGroupNames: [names.logGroup, ...details.keys(), ...(tgwGroup ? [names.transitGatewayLogGroup] : []), ...otherGroups],
+      deliveryRegions: [...new Set(otherGroups.map((g) => g.region))],
     });
+    const crossAccountFirehose = env.flowLogs.filter((s) => s.firehose?.crossAccountRoleArn !== undefined);
+    const firehoseRole = crossAccountFirehose.length
+      ? new FirehoseSourceRole(this, "FirehoseDelivery", { ...ctx, roleName: names.firehoseRole, targets: crossAccountFirehose, destinationRoleArns: crossAccountFirehose.map((s) => s.firehose!.crossAccountRoleArn!) })
+      : undefined;
+    // With a central archive the bucket, its key and its protections live in the archive's own
+    // stack (flowlogs-archive-<name>, in the log-archive account): none of them here.
+    const central = env.archive.central;
+    const archiveKmsKeyArn = central ? centralArchiveKeyArn({ account: central.account, region: central.region, keyArn: "keyArn" in central.kms ? central.kms.keyArn : undefined }) : undefined;
+    if (!central) {
+      this.archive = new ArchiveBucket(this, "Archive", {
+        ...ctx,
+        bucketName: env.archive.bucketName,
+        retentionDays: env.retention.archive.days,
+        storage: env.retention.archiveStorage,
+        kmsKeyArn: this.key.keyArn,
+        objectLock: env.archive.objectLock,
+        policy: multiRegionS3 ? archiveBucketPolicy({ ...ctx, deliveryRegions: s3Regions }, env.archive.bucketName) : undefined,
+      });
+    }
+    // The ARN from config, not a reference: reviewers and the access model read the literal
+    // destination; the dependency on the bucket policy orders creation.
+    // A central archive's policy is another stack's: the archive stack is applied first.
+    const s3Destination = { destinationArn: bucketArn(env.region, env.archive.bucketName), dependsOn: this.archive && [this.archive.policy, ...(this.archive.objectLock ? [this.archive.objectLock] : [])] };
+    const firehose = firehoseRole && { sourceRoleArn: firehoseRole.roleArn };
     this.flowLogs = new FlowLogs(this, "FlowLogs", {
-      targets: env.flowLogs.map((scope, i) => {
-        const detail = details.get(groupOf[i] ?? "");
-        return detail ? { ...scope, logGroupArn: detail.group.logGroup.arn } : scope;
+      targets: env.flowLogs.flatMap((scope, i) => {
+        if (scope.region !== env.region) return [];
+        const logGroupArn = groupArnOf(i);
+        return [logGroupArn ? { ...scope, logGroupArn } : scope];
       }),
       cloudWatch: { logGroupArn: this.logGroup.logGroup.arn, deliveryRoleArn: role.role.arn },
-      // The ARN from config, not a reference: reviewers and the access model read the literal
-      // destination; the dependency on the bucket policy orders creation.
-      s3: { destinationArn: bucketArn(env.region, env.archive.bucketName), dependsOn: [this.archive.policy] },
+      s3: s3Destination,
+      firehose,
       namePrefix: env.stackName,
     });
+    // Each other Region: its provider, key, log groups, queries and flow logs.
+    this.regions = otherRegions(env).map(
+      (region) =>
+        new RegionalLogging(this, `Region_${regionId(region)}`, {
+          env,
+          region,
+          groupOf,
+          names,
+          provider: regionalProvider(this, env, region),
+          deliveryRoleArn: role.role.arn,
+          s3: s3Destination,
+          firehose,
+        }),
+    );
 
-    this.alerting = new Alerting(this, "Alerting", { name: env.name, kmsKeyArn: this.key.keyArn });
+    this.alerting = new Alerting(this, "Alerting", { ...ctx, name: env.name, kmsKeyArn: this.key.keyArn });
     // The shared log group's scopes: alarms, queries, the dashboard and the detector read it.
-    const cwScope = env.flowLogs.find((_, i) => groupOf[i] === names.logGroup);
+    const cwScope = env.flowLogs.find((_, i) => groupOf[i]?.region === env.region && groupOf[i]?.name === names.logGroup);
     const cwFormat = cwScope?.logFormat ?? LogFormat.DEFAULT;
     const analytics = env.analytics;
     if (env.detectors.enabled) {
@@ -186,13 +295,16 @@ export class EnvironmentStack extends TerraformStack {
         logFormat: cwFormat,
         unmask: analytics.maskIpAddresses,
         archiveBucket: env.archive.bucketName,
-        archiveBucketId: this.archive.bucket.id,
+        archiveBucketId: this.archive?.bucket.id ?? env.archive.bucketName,
+        archiveKmsKeyArn,
         kmsKeyArn: this.key.keyArn,
         topicArn: this.alerting.topic.arn,
         thresholds: env.detectors.thresholds,
         schedule: env.detectors.schedule,
         logRetentionDays: env.retention.cloudwatch.days,
-        onArchiveObjects: env.flowLogs.some((s) => s.s3?.fileFormat === "plain-text"),
+        // A bucket in another account cannot be given a notification from this stack: with a
+        // central archive the detector runs on its schedule only.
+        onArchiveObjects: !central && env.flowLogs.some((s) => s.s3?.fileFormat === "plain-text"),
       });
     }
 
@@ -207,22 +319,27 @@ export class EnvironmentStack extends TerraformStack {
         logGapThreshold: analytics.alarms.logGapThreshold,
         email: analytics.subscriptions.email,
         https: analytics.subscriptions.https,
+        logGroupClass: env.logGroupClass,
       });
       if (analytics.dashboard) {
         new Dashboard(this, "Dashboard", { name: env.name, region: env.region, logGroupName: names.logGroup, format: cwFormat, detectorFunctionName: env.detectors.enabled ? names.detectorFunction : undefined });
       }
-      for (const [name, { scope }] of details) {
-        new InsightsQueries(this, `DetailQueries${scope.id.replace(/-/g, "")}`, { folder: `flowlog-kit/${env.name}/detail/${scope.id}`, logGroupName: name, format: scope.logFormat });
-      }
-      if (analytics.maskIpAddresses) {
-        new DataProtection(this, "DataProtection", {
-          name: env.name,
-          region: env.region,
-          logGroupNames: [this.logGroup.logGroup.name, ...[...details.values()].map((d) => d.group.logGroup.name)],
-          kmsKeyArn: this.key.keyArn,
-          retentionDays: env.retention.cloudwatch.days,
-        });
-      }
+    }
+    for (const [name, { scope }] of details) {
+      new InsightsQueries(this, `DetailQueries${scope.id.replace(/-/g, "")}`, { folder: `flowlog-kit/${env.name}/detail/${scope.id}`, logGroupName: name, format: scope.logFormat });
+    }
+    if (tgwScope) {
+      new InsightsQueries(this, "TransitGatewayQueries", { folder: `flowlog-kit/${env.name}/transit-gateway`, logGroupName: names.transitGatewayLogGroup, format: tgwScope.logFormat });
+    }
+    // Masking covers every flow-log group of the Region: each holds the same addresses.
+    if (analytics.maskIpAddresses && (cwScope || tgwGroup)) {
+      new DataProtection(this, "DataProtection", {
+        name: env.name,
+        region: env.region,
+        logGroupNames: [...(cwScope ? [this.logGroup.logGroup.name] : []), ...[...details.values()].map((d) => d.group.logGroup.name), ...(tgwGroup ? [tgwGroup.logGroup.name] : [])],
+        kmsKeyArn: this.key.keyArn,
+        retentionDays: env.retention.cloudwatch.days,
+      });
     }
     const s3Tables = athenaTables(env);
     if (analytics.athena.enabled && s3Tables.length) {
@@ -250,6 +367,7 @@ export class EnvironmentStack extends TerraformStack {
           logGroupPrefix: names.logGroupPrefix,
           archiveBucket: env.archive.bucketName,
           kmsKeyArn: this.key.keyArn,
+          archiveKmsKeyArn,
           deliveryRoleName: names.deliveryRole,
           incidentDeliveryRolePrefix: names.incidentDeliveryRolePrefix,
           detectorFunctionName: names.detectorFunction,

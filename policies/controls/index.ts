@@ -3,8 +3,8 @@
  * Every result carries evidence (resource address, attribute, value) a reviewer can check in
  * cdktf.out. Pure TypeScript: no cdktf, no provider classes.
  */
-import { ARCHIVE_RETENTION, CLOUDWATCH_RETENTION, MINIMUM_STORAGE_DAYS, ArchiveStorageClass, notQueryableDays } from "../retention";
-import { asList, Evidence, policyDocument, referenced, Resource, resources, StackJson } from "./stack";
+import { ARCHIVE_RETENTION, CLOUDWATCH_RETENTION, MINIMUM_STORAGE_DAYS, ArchiveStorageClass, notQueryableDays, objectLockConflict } from "../retention";
+import { asList, Evidence, policyDocument, referenced, regionOf, Resource, resources, StackJson, stackRegions } from "./stack";
 
 export type ControlResult = "PASS" | "FAIL" | "EXCEPTION";
 export type ControlSeverity = "LOW" | "MEDIUM" | "HIGH" | "CRITICAL";
@@ -19,7 +19,19 @@ export interface ControlMappings {
 export interface ControlContext {
   /** Every VPC the environment has (a VPC-level control must see all of them). */
   readonly vpcs: readonly string[];
+  /**
+   * The synthesized stack of the central archive the environment delivers to. Its bucket is
+   * not in the environment's stack, so the archive controls (CENTRAL_ARCHIVE_CONTROLS) are
+   * evaluated on this stack instead, and say so.
+   * @default - the environment has its own archive
+   */
+  readonly centralArchive?: { readonly name: string; readonly json: StackJson };
 }
+
+/** The controls of a bucket that holds evidence: for an environment with a central archive, they run on the archive's stack. */
+export const CENTRAL_ARCHIVE_CONTROLS: readonly string[] = Object.freeze(["RET-2", "RET-3", "RET-4", "S3-1", "S3-2", "S3-3", "S3-4"]);
+/** The controls that run on a central archive's own stack: its bucket's, its key's rotation, and IAM-2. */
+export const ARCHIVE_STACK_CONTROLS: readonly string[] = Object.freeze([...CENTRAL_ARCHIVE_CONTROLS, "KMS-1", "IAM-2"]);
 
 interface Check {
   readonly pass: boolean;
@@ -100,6 +112,18 @@ function lifecycleRules(r: Resource): { expiration?: number; transitions: { days
       transitions: asList(rule.transition).map((t) => ({ days: (t as { days: number }).days, storageClass: (t as { storage_class: string }).storage_class })),
     };
   });
+}
+
+/** The Object Lock default retentions set on a bucket (days; years counted as 365 days). */
+function objectLocks(stack: StackJson, bucket: Resource): { resource: Resource; mode: string; days: number }[] {
+  return forBucket(stack, bucket, "aws_s3_bucket_object_lock_configuration").flatMap((r) =>
+    asList(r.values.rule).flatMap((rule) =>
+      asList((rule as { default_retention?: unknown }).default_retention).map((raw) => {
+        const d = raw as { mode?: string; days?: number; years?: number };
+        return { resource: r, mode: d.mode ?? "?", days: d.days ?? (d.years ?? 0) * 365 };
+      }),
+    ),
+  );
 }
 
 /** Lifecycle configurations of the archive buckets. */
@@ -194,11 +218,19 @@ export const CONTROLS: readonly ControlDefinition[] = Object.freeze([
       for (const b of buckets) {
         const lcs = forBucket(stack, b, "aws_s3_bucket_lifecycle_configuration");
         if (lcs.length === 0) problems.push(`${b.address}: no lifecycle configuration`);
+        const expirations: number[] = [];
         for (const lc of lcs) {
           const rules = lifecycleRules(lc).filter((r) => r.status === "Enabled");
           const days = rules.map((r) => r.expiration).filter((d): d is number => d !== undefined);
+          expirations.push(...days);
           evidence.push(ev(lc, "rule.expiration.days", days));
           if (!days.some((d) => S3_DAYS.includes(d))) problems.push(`${lc.address}: expiration ${days.join(", ") || "none"} is not 90, 180 or 365 days`);
+        }
+        // A lock that outlasts the expiration would make the lifecycle claim deletions AWS refuses.
+        for (const lock of objectLocks(stack, b)) {
+          evidence.push(ev(lock.resource, "rule.default_retention", `${lock.mode} ${lock.days}d`));
+          const conflict = objectLockConflict(lock.days, expirations.length ? Math.max(...expirations) : undefined);
+          if (conflict) problems.push(`${lock.resource.address}: ${conflict}`);
         }
       }
       return problems.length ? fail(problems.join("; "), evidence) : ok("the archive expires at its retention class", evidence);
@@ -323,9 +355,21 @@ export const CONTROLS: readonly ControlDefinition[] = Object.freeze([
     mappings: { checkov: "CKV_AWS_158" },
     check: (stack) => {
       const groups = resources(stack, "aws_cloudwatch_log_group");
-      const evidence = groups.map((g) => ev(g, "kms_key_id"));
+      // With more than one Region, each group's Region is evidence too: CloudWatch Logs accepts
+      // only a key of the group's own Region.
+      const multiRegion = stackRegions(stack).length > 1;
+      const evidence = groups.flatMap((g) => [ev(g, "kms_key_id"), ...(multiRegion ? [{ address: g.address, attribute: "region", value: regionOf(stack, g) }] : [])]);
       const bad = groups.filter((g) => typeof g.values.kms_key_id !== "string" || g.values.kms_key_id === "");
-      return bad.length ? fail(`${bad.map((b) => b.address).join(", ")}: no kms_key_id`, evidence) : ok("every log group has a KMS key", evidence);
+      const keyRegion = (g: Resource) => {
+        const ref = referenced(stack, g.values.kms_key_id);
+        return ref ? regionOf(stack, ref.resource) : /^arn:[^:]+:kms:([^:]+):/.exec(String(g.values.kms_key_id))?.[1];
+      };
+      const elsewhere = groups.filter((g) => !bad.includes(g) && keyRegion(g) !== undefined && keyRegion(g) !== regionOf(stack, g));
+      const problems = [
+        ...(bad.length ? [`${bad.map((b) => b.address).join(", ")}: no kms_key_id`] : []),
+        ...elsewhere.map((g) => `${g.address}: its key is in ${keyRegion(g)}, the group in ${regionOf(stack, g)}`),
+      ];
+      return problems.length ? fail(problems.join("; "), evidence) : ok("every log group has a KMS key", evidence);
     },
   },
   {
@@ -401,7 +445,17 @@ export const INCIDENT_CONTROL = Object.freeze({
   mappings: {} as ControlMappings,
 });
 
-export const CONTROL_IDS: readonly string[] = [...CONTROLS.map((c) => c.id), INCIDENT_CONTROL.id];
+/**
+ * Each role's job and AWS's delivery, as requests decided by the stack's own policies: evaluated
+ * on the environment's stack and its incident stacks by policies/access.ts (evaluateAccessControls).
+ */
+export const ACCESS_CONTROLS: readonly { readonly id: string; readonly title: string; readonly severity: ControlSeverity; readonly mappings: ControlMappings }[] = Object.freeze([
+  { id: "ACC-1", title: "Every role can do its job: each step of a required task is allowed", severity: "HIGH", mappings: {} },
+  { id: "ACC-2", title: "No role can do what it must not: each step of a forbidden task is denied", severity: "CRITICAL", mappings: {} },
+  { id: "ACC-3", title: "AWS can deliver every flow log: the bucket, key, role and trust policies allow each request", severity: "HIGH", mappings: {} },
+]);
+
+export const CONTROL_IDS: readonly string[] = [...CONTROLS.map((c) => c.id), ...ACCESS_CONTROLS.map((c) => c.id), INCIDENT_CONTROL.id];
 
 /** INC-1 on the synthesized incident stacks of one environment, as of `now`. */
 export function evaluateIncidentControl(
@@ -438,10 +492,11 @@ export function evaluateIncidentControl(
  * Athena's reach: the control fails, naming the days. RET-4's own exception is exempt: it is
  * the one that acknowledges those days.
  */
-export function evaluateControls(stack: StackJson, ctx: ControlContext, exceptions: readonly ControlException[], today: string): ControlOutcome[] {
-  const gaps = notQueryable(stack);
-  return CONTROLS.map((c) => {
-    const check = c.check(stack, ctx);
+export function evaluateControls(stack: StackJson, ctx: ControlContext, exceptions: readonly ControlException[], today: string, only?: readonly string[]): ControlOutcome[] {
+  const central = ctx.centralArchive;
+  const gaps = notQueryable(central?.json ?? stack);
+  return CONTROLS.filter((c) => only === undefined || only.includes(c.id)).map((c) => {
+    const check = central && CENTRAL_ARCHIVE_CONTROLS.includes(c.id) ? onCentralArchive(c.check(central.json, ctx), central.name) : c.check(stack, ctx);
     const base = { id: c.id, title: c.title, severity: c.severity, mappings: c.mappings, evidence: check.evidence };
     if (check.pass) return { ...base, result: "PASS" as const, message: check.message };
     const exception = exceptions.find((e) => e.control === c.id);
@@ -467,6 +522,18 @@ export function evaluateControls(stack: StackJson, ctx: ControlContext, exceptio
   });
 }
 
+/**
+ * A check run on a central archive's stack, worded so: the environment's report says where the
+ * evidence came from, and each evidence address names that stack.
+ */
+function onCentralArchive(check: Check, stackName: string): Check {
+  return {
+    pass: check.pass,
+    message: `evaluated on ${stackName}: ${check.message}`,
+    evidence: check.evidence.map((e) => ({ ...e, address: `${stackName}:${e.address}` })),
+  };
+}
+
 /** The retention actually synthesized, for the report's retention table. */
 export interface RetentionFacts {
   readonly cloudWatchDays: readonly number[];
@@ -475,19 +542,30 @@ export interface RetentionFacts {
   readonly noncurrentDays: readonly number[];
   /** Spans of the retention Athena cannot read, e.g. "DEEP_ARCHIVE days 180-365"; empty when all of it is queryable. */
   readonly notQueryable: readonly string[];
+  /** The archive's Object Lock default retention, e.g. "COMPLIANCE 365d"; empty without a lock. */
+  readonly objectLock: readonly string[];
   readonly evidence: readonly Evidence[];
 }
 
-export function retentionFacts(stack: StackJson): RetentionFacts {
+/**
+ * The retention of a stack's log groups and archive. With `archiveStack` (the central archive
+ * an environment delivers to), the archive's facts come from that stack.
+ */
+export function retentionFacts(stack: StackJson, archiveStack?: { readonly name: string; readonly json: StackJson }): RetentionFacts {
   const groups = flowLogGroups(stack);
-  const lcs = archiveBuckets(stack).flatMap((b) => forBucket(stack, b, "aws_s3_bucket_lifecycle_configuration"));
+  const archive = archiveStack?.json ?? stack;
+  const buckets = archiveBuckets(archive);
+  const lcs = buckets.flatMap((b) => forBucket(archive, b, "aws_s3_bucket_lifecycle_configuration"));
+  const locks = buckets.flatMap((b) => objectLocks(archive, b));
   const rules = lcs.flatMap(lifecycleRules);
+  const at = (e: Evidence): Evidence => (archiveStack ? { ...e, address: `${archiveStack.name}:${e.address}` } : e);
   return {
     cloudWatchDays: groups.map((g) => g.values.retention_in_days as number),
     archiveDays: rules.map((r) => r.expiration).filter((d): d is number => d !== undefined),
     transitions: rules.flatMap((r) => [...r.transitions].sort((a, b) => a.days - b.days).map((t) => `${t.storageClass}@${t.days}d`)),
     noncurrentDays: rules.map((r) => r.noncurrent).filter((d): d is number => d !== undefined),
-    notQueryable: notQueryable(stack).map((g) => `${g.storageClass} days ${g.fromDay}-${g.toDay}`),
-    evidence: [...groups.map((g) => ev(g, "retention_in_days")), ...lcs.map((l) => ev(l, "rule"))],
+    notQueryable: notQueryable(archive).map((g) => `${g.storageClass} days ${g.fromDay}-${g.toDay}`),
+    objectLock: locks.map((l) => `${l.mode} ${l.days}d`),
+    evidence: [...groups.map((g) => ev(g, "retention_in_days")), ...lcs.map((l) => at(ev(l, "rule"))), ...locks.map((l) => at(ev(l.resource, "rule")))],
   };
 }

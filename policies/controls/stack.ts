@@ -39,6 +39,21 @@ export function referenced(stack: StackJson, value: unknown): { resource: Resour
   return values ? { resource: { address: `${m[1]}.${m[2]}`, type: m[1]!, values }, attribute: m[3]! } : undefined;
 }
 
+/**
+ * The Region a resource is created in: its provider's (`provider: "aws.<alias>"` names an
+ * aliased provider, one per extra Region), else the stack's default provider's.
+ */
+export function regionOf(stack: StackJson, r: Resource): string | undefined {
+  const providers = (stack.provider?.aws ?? []) as { alias?: string; region?: string }[];
+  const alias = typeof r.values.provider === "string" ? /^aws\.(.+)$/.exec(r.values.provider)?.[1] : undefined;
+  return providers.find((p) => (alias === undefined ? p.alias === undefined : p.alias === alias))?.region;
+}
+
+/** Every Region the stack's providers create resources in. */
+export function stackRegions(stack: StackJson): string[] {
+  return [...new Set(((stack.provider?.aws ?? []) as { region?: string }[]).flatMap((p) => (p.region ? [p.region] : [])))];
+}
+
 /** A JSON policy attribute, parsed; undefined when it is not literal JSON (e.g. a reference). */
 export function policyDocument(value: unknown): { Statement?: Record<string, unknown>[] } | undefined {
   if (typeof value !== "string") return undefined;

@@ -29,6 +29,21 @@ describe("flowlog-kit cost", () => {
     expect(parquet.map((l) => l.item)).toContain("Parquet conversion");
   });
 
+  it("prices CloudWatch ingestion at the Infrequent Access rate for an Infrequent Access environment, storage unchanged", () => {
+    const flowLogs = [{ resource: "vpc", id: "vpc-0123456789abcdef0", destinations: ["cloudwatch"] }];
+    const ia = estimateCost(env({ logGroupClass: "INFREQUENT_ACCESS", flowLogs }), 10, 0);
+    const std = estimateCost(env({ flowLogs }), 10, 0);
+    expect(ia[0]).toEqual({ destination: "CloudWatch Logs", item: "ingestion (vended logs, Infrequent Access, tiered)", gb: 300, usdPerMonth: 300 * 0.25 });
+    expect(std[0]!.usdPerMonth).toBeCloseTo(300 * 0.5);
+    expect(tiered(PRICES.cloudWatchIngestionInfrequentAccess, 10 * 1024 + 100)).toBeCloseTo(10 * 1024 * 0.25 + 100 * 0.15);
+    expect(ia[1]).toEqual(std[1]);
+  });
+
+  it("prices vended-log delivery to Firehose when a scope streams there", () => {
+    const lines = estimateCost(env({ flowLogs: [{ resource: "vpc", id: "vpc-0123456789abcdef0", destinations: ["firehose"], firehose: { deliveryStreamArn: "arn:aws:firehose:eu-west-1:123456789012:deliverystream/siem" } }] }), 10, 0);
+    expect(lines).toEqual([{ destination: "Firehose", item: "delivery (vended logs, tiered; the stream is billed to its account)", gb: 300, usdPerMonth: 300 * 0.25 }]);
+  });
+
   it("prints the estimate with the price table's date", async () => {
     const r = await runCli("cost", "prod", "--gb-per-day", "25");
     expect(r.code).toBe(0);

@@ -77,7 +77,7 @@ describe("output guards", () => {
     expect(fs.existsSync(path.join(empty, OUTPUT_MARKER))).toBe(true);
     const r = await runCli("synth", "--out", empty);
     expect(r.code).toBe(0);
-    expect(fs.readdirSync(path.join(empty, "stacks")).sort()).toEqual(["flowlogs-dev", "flowlogs-prod", "flowlogs-stg"]);
+    expect(fs.readdirSync(path.join(empty, "stacks")).sort()).toEqual(["flowlogs-archive-log-archive", "flowlogs-dev", "flowlogs-prod", "flowlogs-stg"]);
     const missing = path.join(work, "not", "yet", "there");
     expect((await runCli("synth", "dev", "--out", missing)).code).toBe(0);
     expect(fs.readdirSync(path.join(work, "not", "yet")).sort()).toEqual(["there"]);

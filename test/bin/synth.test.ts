@@ -1,7 +1,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { runCli } from "../support/cli";
-import { baseInput, snapshotTree, tempDir, useEnvironmentsDir, writeEnvFiles } from "../support/env";
+import { baseArchive, baseInput, snapshotTree, tempDir, useEnvironmentsDir, writeArchiveFiles, writeEnvFiles } from "../support/env";
 
 const snapshot = snapshotTree;
 
@@ -17,8 +17,9 @@ describe("flowlog-kit synth", () => {
     expect(r.out).toMatch(/^environment\s+scopes\s+destinations\s+cloudwatch days\s+s3 days\s+kms/);
     expect(r.out).toMatch(/prod\s+2 vpc, 1 eni\s+cloudwatch, s3\s+30 \(large\)\s+365 \(personal-data\)\s+created, rotation on/);
     expect(r.out).toMatch(/stg\s+1 vpc, 1 subnet\s+cloudwatch, s3\s+14 \(production\)\s+90 \(internal\)\s+given key\/6f1c2a3b/);
-    expect(r.out).toContain(`Synthesized 3 environment stacks into ${out}/stacks.`);
-    expect(fs.readdirSync(path.join(out, "stacks")).sort()).toEqual(["flowlogs-dev", "flowlogs-prod", "flowlogs-stg"]);
+    expect(r.out).toMatch(/log-archive \(archive\)\s+1 source account\s+-\s+-\s+365 \(personal-data\), COMPLIANCE lock\s+created, rotation on\s+9\/9 pass/);
+    expect(r.out).toContain(`Synthesized 3 environment stacks and 1 archive stack into ${out}/stacks.`);
+    expect(fs.readdirSync(path.join(out, "stacks")).sort()).toEqual(["flowlogs-archive-log-archive", "flowlogs-dev", "flowlogs-prod", "flowlogs-stg"]);
   });
 
   it("gives byte-identical output for the same config, with no machine paths in it", async () => {
@@ -73,7 +74,7 @@ describe("flowlog-kit synth", () => {
     const out = path.join(work, "plan-unknown");
     const r = await runCli("plan", "qa", "--offline", "--out", out);
     expect(r.code).toBe(1);
-    expect(r.err).toContain('qa: no environment or synthesized stack has this name (got "qa"). Use one of "dev", "flowlogs-dev", "prod", "flowlogs-prod", "stg", "flowlogs-stg".');
+    expect(r.err).toContain('qa: no environment or synthesized stack has this name (got "qa"). Use one of "dev", "flowlogs-dev", "prod", "flowlogs-prod", "stg", "flowlogs-stg", "flowlogs-archive-log-archive".');
     expect(fs.existsSync(out)).toBe(false);
   });
 
@@ -86,5 +87,94 @@ describe("flowlog-kit synth", () => {
     expect(resolvePlanTarget(all, "flowlogs-dev-incident-sec-1", [{ ...incident, status: "open" }])).toMatchObject({ stack: "flowlogs-dev-incident-sec-1", destroy: false });
     expect(resolvePlanTarget(all, "flowlogs-dev-incident-sec-1", [{ ...incident, status: "closing", closingAt: incident.expiresAt }])).toMatchObject({ destroy: true });
     expect(() => resolvePlanTarget(all, "flowlogs-dev-incident-sec-1", [{ ...incident, status: "closed", closedAt: incident.expiresAt }])).toThrow('flowlogs-dev-incident-sec-1: no environment or synthesized stack has this name');
+  });
+});
+
+describe("flowlog-kit synth with central archives", () => {
+  const work = tempDir("central-out");
+  useEnvironmentsDir(tempDir("central-envs"), false);
+  const qa = (archive: Record<string, unknown>) => baseInput({ name: "qa", rbac: { roles: { SecurityAnalyst: { principals: ["arn:aws:iam::123456789012:role/SecOps"] } } }, archive });
+  // A new folder for each version of the config: a file once loaded stays in the module cache.
+  const write = (archive: Record<string, unknown>, central: Record<string, unknown> = {}) => {
+    const envDir = tempDir("central-envs");
+    writeEnvFiles(envDir, { qa: qa(archive) });
+    writeArchiveFiles(envDir, { central: baseArchive(central) });
+    process.env.FLOWLOG_KIT_ENVIRONMENTS = envDir;
+  };
+
+  it("writes the archive stack next to the environment that delivers to it, and plans it by its stack name", async () => {
+    write({ central: "central" });
+    const out = path.join(work, "both");
+    const r = await runCli("synth", "qa", "--out", out);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/qa\s+1 vpc\s+cloudwatch, s3\s+14 \(production\)\s+90 \(internal\), central central/);
+    expect(fs.readdirSync(path.join(out, "stacks")).sort()).toEqual(["flowlogs-archive-central", "flowlogs-qa"]);
+    const { resolvePlanTarget } = require("../../bin/synth") as typeof import("../../bin/synth");
+    const { loadEnvironments } = require("../../environments") as typeof import("../../environments");
+    expect(resolvePlanTarget(loadEnvironments(), "flowlogs-archive-central", [])).toEqual({ stack: "flowlogs-archive-central", destroy: false, synth: { envNames: ["qa"], archiveNames: ["central"] } });
+  });
+
+  it("refuses an unknown archive name before writing", () => {
+    write({ central: "central" });
+    const { synthesize } = require("../../bin/synth") as typeof import("../../bin/synth");
+    const out = path.join(work, "unknown-archive");
+    expect(() => synthesize({ outdir: out, archiveNames: ["nope"] })).toThrow('nope: unknown central archive (got "nope"). Use one of "central".');
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  it("refuses to drop an Object Lock that the previous output set, and leaves that output untouched", async () => {
+    write({ objectLock: { mode: "COMPLIANCE" } });
+    const out = path.join(work, "lock");
+    expect((await runCli("synth", "--out", out)).code).toBe(0);
+    const before = snapshot(out);
+    write({});
+    const r = await runCli("synth", "--out", out);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(
+      "qa.archive.objectLock: is removed, but the previous synth (lock/stacks/flowlogs-qa) locks flowlogs-qa-123456789012-eu-west-1 in COMPLIANCE mode for 90 days (got nothing). " +
+        'Restore objectLock: { mode: "COMPLIANCE" }: AWS cannot turn Object Lock off, and without it Terraform would only drop the default retention, leaving the bucket locked and new evidence unlocked.',
+    );
+    expect(snapshot(out)).toEqual(before);
+  });
+
+  it("refuses to move a locked archive's environment to a central archive, which would plan the locked bucket's destroy", async () => {
+    write({ objectLock: { mode: "GOVERNANCE" } });
+    const out = path.join(work, "move-locked");
+    await runCli("synth", "--out", out);
+    write({ central: "central" });
+    const r = await runCli("synth", "--out", out);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(
+      "qa.archive: drops the bucket flowlogs-qa-123456789012-eu-west-1 from flowlogs-qa, which the previous synth (move-locked/stacks/flowlogs-qa) locks in GOVERNANCE mode for 90 days (got no archive bucket in this stack). AWS cannot turn Object Lock off",
+    );
+  });
+
+  it("refuses to drop the central archive's Object Lock, naming the archive file", async () => {
+    write({ central: "central" }, { objectLock: { mode: "COMPLIANCE" } });
+    const out = path.join(work, "central-lock");
+    await runCli("synth", "--out", out);
+    write({ central: "central" });
+    const r = await runCli("synth", "--out", out);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("archives/central.objectLock: is removed, but the previous synth (central-lock/stacks/flowlogs-archive-central) locks flowlogs-archive-central-999999999999-eu-west-1 in COMPLIANCE mode for 90 days (got nothing).");
+  });
+
+  it("warns, and writes, when the lock's mode changes or an unlocked archive bucket leaves its stack", async () => {
+    write({ objectLock: { mode: "COMPLIANCE" } });
+    const out = path.join(work, "warn");
+    await runCli("synth", "--out", out);
+    write({ objectLock: { mode: "GOVERNANCE" } });
+    let r = await runCli("synth", "--out", out);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain(
+      "warning: qa: changes the Object Lock mode of flowlogs-qa-123456789012-eu-west-1 from COMPLIANCE to GOVERNANCE; versions already delivered keep their COMPLIANCE lock until it ends, only new ones get GOVERNANCE.",
+    );
+    const unlocked = path.join(work, "unlocked");
+    write({});
+    await runCli("synth", "--out", unlocked);
+    write({ central: "central" });
+    r = await runCli("synth", "--out", unlocked);
+    expect(r.code).toBe(0);
+    expect(r.err).toContain("warning: qa: drops the archive bucket flowlogs-qa-123456789012-eu-west-1 from flowlogs-qa, so terraform plan will show its destroy");
   });
 });

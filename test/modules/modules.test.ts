@@ -2,6 +2,7 @@ import { Testing } from "cdktf";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import { LogFormat } from "../../functions/flowlog/format";
+import { Alerting } from "../../modules/alerting";
 import { ArchiveBucket } from "../../modules/archive-bucket";
 import { DeliveryRole } from "../../modules/delivery-role";
 import { FlowLogs } from "../../modules/flow-logs";
@@ -55,6 +56,25 @@ describe("FlowLogGroup", () => {
   });
 });
 
+describe("Alerting", () => {
+  const s = parse(Testing.synthScope((scope) => new Alerting(scope, "Alerting", { ...ctx, name: "dev", kmsKeyArn: "arn:k" })));
+
+  it("gives the findings topic a policy of its own: this account's CloudWatch alarms publish, nothing else is granted", () => {
+    const topicPolicy = only(s, "aws_sns_topic_policy");
+    expect(topicPolicy.arn).toMatch(/^\$\{aws_sns_topic\.Alerting_Topic_[0-9A-F]+\.arn\}$/);
+    expect(policy(topicPolicy).Statement).toEqual([
+      {
+        Sid: "CloudWatchAlarmsPublish",
+        Effect: "Allow",
+        Principal: { Service: "cloudwatch.amazonaws.com" },
+        Action: "sns:Publish",
+        Resource: "arn:aws:sns:eu-west-1:123456789012:flowlogs-dev-findings",
+        Condition: { StringEquals: { "aws:SourceAccount": "123456789012" }, ArnLike: { "aws:SourceArn": "arn:aws:cloudwatch:eu-west-1:123456789012:alarm:*" } },
+      },
+    ]);
+  });
+});
+
 describe("DeliveryRole", () => {
   const s = parse(Testing.synthScope((scope) => new DeliveryRole(scope, "Delivery", { ...ctx, roleName: "r", logGroupNames: ["/flowlog-kit/dev/vpc-flow-logs"] })));
 
@@ -71,7 +91,7 @@ describe("DeliveryRole", () => {
   it("may write to each of its log groups and to no other", () => {
     const two = parse(Testing.synthScope((scope) => new DeliveryRole(scope, "Delivery", { ...ctx, roleName: "r", logGroupNames: ["/flowlog-kit/dev/vpc-flow-logs", "/flowlog-kit/dev/detail/subnet-01234567"] })));
     const st = policy(only(two, "aws_iam_role_policy")).Statement;
-    expect(st).toHaveLength(1);
+    expect(st).toHaveLength(2);
     expect(st[0].Resource).toEqual([
       "arn:aws:logs:eu-west-1:123456789012:log-group:/flowlog-kit/dev/vpc-flow-logs",
       "arn:aws:logs:eu-west-1:123456789012:log-group:/flowlog-kit/dev/vpc-flow-logs:*",
@@ -81,15 +101,17 @@ describe("DeliveryRole", () => {
     expect(only(two, "aws_iam_role").description).toBe("Publishes VPC flow logs to /flowlog-kit/dev/vpc-flow-logs and 1 more log group(s)");
   });
 
-  it("may write only to the one log group", () => {
+  it("may write only to the one log group, and find it (DescribeLogGroups takes no resource ARN)", () => {
     const st = policy(only(s, "aws_iam_role_policy")).Statement;
-    expect(st).toHaveLength(1);
+    expect(st).toHaveLength(2);
     expect(st[0].Resource).toEqual([
       "arn:aws:logs:eu-west-1:123456789012:log-group:/flowlog-kit/dev/vpc-flow-logs",
       "arn:aws:logs:eu-west-1:123456789012:log-group:/flowlog-kit/dev/vpc-flow-logs:*",
     ]);
     expect(st[0].Action).not.toContain("logs:CreateLogGroup");
-    expect(JSON.stringify(st)).not.toContain('"*"');
+    expect(JSON.stringify(st[0])).not.toContain('"*"');
+    // The VPC user guide lists it for the delivery role; without it delivery fails.
+    expect(st[1]).toEqual({ Sid: "FindLogGroupsNoResourceLevel", Effect: "Allow", Action: "logs:DescribeLogGroups", Resource: "*" });
   });
 });
 
@@ -120,6 +142,10 @@ describe("ArchiveBucket", () => {
       "arn:aws:s3:::flowlogs-dev-archive/AWSLogs/aws-account-id=123456789012/*",
       "arn:aws:s3:::flowlogs-dev-archive/parquet/AWSLogs/123456789012/*",
       "arn:aws:s3:::flowlogs-dev-archive/parquet/AWSLogs/aws-account-id=123456789012/*",
+      "arn:aws:s3:::flowlogs-dev-archive/transit-gateway/AWSLogs/123456789012/*",
+      "arn:aws:s3:::flowlogs-dev-archive/transit-gateway/AWSLogs/aws-account-id=123456789012/*",
+      "arn:aws:s3:::flowlogs-dev-archive/transit-gateway/parquet/AWSLogs/123456789012/*",
+      "arn:aws:s3:::flowlogs-dev-archive/transit-gateway/parquet/AWSLogs/aws-account-id=123456789012/*",
       "arn:aws:s3:::flowlogs-dev-archive/incidents/*/AWSLogs/123456789012/*",
       "arn:aws:s3:::flowlogs-dev-archive/incidents/*/AWSLogs/aws-account-id=123456789012/*",
     ]);

@@ -2,6 +2,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { validateEnvironment } from "../../environments";
+import { validateArchive } from "../../environments/archives";
+import type { Archive } from "../../environments/archives/schema";
 import type { Environment, EnvironmentInput } from "../../environments/schema";
 import { ConfigError } from "../../policies/errors";
 
@@ -68,6 +70,23 @@ export function writeArchiveFiles(dir: string, archives: Record<string, unknown>
   for (const [file, input] of Object.entries(archives)) {
     fs.writeFileSync(path.join(dir, "archives", `${file}.ts`), `export default ${JSON.stringify(input, null, 2)};\n`);
   }
+}
+
+/** The validated central archive; throws a ConfigError with the problems when invalid. */
+export function archive(overrides: Record<string, unknown> = {}): Archive {
+  const problems: string[] = [];
+  const input = baseArchive(overrides);
+  const a = validateArchive({ file: `/envs/archives/${String(input.name)}.ts`, input }, problems);
+  if (!a) throw new ConfigError(problems);
+  return a;
+}
+
+/** A validated environment that delivers to `central` (by default archive()). */
+export function centralEnv(overrides: Record<string, unknown> = {}, central: Archive = archive()): Environment {
+  const problems: string[] = [];
+  const e = validateEnvironment({ file: "/envs/test.ts", input: baseInput({ archive: { central: central.name }, ...overrides }) }, problems, [central]);
+  if (!e) throw new ConfigError(problems);
+  return e;
 }
 
 /** A minimal valid central archive; tests override what they exercise. */

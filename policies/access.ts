@@ -1,0 +1,836 @@
+/**
+ * Each role's job as executable tasks, evaluated on a synthesized stack: what the
+ * SecurityAnalyst, SecurityEngineer and Auditor must be able to do (and must not), what the
+ * detector and the alarms do, and every request AWS makes to deliver the flow logs. Every task
+ * is a list of requests (principal, action, resource, request context) that policies/evaluate.ts
+ * decides against the stack's own policies, read by policies/stack-model.ts. Pure TypeScript.
+ *
+ * The tasks are read from the stack, not from the configuration: the workgroup, tables, buckets,
+ * keys, log groups, roles, function and topic are the ones Terraform will create, so a task
+ * names exactly what will exist. A task whose resources the stack does not have (no Athena, no
+ * detector, no Auditor role) is not asked.
+ *
+ * A decision that rests on a policy outside the stack (a given KMS key, a bucket of another
+ * stack) is "unverified", with what to check: never "allow".
+ */
+import { NOT_ARCHIVE_TAG, ACCESS_CONTROLS, ControlException, ControlOutcome } from "./controls";
+import { Evidence, resources, StackJson } from "./controls/stack";
+import { DeliveryPlan, deliveryPlan, FlowLogSettings, flowLogSettings, logStreamName, placeholderInterfaceId } from "./delivery-paths";
+import { AccessDecision, AccessRequest, ContextValue, evaluate, PolicySet } from "./evaluate";
+import { partitionOf } from "./iam";
+import { RBAC_ROLES, RbacRole, rbacRoleName } from "./rbac";
+import { stackModel, StackModel } from "./stack-model";
+
+/** What a row's request gets from AWS: implicit deny is shown as "deny" with statement "implicit deny". */
+export type AccessDecisionText = "allow" | "deny" | "unverified";
+
+/** The control a row is evidence for: ACC-1 required tasks, ACC-2 forbidden tasks, ACC-3 delivery. */
+export type AccessControlId = "ACC-1" | "ACC-2" | "ACC-3";
+
+/** One evaluated request, as `flowlog-kit access --format json` prints it. */
+export interface AccessRow {
+  readonly environment: string;
+  /** An IAM role by its name (`flowlogs-prod-security-analyst`), or a service principal. */
+  readonly principal: string;
+  /** The job the request is part of, e.g. "run an Athena query end to end". */
+  readonly task: string;
+  readonly action: string;
+  /** The ARN the action is authorized against, or "*". */
+  readonly resource: string;
+  readonly decision: AccessDecisionText;
+  /** The deciding statement's Sid, or "implicit deny". */
+  readonly statement: string;
+  /** True: the task must be allowed. False: it is forbidden, and must be denied. */
+  readonly required: boolean;
+  /** What to check for an unverified row, why a request is denied, or a caveat on an allow. */
+  readonly note?: string;
+}
+
+/** A row with what the report, the controls and the fix need besides. */
+export interface EvaluatedRow extends AccessRow {
+  /** The synthesized stack, e.g. `flowlogs-prod-incident-sec-1`. */
+  readonly stack: string;
+  readonly control: AccessControlId;
+  /** "ok": as the task requires; "fail": a required task denied or a forbidden one allowed; "review": unverified. */
+  readonly outcome: "ok" | "fail" | "review";
+  /** The policy holding `statement`, as the stack names it. */
+  readonly policy?: string;
+  /** What to change when the row fails, or what to check when it is unverified. */
+  readonly fix: string;
+  /** Why AWS decides as it does, when the evaluator says (the request's own caveats are in `note`). */
+  readonly why?: string;
+}
+
+/** A synthesized stack and its name. */
+export interface NamedStack {
+  readonly name: string;
+  readonly json: StackJson;
+}
+
+export interface StackAccessOptions {
+  /** The environment the stack belongs to: RBAC roles are named after it. */
+  readonly environment: string;
+  /**
+   * Stacks applied in the same account and Region that this one builds on: for an incident
+   * stack, its environment stack (roles, archive bucket and key are defined there).
+   * @default []
+   */
+  readonly companions?: readonly NamedStack[];
+}
+
+interface Step {
+  readonly action: string;
+  readonly resource: string;
+  readonly context?: Readonly<Record<string, ContextValue>>;
+  /** Acts for the task's principal, e.g. CloudWatch Logs decrypting a group for a query. */
+  readonly principal?: string;
+  readonly note?: string;
+  /** Where the policy that decides lives, when it is not the task's. */
+  readonly source?: string;
+}
+
+interface Task {
+  readonly principal: string;
+  readonly task: string;
+  readonly required: boolean;
+  readonly control: AccessControlId;
+  /** Where the policies that should decide are written, for the fix. */
+  readonly source: string;
+  readonly steps: readonly Step[];
+}
+
+/** An account that is not the stack's: the principal of the "nothing outside writes" tasks. */
+const externalAccount = (account: string) => (account === "111122223333" ? "444455556666" : "111122223333");
+
+const SOURCES = {
+  SecurityAnalyst: "policies/rbac.ts securityAnalystPolicy",
+  SecurityEngineer: "policies/rbac.ts securityEngineerPolicy",
+  Auditor: "policies/rbac.ts auditorPolicy",
+  detector: "policies/iam.ts detectorPermissions",
+  keyPolicy: "policies/iam.ts kmsKeyPolicy",
+  bucketPolicy: "policies/iam.ts archiveBucketPolicy (deliveryPrefixes)",
+  deliveryRole: "policies/iam.ts deliveryPermissions",
+  deliveryTrust: "policies/iam.ts deliveryTrustPolicy",
+  topicPolicy: "policies/iam.ts findingsTopicPolicy",
+  invoke: "modules/detectors.ts (aws_lambda_permission)",
+  serviceLinked: "the stream's LogDeliveryEnabled=true tag (AWSServiceRoleForLogDelivery)",
+} as const;
+
+/** The account and Region a stack is applied in: its default AWS provider's. */
+export function stackAccount(stack: NamedStack): { account: string; region: string } {
+  const providers = (stack.json.provider?.aws ?? []) as Record<string, unknown>[];
+  const p = providers.find((x) => x.alias === undefined) ?? providers[0];
+  const account = Array.isArray(p?.allowed_account_ids) ? String(p!.allowed_account_ids[0]) : undefined;
+  const region = typeof p?.region === "string" ? p.region : undefined;
+  if (!account || !region) {
+    throw new Error(
+      `${stack.name}: the stack's AWS provider names no ${account ? "region" : "allowed_account_ids"} (got ${JSON.stringify(p ?? null)}). Synthesize it with the kit (stacks/environment-stack.ts configureStack sets both).`,
+    );
+  }
+  return { account, region };
+}
+
+/** The name a principal is shown with: an IAM role's name, or the principal as given. */
+export function principalName(principal: string): string {
+  const role = /^arn:[^:]+:iam::\d{12}:role\/(?:.*\/)?([^/]+)$/.exec(principal);
+  return role ? role[1]! : principal;
+}
+
+const str = (v: unknown) => (typeof v === "string" ? v : undefined);
+const vars = (fn: Record<string, unknown>) => ((fn.environment as { variables?: Record<string, unknown> } | undefined)?.variables ?? {}) as Record<string, unknown>;
+
+/** The resources of one stack that tasks name, read with references resolved. */
+interface StackFacts {
+  readonly name: string;
+  readonly json: StackJson;
+  /** The account that owns a bucket (a companion's, when it defines it), for S3 requests. */
+  readonly bucketOwner: (bucketArn: string) => string;
+  readonly account: string;
+  readonly region: string;
+  readonly p: string;
+  readonly model: StackModel;
+  readonly plan: DeliveryPlan;
+  readonly flowLogs: readonly FlowLogSettings[];
+  /** Flow-log groups this stack's flow logs write, with their key and masking. */
+  readonly groups: readonly { arn: string; name: string; keyArn?: string; masked: boolean }[];
+  /** One sample object per S3 flow log, with its bucket, the bucket's key, and whether the bucket's policy is known. */
+  readonly objects: readonly { flowLog: string; bucketArn: string; objectArn: string; key?: BucketKey | "unknown"; policyKnown: boolean }[];
+  /** Archive buckets this stack defines. */
+  readonly archiveBuckets: readonly { arn: string; key?: BucketKey }[];
+}
+
+interface BucketKey {
+  readonly keyArn: string;
+  readonly bucketKey: boolean;
+}
+
+/**
+ * Every task of one synthesized stack, each request decided. The stack's account and Region are
+ * its provider's.
+ */
+export function stackAccess(stack: NamedStack, options: StackAccessOptions): EvaluatedRow[] {
+  const { account, region } = stackAccount(stack);
+  const p = partitionOf(region);
+  const companions = options.companions ?? [];
+  const ctx = { account, region };
+  // Each companion in its own account and Region: a central archive lives in another account.
+  const withContext = companions.map((c) => ({ stack: c.json, context: stackAccount(c) }));
+  const model = stackModel(stack.json, ctx, { companions: withContext });
+  const all = [{ json: stack.json, model, account }, ...withContext.map((c) => ({ json: c.stack, model: stackModel(c.stack, c.context), account: c.context.account }))];
+  const plan = deliveryPlan(stack.json, account, region, { companions: withContext });
+  const flowLogs = flowLogSettings(stack.json, model);
+
+  const sseCache = new Map<string, BucketKey | undefined | "unknown">();
+  const bucketSse = (bucketName: string): BucketKey | undefined | "unknown" => {
+    if (!sseCache.has(bucketName)) sseCache.set(bucketName, readBucketSse(bucketName));
+    return sseCache.get(bucketName);
+  };
+  const readBucketSse = (bucketName: string): BucketKey | undefined | "unknown" => {
+    for (const { json, model: m } of all) {
+      if (!resources(json, "aws_s3_bucket").some((b) => m.attribute(b.address, "bucket") === bucketName)) continue;
+      for (const sse of resources(json, "aws_s3_bucket_server_side_encryption_configuration")) {
+        if (m.resolve(String(sse.values.bucket ?? "")) !== bucketName) continue;
+        for (const rule of (Array.isArray(sse.values.rule) ? sse.values.rule : [sse.values.rule]) as Record<string, unknown>[]) {
+          const byDefault = rule?.apply_server_side_encryption_by_default as Record<string, unknown> | undefined;
+          const id = str(byDefault?.kms_master_key_id);
+          if (byDefault && String(byDefault.sse_algorithm ?? "").startsWith("aws:kms") && id) return { keyArn: m.resolve(id), bucketKey: rule.bucket_key_enabled === true };
+        }
+      }
+      return undefined;
+    }
+    return "unknown";
+  };
+
+  const groupArns = [...new Set(plan.paths.filter((x) => x.destinationType === "cloud-watch-logs").map((x) => x.destination))];
+  const masked = new Set(resources(stack.json, "aws_cloudwatch_log_data_protection_policy").map((r) => model.resolve(String(r.values.log_group_name ?? ""))));
+  const groups = groupArns.map((arn) => {
+    const name = arn.slice(arn.indexOf(":log-group:") + ":log-group:".length);
+    const group = resources(stack.json, "aws_cloudwatch_log_group").find((g) => model.attribute(g.address, "name") === name);
+    const key = group ? str(group.values.kms_key_id) : undefined;
+    return { arn, name, ...(key ? { keyArn: model.resolve(key) } : {}), masked: masked.has(name) };
+  });
+
+  const objects = plan.requests
+    .filter((r) => r.action === "s3:PutObject")
+    .map((r) => {
+      const bucketArn = r.resource.slice(0, r.resource.indexOf("/"));
+      const bucketName = bucketArn.slice(bucketArn.indexOf(":::") + 3);
+      const key = bucketSse(bucketName);
+      return { flowLog: r.flowLog, bucketArn, objectArn: r.resource, ...(key ? { key } : {}), policyKnown: model.policiesFor(`arn:${p}:iam::${account}:root`, bucketArn).resourcePolicy?.document !== undefined };
+    });
+
+  const archiveBuckets = resources(stack.json, "aws_s3_bucket")
+    .filter((b) => (b.values.tags as Record<string, string> | undefined)?.[NOT_ARCHIVE_TAG.key] !== NOT_ARCHIVE_TAG.value)
+    .map((b) => {
+      const name = model.attribute(b.address, "bucket")!;
+      const key = bucketSse(name);
+      return { arn: `arn:${p}:s3:::${name}`, ...(key && key !== "unknown" ? { key } : {}) };
+    });
+
+  const owners = new Map<string, string>();
+  const bucketOwner = (bucketArn: string) => {
+    const name = bucketArn.slice(bucketArn.indexOf(":::") + 3).split("/")[0]!;
+    if (!owners.has(name)) owners.set(name, all.find(({ json, model: m }) => resources(json, "aws_s3_bucket").some((b) => m.attribute(b.address, "bucket") === name))?.account ?? account);
+    return owners.get(name)!;
+  };
+  const facts: StackFacts = { name: stack.name, json: stack.json, bucketOwner, account, region, p, model, plan, flowLogs, groups, objects, archiveBuckets };
+  const roleArn = (name: string) => {
+    for (const { json, model: m } of all) {
+      const role = resources(json, "aws_iam_role").find((r) => m.attribute(r.address, "name") === name);
+      if (role) return m.attribute(role.address, "arn");
+    }
+    return undefined;
+  };
+  const incident = stack.name.startsWith(`flowlogs-${options.environment}-incident-`) ? stack.name.slice(`flowlogs-${options.environment}-incident-`.length) : undefined;
+  const tasks: Task[] = [
+    ...rbacTasks(facts, options.environment, roleArn, incident),
+    ...detectorTasks(facts),
+    ...alarmTasks(facts, stack.json),
+    ...deliveryTasks(facts, stack.json),
+    ...externalTasks(facts),
+  ];
+  const suffix = incident ? ` (incident ${incident})` : "";
+  return [...tasks.flatMap((t) => t.steps.map((s) => evaluateStep(facts, options.environment, t, s, suffix))), ...unresolvedRows(facts, options.environment, stack.json, suffix)];
+}
+
+/**
+ * Every task of an environment: its own stack, and each of its incident stacks read with the
+ * environment stack as companion (the roles, the archive bucket and the key live there). With
+ * `archive`, the synthesized stack of the central archive the environment delivers to, that
+ * archive's bucket and key policies decide too (in the archive's account).
+ */
+export function environmentAccess(environment: string, stack: NamedStack, incidents: readonly NamedStack[] = [], archive?: NamedStack): EvaluatedRow[] {
+  const shared = archive ? [archive] : [];
+  return [...stackAccess(stack, { environment, companions: shared }), ...incidents.flatMap((i) => stackAccess(i, { environment, companions: [stack, ...shared] }))];
+}
+
+/** The public columns of a row, as `access --format json` prints them. */
+export function accessJson(row: EvaluatedRow): AccessRow {
+  const { environment, principal, task, action, resource, decision, statement, required, note } = row;
+  return { environment, principal, task, action, resource, decision, statement, required, ...(note ? { note } : {}) };
+}
+
+function evaluateStep(f: StackFacts, environment: string, t: Task, s: Step, suffix: string): EvaluatedRow {
+  const principal = s.principal ?? t.principal;
+  const resourceAccount = /^arn:[^:]+:s3:::/.test(s.resource) ? f.bucketOwner(s.resource) : undefined;
+  const found = f.model.policiesFor(principal, s.resource);
+  // A role's trust policy governs only its assumption: IAM authorizes iam:* on a role (PassRole,
+  // GetRole, CreateServiceLinkedRole) by identity policies alone.
+  const policies = s.action.startsWith("iam:") ? { ...found, resourcePolicy: null } : found;
+  // AWS puts the caller's ARN in every request of an IAM principal (cross-account grants test it).
+  const context = principal.startsWith("arn:") ? { "aws:PrincipalArn": principal, ...s.context } : (s.context ?? {});
+  const request = { principal, action: s.action, resource: s.resource, ...(resourceAccount ? { resourceAccount } : {}), context };
+  const d: AccessDecision = withOrganization(f, request, policies, evaluate(request, policies));
+  const decision: AccessDecisionText = d.decision === "allow" ? "allow" : d.decision === "unverified" ? "unverified" : "deny";
+  const outcome = decision === "unverified" ? "review" : (decision === "allow") === t.required ? "ok" : "fail";
+  const shown = principalName(principal);
+  const note = [s.note, d.note].filter(Boolean).join("; ");
+  const source = s.source ?? t.source;
+  const isService = !principal.startsWith("arn:");
+  let fix: string;
+  if (outcome === "review") fix = `${d.note ?? "a policy outside this stack decides"}; then record the review as a typed exception for ${t.control} in environments/${environment}.ts`;
+  else if (!t.required) fix = `Deny ${s.action} on ${s.resource} to ${shown}, or narrow ${d.statement}${d.policy ? ` in ${d.policy}` : ""} (${source}).`;
+  else if (d.decision === "deny") fix = `Narrow ${d.statement}${d.policy ? ` in ${d.policy}` : ""} so that it no longer denies ${shown} ${s.action} on ${s.resource} (${source}).`;
+  else {
+    const where = isService ? policies.resourcePolicy?.name : policies.identity?.[0]?.name;
+    fix = `Allow ${shown} ${s.action} on ${s.resource}${where ? ` in ${where}` : ""} (${source}).`;
+  }
+  return {
+    environment,
+    principal: shown,
+    task: `${t.task}${suffix}`,
+    action: s.action,
+    resource: s.resource,
+    decision,
+    statement: d.statement,
+    required: t.required,
+    ...(note ? { note } : {}),
+    stack: f.name,
+    control: t.control,
+    outcome,
+    ...(d.policy ? { policy: d.policy } : {}),
+    fix,
+    ...(d.note ? { why: d.note } : {}),
+  };
+}
+
+/**
+ * A service acting for this account sends aws:SourceOrgID, the account's organization, which
+ * the stack cannot know. When a resource policy grants by organization (a central archive for
+ * an organization) and only that is missing, the request is allowed if the account belongs to
+ * the organization: unverified, saying so, never allowed and never denied on a guess.
+ */
+function withOrganization(f: StackFacts, request: AccessRequest, policies: PolicySet, d: AccessDecision): AccessDecision {
+  const doc = policies.resourcePolicy?.document;
+  if (d.decision !== "implicit-deny" || request.principal.startsWith("arn:") || !doc || Object.keys(request.context ?? {}).some((k) => k.toLowerCase() === "aws:sourceorgid")) return d;
+  const orgs = [...new Set([...JSON.stringify(doc).matchAll(/"aws:SourceOrgID":\s*(\[[^\]]*\]|"[^"]*")/gi)].flatMap((m) => JSON.parse(m[1]!) as string | string[]))];
+  for (const org of orgs) {
+    const asMember = evaluate({ ...request, context: { ...request.context, "aws:SourceOrgID": org } }, policies);
+    if (asMember.decision === "allow") {
+      const account = String(request.context?.["aws:SourceAccount"] ?? f.account);
+      return { ...asMember, decision: "unverified", note: `allowed by ${asMember.statement} if account ${account} belongs to organization ${org} (AWS then sends aws:SourceOrgID): check the account's organization` };
+    }
+  }
+  return d;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The roles' jobs
+
+const MFA_SESSION = { "aws:SecureTransport": "true", "aws:MultiFactorAuthPresent": "true" } as const;
+const TLS = { "aws:SecureTransport": "true" } as const;
+
+/** A stream ARN of a group: one stand-in interface's stream, as delivery writes it. */
+const streamOf = (groupArn: string, seed: string) => `${groupArn}:log-stream:${logStreamName(placeholderInterfaceId(seed), "ALL")}`;
+
+const s3Context = (f: StackFacts) => ({ "kms:ViaService": `s3.${f.region}.amazonaws.com` });
+const decryptObject = (f: StackFacts, o: StackFacts["objects"][number], base: Readonly<Record<string, ContextValue>> = MFA_SESSION): Step[] =>
+  o.key && o.key !== "unknown" && !o.key.keyArn.includes("${") ? [{ action: "kms:Decrypt", resource: o.key.keyArn, context: { ...base, ...s3Context(f), "kms:EncryptionContext:aws:s3:arn": o.key.bucketKey ? o.bucketArn : o.objectArn } }] : [];
+
+/** One flow log per (destination, resource type, delivery role): what creating one takes does not depend on more. */
+function flowLogKinds(f: StackFacts): FlowLogSettings[] {
+  const seen = new Set<string>();
+  return f.flowLogs.filter((fl) => {
+    const kind = `${fl.destinationType}|${fl.resourceType}|${fl.iamRoleArn ?? ""}`;
+    if (seen.has(kind)) return false;
+    seen.add(kind);
+    return true;
+  });
+}
+
+/** "an ENI flow log", "a VPC flow log". */
+const article = (noun: string) => `${/^(ENI|[aeiou])/i.test(noun) && !/^(VPC|transit)/.test(noun) ? "an" : "a"} ${noun}`;
+
+const TARGET_TYPES: Readonly<Record<string, string>> = { vpc: "vpc", subnet: "subnet", eni: "network-interface", "transit-gateway": "transit-gateway", "transit-gateway-attachment": "transit-gateway-attachment" };
+const DESTINATION_NAMES: Readonly<Record<string, string>> = { s3: "S3", "cloud-watch-logs": "CloudWatch Logs", "kinesis-data-firehose": "Firehose" };
+const RESOURCE_NAMES: Readonly<Record<string, string>> = { vpc: "VPC", subnet: "subnet", eni: "ENI", "transit-gateway": "transit gateway", "transit-gateway-attachment": "transit gateway attachment" };
+
+function rbacTasks(f: StackFacts, environment: string, roleArn: (name: string) => string | undefined, incident: string | undefined): Task[] {
+  const roles = Object.fromEntries(RBAC_ROLES.map((r) => [r, roleArn(rbacRoleName(environment, r))])) as Record<RbacRole, string | undefined>;
+  const tasks: Task[] = [];
+  const task = (role: RbacRole, name: string, required: boolean, steps: Step[]) => {
+    if (roles[role] && steps.length) tasks.push({ principal: roles[role]!, task: name, required, control: required ? "ACC-1" : "ACC-2", source: SOURCES[role], steps });
+  };
+  const athena = incident ? undefined : athenaOf(f);
+  const kinds = flowLogKinds(f);
+  const keys = [...new Map(f.archiveBuckets.filter((b) => b.key).map((b) => [b.key!.keyArn, b.key!])).values()];
+
+  // SecurityAnalyst: reads everything, deletes nothing.
+  if (athena) task("SecurityAnalyst", "run an Athena query end to end", true, athenaSteps(f, athena));
+  for (const g of f.groups) {
+    task("SecurityAnalyst", `run a Logs Insights query on ${g.name}`, true, [
+      { action: "logs:StartQuery", resource: g.arn, context: MFA_SESSION },
+      { action: "logs:GetQueryResults", resource: g.arn, context: MFA_SESSION },
+      { action: "logs:StopQuery", resource: "*", context: MFA_SESSION },
+      { action: "logs:DescribeLogGroups", resource: "*", context: MFA_SESSION },
+      ...(g.masked ? [{ action: "logs:Unmask", resource: g.arn, context: MFA_SESSION, note: "the group masks IP addresses (data protection policy)" }] : []),
+      ...logsDecrypt(f, g),
+    ]);
+  }
+  if (f.objects.length) {
+    task("SecurityAnalyst", "read archived flow logs", true, [
+      ...[...new Set(f.objects.map((o) => o.bucketArn))].map((b) => ({ action: "s3:ListBucket", resource: b, context: MFA_SESSION })),
+      ...f.objects.flatMap((o) => [{ action: "s3:GetObject", resource: o.objectArn, context: MFA_SESSION }, ...decryptObject(f, o)]),
+    ]);
+  }
+  task("SecurityAnalyst", "delete archived flow logs", false, f.objects.flatMap((o) => ["s3:DeleteObject", "s3:DeleteObjectVersion"].map((action) => ({ action, resource: o.objectArn, context: MFA_SESSION }))));
+  task("SecurityAnalyst", "delete the archive bucket", false, f.archiveBuckets.map((b) => ({ action: "s3:DeleteBucket", resource: b.arn, context: MFA_SESSION })));
+  task("SecurityAnalyst", "delete flow-log groups or streams", false, f.groups.flatMap((g) => [
+    { action: "logs:DeleteLogGroup", resource: g.arn, context: MFA_SESSION },
+    { action: "logs:DeleteLogStream", resource: streamOf(g.arn, g.arn), context: MFA_SESSION },
+  ]));
+  task("SecurityAnalyst", "delete flow logs", false, kinds.map((fl) => ({ action: "ec2:DeleteFlowLogs", resource: fl.flowLogArn, context: MFA_SESSION })));
+  if (athena) task("SecurityAnalyst", "delete Athena tables", false, athena.tables.map((t) => ({ action: "glue:DeleteTable", resource: t.arn, context: MFA_SESSION })));
+
+  // SecurityEngineer: manages flow logs and the detector; never weakens the evidence.
+  for (const fl of kinds) {
+    const kind = `${RESOURCE_NAMES[fl.resourceType] ?? fl.resourceType} flow log to ${DESTINATION_NAMES[fl.destinationType] ?? fl.destinationType}`;
+    const target = TARGET_TYPES[fl.resourceType];
+    const tagged = hasTags(f, fl);
+    task("SecurityEngineer", `create ${article(kind)}`, true, [
+      { action: "ec2:CreateFlowLogs", resource: fl.flowLogArn, context: MFA_SESSION },
+      ...(target ? [{ action: "ec2:CreateFlowLogs", resource: `arn:${f.p}:ec2:${f.region}:${f.account}:${target}/${fl.resourceId}`, context: MFA_SESSION }] : []),
+      ...(tagged ? [{ action: "ec2:CreateTags", resource: fl.flowLogArn, context: { ...MFA_SESSION, "ec2:CreateAction": "CreateFlowLogs" } }] : []),
+      { action: "ec2:DescribeFlowLogs", resource: "*", context: MFA_SESSION },
+      ...(fl.destinationType === "cloud-watch-logs" && fl.iamRoleArn && !fl.iamRoleArn.includes("${")
+        ? [{ action: "iam:PassRole", resource: fl.iamRoleArn, context: { ...MFA_SESSION, "iam:PassedToService": "vpc-flow-logs.amazonaws.com" } }]
+        : []),
+      ...(fl.destinationType !== "cloud-watch-logs" ? [{ action: "logs:CreateLogDelivery", resource: "*", context: MFA_SESSION }] : []),
+      // Same account: AWS tags the stream for its service-linked role, with the caller's permission.
+      ...(fl.destinationType === "kinesis-data-firehose" && !fl.iamRoleArn
+        ? [
+            { action: "firehose:TagDeliveryStream", resource: fl.destination, context: { ...MFA_SESSION, "aws:TagKeys": ["LogDeliveryEnabled"], "aws:RequestTag/LogDeliveryEnabled": "true" } },
+            {
+              action: "iam:CreateServiceLinkedRole",
+              resource: `arn:${f.p}:iam::${f.account}:role/aws-service-role/delivery.logs.amazonaws.com/AWSServiceRoleForLogDelivery`,
+              context: { ...MFA_SESSION, "iam:AWSServiceName": "delivery.logs.amazonaws.com" },
+              note: "only the first time log delivery to Firehose is set up in the account",
+            },
+          ]
+        : []),
+    ]);
+    task("SecurityEngineer", `delete ${article(kind)}`, true, [
+      { action: "ec2:DeleteFlowLogs", resource: fl.flowLogArn, context: MFA_SESSION },
+      ...(fl.destinationType !== "cloud-watch-logs" ? [{ action: "logs:DeleteLogDelivery", resource: "*", context: MFA_SESSION }] : []),
+    ]);
+  }
+  const detector = detectorOf(f);
+  if (detector) {
+    task("SecurityEngineer", "tune the detector", true, [
+      { action: "lambda:GetFunctionConfiguration", resource: detector.functionArn, context: MFA_SESSION },
+      { action: "lambda:UpdateFunctionConfiguration", resource: detector.functionArn, context: MFA_SESSION },
+      ...detector.rules.flatMap((rule) => ["events:DescribeRule", "events:PutRule", "events:DisableRule", "events:EnableRule"].map((action) => ({ action, resource: rule, context: MFA_SESSION }))),
+    ]);
+  }
+  task("SecurityEngineer", "delete archived flow logs", false, f.objects.flatMap((o) => ["s3:DeleteObject", "s3:DeleteObjectVersion"].map((action) => ({ action, resource: o.objectArn, context: MFA_SESSION }))));
+  task("SecurityEngineer", "lower a flow-log group's retention or delete the group", false, f.groups.flatMap((g) => ["logs:PutRetentionPolicy", "logs:DeleteRetentionPolicy", "logs:DeleteLogGroup"].map((action) => ({ action, resource: g.arn, context: MFA_SESSION }))));
+  task(
+    "SecurityEngineer",
+    "remove the archive's protections",
+    false,
+    f.archiveBuckets.flatMap((b) =>
+      ["s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutLifecycleConfiguration", "s3:PutBucketVersioning", "s3:PutEncryptionConfiguration", "s3:PutBucketPublicAccessBlock", "s3:PutBucketOwnershipControls", "s3:DeleteBucket"].map((action) => ({ action, resource: b.arn, context: MFA_SESSION })),
+    ),
+  );
+  task("SecurityEngineer", "disable or delete the archive's key", false, keys.flatMap((k) => ["kms:DisableKey", "kms:ScheduleKeyDeletion"].map((action) => ({ action, resource: k.keyArn, context: MFA_SESSION }))));
+
+  // Auditor: reads configuration, never log data.
+  task("Auditor", "read the flow-log configuration", true, [
+    { action: "ec2:DescribeFlowLogs", resource: "*", context: MFA_SESSION },
+    { action: "logs:DescribeLogGroups", resource: "*", context: MFA_SESSION },
+    ...f.groups.map((g) => ({ action: "logs:DescribeMetricFilters", resource: g.arn, context: MFA_SESSION })),
+  ]);
+  task("Auditor", "read the archive's configuration", true, f.archiveBuckets.flatMap((b) =>
+    ["s3:GetLifecycleConfiguration", "s3:GetBucketPolicy", "s3:GetEncryptionConfiguration", "s3:GetBucketVersioning", "s3:GetBucketPublicAccessBlock"].map((action) => ({ action, resource: b.arn, context: MFA_SESSION })),
+  ));
+  task("Auditor", "read the key's configuration", true, keys.flatMap((k) => ["kms:DescribeKey", "kms:GetKeyRotationStatus"].map((action) => ({ action, resource: k.keyArn, context: MFA_SESSION }))));
+  task("Auditor", "read the roles", true, resources(f.json, "aws_iam_role").map((r) => ({ action: "iam:GetRole", resource: f.model.attribute(r.address, "arn")!, context: MFA_SESSION })));
+  if (detector) {
+    task("Auditor", "read the detector's configuration", true, [
+      { action: "lambda:GetFunctionConfiguration", resource: detector.functionArn, context: MFA_SESSION },
+      ...detector.rules.map((rule) => ({ action: "events:DescribeRule", resource: rule, context: MFA_SESSION })),
+    ]);
+  }
+  task("Auditor", "read flow-log records", false, [
+    ...f.groups.flatMap((g) => [
+      { action: "logs:GetLogEvents", resource: streamOf(g.arn, g.arn), context: MFA_SESSION },
+      { action: "logs:FilterLogEvents", resource: g.arn, context: MFA_SESSION },
+      { action: "logs:StartQuery", resource: g.arn, context: MFA_SESSION },
+    ]),
+    ...f.objects.flatMap((o) => [{ action: "s3:GetObject", resource: o.objectArn, context: MFA_SESSION }, ...decryptObject(f, o)]),
+  ]);
+  return tasks;
+}
+
+function hasTags(f: StackFacts, fl: FlowLogSettings): boolean {
+  const values = f.json.resource?.aws_flow_log?.[fl.address.slice("aws_flow_log.".length)];
+  return !!values && typeof values.tags === "object" && values.tags !== null && Object.keys(values.tags).length > 0;
+}
+
+/** CloudWatch Logs decrypts an encrypted group itself when it is read: the reader needs no key permission. */
+function logsDecrypt(f: StackFacts, g: StackFacts["groups"][number]): Step[] {
+  return g.keyArn && !g.keyArn.includes("${")
+    ? [{ principal: `logs.${f.region}.amazonaws.com`, action: "kms:Decrypt", resource: g.keyArn, context: { "kms:EncryptionContext:aws:logs:arn": g.arn }, note: "CloudWatch Logs decrypts the group's events for the reader", source: SOURCES.keyPolicy }]
+    : [];
+}
+
+interface AthenaFacts {
+  readonly workgroupArn: string;
+  readonly results?: { bucketArn: string; objectArn: string; keyArn?: string };
+  readonly catalogArn: string;
+  readonly databases: readonly string[];
+  readonly tables: readonly { arn: string; database: string; bucketArn?: string; prefix?: string }[];
+}
+
+function athenaOf(f: StackFacts): AthenaFacts | undefined {
+  const json = f.json;
+  const wg = resources(json, "aws_athena_workgroup")[0];
+  if (!wg) return undefined;
+  const at = `arn:${f.p}:glue:${f.region}:${f.account}`;
+  const config = (Array.isArray(wg.values.configuration) ? wg.values.configuration[0] : wg.values.configuration) as Record<string, unknown> | undefined;
+  const result = (Array.isArray(config?.result_configuration) ? config!.result_configuration[0] : config?.result_configuration) as Record<string, unknown> | undefined;
+  const output = /^s3:\/\/([^/]+)\/?(.*)$/.exec(f.model.resolve(String(result?.output_location ?? "")));
+  const encryption = (Array.isArray(result?.encryption_configuration) ? result!.encryption_configuration[0] : result?.encryption_configuration) as Record<string, unknown> | undefined;
+  const keyArn = str(encryption?.kms_key_arn);
+  const tables = resources(json, "aws_glue_catalog_table").map((t) => {
+    const database = f.model.resolve(String(t.values.database_name ?? ""));
+    const name = f.model.resolve(String(t.values.name ?? ""));
+    const sd = (Array.isArray(t.values.storage_descriptor) ? t.values.storage_descriptor[0] : t.values.storage_descriptor) as Record<string, unknown> | undefined;
+    const location = /^s3:\/\/([^/]+)\/?(.*)$/.exec(f.model.resolve(String(sd?.location ?? "")));
+    return { arn: `${at}:table/${database}/${name}`, database, ...(location ? { bucketArn: `arn:${f.p}:s3:::${location[1]}`, prefix: location[2] } : {}) };
+  });
+  return {
+    workgroupArn: f.model.attribute(wg.address, "arn")!,
+    ...(output
+      ? { results: { bucketArn: `arn:${f.p}:s3:::${output[1]}`, objectArn: `arn:${f.p}:s3:::${output[1]}/${output[2]}00000000-0000-4000-8000-000000000000.csv`, ...(keyArn ? { keyArn: f.model.resolve(keyArn) } : {}) } }
+      : {}),
+    catalogArn: `${at}:catalog`,
+    databases: [...new Set([...resources(json, "aws_glue_catalog_database").map((d) => f.model.attribute(d.address, "name")!), ...tables.map((t) => t.database)])],
+    tables,
+  };
+}
+
+/**
+ * Running a query: Athena authorizes the workgroup calls, reads the catalog, then reads the
+ * archive and writes the results with the caller's own credentials (S3 and KMS, through S3).
+ * @see https://docs.aws.amazon.com/athena/latest/ug/security-iam-athena.html
+ * @see https://docs.aws.amazon.com/athena/latest/ug/encryption.html
+ */
+function athenaSteps(f: StackFacts, a: AthenaFacts): Step[] {
+  const at = `arn:${f.p}:glue:${f.region}:${f.account}`;
+  const read = a.tables.flatMap((t) => f.objects.filter((o) => o.bucketArn === t.bucketArn && o.objectArn.startsWith(`${t.bucketArn}/${t.prefix ?? ""}`)));
+  const buckets = [...new Set(a.tables.map((t) => t.bucketArn).filter((b): b is string => !!b))];
+  const r = a.results;
+  return [
+    ...["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults"].map((action) => ({ action, resource: a.workgroupArn, context: MFA_SESSION })),
+    ...a.databases.flatMap((db) => [a.catalogArn, `${at}:database/${db}`].map((resource) => ({ action: "glue:GetDatabase", resource, context: MFA_SESSION }))),
+    ...a.tables.flatMap((t) => ["glue:GetTable", "glue:GetPartitions"].flatMap((action) => [a.catalogArn, `${at}:database/${t.database}`, t.arn].map((resource) => ({ action, resource, context: MFA_SESSION })))),
+    ...buckets.flatMap((b) => ["s3:GetBucketLocation", "s3:ListBucket"].map((action) => ({ action, resource: b, context: MFA_SESSION }))),
+    ...[...new Map(read.map((o) => [o.objectArn, o])).values()].flatMap((o) => [{ action: "s3:GetObject", resource: o.objectArn, context: MFA_SESSION }, ...decryptObject(f, o)]),
+    ...(r
+      ? [
+          ...["s3:GetBucketLocation", "s3:ListBucket"].map((action) => ({ action, resource: r.bucketArn, context: MFA_SESSION })),
+          ...["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"].map((action) => ({ action, resource: r.objectArn, context: MFA_SESSION, note: "the query's result file in the workgroup's output location" })),
+          ...(r.keyArn && !r.keyArn.includes("${")
+            ? ["kms:GenerateDataKey", "kms:Decrypt"].map((action) => ({ action, resource: r.keyArn!, context: { ...MFA_SESSION, ...s3Context(f), "kms:EncryptionContext:aws:s3:arn": r.bucketArn }, note: "the workgroup enforces SSE-KMS query results" }))
+            : []),
+        ]
+      : []),
+  ];
+}
+
+interface DetectorFacts {
+  readonly functionArn: string;
+  readonly roleArn: string;
+  readonly name: string;
+  readonly logGroup?: string;
+  readonly unmask: boolean;
+  readonly topicArn?: string;
+  readonly deadLetterArn?: string;
+  readonly rules: readonly string[];
+  readonly ownLogs?: { arn: string; keyArn?: string };
+  readonly archive?: { bucketArn: string; prefix: string; suffix: string };
+}
+
+/** The kit's detector: the function that reads FLOWLOG_LOG_GROUP. */
+function detectorOf(f: StackFacts): DetectorFacts | undefined {
+  const json = f.json;
+  const fn = resources(json, "aws_lambda_function").find((r) => vars(r.values).FLOWLOG_LOG_GROUP !== undefined);
+  if (!fn) return undefined;
+  const v = vars(fn.values);
+  const functionArn = f.model.attribute(fn.address, "arn")!;
+  const name = f.model.attribute(fn.address, "function_name")!;
+  const refersToFn = (value: unknown) => typeof value === "string" && f.model.resolve(value) === functionArn;
+  const rules = resources(json, "aws_cloudwatch_event_target")
+    .filter((t) => refersToFn(t.values.arn))
+    .map((t) => `arn:${f.p}:events:${f.region}:${f.account}:rule/${f.model.resolve(String(t.values.rule))}`);
+  const ownGroup = resources(json, "aws_cloudwatch_log_group").find((g) => f.model.attribute(g.address, "name") === `/aws/lambda/${name}`);
+  const notification = resources(json, "aws_s3_bucket_notification").flatMap((n) =>
+    ((Array.isArray(n.values.lambda_function) ? n.values.lambda_function : [n.values.lambda_function]) as Record<string, unknown>[])
+      .filter((l) => l && refersToFn(l.lambda_function_arn))
+      .map((l) => ({ bucketArn: `arn:${f.p}:s3:::${f.model.resolve(String(n.values.bucket))}`, prefix: String(l.filter_prefix ?? ""), suffix: String(l.filter_suffix ?? "") })),
+  )[0];
+  const dlq = (fn.values.dead_letter_config as Record<string, unknown> | undefined)?.target_arn;
+  const ownKey = ownGroup ? str(ownGroup.values.kms_key_id) : undefined;
+  return {
+    functionArn,
+    roleArn: f.model.resolve(String(fn.values.role)),
+    name,
+    ...(str(v.FLOWLOG_LOG_GROUP) ? { logGroup: f.model.resolve(String(v.FLOWLOG_LOG_GROUP)) } : {}),
+    unmask: v.FLOWLOG_UNMASK === "1",
+    ...(str(v.FLOWLOG_TOPIC_ARN) ? { topicArn: f.model.resolve(String(v.FLOWLOG_TOPIC_ARN)) } : {}),
+    ...(str(dlq) ? { deadLetterArn: f.model.resolve(String(dlq)) } : {}),
+    rules,
+    ...(ownGroup ? { ownLogs: { arn: f.model.attribute(ownGroup.address, "arn")!, ...(ownKey ? { keyArn: f.model.resolve(ownKey) } : {}) } } : {}),
+    ...(notification ? { archive: notification } : {}),
+  };
+}
+
+function topicKey(f: StackFacts, topicArn: string): string | undefined {
+  const topic = resources(f.json, "aws_sns_topic").find((t) => f.model.attribute(t.address, "arn") === topicArn);
+  const key = topic ? str(topic.values.kms_master_key_id) : undefined;
+  return key ? f.model.resolve(key) : undefined;
+}
+
+/** What the detector does on each run: query, read new archive objects, import findings, publish, log. */
+function detectorTasks(f: StackFacts): Task[] {
+  const d = detectorOf(f);
+  if (!d || d.roleArn.includes("${")) return [];
+  const task = (name: string, steps: Step[], source: string = SOURCES.detector): Task => ({ principal: d.roleArn, task: name, required: true, control: "ACC-1", source, steps });
+  const tasks: Task[] = [];
+  const group = f.groups.find((g) => g.name === d.logGroup) ?? (d.logGroup ? { arn: `arn:${f.p}:logs:${f.region}:${f.account}:log-group:${d.logGroup}`, name: d.logGroup, masked: false } : undefined);
+  if (group) {
+    tasks.push(
+      task(`query ${group.name} with Logs Insights`, [
+        { action: "logs:StartQuery", resource: group.arn, context: TLS },
+        { action: "logs:GetQueryResults", resource: group.arn, context: TLS },
+        { action: "logs:StopQuery", resource: "*", context: TLS },
+        ...(d.unmask ? [{ action: "logs:Unmask", resource: group.arn, context: TLS }] : []),
+        ...logsDecrypt(f, group),
+      ]),
+    );
+  }
+  tasks.push(task("run on its schedule", d.rules.map((rule) => ({ principal: "events.amazonaws.com", action: "lambda:InvokeFunction", resource: d.functionArn, context: { "aws:SourceArn": rule, "aws:SourceAccount": f.account } })), SOURCES.invoke));
+  if (d.archive) {
+    const objects = f.objects.filter((o) => o.bucketArn === d.archive!.bucketArn && o.objectArn.startsWith(`${o.bucketArn}/${d.archive!.prefix}`) && o.objectArn.endsWith(d.archive!.suffix));
+    tasks.push(task("run on each new archive object", [{ principal: "s3.amazonaws.com", action: "lambda:InvokeFunction", resource: d.functionArn, context: { "aws:SourceArn": d.archive.bucketArn, "aws:SourceAccount": f.account } }], SOURCES.invoke));
+    tasks.push(task("read new archive objects", objects.flatMap((o) => [{ action: "s3:GetObject", resource: o.objectArn, context: TLS }, ...decryptObject(f, o, TLS)])));
+  }
+  tasks.push(task("import findings into Security Hub", [{ action: "securityhub:BatchImportFindings", resource: `arn:${f.p}:securityhub:${f.region}:${f.account}:product/${f.account}/default`, context: TLS }]));
+  if (d.topicArn && !d.topicArn.includes("${")) {
+    const key = topicKey(f, d.topicArn);
+    tasks.push(
+      task("publish findings", [
+        { action: "sns:Publish", resource: d.topicArn, context: TLS, source: `${SOURCES.detector}; ${SOURCES.topicPolicy}` },
+        ...(key && !key.includes("${") ? ["kms:GenerateDataKey", "kms:Decrypt"].map((action) => ({ action, resource: key, context: { ...TLS, "kms:ViaService": `sns.${f.region}.amazonaws.com` }, note: "the topic is encrypted with this key" })) : []),
+      ]),
+    );
+  }
+  if (d.deadLetterArn && !d.deadLetterArn.includes("${")) tasks.push(task("keep failed runs in its dead-letter queue", [{ action: "sqs:SendMessage", resource: d.deadLetterArn, context: TLS }]));
+  if (d.ownLogs) {
+    const stream = `${d.ownLogs.arn}:log-stream:2026/01/15/[$LATEST]0123456789abcdef0123456789abcdef`;
+    tasks.push(
+      task("write its own logs", [
+        { action: "logs:CreateLogStream", resource: stream, context: TLS },
+        { action: "logs:PutLogEvents", resource: stream, context: TLS },
+        ...(d.ownLogs.keyArn && !d.ownLogs.keyArn.includes("${")
+          ? [{ principal: `logs.${f.region}.amazonaws.com`, action: "kms:GenerateDataKey", resource: d.ownLogs.keyArn, context: { "kms:EncryptionContext:aws:logs:arn": d.ownLogs.arn }, source: SOURCES.keyPolicy }]
+          : []),
+      ]),
+    );
+  }
+  return tasks.filter((t) => t.steps.length);
+}
+
+/** CloudWatch alarms publish to the findings topic, through its policy and its key. */
+function alarmTasks(f: StackFacts, json: StackJson): Task[] {
+  const topics = new Set(resources(json, "aws_sns_topic").map((t) => f.model.attribute(t.address, "arn")!));
+  return resources(json, "aws_cloudwatch_metric_alarm").flatMap((alarm) => {
+    const name = f.model.resolve(String(alarm.values.alarm_name ?? ""));
+    const actions = [...new Set([...((alarm.values.alarm_actions as unknown[]) ?? []), ...((alarm.values.ok_actions as unknown[]) ?? [])].map((a) => f.model.resolve(String(a))))].filter((a) => topics.has(a));
+    const source = { "aws:SourceAccount": f.account, "aws:SourceArn": `arn:${f.p}:cloudwatch:${f.region}:${f.account}:alarm:${name}` };
+    return actions.map((topic): Task => {
+      const key = topicKey(f, topic);
+      return {
+        principal: "cloudwatch.amazonaws.com",
+        task: `alarm ${name} notifies the findings topic`,
+        required: true,
+        control: "ACC-1",
+        source: SOURCES.topicPolicy,
+        steps: [
+          { action: "sns:Publish", resource: topic, context: source },
+          ...(key && !key.includes("${") ? ["kms:GenerateDataKey", "kms:Decrypt"].map((action) => ({ action, resource: key, context: source, source: SOURCES.keyPolicy })) : []),
+        ],
+      };
+    });
+  });
+}
+
+const deliverySource = (action: string) =>
+  action.startsWith("s3:") ? SOURCES.bucketPolicy : action.startsWith("kms:") ? SOURCES.keyPolicy : action.startsWith("sts:") ? SOURCES.deliveryTrust : action.startsWith("firehose:") ? SOURCES.serviceLinked : SOURCES.deliveryRole;
+
+/** The flow log as people name it: its Name tag, else its Terraform address. */
+function flowLogName(json: StackJson, address: string): string {
+  const tags = json.resource?.aws_flow_log?.[address.slice("aws_flow_log.".length)]?.tags as Record<string, string> | undefined;
+  return tags?.Name ?? address;
+}
+
+/** Every request AWS makes to deliver each flow log, where AWS needs it (policies/delivery-paths.ts). */
+function deliveryTasks(f: StackFacts, json: StackJson): Task[] {
+  return f.plan.requests
+    .filter((r) => r.required)
+    .map((r) => ({
+      principal: r.principal,
+      task: `deliver ${flowLogName(json, r.flowLog)}: ${r.step}`,
+      required: true,
+      control: "ACC-3" as const,
+      source: deliverySource(r.action),
+      steps: [{ action: r.action, resource: r.resource, context: r.context ?? {}, ...(r.note ? { note: r.note } : {}) }],
+    }));
+}
+
+/** Nothing outside the account writes the archive: not another account, not log delivery for another account. */
+function externalTasks(f: StackFacts): Task[] {
+  const other = externalAccount(f.account);
+  const objects = f.objects.filter((o) => o.policyKnown);
+  if (!objects.length) return [];
+  return [
+    {
+      principal: `arn:${f.p}:iam::${other}:root`,
+      task: "write the archive from another account",
+      required: false,
+      control: "ACC-2",
+      source: SOURCES.bucketPolicy,
+      steps: objects.map((o) => ({ action: "s3:PutObject", resource: o.objectArn, context: TLS })),
+    },
+    {
+      principal: "delivery.logs.amazonaws.com",
+      task: "deliver another account's flow logs into the archive",
+      required: false,
+      control: "ACC-2",
+      source: SOURCES.bucketPolicy,
+      steps: objects.map((o) => ({ action: "s3:PutObject", resource: o.objectArn, context: { ...TLS, "aws:SourceAccount": other, "aws:SourceArn": `arn:${f.p}:logs:${f.region}:${other}:*`, "s3:x-amz-acl": "bucket-owner-full-control" } })),
+    },
+  ];
+}
+
+/** Delivery requests the stack cannot make concrete: unverified rows saying what to make known. */
+function unresolvedRows(f: StackFacts, environment: string, json: StackJson, suffix: string): EvaluatedRow[] {
+  return f.plan.unresolved.map((u) => {
+    const fl = f.flowLogs.find((x) => x.address === u.flowLog);
+    const [principal, action] = /kms_key_id of log group/.test(u.what)
+      ? [`logs.${f.region}.amazonaws.com`, "kms:GenerateDataKey"]
+      : /encryption|kms_master_key_id/.test(u.what)
+        ? ["delivery.logs.amazonaws.com", "kms:GenerateDataKey"]
+        : fl?.destinationType === "s3"
+          ? ["delivery.logs.amazonaws.com", "s3:PutObject"]
+          : fl?.destinationType === "kinesis-data-firehose"
+            ? ["delivery.logs.amazonaws.com", "firehose:PutRecordBatch"]
+            : ["vpc-flow-logs.amazonaws.com", "logs:PutLogEvents"];
+    return {
+      environment,
+      principal,
+      task: `deliver ${flowLogName(json, u.flowLog)}${suffix}`,
+      action,
+      resource: u.what,
+      decision: "unverified",
+      statement: "implicit deny",
+      required: true,
+      note: `${u.what} is ${u.value}: ${u.fix}`,
+      stack: f.name,
+      control: "ACC-3",
+      outcome: "review",
+      fix: `${u.fix} Then record the review as a typed exception for ACC-3 in environments/${environment}.ts`,
+    };
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Controls
+
+/** A row as control evidence: the deciding policy and statement, and the request. */
+export function rowEvidence(r: EvaluatedRow): Evidence {
+  return {
+    address: r.policy ?? `${r.stack}:${r.principal}`,
+    attribute: r.statement === "implicit deny" ? "implicit deny" : `Statement[${r.statement}]`,
+    value: `${r.decision}: ${r.principal} ${r.action} on ${r.resource} (${r.task})`,
+  };
+}
+
+/**
+ * One line per failing row, in the kit's error form: `<stack>: <problem> (got <decision>). <fix>`,
+ * naming the task, the request and the deciding statement.
+ */
+export function rowProblem(r: EvaluatedRow): string {
+  const by = r.statement === "implicit deny" ? "an implicit deny" : `${r.statement}${r.policy ? ` in ${r.policy}` : ""}`;
+  const problem = r.required ? `${r.principal} cannot ${r.task}` : `${r.principal} can ${r.task}, which it must not`;
+  const why = r.decision === "deny" && r.why ? `: ${r.why}` : "";
+  return `${r.stack}: ${problem} (got ${r.decision} for ${r.action} on ${r.resource}, by ${by}${why}). ${r.fix}`;
+}
+
+const LISTED = 5;
+const listed = (lines: readonly string[]) => `${lines.slice(0, LISTED).join("; ")}${lines.length > LISTED ? `; and ${lines.length - LISTED} more (flowlog-kit access lists them all)` : ""}`;
+
+const SUBJECT: Record<AccessControlId, [string, string]> = {
+  "ACC-1": ["required task step", "allowed"],
+  "ACC-2": ["forbidden task step", "denied"],
+  "ACC-3": ["delivery request", "allowed"],
+};
+
+/**
+ * ACC-1, ACC-2 and ACC-3 on an environment's rows. A failing row fails its control whatever the
+ * exceptions say: the fix is in the policies. Rows that only could not be verified (a policy
+ * outside the stack decides) fail too, unless the environment records their review as a typed
+ * exception for the control, which then covers them until it expires.
+ */
+export function evaluateAccessControls(rows: readonly EvaluatedRow[], exceptions: readonly ControlException[], today: string): ControlOutcome[] {
+  return ACCESS_CONTROLS.map((c) => {
+    const mine = rows.filter((r) => r.control === c.id);
+    const failed = mine.filter((r) => r.outcome === "fail");
+    const review = mine.filter((r) => r.outcome === "review");
+    const evidence = [...failed, ...review, ...mine.filter((r) => r.outcome === "ok")].map(rowEvidence);
+    const base = { id: c.id, title: c.title, severity: c.severity, mappings: c.mappings, evidence };
+    const [noun, as] = SUBJECT[c.id as AccessControlId];
+    const exception = exceptions.find((e) => e.control === c.id);
+    const reviewText = `${review.length} ${noun}(s) rest on policies outside the stack: ${listed([...new Set(review.map((r) => r.note ?? r.fix))])}`;
+    if (failed.length) {
+      return {
+        ...base,
+        result: "FAIL" as const,
+        message: `${failed.length} ${noun}(s) not ${as} as required: ${listed(failed.map(rowProblem))}${review.length ? `; and ${reviewText}` : ""}${exception ? `; the exception approved by ${exception.approver} covers only rows that could not be verified` : ""}`,
+        ...(exception ? { exception } : {}),
+      };
+    }
+    if (review.length) {
+      if (!exception) return { ...base, result: "FAIL" as const, message: `${reviewText}. Review them, then record the review as a typed exception for ${c.id}` };
+      if (exception.expires < today) return { ...base, result: "FAIL" as const, message: `${reviewText}; the exception approved by ${exception.approver} expired on ${exception.expires}`, exception };
+      return {
+        ...base,
+        result: "EXCEPTION" as const,
+        message: `${mine.length - review.length} of ${mine.length} ${noun}(s) ${as}; ${reviewText}; excepted until ${exception.expires} (approved by ${exception.approver}): ${exception.justification} Compensating control: ${exception.compensatingControl}`,
+        exception,
+      };
+    }
+    return { ...base, result: "PASS" as const, message: `all ${mine.length} ${noun}(s) ${as}` };
+  });
+}
