@@ -1,5 +1,6 @@
 import { LogFormat, LogFormatError } from "../functions/flowlog/format";
 import { RecordParser } from "../functions/flowlog/parser";
+import { formatOfFields } from "../functions/flowlog/scanner";
 import { DetectionResult, DetectorError } from "../functions/detect/engine";
 import type { Finding } from "../functions/detect/findings";
 import { skippedSummary } from "../functions/detect/report";
@@ -8,15 +9,26 @@ import { DEFAULT_THRESHOLDS, DetectorThresholds } from "../functions/detect/thre
 import type { Environment } from "../environments/schema";
 import { renderTable } from "./table";
 
-/** The log format named by --format (space- or comma-separated catalog fields). */
+/** The AWS default formats by the names --format takes for them (as an environment's logFormat takes "default"). */
+const NAMED_FORMATS: Readonly<Record<string, LogFormat>> = { default: LogFormat.DEFAULT, "transit-gateway-default": LogFormat.TRANSIT_GATEWAY_DEFAULT };
+
+/**
+ * The log format named by --format: space- or comma-separated catalog fields, of VPC flow logs
+ * or of transit-gateway flow logs (a transit-gateway-only field makes it the latter), or
+ * `default` or `transit-gateway-default` for the AWS default formats.
+ */
 export function parseFormatOption(value: string): LogFormat {
   const names = value.split(/[\s,]+/).filter((n) => n.length > 0);
+  const named = names.length === 1 ? NAMED_FORMATS[names[0]!] : undefined;
+  if (named) return named;
   try {
-    return LogFormat.custom(names, "vpc");
+    return formatOfFields(names);
   } catch (err) {
     if (!(err instanceof LogFormatError)) throw err;
     throw new DetectorError(
-      err.problems.map((p) => `--format: ${p} (got "${value}"). List flow-log fields from the catalog, e.g. --format "version srcaddr dstaddr dstport action".`).join("\n"),
+      err.problems
+        .map((p) => `--format: ${p} (got "${value}"). List flow-log fields from the catalog, all of VPC or all of transit-gateway flow logs, e.g. --format "version srcaddr dstaddr dstport action" or --format transit-gateway-default.`)
+        .join("\n"),
       { cause: err },
     );
   }
@@ -123,6 +135,10 @@ export function nothingAnalysed(result: FileDetection, settings: LocalSettings):
   const fix = `Give the lines' fields in order with --format "<fields>", use --env <env> for an environment's format, or put the files' header line first.`;
   if (names(sample.format) !== names(LogFormat.DEFAULT) && new RecordParser(LogFormat.DEFAULT).parse(sample.text) !== undefined) {
     return `${problem} ${line} It reads as the AWS default format (version 2): run without --format and --env, or give --format "${LogFormat.DEFAULT.names.join(" ")}".`;
+  }
+  // CloudWatch Logs delivers transit-gateway records without a header line, so they are read in the VPC default format unless told.
+  if (names(sample.format) !== names(LogFormat.TRANSIT_GATEWAY_DEFAULT) && new RecordParser(LogFormat.TRANSIT_GATEWAY_DEFAULT).parse(sample.text) !== undefined) {
+    return `${problem} ${line} It reads as the AWS default format of transit-gateway flow logs: give --format transit-gateway-default.`;
   }
   if (fields.length === expected) {
     return `${problem} ${line} The count matches but the values do not fit: check that the fields of ${given} are in the files' order. ${fix}`;

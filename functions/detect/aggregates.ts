@@ -1,7 +1,7 @@
-import { FlowScanner } from "../flowlog/scanner";
+import { FlowScanner, LOST_FIRST } from "../flowlog/scanner";
 import { countSkip, ParseStats } from "../flowlog/stats";
 import { HIGH_SERVICE_PORTS, isPrivate } from "./net";
-import { PartitionedRows, Rows } from "../flowlog/row-table";
+import { PartitionedRows, RowTable, Rows } from "../flowlog/row-table";
 import { ADMIN_PORTS, DetectorThresholds, WEB_PORTS } from "./thresholds";
 import { DetectorWasm, IngestCounts } from "./wasm";
 import { DetectorError } from "./errors";
@@ -63,6 +63,13 @@ export const BRUTE = { SRC: 0, DST: 1, KEY: 2, ATTEMPTS: 3, SYN_ONLY: 4, IFACE: 
 /** (source, destination, window * 256 + protocol): unusual-protocol flows. */
 export const PROTO = { SRC: 0, DST: 1, KEY: 2, FLOWS: 3, IFACE: 4, BYTES: 6, STRIDE: 8 } as const;
 
+/**
+ * (attachment id + 1, window, 0): packets a transit gateway dropped (packets-lost-* fields), by
+ * reason, and the records that lost any. The attachment is the record's tgw-attachment-id (the
+ * scanner's interface id; 0 when the format lacks it). Only records with a loss make a row.
+ */
+export const LOSS = { ATTACHMENT: 0, WINDOW: 1, FLOWS: 3, NO_ROUTE: 4, BLACKHOLE: 6, MTU_EXCEEDED: 8, TTL_EXPIRED: 10, STRIDE: 12 } as const;
+
 /** Start times of small web flows from an internal source to one external destination and port. */
 export interface BeaconSeries {
   readonly src: number;
@@ -91,12 +98,17 @@ export interface RunAggregates {
   readonly groups: Rows;
   readonly bruteForce: Rows;
   readonly protocols: Rows;
+  /** Transit-gateway drops per attachment and window (LOSS). */
+  readonly packetLoss: Rows;
   readonly beacons: readonly BeaconSeries[];
   /** Set when the row budget ran out: the rows held, the records read but not analysed since, and the span of the windows seen. */
   readonly saturation: { readonly rows: number; readonly notAnalysed: number; readonly firstWindowStart: number; readonly lastWindowStart: number } | undefined;
 }
 
 const BEACON_SERIES_CAP = 256;
+
+/** Numbers per entry of `Aggregator.pendingLoss`. */
+const LOSS_ENTRY = 8;
 
 /** Most rows one record can add: one in each of a part's seven tables. */
 const MAX_NEW_ROWS = 7;
@@ -177,6 +189,14 @@ export class Aggregator implements RunAggregates {
   private lastWindowId = -1;
   private readonly allowed: Set<string>;
   private address = new Uint8Array(1024);
+  /** Transit-gateway drops (LOSS): rows are few (attachments x windows with a drop), so it stays in JavaScript; they count toward the row budget. */
+  private readonly loss = new RowTable(LOSS.STRIDE, 1 << 4);
+  /**
+   * Drops of waiting records, LOSS_ENTRY numbers each: part, place in the part's buffer,
+   * attachment, window and the four counts. They are added up in `flush` with their records,
+   * and only if their record is (never when the row budget skips it).
+   */
+  private pendingLoss: number[] = [];
 
   constructor(
     private readonly t: DetectorThresholds,
@@ -304,6 +324,10 @@ export class Aggregator implements RunAggregates {
   get protocols(): Rows {
     return this.join().protocols;
   }
+  get packetLoss(): Rows {
+    this.flush();
+    return this.loss;
+  }
 
   private join(): Joined {
     this.flush();
@@ -405,6 +429,15 @@ export class Aggregator implements RunAggregates {
     d[q + D_START] = start;
     ingest.setPartWaiting(p, n + 1);
     ingest.waiting++;
+    // Only FlowScanner keeps the packets-lost-* counts (the WebAssembly loop hands back every
+    // record with one), so a drop is seen here or nowhere.
+    const noRoute = num[LOST_FIRST]!;
+    const blackhole = num[LOST_FIRST + 1]!;
+    const mtu = num[LOST_FIRST + 2]!;
+    const ttl = num[LOST_FIRST + 3]!;
+    if (noRoute > 0 || blackhole > 0 || mtu > 0 || ttl > 0) {
+      this.pendingLoss.push(p, n, sc.interfaceId, win, Math.max(noRoute, 0), Math.max(blackhole, 0), Math.max(mtu, 0), Math.max(ttl, 0));
+    }
   }
 
   /**
@@ -426,31 +459,57 @@ export class Aggregator implements RunAggregates {
     const rowsBefore = this.rows;
     const budget = this.t.rowBudget;
     const onBeacon = this.onBeacon;
+    /** Per part: how many of its waiting records were added up (the rest were past the row budget). */
+    const added = new Int32Array(PARTS);
+    // Room for the rows the waiting records' drops may add after them (none without transit-gateway drops).
+    const reserve = this.pendingLoss.length / LOSS_ENTRY;
     for (let p = 0; p < PARTS; p++) {
       const n = ingest.partWaiting(p);
       if (n === 0) continue;
       ingest.setPartWaiting(p, 0);
       const before = ingest.partRows(p);
       let after = before;
-      if (this.saturatedAt < 0 && this.rows + MAX_NEW_ROWS * n <= budget) {
+      if (this.saturatedAt < 0 && this.rows + MAX_NEW_ROWS * n + reserve <= budget) {
         // Every record of the part fits, whatever rows it adds.
         after = ingest.aggregate(p, 0, n, onBeacon);
+        added[p] = n;
       } else {
         // Near the budget: record by record, and none once one more might not fit.
         for (let i = 0; i < n; i++) {
           const rows = this.rows + after - before;
-          if (this.saturatedAt < 0 && rows + MAX_NEW_ROWS > budget) this.saturate(rows);
+          if (this.saturatedAt < 0 && rows + MAX_NEW_ROWS + reserve > budget) this.saturate(rows);
           if (this.saturatedAt >= 0) {
             this.stats.analysed--;
             countSkip(this.stats, "row-budget");
             continue;
           }
           after = ingest.aggregate(p, i, 1, onBeacon);
+          added[p] = i + 1;
         }
       }
       this.rows += after - before;
     }
+    this.addLoss(added);
     this.expectedNewRows = Math.min(MAX_NEW_ROWS, Math.max(0.5, (2 * (this.rows - rowsBefore)) / records));
+  }
+
+  /** Adds up the drops of the records just added up (`added[p]`: the first records of part p that were). */
+  private addLoss(added: Int32Array): void {
+    const pending = this.pendingLoss;
+    if (pending.length === 0) return;
+    this.pendingLoss = [];
+    const loss = this.loss;
+    for (let i = 0; i < pending.length; i += LOSS_ENTRY) {
+      if (pending[i + 1]! >= added[pending[i]!]!) continue;
+      const r = loss.upsert(pending[i + 2]! + 1, pending[i + 3]!, 0);
+      if (loss.isNew) this.rows++;
+      loss.i32[r + LOSS.FLOWS]++;
+      const f = loss.f64;
+      f[(r + LOSS.NO_ROUTE) >> 1] += pending[i + 4]!;
+      f[(r + LOSS.BLACKHOLE) >> 1] += pending[i + 5]!;
+      f[(r + LOSS.MTU_EXCEEDED) >> 1] += pending[i + 6]!;
+      f[(r + LOSS.TTL_EXPIRED) >> 1] += pending[i + 7]!;
+    }
   }
 
   /** A small web flow from an internal source to an external destination: a point of a beacon series (the aggregation numbers the series). */

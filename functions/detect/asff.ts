@@ -57,9 +57,13 @@ function ipFields(prefix: "Source" | "Destination", ip: string | undefined): Rec
 export function toAsff(f: Finding, source: FindingSource, now: Date): AsffFinding {
   const partition = partitionOf(source.region);
   const types = [RULES[f.rule].asffType];
-  const resource = f.interfaceId
-    ? { Type: "AwsEc2NetworkInterface", Id: `arn:${partition}:ec2:${source.region}:${source.account}:network-interface/${f.interfaceId}` }
-    : { Type: "Other", Id: `flowlog-kit/${source.environment}/${f.src ?? "detector"}` };
+  // Where the traffic was recorded: a network interface, or (transit-gateway records) an
+  // attachment, for which ASFF has no resource type of its own.
+  const resource = f.interfaceId?.startsWith("tgw-attach-")
+    ? { Type: "Other", Id: `arn:${partition}:ec2:${source.region}:${source.account}:transit-gateway-attachment/${f.interfaceId}` }
+    : f.interfaceId
+      ? { Type: "AwsEc2NetworkInterface", Id: `arn:${partition}:ec2:${source.region}:${source.account}:network-interface/${f.interfaceId}` }
+      : { Type: "Other", Id: `flowlog-kit/${source.environment}/${f.src ?? "detector"}` };
   const network = {
     ...ipFields("Source", f.src),
     ...ipFields("Destination", f.dst),

@@ -16,6 +16,7 @@ export type RuleId =
   | "rejected-spike"
   | "unusual-protocol"
   | "anomaly"
+  | "tgw-packet-loss"
   | "detector-saturated";
 
 /** What each rule means, for people and for the ASFF taxonomy. */
@@ -32,6 +33,7 @@ export const RULES: Readonly<Record<RuleId, { readonly title: string; readonly a
   "rejected-spike": { title: "Spike of rejected traffic", asffType: "Unusual Behaviors/Network Flow/RejectedSpike" },
   "unusual-protocol": { title: "Unusual IP protocol", asffType: "Unusual Behaviors/Network Flow/UnusualProtocol" },
   anomaly: { title: "Statistical anomaly (Isolation Forest)", asffType: "Unusual Behaviors/Network Flow/IsolationForest" },
+  "tgw-packet-loss": { title: "Packets dropped by a transit gateway", asffType: "Unusual Behaviors/Network Flow/TransitGatewayPacketLoss" },
   "detector-saturated": { title: "Detection saturated by distinct flows", asffType: "Unusual Behaviors/Network Flow/DistinctFlowFlood" },
 });
 
@@ -57,7 +59,10 @@ export type FindingInput = Omit<Finding, "id" | "title">;
 
 /** A finding with its title and deterministic id (sha-256 of rule, endpoints and window). */
 export function finding(input: FindingInput): Finding {
-  const key = [input.rule, input.src ?? "", input.dst ?? "", input.port ?? "", input.protocol ?? "", input.window.start].join("|");
+  const fields = [input.rule, input.src ?? "", input.dst ?? "", input.port ?? "", input.protocol ?? "", input.window.start];
+  // A finding without a source (a transit gateway's drops) is told apart by where it was recorded.
+  if (input.src === undefined && input.interfaceId !== undefined) fields.push(input.interfaceId);
+  const key = fields.join("|");
   const id = createHash("sha256").update(key).digest("hex").slice(0, 32);
   return Object.freeze({ id, title: RULES[input.rule].title, ...input });
 }

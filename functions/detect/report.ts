@@ -24,7 +24,7 @@ export function snsMessage(environment: string, findings: readonly Finding[], st
       [
         `${f.severity}  ${f.title}`,
         `  ${f.description}`,
-        `  window ${time(f.window.start)} - ${time(f.window.end)}${f.interfaceId ? `, interface ${f.interfaceId}` : ""}`,
+        `  window ${time(f.window.start)} - ${time(f.window.end)}${f.interfaceId ? `, ${f.interfaceId.startsWith("tgw-attach-") ? "attachment" : "interface"} ${f.interfaceId}` : ""}`,
         `  evidence ${Object.entries(f.evidence).map(([k, v]) => `${k}=${v}`).join(" ")}`,
         `  id ${f.id}`,
       ].join("\n"),

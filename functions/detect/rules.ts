@@ -1,9 +1,31 @@
-import { BRUTE, GROUP, PROTO, PW, RunAggregates, sketchCount, SRC, SWEEP } from "./aggregates";
+import { BRUTE, GROUP, LOSS, PROTO, PW, RunAggregates, sketchCount, SRC, SWEEP } from "./aggregates";
 import { finding, Finding } from "./findings";
 import { IsolationForest } from "./isolation-forest";
 import { distinctVectors, orderByIds } from "./wasm";
 import { isPrivate } from "./net";
 import { ADMIN_PORTS, DetectorThresholds } from "./thresholds";
+
+/*
+ * Records without an action. Transit-gateway records have no action field: a transit gateway
+ * has no security groups or network ACLs, so a record describes traffic it forwarded, and what
+ * it dropped shows as packets-lost-* counts instead. (A VPC record written without its action,
+ * "-" or a format that leaves it out, reads the same way.) So such a record is never "rejected",
+ * and per rule:
+ * - port-scan, sensitive-port-scan, ssh/rdp-brute-force, unusual-protocol, anomaly: the action
+ *   plays no part; the record counts as any other.
+ * - port-sweep: a probe is a rejected flow or one of at most 3 packets; without an action, only
+ *   the second.
+ * - exfiltration, c2-fan-out, c2-beaconing, lateral-movement: these count traffic that got
+ *   through (not rejected), and a transit-gateway record is traffic that crossed the hub:
+ *   counted, as an ACCEPT is. Crossing VPCs or accounts over a transit gateway is exactly where
+ *   lateral movement and a central egress path show.
+ * - rejected-spike: counts REJECT records only, so transit-gateway records never raise it; their
+ *   drops raise tgw-packet-loss.
+ * A flow through a transit gateway is recorded at each attachment it crosses (entering, with
+ * flow-direction ingress, and leaving, egress), as a flow between two interfaces of one VPC is
+ * recorded at both: counts of flows see it twice, distinct counts once, and egress bytes once
+ * (only records not marked ingress count).
+ */
 
 /** A rule: a pure function of one window's aggregates and the thresholds (names turn ids into addresses). */
 export type Rule = (run: RunAggregates, t: DetectorThresholds) => Finding[];
@@ -306,6 +328,36 @@ export const anomalies: Rule = (run, t) => {
   );
 };
 
+/**
+ * Packets a transit-gateway attachment dropped in a window (packets-lost-*): no route or a
+ * blackhole route for the destination (a route that went missing, or traffic to addresses
+ * nothing should reach, as a scan of unrouted space sends), packets larger than the
+ * attachment's MTU, or TTLs run out (a routing loop).
+ */
+export const tgwPacketLoss: Rule = (run, t) => {
+  const n = run.names;
+  const out: Finding[] = [];
+  run.packetLoss.each((r, i32, f64) => {
+    const noRoute = f64[(r + LOSS.NO_ROUTE) >> 1]!;
+    const blackhole = f64[(r + LOSS.BLACKHOLE) >> 1]!;
+    const mtuExceeded = f64[(r + LOSS.MTU_EXCEEDED) >> 1]!;
+    const ttlExpired = f64[(r + LOSS.TTL_EXPIRED) >> 1]!;
+    const lost = noRoute + blackhole + mtuExceeded + ttlExpired;
+    if (lost < t.tgwPacketsLost) return;
+    const attachment = n.interfaceId(i32[r + LOSS.ATTACHMENT]! - 1);
+    const flows = i32[r + LOSS.FLOWS]!;
+    const reasons = ([["no route", noRoute], ["blackhole route", blackhole], ["MTU exceeded", mtuExceeded], ["TTL expired", ttlExpired]] as const)
+      .filter(([, count]) => count > 0)
+      .map(([why, count]) => `${why} ${count}`);
+    out.push(finding({
+      rule: "tgw-packet-loss", severity: lost >= 10 * t.tgwPacketsLost ? "MEDIUM" : "LOW", interfaceId: attachment, window: windowOf(run, i32[r + LOSS.WINDOW]!),
+      evidence: { packetsLost: lost, noRoute, blackhole, mtuExceeded, ttlExpired, flows },
+      description: `The transit gateway dropped ${lost} packets of ${flows} flow${flows === 1 ? "" : "s"} on ${attachment === undefined ? "an attachment the records do not name" : `attachment ${attachment}`} within ${t.windowSeconds}s (${reasons.join(", ")}).`,
+    }));
+  });
+  return out;
+};
+
 /** The run stopped analysing when its row budget ran out: say so, with how much was left unread. */
 export const saturation: Rule = (run, t) => {
   const s = run.saturation;
@@ -322,4 +374,4 @@ export const saturation: Rule = (run, t) => {
 };
 
 /** Every rule, in the order findings are reported before sorting. */
-export const RULE_SET: readonly Rule[] = [portScan, portSweep, bruteForce, exfiltration, c2FanOut, lateralMovement, rejectedSpike, unusualProtocol, beaconing, anomalies, saturation];
+export const RULE_SET: readonly Rule[] = [portScan, portSweep, bruteForce, exfiltration, c2FanOut, lateralMovement, rejectedSpike, unusualProtocol, beaconing, anomalies, tgwPacketLoss, saturation];

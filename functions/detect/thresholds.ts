@@ -37,6 +37,15 @@ export interface DetectorThresholds {
   /** IP protocol numbers rarely seen in a VPC (IPv6-in-IPv4, GRE, ESP). */
   readonly unusualProtocols: readonly number[];
   /**
+   * Packets one transit-gateway attachment drops in a window (the packets-lost-* fields: no
+   * route, blackhole route, MTU exceeded, TTL expired), LOW; ten times as many, MEDIUM. About
+   * 3 packets a second over 5 minutes: more than a stray packet to an unrouted address, less
+   * than a route that went missing under real traffic.
+   * @default 1000
+   * @see https://docs.aws.amazon.com/vpc/latest/tgw/tgw-flow-logs.html#flow-logs-fields
+   */
+  readonly tgwPacketsLost: number;
+  /**
    * Isolation Forest score at or above which a (source, destination, port) is reported. 0.5 is
    * average; 0.74 separates the planted attacks from ordinary traffic in bench/generate.ts data,
    * where ordinary tails reach 0.73. Tune it per environment.
@@ -79,6 +88,7 @@ export const DEFAULT_THRESHOLDS: DetectorThresholds = Object.freeze({
   lateralHosts: 10,
   rejectedFlows: 200,
   unusualProtocols: Object.freeze([41, 47, 50]),
+  tgwPacketsLost: 1000,
   anomalyScore: 0.74,
   anomalyMinGroups: 256,
   anomalyMaxFindings: 20,

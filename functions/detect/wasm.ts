@@ -1,4 +1,4 @@
-import { fieldPlan } from "../flowlog/scanner";
+import { fieldPlan, LOOP_NUMBERS, NUMBER } from "../flowlog/scanner";
 import type { LogFormat } from "../flowlog/format";
 import { EMPTY, hash, Rows } from "../flowlog/row-table";
 import { DETECTOR_WASM_BASE64 } from "./wasm-module";
@@ -228,9 +228,13 @@ export class DetectorWasm {
     if (format !== this.format) {
       const { kinds, targets, limits } = fieldPlan(format);
       for (let i = 0; i < kinds.length; i++) {
-        this.i32[c + L.C_FIELDS + i] = kinds[i]! | ((targets[i]! + 1) << 8);
+        // A number the loop has no slot for (the packets-lost-* counts of transit-gateway
+        // records) is kept by FlowScanner alone: the loop reads a record whose count is 0 or
+        // absent, and with a limit of 0 hands back any other, so FlowScanner reads that one.
+        const kept = kinds[i] !== NUMBER || targets[i]! < LOOP_NUMBERS;
+        this.i32[c + L.C_FIELDS + i] = kinds[i]! | ((kept ? targets[i]! + 1 : 0) << 8);
         // As a 64-bit integer, low word first; no limit is the largest one.
-        const limit = limits[i]!;
+        const limit = kept ? limits[i]! : 0;
         this.i32[c + L.C_LIMITS + 2 * i] = limit < Infinity ? limit % 2 ** 32 | 0 : -1;
         this.i32[c + L.C_LIMITS + 2 * i + 1] = limit < Infinity ? Math.floor(limit / 2 ** 32) : 0x7fffffff;
       }

@@ -8,6 +8,7 @@ export type { ParseStats, SkipReason } from "./stats";
 
 /** One record as plain values; absent fields (`-` or not in the format) are undefined. */
 export interface FlowRecord {
+  /** Where the record was captured: a VPC record's interface-id, or a transit-gateway record's tgw-attachment-id. */
   interfaceId?: string;
   srcaddr?: string;
   dstaddr?: string;
@@ -22,13 +23,22 @@ export interface FlowRecord {
   flowDirection?: "ingress" | "egress";
   tcpFlags?: number;
   trafficPath?: number;
+  /** Transit-gateway records: packets the transit gateway dropped, by reason (packets-lost-*). */
+  packetsLostNoRoute?: number;
+  packetsLostBlackhole?: number;
+  packetsLostMtuExceeded?: number;
+  packetsLostTtlExpired?: number;
   pktSrcaddr?: string;
   pktDstaddr?: string;
   /** Every field of the record by catalog name (with `keepFields`). */
   fields?: Record<string, string | undefined>;
 }
 
-const NUMERIC = ["srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "tcpFlags", "trafficPath"] as const;
+/** FlowScanner's `num`, in order. */
+const NUMERIC = [
+  "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "tcpFlags", "trafficPath",
+  "packetsLostNoRoute", "packetsLostBlackhole", "packetsLostMtuExceeded", "packetsLostTtlExpired",
+] as const;
 const ADDRESSES = ["srcaddr", "dstaddr", "pktSrcaddr", "pktDstaddr"] as const;
 
 /**

@@ -111,8 +111,18 @@ const TEXT = 7;
 /** An address checked but not interned (once a run has stopped interning). */
 const ADDRESS_CHECK = 8;
 
-/** Where a numeric field lands. */
-const NUMERIC_TARGETS: Record<string, number> = { srcport: 0, dstport: 1, protocol: 2, packets: 3, bytes: 4, start: 5, end: 6, "tcp-flags": 7, "traffic-path": 8 };
+/**
+ * Where a numeric field lands. The first nine are the ones the WebAssembly ingest loop keeps
+ * (LOOP_NUMBERS); the packets-lost-* counts of transit-gateway records only FlowScanner keeps.
+ */
+const NUMERIC_TARGETS: Record<string, number> = {
+  srcport: 0, dstport: 1, protocol: 2, packets: 3, bytes: 4, start: 5, end: 6, "tcp-flags": 7, "traffic-path": 8,
+  "packets-lost-no-route": 9, "packets-lost-blackhole": 10, "packets-lost-mtu-exceeded": 11, "packets-lost-ttl-expired": 12,
+};
+/** Numbers the WebAssembly ingest loop keeps per record: num[0, LOOP_NUMBERS). */
+export const LOOP_NUMBERS = 9;
+/** Where the packets-lost-* counts land in `num`: no route, blackhole, MTU exceeded, TTL expired. */
+export const LOST_FIRST = 9;
 const ADDRESS_TARGETS: Record<string, number> = { srcaddr: 0, dstaddr: 1, "pkt-srcaddr": 2, "pkt-dstaddr": 3 };
 
 /**
@@ -130,14 +140,14 @@ export function fieldPlan(format: LogFormat, interning = true, keepTokens = fals
   format.fields.forEach((f, i) => {
     if (f.name in VALUE_LIMITS) limits[i] = VALUE_LIMITS[f.name]!;
     if (!interning && f.name in ADDRESS_TARGETS) kinds[i] = ADDRESS_CHECK;
-    else if (!interning && f.name === "interface-id") kinds[i] = SKIP;
+    else if (!interning && (f.name === "interface-id" || f.name === "tgw-attachment-id")) kinds[i] = SKIP;
     else if (f.name in ADDRESS_TARGETS) {
       kinds[i] = ADDRESS;
       targets[i] = ADDRESS_TARGETS[f.name]!;
     } else if (f.name in NUMERIC_TARGETS) {
       kinds[i] = NUMBER;
       targets[i] = NUMERIC_TARGETS[f.name]!;
-    } else if (f.name === "interface-id") kinds[i] = INTERFACE;
+    } else if (f.name === "interface-id" || f.name === "tgw-attachment-id") kinds[i] = INTERFACE;
     else if (f.name === "action") kinds[i] = ACTION;
     else if (f.name === "log-status") kinds[i] = STATUS;
     else if (f.name === "flow-direction") kinds[i] = DIRECTION;
@@ -173,20 +183,26 @@ export interface SkippedLine {
   readonly format: LogFormat;
 }
 
-/** Skipped lines a scanner keeps, and how much of each. */
+/** Skipped lines a scanner keeps, and how much of each: enough for a record of every field (a transit-gateway default record is over 300 bytes), so that its fields can be counted. */
 const SAMPLES = 3;
-const SAMPLE_BYTES = 300;
+const SAMPLE_BYTES = 1024;
 
 /**
  * Scans records of one log format. After `scan` returns true, the public fields hold the
  * record; -1 (or 0 for the codes) means absent.
  */
 export class FlowScanner {
-  /** srcport, dstport, protocol, packets, bytes, start, end, tcp-flags, traffic-path; -1 when absent. */
-  readonly num = new Float64Array(9);
+  /** srcport, dstport, protocol, packets, bytes, start, end, tcp-flags, traffic-path, then packets lost (no route, blackhole, MTU exceeded, TTL expired); -1 when absent. */
+  readonly num = new Float64Array(13);
   /** srcaddr, dstaddr, pkt-srcaddr, pkt-dstaddr as address ids; -1 when absent. */
   readonly addr = new Int32Array(4);
+  /**
+   * Where the record was captured, as an id of `interfaces`: a VPC record's interface-id, or a
+   * transit-gateway record's tgw-attachment-id (its counterpart: the attachment the traffic
+   * crossed, which findings then name); -1 when absent.
+   */
   interfaceId = -1;
+  /** ACTION_ACCEPT, ACTION_REJECT, or 0: absent, as in every transit-gateway record (they have no action field). */
   action = 0;
   status = STATUS_OK;
   direction = 0;
@@ -329,11 +345,9 @@ export class FlowScanner {
     const text = buf.toString("latin1", s, e).trim();
     const tokens = text.split(/\s+/);
     if (!tokens.every((t) => FIELD_NAME.test(t))) return undefined;
-    const fields = tokens.map((t) => fieldByName(t));
-    if (fields.filter((f) => f !== undefined).length * 2 <= tokens.length) return undefined;
-    const resource = fields.some((f) => f?.family === "tgw") ? "transit-gateway" : "vpc";
+    if (tokens.filter((t) => fieldByName(t) !== undefined).length * 2 <= tokens.length) return undefined;
     try {
-      return { text: tokens.join(" "), format: LogFormat.custom(tokens, resource) };
+      return { text: tokens.join(" "), format: formatOfFields(tokens) };
     } catch (err) {
       if (!(err instanceof LogFormatError)) throw err;
       return { text: tokens.join(" "), problems: err.problems };
@@ -420,6 +434,41 @@ export class FlowScanner {
     this.scanLines(line, 0, line.length, () => (found = true));
     return found;
   }
+}
+
+/** `"a"`, `"a" and "b"`, `"a", "b" and "c"`. */
+const quoted = (names: readonly string[]) => {
+  const q = names.map((n) => `"${n}"`);
+  return q.length === 1 ? q[0]! : `${q.slice(0, -1).join(", ")} and ${q[q.length - 1]}`;
+};
+
+/**
+ * The format a list of catalog field names names when no resource type comes with it (a header
+ * line, `detect --format`, the detector's FLOWLOG_FORMAT): a transit-gateway format when a field
+ * exists only in transit-gateway flow logs, else a VPC one. Fields both kinds have (srcaddr,
+ * packets, tcp-flags, ...) read alike in either.
+ * @throws LogFormatError with LogFormat.custom's problems, and first, when the list mixes fields
+ * only transit-gateway flow logs have with fields only VPC flow logs have, one naming both: no
+ * flow log writes records with both.
+ */
+export function formatOfFields(names: readonly string[]): LogFormat {
+  const only = (family: "vpc" | "tgw") => [...new Set(names.filter((n) => fieldByName(n)?.family === family))];
+  const tgw = only("tgw");
+  if (tgw.length === 0) return LogFormat.custom(names, "vpc");
+  const vpc = only("vpc");
+  const problems: string[] = [];
+  if (vpc.length > 0) {
+    const fields = (list: readonly string[]) => `${list.length === 1 ? "field" : "fields"} ${quoted(list)}`;
+    problems.push(`${fields(tgw)} ${tgw.length === 1 ? "exists" : "exist"} only in transit gateway flow logs and ${fields(vpc)} only in VPC flow logs: no flow log has both`);
+  }
+  try {
+    const format = LogFormat.custom(names.filter((n) => !vpc.includes(n)), "transit-gateway");
+    if (problems.length === 0) return format;
+  } catch (err) {
+    if (!(err instanceof LogFormatError)) throw err;
+    problems.push(...err.problems);
+  }
+  throw new LogFormatError(problems);
 }
 
 /** What a header's words look like. */

@@ -7,6 +7,7 @@
  * outside them back to FlowScanner, which counts it.
  *
  * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html
+ * @see https://docs.aws.amazon.com/vpc/latest/tgw/tgw-flow-logs.html#flow-logs-fields
  */
 
 /** Ports are 16-bit numbers. */
@@ -40,6 +41,12 @@ export const VALUE_LIMITS: Readonly<Record<string, number>> = Object.freeze({
   "tcp-flags": MAX_TCP_FLAGS,
   packets: MAX_FLOW_PACKETS,
   bytes: MAX_FLOW_BYTES,
+  // A transit gateway cannot drop more packets in one record than one flow can carry in one
+  // interval: the same bound as `packets` (its interval is 60 seconds, so the bound is loose).
+  "packets-lost-no-route": MAX_FLOW_PACKETS,
+  "packets-lost-blackhole": MAX_FLOW_PACKETS,
+  "packets-lost-mtu-exceeded": MAX_FLOW_PACKETS,
+  "packets-lost-ttl-expired": MAX_FLOW_PACKETS,
 });
 
 /** The words of the enumerated fields, exactly as AWS writes them (a record with any other word is skipped). */

@@ -8,6 +8,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { LogFormat } from "../flowlog/format";
+import { formatOfFields } from "../flowlog/scanner";
 import { DetectorError } from "../detect/engine";
 import { resolveThresholds } from "../detect/thresholds";
 import { DetectorDeps, DetectorResult, detectObjects, detectRecent, DetectorSettings, s3Objects } from "./detect";
@@ -53,7 +54,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): DetectorS
     region: requireEnv("AWS_REGION", env),
     logGroupName: requireEnv("FLOWLOG_LOG_GROUP", env),
     topicArn: requireEnv("FLOWLOG_TOPIC_ARN", env),
-    format: format === "default" ? LogFormat.DEFAULT : LogFormat.custom(format.split(" "), "vpc"),
+    // A transit-gateway environment's format names its fields like any other: they tell the kind.
+    format: format === "default" ? LogFormat.DEFAULT : formatOfFields(format.split(" ")),
     thresholds: resolveThresholds(JSON.parse(requireEnv("FLOWLOG_THRESHOLDS", env))),
     lookbackSeconds: Number(requireEnv("FLOWLOG_LOOKBACK_SECONDS", env)),
     unmask: env.FLOWLOG_UNMASK === "1",

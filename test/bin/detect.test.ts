@@ -5,6 +5,8 @@ import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { generateFile, PLANTED } from "../../bench/generate";
 import { findingsReport } from "../../bin/detect";
+import { LogFormat } from "../../functions/flowlog/format";
+import { TgwFlow, tgwLine } from "../support/flows";
 import { runCli } from "../support/cli";
 import { tempDir } from "../support/env";
 
@@ -76,6 +78,14 @@ describe("flowlog-kit detect (local files)", () => {
     fs.writeFileSync(custom, range(30).map((i) => `203.0.113.9 10.0.1.5 ${1000 + i} REJECT 1700000100`).join("\n"));
     const doc = JSON.parse((await runCli("detect", custom, "--format", "srcaddr dstaddr dstport action start", "--json")).out);
     expect(doc.findings.map((f: { rule: string }) => f.rule)).toContain("port-scan");
+  });
+
+  it("takes --format default as the AWS default format, as an environment's logFormat does", async () => {
+    const custom = path.join(dir, "default-named.log");
+    fs.writeFileSync(custom, `${range(30).map((i) => `2 123456789012 eni-0a77ac0000000000a 203.0.113.9 10.0.1.5 40000 ${1000 + i} 6 1 44 1700000100 1700000130 REJECT OK`).join("\n")}\n`);
+    const named = await runCli("detect", custom, "--format", "default", "--json");
+    expect(named.code).toBe(0);
+    expect(named.out).toBe((await runCli("detect", custom, "--json")).out);
   });
 
   it("rejects unknown format fields, naming them and the nearest valid names", async () => {
@@ -279,6 +289,93 @@ describe("flowlog-kit detect tells the truth", () => {
     const quiet = await runCli("detect", write("quiet.log", ordinary.slice(0, 3)));
     expect(quiet.out).toBe("No findings.\nRecords read 3, analysed 3, skipped: none.\n");
     expect(findingsReport({ stats: { read: 2, analysed: 0, skipped: { "invalid-value": 2 } }, findings: [] })).toBe("No records analysed: no findings can be reported.\nRecords read 2, analysed 0, skipped: invalid-value 2.");
+  });
+});
+
+describe("flowlog-kit detect on transit gateway flow logs", () => {
+  const dir = tempDir("detect-tgw");
+  const TGW_FIELDS = LogFormat.TRANSIT_GATEWAY_DEFAULT.names.join(" ");
+  const T = 1793491200;
+  const A = "tgw-attach-0aaaa1111bbbb2222";
+  const B = "tgw-attach-0cccc3333dddd4444";
+  const EGRESS = "tgw-attach-0eeee5555ffff6666";
+  const VPN = "tgw-attach-0dddd7777aaaa8888";
+  /** Ordinary traffic between spoke VPCs, each flow recorded where it enters and where it leaves, plus a scan from on premises and an exfiltration through the central egress VPC. */
+  const records = (): string[] => {
+    const lines: string[] = [];
+    const both = (f: TgwFlow, from: string, to: string) => lines.push(tgwLine({ ...f, attachment: from, direction: "ingress" }), tgwLine({ ...f, attachment: to, direction: "egress" }));
+    for (let i = 0; i < 400; i++) {
+      both({ src: `10.0.${i % 4}.${10 + (i % 40)}`, dst: `10.1.${i % 3}.${20 + (i % 9)}`, srcport: 40000 + i, dstport: [443, 5432, 6379][i % 3]!, packets: 10 + (i % 5), bytes: 4000 + ((i * 37) % 900), start: T + (i % 50) * 6 }, A, B);
+    }
+    for (let p = 1; p <= 200; p++) both({ src: "192.168.50.9", dst: "10.1.2.7", srcport: 51000, dstport: p, packets: 1, bytes: 44, tcpFlags: 2, start: T + 60 }, VPN, B);
+    both({ src: "10.0.3.30", dst: "192.0.2.30", srcport: 50100, dstport: 443, packets: 1_500_000, bytes: 2 ** 31, start: T + 120 }, A, EGRESS);
+    return lines;
+  };
+  const write = (name: string, text: string | Buffer) => {
+    const file = path.join(dir, name);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, text);
+    return file;
+  };
+  type TgwDoc = { stats: { read: number; analysed: number; skipped: Record<string, number> }; findings: { rule: string; src?: string; interfaceId?: string; evidence: Record<string, number> }[] };
+  const attacks = (doc: TgwDoc) => doc.findings.filter((f) => f.rule !== "anomaly").map((f) => `${f.rule} ${f.src}`).sort();
+
+  it("reads headerless records (as CloudWatch Logs delivers them) with --format and their fields, and finds the planted port scan and exfiltration, and nothing from ordinary traffic", async () => {
+    const file = write("cloudwatch.log", `${records().join("\n")}\n`);
+    const r = await runCli("detect", file, "--format", TGW_FIELDS, "--json");
+    expect(r.code).toBe(0);
+    expect(r.err).toBe("");
+    const doc = JSON.parse(r.out) as TgwDoc;
+    expect(doc.stats).toEqual({ read: 1202, analysed: 1202, skipped: {} });
+    expect(attacks(doc)).toEqual(["exfiltration 10.0.3.30", "port-scan 192.168.50.9", "port-scan 192.168.50.9"]);
+    // Counted once, where the flow leaves the transit gateway, though it was recorded twice.
+    expect(doc.findings.find((f) => f.rule === "exfiltration")!.evidence.egressBytes).toBe(2 ** 31);
+    expect(doc.findings.find((f) => f.rule === "port-scan" && f.interfaceId !== undefined)!.interfaceId).toBe(VPN);
+    // The same, by the format's name; and comma-separated fields.
+    expect((await runCli("detect", file, "--format", "transit-gateway-default", "--json")).out).toBe(r.out);
+    expect((await runCli("detect", file, "--format", TGW_FIELDS.replace(/ /g, ","), "--json")).out).toBe(r.out);
+  });
+
+  it("reads an S3 file (gzip, starting with its header line) without --format, and a folder mixing it with VPC records: each file in its own format", async () => {
+    const s3 = write("mixed/123456789012_vpcflowlogs_us-east-1_fl-0123456789abcdef0_20261101T0000Z_0a1b2c3d.log.gz", zlib.gzipSync(`${TGW_FIELDS}\n${records().join("\n")}\n`));
+    const alone = JSON.parse((await runCli("detect", s3, "--json")).out) as TgwDoc;
+    expect(alone.stats).toEqual({ read: 1202, analysed: 1202, skipped: {} });
+    expect(attacks(alone)).toContain("exfiltration 10.0.3.30");
+    // A VPC flow log in the AWS default format, headerless, with a scan of its own.
+    write("mixed/vpc.log", `${range(30).map((i) => rec({ src: "203.0.113.9", dst: "10.0.1.5", srcport: 40000, dstport: 1000 + i, packets: 1, bytes: 44, action: "REJECT" })).join("\n")}\n`);
+    const mixed = await runCli("detect", path.join(dir, "mixed"), "--json");
+    expect(mixed.code).toBe(0);
+    expect(mixed.err).toBe("");
+    const doc = JSON.parse(mixed.out) as TgwDoc;
+    expect(doc.stats).toEqual({ read: 1232, analysed: 1232, skipped: {} });
+    expect(attacks(doc)).toEqual(expect.arrayContaining(["exfiltration 10.0.3.30", "port-scan 192.168.50.9", "port-scan 203.0.113.9"]));
+  });
+
+  it("reports packets a transit gateway dropped, by attachment, in the findings table", async () => {
+    const lossy = range(40).map((i) => tgwLine({ src: `10.0.1.${i}`, dst: "10.9.0.1", srcport: 40000 + i, dstport: 443, start: T, attachment: A, lost: { noRoute: 60 } }));
+    const r = await runCli("detect", write("lossy.log", `${[...records(), ...lossy].join("\n")}\n`), "--format", "transit-gateway-default");
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(new RegExp(`LOW\\s+tgw-packet-loss\\s+-\\s+-\\s+-\\s+${A}\\s+2026-11-01 00:00\\s+packetsLost=2400 noRoute=2400 blackhole=0 mtuExceeded=0 ttlExpired=0 flows=40`));
+  });
+
+  it("refuses a --format that mixes transit gateway and VPC fields, naming both", async () => {
+    const r = await runCli("detect", path.join(dir, "cloudwatch.log"), "--format", "version tgw-attachment-id srcaddr dstaddr dstport action packets-lost-blackhole");
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(
+      '--format: fields "tgw-attachment-id" and "packets-lost-blackhole" exist only in transit gateway flow logs and field "action" only in VPC flow logs: no flow log has both ' +
+        '(got "version tgw-attachment-id srcaddr dstaddr dstport action packets-lost-blackhole"). List flow-log fields from the catalog, all of VPC or all of transit-gateway flow logs, ' +
+        'e.g. --format "version srcaddr dstaddr dstport action" or --format transit-gateway-default.\n',
+    );
+  });
+
+  it("headerless transit gateway records read without --format exit 1, with the hint to give --format transit-gateway-default", async () => {
+    const file = write("forgot.log", `${records().slice(0, 3).join("\n")}\n`);
+    const r = await runCli("detect", file);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(
+      `detect: no records analysed (got 3 lines read, skipped: invalid-value 3). The first skipped line (${file}, invalid-value) has 36 fields, and its first field reads as record version 6; the AWS default format (version 2) has 14: ` +
+        `${JSON.stringify(`${records()[0]!.slice(0, 100)}...`)}. It reads as the AWS default format of transit-gateway flow logs: give --format transit-gateway-default.\n`,
+    );
   });
 });
 

@@ -250,6 +250,7 @@ function add(tables: usize, r: usize): void {
   const dst = load<i32>(r, R_DST);
   const eni = load<i32>(r, R_IFACE);
   const win = load<i32>(r, R_WIN);
+  // A record without an action (every transit-gateway record) is not rejected: rules.ts says what that means per rule.
   const rejected = load<i32>(r, R_ACTION) == ACTION_REJECT;
   const srcport = load<i32>(r, R_SRCPORT);
   const dport = load<i32>(r, R_DSTPORT);

@@ -11,8 +11,10 @@
  * address JavaScript refused, a word that is not the field's, an end before the start), or
  * that needs a decision JavaScript makes (a full buffer, the row budget, a window past the
  * limit). JavaScript handles that one line with FlowScanner, which counts why it is skipped,
- * then calls `scan` again. Ids come from JavaScript (the scanner's intern tables), so both paths
- * give a line the same ids.
+ * then calls `scan` again. Numbers the loop has no slot for (the packets-lost-* counts of
+ * transit-gateway records) get a limit of 0 (functions/detect/wasm.ts): a record that lost
+ * packets goes back too, and FlowScanner keeps its counts. Ids come from JavaScript (the
+ * scanner's intern tables), so both paths give a line the same ids.
  *
  * The state JavaScript shares lives in the control block (`init` returns it), 32-bit words at
  * the offsets below: the part buffers' address at `C_PARTS`, the input's at `C_INPUT`.

@@ -53,6 +53,18 @@ describe("Security Hub findings (ASFF)", () => {
     expect(s.Title).toBe("Detection saturated by distinct flows");
   });
 
+  it("names a transit gateway attachment by its ARN (ASFF has no type for one), and the SNS message calls it an attachment", () => {
+    const loss = finding({
+      rule: "tgw-packet-loss", severity: "LOW", interfaceId: "tgw-attach-0aaaa1111bbbb2222", window: { start: 1793494800, end: 1793495100 },
+      evidence: { packetsLost: 1500, noRoute: 1500, blackhole: 0, mtuExceeded: 0, ttlExpired: 0, flows: 40 }, description: "The transit gateway dropped 1500 packets.",
+    });
+    const t = toAsff(loss, source, NOW);
+    expect(t.Resources).toEqual([{ Type: "Other", Id: "arn:aws:ec2:eu-central-1:410987654323:transit-gateway-attachment/tgw-attach-0aaaa1111bbbb2222", Partition: "aws", Region: "eu-central-1" }]);
+    expect(t.Types).toEqual(["Unusual Behaviors/Network Flow/TransitGatewayPacketLoss"]);
+    expect(t.Network).toBeUndefined();
+    expect(snsMessage("prod", [loss], { read: 40, analysed: 40, skipped: {} }).message).toContain("window 2026-11-01T01:00:00Z - 2026-11-01T01:05:00Z, attachment tgw-attach-0aaaa1111bbbb2222");
+  });
+
   it("batches at most 100 per call", () => {
     expect(ASFF_BATCH_SIZE).toBe(100);
     expect(batches(Array.from({ length: 250 }, (_, i) => i)).map((b) => b.length)).toEqual([100, 100, 50]);

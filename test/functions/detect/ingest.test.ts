@@ -2,21 +2,21 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { generateFile } from "../../../bench/generate";
-import { BRUTE, GROUP, PROTO, PW, RunAggregates, SRC, SWEEP } from "../../../functions/detect/aggregates";
+import { BRUTE, GROUP, LOSS, PROTO, PW, RunAggregates, SRC, SWEEP } from "../../../functions/detect/aggregates";
 import { DetectionEngine, EngineOptions } from "../../../functions/detect/engine";
 import { DetectorThresholds, resolveThresholds } from "../../../functions/detect/thresholds";
 import { LogFormat } from "../../../functions/flowlog/format";
 import { FlowScanner } from "../../../functions/flowlog/scanner";
-import { line } from "../../support/flows";
+import { line, tgwLine } from "../../support/flows";
 
-const STRIDES = { pairWindows: PW.STRIDE, sources: SRC.STRIDE, sweeps: SWEEP.STRIDE, groups: GROUP.STRIDE, bruteForce: BRUTE.STRIDE, protocols: PROTO.STRIDE } as const;
+const STRIDES = { pairWindows: PW.STRIDE, sources: SRC.STRIDE, sweeps: SWEEP.STRIDE, groups: GROUP.STRIDE, bruteForce: BRUTE.STRIDE, protocols: PROTO.STRIDE, packetLoss: LOSS.STRIDE } as const;
 
 /**
  * Runs the engine over bytes fed in chunks of `chunk` bytes; returns stats, findings and every
  * row of every table the rules read (each row's words, rows sorted), as plain data.
  */
-function run(bytes: Buffer, overrides: Partial<DetectorThresholds>, options: EngineOptions, chunk = 1 << 16) {
-  const engine = new DetectionEngine(resolveThresholds(overrides), LogFormat.DEFAULT, options);
+function run(bytes: Buffer, overrides: Partial<DetectorThresholds>, options: EngineOptions, chunk = 1 << 16, format = LogFormat.DEFAULT) {
+  const engine = new DetectionEngine(resolveThresholds(overrides), format, options);
   for (let s = 0; s < bytes.length; s += chunk) engine.addChunk(bytes.subarray(s, s + chunk));
   engine.endStream();
   const result = JSON.parse(JSON.stringify(engine.finish()));
@@ -31,10 +31,10 @@ function run(bytes: Buffer, overrides: Partial<DetectorThresholds>, options: Eng
 }
 
 /** The same run through the WebAssembly loop and through FlowScanner alone. */
-function both(bytes: Buffer, overrides: Partial<DetectorThresholds> = {}, bufferRecords?: number, chunk?: number) {
+function both(bytes: Buffer, overrides: Partial<DetectorThresholds> = {}, bufferRecords?: number, chunk?: number, format?: LogFormat) {
   return {
-    wasm: run(bytes, overrides, { bufferRecords, webAssembly: true }, chunk),
-    scanner: run(bytes, overrides, { bufferRecords, webAssembly: false }, chunk),
+    wasm: run(bytes, overrides, { bufferRecords, webAssembly: true }, chunk, format),
+    scanner: run(bytes, overrides, { bufferRecords, webAssembly: false }, chunk, format),
   };
 }
 
@@ -301,6 +301,103 @@ describe("the WebAssembly ingest loop", () => {
       sources.each((b, i32) => (flowsCounted += i32[b + SRC.FLOWS]!));
       expect(engine.stats.analysed).toBe(1429);
       expect(flowsCounted).toBe(1429);
+    }
+  });
+});
+
+/**
+ * Transit gateway records in the default format: ordinary traffic across two attachments, a
+ * scan, records with packets lost (which the loop hands back), absent and impossible counts,
+ * idle and damaged lines.
+ */
+function tgwCases(): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i < 300; i++) {
+    const start = T + (i % 40) * 30;
+    lines.push(tgwLine({ src: `10.0.${i % 4}.${i % 50}`, dst: `10.1.2.${i % 7}`, srcport: 40000 + i, dstport: [443, 5432, 22][i % 3]!, start, direction: "ingress" }));
+    lines.push(tgwLine({ src: `10.0.${i % 4}.${i % 50}`, dst: `10.1.2.${i % 7}`, srcport: 40000 + i, dstport: [443, 5432, 22][i % 3]!, start, direction: "egress", attachment: "tgw-attach-0cccc3333dddd4444" }));
+  }
+  for (let p = 1; p <= 60; p++) lines.push(tgwLine({ src: "192.168.50.9", dst: "10.1.2.7", dstport: p, packets: 1, bytes: 44, tcpFlags: 2, start: T + 5, attachment: "tgw-attach-0vpn00000000000000" }));
+  for (let i = 0; i < 40; i++) {
+    lines.push(tgwLine({ src: "10.0.1.5", dst: `10.9.0.${i}`, dstport: 443, start: T + i * 20, lost: { noRoute: 30 + i, blackhole: i % 3, mtuExceeded: i % 2 ? "-" : 1, ttlExpired: 0 } }));
+  }
+  lines.push(
+    tgwLine({ src: "10.0.1.5", dst: "10.1.2.7", dstport: 443, lost: { noRoute: "-", blackhole: "-", mtuExceeded: "-", ttlExpired: "-" } }),
+    tgwLine({ src: "2001:db8:1::5", dst: "2001:db8:2::7", dstport: 443, lost: { ttlExpired: 7 } }),
+    tgwLine({ src: "10.0.1.5", dst: "10.1.2.7", dstport: 443, lost: { noRoute: -3 } }),
+    tgwLine({ src: "10.0.1.5", dst: "10.1.2.7", dstport: 443, lost: { blackhole: 2 ** 44 + 1 } }),
+    tgwLine({ src: "10.0.1.5", dst: "10.1.2.7", dstport: 443, lost: { blackhole: 2 ** 44 } }),
+    tgwLine({ src: "10.0.1.5", dst: "10.1.2.7", dstport: 443, lost: { mtuExceeded: "12a" as never } }),
+    tgwLine({ src: "10.0.1.5", dst: "10.1.2.7", dstport: 443, status: "NODATA" }),
+    tgwLine({ src: "10.0.1.5", dst: "10.1.2.7", dstport: 443, lost: { noRoute: 5 } }).split(" ").slice(0, 30).join(" "),
+    tgwLine({ src: "203.0.113.250", dst: "10.1.2.7", dstport: 443, lost: { noRoute: 500 } }),
+    tgwLine({ src: "10.0.1.5", dst: "10.1.2.7", dstport: 443, lost: { noRoute: 9 } }).replace("tgw-attach-0aaaa1111bbbb2222", "-"),
+  );
+  return lines;
+}
+
+describe("transit gateway records, through the WebAssembly loop and through FlowScanner", () => {
+  const TGW = LogFormat.TRANSIT_GATEWAY_DEFAULT;
+  const bytes = Buffer.from(`${tgwCases().join("\n")}\n`);
+
+  it("give the same counts, rows, drops and findings, whatever the chunk and buffer sizes", () => {
+    const reference = both(bytes, { allowedSources: ["203.0.113.250"], tgwPacketsLost: 100 }, undefined, undefined, TGW);
+    expect(reference.wasm).toEqual(reference.scanner);
+    expect(reference.wasm.stats).toEqual({ read: 710, analysed: 705, skipped: { "invalid-value": 2, "non-numeric": 1, nodata: 1, "too-few-fields": 1 } });
+    expect(reference.wasm.tables.packetLoss.length).toBeGreaterThan(1);
+    expect(reference.wasm.findings.map((f: { rule: string }) => f.rule)).toEqual(expect.arrayContaining(["port-scan", "tgw-packet-loss"]));
+    for (const [chunk, buffer] of [[7, 1], [97, 3], [4096, 64]] as const) {
+      expect(both(bytes, { allowedSources: ["203.0.113.250"], tgwPacketsLost: 100 }, buffer, chunk, TGW).wasm).toEqual(reference.scanner);
+    }
+  });
+
+  it("the loop reads a record with no packet lost itself, and hands FlowScanner exactly those with one (it keeps no loss counts)", () => {
+    const lossless = tgwLine({ src: "10.0.1.5", dst: "10.1.2.7", dstport: 443 });
+    const absent = tgwLine({ src: "10.0.1.5", dst: "10.1.2.7", dstport: 443, lost: { noRoute: "-", blackhole: "-", mtuExceeded: "-", ttlExpired: "-" } });
+    const lossy = tgwLine({ src: "10.0.1.5", dst: "10.1.2.7", dstport: 443, lost: { mtuExceeded: 1 } });
+    const spy = jest.spyOn(FlowScanner.prototype, "scanLines");
+    try {
+      const engine = new DetectionEngine(resolveThresholds({}), TGW, { webAssembly: true });
+      engine.addChunk(Buffer.from(`${lossless}\n${absent}\n${lossy}\n${lossless}\n`));
+      expect(engine.stats).toEqual({ read: 4, analysed: 4, skipped: {} });
+      expect(spy.mock.calls.map(([buf, s, e]) => (buf as Buffer).toString("latin1", s as number, e as number))).toEqual([`${lossy}\n`]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it("a transit gateway format without loss counts is read by the loop, attachments and all: the same as FlowScanner", () => {
+    const fields = "version tgw-attachment-id srcaddr dstaddr srcport dstport protocol packets bytes start end log-status flow-direction".split(" ");
+    const format = LogFormat.custom(fields, "transit-gateway");
+    const TGW_NAMES = TGW.names;
+    const lines = tgwCases().map((l) => {
+      const values = l.split(" ");
+      return fields.map((f) => values[TGW_NAMES.indexOf(f)] ?? "-").join(" ");
+    });
+    const custom = Buffer.from(`${lines.join("\n")}\n`);
+    const { wasm, scanner } = both(custom, {}, 16, 1000, format);
+    expect(wasm).toEqual(scanner);
+    expect(wasm.stats.analysed).toBeGreaterThan(700);
+    expect(wasm.findings.find((f: { rule: string }) => f.rule === "port-scan")).toMatchObject({ src: "192.168.50.9", interfaceId: "tgw-attach-0vpn00000000000000" });
+  });
+
+  it("drops count only for records the row budget lets in (a record past it adds no drop), and their rows count toward it", () => {
+    // Every record from a source of its own, each losing one packet on an attachment of its own: the budget fills.
+    const flood = Array.from({ length: 3000 }, (_, i) =>
+      tgwLine({ src: `10.${(i >> 8) & 255}.${i & 255}.9`, dst: `10.200.${i & 255}.${(i >> 8) & 255}`, dstport: 1000 + (i % 5000), start: T, lost: { blackhole: 1 }, attachment: `tgw-attach-${i.toString(16).padStart(17, "0")}` }),
+    );
+    const flooded = Buffer.from(`${flood.join("\n")}\n`);
+    for (const webAssembly of [true, false]) {
+      const engine = new DetectionEngine(resolveThresholds({ rowBudget: 10_000 }), TGW, { webAssembly, bufferRecords: 64 });
+      engine.addChunk(flooded);
+      engine.endStream();
+      let dropped = 0;
+      const aggregator = (engine as unknown as { aggregator: RunAggregates & { rows: number } }).aggregator;
+      aggregator.packetLoss.each((b, i32) => (dropped += i32[b + LOSS.FLOWS]!));
+      expect(engine.stats.skipped["row-budget"]).toBeGreaterThan(0);
+      expect(dropped).toBe(engine.stats.analysed);
+      expect(aggregator.packetLoss.size).toBe(engine.stats.analysed);
+      expect(aggregator.rows).toBeLessThanOrEqual(10_000);
     }
   });
 });

@@ -2,7 +2,7 @@ import { DetectionEngine } from "../../../functions/detect/engine";
 import { resolveThresholds } from "../../../functions/detect/thresholds";
 import { LogFormat } from "../../../functions/flowlog/format";
 import type { FlowScanner } from "../../../functions/flowlog/scanner";
-import { detect, Flow, line, range, rulesOf } from "../../support/flows";
+import { detect, Flow, line, range, rulesOf, TgwFlow, tgwLine } from "../../support/flows";
 
 const T0 = 1_700_000_100;
 
@@ -232,5 +232,67 @@ describe("statistical anomaly (Isolation Forest)", () => {
 
   it("needs enough groups before it judges", () => {
     expect(rulesOf([{ src: "10.9.9.9", dst: "10.1.0.1", dstport: 8443, bytes: 90_000_000, start: T0 }])).not.toContain("anomaly");
+  });
+});
+
+describe("transit gateway records (no action field; drops as packets-lost-*)", () => {
+  const tgw = (flows: readonly TgwFlow[], overrides: Parameters<typeof resolveThresholds>[0] = {}) => {
+    const engine = new DetectionEngine(resolveThresholds(overrides), LogFormat.TRANSIT_GATEWAY_DEFAULT);
+    for (const f of flows) engine.addLine(tgwLine(f));
+    return engine.finish().findings;
+  };
+  const A = "tgw-attach-0aaaa1111bbbb2222";
+  const B = "tgw-attach-0cccc3333dddd4444";
+  const drops = (attachment: string, n: number, lost: TgwFlow["lost"], start = T0) =>
+    range(n).map((i) => ({ src: `10.0.1.${i % 200}`, dst: "10.9.0.1", srcport: 40000 + i, dstport: 443, attachment, start, lost }));
+
+  it("tgw-packet-loss: one finding per attachment and window past the threshold, LOW, with the loss by reason; MEDIUM at ten times the threshold", () => {
+    const found = tgw([...drops(A, 50, { noRoute: 20, mtuExceeded: 2 }), ...drops(B, 100, { blackhole: 100 }), ...drops(A, 10, { ttlExpired: 1 }, T0 + 300)]);
+    const loss = found.filter((f) => f.rule === "tgw-packet-loss");
+    expect(loss.map((f) => [f.interfaceId, f.severity, f.window.start, f.evidence])).toEqual([
+      [B, "MEDIUM", T0 - (T0 % 300), { packetsLost: 10_000, noRoute: 0, blackhole: 10_000, mtuExceeded: 0, ttlExpired: 0, flows: 100 }],
+      [A, "LOW", T0 - (T0 % 300), { packetsLost: 1100, noRoute: 1000, blackhole: 0, mtuExceeded: 100, ttlExpired: 0, flows: 50 }],
+    ]);
+    expect(loss[1]!.description).toBe(`The transit gateway dropped 1100 packets of 50 flows on attachment ${A} within 300s (no route 1000, MTU exceeded 100).`);
+    expect(loss[1]!.title).toBe("Packets dropped by a transit gateway");
+    expect(loss[0]!.id).not.toBe(loss[1]!.id);
+    // The same drops in another run give the same ids (Security Hub updates, never duplicates).
+    expect(tgw(drops(A, 50, { noRoute: 20, mtuExceeded: 2 })).find((f) => f.rule === "tgw-packet-loss")!.id).toBe(loss[1]!.id);
+  });
+
+  it("tgw-packet-loss stays silent for a few stray drops (a packet to an unrouted address now and then)", () => {
+    expect(tgw(drops(A, 30, { noRoute: 1 })).map((f) => f.rule)).not.toContain("tgw-packet-loss");
+    expect(tgw(drops(A, 30, { noRoute: 1 }), { tgwPacketsLost: 30 }).map((f) => f.rule)).toContain("tgw-packet-loss");
+  });
+
+  it("tgw-packet-loss names no attachment when the format leaves tgw-attachment-id out", () => {
+    const engine = new DetectionEngine(resolveThresholds({}), LogFormat.custom(["srcaddr", "dstaddr", "dstport", "start", "packets-lost-blackhole"], "transit-gateway"));
+    engine.addLine(`10.0.1.5 10.9.0.1 443 ${T0} 5000`);
+    const f = engine.finish().findings.find((x) => x.rule === "tgw-packet-loss")!;
+    expect(f.interfaceId).toBeUndefined();
+    expect(f.description).toBe("The transit gateway dropped 5000 packets of 1 flow on an attachment the records do not name within 300s (blackhole route 5000).");
+  });
+
+  it("are never rejected: hundreds of flows from one source raise no rejected-spike, though the same flows as REJECT records do", () => {
+    const flows = range(400).map((i) => ({ src: "198.51.100.7", dst: `10.1.2.${i % 250}`, srcport: 40000 + i, dstport: 8080 + (i % 3), packets: 8, bytes: 900, start: T0 }));
+    expect(tgw(flows).map((f) => f.rule)).not.toContain("rejected-spike");
+    expect(rulesOf(flows.map((f) => ({ ...f, action: "REJECT" as const })))).toContain("rejected-spike");
+  });
+
+  it("count as traffic that got through: admin connections across VPCs raise lateral-movement, small flows to many hosts a port-sweep", () => {
+    const lateral = range(15).map((h) => ({ src: "10.0.3.60", dst: `10.1.4.${h}`, dstport: 445, packets: 20, bytes: 4000, start: T0 }));
+    expect(tgw(lateral).find((f) => f.rule === "lateral-movement")).toMatchObject({ src: "10.0.3.60", interfaceId: A, evidence: { internalHosts: 15 } });
+    const sweep = range(40).map((h) => ({ src: "192.168.50.9", dst: `10.1.3.${h}`, dstport: 3306, packets: 1, bytes: 44, tcpFlags: 2, start: T0 }));
+    expect(tgw(sweep).find((f) => f.rule === "port-sweep")).toMatchObject({ port: 3306, evidence: { distinctHosts: 40, probes: 40 } });
+  });
+
+  it("a flow leaving through a central egress VPC counts its bytes once: where it leaves the transit gateway (egress), not again where it entered (ingress)", () => {
+    const bytes = 600 * 1024 * 1024;
+    const crossing: TgwFlow[] = [
+      { src: "10.0.3.30", dst: "192.0.2.30", dstport: 443, bytes, start: T0, attachment: A, direction: "ingress" },
+      { src: "10.0.3.30", dst: "192.0.2.30", dstport: 443, bytes, start: T0, attachment: B, direction: "egress" },
+    ];
+    expect(tgw(crossing).find((f) => f.rule === "exfiltration")).toMatchObject({ src: "10.0.3.30", dst: "192.0.2.30", evidence: { egressBytes: bytes } });
+    expect(tgw(crossing.slice(0, 1)).map((f) => f.rule)).not.toContain("exfiltration");
   });
 });

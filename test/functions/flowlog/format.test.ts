@@ -1,4 +1,4 @@
-import { DEFAULT_FIELD_NAMES, FIELDS, fieldsFor, nearestFieldNames } from "../../../functions/flowlog/fields";
+import { DEFAULT_FIELD_NAMES, FIELDS, fieldsFor, nearestFieldNames, TRANSIT_GATEWAY_DEFAULT_FIELD_NAMES } from "../../../functions/flowlog/fields";
 import { LogFormat, LogFormatError } from "../../../functions/flowlog/format";
 
 describe("field catalog", () => {
@@ -75,5 +75,27 @@ describe("LogFormat", () => {
 
   it("refuses a VPC-only field on a transit gateway", () => {
     expect(() => LogFormat.custom(["action"], "transit-gateway")).toThrow('field "action" exists only in VPC flow logs, not for a transit-gateway');
+  });
+});
+
+describe("transit-gateway formats", () => {
+  it("have the Transit Gateway default: every transit-gateway field of versions 2 to 6, resource-type and tgw-* before the addresses", () => {
+    const names = LogFormat.TRANSIT_GATEWAY_DEFAULT.names;
+    expect(new Set(names)).toEqual(new Set(fieldsFor("transit-gateway").filter((f) => f.version <= 6).map((f) => f.name)));
+    expect(names.slice(0, 5)).toEqual(["version", "resource-type", "account-id", "tgw-id", "tgw-attachment-id"]);
+    expect(names.slice(-9)).toEqual(["packets-lost-no-route", "packets-lost-blackhole", "packets-lost-mtu-exceeded", "packets-lost-ttl-expired", "tcp-flags", "region", "flow-direction", "pkt-src-aws-service", "pkt-dst-aws-service"]);
+    expect(TRANSIT_GATEWAY_DEFAULT_FIELD_NAMES).toEqual(names);
+  });
+
+  it("are of the transit-gateway family, and written out as log_format rather than left to AWS", () => {
+    expect(LogFormat.TRANSIT_GATEWAY_DEFAULT).toMatchObject({ family: "tgw", isDefault: false });
+    expect(LogFormat.custom(["srcaddr", "tcp-flags"], "transit-gateway-attachment").family).toBe("tgw");
+    expect(LogFormat.allFor("transit-gateway").family).toBe("tgw");
+    expect(LogFormat.DEFAULT.family).toBe("vpc");
+    expect(LogFormat.custom(["srcaddr"], "eni").family).toBe("vpc");
+  });
+
+  it("accept tcp-flags, which transit gateways record too", () => {
+    expect(LogFormat.custom(["tcp-flags"], "transit-gateway").names).toEqual(["tcp-flags"]);
   });
 });

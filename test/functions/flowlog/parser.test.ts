@@ -2,7 +2,9 @@ import { Readable } from "stream";
 import * as zlib from "zlib";
 import { LogFormat } from "../../../functions/flowlog/format";
 import { decodeSubscriptionData, insightsRowToLine, newStats, RecordParser, subscriptionMessages } from "../../../functions/flowlog/parser";
-import { FlowScanner, HeaderLine, LineSplitter } from "../../../functions/flowlog/scanner";
+import { FlowScanner, formatOfFields, HeaderLine, LineSplitter } from "../../../functions/flowlog/scanner";
+import { LogFormatError } from "../../../functions/flowlog/format";
+import { tgwLine } from "../../support/flows";
 import { streamChunks } from "../../../functions/flowlog/sources";
 
 const custom = (fields: string, resource: "vpc" | "transit-gateway" = "vpc") => LogFormat.custom(fields.split(" "), resource);
@@ -88,6 +90,90 @@ describe("parsing the AWS flow log record examples", () => {
     const r = p.parse("6 TransitGatewayAttachment 123456789010 tgw-0123456789abcdef0 tgw-attach-0123456789abcdef0 10.0.1.5 10.1.2.3 40000 443 6 10 5000 1700000000 1700000060 OK 0")!;
     expect(r).toMatchObject({ srcaddr: "10.0.1.5", dstport: 443, bytes: 5000 });
     expect(r.fields!["tgw-id"]).toBe("tgw-0123456789abcdef0");
+  });
+});
+
+// The Transit Gateway guide describes every field ("Transit Gateway Flow Log records") but gives
+// no example records: these follow its default format, with values as its table describes them.
+describe("parsing transit gateway flow log records", () => {
+  const TGW = LogFormat.TRANSIT_GATEWAY_DEFAULT;
+
+  it("the default format: all 36 fields of versions 2 to 6, field by field", () => {
+    const p = new RecordParser(TGW, newStats(), true);
+    const text =
+      "6 TransitGatewayAttachment 123456789012 tgw-0a1b2c3d4e5f60718 tgw-attach-0aaaa1111bbbb2222 123456789012 210987654321 " +
+      "vpc-0aaaa1111bbbb2222 vpc-0cccc3333dddd4444 subnet-0aaaa1111bbbb2222 subnet-0cccc3333dddd4444 eni-0aaaa1111bbbb2222 eni-0cccc3333dddd4444 " +
+      "use1-az1 use1-az2 tgw-attach-0cccc3333dddd4444 10.0.1.5 10.1.2.7 49152 443 6 12 4380 1700000000 1700000060 OK IPv4 3 2 1 4 19 us-east-1 ingress - S3";
+    const r = p.parse(text)!;
+    expect(r.fields).toEqual({
+      version: "6", "resource-type": "TransitGatewayAttachment", "account-id": "123456789012", "tgw-id": "tgw-0a1b2c3d4e5f60718", "tgw-attachment-id": "tgw-attach-0aaaa1111bbbb2222",
+      "tgw-src-vpc-account-id": "123456789012", "tgw-dst-vpc-account-id": "210987654321", "tgw-src-vpc-id": "vpc-0aaaa1111bbbb2222", "tgw-dst-vpc-id": "vpc-0cccc3333dddd4444",
+      "tgw-src-subnet-id": "subnet-0aaaa1111bbbb2222", "tgw-dst-subnet-id": "subnet-0cccc3333dddd4444", "tgw-src-eni": "eni-0aaaa1111bbbb2222", "tgw-dst-eni": "eni-0cccc3333dddd4444",
+      "tgw-src-az-id": "use1-az1", "tgw-dst-az-id": "use1-az2", "tgw-pair-attachment-id": "tgw-attach-0cccc3333dddd4444", srcaddr: "10.0.1.5", dstaddr: "10.1.2.7",
+      srcport: "49152", dstport: "443", protocol: "6", packets: "12", bytes: "4380", start: "1700000000", end: "1700000060", "log-status": "OK", type: "IPv4",
+      "packets-lost-no-route": "3", "packets-lost-blackhole": "2", "packets-lost-mtu-exceeded": "1", "packets-lost-ttl-expired": "4", "tcp-flags": "19", region: "us-east-1",
+      "flow-direction": "ingress", "pkt-src-aws-service": undefined, "pkt-dst-aws-service": "S3",
+    });
+    // What detection reads of it: the attachment stands where a VPC record's interface does, and no action.
+    const { fields, ...record } = r;
+    expect(record).toEqual({
+      interfaceId: "tgw-attach-0aaaa1111bbbb2222", srcaddr: "10.0.1.5", dstaddr: "10.1.2.7", srcport: 49152, dstport: 443, protocol: 6, packets: 12, bytes: 4380,
+      start: 1700000000, end: 1700000060, tcpFlags: 19, flowDirection: "ingress", packetsLostNoRoute: 3, packetsLostBlackhole: 2, packetsLostMtuExceeded: 1, packetsLostTtlExpired: 4,
+    });
+    expect(p.stats).toEqual({ read: 1, analysed: 1, skipped: {} });
+  });
+
+  it("IPv6 traffic, egress at the other attachment, and an absent loss count", () => {
+    const p = new RecordParser(TGW);
+    const r = p.parse(tgwLine({ src: "2001:db8:1::5", dst: "2001:db8:2::7", dstport: 22, direction: "egress", attachment: "tgw-attach-0cccc3333dddd4444", lost: { blackhole: "-" } }))!;
+    expect(r).toMatchObject({ srcaddr: "2001:db8:1::5", dstaddr: "2001:db8:2::7", flowDirection: "egress", interfaceId: "tgw-attach-0cccc3333dddd4444", packetsLostNoRoute: 0 });
+    expect(r.packetsLostBlackhole).toBeUndefined();
+    expect(r.action).toBeUndefined();
+  });
+
+  it("NODATA and SKIPDATA records are counted, not analysed, as VPC ones are", () => {
+    const p = new RecordParser(TGW);
+    const idle = "6 TransitGateway 123456789012 tgw-0a1b2c3d4e5f60718 tgw-attach-0aaaa1111bbbb2222 - - - - - - - - - - - - - - - - - - 1700000000 1700000060 NODATA - - - - - - us-east-1 - - -";
+    expect(p.parse(idle)).toBeUndefined();
+    expect(p.parse(idle.replace("NODATA", "SKIPDATA"))).toBeUndefined();
+    expect(p.stats).toEqual({ read: 2, analysed: 0, skipped: { nodata: 1, skipdata: 1 } });
+  });
+
+  it("a packets-lost count that is negative or past 2^44 (as no record holds) is an invalid value; 2^44 itself is not", () => {
+    const p = new RecordParser(TGW);
+    const at = (lost: Parameters<typeof tgwLine>[0]["lost"]) => p.parse(tgwLine({ src: "10.0.1.5", dst: "10.1.2.7", dstport: 443, lost }));
+    expect(at({ noRoute: -1 })).toBeUndefined();
+    expect(at({ blackhole: 2 ** 44 + 1 })).toBeUndefined();
+    expect(at({ mtuExceeded: "100000000000000000000000" as never })).toBeUndefined();
+    expect(at({ ttlExpired: 2 ** 44 })).toMatchObject({ packetsLostTtlExpired: 2 ** 44 });
+    expect(p.stats).toEqual({ read: 4, analysed: 1, skipped: { "invalid-value": 3 } });
+  });
+});
+
+describe("the format a list of fields names", () => {
+  it("is a transit gateway format when a field exists only in transit gateway flow logs, else a VPC one", () => {
+    expect(formatOfFields(["srcaddr", "dstaddr", "tgw-attachment-id", "packets-lost-blackhole"]).family).toBe("tgw");
+    expect(formatOfFields(["srcaddr", "dstaddr", "action"]).family).toBe("vpc");
+    expect(formatOfFields(["srcaddr", "dstaddr", "flow-direction"]).family).toBe("vpc");
+    expect(formatOfFields(LogFormat.TRANSIT_GATEWAY_DEFAULT.names).names).toEqual(LogFormat.TRANSIT_GATEWAY_DEFAULT.names);
+  });
+
+  it("refuses transit gateway fields mixed with VPC fields, naming both, and lists every other problem after", () => {
+    const problems = (names: string[]) => {
+      try {
+        formatOfFields(names);
+      } catch (err) {
+        expect(err).toBeInstanceOf(LogFormatError);
+        return (err as LogFormatError).problems;
+      }
+      throw new Error("no LogFormatError");
+    };
+    expect(problems(["tgw-id", "srcaddr", "action"])).toEqual(['field "tgw-id" exists only in transit gateway flow logs and field "action" only in VPC flow logs: no flow log has both']);
+    expect(problems(["tgw-id", "tgw-attachment-id", "packets-lost-mtu-exceeded", "interface-id", "action", "srcadr"])).toEqual([
+      'fields "tgw-id", "tgw-attachment-id" and "packets-lost-mtu-exceeded" exist only in transit gateway flow logs and fields "interface-id" and "action" only in VPC flow logs: no flow log has both',
+      'unknown field "srcadr"; did you mean "srcaddr"?',
+    ]);
+    expect(problems(["tgw-id", "tgw-id"])).toEqual(['field "tgw-id" is listed twice']);
   });
 });
 
@@ -232,13 +318,27 @@ describe("header lines", () => {
     expect(stats).toEqual({ read: 3, analysed: 1, skipped: { "bad-header": 2 } });
   });
 
-  it("a header with a field listed twice, or a transit gateway field in a VPC header, names no format either", () => {
+  it("a header with a field listed twice, or mixing transit gateway and VPC fields, names no format either", () => {
     const headers: HeaderLine[] = [];
     const scanner = new FlowScanner(LogFormat.DEFAULT, newStats());
     scanner.onHeader = (h) => headers.push(h);
     const buf = Buffer.from("srcaddr dstaddr srcaddr\nsrcaddr dstaddr action tgw-id\n");
     scanner.scanLines(buf, 0, buf.length, () => undefined);
-    expect(headers.map((h) => h.problems)).toEqual([['field "srcaddr" is listed twice'], ['field "action" exists only in VPC flow logs, not for a transit-gateway']]);
+    expect(headers.map((h) => h.problems)).toEqual([['field "srcaddr" is listed twice'], ['field "tgw-id" exists only in transit gateway flow logs and field "action" only in VPC flow logs: no flow log has both']]);
+  });
+
+  it("the header line of a transit gateway flow log file on S3 switches to the transit gateway format it names", () => {
+    const headers: HeaderLine[] = [];
+    const stats = newStats();
+    const scanner = new FlowScanner(LogFormat.DEFAULT, stats);
+    scanner.onHeader = (h) => headers.push(h);
+    const buf = Buffer.from(`${LogFormat.TRANSIT_GATEWAY_DEFAULT.names.join(" ")}\n${tgwLine({ src: "10.0.1.5", dst: "10.1.2.7", dstport: 443 })}\n`);
+    let ports = 0;
+    scanner.scanLines(buf, 0, buf.length, () => (ports = scanner.num[1]!));
+    expect(headers[0]!.format!.family).toBe("tgw");
+    expect(headers[0]!.format!.names).toEqual(LogFormat.TRANSIT_GATEWAY_DEFAULT.names);
+    expect(ports).toBe(443);
+    expect(stats).toEqual({ read: 1, analysed: 1, skipped: {} });
   });
 
   it("prose is not a header, even with a field name in it", () => {

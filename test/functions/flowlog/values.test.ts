@@ -76,8 +76,11 @@ describe("what counts as an address", () => {
 });
 
 describe("the bounds of numeric values", () => {
-  it("are the ports', the protocol's and the flags' widths, and a flow's most bytes and packets in one aggregation interval", () => {
-    expect(VALUE_LIMITS).toEqual({ srcport: 65535, dstport: 65535, protocol: 255, "tcp-flags": 255, packets: 2 ** 44, bytes: 2 ** 48 });
+  it("are the ports', the protocol's and the flags' widths, and a flow's most bytes and packets (lost ones too) in one aggregation interval", () => {
+    expect(VALUE_LIMITS).toEqual({
+      srcport: 65535, dstport: 65535, protocol: 255, "tcp-flags": 255, packets: 2 ** 44, bytes: 2 ** 48,
+      "packets-lost-no-route": 2 ** 44, "packets-lost-blackhole": 2 ** 44, "packets-lost-mtu-exceeded": 2 ** 44, "packets-lost-ttl-expired": 2 ** 44,
+    });
     // 3,200 Gbps (the largest EC2 instance's whole bandwidth) for the longest interval, 10 minutes, fits under the byte bound.
     expect((3200e9 / 8) * 600).toBeLessThan(MAX_FLOW_BYTES);
     expect(Number.isSafeInteger(MAX_FLOW_BYTES) && String(MAX_FLOW_BYTES).length).toBe(15);

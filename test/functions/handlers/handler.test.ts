@@ -208,4 +208,15 @@ describe("event and configuration errors", () => {
     expect(s.thresholds.portSweepHosts).toBe(DEFAULT_THRESHOLDS.portSweepHosts);
     expect(s.lookbackSeconds).toBe(1200);
   });
+
+  it("reads a transit gateway environment's format as one: its fields tell the kind", () => {
+    const env = {
+      FLOWLOG_ENVIRONMENT: "prod", FLOWLOG_ACCOUNT: "410987654323", AWS_REGION: "eu-central-1", FLOWLOG_LOG_GROUP: "/g", FLOWLOG_TOPIC_ARN: "arn:t",
+      FLOWLOG_FORMAT: LogFormat.TRANSIT_GATEWAY_DEFAULT.names.join(" "), FLOWLOG_THRESHOLDS: "{}", FLOWLOG_LOOKBACK_SECONDS: "1200",
+    };
+    const s = settingsFromEnv(env);
+    expect(s.format.family).toBe("tgw");
+    expect(s.format.names).toEqual(LogFormat.TRANSIT_GATEWAY_DEFAULT.names);
+    expect(() => settingsFromEnv({ ...env, FLOWLOG_FORMAT: "tgw-id srcaddr action" })).toThrow('field "tgw-id" exists only in transit gateway flow logs and field "action" only in VPC flow logs: no flow log has both');
+  });
 });
