@@ -42,7 +42,7 @@ function summary(rows: readonly EvaluatedRow[]): string {
 }
 
 /** What to check for each unverified row, once per distinct check. */
-const checks = (rows: readonly EvaluatedRow[]) => [...new Set(rows.filter((r) => r.outcome === "review").map((r) => r.note ?? r.fix))];
+const checks = (rows: readonly EvaluatedRow[]) => [...new Set(rows.filter((r) => r.outcome === "review").map((r) => r.why ?? r.note ?? r.fix))];
 
 function renderText(rows: readonly EvaluatedRow[]): string {
   return byEnvironment(rows)

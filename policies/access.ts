@@ -205,7 +205,8 @@ export function stackAccess(stack: NamedStack, options: StackAccessOptions): Eva
   const masked = new Set(resources(stack.json, "aws_cloudwatch_log_data_protection_policy").map((r) => model.resolve(String(r.values.log_group_name ?? ""))));
   const groups = groupArns.map((arn) => {
     const name = arn.slice(arn.indexOf(":log-group:") + ":log-group:".length);
-    const group = resources(stack.json, "aws_cloudwatch_log_group").find((g) => model.attribute(g.address, "name") === name);
+    // By ARN: groups of the same name live in several Regions.
+    const group = resources(stack.json, "aws_cloudwatch_log_group").find((g) => model.attribute(g.address, "arn") === arn);
     const key = group ? str(group.values.kms_key_id) : undefined;
     return { arn, name, ...(key ? { keyArn: model.resolve(key) } : {}), masked: masked.has(name) };
   });
@@ -351,7 +352,7 @@ const decryptObject = (f: StackFacts, o: StackFacts["objects"][number], base: Re
 function flowLogKinds(f: StackFacts): FlowLogSettings[] {
   const seen = new Set<string>();
   return f.flowLogs.filter((fl) => {
-    const kind = `${fl.destinationType}|${fl.resourceType}|${fl.iamRoleArn ?? ""}`;
+    const kind = `${fl.destinationType}|${fl.resourceType}|${fl.iamRoleArn ?? ""}|${fl.region}`;
     if (seen.has(kind)) return false;
     seen.add(kind);
     return true;
@@ -378,7 +379,7 @@ function rbacTasks(f: StackFacts, environment: string, roleArn: (name: string) =
   // SecurityAnalyst: reads everything, deletes nothing.
   if (athena) task("SecurityAnalyst", "run an Athena query end to end", true, athenaSteps(f, athena));
   for (const g of f.groups) {
-    task("SecurityAnalyst", `run a Logs Insights query on ${g.name}`, true, [
+    task("SecurityAnalyst", `run a Logs Insights query on ${groupLabel(f, g)}`, true, [
       { action: "logs:StartQuery", resource: g.arn, context: MFA_SESSION },
       { action: "logs:GetQueryResults", resource: g.arn, context: MFA_SESSION },
       { action: "logs:StopQuery", resource: "*", context: MFA_SESSION },
@@ -404,12 +405,12 @@ function rbacTasks(f: StackFacts, environment: string, roleArn: (name: string) =
 
   // SecurityEngineer: manages flow logs and the detector; never weakens the evidence.
   for (const fl of kinds) {
-    const kind = `${RESOURCE_NAMES[fl.resourceType] ?? fl.resourceType} flow log to ${DESTINATION_NAMES[fl.destinationType] ?? fl.destinationType}`;
+    const kind = `${RESOURCE_NAMES[fl.resourceType] ?? fl.resourceType} flow log to ${DESTINATION_NAMES[fl.destinationType] ?? fl.destinationType}${fl.region !== f.region ? ` in ${fl.region}` : ""}`;
     const target = TARGET_TYPES[fl.resourceType];
     const tagged = hasTags(f, fl);
     task("SecurityEngineer", `create ${article(kind)}`, true, [
       { action: "ec2:CreateFlowLogs", resource: fl.flowLogArn, context: MFA_SESSION },
-      ...(target ? [{ action: "ec2:CreateFlowLogs", resource: `arn:${f.p}:ec2:${f.region}:${f.account}:${target}/${fl.resourceId}`, context: MFA_SESSION }] : []),
+      ...(target ? [{ action: "ec2:CreateFlowLogs", resource: `arn:${f.p}:ec2:${fl.region}:${f.account}:${target}/${fl.resourceId}`, context: MFA_SESSION }] : []),
       ...(tagged ? [{ action: "ec2:CreateTags", resource: fl.flowLogArn, context: { ...MFA_SESSION, "ec2:CreateAction": "CreateFlowLogs" } }] : []),
       { action: "ec2:DescribeFlowLogs", resource: "*", context: MFA_SESSION },
       ...(fl.destinationType === "cloud-watch-logs" && fl.iamRoleArn && !fl.iamRoleArn.includes("${")
@@ -487,10 +488,18 @@ function hasTags(f: StackFacts, fl: FlowLogSettings): boolean {
   return !!values && typeof values.tags === "object" && values.tags !== null && Object.keys(values.tags).length > 0;
 }
 
+/** A group by name, and by Region when it is not the stack's (a regional scope's group has the same name). */
+const groupLabel = (f: StackFacts, g: StackFacts["groups"][number]) => {
+  const region = g.arn.split(":")[3];
+  return region && region !== f.region ? `${g.name} in ${region}` : g.name;
+};
+
 /** CloudWatch Logs decrypts an encrypted group itself when it is read: the reader needs no key permission. */
 function logsDecrypt(f: StackFacts, g: StackFacts["groups"][number]): Step[] {
+  // CloudWatch Logs of the group's own Region.
+  const region = g.arn.split(":")[3] ?? f.region;
   return g.keyArn && !g.keyArn.includes("${")
-    ? [{ principal: `logs.${f.region}.amazonaws.com`, action: "kms:Decrypt", resource: g.keyArn, context: { "kms:EncryptionContext:aws:logs:arn": g.arn }, note: "CloudWatch Logs decrypts the group's events for the reader", source: SOURCES.keyPolicy }]
+    ? [{ principal: `logs.${region}.amazonaws.com`, action: "kms:Decrypt", resource: g.keyArn, context: { "kms:EncryptionContext:aws:logs:arn": g.arn }, note: "CloudWatch Logs decrypts the group's events for the reader", source: SOURCES.keyPolicy }]
     : [];
 }
 
@@ -618,10 +627,12 @@ function detectorTasks(f: StackFacts): Task[] {
   if (!d || d.roleArn.includes("${")) return [];
   const task = (name: string, steps: Step[], source: string = SOURCES.detector): Task => ({ principal: d.roleArn, task: name, required: true, control: "ACC-1", source, steps });
   const tasks: Task[] = [];
-  const group = f.groups.find((g) => g.name === d.logGroup) ?? (d.logGroup ? { arn: `arn:${f.p}:logs:${f.region}:${f.account}:log-group:${d.logGroup}`, name: d.logGroup, masked: false } : undefined);
+  // The detector runs in the stack's Region and queries its group there.
+  const ownArn = d.logGroup ? `arn:${f.p}:logs:${f.region}:${f.account}:log-group:${d.logGroup}` : undefined;
+  const group = f.groups.find((g) => g.arn === ownArn) ?? (d.logGroup ? { arn: ownArn!, name: d.logGroup, masked: false } : undefined);
   if (group) {
     tasks.push(
-      task(`query ${group.name} with Logs Insights`, [
+      task(`query ${groupLabel(f, group)} with Logs Insights`, [
         { action: "logs:StartQuery", resource: group.arn, context: TLS },
         { action: "logs:GetQueryResults", resource: group.arn, context: TLS },
         { action: "logs:StopQuery", resource: "*", context: TLS },
@@ -770,9 +781,11 @@ function unresolvedRows(f: StackFacts, environment: string, json: StackJson, suf
 
 /** A row as control evidence: the deciding policy and statement, and the request. */
 export function rowEvidence(r: EvaluatedRow): Evidence {
+  // A statement without a Sid is labelled `<policy>#<n>`: the policy is the address already.
+  const statement = r.policy && r.statement.startsWith(`${r.policy}#`) ? r.statement.slice(r.policy.length) : r.statement;
   return {
     address: r.policy ?? `${r.stack}:${r.principal}`,
-    attribute: r.statement === "implicit deny" ? "implicit deny" : `Statement[${r.statement}]`,
+    attribute: r.statement === "implicit deny" ? "implicit deny" : `Statement[${statement}]`,
     value: `${r.decision}: ${r.principal} ${r.action} on ${r.resource} (${r.task})`,
   };
 }
@@ -812,7 +825,7 @@ export function evaluateAccessControls(rows: readonly EvaluatedRow[], exceptions
     const base = { id: c.id, title: c.title, severity: c.severity, mappings: c.mappings, evidence };
     const [noun, as] = SUBJECT[c.id as AccessControlId];
     const exception = exceptions.find((e) => e.control === c.id);
-    const reviewText = `${review.length} ${noun}(s) rest on policies outside the stack: ${listed([...new Set(review.map((r) => r.note ?? r.fix))])}`;
+    const reviewText = `${review.length} ${noun}(s) rest on policies outside the stack: ${listed([...new Set(review.map((r) => r.why ?? r.note ?? r.fix))])}`;
     if (failed.length) {
       return {
         ...base,

@@ -121,6 +121,8 @@ export interface FlowLogSettings {
   readonly iamRoleArn?: string;
   /** Stand-in for the id AWS assigns at apply (`fl-` and 17 hex digits). */
   readonly flowLogId: string;
+  /** The Region the flow log is created in (its provider's): the Region of what it watches. */
+  readonly region: string;
   /** `arn:<partition>:ec2:<region>:<account>:vpc-flow-log/<flowLogId>`: the aws:SourceArn of the role assumption. */
   readonly flowLogArn: string;
 }
@@ -147,7 +149,8 @@ export function flowLogSettings(stack: StackJson, model: StackModel): FlowLogSet
       // The provider's default; the deprecated log_group_name names a CloudWatch group.
       const destinationType = (attr("log_destination_type") ?? "cloud-watch-logs") as DestinationType;
       const legacyGroup = attr("log_group_name");
-      const destination = attr("log_destination") ?? (legacyGroup ? `arn:${p}:logs:${region}:${account}:log-group:${legacyGroup}` : "");
+      const flRegion = model.regionOf(address);
+      const destination = attr("log_destination") ?? (legacyGroup ? `arn:${p}:logs:${flRegion}:${account}:log-group:${legacyGroup}` : "");
       const options = (v.destination_options ?? {}) as Record<string, unknown>;
       const flowLogId = model.attribute(address, "id")!;
       return {
@@ -167,6 +170,7 @@ export function flowLogSettings(stack: StackJson, model: StackModel): FlowLogSet
             }
           : {}),
         ...(attr("iam_role_arn") ? { iamRoleArn: attr("iam_role_arn") } : {}),
+        region: flRegion,
         flowLogId,
         flowLogArn: model.attribute(address, "arn")!,
       };
@@ -257,7 +261,8 @@ export function deliveryPlan(stack: StackJson, account: string, region: string, 
   const paths: DeliveryPath[] = [];
   const requests: DeliveryRequest[] = [];
   const unresolved: Unresolved[] = [];
-  const deliverySourceArn = `arn:${p}:logs:${region}:${account}:*`;
+  // The delivery service's source is the flow log's Region, which a regional scope does not share.
+  const deliverySourceArnOf = (fl: FlowLogSettings) => `arn:${p}:logs:${fl.region}:${account}:*`;
   const stacks = [
     { stack, model },
     ...(options.companions ?? []).map((c) => {
@@ -281,11 +286,11 @@ export function deliveryPlan(stack: StackJson, account: string, region: string, 
       const m = /^arn:([^:]+):s3:::([^/]+)\/?(.*)$/.exec(fl.destination);
       if (!m) throw new Error(`${fl.address}.log_destination: not an S3 bucket ARN (got ${JSON.stringify(fl.destination)}). Use arn:${p}:s3:::<bucket> or arn:${p}:s3:::<bucket>/<folder>/.`);
       const bucketArn = `arn:${m[1]}:s3:::${m[2]}`;
-      const keyInput = { prefix: m[3]!, account, region, flowLogId: fl.flowLogId, ...fl.s3! };
+      const keyInput = { prefix: m[3]!, account, region: fl.region, flowLogId: fl.flowLogId, ...fl.s3! };
       const key = s3ObjectKey({ ...keyInput, at, hash: hex(`${fl.flowLogId}:${at.toISOString()}`, 8) });
       const writes = `${normalizePrefix(keyInput.prefix)}${fl.s3!.hiveCompatiblePartitions ? `AWSLogs/aws-account-id=${account}/` : `AWSLogs/${account}/`}`;
       paths.push({ ...base, template: s3ObjectKeyTemplate(keyInput), destination: bucketArn, writes });
-      const context = { "aws:SourceAccount": account, "aws:SourceArn": deliverySourceArn, "aws:SecureTransport": "true" };
+      const context = { "aws:SourceAccount": account, "aws:SourceArn": deliverySourceArnOf(fl), "aws:SecureTransport": "true" };
       const service = "delivery.logs.amazonaws.com";
       requests.push({ ...base, step: "check the bucket's owner and ACL", required: true, principal: service, action: "s3:GetBucketAcl", resource: bucketArn, resourceAccount: account, context });
       requests.push({ ...base, step: "list the bucket (when denied, delivery goes on and CloudTrail shows AccessDenied errors)", required: false, principal: service, action: "s3:ListBucket", resource: bucketArn, resourceAccount: account, context });
@@ -319,7 +324,7 @@ export function deliveryPlan(stack: StackJson, account: string, region: string, 
             resource: sse.keyArn,
             context: {
               "aws:SourceAccount": account,
-              "aws:SourceArn": deliverySourceArn,
+              "aws:SourceArn": deliverySourceArnOf(fl),
               "kms:ViaService": `s3.${region}.amazonaws.com`,
               // With an S3 Bucket Key the data key is bound to the bucket, otherwise to the object.
               "kms:EncryptionContext:aws:s3:arn": sse.bucketKey ? bucketArn : `${bucketArn}/${key}`,
@@ -343,7 +348,7 @@ export function deliveryPlan(stack: StackJson, account: string, region: string, 
       const role = fl.iamRoleArn;
       const streamNote = fl.resourceType === "eni" ? undefined : `${interfaceId} stands in for each interface of ${fl.resourceId}`;
       requests.push({ ...base, step: "assume the delivery role", required: true, principal: "vpc-flow-logs.amazonaws.com", action: "sts:AssumeRole", resource: role, context: { "aws:SourceAccount": account, "aws:SourceArn": fl.flowLogArn }, note: `flow-log ARN ${fl.flowLogArn} (stand-in id until apply)` });
-      if (!groups.has(groupArn)) groups.set(groupArn, { inStack: groupDefinedInStack(stack, model, groupArn), key: groupKey(stack, model, group) });
+      if (!groups.has(groupArn)) groups.set(groupArn, { inStack: groupDefinedInStack(stack, model, groupArn), key: groupKey(stack, model, groupArn) });
       const { inStack: groupInStack, key } = groups.get(groupArn)!;
       const asRole = (step: string, action: string, resource: string, required: boolean, note?: string): DeliveryRequest => ({ ...base, step, required, principal: role, action, resource, context: { "aws:SecureTransport": "true" }, ...(note ? { note } : {}) });
       requests.push(asRole("find the log group", "logs:DescribeLogGroups", "*", true));
@@ -367,7 +372,7 @@ export function deliveryPlan(stack: StackJson, account: string, region: string, 
             ...base,
             step: "get a data key for the encrypted log group",
             required: true,
-            principal: `logs.${region}.amazonaws.com`,
+            principal: `logs.${fl.region}.amazonaws.com`,
             action: "kms:GenerateDataKey",
             resource: key,
             context: { "kms:EncryptionContext:aws:logs:arn": groupArn },
@@ -434,9 +439,12 @@ function groupDefinedInStack(stack: StackJson, model: StackModel, groupArn: stri
   return Object.keys(stack.resource?.aws_cloudwatch_log_group ?? {}).some((n) => model.attribute(`aws_cloudwatch_log_group.${n}`, "arn") === groupArn);
 }
 
-/** The KMS key of a log group defined in the stack, resolved; undefined when it has none or is not in the stack. */
-function groupKey(stack: StackJson, model: StackModel, group: string): string | undefined {
-  const name = Object.keys(stack.resource?.aws_cloudwatch_log_group ?? {}).find((n) => model.attribute(`aws_cloudwatch_log_group.${n}`, "name") === group);
+/**
+ * The KMS key of a log group defined in the stack, resolved; undefined when it has none or is not
+ * in the stack. By ARN: groups of the same name live in several Regions.
+ */
+function groupKey(stack: StackJson, model: StackModel, groupArn: string): string | undefined {
+  const name = Object.keys(stack.resource?.aws_cloudwatch_log_group ?? {}).find((n) => model.attribute(`aws_cloudwatch_log_group.${n}`, "arn") === groupArn);
   if (!name) return undefined;
   const key = stack.resource!.aws_cloudwatch_log_group![name]!.kms_key_id;
   return typeof key === "string" ? model.resolve(key) : undefined;

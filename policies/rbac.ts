@@ -3,7 +3,7 @@
  * resources by ARN. Where AWS accepts only "*" for an action (it takes no resource ARN), the
  * statement's Sid and a comment say so.
  */
-import { AccountContext, bucketArn, doc, logGroupArn, partitionOf, PolicyDocument, Statement } from "./iam";
+import { AccountContext, bucketArn, doc, partitionOf, PolicyDocument, Statement } from "./iam";
 
 export type RbacRole = "SecurityAnalyst" | "SecurityEngineer" | "Auditor";
 export const RBAC_ROLES: readonly RbacRole[] = ["SecurityAnalyst", "SecurityEngineer", "Auditor"];
@@ -44,8 +44,10 @@ function arns(s: RbacScope) {
   const p = partitionOf(s.region);
   const bucket = bucketArn(s.region, s.archiveBucket);
   return {
-    logGroups: [logGroupArn(s, `${s.logGroupPrefix}*`)],
-    logStreams: [`${logGroupArn(s, `${s.logGroupPrefix}*`)}:*`],
+    // Any Region: an environment's scopes may be in several (each Region's groups keep the
+    // environment's prefix), and so are their flow logs.
+    logGroups: [`arn:${p}:logs:*:${s.account}:log-group:${s.logGroupPrefix}*`],
+    logStreams: [`arn:${p}:logs:*:${s.account}:log-group:${s.logGroupPrefix}*:*`],
     bucket,
     objects: `${bucket}/*`,
     workgroup: `arn:${p}:athena:${s.region}:${s.account}:workgroup/${s.athenaWorkgroup}`,
@@ -54,7 +56,7 @@ function arns(s: RbacScope) {
       `arn:${p}:glue:${s.region}:${s.account}:database/${s.glueDatabase}`,
       `arn:${p}:glue:${s.region}:${s.account}:table/${s.glueDatabase}/*`,
     ],
-    flowLogs: `arn:${p}:ec2:${s.region}:${s.account}:vpc-flow-log/*`,
+    flowLogs: `arn:${p}:ec2:*:${s.account}:vpc-flow-log/*`,
     deliveryRoles: [`arn:${p}:iam::${s.account}:role/${s.deliveryRoleName}`, `arn:${p}:iam::${s.account}:role/${s.incidentDeliveryRolePrefix}*`],
     resultsBucket: bucketArn(s.region, s.athenaResults.bucket),
     results: `${bucketArn(s.region, s.athenaResults.bucket)}/${s.athenaResults.folder}*`,
@@ -113,7 +115,7 @@ export function securityEngineerPolicy(s: RbacScope): PolicyDocument {
       Sid: "FlowLogTargets",
       Effect: "Allow",
       Action: "ec2:CreateFlowLogs",
-      Resource: ["vpc", "subnet", "network-interface", "transit-gateway", "transit-gateway-attachment"].map((type) => `arn:${partitionOf(s.region)}:ec2:${s.region}:${s.account}:${type}/*`),
+      Resource: ["vpc", "subnet", "network-interface", "transit-gateway", "transit-gateway-attachment"].map((type) => `arn:${partitionOf(s.region)}:ec2:*:${s.account}:${type}/*`),
     },
     // Describe calls take no resource ARN: AWS accepts only "*".
     { Sid: "DescribeNoResourceLevel", Effect: "Allow", Action: ["ec2:DescribeFlowLogs", "logs:DescribeLogGroups", "logs:DescribeQueryDefinitions", "logs:GetQueryResults", "logs:StopQuery"], Resource: "*" },

@@ -70,6 +70,8 @@ export interface StackModel {
   output(name: string): string | undefined;
   /** Stand-ins used for values known only after apply (KMS key ids, flow-log ids). */
   readonly placeholders: readonly Placeholder[];
+  /** The Region a resource of the stack is created in: its provider's (`provider: "aws.<alias>"`), else the stack's. */
+  regionOf(address: string): string;
 }
 
 type Values = Record<string, unknown>;
@@ -126,11 +128,18 @@ export function stackModel(stack: StackJson, context: AccountContext, options: S
     return value;
   }
 
+  // A resource on an aliased provider (`provider: "aws.us-east-1"`) lives in that provider's Region.
+  const providerRegions = new Map(
+    ((stack.provider?.aws ?? []) as Values[]).filter((x) => typeof x.alias === "string" && typeof x.region === "string").map((x) => [`aws.${x.alias as string}`, x.region as string]),
+  );
+  const regionOfValues = (v: Values) => (typeof v.provider === "string" ? (providerRegions.get(v.provider) ?? region) : region);
+
   /** The attributes the kit's policies and flow logs refer to, as AWS will know them after apply. */
   function attributeOf(type: string, name: string, attr: string, depth: number): string | undefined {
     const v = values(type, name);
     if (!v) return undefined;
     const ref = `\${${type}.${name}.${attr}}`;
+    const region = regionOfValues(v);
     switch (type) {
       case "aws_s3_bucket": {
         const bucket = str(v.bucket, depth);
@@ -350,6 +359,11 @@ export function stackModel(stack: StackJson, context: AccountContext, options: S
     definedResourcePolicy,
     definedPrincipal: principalPolicies,
     output,
+    regionOf: (address: string) => {
+      const dot = address.indexOf(".");
+      const v = values(address.slice(0, dot), address.slice(dot + 1));
+      return v ? regionOfValues(v) : region;
+    },
     get placeholders() {
       return [...[...placeholders].map(([reference, value]) => ({ reference, value })), ...companions.flatMap((c) => c.placeholders)];
     },

@@ -270,6 +270,26 @@ describe("access: the kit's other destinations and archives", () => {
     expect(r.filter((x) => x.action === "firehose:PutRecord").map((x) => [x.decision, x.note])).toEqual([["unverified", expect.stringContaining("check the stream's tag")]]);
   });
 
+  it("evaluates a scope of another Region there: its flow log, its group and the group's key are in that Region, and each role does its job in it", () => {
+    const e = env({ rbac, flowLogs: [{ resource: "vpc", id: "vpc-0123456789abcdef0", destinations: ["cloudwatch", "s3"] }, { resource: "vpc", id: "vpc-0123456789abcdef1", region: "us-east-1", destinations: ["cloudwatch", "s3"] }] });
+    const r = stackAccess(synth(e), { environment: "test" });
+    expect(r.filter((x) => x.outcome === "fail").map(rowProblem)).toEqual([]);
+    expect(find(r, "flowlogs-test-security-analyst", "run a Logs Insights query on /flowlog-kit/test/vpc-flow-logs in us-east-1", "logs:StartQuery")).toEqual([
+      expect.objectContaining({ resource: "arn:aws:logs:us-east-1:123456789012:log-group:/flowlog-kit/test/vpc-flow-logs", decision: "allow", statement: "QueryFlowLogGroups" }),
+    ]);
+    expect(find(r, "flowlogs-test-security-engineer", "create a VPC flow log to CloudWatch Logs in us-east-1", "ec2:CreateFlowLogs").map((x) => x.resource)).toEqual([
+      expect.stringMatching(/^arn:aws:ec2:us-east-1:123456789012:vpc-flow-log\/fl-/),
+      "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0123456789abcdef1",
+    ]);
+    const key = r.find((x) => x.principal === "logs.us-east-1.amazonaws.com" && x.action === "kms:GenerateDataKey")!;
+    expect(key).toMatchObject({ resource: expect.stringMatching(/^arn:aws:kms:us-east-1:123456789012:key\//), decision: "allow" });
+    // The flow log writes its own Region into the archive's keys, and delivery names it as source.
+    expect(r.filter((x) => x.control === "ACC-3" && x.action === "s3:PutObject").map((x) => x.resource)).toEqual([
+      expect.stringContaining("/AWSLogs/123456789012/vpcflowlogs/eu-west-1/"),
+      expect.stringContaining("/AWSLogs/123456789012/vpcflowlogs/us-east-1/"),
+    ]);
+  });
+
   const central = archive();
   const delivering = centralEnv({ rbac }, central);
   const archiveStack = (a = central, e = delivering): NamedStack => ({ name: a.stackName, json: JSON.parse(Testing.synth(new ArchiveStack(Testing.app(), a, [e]))) as StackJson });
