@@ -66,8 +66,10 @@ function lifecycleOf(v: Record<string, unknown> | null): string {
         .sort((a, b) => a.days - b.days)
         .map((t) => `${t.storage_class}@${t.days}d`)
         .join(" ");
-      const exp = (r.expiration as { days: number }[] | undefined)?.[0]?.days;
-      return `${transitions ? `${transitions} ` : ""}expire@${exp ?? "never"}d`;
+      const expiration = (r.expiration as { days?: number | null; expired_object_delete_marker?: boolean | null }[] | undefined)?.[0];
+      // A rule that only removes expired delete markers deletes no data: say what it does.
+      if (!transitions && !expiration?.days && expiration?.expired_object_delete_marker) return "remove expired delete markers";
+      return `${transitions ? `${transitions} ` : ""}expire@${expiration?.days || "never"}${expiration?.days ? "d" : ""}`;
     })
     .join("; ");
 }

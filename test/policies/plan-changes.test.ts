@@ -44,6 +44,20 @@ describe("compliance-relevant plan changes", () => {
     ]);
   });
 
+  it("shows a rule that only removes expired delete markers as such, not as expiring data on day 0", () => {
+    const rows = complianceChanges({
+      resource_changes: [
+        rc("aws_s3_bucket_lifecycle_configuration", ["create"], null, {
+          rule: [
+            { expiration: [{ days: 90, expired_object_delete_marker: false }], transition: [{ days: 30, storage_class: "STANDARD_IA" }] },
+            { expiration: [{ days: null, expired_object_delete_marker: true }], transition: [] },
+          ],
+        }),
+      ] as never,
+    });
+    expect(rows).toEqual([expect.objectContaining({ aspect: "lifecycle", after: "STANDARD_IA@30d expire@90d; remove expired delete markers" })]);
+  });
+
   it("skips no-op and unrelated resources", () => {
     expect(complianceChanges({ resource_changes: [rc("aws_flow_log", ["no-op"], {}, {}), rc("aws_iam_role", ["create"], null, {})] as never })).toEqual([]);
   });
