@@ -1,7 +1,8 @@
 import * as path from "path";
 import { environmentsDir, loadEnvironments } from "../environments";
-import { incidentsDir, incidentState, IncidentFiles, readIncidents, writeIncident } from "../environments/incidents";
+import { incidentsDir, incidentState, IncidentFiles, isLive, readIncidents, writeIncident } from "../environments/incidents";
 import { ENI_PATTERN, INCIDENT_ID_PATTERN, IncidentRecord } from "../environments/incidents/schema";
+import { Environment, MAX_FLOW_LOGS_PER_RESOURCE } from "../environments/schema";
 import { ConfigError, showValue } from "../policies/errors";
 import { RESERVED_TAG_PREFIX, TAG_CHARACTERS, TAG_LIMITS, tagLength } from "../policies/tags";
 import { incidentNames } from "../stacks/incident-stack";
@@ -71,6 +72,18 @@ export function openIncident(opts: OpenOptions): { record: IncidentRecord; file:
     problems.push(...(err as ConfigError).problems);
   }
   const existing = readIncidents();
+  const env = envs.find((e) => e.name === opts.env);
+  if (env) {
+    for (const eni of new Set(opts.enis)) {
+      const held = flowLogsOnInterface(env, existing.records, eni);
+      if (held.count + INCIDENT_FLOW_LOGS_PER_ENI > MAX_FLOW_LOGS_PER_RESOURCE) {
+        problems.push(
+          `--eni: ${eni} already has ${held.count} flow log${held.count === 1 ? "" : "s"} (${held.by.join(", ")}), and AWS allows ${MAX_FLOW_LOGS_PER_RESOURCE} per network interface, a quota it cannot raise; the incident adds ${INCIDENT_FLOW_LOGS_PER_ENI} (got "${eni}"). ` +
+            `Its traffic is already logged: query that scope's log group, or close the other incident first.`,
+        );
+      }
+    }
+  }
   const twin = existing.records.find((i) => i.id === id);
   if (id && twin) {
     const state = incidentState(twin, opts.now);
@@ -92,6 +105,26 @@ export function openIncident(opts: OpenOptions): { record: IncidentRecord; file:
     status: "open",
   };
   return { record, file: writeIncident(incidentsDir(), record) };
+}
+
+/** An incident logs each interface to CloudWatch and to the archive: two flow logs. */
+const INCIDENT_FLOW_LOGS_PER_ENI = 2;
+
+/** The flow logs an interface already has from the environment's own scopes and from live incidents. */
+function flowLogsOnInterface(env: Environment, incidents: readonly IncidentRecord[], eni: string): { count: number; by: string[] } {
+  const by: string[] = [];
+  let count = 0;
+  env.flowLogs.forEach((s, index) => {
+    if (s.id !== eni) return;
+    count += s.destinations.length;
+    by.push(`${env.name}.flowLogs[${index}] to ${s.destinations.join(" and ")}`);
+  });
+  for (const i of incidents) {
+    if (i.environment !== env.name || !isLive(i) || !i.enis.includes(eni)) continue;
+    count += INCIDENT_FLOW_LOGS_PER_ENI;
+    by.push(`incident ${i.id}`);
+  }
+  return { count, by };
 }
 
 /** The record with this id; a broken record or an unknown id is a ConfigError with the way out. */

@@ -24,6 +24,13 @@ import {
 import type { Archive } from "./archives/schema";
 
 /**
+ * Flow logs AWS allows on one VPC, subnet or network interface (AWS documents no such quota for
+ * transit gateways, so the kit does not apply it there).
+ * @see https://docs.aws.amazon.com/vpc/latest/userguide/amazon-vpc-limits.html#vpc-limits-flow-logs
+ */
+export const MAX_FLOW_LOGS_PER_RESOURCE = 2;
+
+/**
  * Separates the problem from the fix inside a schema message; the loader formats both as
  * `<env>.<path>: <problem> (got <value>). <fix>`.
  */
@@ -780,13 +787,32 @@ export const EnvironmentSchema = z
       }
       excepted.set(e.control, index);
     });
-    const seen = new Map<string, number>();
+    // AWS allows two flow logs per VPC, subnet or network interface, a quota it cannot raise; each
+    // destination of a scope is one flow log. A resource may appear in two scopes (the
+    // traffic-type split: REJECT to CloudWatch, ALL to S3) as long as no destination repeats and
+    // the total stays within the quota.
+    const perResource = new Map<string, { index: number; destinations: Set<string> }>();
     env.flowLogs.forEach((s, index) => {
-      const prev = seen.get(s.id);
-      if (prev !== undefined) {
-        ctx.addIssue({ code: "custom", path: ["flowLogs", index, "id"], message: m(`is already scoped by flowLogs[${prev}]`, "Merge the two scopes into one.") });
+      const prev = perResource.get(s.id);
+      const repeated = s.destinations.filter((d) => prev?.destinations.has(d));
+      const total = (prev?.destinations.size ?? 0) + s.destinations.length;
+      if (prev !== undefined && repeated.length > 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["flowLogs", index, "id"],
+          message: m(`is already logged to ${repeated.join(" and ")} by flowLogs[${prev.index}]`, "Merge the two scopes into one, or send each to a different destination (e.g. REJECT to cloudwatch, ALL to s3)."),
+        });
+      } else if (total > MAX_FLOW_LOGS_PER_RESOURCE && !isTransitGateway(s.resource)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["flowLogs", index, prev === undefined ? "destinations" : "id"],
+          message: m(
+            `would get ${total} flow logs (one per destination${prev === undefined ? "" : `, with flowLogs[${prev.index}]`}), and AWS allows ${MAX_FLOW_LOGS_PER_RESOURCE} per VPC, subnet or network interface, a quota it cannot raise`,
+            "Drop a destination: for a SIEM, stream from the S3 archive or subscribe to the CloudWatch group instead of a third flow log.",
+          ),
+        });
       }
-      seen.set(s.id, index);
+      perResource.set(s.id, { index: prev?.index ?? index, destinations: new Set([...(prev?.destinations ?? []), ...s.destinations]) });
     });
     if (env.archive.central !== undefined && env.retention.archiveStorage === "cold") {
       ctx.addIssue({

@@ -42,7 +42,7 @@ describe("flowlog-kit access", () => {
 
   // One synth for the file: the examples and an incident opened the way responders do.
   beforeAll(async () => {
-    const opened = await runCli("incident", "open", "--env", "prod", "--eni", "eni-0c4d6e8f0a2b4c6d8", "--reason", "suspected exfiltration", "--ticket", "SEC-7");
+    const opened = await runCli("incident", "open", "--env", "prod", "--eni", "eni-0f2e4d6c8b0a1c3e5", "--reason", "suspected exfiltration", "--ticket", "SEC-7");
     expect(opened.code).toBe(0);
     const r = await runCli("access", "--format", "json", "--synth-out", out);
     ({ code, err } = r);

@@ -17,7 +17,7 @@ describe("flowlog-kit incident: bad input", () => {
   beforeAll(async () => {
     copyExampleEnvironments(envDir);
     process.env.FLOWLOG_KIT_ENVIRONMENTS = envDir;
-    const r = await runCli("incident", "open", "--env", "prod", "--eni", "eni-0c4d6e8f0a2b4c6d8", "--reason", "first", "--ticket", "SEC-1");
+    const r = await runCli("incident", "open", "--env", "prod", "--eni", "eni-0123456789abcdef0", "--reason", "first", "--ticket", "SEC-1");
     expect(r.code).toBe(0);
   });
   afterAll(() => {
@@ -46,6 +46,9 @@ describe("flowlog-kit incident: bad input", () => {
     ["a reason longer than a tag value", replace("--reason", "x".repeat(257)), "--reason: longer than a tag value may be, 256 characters (got 257 characters). Shorten it; put the detail in the ticket."],
     ["a reason a tag cannot hold", replace("--reason", "rm -rf; <script>"), '--reason: has characters a tag value may not hold, or starts with "aws:" (got "rm -rf; <script>"). Use letters, digits, spaces and _ . : / = + - @ only.'],
     ["a ticket starting with aws:", replace("--ticket", "aws:SEC-1"), '--ticket: has characters a tag value may not hold, or starts with "aws:" (got "aws:SEC-1").'],
+    ["an interface the environment already logs (AWS allows two flow logs per interface)", replace("--eni", "eni-0c4d6e8f0a2b4c6d8"),
+      '--eni: eni-0c4d6e8f0a2b4c6d8 already has 1 flow log (prod.flowLogs[2] to cloudwatch), and AWS allows 2 per network interface, a quota it cannot raise; the incident adds 2 (got "eni-0c4d6e8f0a2b4c6d8"). Its traffic is already logged: query that scope\'s log group, or close the other incident first.'],
+    ["an interface another open incident logs", replace("--eni", "eni-0123456789abcdef0"), "--eni: eni-0123456789abcdef0 already has 2 flow logs (incident sec-1)"],
     ["a TTL of zero", [...ok, "--ttl", "0h"], '--ttl: must be longer than zero (got "0h"). Write a whole number with s, m, h or d, from 1h to 30d, e.g. 30h.'],
     ["a negative TTL", [...ok, "--ttl", "-2d"], '--ttl: must be longer than zero (got "-2d").'],
     ["an unparseable TTL", [...ok, "--ttl", "a week"], '--ttl: not a duration (got "a week").'],

@@ -36,6 +36,28 @@ describe("flowlog-kit synth", () => {
     expect(text).not.toContain(process.cwd());
   });
 
+  it("synthesizes the traffic-type split: REJECT to CloudWatch and ALL to S3 on one VPC, two flow logs within AWS's quota", async () => {
+    const splitDir = tempDir("split-envs");
+    const vpc = "vpc-0a1b2c3d4e5f60718";
+    writeEnvFiles(splitDir, {
+      split: baseInput({ name: "split", flowLogs: [{ resource: "vpc", id: vpc, trafficType: "REJECT", destinations: ["cloudwatch"] }, { resource: "vpc", id: vpc, trafficType: "ALL", destinations: ["s3"] }] }),
+    });
+    const previous = process.env.FLOWLOG_KIT_ENVIRONMENTS;
+    process.env.FLOWLOG_KIT_ENVIRONMENTS = splitDir;
+    try {
+      const out = path.join(work, "split");
+      expect((await runCli("synth", "--out", out)).code).toBe(0);
+      const stack = JSON.parse(fs.readFileSync(path.join(out, "stacks", "flowlogs-split", "cdk.tf.json"), "utf8"));
+      const logs = Object.values(stack.resource.aws_flow_log as Record<string, { vpc_id: string; traffic_type: string; log_destination_type: string }>);
+      expect(logs.map((l) => [l.vpc_id, l.traffic_type, l.log_destination_type]).sort()).toEqual([
+        [vpc, "ALL", "s3"],
+        [vpc, "REJECT", "cloud-watch-logs"],
+      ]);
+    } finally {
+      process.env.FLOWLOG_KIT_ENVIRONMENTS = previous;
+    }
+  });
+
   it("synthesizes only the environments named", async () => {
     const out = path.join(work, "one");
     const r = await runCli("synth", "dev", "--out", out);

@@ -38,12 +38,12 @@ const skip = process.env.FLOWLOG_KIT_SKIP_TERRAFORM === "1";
   });
 
   it("opens: writes a reviewable record and prints the command to plan it", async () => {
-    const r = await runCli("incident", "open", "--env", "prod", "--eni", "eni-0c4d6e8f0a2b4c6d8", "--eni", "eni-0a1b2c3d", "--reason", "suspected crypto-mining on web-3", "--ticket", "SEC-1234", "--ttl", "48h");
+    const r = await runCli("incident", "open", "--env", "prod", "--eni", "eni-0f2e4d6c8b0a1c3e5", "--eni", "eni-0a1b2c3d", "--reason", "suspected crypto-mining on web-3", "--ticket", "SEC-1234", "--ttl", "48h");
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^Opened incident sec-1234 in prod: 2 interfaces, logging until \d{4}-\d\d-\d\dT/);
     expect(r.out).toContain("Plan it:  npx flowlog-kit incident plan sec-1234 --offline");
     const record = JSON.parse(fs.readFileSync(path.join(envDir, "incidents", "sec-1234.json"), "utf8"));
-    expect(record).toMatchObject({ id: "sec-1234", environment: "prod", enis: ["eni-0c4d6e8f0a2b4c6d8", "eni-0a1b2c3d"], ticket: "SEC-1234", status: "open" });
+    expect(record).toMatchObject({ id: "sec-1234", environment: "prod", enis: ["eni-0f2e4d6c8b0a1c3e5", "eni-0a1b2c3d"], ticket: "SEC-1234", status: "open" });
     expect(Date.parse(record.expiresAt) - Date.parse(record.openedAt)).toBe(48 * 3600 * 1000);
   });
 
@@ -65,7 +65,7 @@ const skip = process.env.FLOWLOG_KIT_SKIP_TERRAFORM === "1";
     expect(s.terraform.backend.s3).toMatchObject({ key: "flowlog-kit/prod/terraform-incident-sec-1234.tfstate" });
     const query = Object.values(s.resource.aws_cloudwatch_query_definition!)[0]!;
     expect(query.log_group_names).toEqual(["/flowlog-kit/prod/incidents/sec-1234"]);
-    expect(query.query_string).toContain('filter interface_id in ["eni-0c4d6e8f0a2b4c6d8", "eni-0a1b2c3d"]');
+    expect(query.query_string).toContain('filter interface_id in ["eni-0f2e4d6c8b0a1c3e5", "eni-0a1b2c3d"]');
     expect(query.query_string).toContain("sort @timestamp desc");
     expect(s.resource.aws_s3_bucket).toBeUndefined();
     expect(s.resource.aws_kms_key).toBeUndefined();
@@ -83,7 +83,7 @@ const skip = process.env.FLOWLOG_KIT_SKIP_TERRAFORM === "1";
 
   it("lists it as open with the time left and the next command", async () => {
     const r = await runCli("incident", "list");
-    expect(r.out).toMatch(/sec-1234\s+prod\s+open\s+eni-0c4d6e8f0a2b4c6d8 eni-0a1b2c3d\s+SEC-1234\s+\S+ \S+\s+\S+ \S+\s+1d 23h\s+incident plan sec-1234, then apply; incident close sec-1234 when done/);
+    expect(r.out).toMatch(/sec-1234\s+prod\s+open\s+eni-0f2e4d6c8b0a1c3e5 eni-0a1b2c3d\s+SEC-1234\s+\S+ \S+\s+\S+ \S+\s+1d 23h\s+incident plan sec-1234, then apply; incident close sec-1234 when done/);
   });
 
   it("closes offline only as far as closing: the record is closing, the stack stays, and no apply command is printed", async () => {
