@@ -1,7 +1,13 @@
 import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
-import { DetectorThresholds, resolveThresholds } from "../functions/detect/thresholds";
+import { DetectorThresholds, NetworkContext, resolveThresholds, ThreatIntelList } from "../functions/detect/thresholds";
+import { readThreatList } from "../functions/detect/threat-intel";
+
+/** The network context as the detector takes it: keys left out keep their defaults. */
+function networkOf(n: { cidrs?: string[]; natGateways?: string[]; loadBalancers?: string[]; resolvers?: string[] }): Partial<NetworkContext> {
+  return Object.fromEntries(Object.entries(n).filter(([, v]) => v !== undefined));
+}
 import { ConfigError, showValue } from "../policies/errors";
 import { Environment, EnvironmentSchema, FIX } from "./schema";
 import { archivesDir, centralArchiveFor, readArchiveSources, validateArchives } from "./archives";
@@ -174,6 +180,19 @@ export function validateEnvironment(source: EnvironmentSource, problems: string[
     return undefined;
   }
   const env = result.data;
+  // Threat lists are read now, relative to the environment's file: a run never starts on a list that is unreadable or half valid.
+  const threatIntel: ThreatIntelList[] = [];
+  let listProblems = false;
+  env.detectors.threatIntel.forEach((list, i) => {
+    const file = path.resolve(path.dirname(source.file), list.path);
+    const read = readThreatList(file);
+    if (read.problems.length) {
+      listProblems = true;
+      problems.push(...read.problems.map((p) => `${label}.detectors.threatIntel[${i}] (${list.name}): ${p}`));
+    }
+    threatIntel.push({ name: list.name, entries: read.entries });
+  });
+  if (listProblems) return undefined;
   let central: Archive | undefined;
   if (env.archive.central !== undefined) {
     central = centralArchiveFor(env, label, source.file, archives ?? validateArchives(readArchiveSources(archivesDir(), problems), problems), problems);
@@ -184,7 +203,7 @@ export function validateEnvironment(source: EnvironmentSource, problems: string[
     archive: central
       ? { bucketName: central.bucketName, central }
       : { bucketName: env.archive.bucketName ?? `flowlogs-${env.name}-${env.account}-${env.region}`, objectLock: env.archive.objectLock },
-    detectors: { ...env.detectors, thresholds: resolveThresholds(env.detectors.thresholds as Partial<DetectorThresholds>) },
+    detectors: { ...env.detectors, thresholds: resolveThresholds({ ...(env.detectors.thresholds as Partial<DetectorThresholds>), network: networkOf(env.network), suppress: env.detectors.suppress, threatIntel }) },
     stackName: `flowlogs-${env.name}`,
     vpcs: env.vpcs ?? env.flowLogs.filter((s) => s.resource === "vpc").map((s) => s.id),
     flowLogs: env.flowLogs.map((s) => ({ ...s, region: s.region ?? env.region })),

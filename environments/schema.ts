@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { LogFormat, LogFormatError } from "../functions/flowlog/format";
 import type { DetectorThresholds } from "../functions/detect/thresholds";
+import { RULES } from "../functions/detect/findings";
+import { parsePrefix } from "../functions/detect/prefixes";
 import { CONTROL_IDS } from "../policies/controls";
 import { RBAC_ROLES } from "../policies/rbac";
 import { awsRegion, nearestRegions, PINNED_PROVIDER } from "../policies/regions";
@@ -484,6 +486,65 @@ const portList = (max: number, what: string) =>
     { error: msg(`must be a list of ${what}s`, `Write e.g. [22, 3389].`) },
   );
 
+/**
+ * An IPv4 or IPv6 address or CIDR ("10.0.0.10", "10.0.0.0/16", "2600:1f18:6a3:e100::/56"), as
+ * the network context, suppressions and threat lists take them.
+ */
+const prefix = z.string({ error: msg("must be an IP address or CIDR", 'Write e.g. "10.0.0.10", "10.0.0.0/16" or "2600:1f18::/56".') }).superRefine((v, ctx) => {
+  const p = parsePrefix(v);
+  if (typeof p === "string") ctx.addIssue({ code: "custom", message: m(p, 'Write an IPv4 or IPv6 address or CIDR, e.g. "10.0.0.10", "10.0.0.0/16" or "2600:1f18::/56", with no host bits past the prefix.') });
+});
+const prefixes = z.array(prefix, { error: msg("must be a list of IP addresses or CIDRs", 'Write e.g. ["10.0.0.0/16"].') });
+
+/**
+ * Where the flows are: the detector's context. Every entry is an IPv4 or IPv6 address or CIDR.
+ */
+const network = z.strictObject({
+  /**
+   * The VPC's CIDRs, IPv4 and IPv6: "inside". IPv6 VPC ranges are global addresses, so a VPC with
+   * IPv6 must list its range, or its IPv6 hosts count as external.
+   * @default - the private ranges (RFC 1918, RFC 6598, loopback, link-local, fc00::/7)
+   */
+  cidrs: prefixes.min(1, { error: m("is empty, so nothing would be inside", 'List the VPC\'s CIDRs, or leave cidrs out for the private ranges.') }).optional(),
+  /** Private IPs of NAT gateways: return traffic through them is no probe, their fan-out no C2. @default [] */
+  natGateways: prefixes.optional(),
+  /** IPs or CIDRs of load-balancer nodes: health checks and answers to them are no probes. @default [] */
+  loadBalancers: prefixes.optional(),
+  /** Approved DNS resolvers besides the VPC resolver (each IPv4 CIDR's base + 2) and 169.254.169.253. @default [] */
+  resolvers: prefixes.optional(),
+});
+
+const RULE_IDS = Object.keys(RULES);
+
+/** A suppression: findings of a rule (or every rule) between given sources, destinations and ports are dropped, with a reason. */
+const suppression = z.strictObject({
+  /** @default - every rule */
+  rule: z
+    .string({ error: msg("must be a rule id", `Use one of ${list(RULE_IDS)}.`) })
+    .refine((v) => RULE_IDS.includes(v), { error: m("is not a rule id", `Use one of ${list(RULE_IDS)}.`) })
+    .optional(),
+  /** @default - any source */
+  sources: prefixes.optional(),
+  /** @default - any destination */
+  destinations: prefixes.optional(),
+  /** @default - any port */
+  ports: portList(65535, "port").optional(),
+  reason: z.string({ error: msg("must say why", "Write why these findings are expected, e.g. \"our vulnerability scanner\".") }).refine((v) => v.trim().length > 0, {
+    error: m("is empty", "Write why these findings are expected, e.g. \"our vulnerability scanner\"."),
+  }),
+});
+
+/** A threat-intelligence list: a file of IPs and CIDRs in GuardDuty's plain-text format (one a line, # comments). */
+const threatIntelList = z.strictObject({
+  name: z.string({ error: msg("must be a name", 'Name the list, e.g. "abuse-ch".') }).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, {
+    error: m("is not a list name", "Use 1-64 letters, digits, dots, hyphens and underscores."),
+  }),
+  /** Relative to the environment's file. */
+  path: z.string({ error: msg("must be a file path", 'Give the list\'s file relative to the environment\'s file, e.g. "threat-intel/abuse.txt".') }).min(1, {
+    error: m("is empty", 'Give the list\'s file relative to the environment\'s file, e.g. "threat-intel/abuse.txt".'),
+  }),
+});
+
 /** Overrides of the detector thresholds; every key is optional and falls back to DEFAULT_THRESHOLDS. */
 const thresholds = z.strictObject({
   windowSeconds: whole("seconds").max(3600, { error: m("is longer than an hour", "Use at most 3600 seconds.") }).optional(),
@@ -510,6 +571,17 @@ const thresholds = z.strictObject({
   anomalyMinGroups: whole("groups").optional(),
   anomalyMaxFindings: whole("findings").optional(),
   allowedSources: z.array(z.string().regex(/^[0-9a-fA-F.:]+$/, { error: m("is not an IP address", "Write IPv4 or IPv6 addresses.") })).optional(),
+  bruteForcePorts: portList(65535, "port").optional(),
+  listenerPeers: whole("peers").min(2, { error: m("would make any port that answered once a listener", "Use at least 2.") }).max(3, { error: m("is more peers than a listener row keeps", "Use 2 or 3.") }).optional(),
+  distributedScanSources: whole("sources").optional(),
+  distributedScanPorts: whole("ports").optional(),
+  inboundFloodFlows: whole("flows").optional(),
+  inboundFloodPackets: positive("packets").optional(),
+  outboundFloodFlows: whole("flows").optional(),
+  outboundFloodPackets: positive("packets").optional(),
+  dnsUnapprovedFlows: whole("flows").optional(),
+  miningPorts: portList(65535, "port").optional(),
+  miningFlows: whole("flows").optional(),
   rowBudget: whole("rows")
     .min(10_000, { error: m("is too small to hold ordinary traffic", "Use at least 10000 rows (about 3 MB).") })
     // The aggregates live in a WebAssembly memory, at most 4 GiB; 10 million rows take about 3 GB all told.
@@ -533,6 +605,14 @@ const detectors = z.strictObject({
     })
     .default("rate(15 minutes)"),
   thresholds: thresholds.default({}),
+  /** Findings dropped on purpose, each with its reason. `thresholds.allowedSources` still drops a source's records entirely. @default [] */
+  suppress: z.array(suppression, { error: msg("must be a list of suppressions", 'Write e.g. [{ rule: "port-scan", sources: ["10.0.9.9"], reason: "our scanner" }].') }).default([]),
+  /**
+   * Threat-intelligence lists (GuardDuty's plain-text format), matched on both ends of every flow; a match is HIGH.
+   * @default []
+   * @see https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_upload-lists.html
+   */
+  threatIntel: z.array(threatIntelList, { error: msg("must be a list of threat lists", 'Write e.g. [{ name: "abuse-ch", path: "threat-intel/abuse.txt" }].') }).default([]),
 });
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -704,8 +784,10 @@ export const EnvironmentSchema = z
     logGroupClass: z.enum(LOG_GROUP_CLASSES, { error: msg("is not a log group class", `Use ${list(LOG_GROUP_CLASSES)}.`) }).default("STANDARD"),
     /** Saved queries, Athena, alarms, dashboard and data protection. */
     analytics: analytics.default(ANALYTICS_DEFAULTS),
-    /** @default { enabled: true, schedule: "rate(15 minutes)", thresholds: {} } */
-    detectors: detectors.default({ enabled: true, schedule: "rate(15 minutes)", thresholds: {} }),
+    /** @default { enabled: true, schedule: "rate(15 minutes)", thresholds: {}, suppress: [], threatIntel: [] } */
+    detectors: detectors.default({ enabled: true, schedule: "rate(15 minutes)", thresholds: {}, suppress: [], threatIntel: [] }),
+    /** The network the detector judges flows in (inside, NAT gateways, load balancers, resolvers). @default - the private ranges inside, nothing else */
+    network: network.default({}),
     archive: z
       .strictObject({
         /** @default "flowlogs-<name>-<account>-<region>" */
@@ -956,7 +1038,18 @@ export interface Environment extends Omit<Parsed, "backend" | "archive" | "detec
   readonly analytics: Omit<Parsed["analytics"], "alarms"> & { readonly alarms: AlarmThresholds };
   /** Every VPC of the environment (the inventory VPC-level controls check). */
   readonly vpcs: readonly string[];
-  readonly detectors: { readonly enabled: boolean; readonly schedule: string; readonly thresholds: DetectorThresholds };
+  /**
+   * The detector's settings. `thresholds` carries everything a run applies: the thresholds, the
+   * environment's `network`, `suppress`, and the threat lists as read (their entries).
+   */
+  readonly detectors: {
+    readonly enabled: boolean;
+    readonly schedule: string;
+    readonly thresholds: DetectorThresholds;
+    readonly suppress: Parsed["detectors"]["suppress"];
+    /** The lists as configured; their entries are in `thresholds.threatIntel`. */
+    readonly threatIntel: Parsed["detectors"]["threatIntel"];
+  };
   readonly backend: Parsed["backend"];
   readonly archive: {
     /** The bucket the environment's S3 flow logs deliver to: its own, or the central archive's. */

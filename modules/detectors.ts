@@ -95,7 +95,7 @@ export function checkDetectorEnvironment(environment: string, variables: Readonl
   const entries = Array.isArray(value) ? `${value.length} entries, ` : "";
   throw new ConfigError([
     `${environment}.detectors.thresholds.${largest}: the detector's environment variables would take ${size} bytes, more than Lambda's ${LAMBDA_ENVIRONMENT_LIMIT_BYTES}-byte limit, and this threshold takes the most room (got ${entries}${JSON.stringify(value).length} bytes: ${showValue(value)}). ` +
-      `Shorten it by at least ${size - LAMBDA_ENVIRONMENT_LIMIT_BYTES} bytes; every threshold travels in the one FLOWLOG_THRESHOLDS variable.`,
+      `Shorten it by at least ${size - LAMBDA_ENVIRONMENT_LIMIT_BYTES} bytes; every threshold, the network context, the suppressions and the threat lists' entries travel in the one FLOWLOG_THRESHOLDS variable (a long threat list belongs to flowlog-kit detect --env).`,
   ]);
 }
 

@@ -1,6 +1,6 @@
 import { FlowScanner, LOST_FIRST } from "../flowlog/scanner";
 import { countSkip, ParseStats } from "../flowlog/stats";
-import { HIGH_SERVICE_PORTS, isPrivate } from "./net";
+import { AddressContext } from "./context";
 import { PartitionedRows, RowTable, Rows } from "../flowlog/row-table";
 import { ADMIN_PORTS, DetectorThresholds, WEB_PORTS } from "./thresholds";
 import { DetectorWasm, IngestCounts } from "./wasm";
@@ -20,7 +20,7 @@ import { DetectorError } from "./errors";
 
 /** (source, destination, window). */
 export const PW = { SRC: 0, DST: 1, WINDOW: 2, PORTS: 3, IFACE: 4, FLAGS: 5, EGRESS: 6, STRIDE: 8 } as const;
-// PW.FLAGS bits: 1, the destination already counted as a lateral-movement host; 2, as a C2 destination of its source.
+// PW.FLAGS bits: 1, the destination already counted as a lateral-movement host; 2, as a C2 destination of its source; 4, as an unapproved DNS resolver.
 
 /** (source, window, 0). */
 export const SRC = {
@@ -35,7 +35,13 @@ export const SRC = {
   LATERAL_PORTS: 9,
   /** Distinct external web destinations reached with small flows, those flows and their bytes. */
   C2_DESTINATIONS: 10, C2_FLOWS: 11, C2_BYTES: 12,
-  STRIDE: 14,
+  /** DNS flows (53, 853) to resolvers that are not approved, the distinct resolvers, and the first one + 1. */
+  DNS_FLOWS: 14, DNS_SERVERS: 15, DNS_DST: 22,
+  /** Accepted flows to external mining-pool ports, and the first destination + 1 and its port. */
+  MINING_FLOWS: 16, MINING_PORT: 17, MINING_DST: 18,
+  /** Flows (not responses) to external addresses and their packets (outbound-flood; never a NAT gateway's). */
+  OUT_FLOWS: 19, OUT_PACKETS: 20,
+  STRIDE: 24,
 } as const;
 
 /** (source, destination port, window): the hosts probed on that port. */
@@ -57,11 +63,24 @@ export const GROUP = {
   STRIDE: 16,
 } as const;
 
-/** (source, destination, window * 2 + (0 for 22, 1 for 3389)): short SSH / RDP connections. */
+/** (source, destination, window << 16 | port): short connections to a brute-force port. */
 export const BRUTE = { SRC: 0, DST: 1, KEY: 2, ATTEMPTS: 3, SYN_ONLY: 4, IFACE: 5, STRIDE: 6 } as const;
 
 /** (source, destination, window * 256 + protocol): unusual-protocol flows. */
 export const PROTO = { SRC: 0, DST: 1, KEY: 2, FLOWS: 3, IFACE: 4, BYTES: 6, STRIDE: 8 } as const;
+
+/** (host, port, 0): distinct peer ports (up to 3) the host has answered from that port; a listener once they reach listenerPeers. */
+export const LISTEN = { HOST: 0, PORT: 1, PEERS: 3, STRIDE: 8 } as const;
+
+/**
+ * (internal destination, window, 0), one table for every source: all flows and packets to the
+ * host (inbound-flood), and the distinct sources that probed it and the distinct ports they
+ * probed together (distributed-scan; a shared (destination, port, window) table finds new ports).
+ */
+export const DST = { DST: 0, WINDOW: 1, FLOWS: 3, SOURCES: 4, PORTS: 5, IFACE: 6, PACKETS: 8, STRIDE: 10 } as const;
+
+/** (source, destination, window): flows with an end on a threat list, those accepted, and bytes. */
+export const INTEL = { SRC: 0, DST: 1, WINDOW: 2, FLOWS: 3, ACCEPTED: 4, IFACE: 5, BYTES: 6, STRIDE: 8 } as const;
 
 /**
  * (attachment id + 1, window, 0): packets a transit gateway dropped (packets-lost-* fields), by
@@ -98,6 +117,17 @@ export interface RunAggregates {
   readonly groups: Rows;
   readonly bruteForce: Rows;
   readonly protocols: Rows;
+  /** Windows past the 32nd a (source, destination, port) was seen in: keys (source, destination, port << 14 | window). */
+  readonly later: Rows;
+  readonly listeners: Rows;
+  readonly intel: Rows;
+  readonly destinations: Rows;
+  /** The address context (inside, NAT, load balancers, resolvers, threat lists). */
+  readonly context: AddressContext;
+  /** SKIPDATA records read: capture windows whose records AWS skipped. */
+  readonly skipdata: number;
+  /** Start of the first and last window seen (undefined before any record). */
+  readonly span: { readonly first: number; readonly last: number } | undefined;
   /** Transit-gateway drops per attachment and window (LOSS). */
   readonly packetLoss: Rows;
   readonly beacons: readonly BeaconSeries[];
@@ -110,8 +140,8 @@ const BEACON_SERIES_CAP = 256;
 /** Numbers per entry of `Aggregator.pendingLoss`. */
 const LOSS_ENTRY = 8;
 
-/** Most rows one record can add: one in each of a part's seven tables. */
-const MAX_NEW_ROWS = 7;
+/** Most rows one record can add: one in each of a part's nine tables and one in each of the two destination tables. */
+const MAX_NEW_ROWS = 11;
 
 /** Window ids stay below this so that packed keys stay within 31 bits. */
 const WINDOW_LIMIT = 1 << 14;
@@ -133,24 +163,24 @@ const D_PACKETS = 5, D_BYTES = 6, D_START = 7;
 /** Ports, protocols and tcp-flags past 2^31 - 1 (never valid) are kept as 2^31 - 1. */
 const int = (v: number) => (v > 0x7fffffff ? 0x7fffffff : v);
 
-/** Per address id: bit 0 known, bit 1 private, bit 2 an allowed source. */
+/** Per address id: bit 0 known, bit 1 inside, bit 2 an allowed source, then the context's flags (context.ts). */
 const KNOWN = 1;
-const PRIVATE = 2;
 const ALLOWED = 4;
 
-/** Per port, for the aggregation: bit 0 sensitive, bit 1 web, bit 2 a high service port (see isResponse), bits 3-5 ADMIN_PORTS index + 1. */
-function portFlags(sensitive: readonly number[]): Uint8Array {
+/** Per port, for the aggregation: bit 0 sensitive, bit 1 web, bits 3-5 ADMIN_PORTS index + 1, bit 6 a brute-force port, bit 7 a mining-pool port. */
+function portFlags(t: DetectorThresholds): Uint8Array {
   const out = new Uint8Array(65536);
   const set = (ports: readonly number[], bits: (i: number) => number) => ports.forEach((p, i) => p >= 0 && p < 65536 && (out[p] |= bits(i)));
-  set(sensitive, () => 1);
+  set(t.sensitivePorts, () => 1);
   set(WEB_PORTS, () => 2);
-  set(HIGH_SERVICE_PORTS, () => 4);
   set(ADMIN_PORTS, (i) => (i + 1) << 3);
+  set(t.bruteForcePorts, () => 64);
+  set(t.miningPorts, () => 128);
   return out;
 }
 
-/** The tables the rules read. */
-const RULE_TABLES = ["pairWindows", "sources", "sweeps", "groups", "bruteForce", "protocols"] as const;
+/** The tables the rules read, in the module's order. */
+const RULE_TABLES = ["pairWindows", "sources", "sweeps", "groups", "bruteForce", "protocols", "later", "listeners", "intel"] as const;
 
 /** The parts' tables joined for the rules, built when first read after records were added up. */
 type Joined = { readonly [name in (typeof RULE_TABLES)[number]]: Rows };
@@ -188,6 +218,7 @@ export class Aggregator implements RunAggregates {
   private lastWindowStart = NaN;
   private lastWindowId = -1;
   private readonly allowed: Set<string>;
+  readonly context: AddressContext;
   private address = new Uint8Array(1024);
   /** Transit-gateway drops (LOSS): rows are few (attachments x windows with a drop), so it stays in JavaScript; they count toward the row budget. */
   private readonly loss = new RowTable(LOSS.STRIDE, 1 << 4);
@@ -212,6 +243,7 @@ export class Aggregator implements RunAggregates {
     }
     this.windowSeconds = t.windowSeconds;
     this.allowed = new Set(t.allowedSources);
+    this.context = new AddressContext(t);
     this.ingest = new DetectorWasm(partRecords, {
       intern: (kind, buf, s, e) => {
         if (kind === 1) return this.scanner.interfaces.intern(buf, s, e) * 2;
@@ -229,7 +261,7 @@ export class Aggregator implements RunAggregates {
     ));
     const unusual = new Uint8Array(256);
     for (const p of t.unusualProtocols) if (p >= 0 && p < 256) unusual[p] = 1;
-    this.ingest.configure(t.bruteForceMaxPackets, t.c2MaxAverageBytes * 4, portFlags(t.sensitivePorts), unusual);
+    this.ingest.configure(t.bruteForceMaxPackets, t.c2MaxAverageBytes * 4, t.listenerPeers, portFlags(t), unusual);
     this.wasm = webAssembly && Number.isInteger(t.windowSeconds) && t.windowSeconds > 0 && t.windowSeconds < 2 ** 31;
   }
 
@@ -324,6 +356,32 @@ export class Aggregator implements RunAggregates {
   get protocols(): Rows {
     return this.join().protocols;
   }
+  get later(): Rows {
+    return this.join().later;
+  }
+  get listeners(): Rows {
+    return this.join().listeners;
+  }
+  get intel(): Rows {
+    return this.join().intel;
+  }
+  get destinations(): Rows {
+    this.flush();
+    return this.ingest.rows(PARTS, 0);
+  }
+  get skipdata(): number {
+    return this.stats.skipped["skipdata"] ?? 0;
+  }
+  get span(): RunAggregates["span"] {
+    if (this.windowStarts.length === 0) return undefined;
+    let first = Infinity;
+    let last = -Infinity;
+    for (const w of this.windowStarts) {
+      if (w < first) first = w;
+      if (w > last) last = w;
+    }
+    return { first, last };
+  }
   get packetLoss(): Rows {
     this.flush();
     return this.loss;
@@ -371,7 +429,7 @@ export class Aggregator implements RunAggregates {
     let f = this.address[id]!;
     if (f === 0) {
       const name = this.scanner.addresses.get(id);
-      f = KNOWN | (isPrivate(name) ? PRIVATE : 0) | (this.allowed.has(name) ? ALLOWED : 0);
+      f = KNOWN | this.context.flags(name) | (this.allowed.has(name) ? ALLOWED : 0);
       this.address[id] = f;
     }
     return f;

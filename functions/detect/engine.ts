@@ -2,6 +2,7 @@ import type { LogFormat } from "../flowlog/format";
 import { FlowScanner, HeaderLine, LineSplitter, SkippedLine } from "../flowlog/scanner";
 import { newStats, ParseStats } from "../flowlog/stats";
 import { Aggregator } from "./aggregates";
+import { Suppressions } from "./context";
 import { Finding, sortFindings } from "./findings";
 import { RULE_SET } from "./rules";
 import { DetectorThresholds } from "./thresholds";
@@ -11,6 +12,8 @@ export { DetectorError } from "./errors";
 export interface DetectionResult {
   readonly stats: ParseStats;
   readonly findings: readonly Finding[];
+  /** Findings dropped by detectors.suppress, by rule. */
+  readonly suppressed?: Readonly<Record<string, number>>;
 }
 
 export interface EngineOptions {
@@ -85,7 +88,14 @@ export class DetectionEngine {
   finish(): DetectionResult {
     const t = this.thresholds;
     const findings: Finding[] = [];
-    for (const rule of RULE_SET) findings.push(...rule(this.aggregator, t));
-    return { stats: this.stats, findings: sortFindings(findings) };
+    const suppressions = new Suppressions(t.suppress);
+    const suppressed: Record<string, number> = {};
+    for (const rule of RULE_SET) {
+      for (const f of rule(this.aggregator, t)) {
+        if (suppressions.match(f)) suppressed[f.rule] = (suppressed[f.rule] ?? 0) + 1;
+        else findings.push(f);
+      }
+    }
+    return { stats: this.stats, findings: sortFindings(findings), suppressed };
   }
 }

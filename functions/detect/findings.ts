@@ -9,6 +9,14 @@ export type RuleId =
   | "port-sweep"
   | "ssh-brute-force"
   | "rdp-brute-force"
+  | "brute-force"
+  | "distributed-scan"
+  | "inbound-flood"
+  | "outbound-flood"
+  | "dns-unapproved-resolver"
+  | "crypto-mining"
+  | "threat-intel"
+  | "log-skipped"
   | "exfiltration"
   | "c2-fan-out"
   | "c2-beaconing"
@@ -26,6 +34,14 @@ export const RULES: Readonly<Record<RuleId, { readonly title: string; readonly a
   "port-sweep": { title: "Port sweep", asffType: "TTPs/Discovery/Recon:PortSweep" },
   "ssh-brute-force": { title: "SSH brute force", asffType: "TTPs/Credential Access/BruteForce:SSH" },
   "rdp-brute-force": { title: "RDP brute force", asffType: "TTPs/Credential Access/BruteForce:RDP" },
+  "brute-force": { title: "Brute force on a login port", asffType: "TTPs/Credential Access/BruteForce" },
+  "distributed-scan": { title: "Distributed port scan", asffType: "TTPs/Discovery/Recon:DistributedPortScan" },
+  "inbound-flood": { title: "Inbound flood", asffType: "Effects/Denial of Service/InboundFlood" },
+  "outbound-flood": { title: "Outbound flood", asffType: "Effects/Denial of Service/OutboundFlood" },
+  "dns-unapproved-resolver": { title: "DNS to an unapproved resolver", asffType: "Software and Configuration Checks/Policy/UnapprovedDnsResolver" },
+  "crypto-mining": { title: "Connection to a mining-pool port", asffType: "Effects/Resource Consumption/CryptoMining" },
+  "threat-intel": { title: "Traffic with an address on a threat list", asffType: "TTPs/Command and Control/ThreatIntelMatch" },
+  "log-skipped": { title: "Flow-log records skipped by AWS", asffType: "Software and Configuration Checks/Log Health/SkippedRecords" },
   exfiltration: { title: "Possible data exfiltration", asffType: "Effects/Data Exfiltration/LargeEgress" },
   "c2-fan-out": { title: "Command-and-control fan-out", asffType: "TTPs/Command and Control/FanOut" },
   "c2-beaconing": { title: "Command-and-control beaconing", asffType: "TTPs/Command and Control/Beaconing" },

@@ -1,8 +1,7 @@
-import { BRUTE, GROUP, LOSS, PROTO, PW, RunAggregates, sketchCount, SRC, SWEEP } from "./aggregates";
+import { BRUTE, DST, GROUP, INTEL, LOSS, PROTO, PW, RunAggregates, sketchCount, SRC, SWEEP } from "./aggregates";
 import { finding, Finding } from "./findings";
 import { IsolationForest } from "./isolation-forest";
 import { distinctVectors, orderByIds } from "./wasm";
-import { isPrivate } from "./net";
 import { ADMIN_PORTS, DetectorThresholds } from "./thresholds";
 
 /*
@@ -107,18 +106,154 @@ export const bruteForce: Rule = (run, t) => {
     const src = n.address(i32[r + BRUTE.SRC]!);
     const dst = n.address(i32[r + BRUTE.DST]!);
     const key = i32[r + BRUTE.KEY]!;
-    const ssh = (key & 1) === 0;
-    const inside = isPrivate(src);
+    const port = key & 0xffff;
+    const service = BRUTE_SERVICES[port];
+    const inside = run.context.isInside(src);
     out.push(finding({
-      rule: ssh ? "ssh-brute-force" : "rdp-brute-force",
+      rule: port === 22 ? "ssh-brute-force" : port === 3389 ? "rdp-brute-force" : "brute-force",
       // From inside the VPC it means a compromised host is already attacking its neighbours.
       severity: inside ? "HIGH" : "MEDIUM",
-      src, dst, port: ssh ? 22 : 3389, protocol: 6, interfaceId: n.interfaceId(i32[r + BRUTE.IFACE]!), window: windowOf(run, key >> 1),
+      src, dst, port, protocol: 6, interfaceId: n.interfaceId(i32[r + BRUTE.IFACE]!), window: windowOf(run, key >>> 16),
       evidence: { attempts, synOnly: i32[r + BRUTE.SYN_ONLY]!, sourceInside: inside ? 1 : 0 },
-      description: `${attempts} short ${ssh ? "SSH" : "RDP"} connections from ${src} to ${dst} within ${t.windowSeconds}s${inside ? " (source inside the VPC)" : ""}.`,
+      description: `${attempts} short ${service ?? `port ${port}`} connections from ${src} to ${dst}${service ? ` port ${port}` : ""} within ${t.windowSeconds}s${inside ? " (source inside the VPC)" : ""}.`,
     }));
   });
   return out;
+};
+
+/** Names of the usual login ports, for descriptions. */
+const BRUTE_SERVICES: Readonly<Record<number, string>> = Object.freeze({ 22: "SSH", 3389: "RDP", 5985: "WinRM (HTTP)", 5986: "WinRM (HTTPS)", 23: "Telnet", 21: "FTP" });
+
+/**
+ * Many sources, one internal target, many ports: each source stays under the port-scan
+ * thresholds, together they cover the host. A busy server has many sources on one or two
+ * ports; a distributed scan, many sources on many ports.
+ */
+export const distributedScan: Rule = (run, t) => {
+  const n = run.names;
+  const out: Finding[] = [];
+  run.destinations.each((r, i32) => {
+    const sources = i32[r + DST.SOURCES]!;
+    const ports = i32[r + DST.PORTS]!;
+    if (sources < t.distributedScanSources || ports < t.distributedScanPorts) return;
+    const dst = n.address(i32[r + DST.DST]!);
+    out.push(finding({
+      rule: "distributed-scan", severity: "MEDIUM", dst, interfaceId: n.interfaceId(i32[r + DST.IFACE]!), window: windowOf(run, i32[r + DST.WINDOW]!),
+      evidence: { sources, distinctPorts: ports },
+      description: `${sources} sources together probed ${ports} distinct ports on ${dst} within ${t.windowSeconds}s.`,
+    }));
+  });
+  return out;
+};
+
+/** Flows or packets to one internal host past the thresholds, all sources together (a flood of spoofed sources included). */
+export const inboundFlood: Rule = (run, t) => {
+  const n = run.names;
+  const out: Finding[] = [];
+  run.destinations.each((r, i32, f64) => {
+    const flows = i32[r + DST.FLOWS]!;
+    const packets = f64[(r + DST.PACKETS) >> 1]!;
+    if (flows < t.inboundFloodFlows && packets < t.inboundFloodPackets) return;
+    const dst = n.address(i32[r + DST.DST]!);
+    out.push(finding({
+      rule: "inbound-flood", severity: "HIGH", dst, interfaceId: n.interfaceId(i32[r + DST.IFACE]!), window: windowOf(run, i32[r + DST.WINDOW]!),
+      evidence: { flows, packets, sources: i32[r + DST.SOURCES]! },
+      description: `${dst} received ${flows} flows and ${packets} packets within ${t.windowSeconds}s.`,
+    }));
+  });
+  return out;
+};
+
+/** Flows or packets from one internal host to external addresses past the thresholds (never a NAT gateway: its clients' records carry theirs). */
+export const outboundFlood: Rule = (run, t) => {
+  const n = run.names;
+  const out: Finding[] = [];
+  run.sources.each((r, i32, f64) => {
+    const flows = i32[r + SRC.OUT_FLOWS]!;
+    const packets = f64[(r + SRC.OUT_PACKETS) >> 1]!;
+    if (flows < t.outboundFloodFlows && packets < t.outboundFloodPackets) return;
+    const src = n.address(i32[r + SRC.SRC]!);
+    out.push(finding({
+      rule: "outbound-flood", severity: "HIGH", src, interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: windowOf(run, i32[r + SRC.WINDOW]!),
+      evidence: { flows, packets },
+      description: `${src} opened ${flows} flows with ${packets} packets to external addresses within ${t.windowSeconds}s.`,
+    }));
+  });
+  return out;
+};
+
+/** DNS (53, 853) from an internal host to resolvers that are not approved: a policy bypass, and a channel for tunnelling. */
+export const dnsUnapproved: Rule = (run, t) => {
+  const n = run.names;
+  const out: Finding[] = [];
+  run.sources.each((r, i32) => {
+    const flows = i32[r + SRC.DNS_FLOWS]!;
+    if (flows === 0 || flows < t.dnsUnapprovedFlows) return;
+    const src = n.address(i32[r + SRC.SRC]!);
+    const resolvers = i32[r + SRC.DNS_SERVERS]!;
+    const first = n.address(i32[r + SRC.DNS_DST]! - 1);
+    out.push(finding({
+      rule: "dns-unapproved-resolver", severity: "MEDIUM", src, dst: resolvers === 1 ? first : undefined, interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: windowOf(run, i32[r + SRC.WINDOW]!),
+      evidence: { flows, resolvers },
+      description: `${src} sent ${flows} DNS flows to ${resolvers === 1 ? `the unapproved resolver ${first}` : `${resolvers} unapproved resolvers (${first} first)`} within ${t.windowSeconds}s. Approve it in network.resolvers if it is yours.`,
+    }));
+  });
+  return out;
+};
+
+/** Accepted flows from an internal host to an external mining-pool port (MINING_POOL_PORTS). */
+export const cryptoMining: Rule = (run, t) => {
+  const n = run.names;
+  const out: Finding[] = [];
+  run.sources.each((r, i32) => {
+    const flows = i32[r + SRC.MINING_FLOWS]!;
+    if (flows === 0 || flows < t.miningFlows) return;
+    const src = n.address(i32[r + SRC.SRC]!);
+    const dst = n.address(i32[r + SRC.MINING_DST]! - 1);
+    const port = i32[r + SRC.MINING_PORT]!;
+    out.push(finding({
+      rule: "crypto-mining", severity: "MEDIUM", src, dst, port, interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: windowOf(run, i32[r + SRC.WINDOW]!),
+      evidence: { flows },
+      description: `${src} made ${flows} accepted connections to mining-pool ports (first ${dst}:${port}) within ${t.windowSeconds}s.`,
+    }));
+  });
+  return out;
+};
+
+/** Flows with an end on a configured threat list: HIGH; LOW when every flow was rejected (the contact was blocked). */
+export const threatIntel: Rule = (run, t) => {
+  const n = run.names;
+  const out: Finding[] = [];
+  run.intel.each((r, i32, f64) => {
+    const src = n.address(i32[r + INTEL.SRC]!);
+    const dst = n.address(i32[r + INTEL.DST]!);
+    const flows = i32[r + INTEL.FLOWS]!;
+    const accepted = i32[r + INTEL.ACCEPTED]!;
+    const srcList = run.context.threatList(src);
+    const dstList = run.context.threatList(dst);
+    const listed = [srcList !== undefined ? `${src} (list ${srcList})` : "", dstList !== undefined ? `${dst} (list ${dstList})` : ""].filter((x) => x !== "");
+    out.push(finding({
+      rule: "threat-intel", severity: accepted > 0 ? "HIGH" : "LOW", src, dst, interfaceId: n.interfaceId(i32[r + INTEL.IFACE]!), window: windowOf(run, i32[r + INTEL.WINDOW]!),
+      evidence: { flows, accepted, bytes: f64[(r + INTEL.BYTES) >> 1]! },
+      description: `${flows} flows (${accepted} accepted) between ${src} and ${dst} within ${t.windowSeconds}s; on a threat list: ${listed.join(", ")}.`,
+    }));
+  });
+  return out;
+};
+
+/** SKIPDATA records: AWS could not capture some flows (capacity or an internal error), so every rule saw less than happened. */
+export const skippedRecords: Rule = (run) => {
+  const skipped = run.skipdata;
+  const span = run.span;
+  if (skipped === 0) return [];
+  return [finding({
+    rule: "log-skipped", severity: "LOW",
+    window: span ? { start: span.first, end: span.last + run.windowSeconds } : { start: 0, end: 0 },
+    evidence: { skipdataRecords: skipped },
+    description:
+      `${skipped} SKIPDATA record${skipped === 1 ? "" : "s"}: AWS skipped flows it could not capture during those aggregation intervals, so these findings cover less than the traffic. ` +
+      "Repeated, it means an interface past flow-log capacity: check the log-gap alarm.",
+  })];
 };
 
 export const exfiltration: Rule = (run, t) => {
@@ -374,4 +509,7 @@ export const saturation: Rule = (run, t) => {
 };
 
 /** Every rule, in the order findings are reported before sorting. */
-export const RULE_SET: readonly Rule[] = [portScan, portSweep, bruteForce, exfiltration, c2FanOut, lateralMovement, rejectedSpike, unusualProtocol, beaconing, anomalies, tgwPacketLoss, saturation];
+export const RULE_SET: readonly Rule[] = [
+  portScan, portSweep, bruteForce, exfiltration, c2FanOut, lateralMovement, rejectedSpike, unusualProtocol, beaconing, anomalies, tgwPacketLoss, saturation,
+  distributedScan, inboundFlood, outboundFlood, dnsUnapproved, cryptoMining, threatIntel, skippedRecords,
+];

@@ -59,6 +59,41 @@ export interface DetectorThresholds {
   /** Sources never reported (e.g. scanners you run, bastion hosts). @default [] */
   readonly allowedSources: readonly string[];
   /**
+   * Destination ports whose short connections count as login attempts (brute-force rules):
+   * 22 reports as ssh-brute-force, 3389 as rdp-brute-force, any other as brute-force.
+   * @default [22, 3389, 5985, 5986] (SSH, RDP, WinRM over HTTP and HTTPS)
+   */
+  readonly bruteForcePorts: readonly number[];
+  /**
+   * Distinct answers (to distinct peer ports) after which a host's port counts as a listening
+   * service whose flows are responses, when tcp-flags do not say. @default 3
+   */
+  readonly listenerPeers: number;
+  /** Distinct sources probing one internal host in a window before its distinct ports are counted (distributed-scan). @default 20 */
+  readonly distributedScanSources: number;
+  /** Distinct ports those sources probed on the host together (distributed-scan). @default 100 */
+  readonly distributedScanPorts: number;
+  /** Flows to one internal host in a window (inbound-flood), all sources together. @default 100000 */
+  readonly inboundFloodFlows: number;
+  /** Packets to one internal host in a window (inbound-flood). @default 10000000 */
+  readonly inboundFloodPackets: number;
+  /** Flows one internal source opens to external addresses in a window (outbound-flood). @default 10000 */
+  readonly outboundFloodFlows: number;
+  /** Packets one internal source sends to external addresses in a window (outbound-flood). @default 5000000 */
+  readonly outboundFloodPackets: number;
+  /** DNS flows (53, 853) from one internal source to resolvers that are not approved, in a window. @default 30 */
+  readonly dnsUnapprovedFlows: number;
+  /** Destination ports of mining pools (see MINING_POOL_PORTS for the source). */
+  readonly miningPorts: readonly number[];
+  /** Accepted flows from one internal source to external mining-pool ports in a window. @default 1 */
+  readonly miningFlows: number;
+  /** The network the flows belong to (environment `network`). */
+  readonly network: NetworkContext;
+  /** Findings dropped on purpose (environment `detectors.suppress`). @default [] */
+  readonly suppress: readonly Suppression[];
+  /** Threat-intelligence lists, read (environment `detectors.threatIntel`). @default [] */
+  readonly threatIntel: readonly ThreatIntelList[];
+  /**
    * Most aggregate rows one run holds: memory stays bounded (about 300 bytes a row all told, measured)
    * whatever the input. Ordinary traffic needs far fewer (5 million generated records fill 1.8
    * million); a flood of distinct flows (spoofed sources, a scan of everything) fills it. Past
@@ -67,6 +102,64 @@ export interface DetectorThresholds {
    */
   readonly rowBudget: number;
 }
+
+/**
+ * Where the flows are. Every entry is an IPv4 or IPv6 address or CIDR.
+ */
+export interface NetworkContext {
+  /** Inside the VPC: the VPC's IPv4 and IPv6 CIDRs (IPv6 VPC ranges are global addresses). @default DEFAULT_INSIDE (the private ranges) */
+  readonly cidrs: readonly string[];
+  /** Private IPs of NAT gateways: their return traffic is no probe, their fan-out no C2. @default [] */
+  readonly natGateways: readonly string[];
+  /** IPs or CIDRs of load-balancer nodes: their health checks, and targets' answers to them, are no probes. @default [] */
+  readonly loadBalancers: readonly string[];
+  /** Approved DNS resolvers, besides the VPC resolver (base of each IPv4 VPC CIDR + 2) and 169.254.169.253. @default [] */
+  readonly resolvers: readonly string[];
+}
+
+/** A rule for findings nobody should see again: every given part must match (a finding lacking an endpoint a part needs does not). */
+export interface Suppression {
+  /** @default - every rule */
+  readonly rule?: string;
+  /** IPs or CIDRs the finding's source is in. @default - any source */
+  readonly sources?: readonly string[];
+  /** IPs or CIDRs the finding's destination is in. @default - any destination */
+  readonly destinations?: readonly string[];
+  /** @default - any port */
+  readonly ports?: readonly number[];
+  /** Why: kept with the configuration for the reviewer. */
+  readonly reason: string;
+}
+
+/** A threat-intelligence list as read: its name and its entries (IPs and CIDRs). */
+export interface ThreatIntelList {
+  readonly name: string;
+  readonly entries: readonly string[];
+}
+
+/**
+ * "Inside" when the environment names no CIDRs: the private ranges (RFC 1918, carrier-grade NAT
+ * RFC 6598, loopback, link-local, IPv6 unique-local and link-local). A VPC with IPv6 has global
+ * IPv6 addresses: configure network.cidrs, or its IPv6 hosts count as outside.
+ */
+export const DEFAULT_INSIDE: readonly string[] = Object.freeze(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "fc00::/7", "fe80::/10", "::1/128"]);
+
+/**
+ * Resolvers always approved: the Route 53 Resolver's link-local addresses (IPv4, and IPv6 on
+ * Nitro instances).
+ * @see https://docs.aws.amazon.com/vpc/latest/userguide/AmazonDNS-concepts.html
+ */
+export const AMAZON_RESOLVERS: readonly string[] = Object.freeze(["169.254.169.253", "fd00:ec2::253"]);
+
+/**
+ * Destination ports of cryptocurrency mining pools (Stratum): 3333 (the Stratum default),
+ * 4444, 5555, 7777, 14444 (Monero pools) and 45700 (MoneroOcean). The one place this list lives;
+ * its source is issue 14's list of pool ports, which follows the port lists of public mining-pool
+ * detections (Panther's and Elastic's network rules were named as the reference but not checked
+ * against here). A port alone is weak evidence (4444 and 5555 serve other software too), so the
+ * rule is MEDIUM and counts only accepted flows from inside to outside.
+ */
+export const MINING_POOL_PORTS: readonly number[] = Object.freeze([3333, 4444, 5555, 7777, 14444, 45700]);
 
 export const ADMIN_PORTS: readonly number[] = Object.freeze([22, 3389, 445, 135, 139, 5985, 5986]);
 export const WEB_PORTS: readonly number[] = Object.freeze([80, 443, 8080]);
@@ -93,10 +186,25 @@ export const DEFAULT_THRESHOLDS: DetectorThresholds = Object.freeze({
   anomalyMinGroups: 256,
   anomalyMaxFindings: 20,
   allowedSources: Object.freeze([]),
+  bruteForcePorts: Object.freeze([22, 3389, 5985, 5986]),
+  listenerPeers: 3,
+  distributedScanSources: 20,
+  distributedScanPorts: 100,
+  inboundFloodFlows: 100_000,
+  inboundFloodPackets: 10_000_000,
+  outboundFloodFlows: 10_000,
+  outboundFloodPackets: 5_000_000,
+  dnsUnapprovedFlows: 30,
+  miningPorts: MINING_POOL_PORTS,
+  miningFlows: 1,
+  network: Object.freeze({ cidrs: DEFAULT_INSIDE, natGateways: Object.freeze([]), loadBalancers: Object.freeze([]), resolvers: Object.freeze([]) }),
+  suppress: Object.freeze([]),
+  threatIntel: Object.freeze([]),
   rowBudget: 2_500_000,
 });
 
 /** Defaults overlaid with an environment's overrides. */
-export function resolveThresholds(overrides: Partial<DetectorThresholds> = {}): DetectorThresholds {
-  return Object.freeze({ ...DEFAULT_THRESHOLDS, ...overrides });
+export function resolveThresholds(overrides: Partial<Omit<DetectorThresholds, "network">> & { readonly network?: Partial<NetworkContext> } = {}): DetectorThresholds {
+  const network = { ...DEFAULT_THRESHOLDS.network, ...overrides.network };
+  return Object.freeze({ ...DEFAULT_THRESHOLDS, ...overrides, network: Object.freeze(network) });
 }

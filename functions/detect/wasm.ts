@@ -18,6 +18,9 @@ import { DETECTOR_WASM_BASE64 } from "./wasm-module";
  *   (`orderByIds`, `distinctVectors`).
  */
 
+/** Tables per part in the module (assembly/aggregate.ts TABLES). */
+const TABLES_PER_PART = 9;
+
 /** The control block's word offsets, as the module exports them (assembly/ingest.ts). */
 const CONTROL = ["C_WIDTH", "C_MAX_WAITING", "C_WAITING", "C_READ", "C_ANALYSED", "C_NODATA", "C_SKIPDATA", "C_WINDOW_SECONDS", "C_WINDOW_LIMIT", "C_PARTS", "C_FIELDS", "MAX_FIELDS", "C_PART_WAITING", "C_LIMITS"] as const;
 type Control = { readonly [name in (typeof CONTROL)[number]]: number };
@@ -71,7 +74,7 @@ export class DetectorWasm {
     input(bytes: number): number;
     scan(pos: number, end: number): number;
     setupAggregates(maxRecords: number): number;
-    setThresholds(bruteForceMaxPackets: number, c2SmallBytes: number): void;
+    setThresholds(bruteForceMaxPackets: number, c2SmallBytes: number, listenerPeers: number): void;
     portFlags(): number;
     protocolFlags(): number;
     aggregate(part: number, records: number, n: number): number;
@@ -117,9 +120,9 @@ export class DetectorWasm {
    * port (bit 0 sensitive, bit 1 web, bit 2 a high service port, bits 3-5 an admin port's index
    * + 1) and per protocol (1 unusual).
    */
-  configure(bruteForceMaxPackets: number, c2SmallBytes: number, ports: Uint8Array, protocols: Uint8Array): void {
+  configure(bruteForceMaxPackets: number, c2SmallBytes: number, listenerPeers: number, ports: Uint8Array, protocols: Uint8Array): void {
     const x = this.exports;
-    x.setThresholds(bruteForceMaxPackets, c2SmallBytes);
+    x.setThresholds(bruteForceMaxPackets, c2SmallBytes, listenerPeers);
     this.refresh();
     this.bytes.set(ports, x.portFlags());
     this.bytes.set(protocols, x.protocolFlags());
@@ -147,9 +150,13 @@ export class DetectorWasm {
     return this.exports.partRows(p);
   }
 
-  /** Table t (0 pairs, 1 sources, 2 sweeps, 3 groups, 4 brute force, 5 protocols) of part p, read in place; valid until the next `aggregate` or `scan`. */
+  /**
+   * Table t (0 pairs, 1 sources, 2 sweeps, 3 groups, 4 brute force, 5 protocols, 6 windows past
+   * the 32nd, 7 listeners, 8 threat-list flows) of part p, read in place; valid until the next
+   * `aggregate` or `scan`. Part 64 table 0 is the destinations table all parts share.
+   */
   rows(p: number, t: number): Rows {
-    return new WasmRows(this.i32, this.f64, this.descriptors + (p * 7 + t) * 4);
+    return new WasmRows(this.i32, this.f64, this.descriptors + (p * TABLES_PER_PART + t) * 4);
   }
 
   /** Runs a call into the module, turning a trap into the caller's error. */

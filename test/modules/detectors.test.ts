@@ -99,7 +99,7 @@ describe("Detector environment size", () => {
     expect(error).toBeInstanceOf(ConfigError);
     const [problem] = (error as ConfigError).problems;
     expect(problem).toMatch(/^dev\.detectors\.thresholds\.allowedSources: the detector's environment variables would take \d+ bytes, more than Lambda's 4096-byte limit, and this threshold takes the most room \(got 400 entries, \d+ bytes: \["2001:db8::0",/);
-    expect(problem).toMatch(/\)\. Shorten it by at least \d+ bytes; every threshold travels in the one FLOWLOG_THRESHOLDS variable\.$/);
+    expect(problem).toMatch(/\)\. Shorten it by at least \d+ bytes; every threshold, the network context, the suppressions and the threat lists' entries travel in the one FLOWLOG_THRESHOLDS variable \(a long threat list belongs to flowlog-kit detect --env\)\.$/);
   });
 
   it("counts a reference unresolved at synth (the topic ARN) as a long ARN, not as its placeholder", () => {

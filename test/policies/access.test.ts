@@ -254,7 +254,8 @@ describe("access: the kit's other destinations and archives", () => {
     const e = env({
       rbac,
       flowLogs: [
-        { resource: "vpc", id: "vpc-0123456789abcdef0", destinations: ["cloudwatch", "s3", "firehose"], firehose: { deliveryStreamArn: stream } },
+        // Two flow logs: AWS allows no more on one VPC.
+        { resource: "vpc", id: "vpc-0123456789abcdef0", destinations: ["cloudwatch", "firehose"], firehose: { deliveryStreamArn: stream } },
         { resource: "transit-gateway", id: "tgw-0123456789abcdef0", aggregationSeconds: 60, destinations: ["cloudwatch", "s3"] },
       ],
     });

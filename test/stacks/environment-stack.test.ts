@@ -181,7 +181,7 @@ describe("EnvironmentStack detector environment", () => {
   it("refuses, at synth, thresholds that would not fit Lambda's 4 KB of environment variables, naming the field", () => {
     const allowedSources = Array.from({ length: 300 }, (_, i) => `10.0.${i >> 8}.${i & 255}`);
     expect(() => synth(env({ detectors: { thresholds: { allowedSources } } }))).toThrow(
-      /test\.detectors\.thresholds\.allowedSources: the detector's environment variables would take \d+ bytes, more than Lambda's 4096-byte limit, and this threshold takes the most room \(got 300 entries, \d+ bytes: \["10\.0\.0\.0",.*\)\. Shorten it by at least \d+ bytes; every threshold travels in the one FLOWLOG_THRESHOLDS variable\./,
+      /test\.detectors\.thresholds\.allowedSources: the detector's environment variables would take \d+ bytes, more than Lambda's 4096-byte limit, and this threshold takes the most room \(got 300 entries, \d+ bytes: \["10\.0\.0\.0",.*\)\. Shorten it by at least \d+ bytes; every threshold, the network context, the suppressions and the threat lists' entries travel in the one FLOWLOG_THRESHOLDS variable/,
     );
     expect(() => synth(env({ detectors: { thresholds: { allowedSources: allowedSources.slice(0, 50) } } }))).not.toThrow();
   });

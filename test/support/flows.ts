@@ -1,6 +1,9 @@
 import { LogFormat } from "../../functions/flowlog/format";
 import { DetectionEngine } from "../../functions/detect/engine";
-import { DetectorThresholds, resolveThresholds } from "../../functions/detect/thresholds";
+import { resolveThresholds } from "../../functions/detect/thresholds";
+
+/** Threshold and context overrides, as resolveThresholds takes them. */
+export type Overrides = NonNullable<Parameters<typeof resolveThresholds>[0]>;
 
 export interface Flow {
   src: string;
@@ -22,14 +25,14 @@ export function line(f: Flow): string {
 }
 
 /** Runs the engine over flows (default format) and returns its result. */
-export function detect(flows: readonly Flow[], overrides: Partial<DetectorThresholds> = {}, bufferRecords?: number) {
+export function detect(flows: readonly Flow[], overrides: Overrides = {}, bufferRecords?: number) {
   const engine = new DetectionEngine(resolveThresholds(overrides), LogFormat.DEFAULT, { bufferRecords });
   for (const f of flows) engine.addLine(line(f));
   return engine.finish();
 }
 
 export const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-export const rulesOf = (flows: readonly Flow[], overrides: Partial<DetectorThresholds> = {}) => detect(flows, overrides).findings.map((f) => f.rule);
+export const rulesOf = (flows: readonly Flow[], overrides: Overrides = {}) => detect(flows, overrides).findings.map((f) => f.rule);
 
 /** A transit-gateway flow: where it crossed (attachment and direction) and what the transit gateway dropped. */
 export interface TgwFlow extends Flow {

@@ -10,12 +10,17 @@
 
 import { allocFilled } from "./memory";
 
-/** KNOWN | PRIVATE | ALLOWED flags of an address id, from JavaScript on first use. */
+/** KNOWN | INSIDE | ALLOWED | NAT | LOAD_BALANCER | THREAT | RESOLVER flags of an address id, from JavaScript on first use. */
 @external("env", "addressFlags")
 declare function addressFlagsOf(id: i32): i32;
 
 const EMPTY: i32 = -1;
-const PRIVATE: u8 = 2;
+// Address flags (aggregates.ts): inside the network's CIDRs, a NAT gateway, a load-balancer node, on a threat list, an approved resolver.
+const INSIDE: u8 = 2;
+const NAT: u8 = 8;
+const LOAD_BALANCER: u8 = 16;
+const THREAT: u8 = 32;
+const RESOLVER: u8 = 64;
 
 // Tables of a part, in this order; their strides and first capacities.
 const T_PAIRS = 0;
@@ -25,7 +30,9 @@ const T_GROUPS = 3;
 const T_BRUTE = 4;
 const T_PROTOCOLS = 5;
 const T_LATER = 6;
-const TABLES = 7;
+const T_LISTEN = 7;
+const T_INTEL = 8;
+const TABLES = 9;
 const PARTS = 64;
 
 // Table descriptors: byte offset of the slots, mask, rows, stride (words).
@@ -39,7 +46,15 @@ const D_BYTES = 16;
 const PW_PORTS = 3, PW_IFACE = 4, PW_FLAGS = 5, PW_EGRESS = 6, PW_STRIDE = 8;
 const LATERAL_COUNTED = 1, C2_COUNTED = 2;
 const SRC_FLOWS = 3, SRC_REJECTED = 4, SRC_IFACE = 5, SRC_PORTS = 6, SRC_SENSITIVE = 7, SRC_LATERAL_HOSTS = 8, SRC_LATERAL_PORTS = 9;
-const SRC_C2_DESTINATIONS = 10, SRC_C2_FLOWS = 11, SRC_C2_BYTES = 12, SRC_STRIDE = 14;
+const SRC_C2_DESTINATIONS = 10, SRC_C2_FLOWS = 11, SRC_C2_BYTES = 12;
+const SRC_DNS_FLOWS = 14, SRC_DNS_SERVERS = 15, SRC_MINING_FLOWS = 16, SRC_MINING_PORT = 17, SRC_MINING_DST = 18, SRC_OUT_FLOWS = 19, SRC_OUT_PACKETS = 20, SRC_DNS_DST = 22, SRC_STRIDE = 24;
+const DNS_COUNTED = 4;
+// (host, port, 0): up to three distinct peer ports answered from the host's port (aggregates.ts LISTEN).
+const LISTEN_PEERS = 3, LISTEN_PORT0 = 4, LISTEN_STRIDE = 8;
+// (internal destination, window, 0), one table for all parts (aggregates.ts DST).
+const DST_FLOWS = 3, DST_SOURCES = 4, DST_PORTS = 5, DST_IFACE = 6, DST_PACKETS = 8, DST_STRIDE = 10;
+// (source, destination, window): flows with an end on a threat list (aggregates.ts INTEL).
+const INTEL_FLOWS = 3, INTEL_ACCEPTED = 4, INTEL_IFACE = 5, INTEL_BYTES = 6, INTEL_STRIDE = 8;
 const SWEEP_FLOWS = 3, SWEEP_PROBES = 4, SWEEP_HOSTS = 5, SWEEP_IFACE = 6, SWEEP_STRIDE = 8;
 const GROUP_FLOWS = 3, GROUP_IFACE = 4, GROUP_SKETCH_LO = 5, GROUP_SKETCH_HI = 6, GROUP_WINDOWS = 7, GROUP_BEACON = 8;
 const GROUP_BYTES = 10, GROUP_PACKETS = 12, GROUP_FIRST_START = 14, GROUP_STRIDE = 16;
@@ -52,11 +67,13 @@ const R_PACKETS = 40, R_BYTES = 48, R_START = 56, REC_BYTES = 64;
 
 const ACTION_REJECT = 2;
 const DIRECTION_INGRESS = 1;
+const DIRECTION_ABSENT = 0;
 
 // Per port: bit 0 sensitive, bit 1 web, bit 2 a high service port (net.ts), bits 3-5 ADMIN_PORTS index + 1.
 const PORT_SENSITIVE: u8 = 1;
 const PORT_WEB: u8 = 2;
-const PORT_HIGH_SERVICE: u8 = 4;
+const PORT_BRUTE: u8 = 64;
+const PORT_MINING: u8 = 128;
 
 let descriptors: usize = 0;
 let ports: usize = 0;
@@ -64,6 +81,11 @@ let protocols: usize = 0;
 let flags: usize = 0;
 let flagsCapacity: i32 = 0;
 let bruteForceMaxPackets: f64 = 0;
+let listenerPeers: i32 = 3;
+/** The descriptor of the table of internal destinations, shared by every part. */
+let destinations: usize = 0;
+/** The descriptor of the (internal destination, port, window) table, shared by every part: distinct ports probed on a host. */
+let destinationPorts: usize = 0;
 let c2SmallBytes: f64 = 0;
 /** Beacon events of the last `aggregate`: (series, start) pairs; a series is new when it is one past the last seen. */
 let events: usize = 0;
@@ -73,7 +95,7 @@ let isNew = false;
 
 /** Sets up every part's tables and the lookup tables; returns the descriptors (7 per part, 16 bytes each). */
 export function setupAggregates(maxRecords: i32): usize {
-  descriptors = heap.alloc(PARTS * TABLES * D_BYTES);
+  descriptors = heap.alloc((PARTS * TABLES + 2) * D_BYTES);
   for (let p = 0; p < PARTS; p++) {
     table(p, T_PAIRS, PW_STRIDE, 1 << 10);
     table(p, T_SOURCES, SRC_STRIDE, 1 << 6);
@@ -82,7 +104,15 @@ export function setupAggregates(maxRecords: i32): usize {
     table(p, T_BRUTE, BRUTE_STRIDE, 1 << 4);
     table(p, T_PROTOCOLS, PROTO_STRIDE, 1 << 4);
     table(p, T_LATER, 4, 1 << 4);
+    table(p, T_LISTEN, LISTEN_STRIDE, 1 << 6);
+    table(p, T_INTEL, INTEL_STRIDE, 1 << 4);
   }
+  // Destinations are keyed by destination, not source: one table for every part, whose counts
+  // (sums, and new source-destination rows) do not depend on the order parts are added up in.
+  table(PARTS, 0, DST_STRIDE, 1 << 10);
+  table(PARTS, 1, 4, 1 << 10);
+  destinations = descriptors + <usize>(PARTS * TABLES) * D_BYTES;
+  destinationPorts = destinations + D_BYTES;
   ports = allocFilled(65536);
   protocols = allocFilled(256);
   flagsCapacity = 1024;
@@ -92,8 +122,9 @@ export function setupAggregates(maxRecords: i32): usize {
 }
 
 /** Thresholds the aggregation applies; the port and protocol flags are written by JavaScript at `portFlags()` and `protocolFlags()`. */
-export function setThresholds(bruteMaxPackets: f64, c2Small: f64): void {
+export function setThresholds(bruteMaxPackets: f64, c2Small: f64, peers: i32): void {
   bruteForceMaxPackets = bruteMaxPackets;
+  listenerPeers = peers;
   c2SmallBytes = c2Small;
 }
 
@@ -194,8 +225,8 @@ function grow(d: usize, a: i32, b: i32, c: i32): usize {
   return found;
 }
 
-/** Whether an address id is private (flags from JavaScript on first use). */
-@inline function isPrivate(id: i32): bool {
+/** The flags of an address id (from JavaScript on first use). */
+@inline function flagsOf(id: i32): u8 {
   if (id >= flagsCapacity) {
     let capacity = flagsCapacity * 2;
     while (capacity <= id) capacity *= 2;
@@ -210,22 +241,65 @@ function grow(d: usize, a: i32, b: i32, c: i32): usize {
     f = <u8>addressFlagsOf(id);
     store<u8>(flags + <usize>id, f);
   }
-  return (f & PRIVATE) != 0;
+  return f;
 }
 
-/** net.ts isResponse. */
-@inline function isResponse(srcport: i32, dstport: i32, tcpFlags: i32): bool {
-  if (tcpFlags >= 0 && (tcpFlags & 16) == 16) return true;
-  if (srcport < 0 || dstport < 0) return false;
-  if (srcport < 1024 && dstport >= 1024) return true;
-  return dstport >= 32768 && srcport < 65536 && (load<u8>(ports + <usize>srcport) & PORT_HIGH_SERVICE) != 0;
+/**
+ * Whether a flow is the answering side of a connection (net.ts tells why, in this order):
+ * a rejected inbound flow never is; tcp-flags decide when logged (SYN-ACK answers, SYN without
+ * it opens); else the source's port is a listener learned from the traffic: it has answered
+ * `listenerPeers` distinct peer ports. A port's own number never decides.
+ */
+function isResponse(tables: usize, src: i32, srcport: i32, dport: i32, protocol: i32, tcpFlags: i32, rejected: bool, inbound: bool): bool {
+  if (rejected && inbound) return false;
+  if (protocol == 6 && tcpFlags > 0) {
+    // Flow logs record ACK only with SYN (18), and OR the flags over the aggregation interval.
+    if ((tcpFlags & 16) != 0) return true;
+    if ((tcpFlags & 2) != 0) return false;
+  }
+  // Only a port below its peer's is a candidate listener: a client's ephemeral port is above the
+  // service's, and learning every client port would hold a row per connection.
+  if (srcport < 0 || srcport >= dport) return false;
+  const d = tables + T_LISTEN * D_BYTES;
+  let row: usize = 0;
+  if (rejected) {
+    row = find(d, src, srcport, 0, LISTEN_STRIDE);
+    if (row == 0) return false;
+  } else {
+    row = upsert(d, src, srcport, 0, LISTEN_STRIDE);
+    const n = load<i32>(row, LISTEN_PEERS * 4);
+    if (n < listenerPeers && n < 3) {
+      let seen = false;
+      for (let i = 0; i < n; i++) if (load<i32>(row + <usize>(LISTEN_PORT0 + i) * 4) == dport) seen = true;
+      if (!seen) {
+        store<i32>(row + <usize>(LISTEN_PORT0 + n) * 4, dport);
+        store<i32>(row, n + 1, LISTEN_PEERS * 4);
+      }
+    }
+  }
+  return load<i32>(row, LISTEN_PEERS * 4) >= min(listenerPeers, 3);
+}
+
+/** The byte address of row (a, b, c) of table d, or 0 when absent. */
+function find(d: usize, a: i32, b: i32, c: i32, stride: i32): usize {
+  const base = <usize>load<i32>(d, D_PTR);
+  const mask = load<i32>(d, D_MASK);
+  const bytes = <usize>stride * 4;
+  for (let slot = hash(a, b, c) & mask; ; slot = (slot + 1) & mask) {
+    const row = base + <usize>slot * bytes;
+    const k = load<i32>(row);
+    if (k == EMPTY) return 0;
+    if (k == a && load<i32>(row, 4) == b && load<i32>(row, 8) == c) return row;
+  }
+  return unreachable();
 }
 
 /** Rows in all of a part's tables. */
 export function partRows(part: i32): i32 {
   let n = 0;
   for (let t = 0; t < TABLES; t++) n += load<i32>(descriptors + <usize>(part * TABLES + t) * D_BYTES, D_SIZE);
-  return n;
+  // The shared destinations table counts with every part, so that a part's growth includes what it added there.
+  return n + load<i32>(destinations, D_SIZE) + load<i32>(destinationPorts, D_SIZE);
 }
 
 /**
@@ -262,8 +336,12 @@ function add(tables: usize, r: usize): void {
   const rawStart = load<f64>(r, R_START);
   const start = rawStart < 0 ? 0 : rawStart;
   const tcpFlags = load<i32>(r, R_FLAGS);
-  const srcPrivate = isPrivate(src);
-  const dstPrivate = isPrivate(dst);
+  const sf = flagsOf(src);
+  const df = flagsOf(dst);
+  const srcPrivate = (sf & INSIDE) != 0;
+  const dstPrivate = (df & INSIDE) != 0;
+  const direction = load<i32>(r, R_DIRECTION);
+  const inbound = direction == DIRECTION_INGRESS || (direction == DIRECTION_ABSENT && !srcPrivate);
 
   const s = upsert(tables + T_SOURCES * D_BYTES, src, win, 0, SRC_STRIDE);
   if (isNew) store<i32>(s, eni, SRC_IFACE * 4);
@@ -277,21 +355,65 @@ function add(tables: usize, r: usize): void {
     store<f64>(pr, load<f64>(pr, PROTO_BYTES * 4) + bytes, PROTO_BYTES * 4);
   }
 
-  const egress = srcPrivate && !dstPrivate && !rejected && load<i32>(r, R_DIRECTION) != DIRECTION_INGRESS;
-  const response = dport < 0 || isResponse(srcport, dport, tcpFlags);
+  if (((sf | df) & THREAT) != 0) {
+    const ti = upsert(tables + T_INTEL * D_BYTES, src, dst, win, INTEL_STRIDE);
+    if (isNew) store<i32>(ti, eni, INTEL_IFACE * 4);
+    store<i32>(ti, load<i32>(ti, INTEL_FLOWS * 4) + 1, INTEL_FLOWS * 4);
+    if (!rejected) store<i32>(ti, load<i32>(ti, INTEL_ACCEPTED * 4) + 1, INTEL_ACCEPTED * 4);
+    store<f64>(ti, load<f64>(ti, INTEL_BYTES * 4) + bytes, INTEL_BYTES * 4);
+  }
+
+  // A NAT gateway's records repeat its clients' traffic, which their own records carry.
+  const egress = srcPrivate && !dstPrivate && !rejected && direction != DIRECTION_INGRESS && (sf & NAT) == 0;
+  let response = dport < 0 || isResponse(tables, src, srcport, dport, protocol, tcpFlags, rejected, inbound);
+  // Load-balancer health checks and targets' answers to them, and return traffic to a NAT
+  // gateway from outside, are the network's own traffic, never probes.
+  if (((sf | df) & LOAD_BALANCER) != 0 || ((df & NAT) != 0 && !srcPrivate)) response = true;
+
+  let dr: usize = 0;
+  if (dstPrivate) {
+    dr = upsert(destinations, dst, win, 0, DST_STRIDE);
+    if (isNew) store<i32>(dr, eni, DST_IFACE * 4);
+    store<i32>(dr, load<i32>(dr, DST_FLOWS * 4) + 1, DST_FLOWS * 4);
+    store<f64>(dr, load<f64>(dr, DST_PACKETS * 4) + packets, DST_PACKETS * 4);
+  }
+  if (srcPrivate && !dstPrivate && !response && (sf & NAT) == 0) {
+    store<i32>(s, load<i32>(s, SRC_OUT_FLOWS * 4) + 1, SRC_OUT_FLOWS * 4);
+    store<f64>(s, load<f64>(s, SRC_OUT_PACKETS * 4) + packets, SRC_OUT_PACKETS * 4);
+  }
   if (response && !egress) return;
 
   const p = upsert(tables + T_PAIRS * D_BYTES, src, dst, win, PW_STRIDE);
-  if (isNew) store<i32>(p, eni, PW_IFACE * 4);
+  if (isNew) {
+    store<i32>(p, eni, PW_IFACE * 4);
+    if (!response && dr != 0) store<i32>(dr, load<i32>(dr, DST_SOURCES * 4) + 1, DST_SOURCES * 4);
+  }
   if (egress) store<f64>(p, load<f64>(p, PW_EGRESS * 4) + bytes, PW_EGRESS * 4);
   if (response) return;
   const port = dport < 65536 ? dport : 65535;
   const portFlags = load<u8>(ports + <usize>port);
 
+  if (srcPrivate && !rejected && (port == 53 || port == 853) && (protocol == 6 || protocol == 17) && (df & RESOLVER) == 0) {
+    store<i32>(s, load<i32>(s, SRC_DNS_FLOWS * 4) + 1, SRC_DNS_FLOWS * 4);
+    const pf = load<i32>(p, PW_FLAGS * 4);
+    if ((pf & DNS_COUNTED) == 0) {
+      store<i32>(p, pf | DNS_COUNTED, PW_FLAGS * 4);
+      store<i32>(s, load<i32>(s, SRC_DNS_SERVERS * 4) + 1, SRC_DNS_SERVERS * 4);
+      if (load<i32>(s, SRC_DNS_DST * 4) == 0) store<i32>(s, dst + 1, SRC_DNS_DST * 4);
+    }
+  }
+  if (srcPrivate && !dstPrivate && !rejected && (portFlags & PORT_MINING) != 0) {
+    store<i32>(s, load<i32>(s, SRC_MINING_FLOWS * 4) + 1, SRC_MINING_FLOWS * 4);
+    if (load<i32>(s, SRC_MINING_DST * 4) == 0) {
+      store<i32>(s, dst + 1, SRC_MINING_DST * 4);
+      store<i32>(s, port, SRC_MINING_PORT * 4);
+    }
+  }
+
   let beacon = false;
   if (!rejected && srcPrivate) {
     if (dstPrivate) {
-      const admin = <i32>(portFlags >> 3);
+      const admin = <i32>((portFlags >> 3) & 7);
       if (admin != 0) {
         const pf = load<i32>(p, PW_FLAGS * 4);
         if ((pf & LATERAL_COUNTED) == 0) {
@@ -300,7 +422,7 @@ function add(tables: usize, r: usize): void {
         }
         store<i32>(s, load<i32>(s, SRC_LATERAL_PORTS * 4) | (1 << (admin - 1)), SRC_LATERAL_PORTS * 4);
       }
-    } else if ((portFlags & PORT_WEB) != 0 && bytes <= c2SmallBytes) {
+    } else if ((portFlags & PORT_WEB) != 0 && bytes <= c2SmallBytes && (sf & NAT) == 0) {
       const pf = load<i32>(p, PW_FLAGS * 4);
       if ((pf & C2_COUNTED) == 0) {
         store<i32>(p, pf | C2_COUNTED, PW_FLAGS * 4);
@@ -312,10 +434,11 @@ function add(tables: usize, r: usize): void {
     }
   }
 
-  if ((port == 22 || port == 3389) && protocol != 17) {
+  if ((portFlags & PORT_BRUTE) != 0 && protocol != 17) {
     const synOnly = tcpFlags == 2;
     if (synOnly || packets <= bruteForceMaxPackets) {
-      const bf = upsert(tables + T_BRUTE * D_BYTES, src, dst, win * 2 + (port == 22 ? 0 : 1), BRUTE_STRIDE);
+      // Window ids stay below 2^14, so (window << 16) | port stays within 31 bits.
+      const bf = upsert(tables + T_BRUTE * D_BYTES, src, dst, (win << 16) | port, BRUTE_STRIDE);
       if (isNew) store<i32>(bf, eni, BRUTE_IFACE * 4);
       store<i32>(bf, load<i32>(bf, BRUTE_ATTEMPTS * 4) + 1, BRUTE_ATTEMPTS * 4);
       if (synOnly) store<i32>(bf, load<i32>(bf, BRUTE_SYN_ONLY * 4) + 1, BRUTE_SYN_ONLY * 4);
@@ -367,6 +490,10 @@ function add(tables: usize, r: usize): void {
   store<i32>(w, load<i32>(w, SWEEP_FLOWS * 4) + 1, SWEEP_FLOWS * 4);
   if (rejected || packets <= 3) store<i32>(w, load<i32>(w, SWEEP_PROBES * 4) + 1, SWEEP_PROBES * 4);
   if (first) {
+    if (dr != 0) {
+      upsert(destinationPorts, dst, port, win, 4);
+      if (isNew) store<i32>(dr, load<i32>(dr, DST_PORTS * 4) + 1, DST_PORTS * 4);
+    }
     store<i32>(p, load<i32>(p, PW_PORTS * 4) + 1, PW_PORTS * 4);
     store<i32>(w, load<i32>(w, SWEEP_HOSTS * 4) + 1, SWEEP_HOSTS * 4);
   }
