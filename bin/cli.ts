@@ -140,11 +140,13 @@ export function program(io: Io, setCode: (code: number) => void): Command {
     .description("plan the destruction of the incident's stack (record: closing); run again after the apply to confirm (record: closed)")
     .argument("<id>", "incident id")
     .option("--offline", "preview the destroy with no AWS credentials (never confirms, never closes the record)")
-    .option("--out <dir>", "output folder", "cdktf.out")
-    .action(async (id: string, opts: { offline?: boolean; out: string }) => {
+    .option("--never-applied", "with a local backend and no state file: the incident's stack was never applied, so close the record")
+    .option("--out <dir>", "output folder (the one the stack was applied from)", "cdktf.out")
+    .action(async (id: string, opts: { offline?: boolean; neverApplied?: boolean; out: string }) => {
       const { closeIncident } = await incident();
       const { changesTable } = await plan();
-      const r = closeIncident(id, { offline: opts.offline === true, outdir: opts.out, now: new Date() });
+      const r = closeIncident(id, { offline: opts.offline === true, outdir: opts.out, now: new Date(), neverApplied: opts.neverApplied === true });
+      const out = opts.out === "cdktf.out" ? "" : ` --out ${opts.out}`;
       const dir = path.relative(process.cwd(), r.stackDir);
       if (r.outcome === "closed") {
         io.out(`Closed incident ${r.record.id} at ${r.record.closedAt}: the state of ${r.stack} holds no resources, so its logging has ended. The record stays for audit.`);
@@ -161,14 +163,14 @@ export function program(io: Io, setCode: (code: number) => void): Command {
             "",
             "This offline plan used dummy credentials and an empty local state: it cannot see what is deployed and cannot be applied.",
             "With AWS credentials:",
-            `  1. flowlog-kit incident close ${id}                        (plans the real destroy)`,
+            `  1. flowlog-kit incident close ${id}${out}     (plans the real destroy)`,
             `  2. terraform -chdir=${dir} apply tfplan`,
-            `  3. flowlog-kit incident close ${id}                        (sees the state empty; marks the record closed)`,
+            `  3. flowlog-kit incident close ${id}${out}     (sees the state empty; marks the record closed)`,
           ].join("\n"),
         );
       } else {
         io.out(`\n${r.remaining!.length} resource${r.remaining!.length === 1 ? "" : "s"} still deployed. Apply with: terraform -chdir=${dir} apply tfplan`);
-        io.out(`Then confirm with: flowlog-kit incident close ${id}`);
+        io.out(`Then confirm with: flowlog-kit incident close ${id}${out}`);
       }
       setCode(0);
     });

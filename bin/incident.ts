@@ -1,3 +1,4 @@
+import * as fs from "fs";
 import * as path from "path";
 import { environmentsDir, loadEnvironments } from "../environments";
 import { incidentsDir, incidentState, IncidentFiles, isLive, readIncidents, writeIncident } from "../environments/incidents";
@@ -197,10 +198,20 @@ export const readStackState: StateReader = (dir) => {
  * `offline` previews the destroy with dummy credentials: it can never confirm, so it never
  * closes the record.
  */
-export function closeIncident(id: string, opts: { offline: boolean; outdir: string; now: Date; readState?: StateReader }): CloseResult {
+export function closeIncident(id: string, opts: { offline: boolean; outdir: string; now: Date; readState?: StateReader; neverApplied?: boolean }): CloseResult {
   const { record, stack, outdir } = synthesizeIncident(id, opts.outdir, "Nothing to do.");
   const dir = stackDir(outdir, stack);
   if (!opts.offline) {
+    const missing = missingLocalState(dir);
+    // A local state lives beside the output folder it was applied from: a missing file means
+    // "never applied" or "applied from another --out", and only the user can tell which.
+    if (missing !== undefined && !opts.neverApplied) {
+      throw new ConfigError([
+        `${id}: no state file for ${stack} (got nothing at ${path.relative(process.cwd(), missing) || missing}). ` +
+          `If you applied it from another output folder, run flowlog-kit incident close ${id} --out <that folder>; ` +
+          `if its stack was never applied, say so: flowlog-kit incident close ${id} --never-applied${opts.outdir === "cdktf.out" ? "" : ` --out ${opts.outdir}`}.`,
+      ]);
+    }
     const remaining = (opts.readState ?? readStackState)(dir);
     if (remaining.length === 0) {
       const closed: IncidentRecord = { ...record, status: "closed", closingAt: record.closingAt ?? opts.now.toISOString(), closedAt: opts.now.toISOString() };
@@ -212,6 +223,15 @@ export function closeIncident(id: string, opts: { offline: boolean; outdir: stri
   }
   const plan = planStack(outdir, stack, { offline: true, destroy: true });
   return { record: markClosing(record, opts.now), stack, stackDir: dir, outcome: "closing", plan };
+}
+
+/** The state file of a stack with a local backend, when it does not exist; undefined otherwise (or for remote backends). */
+function missingLocalState(dir: string): string | undefined {
+  const stack = JSON.parse(fs.readFileSync(path.join(dir, "cdk.tf.json"), "utf8")) as { terraform?: { backend?: { local?: { path?: string } } } };
+  const local = stack.terraform?.backend?.local;
+  if (local === undefined) return undefined;
+  const file = path.resolve(dir, local.path ?? "terraform.tfstate");
+  return fs.existsSync(file) ? undefined : file;
 }
 
 function markClosing(record: IncidentRecord, now: Date): IncidentRecord {

@@ -126,7 +126,20 @@ const skip = process.env.FLOWLOG_KIT_SKIP_TERRAFORM === "1";
       else process.env.AWS_EC2_METADATA_DISABLED = previousImds;
     }
     expect(JSON.parse(fs.readFileSync(path.join(envDir, "incidents", "sec-77.json"), "utf8")).status).toBe("open");
-    fs.rmSync(state);
+    // What a destroy leaves behind: the state file, with no resources in it.
+    fs.writeFileSync(state, JSON.stringify({ version: 4, terraform_version: "1.11.0", serial: 2, lineage: "test", outputs: {}, resources: [] }));
+  });
+
+  it("never confirms from a state file that is not there: another --out, or a stack never applied, is for the user to say", async () => {
+    expect((await runCli("incident", "open", "--env", "dev", "--eni", "eni-0b1c2d3e", "--reason", "r", "--ticket", "SEC-78")).code).toBe(0);
+    const r = await runCli("incident", "close", "sec-78", "--out", out);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("sec-78: no state file for flowlogs-dev-incident-sec-78 (got nothing at ");
+    expect(r.err).toContain("if its stack was never applied, say so: flowlog-kit incident close sec-78 --never-applied --out ");
+    expect(JSON.parse(fs.readFileSync(path.join(envDir, "incidents", "sec-78.json"), "utf8")).status).toBe("open");
+    const said = await runCli("incident", "close", "sec-78", "--never-applied", "--out", out);
+    expect(said.code).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(envDir, "incidents", "sec-78.json"), "utf8")).status).toBe("closed");
   });
 
   it("marks the incident closed once its real state is empty, and only then drops the stack from synth", async () => {
