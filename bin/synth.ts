@@ -1,3 +1,4 @@
+import * as fs from "fs";
 import * as path from "path";
 import { loadEnvironments, selectEnvironments } from "../environments";
 import { loadArchives } from "../environments/archives";
@@ -18,6 +19,11 @@ export interface SynthOptions {
   readonly outdir?: string;
   /** Already loaded environments. @default - loaded and validated from the environments folder */
   readonly all?: readonly Environment[];
+  /**
+   * Runs on the new stacks in their temporary folder before they replace the output; a throw
+   * leaves the previous output untouched. @default - no check
+   */
+  readonly check?: (tmpOutdir: string, result: SynthResult) => void;
   /** The option that named `outdir`, for messages. @default "--out" */
   readonly flag?: string;
   /** Incident records. @default - loaded from the environments folder's incidents/ */
@@ -99,8 +105,40 @@ export function synthesize(opts: SynthOptions = {}): SynthResult {
   // Object Lock cannot be undone: what the output being replaced locked is checked first.
   const previous = previousOutputChanges(outdir, [...envs.map(environmentTarget), ...archives.map(archiveTarget)]);
   if (previous.problems.length) throw new ConfigError(previous.problems);
-  replaceOutputFolder(opts.outdir ?? "cdktf.out", (tmp) => buildApp(envs, tmp, live, archives, all).synth(), opts.flag ?? "--out");
-  return { outdir, envs, incidents: live, broken, archives, warnings: [...warnings, ...previous.warnings] };
+  const result: SynthResult = { outdir, envs, incidents: live, broken, archives, warnings: [...warnings, ...previous.warnings] };
+  replaceOutputFolder(
+    opts.outdir ?? "cdktf.out",
+    (tmp) => {
+      buildApp(envs, tmp, live, archives, all).synth();
+      checkLocalStatePaths(tmp, outdir, envs);
+      // The caller's own verdict on the new stacks, before they replace anything.
+      opts.check?.(tmp, { ...result, outdir: tmp });
+    },
+    opts.flag ?? "--out",
+  );
+  return result;
+}
+
+/**
+ * A local state file inside the output folder would be deleted by the next synth, which
+ * replaces the whole folder: refused before anything is written.
+ */
+function checkLocalStatePaths(tmp: string, outdir: string, envs: readonly Environment[]): void {
+  const problems: string[] = [];
+  const stacksDir = path.join(tmp, "stacks");
+  for (const name of fs.existsSync(stacksDir) ? fs.readdirSync(stacksDir).sort() : []) {
+    const json = JSON.parse(fs.readFileSync(path.join(stacksDir, name, "cdk.tf.json"), "utf8")) as { terraform?: { backend?: { local?: { path?: string } } } };
+    const local = json.terraform?.backend?.local;
+    if (local === undefined) continue;
+    const statePath = path.resolve(stackDir(outdir, name), local.path ?? "terraform.tfstate");
+    if (statePath !== outdir && !statePath.startsWith(`${outdir}${path.sep}`)) continue;
+    const env = envs.find((e) => name === e.stackName || name.startsWith(`${e.stackName}-`));
+    problems.push(
+      `${env?.name ?? name}.backend.path: puts ${name}'s Terraform state inside the output folder, which every synth replaces (got ${JSON.stringify(local.path ?? "terraform.tfstate")}). ` +
+        `Point it outside the output folder (paths are relative to ${path.join(path.basename(outdir), "stacks", name)}), e.g. "../../../terraform.${name}.tfstate", or leave it out for that default.`,
+    );
+  }
+  if (problems.length) throw new ConfigError(problems);
 }
 
 function scopesOf(env: Environment): string {

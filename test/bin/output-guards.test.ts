@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { OUTPUT_MARKER } from "../../bin/output";
 import { runCli } from "../support/cli";
-import { snapshotTree, tempDir, useEnvironmentsDir } from "../support/env";
+import { baseInput, snapshotTree, tempDir, useEnvironmentsDir, writeEnvFiles } from "../support/env";
 
 const snapshot = snapshotTree;
 
@@ -121,6 +121,24 @@ describe("output guards", () => {
     expect(r.code).toBe(1);
     expect(r.err).toContain("--out: cannot write there: a part of the path is a file, not a folder");
     expect(fs.readFileSync(file, "utf8")).toBe("mine\n");
+  });
+
+  it("refuses a local state path inside the output folder, which the next synth would delete", async () => {
+    const stateDir = tempDir("guard-state-envs");
+    writeEnvFiles(stateDir, { qa: baseInput({ name: "qa", backend: { type: "local", path: "terraform.tfstate" } }) });
+    const previous = process.env.FLOWLOG_KIT_ENVIRONMENTS;
+    process.env.FLOWLOG_KIT_ENVIRONMENTS = stateDir;
+    try {
+      const out = path.join(work, "state-inside");
+      const r = await runCli("synth", "--out", out);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain(
+        `qa.backend.path: puts flowlogs-qa's Terraform state inside the output folder, which every synth replaces (got "terraform.tfstate"). Point it outside the output folder (paths are relative to state-inside/stacks/flowlogs-qa), e.g. "../../../terraform.flowlogs-qa.tfstate", or leave it out for that default.`,
+      );
+      expect(fs.existsSync(out)).toBe(false);
+    } finally {
+      process.env.FLOWLOG_KIT_ENVIRONMENTS = previous;
+    }
   });
 
   it("prints the version from package.json", async () => {
