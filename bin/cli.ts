@@ -213,7 +213,8 @@ export function program(io: Io, setCode: (code: number) => void): Command {
       }
       const { loadEnvironments, selectEnvironments } = await environments();
       const { synthesize } = await synth();
-      const { complianceReport, hasFailures, renderReport, sectionName, writeReport } = await compliance();
+      const { checkReportPath, complianceReport, hasFailures, renderReport, sectionName, writeReport } = await compliance();
+      if (opts.out !== undefined) checkReportPath(opts.out);
       const all = loadEnvironments();
       const chosen = selectEnvironments(all, envNames);
       // No names: every environment and every central archive, each reported.

@@ -7,7 +7,7 @@ import { ARCHIVE_STACK_CONTROLS, ControlOutcome, evaluateControls, evaluateIncid
 import type { Evidence, StackJson } from "../policies/controls/stack";
 import { environmentAccess, evaluateAccessControls, rowProblem } from "../policies/access";
 import { stackDir } from "./synth";
-import { writeOutputFile } from "./output";
+import { checkOutputFile, writeOutputFile } from "./output";
 import { renderTable } from "./table";
 
 import type { ReportFormat } from "./options";
@@ -198,5 +198,23 @@ export function renderReport(report: ComplianceReport, format: ReportFormat): st
 
 /** Writes a report file atomically (temp file, then rename). */
 export function writeReport(file: string, text: string): void {
-  writeOutputFile(file, text, "--out");
+  writeOutputFile(file, text, "--out", isComplianceReport);
+}
+
+/** Refuses a report path before any work: a folder, or an existing file that is not an earlier report. */
+export function checkReportPath(file: string): void {
+  checkOutputFile(file, "--out", isComplianceReport);
+}
+
+/** Whether a file is an earlier report of `compliance`, in any of its formats: only such a file is replaced. */
+export function isComplianceReport(text: string): boolean {
+  if (text.startsWith("# Flow-log compliance report\n")) return true;
+  if (/^<!doctype html>[\s\S]{0,200}<title>Flow-log compliance report /i.test(text)) return true;
+  if (/^\S+ \(flowlogs-[^\n]*\n\ncloudwatch days/.test(text)) return true;
+  try {
+    const doc = JSON.parse(text) as { date?: unknown; environments?: unknown };
+    return typeof doc.date === "string" && Array.isArray(doc.environments);
+  } catch {
+    return false;
+  }
 }

@@ -142,7 +142,27 @@ export function replaceOutputFolder(outdir: string, fill: (tmp: string) => void,
  * Writes one file atomically (a temporary file beside it, then a rename). A folder is refused;
  * missing parent folders are created; a failed write leaves no temporary file behind.
  */
-export function writeOutputFile(file: string, text: string, flag = "--out"): void {
+export function writeOutputFile(file: string, text: string, flag = "--out", isOwn?: (existing: string) => boolean): void {
+  checkOutputFile(file, flag, isOwn);
+  const target = path.resolve(file);
+  const fix = "Give a file path in a folder you can write to, e.g. --out reports/compliance.md.";
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
+  try {
+    makeFolders(path.dirname(target));
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, target);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw outputError(flag, file, err, fix);
+  }
+}
+
+/**
+ * Refuses, before any work is done, a file path the kit may not write: a folder, something
+ * that is not a regular file, or an existing file that `isOwn` does not recognise as an earlier
+ * output of the same command (without `isOwn`, any existing file may be replaced).
+ */
+export function checkOutputFile(file: string, flag = "--out", isOwn?: (existing: string) => boolean): void {
   const target = path.resolve(file);
   const fix = "Give a file path in a folder you can write to, e.g. --out reports/compliance.md.";
   let stat: fs.Stats | undefined;
@@ -154,13 +174,21 @@ export function writeOutputFile(file: string, text: string, flag = "--out"): voi
   }
   if (stat?.isDirectory()) throw new ConfigError([`${flag}: is a folder, not a file (got "${file}"). ${fix}`]);
   if (stat && !stat.isFile()) throw new ConfigError([`${flag}: is not a regular file (got "${file}"). ${fix}`]);
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
-  try {
-    makeFolders(path.dirname(target));
-    fs.writeFileSync(tmp, text);
-    fs.renameSync(tmp, target);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw outputError(flag, file, err, fix);
+  if (stat && isOwn !== undefined) {
+    let existing = "";
+    try {
+      existing = fs.readFileSync(target, "utf8");
+    } catch (err) {
+      throw outputError(flag, file, err, fix);
+    }
+    if (!isOwn(existing)) {
+      throw new ConfigError([`${flag}: the file exists and is not an earlier report of this command, so it is kept (got "${file}"). Give a new file name, or delete the file yourself if it may go.`]);
+    }
+  }
+  // A parent that is a file, or a path under /proc, is found now rather than after the work.
+  let parent = path.dirname(target);
+  while (!fs.existsSync(parent) && path.dirname(parent) !== parent) parent = path.dirname(parent);
+  if (!fs.statSync(parent).isDirectory()) {
+    throw outputError(flag, file, Object.assign(new Error(`${parent} is a file`), { code: "ENOTDIR" }), fix);
   }
 }

@@ -114,6 +114,22 @@ describe("output guards", () => {
     expect(fs.readdirSync(work).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   });
 
+  it("refuses compliance --out <an existing file that is not a report>, keeping it; replaces an earlier report", async () => {
+    const config = path.join(work, "dev.ts");
+    fs.writeFileSync(config, "export default {};\n");
+    const r = await runCli("compliance", "dev", "--out", config, "--synth-out", path.join(work, "so-config"));
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`--out: the file exists and is not an earlier report of this command, so it is kept (got "${config}"). Give a new file name, or delete the file yourself if it may go.`);
+    expect(fs.readFileSync(config, "utf8")).toBe("export default {};\n");
+    // Refused before synthesizing anything.
+    expect(fs.existsSync(path.join(work, "so-config"))).toBe(false);
+    for (const format of ["md", "json", "html", "table"]) {
+      const report = path.join(work, `report.${format}`);
+      expect((await runCli("compliance", "dev", "--format", format, "--out", report, "--synth-out", path.join(work, "so-report"))).code).toBe(0);
+      expect((await runCli("compliance", "dev", "--format", format, "--out", report, "--synth-out", path.join(work, "so-report"))).code).toBe(0);
+    }
+  });
+
   it("refuses compliance --out <file>/r.md, keeping the file", async () => {
     const file = path.join(work, "plain.txt");
     fs.writeFileSync(file, "mine\n");
