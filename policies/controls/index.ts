@@ -468,14 +468,19 @@ export function evaluateIncidentControl(
   const evidence: Evidence[] = unreadable.map((u) => ({ address: u.split(" ")[0]!, attribute: "record", value: "cannot be loaded" }));
   // A record the kit cannot read may be logging right now; it is never counted as closed.
   const expired: string[] = unreadable.map((u) => `incident record ${u}`);
+  const fixes: string[] = unreadable.length ? ["fix the record (or restore it from version control), then close the incident"] : [];
   for (const { name, json } of stacks) {
     // Incident stacks tag every resource through the provider's default tags.
     const tags = (asList(json.provider?.aws?.[0]?.default_tags)[0] as { tags?: Record<string, string> } | undefined)?.tags ?? {};
     evidence.push({ address: `${name}:provider.aws.default_tags`, attribute: "tags.Expires", value: tags.Expires });
-    if (tags.Expires === undefined || Date.parse(tags.Expires) <= now.getTime()) expired.push(`${name} (expired ${tags.Expires ?? "at an unknown time"})`);
+    if (tags.Expires === undefined || Date.parse(tags.Expires) <= now.getTime()) {
+      expired.push(`${name} (expired ${tags.Expires ?? "at an unknown time"})`);
+      const id = tags.Incident ?? name.replace(/^.*-incident-/, "");
+      fixes.push(`flowlog-kit incident close ${id}, apply the destroy plan, then run close again to confirm`);
+    }
   }
   const check: Check = expired.length
-    ? fail(`incident logging still open past its TTL, or of unknown state: ${expired.join(", ")}; close it with flowlog-kit incident close <id>, apply the destroy plan, then run close again to confirm`, evidence)
+    ? fail(`incident logging still open past its TTL, or of unknown state: ${expired.join(", ")}; ${fixes.join("; ")}`, evidence)
     : ok(stacks.length ? `${stacks.length} open or closing incident(s), none past its TTL` : "no open incidents", evidence);
   const base = { ...INCIDENT_CONTROL, evidence: check.evidence };
   if (check.pass) return { ...base, result: "PASS", message: check.message };

@@ -143,6 +143,8 @@ describe("a broken or orphaned incident record does not hold up other environmen
     const r = await runCli("compliance", "dev", "--synth-out", path.join(work, "out"));
     expect(r.code).toBe(1);
     expect(r.out).toContain("INC-1 FAIL: incident logging still open past its TTL, or of unknown state: incident record incidents/sec-6.json cannot be loaded");
+    expect(r.out).toContain("; fix the record (or restore it from version control), then close the incident");
+    expect(r.out).not.toContain("<id>");
   });
 
   it("closing the orphan says how to get out, not the same error", async () => {

@@ -172,6 +172,6 @@ const skip = process.env.FLOWLOG_KIT_SKIP_TERRAFORM === "1";
     expect(start.out).toContain("Synthesized 3 environment stacks, 1 archive stack and 2 incident stacks into");
     const r = await runCli("compliance", "dev", "--synth-out", out);
     expect(r.code).toBe(1);
-    expect(r.out).toContain("INC-1 FAIL: incident logging still open past its TTL, or of unknown state: flowlogs-dev-incident-sec-9 (expired 2026-01-04T00:00:00.000Z)");
+    expect(r.out).toContain("INC-1 FAIL: incident logging still open past its TTL, or of unknown state: flowlogs-dev-incident-sec-9 (expired 2026-01-04T00:00:00.000Z); flowlog-kit incident close sec-9, apply the destroy plan, then run close again to confirm");
   });
 });
