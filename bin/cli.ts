@@ -30,6 +30,9 @@ const processIo: Io = {
   err: (t) => process.stderr.write(t.endsWith("\n") ? t : `${t}\n`),
 };
 
+const collect = (v: string, acc: string[]) => [...acc, v];
+const ALLOW_DROP_HELP = "an archive bucket or KMS key of the previous output, already taken out of Terraform's state, that this synth may drop (repeat for several; the refusal prints each value)";
+
 /** Builds the `flowlog-kit` program; each action returns its exit code. */
 export function program(io: Io, setCode: (code: number) => void): Command {
   const cli = new Command("flowlog-kit")
@@ -46,13 +49,15 @@ export function program(io: Io, setCode: (code: number) => void): Command {
     .description("validate every environment and synthesize stacks into cdktf.out")
     .argument("[env...]", "environments to synthesize (default: all)")
     .option("--out <dir>", "output folder", "cdktf.out")
-    .action(async (envNames: string[], opts: { out: string }) => {
+    .option("--allow-drop <stack:address>", ALLOW_DROP_HELP, collect, [] as string[])
+    .action(async (envNames: string[], opts: { out: string; allowDrop: string[] }) => {
       const { archiveRowKey, summaryTable, synthesize } = await synth();
       const { complianceReport, controlsSummary } = await compliance();
       let report: ReturnType<typeof complianceReport> | undefined;
       const result = synthesize({
         envNames,
         outdir: opts.out,
+        allowDrop: opts.allowDrop,
         // What the stacks make impossible is found now, not at apply, and nothing is written.
         check: (tmp, r) => {
           report = complianceReport(r.envs, tmp, new Date(), r.broken, r.archives);
@@ -75,21 +80,23 @@ export function program(io: Io, setCode: (code: number) => void): Command {
     .argument("<env-or-stack>", "an environment name (dev) or a stack name (flowlogs-dev, flowlogs-dev-incident-sec-1, flowlogs-archive-log-archive)")
     .option("--offline", "plan with no AWS credentials and no network (override file: dummy keys, local state)")
     .option("--out <dir>", "output folder", "cdktf.out")
-    .action(async (target: string, opts: { offline?: boolean; out: string }) => {
+    .option("--allow-drop <stack:address>", ALLOW_DROP_HELP, collect, [] as string[])
+    .action(async (target: string, opts: { offline?: boolean; out: string; allowDrop: string[] }) => {
       const { loadEnvironments } = await environments();
       const { resolvePlanTarget, stackDir, synthesize } = await synth();
       const { changesTable, planStack } = await plan();
       const all = loadEnvironments();
       const chosen = resolvePlanTarget(all, target);
       io.err(`... synthesizing ${chosen.stack} into ${opts.out}`);
-      const result = synthesize({ outdir: opts.out, all, ...chosen.synth });
+      const result = synthesize({ outdir: opts.out, all, allowDrop: opts.allowDrop, ...chosen.synth });
       for (const w of result.warnings) io.err(w);
       const planned = planStack(result.outdir, chosen.stack, { offline: opts.offline === true, destroy: chosen.destroy });
       io.out(`${chosen.destroy ? "Destroy plan for " : ""}${chosen.stack}${opts.offline ? " (offline)" : ""}: ${planned.summary}\n`);
       io.out(changesTable(planned.changes));
+      const again = `flowlog-kit plan ${target}${opts.out === "cdktf.out" ? "" : ` --out ${opts.out}`}`;
       io.out(
         opts.offline
-          ? `\nThis offline plan used dummy credentials and an empty local state: it shows what the stack would create, not what would change in AWS, and cannot be applied. With AWS credentials, run: flowlog-kit plan ${target}`
+          ? `\nThis offline plan used dummy credentials and an empty local state: it ${chosen.destroy ? "cannot see what is deployed, so it cannot show what the destroy would remove" : "shows what the stack would create, not what would change in AWS"}, and cannot be applied. With AWS credentials, run: ${again}`
           : `\nApply with: terraform -chdir=${path.relative(process.cwd(), stackDir(result.outdir, chosen.stack))} apply tfplan`,
       );
       setCode(0);
@@ -133,7 +140,7 @@ export function program(io: Io, setCode: (code: number) => void): Command {
       io.out(changesTable(planned.changes));
       io.out(
         opts.offline
-          ? `\nThis offline plan used dummy credentials and an empty local state; it cannot be applied. With AWS credentials, run: flowlog-kit incident plan ${id}`
+          ? `\nThis offline plan used dummy credentials and an empty local state; it cannot be applied. With AWS credentials, run: flowlog-kit incident plan ${id}${opts.out === "cdktf.out" ? "" : ` --out ${opts.out}`}`
           : `\nApply with: terraform -chdir=${path.relative(process.cwd(), dir)} apply tfplan${record.status === "closing" ? `\nThen confirm with: flowlog-kit incident close ${id}` : ""}`,
       );
       setCode(0);

@@ -80,7 +80,9 @@ export function openIncident(opts: OpenOptions): { record: IncidentRecord; file:
       if (held.count + INCIDENT_FLOW_LOGS_PER_ENI > MAX_FLOW_LOGS_PER_RESOURCE) {
         problems.push(
           `--eni: ${eni} already has ${held.count} flow log${held.count === 1 ? "" : "s"} (${held.by.join(", ")}), and AWS allows ${MAX_FLOW_LOGS_PER_RESOURCE} per network interface, a quota it cannot raise; the incident adds ${INCIDENT_FLOW_LOGS_PER_ENI} (got "${eni}"). ` +
-            `Its traffic is already logged: query that scope's log group, or close the other incident first.`,
+            (held.by.some((b) => b.startsWith("incident "))
+              ? "Its traffic is already logged by that incident: query its log group, or close it first."
+              : "Its traffic is already logged by the environment's own scope: query that scope's log group."),
         );
       }
     }

@@ -23,7 +23,19 @@ export function planStack(outdir: string, stackName: string, opts: { offline: bo
   }
   if (opts.offline) writeOfflineOverride(dir);
   terraformInit(dir);
-  const plan = runTerraform(["plan", "-input=false", "-lock=false", "-no-color", ...(opts.destroy ? ["-destroy"] : []), "-out=tfplan"], { cwd: dir });
+  let plan;
+  try {
+    plan = runTerraform(["plan", "-input=false", "-lock=false", "-no-color", ...(opts.destroy ? ["-destroy"] : []), "-out=tfplan"], { cwd: dir });
+  } catch (err) {
+    // Without credentials the provider fails after several retries; say what to do first.
+    if (!opts.offline && err instanceof TerraformError && /credential|NoCredentialProviders|no valid credential sources|failed to refresh cached credentials/i.test(err.message)) {
+      throw new TerraformError(
+        `${stackName}: terraform plan needs AWS credentials for account and region of the stack (got none that work). Set AWS_PROFILE or AWS credentials for the stack's account, or plan without them using --offline.\n${err.message}`,
+        { cause: err },
+      );
+    }
+    throw err;
+  }
   const shown = runTerraform(["show", "-json", "tfplan"], { cwd: dir });
   return {
     summary: planSummaryLine(plan.stdout),

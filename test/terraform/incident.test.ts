@@ -120,7 +120,7 @@ const skip = process.env.FLOWLOG_KIT_SKIP_TERRAFORM === "1";
       const r = await runCli("incident", "close", "sec-77", "--out", out);
       // The real destroy plan needs AWS credentials, which this machine does not have.
       expect(r.code).toBe(1);
-      expect(r.err).toContain("terraform plan failed");
+      expect(r.err).toContain("flowlogs-dev-incident-sec-77: terraform plan needs AWS credentials for account and region of the stack (got none that work). Set AWS_PROFILE or AWS credentials for the stack's account, or plan without them using --offline.");
     } finally {
       if (previousImds === undefined) delete process.env.AWS_EC2_METADATA_DISABLED;
       else process.env.AWS_EC2_METADATA_DISABLED = previousImds;
