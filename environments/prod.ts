@@ -59,6 +59,16 @@ export default {
       approved: "2026-10-01",
       expires: "2027-09-30",
     },
+    {
+      // The roles' permissions boundary (rbac.permissionsBoundaryArn) is not in the stack, so
+      // access evaluates it as absent and ACC-1 lists every required step it could restrict.
+      control: "ACC-1",
+      justification: "The permissions boundary arn:aws:iam::410987654323:policy/SecurityBoundary is managed by the platform team and was reviewed against the roles' required actions.",
+      compensatingControl: "The access matrix rows listed under ACC-1 (flowlog-kit access prod) are re-reviewed against the boundary at each change of the boundary.",
+      approver: "ciso@northwind.example",
+      approved: "2026-12-01",
+      expires: "2027-05-31",
+    },
   ],
   rbac: {
     roles: {

@@ -15,7 +15,7 @@
  */
 import { NOT_ARCHIVE_TAG, ACCESS_CONTROLS, ControlException, ControlOutcome } from "./controls";
 import { Evidence, resources, StackJson } from "./controls/stack";
-import { DeliveryPlan, deliveryPlan, FlowLogSettings, flowLogSettings, logStreamName, placeholderInterfaceId } from "./delivery-paths";
+import { DeliveryPlan, deliveryPlan, DeliveryRequest, FlowLogSettings, flowLogSettings, logStreamName, placeholderInterfaceId } from "./delivery-paths";
 import { AccessDecision, AccessRequest, ContextValue, evaluate, PolicySet } from "./evaluate";
 import { partitionOf } from "./iam";
 import { RBAC_ROLES, RbacRole, rbacRoleName } from "./rbac";
@@ -38,7 +38,10 @@ export interface AccessRow {
   /** The ARN the action is authorized against, or "*". */
   readonly resource: string;
   readonly decision: AccessDecisionText;
-  /** The deciding statement's Sid, or "implicit deny". */
+  /**
+   * The deciding statement's Sid, or "implicit deny"; for an unverified row, the statement that
+   * decided it so far, or "undecided: <policy> not known".
+   */
   readonly statement: string;
   /** True: the task must be allowed. False: it is forbidden, and must be denied. */
   readonly required: boolean;
@@ -59,6 +62,12 @@ export interface EvaluatedRow extends AccessRow {
   readonly fix: string;
   /** Why AWS decides as it does, when the evaluator says (the request's own caveats are in `note`). */
   readonly why?: string;
+  /**
+   * The ARN of a permissions boundary the principal has but the stack only references: evaluated
+   * as absent, so an allow holds only if the boundary allows the action too. The controls treat
+   * such a row like an unverified one.
+   */
+  readonly boundary?: string;
 }
 
 /** A synthesized stack and its name. */
@@ -99,6 +108,9 @@ interface Task {
   readonly steps: readonly Step[];
 }
 
+/** The evaluator's statement when no statement allows or denies. */
+const IMPLICIT_DENY = "implicit deny";
+
 /** An account that is not the stack's: the principal of the "nothing outside writes" tasks. */
 const externalAccount = (account: string) => (account === "111122223333" ? "444455556666" : "111122223333");
 
@@ -114,6 +126,9 @@ const SOURCES = {
   topicPolicy: "policies/iam.ts findingsTopicPolicy",
   invoke: "modules/detectors.ts (aws_lambda_permission)",
   serviceLinked: "the stream's LogDeliveryEnabled=true tag (AWSServiceRoleForLogDelivery)",
+  firehoseSourceTrust: "policies/iam.ts firehoseSourceTrustPolicy",
+  firehoseSource: "policies/iam.ts firehoseSourcePermissions (AssumeDestinationAccountRoles), and the destination role's trust policy in the stream's account",
+  firehoseDestination: "the destination account's AWSLogDeliveryFirehoseCrossAccountRole... role (outside the stack)",
 } as const;
 
 /** The account and Region a stack is applied in: its default AWS provider's. */
@@ -283,6 +298,10 @@ function evaluateStep(f: StackFacts, environment: string, t: Task, s: Step, suff
   const request = { principal, action: s.action, resource: s.resource, ...(resourceAccount ? { resourceAccount } : {}), context };
   const d: AccessDecision = withOrganization(f, request, policies, evaluate(request, policies));
   const decision: AccessDecisionText = d.decision === "allow" ? "allow" : d.decision === "unverified" ? "unverified" : "deny";
+  // An unverified row names what decided it so far; when nothing the stack holds did, the policies it does not know.
+  const statement = decision === "unverified" && d.statement === IMPLICIT_DENY ? undecided(policies) : d.statement;
+  const pb = principal.startsWith("arn:") ? policies.permissionsBoundary : undefined;
+  const boundary = pb && pb.document === undefined && d.note?.includes(`permissions boundary ${pb.arn}`) ? pb.arn : undefined;
   const outcome = decision === "unverified" ? "review" : (decision === "allow") === t.required ? "ok" : "fail";
   const shown = principalName(principal);
   const note = [s.note, d.note].filter(Boolean).join("; ");
@@ -303,7 +322,7 @@ function evaluateStep(f: StackFacts, environment: string, t: Task, s: Step, suff
     action: s.action,
     resource: s.resource,
     decision,
-    statement: d.statement,
+    statement,
     required: t.required,
     ...(note ? { note } : {}),
     stack: f.name,
@@ -312,7 +331,17 @@ function evaluateStep(f: StackFacts, environment: string, t: Task, s: Step, suff
     ...(d.policy ? { policy: d.policy } : {}),
     fix,
     ...(d.note ? { why: d.note } : {}),
+    ...(boundary ? { boundary } : {}),
   };
+}
+
+/** The statement of an unverified row that no known statement decided: the policies not known here. */
+function undecided(policies: PolicySet): string {
+  const unknown = [
+    ...(policies.resourcePolicy && policies.resourcePolicy.document === undefined ? [policies.resourcePolicy.name] : []),
+    ...(policies.identity ?? []).filter((p) => p.document === undefined).map((p) => p.name),
+  ];
+  return `undecided: ${unknown.length ? unknown.join(", ") : "a policy outside the stack"} not known`;
 }
 
 /**
@@ -697,8 +726,15 @@ function alarmTasks(f: StackFacts, json: StackJson): Task[] {
   });
 }
 
-const deliverySource = (action: string) =>
-  action.startsWith("s3:") ? SOURCES.bucketPolicy : action.startsWith("kms:") ? SOURCES.keyPolicy : action.startsWith("sts:") ? SOURCES.deliveryTrust : action.startsWith("firehose:") ? SOURCES.serviceLinked : SOURCES.deliveryRole;
+function deliverySource(r: DeliveryRequest): string {
+  const { action } = r;
+  if (r.destinationType === "kinesis-data-firehose") {
+    // Same account: the service-linked role. Another account's stream: the source role, then the destination role.
+    if (action.startsWith("sts:")) return r.principal.startsWith("arn:") ? SOURCES.firehoseSource : SOURCES.firehoseSourceTrust;
+    return r.principal.includes("/aws-service-role/") ? SOURCES.serviceLinked : SOURCES.firehoseDestination;
+  }
+  return action.startsWith("s3:") ? SOURCES.bucketPolicy : action.startsWith("kms:") ? SOURCES.keyPolicy : action.startsWith("sts:") ? SOURCES.deliveryTrust : SOURCES.deliveryRole;
+}
 
 /** The flow log as people name it: its Name tag, else its Terraform address. */
 function flowLogName(json: StackJson, address: string): string {
@@ -715,7 +751,7 @@ function deliveryTasks(f: StackFacts, json: StackJson): Task[] {
       task: `deliver ${flowLogName(json, r.flowLog)}: ${r.step}`,
       required: true,
       control: "ACC-3" as const,
-      source: deliverySource(r.action),
+      source: deliverySource(r),
       steps: [{ action: r.action, resource: r.resource, context: r.context ?? {}, ...(r.note ? { note: r.note } : {}) }],
     }));
 }
@@ -756,7 +792,7 @@ function unresolvedRows(f: StackFacts, environment: string, json: StackJson, suf
         : fl?.destinationType === "s3"
           ? ["delivery.logs.amazonaws.com", "s3:PutObject"]
           : fl?.destinationType === "kinesis-data-firehose"
-            ? ["delivery.logs.amazonaws.com", "firehose:PutRecordBatch"]
+            ? ["delivery.logs.amazonaws.com", /iam_role_arn|deliver_cross_account_role/.test(u.what) ? "sts:AssumeRole" : "firehose:PutRecordBatch"]
             : ["vpc-flow-logs.amazonaws.com", "logs:PutLogEvents"];
     return {
       environment,
@@ -765,7 +801,7 @@ function unresolvedRows(f: StackFacts, environment: string, json: StackJson, suf
       action,
       resource: u.what,
       decision: "unverified",
-      statement: "implicit deny",
+      statement: `undecided: ${u.what} not known`,
       required: true,
       note: `${u.what} is ${u.value}: ${u.fix}`,
       stack: f.name,
@@ -783,10 +819,12 @@ function unresolvedRows(f: StackFacts, environment: string, json: StackJson, suf
 export function rowEvidence(r: EvaluatedRow): Evidence {
   // A statement without a Sid is labelled `<policy>#<n>`: the policy is the address already.
   const statement = r.policy && r.statement.startsWith(`${r.policy}#`) ? r.statement.slice(r.policy.length) : r.statement;
+  const noStatement = r.statement === IMPLICIT_DENY || r.statement.startsWith("undecided:");
+  const decision = r.boundary && r.decision === "allow" ? `allow if permissions boundary ${r.boundary} allows it too` : r.decision;
   return {
     address: r.policy ?? `${r.stack}:${r.principal}`,
-    attribute: r.statement === "implicit deny" ? "implicit deny" : `Statement[${statement}]`,
-    value: `${r.decision}: ${r.principal} ${r.action} on ${r.resource} (${r.task})`,
+    attribute: noStatement ? r.statement : `Statement[${statement}]`,
+    value: `${decision}: ${r.principal} ${r.action} on ${r.resource} (${r.task})`,
   };
 }
 
@@ -795,7 +833,7 @@ export function rowEvidence(r: EvaluatedRow): Evidence {
  * naming the task, the request and the deciding statement.
  */
 export function rowProblem(r: EvaluatedRow): string {
-  const by = r.statement === "implicit deny" ? "an implicit deny" : `${r.statement}${r.policy ? ` in ${r.policy}` : ""}`;
+  const by = r.statement === IMPLICIT_DENY ? "an implicit deny" : r.statement.startsWith("undecided:") ? `nothing yet (${r.statement})` : `${r.statement}${r.policy ? ` in ${r.policy}` : ""}`;
   const problem = r.required ? `${r.principal} cannot ${r.task}` : `${r.principal} can ${r.task}, which it must not`;
   const why = r.decision === "deny" && r.why ? `: ${r.why}` : "";
   return `${r.stack}: ${problem} (got ${r.decision} for ${r.action} on ${r.resource}, by ${by}${why}). ${r.fix}`;
@@ -814,18 +852,31 @@ const SUBJECT: Record<AccessControlId, [string, string]> = {
  * ACC-1, ACC-2 and ACC-3 on an environment's rows. A failing row fails its control whatever the
  * exceptions say: the fix is in the policies. Rows that only could not be verified (a policy
  * outside the stack decides) fail too, unless the environment records their review as a typed
- * exception for the control, which then covers them until it expires.
+ * exception for the control, which then covers them until it expires. So do allowed rows whose
+ * principal has a permissions boundary the stack only references: evaluated as absent, it may
+ * still deny them, so the boundary is a finding to review (named, with the actions it must
+ * allow), never a pass.
  */
 export function evaluateAccessControls(rows: readonly EvaluatedRow[], exceptions: readonly ControlException[], today: string): ControlOutcome[] {
   return ACCESS_CONTROLS.map((c) => {
     const mine = rows.filter((r) => r.control === c.id);
     const failed = mine.filter((r) => r.outcome === "fail");
-    const review = mine.filter((r) => r.outcome === "review");
-    const evidence = [...failed, ...review, ...mine.filter((r) => r.outcome === "ok")].map(rowEvidence);
+    const unverified = mine.filter((r) => r.outcome === "review");
+    const bounded = mine.filter((r) => r.outcome === "ok" && r.decision === "allow" && r.boundary);
+    const review = [...unverified, ...bounded];
+    const evidence = [...failed, ...review, ...mine.filter((r) => r.outcome === "ok" && !bounded.includes(r))].map(rowEvidence);
     const base = { id: c.id, title: c.title, severity: c.severity, mappings: c.mappings, evidence };
     const [noun, as] = SUBJECT[c.id as AccessControlId];
     const exception = exceptions.find((e) => e.control === c.id);
-    const reviewText = `${review.length} ${noun}(s) rest on policies outside the stack: ${listed([...new Set(review.map((r) => r.why ?? r.note ?? r.fix))])}`;
+    const reviewText = [
+      ...(unverified.length ? [`${unverified.length} ${noun}(s) rest on policies outside the stack: ${listed([...new Set(unverified.map((r) => r.why ?? r.note ?? r.fix))])}`] : []),
+      ...[...new Set(bounded.map((r) => r.boundary!))].map((arn) => {
+        const rows = bounded.filter((r) => r.boundary === arn);
+        const principals = [...new Set(rows.map((r) => r.principal))];
+        const actions = [...new Set(rows.map((r) => r.action))].sort();
+        return `${rows.length} ${noun}(s) of ${principals.join(", ")} are ${as} only if permissions boundary ${arn} allows them too: the stack references the boundary but does not hold it, so it was evaluated as absent; check that it allows each required action (${actions.join(", ")}) on the resources flowlog-kit access lists`;
+      }),
+    ].join("; ");
     if (failed.length) {
       return {
         ...base,
@@ -840,7 +891,7 @@ export function evaluateAccessControls(rows: readonly EvaluatedRow[], exceptions
       return {
         ...base,
         result: "EXCEPTION" as const,
-        message: `${mine.length - review.length} of ${mine.length} ${noun}(s) ${as}; ${reviewText}; excepted until ${exception.expires} (approved by ${exception.approver}): ${exception.justification} Compensating control: ${exception.compensatingControl}`,
+        message: `${mine.length - review.length} of ${mine.length} ${noun}(s) ${as}${bounded.length ? " without reservation" : ""}; ${reviewText}; excepted until ${exception.expires} (approved by ${exception.approver}): ${exception.justification} Compensating control: ${exception.compensatingControl}`,
         exception,
       };
     }

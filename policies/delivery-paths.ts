@@ -8,6 +8,8 @@
  * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/AWS-logs-infrastructure-S3.html
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html
+ * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-firehose.html
+ * @see https://docs.aws.amazon.com/vpc/latest/userguide/firehose-cross-account-delivery.html
  */
 import { createHash } from "crypto";
 import type { StackJson } from "./controls/stack";
@@ -117,8 +119,10 @@ export interface FlowLogSettings {
   readonly destination: string;
   /** Only for S3. */
   readonly s3?: S3DestinationOptions;
-  /** The role AWS assumes to write to CloudWatch Logs. */
+  /** The role AWS assumes to write to CloudWatch Logs, or, for a Firehose stream of another account, the source-account role. */
   readonly iamRoleArn?: string;
+  /** For a Firehose stream of another account: the destination-account role (`AWSLogDeliveryFirehoseCrossAccountRole...`) the source role assumes. */
+  readonly deliverCrossAccountRole?: string;
   /** Stand-in for the id AWS assigns at apply (`fl-` and 17 hex digits). */
   readonly flowLogId: string;
   /** The Region the flow log is created in (its provider's): the Region of what it watches. */
@@ -170,6 +174,7 @@ export function flowLogSettings(stack: StackJson, model: StackModel): FlowLogSet
             }
           : {}),
         ...(attr("iam_role_arn") ? { iamRoleArn: attr("iam_role_arn") } : {}),
+        ...(attr("deliver_cross_account_role") ? { deliverCrossAccountRole: attr("deliver_cross_account_role") } : {}),
         region: flRegion,
         flowLogId,
         flowLogArn: model.attribute(address, "arn")!,
@@ -239,7 +244,9 @@ const hex = (seed: string, n: number) => createHash("sha256").update(seed).diges
 /** The stand-in interface id used for VPC and subnet flow logs, whose interfaces the stack does not list. */
 export const placeholderInterfaceId = (address: string) => `eni-${hex(`interface:${address}`, 17)}`;
 
-/** The delivery service's service-linked role for Firehose destinations. */
+const FIREHOSE_WRITES = ["firehose:PutRecord", "firehose:PutRecordBatch"] as const;
+
+/** The delivery service's service-linked role for Firehose destinations of the flow log's own account. */
 const logDeliveryRole = (p: string, account: string) => `arn:${p}:iam::${account}:role/aws-service-role/delivery.logs.amazonaws.com/AWSServiceRoleForLogDelivery`;
 
 /**
@@ -249,8 +256,13 @@ const logDeliveryRole = (p: string, account: string) => `arn:${p}:iam::${account
  * SSE-KMS with a customer managed key, asks KMS for a data key; for CloudWatch Logs,
  * vpc-flow-logs.amazonaws.com assumes the delivery role, which describes the group and streams,
  * creates one stream per interface and puts events, while CloudWatch Logs
- * (logs.<region>.amazonaws.com) asks the group's key for data keys; for Firehose, the delivery
- * service's service-linked role puts records. Every request carries aws:SourceAccount and
+ * (logs.<region>.amazonaws.com) asks the group's key for data keys; for a Firehose stream of the
+ * same account, the delivery service's service-linked role puts records; for a stream of another
+ * account, the delivery service assumes the source-account role (`iam_role_arn`), which assumes
+ * the destination account's role (`deliver_cross_account_role`), which puts records: the stack's
+ * policies decide the source role's trust and its own permission to assume the destination role;
+ * the destination role's trust and its writes are the destination account's, so those requests
+ * come out unverified (with what to check), never denied. Every request carries aws:SourceAccount and
  * aws:SourceArn as AWS sends them; AWS documents the delivery service's source ARN only as
  * `arn:aws:logs:<region>:<account>:*`, and that is the value used.
  */
@@ -382,18 +394,68 @@ export function deliveryPlan(stack: StackJson, account: string, region: string, 
       continue;
     }
 
-    // Firehose: the delivery service's service-linked role writes, on streams tagged LogDeliveryEnabled=true.
     paths.push({ ...base, template: fl.destination, destination: fl.destination, writes: fl.destination });
-    for (const action of ["firehose:PutRecord", "firehose:PutRecordBatch"]) {
+    const streamAccount = fl.destination.split(":")[4];
+    if (streamAccount === account && !fl.deliverCrossAccountRole) {
+      // Same account: the delivery service's service-linked role writes, on streams tagged LogDeliveryEnabled=true.
+      for (const action of FIREHOSE_WRITES) {
+        requests.push({
+          ...base,
+          step: "put the records",
+          required: true,
+          principal: logDeliveryRole(p, account),
+          action,
+          resource: fl.destination,
+          context: { "aws:SecureTransport": "true" },
+          note: "AWSServiceRoleForLogDelivery's managed policy allows streams tagged LogDeliveryEnabled=true: check the stream's tag",
+        });
+      }
+      continue;
+    }
+    // Another account's stream: the delivery service assumes the source-account role (iam_role_arn),
+    // which assumes the destination account's role (deliver_cross_account_role), which writes.
+    const guide = 'the VPC user guide, "IAM roles for cross account delivery"';
+    const source = fl.iamRoleArn;
+    const destinationRole = fl.deliverCrossAccountRole;
+    if (!source || source.includes("${") || !destinationRole || destinationRole.includes("${")) {
+      if (!source || source.includes("${")) {
+        unresolved.push({ flowLog: fl.address, what: `iam_role_arn of ${fl.address}`, value: source ?? "nothing", fix: source ? refFix : `Set iam_role_arn to a source-account role: a stream of account ${streamAccount} is written through it (${guide}).` });
+      }
+      if (!destinationRole || destinationRole.includes("${")) {
+        unresolved.push({ flowLog: fl.address, what: `deliver_cross_account_role of ${fl.address}`, value: destinationRole ?? "nothing", fix: destinationRole ? refFix : `Set deliver_cross_account_role to the AWSLogDeliveryFirehoseCrossAccountRole... role of account ${streamAccount} (${guide}).` });
+      }
+      continue;
+    }
+    const sourceName = source.slice(source.lastIndexOf("/") + 1);
+    requests.push({
+      ...base,
+      step: "assume the source-account role",
+      required: true,
+      principal: "delivery.logs.amazonaws.com",
+      action: "sts:AssumeRole",
+      resource: source,
+      context: { "aws:SourceAccount": account, "aws:SourceArn": deliverySourceArnOf(fl) },
+    });
+    requests.push({
+      ...base,
+      step: `assume the destination account's role as ${sourceName}`,
+      required: true,
+      principal: source,
+      action: "sts:AssumeRole",
+      resource: destinationRole,
+      context: {},
+      note: `the destination role's trust policy is in account ${streamAccount} (${guide})`,
+    });
+    for (const action of FIREHOSE_WRITES) {
       requests.push({
         ...base,
-        step: "put the records",
+        step: "put the records as the destination account's role",
         required: true,
-        principal: logDeliveryRole(p, account),
+        principal: destinationRole,
         action,
         resource: fl.destination,
         context: { "aws:SecureTransport": "true" },
-        note: "AWSServiceRoleForLogDelivery's managed policy allows streams tagged LogDeliveryEnabled=true: check the stream's tag",
+        note: `the destination role and the stream are in account ${streamAccount}, outside the stack (${guide})`,
       });
     }
   }

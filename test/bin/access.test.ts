@@ -5,7 +5,7 @@ import { loadEnvironments } from "../../environments";
 import type { PolicyDocument, Statement } from "../../policies/iam";
 import type { RbacScope } from "../../policies/rbac";
 import { runCli } from "../support/cli";
-import { tempDir, useEnvironmentsDir } from "../support/env";
+import { baseInput, tempDir, useEnvironmentsDir, writeEnvFiles } from "../support/env";
 
 // A kit whose SecurityAnalyst policy lost its access to the query results, switched on per test:
 // what `synth` and `access` say when the stacks would not work as applied.
@@ -85,6 +85,63 @@ describe("flowlog-kit access", () => {
     const r = await runCli("access", "--format", "html", "--synth-out", out);
     expect(r.code).toBe(1);
     expect(r.err).toContain('--format: unknown access format (got "html"). Use one of "table", "json", "md".');
+  });
+
+  describe("an environment delivering to another account's Firehose stream", () => {
+    const stream = "arn:aws:firehose:eu-central-1:999988887777:deliverystream/siem";
+    const destinationRole = "arn:aws:iam::999988887777:role/AWSLogDeliveryFirehoseCrossAccountRoleSiem";
+    const reviewed = {
+      control: "ACC-3",
+      justification: "The SIEM account owns the stream and AWSLogDeliveryFirehoseCrossAccountRoleSiem; its trust and write permissions were reviewed with the SIEM team.",
+      compensatingControl: "The SIEM alarms on missing flow-log records from each source account.",
+      approver: "ciso@example.com",
+      approved: "2026-11-01",
+      expires: "2027-04-30",
+    };
+    const fh = (exceptions: unknown[] = []) =>
+      baseInput({
+        name: "fh",
+        region: "eu-central-1",
+        flowLogs: [{ resource: "vpc", id: "vpc-0123456789abcdef0", destinations: ["cloudwatch", "firehose"], firehose: { deliveryStreamArn: stream, crossAccountRoleArn: destinationRole } }],
+        exceptions,
+      });
+    // A folder per run: the loader caches an environment file it has read.
+    const inFhDir = async <T>(envs: Record<string, unknown>, run: () => Promise<T>): Promise<T> => {
+      const fhDir = tempDir("access-firehose-envs");
+      writeEnvFiles(fhDir, envs);
+      process.env.FLOWLOG_KIT_ENVIRONMENTS = fhDir;
+      try {
+        return await run();
+      } finally {
+        process.env.FLOWLOG_KIT_ENVIRONMENTS = envDir;
+      }
+    };
+
+    it("synthesizes, and access marks the destination account's part unverified, never denied", async () => {
+      const synth = await inFhDir({ fh: fh() }, () => runCli("synth", "fh", "--out", path.join(work, "fh.out")));
+      expect(synth.err).not.toContain("AWSServiceRoleForLogDelivery");
+      expect(synth.code).toBe(0);
+      const r = await inFhDir({ fh: fh() }, () => runCli("access", "fh", "--format", "json", "--synth-out", path.join(work, "fh-access.out")));
+      expect(r.code).toBe(0);
+      const firehose = (JSON.parse(r.out) as Row[]).filter((x) => x.task.startsWith("deliver flowlogs-fh-vpc-0123456789abcdef0-firehose"));
+      expect(firehose.map((x) => [x.principal, x.action, x.decision, x.statement])).toEqual([
+        ["delivery.logs.amazonaws.com", "sts:AssumeRole", "allow", expect.stringMatching(/assume_role_policy#1$/)],
+        ["flowlogs-fh-firehose", "sts:AssumeRole", "unverified", "AssumeDestinationAccountRoles"],
+        ["AWSLogDeliveryFirehoseCrossAccountRoleSiem", "firehose:PutRecord", "unverified", `undecided: policies of ${destinationRole} not known`],
+        ["AWSLogDeliveryFirehoseCrossAccountRoleSiem", "firehose:PutRecordBatch", "unverified", `undecided: policies of ${destinationRole} not known`],
+      ]);
+    });
+
+    it("compliance reports ACC-3 as EXCEPTION with a typed exception, and FAIL without", async () => {
+      const acc3 = async (exceptions: unknown[]) => {
+        const r = await inFhDir({ fh: fh(exceptions) }, () => runCli("compliance", "fh", "--format", "json", "--synth-out", path.join(work, "fh-compliance.out")));
+        return (JSON.parse(r.out) as { environments: { controls: { id: string; result: string; message: string }[] }[] }).environments[0]!.controls.find((c) => c.id === "ACC-3")!;
+      };
+      const without = await acc3([]);
+      expect(without.result).toBe("FAIL");
+      expect(without.message).toContain(`trust policy of ${destinationRole} is not known here`);
+      expect((await acc3([reviewed])).result).toBe("EXCEPTION");
+    });
   });
 
   describe("when a required task is impossible", () => {

@@ -79,12 +79,19 @@ describe("access: every stack of the examples does its jobs", () => {
       expect(r.note).toContain(`key policy of ${key} is not known here: check that it allows`);
     }
     expect(new Set(unverified.map((r) => r.control))).toEqual(new Set(["ACC-1", "ACC-3"]));
+    // An unverified row never reads as a deny: it names what decided it so far, or what is not known.
+    expect(unverified.filter((r) => r.statement === "implicit deny")).toEqual([]);
+    const decrypt = unverified.filter((r) => r.principal === "logs.eu-west-1.amazonaws.com" && r.action === "kms:Decrypt");
+    expect(decrypt.length).toBeGreaterThan(0);
+    for (const r of decrypt) expect(r.statement).toBe(`undecided: key policy of ${key} not known`);
   });
 
   it("notes prod's permissions boundary, which the stack only references, on every row of its roles", () => {
     const roleRows = rows.prod.filter((r) => /^flowlogs-prod-(security-analyst|security-engineer|auditor)$/.test(r.principal) && r.decision === "allow");
     expect(roleRows.length).toBeGreaterThan(20);
     for (const r of roleRows) expect(r.note).toContain("permissions boundary arn:aws:iam::410987654323:policy/SecurityBoundary is referenced but not known here: evaluated as absent");
+    for (const r of roleRows) expect(r.boundary).toBe("arn:aws:iam::410987654323:policy/SecurityBoundary");
+    expect(rows.dev.some((r) => r.boundary)).toBe(false);
   });
 });
 
@@ -271,6 +278,35 @@ describe("access: the kit's other destinations and archives", () => {
     expect(r.filter((x) => x.action === "firehose:PutRecord").map((x) => [x.decision, x.note])).toEqual([["unverified", expect.stringContaining("check the stream's tag")]]);
   });
 
+  it("models delivery to another account's Firehose stream through the source role and the destination role: unverified, never denied", () => {
+    const stream = "arn:aws:firehose:eu-central-1:999988887777:deliverystream/siem";
+    const destinationRole = "arn:aws:iam::999988887777:role/AWSLogDeliveryFirehoseCrossAccountRoleSiem";
+    const e = env({
+      region: "eu-central-1",
+      rbac,
+      flowLogs: [{ resource: "vpc", id: "vpc-0123456789abcdef0", destinations: ["cloudwatch", "firehose"], firehose: { deliveryStreamArn: stream, crossAccountRoleArn: destinationRole } }],
+    });
+    const r = stackAccess(synth(e), { environment: "test" });
+    expect(r.filter((x) => x.outcome === "fail").map(rowProblem)).toEqual([]);
+    const delivery = r.filter((x) => x.control === "ACC-3" && x.task.startsWith("deliver flowlogs-test-vpc-0123456789abcdef0-firehose"));
+    expect(delivery.map((x) => [x.principal, x.action, x.resource, x.decision, x.statement])).toEqual([
+      ["delivery.logs.amazonaws.com", "sts:AssumeRole", "arn:aws:iam::123456789012:role/flowlogs-test-firehose", "allow", expect.stringMatching(/^aws_iam_role\.FirehoseDelivery_Role_.*\.assume_role_policy#1$/)],
+      // The stack's own policy decides the source role's side; the destination role's trust is the other account's.
+      ["flowlogs-test-firehose", "sts:AssumeRole", destinationRole, "unverified", "AssumeDestinationAccountRoles"],
+      ["AWSLogDeliveryFirehoseCrossAccountRoleSiem", "firehose:PutRecord", stream, "unverified", `undecided: policies of ${destinationRole} not known`],
+      ["AWSLogDeliveryFirehoseCrossAccountRoleSiem", "firehose:PutRecordBatch", stream, "unverified", `undecided: policies of ${destinationRole} not known`],
+    ]);
+    expect(delivery[1]!.note).toContain(`trust policy of ${destinationRole} is not known here: check that it allows arn:aws:iam::123456789012:role/flowlogs-test-firehose sts:AssumeRole`);
+    expect(delivery[2]!.note).toContain("outside the stack");
+    // No row asks the source account's service-linked role to write another account's stream.
+    expect(r.some((x) => x.principal.includes("AWSServiceRoleForLogDelivery"))).toBe(false);
+    // ACC-3 fails until the review is recorded, then reads EXCEPTION: the README's typed exception.
+    const acc3 = (exceptions: ControlException[]) => evaluateAccessControls(r, exceptions, TODAY).find((c) => c.id === "ACC-3")!;
+    expect(acc3([]).result).toBe("FAIL");
+    expect(acc3([]).message).toContain(`trust policy of ${destinationRole} is not known here`);
+    expect(acc3([{ control: "ACC-3", justification: "The SIEM team owns the stream and its role.", compensatingControl: "Delivery errors are alarmed in the SIEM account.", approver: "arch@example.com", approved: "2026-10-01", expires: "2027-03-31" }]).result).toBe("EXCEPTION");
+  });
+
   it("evaluates a scope of another Region there: its flow log, its group and the group's key are in that Region, and each role does its job in it", () => {
     const e = env({ rbac, flowLogs: [{ resource: "vpc", id: "vpc-0123456789abcdef0", destinations: ["cloudwatch", "s3"] }, { resource: "vpc", id: "vpc-0123456789abcdef1", region: "us-east-1", destinations: ["cloudwatch", "s3"] }] });
     const r = stackAccess(synth(e), { environment: "test" });
@@ -342,6 +378,24 @@ describe("access controls (ACC-1, ACC-2, ACC-3)", () => {
     const c = control(denied, "ACC-1", [exception("ACC-1")]);
     expect(c.result).toBe("FAIL");
     expect(c.message).toContain("the exception approved by arch@example.com covers only rows that could not be verified");
+  });
+
+  it("fail ACC-1 on prod's referenced permissions boundary, naming it and what to check, until prod's exception records the review", () => {
+    const boundary = "arn:aws:iam::410987654323:policy/SecurityBoundary";
+    const c = control(rows.prod, "ACC-1");
+    expect(c.result).toBe("FAIL");
+    expect(c.message).toMatch(new RegExp(`^\\d+ required task step\\(s\\) of flowlogs-prod-security-analyst, flowlogs-prod-security-engineer, flowlogs-prod-auditor are allowed only if permissions boundary ${boundary} allows them too`));
+    expect(c.message).toContain("the stack references the boundary but does not hold it, so it was evaluated as absent; check that it allows each required action (athena:GetQueryExecution, ");
+    expect(c.message).toContain("Review them, then record the review as a typed exception for ACC-1");
+    // The bounded rows come first in the evidence, each saying the allow rests on the boundary.
+    expect(c.evidence[0]!.value).toMatch(new RegExp(`^allow if permissions boundary ${boundary} allows it too: flowlogs-prod-`));
+    const prod = envs.find((e) => e.name === "prod")!;
+    const excepted = evaluateAccessControls(rows.prod, prod.exceptions, TODAY).find((x) => x.id === "ACC-1")!;
+    expect(excepted).toMatchObject({ result: "EXCEPTION", exception: { control: "ACC-1", approver: "ciso@northwind.example", expires: "2027-05-31" } });
+    expect(excepted.message).toMatch(/^\d+ of \d+ required task step\(s\) allowed without reservation; \d+ required task step\(s\) of /);
+    expect(control(rows.prod, "ACC-1", [exception("ACC-1", "2026-12-04")]).result).toBe("FAIL");
+    // A boundary can only narrow: forbidden steps stay denied, so ACC-2 is not affected.
+    expect(control(rows.prod, "ACC-2").result).toBe("PASS");
   });
 
   it("cover stg's given key with stg's own exceptions", () => {

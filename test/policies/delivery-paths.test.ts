@@ -313,6 +313,53 @@ describe("deliveryPlan: Firehose destinations", () => {
     ]);
     expect(rows[0]!.request.note).toBe("AWSServiceRoleForLogDelivery's managed policy allows streams tagged LogDeliveryEnabled=true: check the stream's tag");
   });
+
+  // The VPC user guide, "IAM roles for cross account delivery": the source-account role trusts
+  // delivery.logs.amazonaws.com and may assume the destination-account role, which trusts it.
+  const DESTINATION = "999988887777";
+  const crossStream = `arn:aws:firehose:${REGION}:${DESTINATION}:deliverystream/siem`;
+  const destinationRole = `arn:aws:iam::${DESTINATION}:role/AWSLogDeliveryFirehoseCrossAccountRoleSiem`;
+  const sourcePermissions = (assumable: string[]) => ({
+    Version: "2012-10-17",
+    Statement: [
+      { Effect: "Allow", Action: ["logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:GetLogDelivery"], Resource: "*" },
+      { Sid: "AssumeDestinationRole", Effect: "Allow", Action: "sts:AssumeRole", Resource: assumable },
+    ],
+  });
+  const crossAccount = (assumable = [destinationRole]): StackJson => {
+    const s = stack({ Fh: { vpc_id: "vpc-0123456789abcdef0", traffic_type: "ALL", log_destination_type: "kinesis-data-firehose", log_destination: crossStream, iam_role_arn: "${aws_iam_role.Source.arn}", deliver_cross_account_role: destinationRole } });
+    s.resource!.aws_iam_role!.Source = { name: "mySourceRole", assume_role_policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "delivery.logs.amazonaws.com" }, Action: "sts:AssumeRole" }] }) };
+    s.resource!.aws_iam_role_policy!.SourcePolicy = { role: "${aws_iam_role.Source.id}", policy: JSON.stringify(sourcePermissions(assumable)) };
+    return s;
+  };
+  const sourceRole = `arn:aws:iam::${ACCOUNT}:role/mySourceRole`;
+
+  it("across accounts: the delivery service assumes the source role, which assumes the destination role, which writes; the other account's part is unverified", () => {
+    const rows = deliveryDecisions(crossAccount(), ACCOUNT, REGION);
+    expect(rows.map(({ request, decision }) => [request.principal, request.action, request.resource, decision.decision, decision.statement])).toEqual([
+      ["delivery.logs.amazonaws.com", "sts:AssumeRole", sourceRole, "allow", "aws_iam_role.Source.assume_role_policy#1"],
+      [sourceRole, "sts:AssumeRole", destinationRole, "unverified", "AssumeDestinationRole"],
+      // Nothing the stack holds decides these (access shows "undecided: policies of <role> not known").
+      [destinationRole, "firehose:PutRecord", crossStream, "unverified", expect.any(String)],
+      [destinationRole, "firehose:PutRecordBatch", crossStream, "unverified", expect.any(String)],
+    ]);
+    expect(rows[1]!.decision.note).toContain(`trust policy of ${destinationRole} is not known here: check that it allows ${sourceRole} sts:AssumeRole`);
+    expect(rows[2]!.decision.note).toContain(`policies of ${destinationRole} not known here: check whether it allows ${destinationRole} firehose:PutRecord on ${crossStream}`);
+    expect(rows.some(({ request }) => request.principal.includes("AWSServiceRoleForLogDelivery"))).toBe(false);
+  });
+
+  it("across accounts: denied when the source role's own policy may not assume the destination role, which the stack decides", () => {
+    const rows = deliveryDecisions(crossAccount([`arn:aws:iam::${DESTINATION}:role/AWSLogDeliveryFirehoseCrossAccountRoleOther`]), ACCOUNT, REGION);
+    expect(rows.find(({ request }) => request.resource === destinationRole)!.decision).toMatchObject({ decision: "implicit-deny" });
+  });
+
+  it("across accounts: lists a missing destination-account role as unresolved", () => {
+    const s = crossAccount();
+    delete s.resource!.aws_flow_log!.Fh!.deliver_cross_account_role;
+    const plan = deliveryPlan(s, ACCOUNT, REGION);
+    expect(plan.requests).toEqual([]);
+    expect(plan.unresolved).toEqual([expect.objectContaining({ flowLog: "aws_flow_log.Fh", what: "deliver_cross_account_role of aws_flow_log.Fh", value: "nothing" })]);
+  });
 });
 
 describe("stackModel: the policies AWS evaluates, read from a stack", () => {
