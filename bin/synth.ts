@@ -9,7 +9,7 @@ import type { Environment } from "../environments/schema";
 import { ConfigError } from "../policies/errors";
 import { buildApp } from "../main";
 import { replaceOutputFolder } from "./output";
-import { archiveTarget, environmentTarget, previousOutputChanges } from "./previous-output";
+import { archiveTarget, droppedEvidence, environmentTarget, previousOutputChanges } from "./previous-output";
 import { renderTable } from "./table";
 
 export interface SynthOptions {
@@ -26,6 +26,13 @@ export interface SynthOptions {
   readonly check?: (tmpOutdir: string, result: SynthResult) => void;
   /** The option that named `outdir`, for messages. @default "--out" */
   readonly flag?: string;
+  /**
+   * Archive buckets and KMS keys of the previous output that this synth may drop, each as
+   * `<stack>:<address>` (`--allow-drop`): the user has taken them out of Terraform's state, so
+   * they stay in AWS. Any other drop is refused. @see droppedEvidence
+   * @default - none
+   */
+  readonly allowDrop?: readonly string[];
   /** Incident records. @default - loaded from the environments folder's incidents/ */
   readonly incidents?: readonly IncidentRecord[];
   /**
@@ -103,20 +110,24 @@ export function synthesize(opts: SynthOptions = {}): SynthResult {
   const live = usable.filter((i) => isLive(i) && envs.some((e) => e.name === i.environment));
   const archives = chooseArchives(opts.archives ?? knownArchives(all), envs, opts);
   // Object Lock cannot be undone: what the output being replaced locked is checked first.
-  const previous = previousOutputChanges(outdir, [...envs.map(environmentTarget), ...archives.map(archiveTarget)]);
+  const targets = [...envs.map(environmentTarget), ...archives.map(archiveTarget)];
+  const previous = previousOutputChanges(outdir, targets);
   if (previous.problems.length) throw new ConfigError(previous.problems);
   const result: SynthResult = { outdir, envs, incidents: live, broken, archives, warnings: [...warnings, ...previous.warnings] };
+  let dropped: string[] = [];
   replaceOutputFolder(
     opts.outdir ?? "cdktf.out",
     (tmp) => {
       buildApp(envs, tmp, live, archives, all).synth();
+      // An archive bucket or KMS key the output being replaced holds and these stacks drop would be destroyed.
+      dropped = droppedEvidence(outdir, tmp, targets, opts.allowDrop);
       checkLocalStatePaths(tmp, outdir, envs);
       // The caller's own verdict on the new stacks, before they replace anything.
       opts.check?.(tmp, { ...result, outdir: tmp });
     },
     opts.flag ?? "--out",
   );
-  return result;
+  return dropped.length ? { ...result, warnings: [...result.warnings, ...dropped] } : result;
 }
 
 /**

@@ -497,6 +497,19 @@ const prefix = z.string({ error: msg("must be an IP address or CIDR", 'Write e.g
 const prefixes = z.array(prefix, { error: msg("must be a list of IP addresses or CIDRs", 'Write e.g. ["10.0.0.0/16"].') });
 
 /**
+ * A source the detector never reports: one IPv4 or IPv6 address, checked as `prefix` is. The
+ * detector compares it with each record's srcaddr as written, so a CIDR would match nothing.
+ */
+const allowedSource = z.string({ error: msg("must be an IP address", 'Write e.g. "10.0.0.10".') }).superRefine((v, ctx) => {
+  if (v.includes("/")) {
+    ctx.addIssue({ code: "custom", message: m("is a CIDR, but the detector matches allowed sources address by address", 'List each address, e.g. "10.0.0.10"; for a range, use detectors.suppress with sources and a reason.') });
+    return;
+  }
+  const p = parsePrefix(v);
+  if (typeof p === "string") ctx.addIssue({ code: "custom", message: m("is not an IPv4 or IPv6 address", 'Write one address, e.g. "10.0.0.10" or "2600:1f18::10", with each IPv4 part from 0 to 255 and no leading zeros.') });
+});
+
+/**
  * Where the flows are: the detector's context. Every entry is an IPv4 or IPv6 address or CIDR.
  */
 const network = z.strictObject({
@@ -570,7 +583,7 @@ const thresholds = z.strictObject({
     .optional(),
   anomalyMinGroups: whole("groups").optional(),
   anomalyMaxFindings: whole("findings").optional(),
-  allowedSources: z.array(z.string().regex(/^[0-9a-fA-F.:]+$/, { error: m("is not an IP address", "Write IPv4 or IPv6 addresses.") })).optional(),
+  allowedSources: z.array(allowedSource, { error: msg("must be a list of IP addresses", 'Write e.g. ["10.0.0.10"].') }).optional(),
   bruteForcePorts: portList(65535, "port").optional(),
   listenerPeers: whole("peers").min(2, { error: m("would make any port that answered once a listener", "Use at least 2.") }).max(3, { error: m("is more peers than a listener row keeps", "Use 2 or 3.") }).optional(),
   distributedScanSources: whole("sources").optional(),

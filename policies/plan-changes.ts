@@ -1,7 +1,9 @@
 /**
  * The compliance-relevant part of a Terraform plan (`terraform show -json`): retention,
- * scope, encryption, and deletion of any flow log or archive. Pure: reads the plan JSON only.
+ * scope, encryption, and deletion of any flow log, archive, archive protection or key. Pure:
+ * reads the plan JSON only.
  */
+import { NOT_ARCHIVE_TAG } from "./controls";
 
 type Action = "no-op" | "create" | "read" | "update" | "delete";
 
@@ -90,9 +92,39 @@ function objectLockOf(v: Record<string, unknown> | null): { text: string; mode?:
   return d ? { text: `${d.mode ?? "?"} ${days ?? "?"}d`, mode: d.mode, days } : { text: "no default retention" };
 }
 
+/** The public access block's four settings: "all on", or those that are off. */
+function publicAccessOf(v: Record<string, unknown> | null): { text: string; open: boolean } {
+  if (v === null) return { text: NONE, open: true };
+  const off = ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"].filter((k) => v[k] !== true);
+  return off.length ? { text: `off: ${off.join(", ")}`, open: true } : { text: "all on", open: false };
+}
+
+function versioningOf(v: Record<string, unknown> | null): string {
+  if (v === null) return NONE;
+  return (v.versioning_configuration as { status?: string }[] | undefined)?.[0]?.status ?? NONE;
+}
+
+/**
+ * The names of the buckets the kit marks as holding no evidence (Athena's query results), from
+ * the plan's aws_s3_bucket entries, no-op ones included. Every other bucket is an archive:
+ * fail-closed, as in the controls.
+ */
+function notArchiveBuckets(plan: PlanJson): Set<string> {
+  const names = new Set<string>();
+  for (const rc of plan.resource_changes ?? []) {
+    if (rc.type !== "aws_s3_bucket") continue;
+    for (const v of [rc.change.before, rc.change.after]) {
+      const tags = (v?.tags_all ?? v?.tags) as Record<string, string> | null | undefined;
+      if (tags?.[NOT_ARCHIVE_TAG.key] === NOT_ARCHIVE_TAG.value && typeof v?.bucket === "string") names.add(v.bucket);
+    }
+  }
+  return names;
+}
+
 /** Rows for every change a compliance reviewer should see, in plan order. */
 export function complianceChanges(plan: PlanJson): ComplianceChange[] {
   const rows: ComplianceChange[] = [];
+  const notArchive = notArchiveBuckets(plan);
   for (const rc of plan.resource_changes ?? []) {
     const action = actionOf(rc.change.actions);
     if (!action) continue;
@@ -102,6 +134,8 @@ export function complianceChanges(plan: PlanJson): ComplianceChange[] {
       if (action === "update" && b === a) return;
       rows.push({ action, address: rc.address, aspect, before: b, after: a, risk });
     };
+    // A protection of the archive, not of Athena's results bucket (its name is known before the change).
+    const ofArchive = () => !notArchive.has((before?.bucket ?? after?.bucket) as string);
     switch (rc.type) {
       case "aws_flow_log":
         push("scope", scopeOf(before), action === "delete" ? NONE : scopeOf(after), removed);
@@ -133,8 +167,28 @@ export function complianceChanges(plan: PlanJson): ComplianceChange[] {
         break;
       }
       case "aws_kms_key":
-        push("key rotation", show(before, undefined, "enable_key_rotation"), action === "delete" ? NONE : show(after, unknown, "enable_key_rotation"), removed || after?.enable_key_rotation === false);
+        // Deleting the key (after its deletion window) makes everything it encrypted unreadable: archived objects and log events.
+        if (removed) push("kms key", show(before, undefined, "arn"), action === "delete" ? NONE : show(after, unknown, "arn"), true);
+        if (action !== "delete") push("key rotation", show(before, undefined, "enable_key_rotation"), show(after, unknown, "enable_key_rotation"), removed || after?.enable_key_rotation === false);
         break;
+      // Terraform deletes these before it tries (and fails) to delete a bucket that is not empty:
+      // the evidence left behind is open to non-TLS access, public policies, and unversioned overwrites.
+      case "aws_s3_bucket_policy":
+        if (removed && ofArchive()) push("archive protection", before ? "bucket policy" : NONE, action === "delete" ? NONE : "bucket policy", true);
+        break;
+      case "aws_s3_bucket_public_access_block": {
+        if (!ofArchive() || action === "create") break;
+        const b = publicAccessOf(before);
+        const a = action === "delete" ? { text: NONE, open: true } : publicAccessOf(after);
+        push("archive protection", `public access block ${b.text}`, a.text === NONE ? NONE : `public access block ${a.text}`, removed || a.open);
+        break;
+      }
+      case "aws_s3_bucket_versioning": {
+        if (!ofArchive() || action === "create") break;
+        const a = action === "delete" ? NONE : versioningOf(after);
+        push("archive protection", `versioning ${versioningOf(before)}`, a === NONE ? NONE : `versioning ${a}`, removed || a !== "Enabled");
+        break;
+      }
       default:
         break;
     }

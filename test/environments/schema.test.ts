@@ -257,3 +257,36 @@ describe("environment schema", () => {
     ]);
   });
 });
+
+describe("detectors.thresholds.allowedSources", () => {
+  const sources = (allowedSources: unknown) => ({ detectors: { thresholds: { allowedSources } } });
+  const NOT_AN_ADDRESS = 'is not an IPv4 or IPv6 address (got "%s"). Write one address, e.g. "10.0.0.10" or "2600:1f18::10", with each IPv4 part from 0 to 255 and no leading zeros.';
+
+  it.each([
+    ["an IPv4 part above 255", "10.0.0.999"],
+    ["every IPv4 part above 255", "999.999.999.999"],
+    ["a leading zero, octal to some tools and decimal to others", "010.0.0.5"],
+    ["too few IPv4 parts", "10.0.5"],
+    ["an IPv6 address with two ::", "2600::1f18::10"],
+    ["a host name", "bastion.internal"],
+    ["an empty string", ""],
+  ])("refuses %s, naming the entry", (_title, value) => {
+    expect(problemsOf(sources(["10.0.0.4", value]))).toEqual([`test.detectors.thresholds.allowedSources[1]: ${NOT_AN_ADDRESS.replace("%s", value)}`]);
+  });
+
+  it("refuses a CIDR, which the detector's address-by-address match would never hit", () => {
+    expect(problemsOf(sources(["10.0.0.0/24"]))).toEqual([
+      'test.detectors.thresholds.allowedSources[0]: is a CIDR, but the detector matches allowed sources address by address (got "10.0.0.0/24"). List each address, e.g. "10.0.0.10"; for a range, use detectors.suppress with sources and a reason.',
+    ]);
+  });
+
+  it("refuses what is not a list of strings, in the usual form", () => {
+    expect(problemsOf(sources("10.0.0.4"))).toEqual(['test.detectors.thresholds.allowedSources: must be a list of IP addresses (got "10.0.0.4"). Write e.g. ["10.0.0.10"].']);
+    expect(problemsOf(sources([5]))).toEqual(['test.detectors.thresholds.allowedSources[0]: must be an IP address (got 5). Write e.g. "10.0.0.10".']);
+  });
+
+  it("accepts IPv4 and IPv6 addresses and hands them to the detector as written", () => {
+    const list = ["10.0.0.4", "0.0.0.0", "255.255.255.255", "2600:1f18:6a3:e100::10", "::1", "::ffff:10.0.0.4"];
+    expect(env(sources(list)).detectors.thresholds.allowedSources).toEqual(list);
+  });
+});

@@ -58,6 +58,61 @@ describe("compliance-relevant plan changes", () => {
     expect(rows).toEqual([expect.objectContaining({ aspect: "lifecycle", after: "STANDARD_IA@30d expire@90d; remove expired delete markers" })]);
   });
 
+  it("flags deleting a KMS key as a risk of its own, without a key-rotation row for a key that is gone", () => {
+    const arn = "arn:aws:kms:eu-west-1:123456789012:key/6f1c2a3b-4d5e-4f60-8a9b-0c1d2e3f4a5b";
+    const rows = complianceChanges({
+      resource_changes: [
+        rc("aws_kms_key", ["delete"], { arn, enable_key_rotation: true, deletion_window_in_days: 30 }, null),
+        rc("aws_kms_key", ["create", "delete"], { arn, enable_key_rotation: true }, { enable_key_rotation: true }, { arn: true }),
+      ] as never,
+    });
+    expect(rows.map((r) => [r.action, r.aspect, r.before, r.after, r.risk])).toEqual([
+      ["delete", "kms key", arn, "-", true],
+      ["replace", "kms key", arn, "(known after apply)", true],
+      ["replace", "key rotation", "true", "true", true],
+    ]);
+  });
+
+  it("flags deleting or replacing an archive's policy, public access block and versioning as archive protection at risk", () => {
+    const pab = { bucket: "archive", block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true };
+    const versioning = (status: string) => ({ bucket: "archive", versioning_configuration: [{ status }] });
+    const rows = complianceChanges({
+      resource_changes: [
+        rc("aws_s3_bucket_policy", ["delete"], { bucket: "archive", policy: "{}" }, null),
+        rc("aws_s3_bucket_policy", ["delete", "create"], { bucket: "archive", policy: "{}" }, { bucket: "archive", policy: "{}" }),
+        rc("aws_s3_bucket_public_access_block", ["delete"], pab, null),
+        rc("aws_s3_bucket_public_access_block", ["update"], pab, { ...pab, block_public_policy: false }),
+        rc("aws_s3_bucket_versioning", ["delete"], versioning("Enabled"), null),
+        rc("aws_s3_bucket_versioning", ["update"], versioning("Enabled"), versioning("Suspended")),
+        rc("aws_s3_bucket_versioning", ["create", "delete"], versioning("Enabled"), versioning("Enabled")),
+      ] as never,
+    });
+    expect(rows.map((r) => [r.action, r.aspect, r.before, r.after, r.risk])).toEqual([
+      ["delete", "archive protection", "bucket policy", "-", true],
+      ["replace", "archive protection", "bucket policy", "bucket policy", true],
+      ["delete", "archive protection", "public access block all on", "-", true],
+      ["update", "archive protection", "public access block all on", "public access block off: block_public_policy", true],
+      ["delete", "archive protection", "versioning Enabled", "-", true],
+      ["update", "archive protection", "versioning Enabled", "versioning Suspended", true],
+      ["replace", "archive protection", "versioning Enabled", "versioning Enabled", true],
+    ]);
+  });
+
+  it("shows no archive-protection row for a new archive, or for the Athena results bucket", () => {
+    const results = { bucket: "results", tags: { FlowlogKitRole: "athena-results" }, tags_all: { FlowlogKitRole: "athena-results" } };
+    const rows = complianceChanges({
+      resource_changes: [
+        rc("aws_s3_bucket_policy", ["create"], null, { bucket: "archive", policy: "{}" }),
+        rc("aws_s3_bucket_versioning", ["create"], null, { bucket: "archive", versioning_configuration: [{ status: "Enabled" }] }),
+        rc("aws_s3_bucket_public_access_block", ["create"], null, { bucket: "archive", block_public_acls: true, block_public_policy: true, ignore_public_acls: true, restrict_public_buckets: true }),
+        rc("aws_s3_bucket", ["no-op"], results, results),
+        rc("aws_s3_bucket_policy", ["delete"], { bucket: "results", policy: "{}" }, null),
+        rc("aws_s3_bucket_public_access_block", ["delete"], { bucket: "results" }, null),
+      ] as never,
+    });
+    expect(rows).toEqual([]);
+  });
+
   it("skips no-op and unrelated resources", () => {
     expect(complianceChanges({ resource_changes: [rc("aws_flow_log", ["no-op"], {}, {}), rc("aws_iam_role", ["create"], null, {})] as never })).toEqual([]);
   });
