@@ -2,6 +2,7 @@ import type { Environment } from "../environments/schema";
 import { ConfigError } from "../policies/errors";
 import { PRICES, tiered } from "../policies/prices";
 import { archiveLifecycle } from "../policies/retention";
+import { lookbackSeconds } from "../modules/detectors";
 import { renderTable } from "./table";
 
 export interface CostLine {
@@ -13,6 +14,59 @@ export interface CostLine {
 }
 
 const DAYS_PER_MONTH = 30;
+const SECONDS_PER_DAY = 86400;
+/** How late flow logs may arrive; the detector's look-back is its period plus this (modules/detectors.ts). */
+const LATE_ARRIVAL_SECONDS = 300;
+
+/**
+ * The scheduled detector's runs per month and look-back. A rate schedule runs every period and
+ * looks back the period plus five minutes; a cron schedule is counted as hourly, with the
+ * detector's look-back for cron (an hour).
+ */
+export function detectorRuns(schedule: string): { readonly runsPerMonth: number; readonly lookbackSeconds: number; readonly label: string } {
+  const lookback = lookbackSeconds(schedule);
+  const rate = /^rate\(/.test(schedule);
+  const period = rate ? lookback - LATE_ARRIVAL_SECONDS : 3600;
+  const minutes = (s: number) => `${s / 60} min`;
+  return { runsPerMonth: (DAYS_PER_MONTH * SECONDS_PER_DAY) / period, lookbackSeconds: lookback, label: rate ? `every ${minutes(period)}, look-back ${minutes(lookback)}` : `cron counted as hourly, look-back ${minutes(lookback)}` };
+}
+
+/**
+ * The detector's queries, one scan of the look-back per run (issue 15: the rules' SQL reads the
+ * look-back's partitions once). With an S3 archive and Athena the detector queries the archive:
+ * a run reads every partition its look-back touches, and the newest is, on average, half full,
+ * so a run scans the archive's bytes for (partition length / 2 + look-back); Parquet and text
+ * differ by their stored size (PRICES.compression); column pruning in Parquet is not counted.
+ * Otherwise it queries the log group with Logs Insights, which scans what CloudWatch ingested
+ * in the look-back.
+ */
+function detectorLines(env: Environment, gbPerDay: number): CostLine[] {
+  if (!env.detectors.enabled) return [];
+  const runs = detectorRuns(env.detectors.schedule);
+  const s3Scopes = env.flowLogs.filter((s) => s.s3);
+  const perRun = (gb: number) => (gb >= 1 ? `${gb.toFixed(1)} GB` : `${(gb * 1024).toFixed(0)} MB`);
+  if (env.analytics.athena.enabled && s3Scopes.length) {
+    const parquet = s3Scopes.every((s) => s.s3!.fileFormat === "parquet");
+    // A mix of layouts is priced at the larger partition: a daily table scans more per run.
+    const hourly = s3Scopes.every((s) => s.s3!.perHourPartition);
+    const partition = hourly ? 3600 : SECONDS_PER_DAY;
+    const archivedPerSecond = (gbPerDay * (parquet ? PRICES.compression.s3Parquet : PRICES.compression.s3PlainText)) / SECONDS_PER_DAY;
+    const scanned = Math.max(archivedPerSecond * (partition / 2 + runs.lookbackSeconds), PRICES.athenaMinimumMbPerQuery / 1024);
+    const gb = scanned * runs.runsPerMonth;
+    return [{
+      destination: "Athena",
+      item: `detector: ${Math.round(runs.runsPerMonth)} runs x ${perRun(scanned)} (${parquet ? "Parquet" : "text"}, ${hourly ? "hourly" : "daily"} partitions, ${runs.label})`,
+      gb,
+      usdPerMonth: (gb / 1024) * PRICES.athenaUsdPerTbScanned,
+    }];
+  }
+  if (env.flowLogs.some((s) => s.destinations.includes("cloudwatch"))) {
+    const scanned = (gbPerDay * runs.lookbackSeconds) / SECONDS_PER_DAY;
+    const gb = scanned * runs.runsPerMonth;
+    return [{ destination: "Logs Insights", item: `detector: ${Math.round(runs.runsPerMonth)} runs x ${perRun(scanned)} ingested (${runs.label})`, gb, usdPerMonth: gb * PRICES.logsInsightsUsdPerGbScanned }];
+  }
+  return [];
+}
 
 /** What each amount option measures, for its messages; --athena-tb is in TB, not GB. */
 const AMOUNTS: Readonly<Record<string, { readonly what: string; readonly example: string }>> = {
@@ -75,6 +129,7 @@ export function estimateCost(env: Environment, gbPerDay: number, athenaTbPerMont
   if (env.flowLogs.some((s) => s.destinations.includes("firehose"))) {
     lines.push({ destination: "Firehose", item: "delivery (vended logs, tiered; the stream is billed to its account)", gb: monthly, usdPerMonth: tiered(PRICES.firehoseDelivery, monthly) });
   }
+  lines.push(...detectorLines(env, gbPerDay));
   if (athenaTbPerMonth > 0) {
     lines.push({ destination: "Athena", item: `queries, ${athenaTbPerMonth} TB scanned`, gb: athenaTbPerMonth * 1024, usdPerMonth: athenaTbPerMonth * PRICES.athenaUsdPerTbScanned });
   }
@@ -93,5 +148,6 @@ export function costReport(env: Environment, gbPerDay: number, athenaTbPerMonth:
     renderTable(["destination", "item", "GB", "per month"], [...lines.map((l) => [l.destination, l.item, gb(l.gb), money(l.usdPerMonth)]), ["total", "", "", money(total)]]),
     "",
     `Stored sizes assume compression to ${PRICES.compression.cloudWatch * 100}% in CloudWatch and ${PRICES.compression.s3PlainText * 100}% (plain text) or ${PRICES.compression.s3Parquet * 100}% (Parquet) in S3; storage is at steady state.`,
+    `The detector scans its look-back once per run: on Athena (S3 archive) every partition the look-back touches, the newest half full on average, at least ${PRICES.athenaMinimumMbPerQuery} MB a query, Parquet column pruning not counted; on Logs Insights (CloudWatch only) the raw volume ingested in the look-back. Dashboards and ad-hoc queries are --athena-tb.`,
   ].join("\n");
 }

@@ -79,6 +79,8 @@ export default {
     maxSessionHours: 1,
     permissionsBoundaryArn: "arn:aws:iam::410987654323:policy/SecurityBoundary",
   },
+  // The SecOps analysts' QuickSight group (identity Region eu-central-1) owns the dashboard over the archive.
+  analytics: { quicksight: { principalArn: "arn:aws:quicksight:eu-central-1:410987654323:group/default/SecOpsAnalysts" } },
   kms: { create: true },
   backend: { type: "s3", bucket: "northwind-tfstate-prod", key: "flowlog-kit/prod/terraform.tfstate", region: "eu-central-1", useLockfile: true },
 } satisfies EnvironmentInput;

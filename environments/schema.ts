@@ -682,6 +682,11 @@ const rbac = z.strictObject({
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const LOG_GROUP_CLASSES = ["STANDARD", "INFREQUENT_ACCESS"] as const;
+/** `arn:<partition>:quicksight:<identity region>:<account>:(user|group)/<namespace>/<name>`; IAM-federated user names hold a `/`. */
+const QUICKSIGHT_PRINCIPAL = /^arn:aws(-cn|-us-gov)?:quicksight:[a-z]{2}(-[a-z]+)+-\d:\d{12}:(user|group)\/[A-Za-z0-9._-]+\/[\w+=,.@\/-]+$/;
+const QUICKSIGHT_FIX = "Write arn:aws:quicksight:<identity region>:<account>:user/<namespace>/<name> or .../group/<namespace>/<name>, e.g. arn:aws:quicksight:us-east-1:123456789012:group/default/SecOps.";
+/** The flow-log fields the QuickSight dashboard's visuals read. */
+export const QUICKSIGHT_FIELDS = ["start", "srcaddr", "dstaddr", "dstport", "bytes", "action", "flow-direction"] as const;
 const analytics = z.strictObject({
   athena: z
     .strictObject({
@@ -716,6 +721,21 @@ const analytics = z.strictObject({
   maskIpAddresses: z.boolean({ error: msg("must be true or false", "Write true or false.") }).default(false),
   /** A CloudWatch dashboard for the environment. @default true */
   dashboard: z.boolean({ error: msg("must be true or false", "Write true or false.") }).default(true),
+  /**
+   * A QuickSight dashboard over the archive, through the environment's Athena workgroup: an
+   * Athena data source, data sets over the flow-log table and a dashboard with six visuals,
+   * shared with one QuickSight user or group. Needs `athena.enabled` and an S3 destination.
+   * QuickSight's own service role (account-level) must be allowed Athena, the archive, the
+   * results bucket and the KMS key; the kit does not manage it.
+   * @default - none
+   * @see https://docs.aws.amazon.com/quicksight/latest/user/accessing-data-sources.html
+   */
+  quicksight: z
+    .strictObject({
+      /** The QuickSight user or group that owns the data source, data sets and dashboard. */
+      principalArn: z.string({ error: msg("must be a QuickSight user or group ARN", QUICKSIGHT_FIX) }).regex(QUICKSIGHT_PRINCIPAL, { error: m("is not a QuickSight user or group ARN", QUICKSIGHT_FIX) }),
+    })
+    .optional(),
 });
 const ANALYTICS_DEFAULTS = {
   athena: { enabled: true, bytesScannedCutoffGb: 10 },
@@ -1021,6 +1041,30 @@ export const EnvironmentSchema = z
             `Remove it, ${fix}`,
           ),
         });
+      }
+    }
+    const quicksight = env.analytics.quicksight;
+    if (quicksight) {
+      // The dashboard reads the VPC records of the archive, through the Athena tables of the S3 scopes.
+      const vpcS3 = env.flowLogs.filter((s) => s.destinations.includes("s3") && s.logFormat.family === "vpc");
+      if (!env.analytics.athena.enabled || vpcS3.length === 0) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["analytics", "quicksight"],
+          params: { gotText: env.analytics.athena.enabled ? "no VPC scope with an S3 destination" : "athena.enabled false" },
+          message: m("reads the archive through Athena, which this environment does not provision", 'Set analytics.athena.enabled to true and give a VPC scope the "s3" destination, or remove quicksight.'),
+        });
+      } else {
+        for (const s of vpcS3) {
+          const missing = QUICKSIGHT_FIELDS.filter((f) => !s.logFormat.has(f));
+          if (!missing.length) continue;
+          ctx.addIssue({
+            code: "custom",
+            path: ["flowLogs", env.flowLogs.indexOf(s), "logFormat"],
+            params: { gotText: `a format without ${missing.join(", ")}` },
+            message: m("lacks fields the QuickSight dashboard reads", `Add ${list(missing)} to the log format (flow-direction needs version 5), or remove analytics.quicksight.`),
+          });
+        }
       }
     }
   });

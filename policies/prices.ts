@@ -58,6 +58,16 @@ export const PRICES = Object.freeze({
   s3StorageUsdPerGbMonth: { STANDARD: 0.023, STANDARD_IA: 0.0125, GLACIER_IR: 0.004, GLACIER: 0.0036, DEEP_ARCHIVE: 0.00099 } as Readonly<Record<"STANDARD" | ArchiveStorageClass, number>>,
   /** Athena SQL queries per TB scanned. */
   athenaUsdPerTbScanned: 5,
+  /**
+   * Athena bills every query for at least this much data scanned.
+   * @see https://aws.amazon.com/athena/pricing/
+   */
+  athenaMinimumMbPerQuery: 10,
+  /**
+   * CloudWatch Logs Insights queries per GB of log data scanned (the ingested, uncompressed size).
+   * @see https://aws.amazon.com/cloudwatch/pricing/
+   */
+  logsInsightsUsdPerGbScanned: 0.005,
   /** Stored size as a share of raw flow-log volume (assumptions, not prices). */
   compression: { cloudWatch: 0.15, s3PlainText: 0.12, s3Parquet: 0.08 },
 });

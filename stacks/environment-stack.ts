@@ -16,6 +16,7 @@ import { FlowLogs } from "../modules/flow-logs";
 import { EnvironmentKey } from "../modules/kms-key";
 import { FirehoseSourceRole } from "../modules/firehose-role";
 import { FlowLogGroup } from "../modules/log-group";
+import { QuickSight } from "../modules/quicksight";
 import { Rbac } from "../modules/rbac";
 import { centralArchiveKeyArn } from "../policies/archive";
 import { ConfigError, showValue } from "../policies/errors";
@@ -343,7 +344,7 @@ export class EnvironmentStack extends TerraformStack {
     }
     const s3Tables = athenaTables(env);
     if (analytics.athena.enabled && s3Tables.length) {
-      new Athena(this, "Athena", {
+      const athena = new Athena(this, "Athena", {
         ...ctx,
         workgroup: names.athenaWorkgroup,
         database: names.glueDatabase,
@@ -354,6 +355,18 @@ export class EnvironmentStack extends TerraformStack {
         bytesScannedCutoffPerQuery: analytics.athena.bytesScannedCutoffGb * 1024 ** 3,
         readRestoredObjects: env.retention.archiveStorage === "cold",
       });
+      // The schema refuses quicksight without Athena, without a VPC scope in S3, or with a VPC format lacking the dashboard's fields.
+      if (analytics.quicksight) {
+        new QuickSight(this, "QuickSight", {
+          ...ctx,
+          name: env.name,
+          principalArn: analytics.quicksight.principalArn,
+          workgroup: athena.workgroup.name,
+          database: names.glueDatabase,
+          tables: s3Tables.filter((t) => t.format.family === "vpc"),
+          dependsOn: athena.tables,
+        });
+      }
     }
 
     if (env.rbac) {
