@@ -3,7 +3,12 @@ module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/test"],
   testMatch: ["**/*.test.ts"],
-  transform: { "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022" } }] },
+  transform: {
+    "^.+\\.ts$": ["@swc/jest", { jsc: { target: "es2022" } }],
+    // hyparquet ships only ES modules, which jest's CommonJS loader cannot require: compile them.
+    "/node_modules/hyparquet/.+\\.js$": ["@swc/jest", { jsc: { target: "es2022" }, module: { type: "commonjs" } }],
+  },
+  transformIgnorePatterns: ["/node_modules/(?!hyparquet/)"],
   globalSetup: "<rootDir>/test/global-setup.js",
   setupFilesAfterEnv: ["<rootDir>/test/setup.ts"],
   testTimeout: 120000,

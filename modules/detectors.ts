@@ -14,7 +14,7 @@ import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import type { DetectorThresholds } from "../functions/detect/thresholds";
 import type { LogFormat } from "../functions/flowlog/format";
 import { ConfigError, showValue } from "../policies/errors";
-import { AccountContext, bucketArn, detectorPermissions, lambdaTrustPolicy } from "../policies/iam";
+import { AccountContext, archiveFolder, bucketArn, detectorPermissions, lambdaTrustPolicy } from "../policies/iam";
 import type { CloudWatchRetentionDays } from "../policies/retention";
 import { bundleHandler } from "./lambda-bundle";
 
@@ -44,8 +44,8 @@ export interface DetectorsProps extends AccountContext {
   /** Retention of the function's own log group (the environment's CloudWatch class). */
   readonly logRetentionDays: CloudWatchRetentionDays;
   /**
-   * Also run on every new plain-text flow-log object in the archive (`.log.gz`). Parquet objects
-   * are not parsed by the detector, so environments that archive only Parquet leave this off.
+   * Also run on every new VPC flow-log object in the archive: plain text (`AWSLogs/...log.gz`)
+   * and Parquet (`parquet/AWSLogs/...log.parquet`, the folder ARCHIVE_FORMAT_FOLDERS gives it).
    * @default false
    */
   readonly onArchiveObjects?: boolean;
@@ -196,7 +196,13 @@ export class Detectors extends Construct {
       });
       new S3BucketNotification(this, "ArchiveNotification", {
         bucket: props.archiveBucketId,
-        lambdaFunction: [{ lambdaFunctionArn: this.function.arn, events: ["s3:ObjectCreated:*"], filterPrefix: "AWSLogs/", filterSuffix: ".log.gz" }],
+        // One entry per file format: S3 refuses overlapping filters, and these share neither prefix nor suffix.
+        lambdaFunction: (["plain-text", "parquet"] as const).map((fmt) => ({
+          lambdaFunctionArn: this.function.arn,
+          events: ["s3:ObjectCreated:*"],
+          filterPrefix: `${archiveFolder("vpc", fmt)}AWSLogs/`,
+          filterSuffix: fmt === "parquet" ? ".log.parquet" : ".log.gz",
+        })),
         dependsOn: [allowS3],
       });
     }

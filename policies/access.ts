@@ -607,7 +607,7 @@ interface DetectorFacts {
   readonly deadLetterArn?: string;
   readonly rules: readonly string[];
   readonly ownLogs?: { arn: string; keyArn?: string };
-  readonly archive?: { bucketArn: string; prefix: string; suffix: string };
+  readonly archive?: { bucketArn: string; filters: readonly { bucketArn: string; prefix: string; suffix: string }[] };
 }
 
 /** The kit's detector: the function that reads FLOWLOG_LOG_GROUP. */
@@ -623,11 +623,13 @@ function detectorOf(f: StackFacts): DetectorFacts | undefined {
     .filter((t) => refersToFn(t.values.arn))
     .map((t) => `arn:${f.p}:events:${f.region}:${f.account}:rule/${f.model.resolve(String(t.values.rule))}`);
   const ownGroup = resources(json, "aws_cloudwatch_log_group").find((g) => f.model.attribute(g.address, "name") === `/aws/lambda/${name}`);
-  const notification = resources(json, "aws_s3_bucket_notification").flatMap((n) =>
+  const notifications = resources(json, "aws_s3_bucket_notification").flatMap((n) =>
     ((Array.isArray(n.values.lambda_function) ? n.values.lambda_function : [n.values.lambda_function]) as Record<string, unknown>[])
       .filter((l) => l && refersToFn(l.lambda_function_arn))
       .map((l) => ({ bucketArn: `arn:${f.p}:s3:::${f.model.resolve(String(n.values.bucket))}`, prefix: String(l.filter_prefix ?? ""), suffix: String(l.filter_suffix ?? "") })),
-  )[0];
+  );
+  // One notification may carry several filters (plain text under AWSLogs/, Parquet under parquet/).
+  const notification = notifications.length ? { bucketArn: notifications[0]!.bucketArn, filters: notifications } : undefined;
   const dlq = (fn.values.dead_letter_config as Record<string, unknown> | undefined)?.target_arn;
   const ownKey = ownGroup ? str(ownGroup.values.kms_key_id) : undefined;
   return {
@@ -672,7 +674,7 @@ function detectorTasks(f: StackFacts): Task[] {
   }
   tasks.push(task("run on its schedule", d.rules.map((rule) => ({ principal: "events.amazonaws.com", action: "lambda:InvokeFunction", resource: d.functionArn, context: { "aws:SourceArn": rule, "aws:SourceAccount": f.account } })), SOURCES.invoke));
   if (d.archive) {
-    const objects = f.objects.filter((o) => o.bucketArn === d.archive!.bucketArn && o.objectArn.startsWith(`${o.bucketArn}/${d.archive!.prefix}`) && o.objectArn.endsWith(d.archive!.suffix));
+    const objects = f.objects.filter((o) => d.archive!.filters.some((a) => o.bucketArn === a.bucketArn && o.objectArn.startsWith(`${o.bucketArn}/${a.prefix}`) && o.objectArn.endsWith(a.suffix)));
     tasks.push(task("run on each new archive object", [{ principal: "s3.amazonaws.com", action: "lambda:InvokeFunction", resource: d.functionArn, context: { "aws:SourceArn": d.archive.bucketArn, "aws:SourceAccount": f.account } }], SOURCES.invoke));
     tasks.push(task("read new archive objects", objects.flatMap((o) => [{ action: "s3:GetObject", resource: o.objectArn, context: TLS }, ...decryptObject(f, o, TLS)])));
   }

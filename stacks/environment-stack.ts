@@ -305,7 +305,8 @@ export class EnvironmentStack extends TerraformStack {
         logRetentionDays: env.retention.cloudwatch.days,
         // A bucket in another account cannot be given a notification from this stack: with a
         // central archive the detector runs on its schedule only.
-        onArchiveObjects: !central && env.flowLogs.some((s) => s.s3?.fileFormat === "plain-text"),
+        // Plain-text and Parquet objects both: the handler reads either.
+        onArchiveObjects: !central && env.flowLogs.some((s) => s.s3 !== undefined && !s.resource.startsWith("transit-gateway")),
       });
     }
 

@@ -2,6 +2,7 @@ import * as fs from "fs";
 import type { Readable } from "stream";
 import type { LogFormat } from "../flowlog/format";
 import type { HeaderLine, SkippedLine } from "../flowlog/scanner";
+import { fileSource, isParquet, isParquetName, ParquetFileError, parquetLines, ParquetSource } from "../flowlog/parquet";
 import { expandPaths, isGzip, streamChunks } from "../flowlog/sources";
 import { DetectionEngine, DetectionResult, DetectorError } from "./engine";
 import type { DetectorThresholds } from "./thresholds";
@@ -22,7 +23,23 @@ export async function feedStream(engine: DetectionEngine, stream: Readable): Pro
   else engine.endStream();
 }
 
-/** Runs the engine over local files and folders of them (plain or gzip). */
+/**
+ * Feeds one Parquet file into the engine, a row group at a time. Its columns name its format
+ * for it alone; the next stream starts in the configured format again.
+ * @throws DetectorError for a file that cannot be read as Parquet flow logs (ParquetFileError as cause)
+ */
+export async function feedParquet(engine: DetectionEngine, source: ParquetSource): Promise<void> {
+  try {
+    for await (const lines of parquetLines(source)) engine.addChunk(lines);
+  } catch (err) {
+    engine.abortStream();
+    if (err instanceof ParquetFileError) throw new DetectorError(err.message, { cause: err });
+    throw err;
+  }
+  engine.endStream();
+}
+
+/** Runs the engine over local files and folders of them (plain, gzip or Parquet). */
 export async function detectFiles(paths: readonly string[], thresholds: DetectorThresholds, format: LogFormat): Promise<FileDetection> {
   let files: string[];
   try {
@@ -36,8 +53,10 @@ export async function detectFiles(paths: readonly string[], thresholds: Detector
   let current = "";
   const given = format.names.join(" ");
   const seen = new Set<string>();
+  let parquet = false;
   const onHeader = (header: HeaderLine) => {
-    if (header.format?.names.join(" ") === given || seen.has(`${current}\n${header.text}`)) return;
+    // A Parquet file's columns are its format, not a header line that overrides the given one.
+    if (parquet || header.format?.names.join(" ") === given || seen.has(`${current}\n${header.text}`)) return;
     seen.add(`${current}\n${header.text}`);
     headers.push({ file: current, header });
   };
@@ -48,7 +67,13 @@ export async function detectFiles(paths: readonly string[], thresholds: Detector
     current = file;
     const fd = fs.openSync(file, "r");
     try {
-      const head = fs.readSync(fd, chunk, 0, 2, 0);
+      const head = fs.readSync(fd, chunk, 0, 4, 0);
+      // By name too: a file named .parquet that is not Parquet is an error, not text.
+      parquet = isParquetName(file) || isParquet(chunk.subarray(0, head));
+      if (parquet) {
+        await feedParquet(engine, fileSource(fd, file));
+        continue;
+      }
       if (isGzip(chunk.subarray(0, head))) {
         await feedStream(engine, fs.createReadStream(file, { highWaterMark: 1 << 20 }));
         continue;

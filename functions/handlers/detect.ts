@@ -10,17 +10,18 @@ import {
   StartQueryCommand,
   StopQueryCommand,
 } from "@aws-sdk/client-cloudwatch-logs";
-import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { BatchImportFindingsCommand, SecurityHubClient } from "@aws-sdk/client-securityhub";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import type { Readable } from "stream";
 import { LogFormat } from "../flowlog/format";
+import { isParquetName, ParquetSource } from "../flowlog/parquet";
 import { insightsRowToLine, ParseStats } from "../flowlog/parser";
 import { batches, toAsff } from "../detect/asff";
 import { DetectionEngine, DetectorError } from "../detect/engine";
 import type { Finding } from "../detect/findings";
 import { snsMessage } from "../detect/report";
-import { feedStream } from "../detect/run";
+import { feedParquet, feedStream } from "../detect/run";
 import type { DetectorThresholds } from "../detect/thresholds";
 
 /** Logs Insights returns at most this many rows per query. */
@@ -207,10 +208,33 @@ export async function detectRecent(deps: DetectorDeps, sinceSeconds: number): Pr
   return { stats, findings, truncated, delivered };
 }
 
-/** Archive mode: new flow-log objects in S3, streamed (gzip or plain) through the engine. */
+/**
+ * A Parquet archive object read by ranged GETs: the footer, then one row group's column chunks
+ * at a time, so the function's memory follows a row group, not the object.
+ */
+export async function s3ParquetSource(s3: S3Client, bucket: string, key: string): Promise<ParquetSource> {
+  const name = `s3://${bucket}/${key}`;
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+  return {
+    name,
+    byteLength: head.ContentLength ?? 0,
+    read: async (start, end) => {
+      if (end <= start) return new Uint8Array();
+      const r = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: `bytes=${start}-${end - 1}` }));
+      if (!r.Body) throw new DetectorError(`${name}: ranged read returned no body (got bytes ${start}-${end - 1}). Check that the object was not replaced while it was read, then invoke again.`);
+      return r.Body.transformToByteArray();
+    },
+  };
+}
+
+/** Archive mode: new flow-log objects in S3, streamed (gzip or plain) or read a row group at a time (Parquet) through the engine. */
 export async function detectObjects(deps: DetectorDeps, objects: readonly { bucket: string; key: string }[]): Promise<DetectorResult> {
   const engine = new DetectionEngine(deps.settings.thresholds, deps.settings.format);
   for (const o of objects) {
+    if (isParquetName(o.key)) {
+      await feedParquet(engine, await s3ParquetSource(deps.clients.s3, o.bucket, o.key));
+      continue;
+    }
     const r = await deps.clients.s3.send(new GetObjectCommand({ Bucket: o.bucket, Key: o.key }));
     if (!r.Body) throw new DetectorError(`s3://${o.bucket}/${o.key} has no body`);
     await feedStream(engine, r.Body as Readable);

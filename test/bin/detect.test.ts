@@ -3,10 +3,12 @@ import * as path from "path";
 import * as zlib from "zlib";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { mockClient } from "aws-sdk-client-mock";
+import { parquetMetadata } from "hyparquet";
 import { generateFile, PLANTED } from "../../bench/generate";
 import { findingsReport } from "../../bin/detect";
 import { LogFormat } from "../../functions/flowlog/format";
-import { TgwFlow, tgwLine } from "../support/flows";
+import { line, TgwFlow, tgwLine } from "../support/flows";
+import { writeParquet } from "../support/parquet";
 import { runCli } from "../support/cli";
 import { tempDir } from "../support/env";
 
@@ -398,5 +400,77 @@ describe("flowlog-kit detect --env <env> --since <duration>, when the deployed d
     expect(r.code).toBe(1);
     expect(JSON.parse(r.out).stats.analysed).toBe(0);
     expect(r.err).toBe("detect: the deployed detector of prod analysed no records (got 40 records read, skipped: too-few-fields 40). Check that the environment's logFormat matches its flow logs, or run detect on downloaded files to see why.\n");
+  });
+});
+
+describe("flowlog-kit detect on Parquet flow logs (as AWS writes them: underscored columns, GZIP)", () => {
+  const dir = tempDir("detect-parquet");
+  const T0 = 1_700_000_000;
+  // The default fields and two of version 3 and 5: the file's columns name its format, as a header line does.
+  const format = LogFormat.custom([...LogFormat.DEFAULT.names, "tcp-flags", "flow-direction"], "vpc");
+  const withDirection = (l: string, i: number) => `${l} ${i % 2 ? 2 : 19} ${i % 2 ? "egress" : "ingress"}`;
+  const records = [
+    ...range(30).map((i) => line({ src: "203.0.113.9", dst: "10.0.1.5", dstport: 1000 + i, packets: 1, action: "REJECT", start: T0 })),
+    ...range(12).map((i) => line({ src: `10.0.0.${i + 1}`, dst: "203.0.113.80", dstport: 0, protocol: 47, start: T0 + 60 })),
+    // Ordinary traffic, enough for three row groups of 2048 rows (DuckDB's smallest).
+    ...range(4200).map((i) => line({ src: "10.0.2.7", dst: "10.0.1.5", srcport: 32768 + (i % 20000), dstport: 443, start: T0 + (i % 240) })),
+  ].map(withDirection);
+  // What AWS writes for an interval without traffic (null columns in Parquet), and a value no flow log holds.
+  const nodata = `2 123456789012 eni-0123456789abcdef0 - - - - - - - ${T0} ${T0 + 60} - NODATA - -`;
+  const negative = `2 123456789012 eni-0123456789abcdef0 10.0.2.7 10.0.1.5 -1 443 6 1 40 ${T0} ${T0 + 30} ACCEPT OK 2 ingress`;
+  const lines = [...records, nodata, negative];
+  const text = path.join(dir, "flows.log");
+  const parquet = path.join(dir, "123456789012_vpcflowlogs_eu-west-1_fl-1234abcd_20231114T2210Z_0a1b2c3d.log.parquet");
+  const write = (name: string, bytes: Buffer | string) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, bytes);
+    return file;
+  };
+  beforeAll(async () => {
+    fs.writeFileSync(text, `${format.names.join(" ")}\n${lines.join("\n")}\n`);
+    await writeParquet(parquet, lines, format, 2048);
+  });
+
+  it("gives the same findings and counts as the same records in text, over several row groups", async () => {
+    const fromText = await runCli("detect", text, "--json");
+    const fromParquet = await runCli("detect", parquet, "--json");
+    expect(fromParquet.err).toBe("");
+    expect(fromParquet.code).toBe(0);
+    const doc = JSON.parse(fromParquet.out) as { stats: unknown; findings: { rule: string }[] };
+    expect(doc).toEqual(JSON.parse(fromText.out));
+    expect(doc.stats).toEqual({ read: 4244, analysed: 4242, skipped: { nodata: 1, "invalid-value": 1 } });
+    expect(new Set(doc.findings.map((f) => f.rule))).toEqual(new Set(["port-scan", "unusual-protocol"]));
+    expect(parquetMetadata(fs.readFileSync(parquet)).row_groups.map((g) => Number(g.num_rows))).toEqual([2048, 2048, 148]);
+  });
+
+  it("reads a Parquet file by its columns whatever --format says, with no header notice", async () => {
+    const r = await runCli("detect", parquet, "--format", "version srcaddr dstaddr dstport action", "--json");
+    expect(r.code).toBe(0);
+    expect(r.err).toBe("");
+    expect(JSON.parse(r.out).stats.analysed).toBe(4242);
+  });
+
+  it("refuses a truncated Parquet file, naming it and what to do, instead of reporting 0 records", async () => {
+    const cut = write("cut.log.parquet", fs.readFileSync(parquet).subarray(0, 900));
+    const r = await runCli("detect", cut);
+    expect(r.code).toBe(1);
+    expect(r.out).toBe("");
+    const tail = JSON.stringify(fs.readFileSync(cut).subarray(896).toString("latin1").replace(/[^\x20-\x7e]/g, "."));
+    expect(r.err).toBe(`${cut}: Parquet file is truncated: it lacks the footer a Parquet file ends with (got 900 bytes ending in ${tail}, not "PAR1"). AWS writes the footer last, so the file was cut short in a download or copy: get it again.\n`);
+  });
+
+  it("refuses a file named .parquet that is not Parquet", async () => {
+    const fake = write("flows.log.parquet", `${lines.join("\n")}\n`);
+    const r = await runCli("detect", fake);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`${fake}: not a Parquet file (got first bytes "2 12", not "PAR1"). Give Parquet flow-log files as AWS delivers them, or give a text flow-log file a name that does not end in .parquet.\n`);
+  });
+
+  it("refuses a Parquet file whose columns are not flow-log fields", async () => {
+    const other = path.join(dir, "other.parquet");
+    await writeParquet(other, ["1 x"], { fields: [{ name: "id", type: "int32" }, { name: "dst-adr", type: "string" }] } as unknown as LogFormat);
+    const r = await runCli("detect", other);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(`${other}: Parquet columns name no flow-log format: unknown field "id"; did you mean "end", "az_id", "tgw_id"?; unknown field "dst_adr"; did you mean "dstaddr"? (got columns id, dst_adr). Give Parquet flow-log files as AWS writes them: one column per flow-log field, with underscores for hyphens (account_id, log_status).\n`);
   });
 });

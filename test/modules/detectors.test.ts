@@ -5,7 +5,9 @@ import { Testing } from "cdktf";
 import { DEFAULT_THRESHOLDS } from "../../functions/detect/thresholds";
 import { LogFormat } from "../../functions/flowlog/format";
 import { checkDetectorEnvironment, Detectors, environmentSize, LAMBDA_ENVIRONMENT_LIMIT_BYTES, lookbackSeconds } from "../../modules/detectors";
+import { s3ObjectKey } from "../../policies/delivery-paths";
 import { ConfigError } from "../../policies/errors";
+import { archiveFolder } from "../../policies/iam";
 import { bundleHandler, deterministicZip } from "../../modules/lambda-bundle";
 
 type R = Record<string, Record<string, unknown>>;
@@ -56,16 +58,31 @@ describe("Detectors", () => {
     expect(trust).toMatchObject({ Principal: { Service: "lambda.amazonaws.com" }, Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } } });
   });
 
-  it("runs on the schedule and on new plain-text archive objects", () => {
+  it("runs on the schedule and on new archive objects, plain text and Parquet, each in the folder AWS delivers it to", () => {
     expect(one(r, "aws_cloudwatch_event_rule").schedule_expression).toBe("rate(15 minutes)");
     expect(one(r, "aws_s3_bucket_notification").lambda_function).toEqual([
       expect.objectContaining({ events: ["s3:ObjectCreated:*"], filter_prefix: "AWSLogs/", filter_suffix: ".log.gz" }),
+      expect.objectContaining({ events: ["s3:ObjectCreated:*"], filter_prefix: "parquet/AWSLogs/", filter_suffix: ".log.parquet" }),
     ]);
     const permissions = Object.values(r.aws_lambda_permission!);
     expect(permissions.map((p) => p.principal).sort()).toEqual(["events.amazonaws.com", "s3.amazonaws.com"]);
   });
 
-  it("has no S3 trigger when the archive holds no plain-text logs", () => {
+  it("fires for exactly the keys AWS delivers VPC flow logs to, in either layout, and not for transit-gateway or incident objects", () => {
+    const filters = one(r, "aws_s3_bucket_notification").lambda_function as { filter_prefix: string; filter_suffix: string }[];
+    const fires = (key: string) => filters.some((f) => key.startsWith(f.filter_prefix) && key.endsWith(f.filter_suffix));
+    const key = (fileFormat: "plain-text" | "parquet", prefix: string, hive: boolean) =>
+      s3ObjectKey({ prefix, fileFormat, hiveCompatiblePartitions: hive, perHourPartition: hive, account: ctx.account, region: ctx.region, flowLogId: "fl-1234abcd", at: new Date("2026-11-01T10:07:00Z"), hash: "0a1b2c3d" });
+    for (const fmt of ["plain-text", "parquet"] as const) {
+      for (const hive of [false, true]) {
+        expect(fires(key(fmt, archiveFolder("vpc", fmt), hive))).toBe(true);
+        expect(fires(key(fmt, archiveFolder("tgw", fmt), hive))).toBe(false);
+      }
+    }
+    expect(fires(key("parquet", "incidents/inc-1/", false))).toBe(false);
+  });
+
+  it("has no S3 trigger when not asked to run on archive objects", () => {
     const noS3 = synth(false);
     expect(noS3.aws_s3_bucket_notification).toBeUndefined();
     expect(Object.values(noS3.aws_lambda_permission!)).toHaveLength(1);

@@ -15,6 +15,12 @@ const examples = loadEnvironments(path.join(__dirname, "..", "..", "environments
 const example = (name: string) => examples.find((e) => e.name === name)!;
 
 describe("EnvironmentStack", () => {
+  it("runs the detector on new Parquet archive objects too: prod, which archives only Parquet, gets the trigger", () => {
+    const s = synth(example("prod"));
+    const filters = Object.values(s.resource.aws_s3_bucket_notification!).flatMap((n) => n.lambda_function as { filter_prefix: string; filter_suffix: string }[]);
+    expect(filters.map((f) => [f.filter_prefix, f.filter_suffix])).toEqual(expect.arrayContaining([["parquet/AWSLogs/", ".log.parquet"]]));
+  });
+
   it("is named flowlogs-<env>", () => {
     expect(new EnvironmentStack(Testing.app(), env()).node.id).toBe("flowlogs-test");
   });

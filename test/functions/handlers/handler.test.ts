@@ -1,8 +1,10 @@
 import { CloudWatchLogsClient, GetQueryResultsCommand, StartQueryCommand, StopQueryCommand } from "@aws-sdk/client-cloudwatch-logs";
-import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { BatchImportFindingsCommand, InvalidAccessException, SecurityHubClient } from "@aws-sdk/client-securityhub";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
+import * as fs from "fs";
+import * as path from "path";
 import { Readable } from "stream";
 import * as zlib from "zlib";
 import { LogFormat } from "../../../functions/flowlog/format";
@@ -11,6 +13,8 @@ import { DetectorDeps, INSIGHTS_QUERY } from "../../../functions/handlers/detect
 import { requireEnv } from "../../../functions/handlers/env";
 import { handle, parseEvent, settingsFromEnv } from "../../../functions/handlers/handler";
 import { line, range } from "../../support/flows";
+import { tempDir } from "../../support/env";
+import { writeParquet } from "../../support/parquet";
 
 const logs = mockClient(CloudWatchLogsClient);
 const s3 = mockClient(S3Client);
@@ -181,6 +185,68 @@ describe("archive mode (S3 notification)", () => {
     expect(s3.commandCalls(GetObjectCommand)[0]!.args[0].input).toEqual({ Bucket: "flowlogs-prod-410987654323-eu-central-1", Key: "AWSLogs/410987654323/vpcflowlogs/eu-central-1/2026/11/01/file name.log.gz" });
     expect(result.stats).toEqual({ read: 31, analysed: 30, skipped: { "too-few-fields": 1 } });
     expect(result.findings.map((f) => f.rule)).toContain("port-scan");
+  });
+
+  describe("Parquet objects (parquet/AWSLogs/...log.parquet)", () => {
+    const key = "parquet/AWSLogs/aws-account-id=410987654323/aws-service=vpcflowlogs/aws-region=eu-central-1/year=2026/month=11/day=01/hour=00/410987654323_vpcflowlogs_eu-central-1_fl-1234abcd_20261101T0050Z_0a1b2c3d.log.parquet";
+    const dir = tempDir("handler-parquet");
+    let bytes: Buffer;
+    beforeAll(async () => {
+      const file = path.join(dir, "scan.log.parquet");
+      await writeParquet(file, [...scanLines, ...greLines]);
+      bytes = fs.readFileSync(file);
+    });
+    /** The object as S3 serves it: its length to HeadObject, byte ranges to GetObject. */
+    const serve = (object: Buffer) => {
+      s3.on(HeadObjectCommand).resolves({ ContentLength: object.length });
+      s3.on(GetObjectCommand).callsFake((input: { Range?: string }) => {
+        const [, a, b] = /^bytes=(\d+)-(\d+)$/.exec(input.Range ?? "")!;
+        const part = object.subarray(Number(a), Number(b) + 1);
+        return { Body: { transformToByteArray: async () => new Uint8Array(part) } };
+      });
+    };
+
+    it("analyses it: the findings and counts of the same records in text", async () => {
+      serve(bytes);
+      hub.on(BatchImportFindingsCommand).resolves({ SuccessCount: 151 });
+      sns.on(PublishCommand).resolves({});
+      const result = await handle(event(key), deps(), 900);
+      expect(result.stats).toEqual({ read: 180, analysed: 180, skipped: {} });
+      const text = deps();
+      s3.reset();
+      s3.on(GetObjectCommand).resolves({ Body: Readable.from([Buffer.from([...scanLines, ...greLines].join("\n"))]) as never });
+      const fromText = await handle(event("AWSLogs/410987654323/vpcflowlogs/eu-central-1/2026/11/01/x.log.gz"), text, 900);
+      expect(result.findings).toEqual(fromText.findings);
+      expect(result.findings.map((f) => f.rule)).toContain("port-scan");
+    });
+
+    it("reads byte ranges (the footer, then column chunks), never the whole object", async () => {
+      serve(bytes);
+      hub.on(BatchImportFindingsCommand).resolves({ SuccessCount: 151 });
+      sns.on(PublishCommand).resolves({});
+      await handle(event(key), deps(), 900);
+      const ranges = s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input);
+      expect(ranges.every((r) => r.Key === key && /^bytes=\d+-\d+$/.test(r.Range ?? ""))).toBe(true);
+      expect(ranges.length).toBeGreaterThan(3);
+    });
+
+    it("fails the invocation on a truncated object, naming it, so that it is retried and reaches the dead-letter queue", async () => {
+      const cut = bytes.subarray(0, 600);
+      serve(cut);
+      const tail = JSON.stringify(cut.subarray(596).toString("latin1").replace(/[^\x20-\x7e]/g, "."));
+      await expect(handle(event(key), deps(), 900)).rejects.toThrow(
+        `s3://flowlogs-prod-410987654323-eu-central-1/${key}: Parquet file is truncated: it lacks the footer a Parquet file ends with (got 600 bytes ending in ${tail}, not "PAR1"). AWS writes the footer last, so the file was cut short in a download or copy: get it again.`,
+      );
+      expect(hub.commandCalls(BatchImportFindingsCommand)).toHaveLength(0);
+    });
+
+    it("fails the invocation when a ranged read returns no body", async () => {
+      s3.on(HeadObjectCommand).resolves({ ContentLength: bytes.length });
+      s3.on(GetObjectCommand).resolves({});
+      await expect(handle(event(key), deps(), 900)).rejects.toThrow(
+        `s3://flowlogs-prod-410987654323-eu-central-1/${key}: ranged read returned no body (got bytes 0-3). Check that the object was not replaced while it was read, then invoke again.`,
+      );
+    });
   });
 });
 
