@@ -104,21 +104,22 @@ if (skip) {
     expect(fs.existsSync(path.join(dir, OFFLINE_OVERRIDE_FILE))).toBe(true);
   });
 
-  it("`flowlog-kit plan dev --offline` prints the summary and the compliance-relevant changes", async () => {
+  it("`flowlog-kit plan <stack> --offline` prints the summary and the compliance-relevant changes (the archive stack: the smallest plan)", async () => {
     const envDir = tempDir("plan-envs");
     copyExampleEnvironments(envDir);
     const previous = process.env.FLOWLOG_KIT_ENVIRONMENTS;
     process.env.FLOWLOG_KIT_ENVIRONMENTS = envDir;
     try {
-      const r = await runCli("plan", "dev", "--offline", "--out", path.join(work, "cli.out"));
+      const r = await runCli("plan", "flowlogs-archive-log-archive", "--offline", "--out", path.join(work, "cli.out"));
       // Progress only: each step that takes seconds says so before it runs.
       expect(r.err.split("\n").filter(Boolean).every((l) => l.startsWith("... "))).toBe(true);
       expect(r.err).toContain("... terraform plan (");
       expect(r.code).toBe(0);
-      expect(r.out).toContain("flowlogs-dev (offline): Plan: 55 to add, 0 to change, 0 to destroy.");
-      expect(r.out).toMatch(/create\s+retention \(days\)\s+-\s+7\s+aws_cloudwatch_log_group\./);
-      expect(r.out).toMatch(/create\s+scope\s+-\s+vpc-0d3a5e7f9b1c2d4e6 ALL -> s3\s+aws_flow_log\./);
-      expect(r.out).toMatch(/create\s+lifecycle\s+-\s+STANDARD_IA@30d expire@90d/);
+      expect(r.out).toContain("flowlogs-archive-log-archive (offline): Plan: 10 to add, 0 to change, 0 to destroy.");
+      expect(r.out).toMatch(/create\s+archive bucket\s+-\s+flowlogs-archive-log-archive-610987654325-eu-central-1\s+aws_s3_bucket\./);
+      expect(r.out).toMatch(/create\s+lifecycle\s+-\s+STANDARD_IA@30d GLACIER_IR@90d expire@365d; remove expired delete markers/);
+      expect(r.out).toMatch(/create\s+object lock\s+-\s+COMPLIANCE 365d/);
+      expect(r.out).toContain("cannot be applied. With AWS credentials, run: flowlog-kit plan flowlogs-archive-log-archive --out ");
     } finally {
       if (previous === undefined) delete process.env.FLOWLOG_KIT_ENVIRONMENTS;
       else process.env.FLOWLOG_KIT_ENVIRONMENTS = previous;
