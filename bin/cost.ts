@@ -43,23 +43,9 @@ export function detectorRuns(schedule: string): { readonly runsPerMonth: number;
 function detectorLines(env: Environment, gbPerDay: number): CostLine[] {
   if (!env.detectors.enabled) return [];
   const runs = detectorRuns(env.detectors.schedule);
-  const s3Scopes = env.flowLogs.filter((s) => s.s3);
   const perRun = (gb: number) => (gb >= 1 ? `${gb.toFixed(1)} GB` : `${(gb * 1024).toFixed(0)} MB`);
-  if (env.analytics.athena.enabled && s3Scopes.length) {
-    const parquet = s3Scopes.every((s) => s.s3!.fileFormat === "parquet");
-    // A mix of layouts is priced at the larger partition: a daily table scans more per run.
-    const hourly = s3Scopes.every((s) => s.s3!.perHourPartition);
-    const partition = hourly ? 3600 : SECONDS_PER_DAY;
-    const archivedPerSecond = (gbPerDay * (parquet ? PRICES.compression.s3Parquet : PRICES.compression.s3PlainText)) / SECONDS_PER_DAY;
-    const scanned = Math.max(archivedPerSecond * (partition / 2 + runs.lookbackSeconds), PRICES.athenaMinimumMbPerQuery / 1024);
-    const gb = scanned * runs.runsPerMonth;
-    return [{
-      destination: "Athena",
-      item: `detector: ${Math.round(runs.runsPerMonth)} runs x ${perRun(scanned)} (${parquet ? "Parquet" : "text"}, ${hourly ? "hourly" : "daily"} partitions, ${runs.label})`,
-      gb,
-      usdPerMonth: (gb / 1024) * PRICES.athenaUsdPerTbScanned,
-    }];
-  }
+  // What is deployed today: each scheduled run queries the flow-log group with Logs Insights over
+  // its look-back, and pays for the bytes that range holds. (Athena aggregation is not built.)
   if (env.flowLogs.some((s) => s.destinations.includes("cloudwatch"))) {
     const scanned = (gbPerDay * runs.lookbackSeconds) / SECONDS_PER_DAY;
     const gb = scanned * runs.runsPerMonth;
@@ -148,6 +134,6 @@ export function costReport(env: Environment, gbPerDay: number, athenaTbPerMonth:
     renderTable(["destination", "item", "GB", "per month"], [...lines.map((l) => [l.destination, l.item, gb(l.gb), money(l.usdPerMonth)]), ["total", "", "", money(total)]]),
     "",
     `Stored sizes assume compression to ${PRICES.compression.cloudWatch * 100}% in CloudWatch and ${PRICES.compression.s3PlainText * 100}% (plain text) or ${PRICES.compression.s3Parquet * 100}% (Parquet) in S3; storage is at steady state.`,
-    `The detector scans its look-back once per run: on Athena (S3 archive) every partition the look-back touches, the newest half full on average, at least ${PRICES.athenaMinimumMbPerQuery} MB a query, Parquet column pruning not counted; on Logs Insights (CloudWatch only) the raw volume ingested in the look-back. Dashboards and ad-hoc queries are --athena-tb.`,
+    `The scheduled detector queries its log group with Logs Insights once per run over its look-back (the schedule's period plus 5 minutes) and pays for the raw volume ingested in it; archive objects it reads from S3 add only request costs. Dashboards and ad-hoc queries are --athena-tb.`,
   ].join("\n");
 }

@@ -59,11 +59,6 @@ export const PRICES = Object.freeze({
   /** Athena SQL queries per TB scanned. */
   athenaUsdPerTbScanned: 5,
   /**
-   * Athena bills every query for at least this much data scanned.
-   * @see https://aws.amazon.com/athena/pricing/
-   */
-  athenaMinimumMbPerQuery: 10,
-  /**
    * CloudWatch Logs Insights queries per GB of log data scanned (the ingested, uncompressed size).
    * @see https://aws.amazon.com/cloudwatch/pricing/
    */

@@ -19,7 +19,7 @@ describe("flowlog-kit cost", () => {
     expect(s3[1]!.usdPerMonth).toBeCloseTo(10 * PRICES.compression.s3PlainText * 60 * PRICES.s3StorageUsdPerGbMonth.STANDARD_IA);
     const cw = lines.find((l) => l.item === "storage, 14 days")!;
     expect(cw.gb).toBeCloseTo(10 * 14 * PRICES.compression.cloudWatch);
-    expect(lines.filter((l) => l.destination === "Athena").map((l) => l.item)).toEqual([expect.stringMatching(/^detector: /)]);
+    expect(lines.filter((l) => l.destination === "Logs Insights").map((l) => l.item)).toEqual([expect.stringMatching(/^detector: /)]);
   });
 
   it("leaves out destinations the environment does not use, and adds Parquet conversion only for Parquet", () => {
@@ -54,24 +54,14 @@ describe("flowlog-kit cost", () => {
       expect(detectorRuns("cron(0/15 * * * ? *)")).toEqual({ runsPerMonth: 720, lookbackSeconds: 3600, label: "cron counted as hourly, look-back 60 min" });
     });
 
-    it("scans on Athena, per run, the archive's bytes for half the newest partition plus the look-back", () => {
-      const [hourly] = detector({ flowLogs: [{ ...vpc, destinations: ["cloudwatch", "s3"], s3: { fileFormat: "parquet", perHourPartition: true } }] });
-      const perRun = ((24 * PRICES.compression.s3Parquet) / 86400) * (1800 + 1200);
-      expect(hourly).toEqual({ destination: "Athena", item: "detector: 2880 runs x 68 MB (Parquet, hourly partitions, every 15 min, look-back 20 min)", gb: expect.closeTo(perRun * 2880, 6), usdPerMonth: expect.closeTo(((perRun * 2880) / 1024) * 5, 6) });
-      const [daily] = detector({ flowLogs: [{ ...vpc, destinations: ["s3"] }] });
-      expect(daily!.item).toBe("detector: 2880 runs x 1.5 GB (text, daily partitions, every 15 min, look-back 20 min)");
-      expect(daily!.gb).toBeCloseTo(((24 * PRICES.compression.s3PlainText) / 86400) * (43200 + 1200) * 2880);
-    });
-
-    it("bills at least Athena's 10 MB a query", () => {
-      const [line] = detector({ flowLogs: [{ ...vpc, destinations: ["s3"], s3: { fileFormat: "parquet", perHourPartition: true } }] }, 0.01);
-      expect(line!.gb).toBeCloseTo((10 / 1024) * 2880);
-    });
-
-    it("scans on Logs Insights what CloudWatch ingested in the look-back when there is no Athena", () => {
+    it("scans on Logs Insights, per run, what CloudWatch ingested in the look-back: the detector as deployed", () => {
       const expected = { destination: "Logs Insights", item: "detector: 720 runs x 1.1 GB ingested (every 60 min, look-back 65 min)", gb: expect.closeTo(((24 * 3900) / 86400) * 720, 6), usdPerMonth: expect.closeTo(((24 * 3900) / 86400) * 720 * 0.005, 6) };
       expect(detector({ flowLogs: [{ ...vpc, destinations: ["cloudwatch"] }], detectors: { schedule: "rate(1 hour)" } })).toEqual([expected]);
-      expect(detector({ flowLogs: [{ ...vpc, destinations: ["cloudwatch", "s3"] }], detectors: { schedule: "rate(1 hour)" }, analytics: { athena: { enabled: false } } })).toEqual([expected]);
+      expect(detector({ flowLogs: [{ ...vpc, destinations: ["cloudwatch", "s3"] }], detectors: { schedule: "rate(1 hour)" } })).toEqual([expected]);
+    });
+
+    it("prices no queries for an S3-only environment: the detector then reads new archive objects", () => {
+      expect(detector({ flowLogs: [{ ...vpc, destinations: ["s3"] }] })).toEqual([]);
     });
 
     it("costs nothing without the detector", () => {
@@ -85,7 +75,7 @@ describe("flowlog-kit cost", () => {
     expect(r.out).toContain("prod: 25 GB/day of flow logs, monthly estimate (USD, us-east-1 list prices as of 2025-01, policies/prices.ts)");
     expect(r.out).toMatch(/S3 archive\s+GLACIER_IR, days 90-365/);
     expect(r.out).toMatch(/total\s+\$\d+\.\d\d/);
-    expect(r.out).toMatch(/Athena\s+detector: 2880 runs x 71 MB \(Parquet, hourly partitions, every 15 min, look-back 20 min\)\s+200\s+\$0\.98/);
+    expect(r.out).toMatch(/Logs Insights\s+detector: 2880 runs x 356 MB ingested \(every 15 min, look-back 20 min\)/);
   });
 
   it.each([
