@@ -1,5 +1,5 @@
 import { App } from "cdktf";
-import { loadEnvironments, selectEnvironments } from "./environments";
+import { loadEnvironments } from "./environments";
 import { loadArchives } from "./environments/archives";
 import type { Archive } from "./environments/archives/schema";
 import { isLive, readIncidents } from "./environments/incidents";
@@ -27,6 +27,5 @@ export function buildApp(envs: readonly Environment[], outdir: string, incidents
 
 // `cdktf synth` runs this file directly; the CLI calls buildApp through synthesize().
 if (require.main === module) {
-  const envs = selectEnvironments(loadEnvironments(), []);
-  buildApp(envs, process.env.CDKTF_OUTDIR ?? "cdktf.out", readIncidents().records, loadArchives()).synth();
+  buildApp(loadEnvironments(), process.env.CDKTF_OUTDIR ?? "cdktf.out", readIncidents().records, loadArchives()).synth();
 }

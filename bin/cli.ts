@@ -2,7 +2,7 @@ import * as path from "path";
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../policies/errors";
 import { DetectorError } from "../functions/detect/engine";
-import { ACCESS_FORMATS, AccessFormat, DEFAULT_TTL, REPORT_FORMATS, ReportFormat } from "./options";
+import { ACCESS_FORMATS, AccessFormat, DEFAULT_OUTDIR, DEFAULT_TTL, outFlag, REPORT_FORMATS, ReportFormat } from "./options";
 import { onTerraformProgress, TerraformError } from "./terraform";
 
 /** The version in package.json, read at run time so that it is never a second copy. */
@@ -48,7 +48,7 @@ export function program(io: Io, setCode: (code: number) => void): Command {
     .command("synth")
     .description("validate every environment and synthesize stacks into cdktf.out")
     .argument("[env...]", "environments to synthesize (default: all)")
-    .option("--out <dir>", "output folder", "cdktf.out")
+    .option("--out <dir>", "output folder", DEFAULT_OUTDIR)
     .option("--allow-drop <stack:address>", ALLOW_DROP_HELP, collect, [] as string[])
     .action(async (envNames: string[], opts: { out: string; allowDrop: string[] }) => {
       const { archiveRowKey, summaryTable, synthesize } = await synth();
@@ -79,21 +79,22 @@ export function program(io: Io, setCode: (code: number) => void): Command {
     .description("synthesize, then terraform plan one stack: an environment's, or any stack synth produces")
     .argument("<env-or-stack>", "an environment name (dev) or a stack name (flowlogs-dev, flowlogs-dev-incident-sec-1, flowlogs-archive-log-archive)")
     .option("--offline", "plan with no AWS credentials and no network (override file: dummy keys, local state)")
-    .option("--out <dir>", "output folder", "cdktf.out")
+    .option("--out <dir>", "output folder", DEFAULT_OUTDIR)
     .option("--allow-drop <stack:address>", ALLOW_DROP_HELP, collect, [] as string[])
     .action(async (target: string, opts: { offline?: boolean; out: string; allowDrop: string[] }) => {
       const { loadEnvironments } = await environments();
-      const { resolvePlanTarget, stackDir, synthesize } = await synth();
+      const { knownArchives, resolvePlanTarget, stackDir, synthesize } = await synth();
       const { changesTable, planStack } = await plan();
       const all = loadEnvironments();
-      const chosen = resolvePlanTarget(all, target);
+      const archives = knownArchives(all);
+      const chosen = resolvePlanTarget(all, target, undefined, archives);
       io.err(`... synthesizing ${chosen.stack} into ${opts.out}`);
-      const result = synthesize({ outdir: opts.out, all, allowDrop: opts.allowDrop, ...chosen.synth });
+      const result = synthesize({ outdir: opts.out, all, archives, allowDrop: opts.allowDrop, ...chosen.synth });
       for (const w of result.warnings) io.err(w);
       const planned = planStack(result.outdir, chosen.stack, { offline: opts.offline === true, destroy: chosen.destroy });
       io.out(`${chosen.destroy ? "Destroy plan for " : ""}${chosen.stack}${opts.offline ? " (offline)" : ""}: ${planned.summary}\n`);
       io.out(changesTable(planned.changes));
-      const again = `flowlog-kit plan ${target}${opts.out === "cdktf.out" ? "" : ` --out ${opts.out}`}`;
+      const again = `flowlog-kit plan ${target}${outFlag(opts.out)}`;
       io.out(
         opts.offline
           ? `\nThis offline plan used dummy credentials and an empty local state: it ${chosen.destroy ? "cannot see what is deployed, so it cannot show what the destroy would remove" : "shows what the stack would create, not what would change in AWS"}, and cannot be applied. With AWS credentials, run: ${again}`
@@ -130,7 +131,7 @@ export function program(io: Io, setCode: (code: number) => void): Command {
     .description("synthesize, then terraform plan only the incident's stack")
     .argument("<id>", "incident id")
     .option("--offline", "plan with no AWS credentials and no network")
-    .option("--out <dir>", "output folder", "cdktf.out")
+    .option("--out <dir>", "output folder", DEFAULT_OUTDIR)
     .action(async (id: string, opts: { offline?: boolean; out: string }) => {
       const { planIncident } = await incident();
       const { changesTable } = await plan();
@@ -140,7 +141,7 @@ export function program(io: Io, setCode: (code: number) => void): Command {
       io.out(changesTable(planned.changes));
       io.out(
         opts.offline
-          ? `\nThis offline plan used dummy credentials and an empty local state; it cannot be applied. With AWS credentials, run: flowlog-kit incident plan ${id}${opts.out === "cdktf.out" ? "" : ` --out ${opts.out}`}`
+          ? `\nThis offline plan used dummy credentials and an empty local state; it cannot be applied. With AWS credentials, run: flowlog-kit incident plan ${id}${outFlag(opts.out)}`
           : `\nApply with: terraform -chdir=${path.relative(process.cwd(), dir)} apply tfplan${record.status === "closing" ? `\nThen confirm with: flowlog-kit incident close ${id}` : ""}`,
       );
       setCode(0);
@@ -151,12 +152,12 @@ export function program(io: Io, setCode: (code: number) => void): Command {
     .argument("<id>", "incident id")
     .option("--offline", "preview the destroy with no AWS credentials (never confirms, never closes the record)")
     .option("--never-applied", "with a local backend and no state file: the incident's stack was never applied, so close the record")
-    .option("--out <dir>", "output folder (the one the stack was applied from)", "cdktf.out")
+    .option("--out <dir>", "output folder (the one the stack was applied from)", DEFAULT_OUTDIR)
     .action(async (id: string, opts: { offline?: boolean; neverApplied?: boolean; out: string }) => {
       const { closeIncident } = await incident();
       const { changesTable } = await plan();
       const r = closeIncident(id, { offline: opts.offline === true, outdir: opts.out, now: new Date(), neverApplied: opts.neverApplied === true });
-      const out = opts.out === "cdktf.out" ? "" : ` --out ${opts.out}`;
+      const out = outFlag(opts.out);
       const dir = path.relative(process.cwd(), r.stackDir);
       if (r.outcome === "closed") {
         io.out(`Closed incident ${r.record.id} at ${r.record.closedAt}: the state of ${r.stack} holds no resources, so its logging has ended. The record stays for audit.`);
@@ -213,7 +214,7 @@ export function program(io: Io, setCode: (code: number) => void): Command {
     .argument("[env...]", "environments to report (default: all)")
     .option("--format <format>", `report format: ${REPORT_FORMATS.join(", ")}`, "table")
     .option("--out <path>", "write the report to a file instead of standard output")
-    .option("--synth-out <dir>", "output folder of the synthesized stacks", "cdktf.out")
+    .option("--synth-out <dir>", "output folder of the synthesized stacks", DEFAULT_OUTDIR)
     .action(async (envNames: string[], opts: { format: string; out?: string; synthOut: string }) => {
       if (!REPORT_FORMATS.includes(opts.format as ReportFormat)) {
         throw new ConfigError([`--format: unknown report format (got "${opts.format}"). Use one of ${REPORT_FORMATS.map((f) => `"${f}"`).join(", ")}.`]);
@@ -242,7 +243,7 @@ export function program(io: Io, setCode: (code: number) => void): Command {
     .description("evaluate each role's tasks and every delivery path against the policies of the synthesized stacks")
     .argument("[env...]", "environments to evaluate, with their incident stacks (default: all)")
     .option("--format <format>", `output format: ${ACCESS_FORMATS.join(", ")}`, "table")
-    .option("--synth-out <dir>", "output folder of the synthesized stacks", "cdktf.out")
+    .option("--synth-out <dir>", "output folder of the synthesized stacks", DEFAULT_OUTDIR)
     .action(async (envNames: string[], opts: { format: string; synthOut: string }) => {
       if (!ACCESS_FORMATS.includes(opts.format as AccessFormat)) {
         throw new ConfigError([`--format: unknown access format (got "${opts.format}"). Use one of ${ACCESS_FORMATS.map((f) => `"${f}"`).join(", ")}.`]);
@@ -250,8 +251,9 @@ export function program(io: Io, setCode: (code: number) => void): Command {
       const { loadEnvironments, selectEnvironments } = await environments();
       const { synthesize } = await synth();
       const { accessFailures, accessReport, renderAccess } = await access();
-      const chosen = selectEnvironments(loadEnvironments(), envNames);
-      const result = synthesize({ outdir: opts.synthOut, envNames: chosen.map((e) => e.name), flag: "--synth-out" });
+      const all = loadEnvironments();
+      const chosen = selectEnvironments(all, envNames);
+      const result = synthesize({ outdir: opts.synthOut, all, envNames: chosen.map((e) => e.name), flag: "--synth-out" });
       for (const w of result.warnings) io.err(w);
       const rows = accessReport(chosen, result.outdir);
       io.out(renderAccess(rows, opts.format as AccessFormat));

@@ -10,10 +10,10 @@ import { incidentNames } from "../stacks/incident-stack";
 import { parseDuration } from "./duration";
 import { PlanResult, planStack } from "./plan";
 import { runTerraform, terraformInit } from "./terraform";
-import { stackDir, synthesize } from "./synth";
+import { localStateFile, stackDir, synthesize } from "./synth";
 import { renderTable } from "./table";
 
-import { DEFAULT_TTL } from "./options";
+import { DEFAULT_TTL, outFlag } from "./options";
 export { DEFAULT_TTL } from "./options";
 const MAX_TTL_SECONDS = 30 * 86400;
 
@@ -211,7 +211,7 @@ export function closeIncident(id: string, opts: { offline: boolean; outdir: stri
       throw new ConfigError([
         `${id}: no state file for ${stack} (got nothing at ${path.relative(process.cwd(), missing) || missing}). ` +
           `If you applied it from another output folder, run flowlog-kit incident close ${id} --out <that folder>; ` +
-          `if its stack was never applied, say so: flowlog-kit incident close ${id} --never-applied${opts.outdir === "cdktf.out" ? "" : ` --out ${opts.outdir}`}.`,
+          `if its stack was never applied, say so: flowlog-kit incident close ${id} --never-applied${outFlag(opts.outdir)}.`,
       ]);
     }
     const remaining = (opts.readState ?? readStackState)(dir);
@@ -229,11 +229,8 @@ export function closeIncident(id: string, opts: { offline: boolean; outdir: stri
 
 /** The state file of a stack with a local backend, when it does not exist; undefined otherwise (or for remote backends). */
 function missingLocalState(dir: string): string | undefined {
-  const stack = JSON.parse(fs.readFileSync(path.join(dir, "cdk.tf.json"), "utf8")) as { terraform?: { backend?: { local?: { path?: string } } } };
-  const local = stack.terraform?.backend?.local;
-  if (local === undefined) return undefined;
-  const file = path.resolve(dir, local.path ?? "terraform.tfstate");
-  return fs.existsSync(file) ? undefined : file;
+  const file = localStateFile(dir)?.file;
+  return file === undefined || fs.existsSync(file) ? undefined : file;
 }
 
 function markClosing(record: IncidentRecord, now: Date): IncidentRecord {

@@ -8,3 +8,9 @@ export const ACCESS_FORMATS: readonly AccessFormat[] = ["table", "json", "md"];
 
 /** How long incident logging stays on unless --ttl says otherwise. */
 export const DEFAULT_TTL = "72h";
+
+/** The output folder of synth, plan and incident when --out (or --synth-out) does not name one. */
+export const DEFAULT_OUTDIR = "cdktf.out";
+
+/** The `--out` a command suggested to the user must repeat: none for the default folder. */
+export const outFlag = (outdir: string) => (outdir === DEFAULT_OUTDIR ? "" : ` --out ${outdir}`);

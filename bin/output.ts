@@ -22,6 +22,8 @@ function isEarlierKitOutput(dir: string, entries: readonly string[]): boolean {
 
 const FOLDER_FIX = "Choose a folder that is missing, empty, or a previous flowlog-kit output (it holds a .flowlog-kit-output marker), e.g. --out cdktf.out.";
 
+const WRITABLE_FOLDER_FIX = "Choose a folder you can write to, e.g. --out cdktf.out.";
+
 /** Why `what` cannot be written: the system's words, made readable. */
 function fsProblem(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
@@ -112,7 +114,7 @@ export function replaceOutputFolder(outdir: string, fill: (tmp: string) => void,
     makeFolders(parent);
     tmp = fs.mkdtempSync(path.join(parent, `.${base}.tmp-`));
   } catch (err) {
-    throw outputError(flag, outdir, err, "Choose a folder you can write to, e.g. --out cdktf.out.");
+    throw outputError(flag, outdir, err, WRITABLE_FOLDER_FIX);
   }
   try {
     fill(tmp);
@@ -133,27 +135,40 @@ export function replaceOutputFolder(outdir: string, fill: (tmp: string) => void,
     if (old !== undefined && !fs.existsSync(dir) && fs.existsSync(path.join(old, base))) fs.renameSync(path.join(old, base), dir);
     fs.rmSync(tmp, { recursive: true, force: true });
     if (old !== undefined) fs.rmSync(old, { recursive: true, force: true });
-    throw outputError(flag, outdir, err, "Choose a folder you can write to, e.g. --out cdktf.out.");
+    throw outputError(flag, outdir, err, WRITABLE_FOLDER_FIX);
   }
   if (old !== undefined) fs.rmSync(old, { recursive: true, force: true });
 }
 
 /**
- * Writes one file atomically (a temporary file beside it, then a rename). A folder is refused;
- * missing parent folders are created; a failed write leaves no temporary file behind.
+ * Writes `text` to `file` through a temporary file beside it and a rename, so that no reader
+ * sees half a file; a failed write leaves no temporary file behind, and the error is thrown.
+ */
+export function writeFileAtomically(file: string, text: string): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  try {
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+const FILE_FIX = "Give a file path in a folder you can write to, e.g. --out reports/compliance.md.";
+
+/**
+ * Writes one file atomically (writeFileAtomically). A folder is refused; missing parent
+ * folders are created.
  */
 export function writeOutputFile(file: string, text: string, flag = "--out", isOwn?: (existing: string) => boolean): void {
   checkOutputFile(file, flag, isOwn);
   const target = path.resolve(file);
-  const fix = "Give a file path in a folder you can write to, e.g. --out reports/compliance.md.";
-  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
   try {
     makeFolders(path.dirname(target));
-    fs.writeFileSync(tmp, text);
-    fs.renameSync(tmp, target);
+    writeFileAtomically(target, text);
   } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw outputError(flag, file, err, fix);
+    throw outputError(flag, file, err, FILE_FIX);
   }
 }
 
@@ -164,22 +179,21 @@ export function writeOutputFile(file: string, text: string, flag = "--out", isOw
  */
 export function checkOutputFile(file: string, flag = "--out", isOwn?: (existing: string) => boolean): void {
   const target = path.resolve(file);
-  const fix = "Give a file path in a folder you can write to, e.g. --out reports/compliance.md.";
   let stat: fs.Stats | undefined;
   try {
     stat = fs.statSync(target);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code !== "ENOENT") throw outputError(flag, file, err, fix);
+    if (code !== "ENOENT") throw outputError(flag, file, err, FILE_FIX);
   }
-  if (stat?.isDirectory()) throw new ConfigError([`${flag}: is a folder, not a file (got "${file}"). ${fix}`]);
-  if (stat && !stat.isFile()) throw new ConfigError([`${flag}: is not a regular file (got "${file}"). ${fix}`]);
+  if (stat?.isDirectory()) throw new ConfigError([`${flag}: is a folder, not a file (got "${file}"). ${FILE_FIX}`]);
+  if (stat && !stat.isFile()) throw new ConfigError([`${flag}: is not a regular file (got "${file}"). ${FILE_FIX}`]);
   if (stat && isOwn !== undefined) {
     let existing = "";
     try {
       existing = fs.readFileSync(target, "utf8");
     } catch (err) {
-      throw outputError(flag, file, err, fix);
+      throw outputError(flag, file, err, FILE_FIX);
     }
     if (!isOwn(existing)) {
       throw new ConfigError([`${flag}: the file exists and is not an earlier report of this command, so it is kept (got "${file}"). Give a new file name, or delete the file yourself if it may go.`]);
@@ -189,6 +203,6 @@ export function checkOutputFile(file: string, flag = "--out", isOwn?: (existing:
   let parent = path.dirname(target);
   while (!fs.existsSync(parent) && path.dirname(parent) !== parent) parent = path.dirname(parent);
   if (!fs.statSync(parent).isDirectory()) {
-    throw outputError(flag, file, Object.assign(new Error(`${parent} is a file`), { code: "ENOTDIR" }), fix);
+    throw outputError(flag, file, Object.assign(new Error(`${parent} is a file`), { code: "ENOTDIR" }), FILE_FIX);
   }
 }

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { Archive } from "../environments/archives/schema";
 import type { Environment } from "../environments/schema";
-import { NOT_ARCHIVE_TAG } from "../policies/controls";
+import { archiveBuckets } from "../policies/controls";
 import { asList, referenced, Resource, resources, StackJson } from "../policies/controls/stack";
 import { ConfigError } from "../policies/errors";
 import { objectLockDays } from "../policies/retention";
@@ -81,10 +81,6 @@ function previousLocks(stack: StackJson): PreviousLock[] {
   });
 }
 
-/** Archive buckets: every aws_s3_bucket but the one the kit marks as holding no evidence (Athena's results). */
-function previousArchiveBuckets(stack: StackJson): Resource[] {
-  return resources(stack, "aws_s3_bucket").filter((b) => (b.values.tags as Record<string, string> | undefined)?.[NOT_ARCHIVE_TAG.key] !== NOT_ARCHIVE_TAG.value);
-}
 /** What configures a bucket: removed with it unless it is taken out of the state with it. */
 const BUCKET_CONFIG = [
   "aws_s3_bucket_policy",
@@ -225,7 +221,7 @@ export function droppedEvidence(outdir: string, newOutdir: string, targets: read
     const dir = chdir(path.join(outdir, "stacks", stack));
     const locks = previousLocks(previous);
     const days = t ? `${t.retentionDays} days` : "the archive's retention";
-    for (const bucket of previousArchiveBuckets(previous)) {
+    for (const bucket of archiveBuckets(previous)) {
       const f = fate(bucket, next);
       if (!f.dropped) continue;
       const name = typeof bucket.values.bucket === "string" ? bucket.values.bucket : bucket.address;

@@ -8,6 +8,8 @@ import type { IncidentRecord } from "../environments/incidents/schema";
 import type { Environment } from "../environments/schema";
 import { ConfigError } from "../policies/errors";
 import { buildApp } from "../main";
+import { incidentNames } from "../stacks/incident-stack";
+import { DEFAULT_OUTDIR } from "./options";
 import { replaceOutputFolder } from "./output";
 import { archiveTarget, droppedEvidence, environmentTarget, previousOutputChanges } from "./previous-output";
 import { renderTable } from "./table";
@@ -83,13 +85,25 @@ function chooseArchives(archives: readonly Archive[], envs: readonly Environment
 export const stackDir = (outdir: string, stackName: string) => path.join(outdir, "stacks", stackName);
 
 /**
+ * The local backend's state file of the stack whose cdk.tf.json is in `jsonDir`, resolved as
+ * terraform resolves it from the stack's folder `dir`; undefined for any other backend.
+ */
+export function localStateFile(jsonDir: string, dir: string = jsonDir): { configured: string; file: string } | undefined {
+  const stack = JSON.parse(fs.readFileSync(path.join(jsonDir, "cdk.tf.json"), "utf8")) as { terraform?: { backend?: { local?: { path?: string } } } };
+  const local = stack.terraform?.backend?.local;
+  if (local === undefined) return undefined;
+  const configured = local.path ?? "terraform.tfstate";
+  return { configured, file: path.resolve(dir, configured) };
+}
+
+/**
  * Validates every environment, then synthesizes the chosen ones into a temporary folder and
  * swaps it in for `outdir`. An invalid configuration or an output folder the kit may not
  * replace throws before anything is written, and a failed synth leaves the previous output
  * as it was.
  */
 export function synthesize(opts: SynthOptions = {}): SynthResult {
-  const outdir = path.resolve(opts.outdir ?? "cdktf.out");
+  const outdir = path.resolve(opts.outdir ?? DEFAULT_OUTDIR);
   const all = opts.all ?? loadEnvironments();
   const envs = selectEnvironments(all, opts.envNames ?? []);
   const files = opts.incidents ? { records: opts.incidents, broken: [] } : readIncidents();
@@ -116,7 +130,7 @@ export function synthesize(opts: SynthOptions = {}): SynthResult {
   const result: SynthResult = { outdir, envs, incidents: live, broken, archives, warnings: [...warnings, ...previous.warnings] };
   let dropped: string[] = [];
   replaceOutputFolder(
-    opts.outdir ?? "cdktf.out",
+    opts.outdir ?? DEFAULT_OUTDIR,
     (tmp) => {
       buildApp(envs, tmp, live, archives, all).synth();
       // An archive bucket or KMS key the output being replaced holds and these stacks drop would be destroyed.
@@ -138,14 +152,12 @@ function checkLocalStatePaths(tmp: string, outdir: string, envs: readonly Enviro
   const problems: string[] = [];
   const stacksDir = path.join(tmp, "stacks");
   for (const name of fs.existsSync(stacksDir) ? fs.readdirSync(stacksDir).sort() : []) {
-    const json = JSON.parse(fs.readFileSync(path.join(stacksDir, name, "cdk.tf.json"), "utf8")) as { terraform?: { backend?: { local?: { path?: string } } } };
-    const local = json.terraform?.backend?.local;
-    if (local === undefined) continue;
-    const statePath = path.resolve(stackDir(outdir, name), local.path ?? "terraform.tfstate");
-    if (statePath !== outdir && !statePath.startsWith(`${outdir}${path.sep}`)) continue;
+    const state = localStateFile(path.join(stacksDir, name), stackDir(outdir, name));
+    if (state === undefined) continue;
+    if (state.file !== outdir && !state.file.startsWith(`${outdir}${path.sep}`)) continue;
     const env = envs.find((e) => name === e.stackName || name.startsWith(`${e.stackName}-`));
     problems.push(
-      `${env?.name ?? name}.backend.path: puts ${name}'s Terraform state inside the output folder, which every synth replaces (got ${JSON.stringify(local.path ?? "terraform.tfstate")}). ` +
+      `${env?.name ?? name}.backend.path: puts ${name}'s Terraform state inside the output folder, which every synth replaces (got ${JSON.stringify(state.configured)}). ` +
         `Point it outside the output folder (paths are relative to ${path.join(path.basename(outdir), "stacks", name)}), e.g. "../../../terraform.${name}.tfstate", or leave it out for that default.`,
     );
   }
@@ -209,10 +221,12 @@ export interface PlanTarget {
 export function resolvePlanTarget(all: readonly Environment[], target: string, incidents: readonly IncidentRecord[] = readIncidents().records, archives: readonly Archive[] = knownArchives(all)): PlanTarget {
   const byName = all.find((e) => e.name === target || e.stackName === target);
   if (byName) return { env: byName, stack: byName.stackName, destroy: false, synth: { envNames: [byName.name] } };
-  for (const i of incidents) {
+  const live = incidents.flatMap((i) => {
     const env = all.find((e) => e.name === i.environment);
-    if (env && isLive(i) && target === `${env.stackName}-incident-${i.id}`) return { env, stack: target, destroy: i.status === "closing", synth: { envNames: [env.name] } };
-  }
+    return env && isLive(i) ? [{ env, incident: i, stack: incidentNames(env, i).stack }] : [];
+  });
+  const incident = live.find((l) => l.stack === target);
+  if (incident) return { env: incident.env, stack: target, destroy: incident.incident.status === "closing", synth: { envNames: [incident.env.name] } };
   const archive = archives.find((a) => a.stackName === target);
   if (archive) {
     // Its source environments are synthesized with it, so the output stays one consistent set.
@@ -220,7 +234,7 @@ export function resolvePlanTarget(all: readonly Environment[], target: string, i
   }
   const stacks = [
     ...all.flatMap((e) => [e.name, e.stackName]),
-    ...incidents.filter((i) => isLive(i) && all.some((e) => e.name === i.environment)).map((i) => `${all.find((e) => e.name === i.environment)!.stackName}-incident-${i.id}`),
+    ...live.map((l) => l.stack),
     ...archives.map((a) => a.stackName),
   ];
   throw new ConfigError([`${target}: no environment or synthesized stack has this name (got "${target}"). Use one of ${stacks.map((s) => `"${s}"`).join(", ")}.`]);

@@ -2,6 +2,7 @@ import { spawnSync, SpawnSyncReturns } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { writeFileAtomically } from "./output";
 
 /** Terraform could not be found or failed; the message says what to do. */
 export class TerraformError extends Error {
@@ -131,15 +132,9 @@ export function terraformEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.Proc
     `  filesystem_mirror {\n    path = ${JSON.stringify(mirror)}\n    include = ["${PROVIDER_SOURCE}"]\n  }\n` +
     `  direct {\n    exclude = ["${PROVIDER_SOURCE}"]\n  }\n}\n`;
   const file = path.join(dir, "terraformrc");
-  if (!fs.existsSync(file) || fs.readFileSync(file, "utf8") !== config) writeAtomic(file, config);
+  if (!fs.existsSync(file) || fs.readFileSync(file, "utf8") !== config) writeFileAtomically(file, config);
   env.TF_CLI_CONFIG_FILE = file;
   return env;
-}
-
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, file);
 }
 
 export const OFFLINE_OVERRIDE_FILE = "flowlog_kit_offline_override.tf.json";
@@ -187,12 +182,12 @@ export function writeOfflineOverride(stackDir: string): string {
         outputs[out] = { value: offlinePlaceholder(out, aws.region ?? "us-east-1", aws.allowed_account_ids?.[0] ?? "000000000000"), type: "string" };
       }
       const stateFile = `offline-remote-${name}.tfstate`;
-      writeAtomic(path.join(stackDir, stateFile), JSON.stringify({ version: 4, terraform_version: "1.5.0", serial: 1, lineage: "flowlog-kit-offline", outputs, resources: [] }));
+      writeFileAtomically(path.join(stackDir, stateFile), JSON.stringify({ version: 4, terraform_version: "1.5.0", serial: 1, lineage: "flowlog-kit-offline", outputs, resources: [] }));
       (override.data as { terraform_remote_state: Record<string, unknown> }).terraform_remote_state[name] = { backend: "local", config: { path: stateFile } };
     }
   }
   const file = path.join(stackDir, OFFLINE_OVERRIDE_FILE);
-  writeAtomic(file, `${JSON.stringify(override, null, 2)}\n`);
+  writeFileAtomically(file, `${JSON.stringify(override, null, 2)}\n`);
   return file;
 }
 

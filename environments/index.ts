@@ -3,15 +3,15 @@ import * as path from "path";
 import { z } from "zod";
 import { DetectorThresholds, NetworkContext, resolveThresholds, ThreatIntelList } from "../functions/detect/thresholds";
 import { readThreatList } from "../functions/detect/threat-intel";
+import { ConfigError, showValue } from "../policies/errors";
+import { Environment, EnvironmentSchema, FIX } from "./schema";
+import { archivesDir, centralArchiveFor, readArchiveSources, validateArchives } from "./archives";
+import type { Archive } from "./archives/schema";
 
 /** The network context as the detector takes it: keys left out keep their defaults. */
 function networkOf(n: { cidrs?: string[]; natGateways?: string[]; loadBalancers?: string[]; resolvers?: string[] }): Partial<NetworkContext> {
   return Object.fromEntries(Object.entries(n).filter(([, v]) => v !== undefined));
 }
-import { ConfigError, showValue } from "../policies/errors";
-import { Environment, EnvironmentSchema, FIX } from "./schema";
-import { archivesDir, centralArchiveFor, readArchiveSources, validateArchives } from "./archives";
-import type { Archive } from "./archives/schema";
 
 /** Files in an environments folder that are not environments. */
 const NOT_ENVIRONMENTS = new Set(["index.ts", "schema.ts"]);
@@ -56,7 +56,8 @@ export function readEnvironmentSources(dir: string, problems: string[]): Environ
   return sources;
 }
 
-function valueAt(input: unknown, at: readonly PropertyKey[]): unknown {
+/** The value at a path inside an input, or undefined where the path leaves it. */
+export function valueAt(input: unknown, at: readonly PropertyKey[]): unknown {
   let cur: unknown = input;
   for (const key of at) {
     if (cur === null || typeof cur !== "object") return undefined;
@@ -261,7 +262,8 @@ export function selectEnvironments(all: readonly Environment[], names: readonly 
   return all.filter((e) => names.includes(e.name));
 }
 
-function deepFreeze<T>(value: T): T {
+/** Freezes a validated value and everything in it. */
+export function deepFreeze<T>(value: T): T {
   if (value && typeof value === "object" && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const v of Object.values(value)) deepFreeze(v);

@@ -936,9 +936,10 @@ export const EnvironmentSchema = z
         message: m(`is "cold", but the lifecycle of the central archive archives/${env.archive.central}.ts keeps every object queryable`, 'Remove archiveStorage (or write "queryable"): the central archive\'s one lifecycle serves every environment that delivers to it.'),
       });
     }
+    const partitionOfRegion = (r: string) => awsRegion(r)?.partition;
     if ("keyArn" in env.kms) {
       const match = KMS_KEY_ARN.exec(env.kms.keyArn);
-      const partition = awsRegion(env.region)?.partition;
+      const partition = partitionOfRegion(env.region);
       if (match && (match[2] !== env.region || match[3] !== env.account)) {
         ctx.addIssue({
           code: "custom",
@@ -953,7 +954,6 @@ export const EnvironmentSchema = z
         });
       }
     }
-    const partitionOfRegion = (r: string) => awsRegion(r)?.partition;
     env.flowLogs.forEach((s, index) => {
       const at = (...path: (string | number)[]) => ["flowLogs", index, ...path];
       if (s.region !== undefined && partitionOfRegion(s.region) && partitionOfRegion(env.region) && partitionOfRegion(s.region) !== partitionOfRegion(env.region)) {

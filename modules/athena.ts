@@ -6,6 +6,7 @@ import { GlueCatalogTable } from "@cdktf/provider-aws/lib/glue-catalog-table";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketLifecycleConfiguration } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { archiveLayout, ArchiveOptions, athenaColumn, athenaColumns, RECENT_PARTITIONS } from "../functions/flowlog/athena";
+import { PACKETS_LOST_FIELD_NAMES } from "../functions/flowlog/fields";
 import { LogFormat } from "../functions/flowlog/format";
 import { NOT_ARCHIVE_TAG } from "../policies/controls";
 import { AccountContext, archiveFolder, bucketArn, denyInsecureTransport, doc } from "../policies/iam";
@@ -123,7 +124,7 @@ export class Athena extends Construct {
       this.tables.push(table);
       const t = `"${props.database}"."${spec.name}"`;
       const c = (f: string) => athenaColumn(f);
-      const lost = ["packets-lost-no-route", "packets-lost-blackhole", "packets-lost-mtu-exceeded", "packets-lost-ttl-expired"];
+      const lost = PACKETS_LOST_FIELD_NAMES;
       // Each query with the catalog fields it reads: a table whose format lacks one (a transit
       // gateway has no `action`) does not get that query.
       const queries: [string, string, readonly string[], () => string][] = [

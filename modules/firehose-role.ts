@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { FlowLogResourceType } from "../functions/flowlog/fields";
 import { AccountContext, firehoseSourcePermissions, firehoseSourceTrustPolicy, flowLogResourceArn, partitionOf } from "../policies/iam";
 
 export interface FirehoseSourceRoleProps extends AccountContext {
@@ -8,7 +9,7 @@ export interface FirehoseSourceRoleProps extends AccountContext {
   readonly roleName: string;
   /** What the cross-account flow logs watch, each in its own Region. */
   readonly targets: readonly {
-    readonly resource: "vpc" | "subnet" | "eni" | "transit-gateway" | "transit-gateway-attachment";
+    readonly resource: FlowLogResourceType;
     readonly id: string;
     readonly region: string;
   }[];

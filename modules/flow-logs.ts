@@ -1,13 +1,14 @@
 import { Construct } from "constructs";
 import { ITerraformDependable, TerraformProvider } from "cdktf";
 import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
+import { FlowLogResourceType } from "../functions/flowlog/fields";
 import { LogFormat } from "../functions/flowlog/format";
 import { archiveFolder } from "../policies/iam";
 import { literal } from "./literal";
 
 /** What one flow log watches and how; destinations are wired by the FlowLogs construct. */
 export interface FlowLogTarget {
-  readonly resource: "vpc" | "subnet" | "eni" | "transit-gateway" | "transit-gateway-attachment";
+  readonly resource: FlowLogResourceType;
   /** vpc-, subnet-, eni-, tgw- or tgw-attach- id. */
   readonly id: string;
   /**

@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { TerraformProvider } from "cdktf";
 import { CloudwatchQueryDefinition } from "@cdktf/provider-aws/lib/cloudwatch-query-definition";
+import { PACKETS_LOST_FIELD_NAMES as PACKETS_LOST } from "../functions/flowlog/fields";
 import { LogFormat } from "../functions/flowlog/format";
 import { insightsField, insightsQuery } from "../functions/flowlog/insights";
 import { savedQueries } from "../functions/flowlog/queries";
@@ -17,8 +18,6 @@ export interface InsightsQueriesProps {
    */
   readonly provider?: TerraformProvider;
 }
-
-const PACKETS_LOST = ["packets-lost-no-route", "packets-lost-blackhole", "packets-lost-mtu-exceeded", "packets-lost-ttl-expired"];
 
 /**
  * Packets a transit gateway dropped, by attachment and reason: the question transit-gateway

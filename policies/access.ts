@@ -13,11 +13,11 @@
  * A decision that rests on a policy outside the stack (a given KMS key, a bucket of another
  * stack) is "unverified", with what to check: never "allow".
  */
-import { NOT_ARCHIVE_TAG, ACCESS_CONTROLS, ControlException, ControlOutcome } from "./controls";
+import { ACCESS_CONTROLS, archiveBuckets, ControlException, ControlOutcome } from "./controls";
 import { Evidence, resources, StackJson } from "./controls/stack";
-import { DeliveryPlan, deliveryPlan, DeliveryRequest, FlowLogSettings, flowLogSettings, logStreamName, placeholderInterfaceId } from "./delivery-paths";
+import { DeliveryPlan, deliveryPlanOf, DeliveryRequest, FlowLogSettings, flowLogSettings, logDeliveryRole, logStreamName, placeholderInterfaceId } from "./delivery-paths";
 import { AccessDecision, AccessRequest, ContextValue, evaluate, PolicySet } from "./evaluate";
-import { partitionOf } from "./iam";
+import { bucketArn, logGroupArn, partitionOf } from "./iam";
 import { RBAC_ROLES, RbacRole, rbacRoleName } from "./rbac";
 import { stackModel, StackModel } from "./stack-model";
 
@@ -191,8 +191,8 @@ export function stackAccess(stack: NamedStack, options: StackAccessOptions): Eva
   // Each companion in its own account and Region: a central archive lives in another account.
   const withContext = companions.map((c) => ({ stack: c.json, context: stackAccount(c) }));
   const model = stackModel(stack.json, ctx, { companions: withContext });
-  const all = [{ json: stack.json, model, account }, ...withContext.map((c) => ({ json: c.stack, model: stackModel(c.stack, c.context), account: c.context.account }))];
-  const plan = deliveryPlan(stack.json, account, region, { companions: withContext });
+  const all = [{ json: stack.json, model, account }, ...model.companions.map((c) => ({ json: c.stack, model: c.model, account: c.model.context.account }))];
+  const plan = deliveryPlanOf(stack.json, model);
   const flowLogs = flowLogSettings(stack.json, model);
 
   const sseCache = new Map<string, BucketKey | undefined | "unknown">();
@@ -200,20 +200,21 @@ export function stackAccess(stack: NamedStack, options: StackAccessOptions): Eva
     if (!sseCache.has(bucketName)) sseCache.set(bucketName, readBucketSse(bucketName));
     return sseCache.get(bucketName);
   };
+  /** The stack (this one or a companion) that defines the bucket of this name. */
+  const definerOf = (bucketName: string) => all.find(({ json, model: m }) => resources(json, "aws_s3_bucket").some((b) => m.attribute(b.address, "bucket") === bucketName));
   const readBucketSse = (bucketName: string): BucketKey | undefined | "unknown" => {
-    for (const { json, model: m } of all) {
-      if (!resources(json, "aws_s3_bucket").some((b) => m.attribute(b.address, "bucket") === bucketName)) continue;
-      for (const sse of resources(json, "aws_s3_bucket_server_side_encryption_configuration")) {
-        if (m.resolve(String(sse.values.bucket ?? "")) !== bucketName) continue;
-        for (const rule of (Array.isArray(sse.values.rule) ? sse.values.rule : [sse.values.rule]) as Record<string, unknown>[]) {
-          const byDefault = rule?.apply_server_side_encryption_by_default as Record<string, unknown> | undefined;
-          const id = str(byDefault?.kms_master_key_id);
-          if (byDefault && String(byDefault.sse_algorithm ?? "").startsWith("aws:kms") && id) return { keyArn: m.resolve(id), bucketKey: rule.bucket_key_enabled === true };
-        }
+    const definer = definerOf(bucketName);
+    if (!definer) return "unknown";
+    const { json, model: m } = definer;
+    for (const sse of resources(json, "aws_s3_bucket_server_side_encryption_configuration")) {
+      if (m.resolve(String(sse.values.bucket ?? "")) !== bucketName) continue;
+      for (const rule of (Array.isArray(sse.values.rule) ? sse.values.rule : [sse.values.rule]) as Record<string, unknown>[]) {
+        const byDefault = rule?.apply_server_side_encryption_by_default as Record<string, unknown> | undefined;
+        const id = str(byDefault?.kms_master_key_id);
+        if (byDefault && String(byDefault.sse_algorithm ?? "").startsWith("aws:kms") && id) return { keyArn: m.resolve(id), bucketKey: rule.bucket_key_enabled === true };
       }
-      return undefined;
     }
-    return "unknown";
+    return undefined;
   };
 
   const groupArns = [...new Set(plan.paths.filter((x) => x.destinationType === "cloud-watch-logs").map((x) => x.destination))];
@@ -235,21 +236,20 @@ export function stackAccess(stack: NamedStack, options: StackAccessOptions): Eva
       return { flowLog: r.flowLog, bucketArn, objectArn: r.resource, ...(key ? { key } : {}), policyKnown: model.policiesFor(`arn:${p}:iam::${account}:root`, bucketArn).resourcePolicy?.document !== undefined };
     });
 
-  const archiveBuckets = resources(stack.json, "aws_s3_bucket")
-    .filter((b) => (b.values.tags as Record<string, string> | undefined)?.[NOT_ARCHIVE_TAG.key] !== NOT_ARCHIVE_TAG.value)
+  const buckets = archiveBuckets(stack.json)
     .map((b) => {
       const name = model.attribute(b.address, "bucket")!;
       const key = bucketSse(name);
-      return { arn: `arn:${p}:s3:::${name}`, ...(key && key !== "unknown" ? { key } : {}) };
+      return { arn: bucketArn(region, name), ...(key && key !== "unknown" ? { key } : {}) };
     });
 
   const owners = new Map<string, string>();
   const bucketOwner = (bucketArn: string) => {
     const name = bucketArn.slice(bucketArn.indexOf(":::") + 3).split("/")[0]!;
-    if (!owners.has(name)) owners.set(name, all.find(({ json, model: m }) => resources(json, "aws_s3_bucket").some((b) => m.attribute(b.address, "bucket") === name))?.account ?? account);
+    if (!owners.has(name)) owners.set(name, definerOf(name)?.account ?? account);
     return owners.get(name)!;
   };
-  const facts: StackFacts = { name: stack.name, json: stack.json, bucketOwner, account, region, p, model, plan, flowLogs, groups, objects, archiveBuckets };
+  const facts: StackFacts = { name: stack.name, json: stack.json, bucketOwner, account, region, p, model, plan, flowLogs, groups, objects, archiveBuckets: buckets };
   const roleArn = (name: string) => {
     for (const { json, model: m } of all) {
       const role = resources(json, "aws_iam_role").find((r) => m.attribute(r.address, "name") === name);
@@ -452,7 +452,7 @@ function rbacTasks(f: StackFacts, environment: string, roleArn: (name: string) =
             { action: "firehose:TagDeliveryStream", resource: fl.destination, context: { ...MFA_SESSION, "aws:TagKeys": ["LogDeliveryEnabled"], "aws:RequestTag/LogDeliveryEnabled": "true" } },
             {
               action: "iam:CreateServiceLinkedRole",
-              resource: `arn:${f.p}:iam::${f.account}:role/aws-service-role/delivery.logs.amazonaws.com/AWSServiceRoleForLogDelivery`,
+              resource: logDeliveryRole(f.p, f.account),
               context: { ...MFA_SESSION, "iam:AWSServiceName": "delivery.logs.amazonaws.com" },
               note: "only the first time log delivery to Firehose is set up in the account",
             },
@@ -555,12 +555,12 @@ function athenaOf(f: StackFacts): AthenaFacts | undefined {
     const name = f.model.resolve(String(t.values.name ?? ""));
     const sd = (Array.isArray(t.values.storage_descriptor) ? t.values.storage_descriptor[0] : t.values.storage_descriptor) as Record<string, unknown> | undefined;
     const location = /^s3:\/\/([^/]+)\/?(.*)$/.exec(f.model.resolve(String(sd?.location ?? "")));
-    return { arn: `${at}:table/${database}/${name}`, database, ...(location ? { bucketArn: `arn:${f.p}:s3:::${location[1]}`, prefix: location[2] } : {}) };
+    return { arn: `${at}:table/${database}/${name}`, database, ...(location ? { bucketArn: bucketArn(f.region, location[1]!), prefix: location[2] } : {}) };
   });
   return {
     workgroupArn: f.model.attribute(wg.address, "arn")!,
     ...(output
-      ? { results: { bucketArn: `arn:${f.p}:s3:::${output[1]}`, objectArn: `arn:${f.p}:s3:::${output[1]}/${output[2]}00000000-0000-4000-8000-000000000000.csv`, ...(keyArn ? { keyArn: f.model.resolve(keyArn) } : {}) } }
+      ? { results: { bucketArn: bucketArn(f.region, output[1]!), objectArn: `${bucketArn(f.region, output[1]!)}/${output[2]}00000000-0000-4000-8000-000000000000.csv`, ...(keyArn ? { keyArn: f.model.resolve(keyArn) } : {}) } }
       : {}),
     catalogArn: `${at}:catalog`,
     databases: [...new Set([...resources(json, "aws_glue_catalog_database").map((d) => f.model.attribute(d.address, "name")!), ...tables.map((t) => t.database)])],
@@ -626,7 +626,7 @@ function detectorOf(f: StackFacts): DetectorFacts | undefined {
   const notifications = resources(json, "aws_s3_bucket_notification").flatMap((n) =>
     ((Array.isArray(n.values.lambda_function) ? n.values.lambda_function : [n.values.lambda_function]) as Record<string, unknown>[])
       .filter((l) => l && refersToFn(l.lambda_function_arn))
-      .map((l) => ({ bucketArn: `arn:${f.p}:s3:::${f.model.resolve(String(n.values.bucket))}`, prefix: String(l.filter_prefix ?? ""), suffix: String(l.filter_suffix ?? "") })),
+      .map((l) => ({ bucketArn: bucketArn(f.region, f.model.resolve(String(n.values.bucket))), prefix: String(l.filter_prefix ?? ""), suffix: String(l.filter_suffix ?? "") })),
   );
   // One notification may carry several filters (plain text under AWSLogs/, Parquet under parquet/).
   const notification = notifications.length ? { bucketArn: notifications[0]!.bucketArn, filters: notifications } : undefined;
@@ -659,7 +659,7 @@ function detectorTasks(f: StackFacts): Task[] {
   const task = (name: string, steps: Step[], source: string = SOURCES.detector): Task => ({ principal: d.roleArn, task: name, required: true, control: "ACC-1", source, steps });
   const tasks: Task[] = [];
   // The detector runs in the stack's Region and queries its group there.
-  const ownArn = d.logGroup ? `arn:${f.p}:logs:${f.region}:${f.account}:log-group:${d.logGroup}` : undefined;
+  const ownArn = d.logGroup ? logGroupArn(f, d.logGroup) : undefined;
   const group = f.groups.find((g) => g.arn === ownArn) ?? (d.logGroup ? { arn: ownArn!, name: d.logGroup, masked: false } : undefined);
   if (group) {
     tasks.push(

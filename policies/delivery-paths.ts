@@ -15,7 +15,7 @@ import { createHash } from "crypto";
 import type { StackJson } from "./controls/stack";
 import { AccessDecision, AccessRequest, evaluate } from "./evaluate";
 import { partitionOf } from "./iam";
-import { companionOf, stackModel, StackModel, StackModelOptions } from "./stack-model";
+import { stackModel, StackModel, StackModelOptions } from "./stack-model";
 
 export type DestinationType = "s3" | "cloud-watch-logs" | "kinesis-data-firehose";
 export type FileFormat = "plain-text" | "parquet";
@@ -247,7 +247,7 @@ export const placeholderInterfaceId = (address: string) => `eni-${hex(`interface
 const FIREHOSE_WRITES = ["firehose:PutRecord", "firehose:PutRecordBatch"] as const;
 
 /** The delivery service's service-linked role for Firehose destinations of the flow log's own account. */
-const logDeliveryRole = (p: string, account: string) => `arn:${p}:iam::${account}:role/aws-service-role/delivery.logs.amazonaws.com/AWSServiceRoleForLogDelivery`;
+export const logDeliveryRole = (p: string, account: string) => `arn:${p}:iam::${account}:role/aws-service-role/delivery.logs.amazonaws.com/AWSServiceRoleForLogDelivery`;
 
 /**
  * Every path every flow log of the stack writes, and every request AWS makes to write it:
@@ -267,21 +267,19 @@ const logDeliveryRole = (p: string, account: string) => `arn:${p}:iam::${account
  * `arn:aws:logs:<region>:<account>:*`, and that is the value used.
  */
 export function deliveryPlan(stack: StackJson, account: string, region: string, options: DeliveryOptions = {}): DeliveryPlan {
-  const model = stackModel(stack, { account, region }, options);
+  return deliveryPlanOf(stack, stackModel(stack, { account, region }, options), options.at);
+}
+
+/** {@link deliveryPlan} from a model of the stack already read, so that callers holding one do not read the stack again. */
+export function deliveryPlanOf(stack: StackJson, model: StackModel, at: Date = SAMPLE_TIME): DeliveryPlan {
+  const { account, region } = model.context;
   const p = partitionOf(region);
-  const at = options.at ?? SAMPLE_TIME;
   const paths: DeliveryPath[] = [];
   const requests: DeliveryRequest[] = [];
   const unresolved: Unresolved[] = [];
   // The delivery service's source is the flow log's Region, which a regional scope does not share.
   const deliverySourceArnOf = (fl: FlowLogSettings) => `arn:${p}:logs:${fl.region}:${account}:*`;
-  const stacks = [
-    { stack, model },
-    ...(options.companions ?? []).map((c) => {
-      const own = companionOf(c, { account, region });
-      return { stack: own.stack, model: stackModel(own.stack, own.context) };
-    }),
-  ];
+  const stacks = [{ stack, model }, ...model.companions];
   // Read once per bucket and group: a stack may have hundreds of flow logs writing to the same few.
   const encryption = new Map<string, ReturnType<typeof bucketEncryption>>();
   const groups = new Map<string, { inStack: boolean; key: string | undefined }>();
@@ -470,7 +468,7 @@ export function deliveryRequests(stack: StackJson, account: string, region: stri
 /** Each delivery request with AWS's decision on it, from the stack's own policies. */
 export function deliveryDecisions(stack: StackJson, account: string, region: string, options: DeliveryOptions = {}): { readonly request: DeliveryRequest; readonly decision: AccessDecision }[] {
   const model = stackModel(stack, { account, region }, options);
-  return deliveryRequests(stack, account, region, options).map((request) => ({ request, decision: evaluate(request, model.policiesFor(request.principal, request.resource)) }));
+  return deliveryPlanOf(stack, model, options.at).requests.map((request) => ({ request, decision: evaluate(request, model.policiesFor(request.principal, request.resource)) }));
 }
 
 /**

@@ -72,6 +72,8 @@ export interface StackModel {
   readonly placeholders: readonly Placeholder[];
   /** The Region a resource of the stack is created in: its provider's (`provider: "aws.<alias>"`), else the stack's. */
   regionOf(address: string): string;
+  /** The companion stacks, each read once in its own account and Region, for callers that look into them too. */
+  readonly companions: readonly { readonly stack: StackJson; readonly model: StackModel }[];
 }
 
 type Values = Record<string, unknown>;
@@ -102,10 +104,11 @@ export function stackModel(stack: StackJson, context: AccountContext, options: S
   const resources = stack.resource ?? {};
   const placeholders = new Map<string, string>();
   const extra = options.references ?? {};
-  const companions = (options.companions ?? []).map((c) => {
+  const companionStacks = (options.companions ?? []).map((c) => {
     const { stack: json, context: own } = companionOf(c, context);
-    return stackModel(json, own);
+    return { stack: json, model: stackModel(json, own) };
   });
+  const companions = companionStacks.map((c) => c.model);
   const REMOTE_OUTPUT = /\$\{data\.terraform_remote_state\.[A-Za-z0-9_-]+\.outputs\.([A-Za-z0-9_]+)\}/g;
 
   const values = (type: string, name: string): Values | undefined => resources[type]?.[name] as Values | undefined;
@@ -364,6 +367,7 @@ export function stackModel(stack: StackJson, context: AccountContext, options: S
       const v = values(address.slice(0, dot), address.slice(dot + 1));
       return v ? regionOfValues(v) : region;
     },
+    companions: companionStacks,
     get placeholders() {
       return [...[...placeholders].map(([reference, value]) => ({ reference, value })), ...companions.flatMap((c) => c.placeholders)];
     },

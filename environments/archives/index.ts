@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ConfigError, showValue } from "../../policies/errors";
 import { partitionOf } from "../../policies/iam";
-import { configErrorMap, environmentsDir, formatIssues } from "..";
+import { configErrorMap, deepFreeze, environmentsDir, formatIssues } from "..";
 import type { Environment } from "../schema";
 import { Archive, archiveStackName, ArchiveSchema, defaultArchiveBucket } from "./schema";
 
@@ -137,10 +137,3 @@ export function centralArchiveFor(env: CentralArchiveUser, label: string, file: 
   return problems.length === before ? archive : undefined;
 }
 
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === "object" && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
-  }
-  return value;
-}

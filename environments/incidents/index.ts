@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { z } from "zod";
 import { ConfigError, showValue } from "../../policies/errors";
-import { environmentsDir } from "..";
+import { environmentsDir, valueAt } from "..";
 import { INCIDENT_STATUSES, IncidentRecord, IncidentSchema } from "./schema";
 
 /** Where incident records live: `incidents/` in the environments folder. */
@@ -45,14 +45,6 @@ const CUSTOM: Readonly<Record<string, string>> = {
   missing: 'is required when status is "closed"',
 };
 
-function valueAt(input: unknown, at: readonly PropertyKey[]): unknown {
-  let cur = input;
-  for (const key of at) {
-    if (cur === null || typeof cur !== "object") return undefined;
-    cur = (cur as Record<PropertyKey, unknown>)[key];
-  }
-  return cur;
-}
 
 function issueText(file: string, input: unknown, issue: z.core.$ZodIssue): string {
   const where = `${file}${issue.path.map((k) => (typeof k === "number" ? `[${k}]` : `.${String(k)}`)).join("")}`;

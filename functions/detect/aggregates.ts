@@ -329,13 +329,8 @@ export class Aggregator implements RunAggregates {
   get saturation(): RunAggregates["saturation"] {
     this.flush();
     if (this.saturatedAt < 0) return undefined;
-    let first = Infinity;
-    let last = -Infinity;
-    for (const w of this.windowStarts) {
-      if (w < first) first = w;
-      if (w > last) last = w;
-    }
-    return { rows: this.saturatedAt, notAnalysed: this.stats.skipped["row-budget"] ?? 0, firstWindowStart: first, lastWindowStart: last };
+    const span = this.span;
+    return { rows: this.saturatedAt, notAnalysed: this.stats.skipped["row-budget"] ?? 0, firstWindowStart: span?.first ?? Infinity, lastWindowStart: span?.last ?? -Infinity };
   }
 
   get pairWindows(): Rows {
@@ -419,7 +414,7 @@ export class Aggregator implements RunAggregates {
     return id;
   }
 
-  /** KNOWN | PRIVATE | ALLOWED bits of an address id, worked out once per address. */
+  /** KNOWN | ALLOWED bits and the context's flags (context.ts) of an address id, worked out once per address. */
   private addressFlags(id: number): number {
     if (id >= this.address.length) {
       const bigger = new Uint8Array(Math.max(this.address.length * 2, id + 1));

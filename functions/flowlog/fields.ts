@@ -129,6 +129,9 @@ export const DEFAULT_FIELD_NAMES: readonly string[] = Object.freeze(
   FIELDS.filter((field) => field.version === 2 && field.family !== "tgw").map((field) => field.name),
 );
 
+/** The packets-lost-* fields of transit-gateway records, in catalog order: no route, blackhole, MTU exceeded, TTL expired. */
+export const PACKETS_LOST_FIELD_NAMES: readonly string[] = Object.freeze(FIELDS.filter((field) => field.name.startsWith("packets-lost-")).map((field) => field.name));
+
 /**
  * The AWS default format of transit-gateway flow logs: every field of versions 2 to 6 that
  * transit gateways have, in the order of the Transit Gateway "Available fields" table (which

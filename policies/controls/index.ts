@@ -87,7 +87,8 @@ export const NOT_ARCHIVE_TAG = { key: "FlowlogKitRole", value: "athena-results" 
  * Archive buckets: every bucket of the stack except those the kit marks as holding no evidence.
  * Fail-closed on purpose: a bucket whose protections were removed is still checked.
  */
-function archiveBuckets(stack: StackJson): Resource[] {
+/** A stack's archive buckets: every bucket but the Athena results bucket. */
+export function archiveBuckets(stack: StackJson): Resource[] {
   return resources(stack, "aws_s3_bucket").filter((b) => (b.values.tags as Record<string, string> | undefined)?.[NOT_ARCHIVE_TAG.key] !== NOT_ARCHIVE_TAG.value);
 }
 
@@ -560,7 +561,7 @@ export function retentionFacts(stack: StackJson, archiveStack?: { readonly name:
   const groups = flowLogGroups(stack);
   const archive = archiveStack?.json ?? stack;
   const buckets = archiveBuckets(archive);
-  const lcs = buckets.flatMap((b) => forBucket(archive, b, "aws_s3_bucket_lifecycle_configuration"));
+  const lcs = archiveLifecycles(archive);
   const locks = buckets.flatMap((b) => objectLocks(archive, b));
   const rules = lcs.flatMap(lifecycleRules);
   const at = (e: Evidence): Evidence => (archiveStack ? { ...e, address: `${archiveStack.name}:${e.address}` } : e);
