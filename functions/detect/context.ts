@@ -1,5 +1,5 @@
 import { ipv4Plus, parseAddress, parsePrefix, PrefixSet } from "./prefixes";
-import { AMAZON_RESOLVERS, DEFAULT_INSIDE, DetectorThresholds, Suppression } from "./thresholds";
+import { AMAZON_RESOLVERS, DEFAULT_INSIDE, DetectorThresholds, NetworkContext, Suppression } from "./thresholds";
 import type { Finding } from "./findings";
 
 /** Address flags the aggregation reads (assembly/aggregate.ts has the same bits). */
@@ -28,18 +28,7 @@ export class AddressContext {
     this.inside = PrefixSet.of(n.cidrs);
     this.nat = PrefixSet.of(n.natGateways);
     this.loadBalancers = PrefixSet.of(n.loadBalancers);
-    // Approved: the configured resolvers, the Route 53 Resolver's link-local addresses, and the
-    // VPC resolver at each IPv4 VPC CIDR's base + 2, when the CIDRs are the VPC's own (the
-    // default private ranges are not: 10.0.0.2 is no resolver of a VPC that is not 10.0.0.0/x).
-    const approved = [...n.resolvers, ...AMAZON_RESOLVERS];
-    const defaults = n.cidrs.length === DEFAULT_INSIDE.length && n.cidrs.every((c, i) => c === DEFAULT_INSIDE[i]);
-    if (!defaults) {
-      for (const c of n.cidrs) {
-        const p = parsePrefix(c);
-        if (typeof p !== "string" && !p.v6 && p.length <= 30) approved.push(ipv4Plus(p, 2)!);
-      }
-    }
-    this.resolvers = PrefixSet.of(approved);
+    this.resolvers = PrefixSet.of(approvedResolvers(n));
     t.threatIntel.forEach((list, i) => {
       this.threatNames.push(list.name);
       for (const entry of list.entries) this.threats.add(entry, i);
@@ -68,6 +57,23 @@ export class AddressContext {
     const i = this.threats.lookup(address);
     return i < 0 ? undefined : this.threatNames[i];
   }
+}
+
+/**
+ * Approved resolvers: the configured ones, the Route 53 Resolver's link-local addresses, and the
+ * VPC resolver at each IPv4 VPC CIDR's base + 2, when the CIDRs are the VPC's own (the default
+ * private ranges are not: 10.0.0.2 is no resolver of a VPC that is not 10.0.0.0/x).
+ */
+export function approvedResolvers(n: NetworkContext): string[] {
+  const approved = [...n.resolvers, ...AMAZON_RESOLVERS];
+  const defaults = n.cidrs.length === DEFAULT_INSIDE.length && n.cidrs.every((c, i) => c === DEFAULT_INSIDE[i]);
+  if (!defaults) {
+    for (const c of n.cidrs) {
+      const p = parsePrefix(c);
+      if (typeof p !== "string" && !p.v6 && p.length <= 30) approved.push(ipv4Plus(p, 2)!);
+    }
+  }
+  return approved;
 }
 
 /** Suppressions compiled once: `matches(finding)` says whether one of them drops it, and `reason` which. */

@@ -1,0 +1,414 @@
+import { DEFAULT_FIELD_NAMES } from "../flowlog/fields";
+import { athenaColumn } from "../flowlog/athena";
+import { AddressContext, approvedResolvers, Suppressions } from "./context";
+import { Condition, DECLARATIONS, Described, FlowFact, FlowNumber, Key, Measure, Predicate, RuleDeclaration, Term } from "./declarations";
+import { DetectorError } from "./errors";
+import { finding, Finding, Severity } from "./findings";
+import { parsePrefix, ParsedPrefix } from "./prefixes";
+import { DetectorThresholds } from "./thresholds";
+
+/*
+ * The rule declarations (declarations.ts) as SQL: one query per declaration and horizon, GROUP BY
+ * its keys and window, HAVING its threshold predicate, over a table with the catalog's column
+ * names as Athena names them (underscored). Two dialects: "athena" (Trino, Athena engine v3) and
+ * "duckdb" (the differential test's independent engine, and the benchmark's).
+ *
+ * Each query reads the records through three steps:
+ * - `r`: the record's fields (packet-level addresses when logged, '-' as absent, the window),
+ *   only records with log-status OK (or none) and the caller's `where`;
+ * - `f`: the network context as booleans per record (inside, NAT gateway, load balancer,
+ *   approved resolver, threat list), records without an address or from an allowed source left out;
+ * - `g` (rules that tell probes from answers): `response`, with listeners learned from `f`.
+ *
+ * Set-based where the engine learns as records arrive: a port is a listener (its flows are
+ * answers) when it has answered enough distinct peer ports anywhere in the queried range,
+ * whereas the engine counts the answers it reads before that as probes. A group's interface is
+ * that of its earliest record (ties: the smallest interface id); the engine's is the first it
+ * reads. The two agree whenever records arrive in start order and a listener's first answers
+ * stay below every threshold, which the differential test's inputs are built to hold.
+ */
+
+export type SqlDialect = "athena" | "duckdb";
+
+export interface QueryOptions {
+  readonly dialect: SqlDialect;
+  /** Table (or table expression) with the catalog's underscored column names. */
+  readonly table: string;
+  /** Extra SQL boolean ANDed into every WHERE (the caller's partition and time filter). */
+  readonly where?: string;
+  readonly thresholds: DetectorThresholds;
+  /**
+   * The catalog names of the fields the table has (its log format's). Fields it lacks read as
+   * absent (a record without flow-direction, tcp-flags or packet-level addresses).
+   * @default DEFAULT_FIELD_NAMES (the AWS default format, version 2)
+   */
+  readonly fields?: readonly string[];
+}
+
+export interface RuleQuery {
+  /** The declaration's id (declarations.ts). */
+  readonly rule: string;
+  readonly horizonSeconds: number;
+  readonly sql: string;
+  /** The thresholds the query was rendered with: findingsFromRows reads severities, threat-list names and suppressions from them. */
+  readonly thresholds: DetectorThresholds;
+}
+
+/**
+ * Athena's longest query string: a threat list of tens of thousands of entries would pass it.
+ * @see https://docs.aws.amazon.com/athena/latest/ug/service-limits.html
+ */
+export const ATHENA_MAX_QUERY_BYTES = 262_144;
+
+const byId = new Map(DECLARATIONS.map((d) => [d.id, d]));
+
+/** Every windowed rule's query, one per declaration and horizon. */
+export function ruleQueries(o: QueryOptions): RuleQuery[] {
+  const out = DECLARATIONS.map((d) => ruleQuery(d, o));
+  if (o.dialect === "athena") {
+    const long = out.filter((q) => Buffer.byteLength(q.sql) > ATHENA_MAX_QUERY_BYTES);
+    if (long.length > 0) {
+      throw new DetectorError(
+        `detectors.threatIntel: the rules' Athena queries would exceed Athena's ${ATHENA_MAX_QUERY_BYTES} bytes (got ${long.map((q) => `${q.rule} ${Buffer.byteLength(q.sql)}`).join(", ")}). ` +
+          "Merge the threat lists' addresses into fewer CIDRs, or split them across environments.",
+      );
+    }
+  }
+  return out;
+}
+
+/** The query of one declaration at its short horizon. */
+export function ruleQuery(d: RuleDeclaration, o: QueryOptions): RuleQuery {
+  const seconds = o.thresholds.windowSeconds;
+  return Object.freeze({ rule: d.id, horizonSeconds: seconds, sql: render(d, o, seconds), thresholds: o.thresholds });
+}
+
+/** snake_case of a measure name: Athena returns column names in lower case. */
+const column = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+const KEY_COLUMN: Readonly<Record<Key, string>> = Object.freeze({ src: "src", dst: "dst", port: "port", protocol: "protocol", interface: "iface" });
+
+function render(d: RuleDeclaration, o: QueryOptions, seconds: number): string {
+  const t = o.thresholds;
+  const dialect = o.dialect;
+  const needsResponse = JSON.stringify([d.records, d.measures]).includes('"response"');
+  const from = needsResponse ? "g" : "f";
+  const keys = d.keys.map((k) => KEY_COLUMN[k]);
+  const pred = (p: Predicate) => predicate(p, t);
+  const measure = (m: Measure) => aggregate(m, dialect, pred);
+  const measures = Object.entries(d.measures).map(([name, m]) => `${measure(m)} AS ${column(name)}`);
+  const term = (x: Term): string => sqlTerm(x, t, (name) => measure(d.measures[name]!));
+  const iface = d.keys.includes("interface") ? "iface" : `substr(min(lpad(CAST("start" AS VARCHAR), 16, '0') || '|' || coalesce(iface, '')), 18)`;
+  const select = [...keys.map((k, i) => `${k} AS ${d.keys[i] === "interface" ? "interface_id" : k}`), "window_start", ...(d.keys.includes("interface") ? [] : [`${iface} AS interface_id`]), ...measures];
+  return [
+    `WITH ${commonTables(o, seconds, needsResponse)}`,
+    `SELECT ${select.join(", ")}`,
+    `FROM ${from}`,
+    ...(d.records === "every flow" ? [] : [`WHERE ${pred(d.records)}`]),
+    `GROUP BY ${[...keys, "window_start"].join(", ")}`,
+    ...("always" in d.having ? [] : [`HAVING ${condition(d.having, term)}`]),
+    `ORDER BY ${["window_start", ...keys].join(", ")}`,
+  ].join("\n");
+}
+
+/** The r, f (and g) tables every query starts from. */
+function commonTables(o: QueryOptions, seconds: number, withResponse: boolean): string {
+  const fields = new Set(o.fields ?? DEFAULT_FIELD_NAMES);
+  const col = (field: string, type: "VARCHAR" | "BIGINT") => (fields.has(field) ? `"${athenaColumn(field)}"` : `CAST(NULL AS ${type})`);
+  const text = (field: string) => (fields.has(field) ? `NULLIF(${col(field, "VARCHAR")}, '-')` : "CAST(NULL AS VARCHAR)");
+  const number = (field: string) => `CAST(${col(field, "BIGINT")} AS BIGINT)`;
+  const nonNegative = (field: string) => `greatest(coalesce(${number(field)}, 0), 0)`;
+  const iface = fields.has("interface-id") ? text("interface-id") : text("tgw-attachment-id");
+  const start = `coalesce(${number("start")}, 0)`;
+  const status = fields.has("log-status") ? `coalesce(${text("log-status")}, 'OK') = 'OK'` : "TRUE";
+  const r = [
+    `coalesce(${text("pkt-srcaddr")}, ${text("srcaddr")}) AS src`,
+    `coalesce(${text("pkt-dstaddr")}, ${text("dstaddr")}) AS dst`,
+    `${iface} AS iface`,
+    `${number("srcport")} AS srcport`,
+    `${number("dstport")} AS port`,
+    `${number("protocol")} AS protocol`,
+    `${nonNegative("packets")} AS packets`,
+    `${nonNegative("bytes")} AS bytes`,
+    `${start} AS "start"`,
+    `${start} - ${start} % ${seconds} AS window_start`,
+    `coalesce(${text("action")} = 'REJECT', FALSE) AS rejected`,
+    `${text("flow-direction")} AS direction`,
+    `${number("tcp-flags")} AS tcp_flags`,
+    `${nonNegative("packets-lost-no-route")} AS lost_no_route`,
+    `${nonNegative("packets-lost-blackhole")} AS lost_blackhole`,
+    `${nonNegative("packets-lost-mtu-exceeded")} AS lost_mtu_exceeded`,
+    `${nonNegative("packets-lost-ttl-expired")} AS lost_ttl_expired`,
+  ];
+  const where = [status, ...(o.where !== undefined ? [`(${o.where})`] : [])];
+  const t = o.thresholds;
+  const n = t.network;
+  const threats = t.threatIntel.flatMap((l) => l.entries);
+  const member = (a: string, entries: readonly string[]) => membership(a, entries, o.dialect);
+  const flags = [
+    `${member("src", n.cidrs)} AS src_inside`,
+    `${member("dst", n.cidrs)} AS dst_inside`,
+    `${member("src", n.natGateways)} AS src_nat`,
+    `${member("dst", n.natGateways)} AS dst_nat`,
+    `${member("src", n.loadBalancers)} AS src_lb`,
+    `${member("dst", n.loadBalancers)} AS dst_lb`,
+    `${member("dst", approvedResolvers(n))} AS dst_resolver`,
+    `${member("src", threats)} AS src_threat`,
+    `${member("dst", threats)} AS dst_threat`,
+  ];
+  const allowed = t.allowedSources.length === 0 ? "" : ` AND src NOT IN (${t.allowedSources.map(literal).join(", ")})`;
+  const tables = [
+    `r AS (SELECT ${r.join(", ")} FROM ${o.table} WHERE ${where.join(" AND ")})`,
+    `f AS (SELECT r.*, ${flags.join(", ")} FROM r WHERE src IS NOT NULL AND dst IS NOT NULL${allowed})`,
+  ];
+  if (withResponse) {
+    const bit = (mask: number) => (o.dialect === "athena" ? `bitwise_and(tcp_flags, ${mask})` : `(tcp_flags & ${mask})`);
+    // TCP flags decide when logged: SYN-ACK (flow logs record ACK only with SYN) answers, SYN alone opens.
+    const flagsDecide = `(protocol = 6 AND tcp_flags > 0 AND ${bit(18)} <> 0)`;
+    const peers = Math.min(t.listenerPeers, 3);
+    tables.push(
+      // A listener: a port below its peers' that accepted flows to enough distinct peer ports.
+      `listeners AS (SELECT src AS host, srcport AS host_port FROM f WHERE port IS NOT NULL AND NOT rejected AND NOT ${flagsDecide} AND srcport IS NOT NULL AND srcport < port GROUP BY src, srcport HAVING count(DISTINCT port) >= ${peers})`,
+      `g AS (SELECT f.*, (port IS NULL OR src_lb OR dst_lb OR (dst_nat AND NOT src_inside) OR (NOT (rejected AND (direction = 'ingress' OR (direction IS NULL AND NOT src_inside))) AND ` +
+        `CASE WHEN ${flagsDecide} THEN ${bit(16)} <> 0 ELSE coalesce(srcport < port AND l.host IS NOT NULL, FALSE) END)) AS response ` +
+        `FROM f LEFT JOIN listeners l ON l.host = f.src AND l.host_port = f.srcport)`,
+    );
+  }
+  return tables.join(",\n");
+}
+
+const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
+/** The SQL of a flow fact (declarations.ts FLOW_FACTS). */
+const FACT_SQL: Readonly<Record<FlowFact, string>> = Object.freeze({
+  rejected: "rejected",
+  inbound: "(direction = 'ingress' OR (direction IS NULL AND NOT src_inside))",
+  response: "response",
+  egress: "(src_inside AND NOT dst_inside AND NOT rejected AND coalesce(direction, '') <> 'ingress' AND NOT src_nat)",
+  srcInside: "src_inside",
+  dstInside: "dst_inside",
+  srcNatGateway: "src_nat",
+  dstApprovedResolver: "dst_resolver",
+  srcThreat: "src_threat",
+  dstThreat: "dst_threat",
+});
+
+const NUMBER_SQL: Readonly<Record<FlowNumber, string>> = Object.freeze({
+  port: "port",
+  protocol: "protocol",
+  packets: "packets",
+  bytes: "bytes",
+  tcpFlags: "tcp_flags",
+  packetsLostNoRoute: "lost_no_route",
+  packetsLostBlackhole: "lost_blackhole",
+  packetsLostMtuExceeded: "lost_mtu_exceeded",
+  packetsLostTtlExpired: "lost_ttl_expired",
+});
+
+function num(n: number): string {
+  if (!Number.isFinite(n)) throw new DetectorError(`detectors.thresholds: a threshold the rules' SQL compares with must be a finite number (got ${n}). Set it to a number.`);
+  return String(n);
+}
+
+function predicate(p: Predicate, t: DetectorThresholds): string {
+  if (typeof p === "string") return FACT_SQL[p];
+  if ("not" in p) return `NOT ${predicate(p.not, t)}`;
+  if ("all" in p) return `(${p.all.map((x) => predicate(x, t)).join(" AND ")})`;
+  if ("any" in p) return `(${p.any.map((x) => predicate(x, t)).join(" OR ")})`;
+  const field = NUMBER_SQL[p.field];
+  if ("in" in p) {
+    const values = typeof p.in === "string" ? t[p.in] : p.in;
+    return values.length === 0 ? "FALSE" : `coalesce(${field} IN (${values.map(num).join(", ")}), FALSE)`;
+  }
+  if ("equals" in p) return `coalesce(${field} = ${num(p.equals)}, FALSE)`;
+  if ("above" in p) return `coalesce(${field} > ${num(p.above)}, FALSE)`;
+  const limit = typeof p.atMost === "number" ? p.atMost : t[p.atMost.threshold] * (p.atMost.times ?? 1);
+  return `coalesce(${field} <= ${num(limit)}, FALSE)`;
+}
+
+function aggregate(m: Measure, dialect: SqlDialect, pred: (p: Predicate) => string): string {
+  const when = (where: Predicate | undefined, value: string) => (where === undefined ? value : `CASE WHEN ${pred(where)} THEN ${value} END`);
+  if ("count" in m) return m.where === undefined ? "count(*)" : `count(${when(m.where, "1")})`;
+  if ("sum" in m) return `coalesce(sum(${when(m.where, NUMBER_SQL[m.sum])}), 0)`;
+  if ("distinct" in m) return `count(DISTINCT ${when(m.where, m.distinct)})`;
+  if ("any" in m) return `max(CASE WHEN ${pred(m.any)} THEN 1 ELSE 0 END)`;
+  if ("first" in m) {
+    const parts = m.first.map((x) => (x === "port" ? "CAST(port AS VARCHAR)" : x));
+    return `coalesce(substr(min(${when(m.where, `lpad(CAST("start" AS VARCHAR), 16, '0') || '|' || ${parts.join(" || '|' || ")}`)}), 18), '')`;
+  }
+  const value = when(m.where, NUMBER_SQL[m.list]);
+  return dialect === "athena" ? `array_join(array_agg(DISTINCT ${value}), ',')` : `coalesce(string_agg(DISTINCT CAST(${value} AS VARCHAR), ','), '')`;
+}
+
+function sqlTerm(x: Term, t: DetectorThresholds, measure: (name: string) => string): string {
+  if (typeof x === "string") return measure(x);
+  if (typeof x === "number") return num(x);
+  if ("threshold" in x) return num(t[x.threshold] * (x.times ?? 1));
+  if ("sum" in x) return `(${x.sum.map((y) => sqlTerm(y, t, measure)).join(" + ")})`;
+  if ("times" in x) return `(${sqlTerm(x.times[0], t, measure)} * ${sqlTerm(x.times[1], t, measure)})`;
+  return `round(CAST(${sqlTerm(x.roundedRatio[0], t, measure)} AS DOUBLE) / ${sqlTerm(x.roundedRatio[1], t, measure)})`;
+}
+
+function condition(c: Condition, term: (x: Term) => string): string {
+  if ("always" in c) return "TRUE";
+  if ("all" in c) return `(${c.all.map((x) => condition(x, term)).join(" AND ")})`;
+  if ("any" in c) return `(${c.any.map((x) => condition(x, term)).join(" OR ")})`;
+  if ("atLeast" in c) return `${term(c.atLeast[0])} >= ${term(c.atLeast[1])}`;
+  if ("above" in c) return `${term(c.above[0])} > ${term(c.above[1])}`;
+  return `${term(c.atMost[0])} <= ${term(c.atMost[1])}`;
+}
+
+/*
+ * Address membership. Athena: contains(cidr, CAST(address AS IPADDRESS)), IPv4 prefixes only for
+ * addresses written as IPv4 and IPv6 prefixes only for addresses written as IPv6 (Trino keeps
+ * IPv4 as IPv4-mapped IPv6, where the engine keeps the families apart). DuckDB has no inet
+ * extension here: an address becomes a fixed-width hex key ("4" and 8 digits, or "6" and 32),
+ * and a prefix is a range of keys. IPv6 written with an embedded IPv4 tail (::ffff:1.2.3.4) has
+ * no key in DuckDB and matches no prefix; the engine reads it as IPv6.
+ * @see https://trino.io/docs/current/functions/ipaddress.html
+ */
+function membership(a: string, entries: readonly string[], dialect: SqlDialect): string {
+  const prefixes = entries.map((e) => {
+    const p = parsePrefix(e);
+    if (typeof p === "string") throw new DetectorError(`network: ${JSON.stringify(e)} ${p} (got ${JSON.stringify(e)}). Give an IPv4 or IPv6 address or CIDR.`);
+    return p;
+  });
+  if (prefixes.length === 0) return "FALSE";
+  const v4 = prefixes.filter((p) => !p.v6);
+  const v6 = prefixes.filter((p) => p.v6);
+  if (dialect === "athena") {
+    const ip = `TRY_CAST(${a} AS IPADDRESS)`;
+    const any = (ps: ParsedPrefix[]) => ps.map((p) => `contains('${prefixText(p)}', ${ip})`).join(" OR ");
+    const parts = [
+      ...(v4.length > 0 ? [`(strpos(${a}, ':') = 0 AND (${any(v4)}))`] : []),
+      ...(v6.length > 0 ? [`(strpos(${a}, ':') > 0 AND (${any(v6)}))`] : []),
+    ];
+    return `coalesce(${parts.join(" OR ")}, FALSE)`;
+  }
+  const key = duckdbKey(a);
+  const ranges = prefixes.map((p) => {
+    const [lo, hi] = keyRange(p);
+    return lo === hi ? `k = '${lo}'` : `k BETWEEN '${lo}' AND '${hi}'`;
+  });
+  // The key once per address: a lambda over a one-element list binds it.
+  return `coalesce(list_bool_or(list_transform([${key}], k -> ${ranges.join(" OR ")})), FALSE)`;
+}
+
+/** A prefix as text (an address alone gets /32 or /128). */
+function prefixText(p: ParsedPrefix): string {
+  if (!p.v6) return `${Array.from(p.bytes).join(".")}/${p.length}`;
+  const groups = Array.from({ length: 8 }, (_, i) => ((p.bytes[2 * i]! << 8) | p.bytes[2 * i + 1]!).toString(16));
+  return `${groups.join(":")}/${p.length}`;
+}
+
+/** The lowest and highest DuckDB key of a prefix. */
+function keyRange(p: ParsedPrefix): [string, string] {
+  const bits = p.v6 ? 128 : 32;
+  const lo = new Uint8Array(bits / 8);
+  const hi = new Uint8Array(bits / 8);
+  for (let i = 0; i < bits / 8; i++) {
+    const keep = Math.max(0, Math.min(8, p.length - i * 8));
+    const mask = keep === 0 ? 0 : (0xff << (8 - keep)) & 0xff;
+    lo[i] = p.bytes[i]! & mask;
+    hi[i] = (p.bytes[i]! & mask) | (~mask & 0xff);
+  }
+  const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  const family = p.v6 ? "6" : "4";
+  return [family + hex(lo), family + hex(hi)];
+}
+
+/** DuckDB: the hex key of an address column (NULL when it is no plain IPv4 or IPv6 address). */
+function duckdbKey(a: string): string {
+  const v4 = `'4' || printf('%02x%02x%02x%02x', ${[1, 2, 3, 4].map((i) => `CAST(split_part(${a}, '.', ${i}) AS INTEGER)`).join(", ")})`;
+  const lower = `lower(${a})`;
+  const half = (i: number) => `CASE WHEN split_part(${lower}, '::', ${i}) = '' THEN []::VARCHAR[] ELSE string_split(split_part(${lower}, '::', ${i}), ':') END`;
+  const v6 = `'6' || list_reduce(list_transform(list_transform([[${half(1)}, ${half(2)}]], h -> h[1] || list_transform(range(8 - len(h[1]) - len(h[2])), x -> '0') || h[2])[1], g -> lpad(g, 4, '0')), (x, y) -> x || y)`;
+  return `CASE WHEN regexp_full_match(${a}, '[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}') THEN ${v4} WHEN strpos(${a}, ':') > 0 AND strpos(${a}, '.') = 0 THEN ${v6} END`;
+}
+
+/** Rows as read from a query's CSV result (every value a string), to findings identical in id and fields to the engine's. */
+export function findingsFromRows(q: RuleQuery, rows: readonly Readonly<Record<string, string>>[]): Finding[] {
+  const d = byId.get(q.rule);
+  if (!d) throw new DetectorError(`detector: no rule declaration ${JSON.stringify(q.rule)} (got ${JSON.stringify(q.rule)}). Use a RuleQuery from ruleQueries().`);
+  const t = q.thresholds;
+  const context = new AddressContext(t);
+  const suppressions = new Suppressions(t.suppress);
+  const out: Finding[] = [];
+  for (const row of rows) {
+    const n: Record<string, number> = {};
+    const values: Record<string, (string | number)[]> = {};
+    for (const [name, m] of Object.entries(d.measures)) {
+      const raw = row[column(name)] ?? "";
+      if ("first" in m) {
+        const parts = raw === "" ? [] : raw.split("|");
+        values[name] = m.first.map((x, i) => (x === "port" ? Number(parts[i]) : parts[i] ?? ""));
+      } else if ("list" in m) values[name] = raw.split(",").filter((x) => x !== "").map(Number).sort((a, b) => a - b);
+      else n[name] = Number(raw);
+    }
+    const value = (x: Term) => termValue(x, t, n);
+    if (!holds(d.having, value)) continue;
+    const evidence: Record<string, number> = {};
+    for (const [name, x] of Object.entries(d.evidence)) evidence[name] = value(x);
+    let severity: Severity = d.severity.base;
+    for (const r of d.severity.raise ?? []) {
+      if (holds(r.when, value)) {
+        severity = r.to;
+        break;
+      }
+    }
+    const text = (k: Key) => (d.keys.includes(k) ? row[k] : undefined);
+    const number = (k: Key) => (d.keys.includes(k) ? Number(row[k]) : undefined);
+    const interfaceId = row.interface_id || undefined;
+    const port = number("port");
+    const described: Described = {
+      src: text("src"), dst: text("dst"), port, protocol: number("protocol"), interfaceId,
+      n: { ...n, ...evidence }, values, seconds: q.horizonSeconds, threatList: (a) => context.threatList(a),
+    };
+    const rule = typeof d.rule === "string" ? d.rule : d.rule.byPort[port!] ?? d.rule.otherwise;
+    const f = finding({
+      rule, severity,
+      ...endpoints(d, described, value),
+      interfaceId,
+      window: { start: Number(row.window_start), end: Number(row.window_start) + q.horizonSeconds },
+      evidence,
+      description: d.describe(described),
+    });
+    if (!suppressions.match(f)) out.push(f);
+  }
+  return out;
+}
+
+/** The endpoints a finding names: its keys, or the first destination (and port) a per-source rule names. */
+function endpoints(d: RuleDeclaration, x: Described, value: (t: Term) => number): { src?: string; dst?: string; port?: number; protocol?: number } {
+  const out: { src?: string; dst?: string; port?: number; protocol?: number } = {};
+  if (x.src !== undefined) out.src = x.src;
+  if (x.dst !== undefined) out.dst = x.dst;
+  if (x.port !== undefined) out.port = x.port;
+  if (x.protocol !== undefined) out.protocol = x.protocol;
+  const named = d.namesFirst;
+  if (named && (named.when === undefined || holds(named.when, value))) {
+    const m = d.measures[named.measure]!;
+    const first = x.values[named.measure]!;
+    if ("first" in m) m.first.forEach((k, i) => (k === "port" ? (out.port = Number(first[i])) : (out.dst = String(first[i]))));
+  }
+  if (d.fixed?.protocol !== undefined) out.protocol = d.fixed.protocol;
+  return out;
+}
+
+function termValue(x: Term, t: DetectorThresholds, n: Readonly<Record<string, number>>): number {
+  if (typeof x === "string") return n[x]!;
+  if (typeof x === "number") return x;
+  if ("threshold" in x) return t[x.threshold] * (x.times ?? 1);
+  if ("sum" in x) return x.sum.reduce<number>((a, y) => a + termValue(y, t, n), 0);
+  if ("times" in x) return termValue(x.times[0], t, n) * termValue(x.times[1], t, n);
+  return Math.round(termValue(x.roundedRatio[0], t, n) / termValue(x.roundedRatio[1], t, n));
+}
+
+function holds(c: Condition, value: (x: Term) => number): boolean {
+  if ("always" in c) return true;
+  if ("all" in c) return c.all.every((x) => holds(x, value));
+  if ("any" in c) return c.any.some((x) => holds(x, value));
+  if ("atLeast" in c) return value(c.atLeast[0]) >= value(c.atLeast[1]);
+  if ("above" in c) return value(c.above[0]) > value(c.above[1]);
+  return value(c.atMost[0]) <= value(c.atMost[1]);
+}
