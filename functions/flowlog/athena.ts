@@ -93,3 +93,40 @@ export function archiveLayout(bucket: string, account: string, region: string | 
 export const RECENT_PARTITIONS =
   "(year, month, day) IN ((year(current_date), month(current_date), day(current_date)), " +
   "(year(current_date - interval '1' day), month(current_date - interval '1' day), day(current_date - interval '1' day)))";
+
+/** A table's partitioning as the detector's queries need it: its keys and the Regions it reads. */
+export interface PartitionScheme {
+  /** The table's partition keys, as ArchiveLayout.partitionKeys gives them. */
+  readonly partitionKeys: readonly string[];
+  /** The Regions the table reads: the values of REGION_PARTITION when it is a key. */
+  readonly regions: readonly string[];
+}
+
+/** The partitions (UTC year, month, day and hour when hourly) a time range touches, oldest first. */
+export function partitionsOf(keys: readonly string[], startSeconds: number, endSeconds: number): Record<string, number>[] {
+  const hourly = keys.includes("hour");
+  const step = hourly ? 3600 : 86400;
+  const out: Record<string, number>[] = [];
+  // Whole partitions: from the one holding the start to the one holding the end (inclusive).
+  for (let t = Math.floor(startSeconds / step) * step; t <= endSeconds; t += step) {
+    const d = new Date(t * 1000);
+    out.push({ year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), ...(hourly ? { hour: d.getUTCHours() } : {}) });
+  }
+  return out;
+}
+
+/**
+ * A WHERE condition naming exactly the partitions of [startSeconds, endSeconds] (UTC, as AWS
+ * names the folders) and, for a multi-Region table, its Regions: Athena's partition projection
+ * then lists only those S3 prefixes, so a query reads the look-back's objects and no others.
+ * Each partition is an explicit conjunction of equalities, which projection prunes on in Athena
+ * and which DuckDB reads the same way.
+ * @see https://docs.aws.amazon.com/athena/latest/ug/partition-projection.html
+ */
+export function partitionFilter(scheme: PartitionScheme, startSeconds: number, endSeconds: number): string {
+  const dateKeys = scheme.partitionKeys.filter((k) => k !== REGION_PARTITION);
+  const parts = partitionsOf(dateKeys, startSeconds, endSeconds).map((p) => `(${dateKeys.map((k) => `${k} = ${p[k]}`).join(" AND ")})`);
+  const dates = parts.length === 1 ? parts[0]! : `(${parts.join(" OR ")})`;
+  if (!scheme.partitionKeys.includes(REGION_PARTITION)) return dates;
+  return `${REGION_PARTITION} IN (${scheme.regions.map((r) => `'${r.replace(/'/g, "''")}'`).join(", ")}) AND ${dates}`;
+}

@@ -3,6 +3,7 @@
  * lines (Logs Insights or S3 objects), runs the engine, and delivers findings to Security Hub
  * and SNS. handler.ts parses the event and builds the clients.
  */
+import type { AthenaClient } from "@aws-sdk/client-athena";
 import {
   CloudWatchLogsClient,
   GetQueryResultsCommand,
@@ -12,6 +13,7 @@ import {
 } from "@aws-sdk/client-cloudwatch-logs";
 import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { BatchImportFindingsCommand, SecurityHubClient } from "@aws-sdk/client-securityhub";
+import type { LambdaClient } from "@aws-sdk/client-lambda";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import type { Readable } from "stream";
 import { LogFormat } from "../flowlog/format";
@@ -23,6 +25,9 @@ import type { Finding } from "../detect/findings";
 import { snsMessage } from "../detect/report";
 import { feedParquet, feedStream } from "../detect/run";
 import type { DetectorThresholds } from "../detect/thresholds";
+import { RetryPolicy, withRetry } from "./retry";
+import type { AthenaSettings, QueryRenderer } from "./scheduled";
+import { loadThreatLists, S3ThreatList } from "./threat-lists";
 
 /** Logs Insights returns at most this many rows per query. */
 export const INSIGHTS_ROW_LIMIT = 10_000;
@@ -32,6 +37,10 @@ export interface DetectorClients {
   readonly s3: S3Client;
   readonly securityHub: SecurityHubClient;
   readonly sns: SNSClient;
+  /** The scheduled run's Athena queries; absent where the environment has no Athena. */
+  readonly athena?: AthenaClient;
+  /** Self-invocation, for a run that continues in a new invocation. */
+  readonly lambda?: LambdaClient;
 }
 
 export interface DetectorSettings {
@@ -46,8 +55,28 @@ export interface DetectorSettings {
   readonly thresholds: DetectorThresholds;
   /** Give up on one Logs Insights query after this long. @default 60000 */
   readonly queryTimeoutMs?: number;
-  /** Poll interval for GetQueryResults. @default 1000 */
+  /** Poll interval for GetQueryResults and GetQueryExecution. @default 1000 */
   readonly pollMs?: number;
+  /**
+   * The scheduled run queries the archive with Athena here (environments with an S3 archive and
+   * Athena); without it, it runs Logs Insights `stats` queries on `logGroupName`.
+   * @default - Logs Insights
+   */
+  readonly athena?: AthenaSettings;
+  /** Give up on one Athena query after this long. @default 120000 */
+  readonly athenaQueryTimeoutMs?: number;
+  /** Renders the rules as queries (functions/detect/sql.ts); the scheduled run needs it. */
+  readonly renderer?: QueryRenderer;
+  /** Queries in flight at once. @default QUERY_CONCURRENCY (5) */
+  readonly concurrency?: number;
+  /** Time kept for delivering findings after the last query, ms. @default 60000 */
+  readonly deliveryReserveMs?: number;
+  /** Threat lists read from S3 on every run. @default [] */
+  readonly threatLists?: readonly S3ThreatList[];
+  /** The function's own name, to continue a run in a new invocation (AWS_LAMBDA_FUNCTION_NAME). */
+  readonly functionName?: string;
+  /** Retries of throttled calls. @default - retry.ts defaults (6 attempts) */
+  readonly retry?: RetryPolicy;
 }
 
 export interface DetectorDeps {
@@ -56,6 +85,10 @@ export interface DetectorDeps {
   readonly now: () => Date;
   readonly sleep: (ms: number) => Promise<void>;
   readonly log: (message: string, fields?: Record<string, unknown>) => void;
+  /** Time left before Lambda stops the invocation, ms (the context's getRemainingTimeInMillis). @default - unlimited */
+  readonly remainingMs?: () => number;
+  /** Jitter of retries, a number in [0, 1). @default Math.random */
+  readonly random?: () => number;
 }
 
 /** What a run returns (the on-demand CLI prints it). */
@@ -77,12 +110,12 @@ export const INSIGHTS_QUERY_UNMASKED = `fields unmask(@message) as @message | so
 async function runQuery(deps: DetectorDeps, start: number, end: number): Promise<GetQueryResultsCommandOutput["results"]> {
   const { logs } = deps.clients;
   const { logGroupName, queryTimeoutMs = 60_000, pollMs = 1000 } = deps.settings;
-  const started = await logs.send(new StartQueryCommand({ logGroupName, startTime: start, endTime: end, queryString: deps.settings.unmask ? INSIGHTS_QUERY_UNMASKED : INSIGHTS_QUERY, limit: INSIGHTS_ROW_LIMIT }));
+  const started = await withRetry(deps, "Logs Insights StartQuery", () => logs.send(new StartQueryCommand({ logGroupName, startTime: start, endTime: end, queryString: deps.settings.unmask ? INSIGHTS_QUERY_UNMASKED : INSIGHTS_QUERY, limit: INSIGHTS_ROW_LIMIT })), deps.settings.retry);
   const queryId = started.queryId;
   if (!queryId) throw new DetectorError(`Logs Insights returned no query id for ${logGroupName}`);
   const deadline = deps.now().getTime() + queryTimeoutMs;
   for (;;) {
-    const r = await logs.send(new GetQueryResultsCommand({ queryId }));
+    const r = await withRetry(deps, `Logs Insights GetQueryResults ${queryId}`, () => logs.send(new GetQueryResultsCommand({ queryId })), deps.settings.retry);
     if (r.status === "Complete") return r.results ?? [];
     if (r.status === "Failed" || r.status === "Cancelled" || r.status === "Timeout" || r.status === "Unknown") {
       throw new DetectorError(`Logs Insights query ${queryId} on ${logGroupName} ended ${r.status}`);
@@ -160,7 +193,7 @@ export function securityHubFailure(err: unknown, account: string, region: string
  * when the other fails; any failure is thrown afterwards so it reaches the function's Errors
  * metric (and the DLQ for asynchronous invocations).
  */
-export async function deliver(deps: DetectorDeps, findings: readonly Finding[], stats: ParseStats): Promise<{ securityHub: number; sns: boolean }> {
+export async function deliver(deps: DetectorDeps, findings: readonly Finding[], stats: ParseStats, summary?: string): Promise<{ securityHub: number; sns: boolean }> {
   if (findings.length === 0) return { securityHub: 0, sns: false };
   const { settings, clients } = deps;
   const failures: string[] = [];
@@ -169,7 +202,7 @@ export async function deliver(deps: DetectorDeps, findings: readonly Finding[], 
   const asff = findings.map((f) => toAsff(f, { account: settings.account, region: settings.region, environment: settings.environment }, now));
   for (const batch of batches(asff)) {
     try {
-      const r = await clients.securityHub.send(new BatchImportFindingsCommand({ Findings: batch as never }));
+      const r = await withRetry(deps, "Security Hub BatchImportFindings", () => clients.securityHub.send(new BatchImportFindingsCommand({ Findings: batch as never })), settings.retry);
       imported += r.SuccessCount ?? 0;
       if ((r.FailedCount ?? 0) > 0) {
         const first = r.FailedFindings?.[0];
@@ -184,7 +217,9 @@ export async function deliver(deps: DetectorDeps, findings: readonly Finding[], 
   let published = false;
   try {
     const { subject, message } = snsMessage(settings.environment, findings, stats);
-    await clients.sns.send(new PublishCommand({ TopicArn: settings.topicArn, Subject: subject, Message: message }));
+    // A query run reads no records itself: its line says what the queries did instead.
+    const body = summary === undefined ? message : message.replace(/^Records read .*$/m, summary);
+    await withRetry(deps, "SNS Publish", () => clients.sns.send(new PublishCommand({ TopicArn: settings.topicArn, Subject: subject, Message: body })), settings.retry);
     published = true;
   } catch (err) {
     failures.push(`SNS publish failed: ${(err as Error).message}`);
@@ -196,9 +231,13 @@ export async function deliver(deps: DetectorDeps, findings: readonly Finding[], 
   return { securityHub: imported, sns: published };
 }
 
-/** Scheduled and on-demand mode: the last `sinceSeconds` of the log group. */
+/**
+ * On-demand mode (`flowlog-kit detect --env`): the records of the last `sinceSeconds` of the log
+ * group, read whole through Logs Insights and analysed here, as evidence a person asked for. The
+ * scheduled run never reads records: it runs the rules as queries (scheduled.ts).
+ */
 export async function detectRecent(deps: DetectorDeps, sinceSeconds: number): Promise<DetectorResult> {
-  const engine = new DetectionEngine(deps.settings.thresholds, deps.settings.format);
+  const engine = new DetectionEngine(await loadThreatLists(deps, deps.settings.thresholds), deps.settings.format);
   const end = seconds(deps.now());
   const truncated: { start: number; end: number }[] = [];
   await queryLines(deps, end - sinceSeconds, end, (l) => engine.addLine(l), truncated);
@@ -229,7 +268,7 @@ export async function s3ParquetSource(s3: S3Client, bucket: string, key: string)
 
 /** Archive mode: new flow-log objects in S3, streamed (gzip or plain) or read a row group at a time (Parquet) through the engine. */
 export async function detectObjects(deps: DetectorDeps, objects: readonly { bucket: string; key: string }[]): Promise<DetectorResult> {
-  const engine = new DetectionEngine(deps.settings.thresholds, deps.settings.format);
+  const engine = new DetectionEngine(await loadThreatLists(deps, deps.settings.thresholds), deps.settings.format);
   for (const o of objects) {
     if (isParquetName(o.key)) {
       await feedParquet(engine, await s3ParquetSource(deps.clients.s3, o.bucket, o.key));

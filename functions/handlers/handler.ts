@@ -3,7 +3,9 @@
  * or an on-demand invoke from `flowlog-kit detect --env`), then hands over to the logic in
  * detect.ts with clients built once per container.
  */
+import { AthenaClient } from "@aws-sdk/client-athena";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
+import { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SecurityHubClient } from "@aws-sdk/client-securityhub";
 import { SNSClient } from "@aws-sdk/client-sns";
@@ -13,6 +15,9 @@ import { DetectorError } from "../detect/engine";
 import { resolveThresholds } from "../detect/thresholds";
 import { DetectorDeps, DetectorResult, detectObjects, detectRecent, DetectorSettings, s3Objects } from "./detect";
 import { requireEnv } from "./env";
+import { RENDERER } from "./renderer";
+import { AthenaSettings, ContinueEvent, detectScheduled, QueryRenderer } from "./scheduled";
+import { parseS3Uri, S3ThreatList } from "./threat-lists";
 
 /** The longest look-back an invocation may ask for: a Lambda run lasts at most 15 minutes. */
 export const MAX_SINCE_SECONDS = 7 * 24 * 3600;
@@ -24,6 +29,7 @@ export interface OnDemandEvent {
 
 type DetectorEvent =
   | { readonly kind: "scheduled" }
+  | { readonly kind: "continue"; readonly cursor: ContinueEvent }
   | { readonly kind: "on-demand"; readonly sinceSeconds: number }
   | { readonly kind: "s3"; readonly objects: { bucket: string; key: string }[] };
 
@@ -31,6 +37,11 @@ type DetectorEvent =
 export function parseEvent(event: unknown): DetectorEvent {
   const e = (event ?? {}) as Record<string, unknown>;
   if (e.source === "aws.events" && e["detail-type"] === "Scheduled Event") return { kind: "scheduled" };
+  if (e.mode === "continue") {
+    const ok = typeof e.end === "number" && Number.isInteger(e.end) && typeof e.hop === "number" && Number.isInteger(e.hop) && e.hop >= 1 && Array.isArray(e.pending) && e.pending.every((k) => typeof k === "string");
+    if (!ok) throw new DetectorError(`continue: not a cursor the detector wrote (got ${JSON.stringify(event).slice(0, 120)}). Only the detector invokes itself with mode "continue"; start a run with {"mode":"on-demand","sinceSeconds":900}.`);
+    return { kind: "continue", cursor: { mode: "continue", end: e.end as number, pending: e.pending as string[], hop: e.hop as number } };
+  }
   if (e.mode === "on-demand") {
     const since = e.sinceSeconds;
     if (typeof since !== "number" || !Number.isInteger(since) || since < 60 || since > MAX_SINCE_SECONDS) {
@@ -45,9 +56,30 @@ export function parseEvent(event: unknown): DetectorEvent {
   throw new DetectorError(`event: not a schedule, S3 notification or on-demand request (got ${JSON.stringify(event).slice(0, 120)}). Invoke with {"mode":"on-demand","sinceSeconds":900}.`);
 }
 
+/** A JSON environment variable, or a DetectorError naming it. */
+function jsonEnv<T>(name: string, env: NodeJS.ProcessEnv): T | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  try {
+    return JSON.parse(raw) as T;
+  } catch (err) {
+    throw new DetectorError(`${name}: environment variable is not JSON (got ${JSON.stringify(raw.slice(0, 60))}). The detector stack sets it; redeploy the environment's stack.`, { cause: err });
+  }
+}
+
+/** The S3 threat lists of FLOWLOG_THREAT_LISTS, each an s3:// URI. */
+function threatListsFromEnv(env: NodeJS.ProcessEnv): S3ThreatList[] {
+  const lists = jsonEnv<S3ThreatList[]>("FLOWLOG_THREAT_LISTS", env) ?? [];
+  const bad = lists.find((l) => typeof l?.name !== "string" || typeof l?.s3 !== "string" || !parseS3Uri(l.s3));
+  if (bad !== undefined) throw new DetectorError(`FLOWLOG_THREAT_LISTS: an entry is not { name, s3: "s3://bucket/key" } (got ${JSON.stringify(bad)}). The detector stack sets it; redeploy the environment's stack.`);
+  return lists;
+}
+
 /** Settings from the function's environment variables. */
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): DetectorSettings & { lookbackSeconds: number } {
   const format = requireEnv("FLOWLOG_FORMAT", env);
+  const athena = jsonEnv<AthenaSettings>("FLOWLOG_ATHENA", env);
+  const number = (name: string) => (env[name] === undefined || env[name] === "" ? undefined : Number(env[name]));
   return {
     environment: requireEnv("FLOWLOG_ENVIRONMENT", env),
     account: requireEnv("FLOWLOG_ACCOUNT", env),
@@ -59,6 +91,11 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): DetectorS
     thresholds: resolveThresholds(JSON.parse(requireEnv("FLOWLOG_THRESHOLDS", env))),
     lookbackSeconds: Number(requireEnv("FLOWLOG_LOOKBACK_SECONDS", env)),
     unmask: env.FLOWLOG_UNMASK === "1",
+    ...(athena ? { athena } : {}),
+    threatLists: threatListsFromEnv(env),
+    ...(env.AWS_LAMBDA_FUNCTION_NAME ? { functionName: env.AWS_LAMBDA_FUNCTION_NAME } : {}),
+    ...(number("FLOWLOG_QUERY_TIMEOUT_MS") !== undefined ? { queryTimeoutMs: number("FLOWLOG_QUERY_TIMEOUT_MS"), athenaQueryTimeoutMs: number("FLOWLOG_QUERY_TIMEOUT_MS") } : {}),
+    ...(number("FLOWLOG_QUERY_CONCURRENCY") !== undefined ? { concurrency: number("FLOWLOG_QUERY_CONCURRENCY") } : {}),
   };
 }
 
@@ -67,7 +104,9 @@ export async function handle(event: unknown, deps: DetectorDeps, lookbackSeconds
   const parsed = parseEvent(event);
   switch (parsed.kind) {
     case "scheduled":
-      return detectRecent(deps, lookbackSeconds);
+      return detectScheduled(deps, lookbackSeconds);
+    case "continue":
+      return detectScheduled(deps, lookbackSeconds, parsed.cursor);
     case "on-demand":
       return detectRecent(deps, parsed.sinceSeconds);
     case "s3":
@@ -77,17 +116,21 @@ export async function handle(event: unknown, deps: DetectorDeps, lookbackSeconds
 
 let cached: { deps: DetectorDeps; lookbackSeconds: number } | undefined;
 
-function coldStart(): { deps: DetectorDeps; lookbackSeconds: number } {
-  const settings = settingsFromEnv();
+function coldStart(renderer: QueryRenderer): { deps: DetectorDeps; lookbackSeconds: number } {
+  const settings = { ...settingsFromEnv(), renderer };
   const region = settings.region;
+  // One attempt per SDK call: retry.ts is the one retry layer, so the attempts it reports are all there were.
+  const config = { region, maxAttempts: 1 };
   return {
     lookbackSeconds: settings.lookbackSeconds,
     deps: {
       clients: {
-        logs: new CloudWatchLogsClient({ region }),
-        s3: new S3Client({ region }),
-        securityHub: new SecurityHubClient({ region }),
-        sns: new SNSClient({ region }),
+        logs: new CloudWatchLogsClient(config),
+        s3: new S3Client(config),
+        securityHub: new SecurityHubClient(config),
+        sns: new SNSClient(config),
+        ...(settings.athena ? { athena: new AthenaClient(config) } : {}),
+        lambda: new LambdaClient(config),
       },
       settings,
       now: () => new Date(),
@@ -97,7 +140,13 @@ function coldStart(): { deps: DetectorDeps; lookbackSeconds: number } {
   };
 }
 
-export async function handler(event: unknown): Promise<DetectorResult> {
-  cached ??= coldStart();
-  return handle(event, cached.deps, cached.lookbackSeconds);
+/** The Lambda context's part the detector uses. */
+export interface LambdaContextLike {
+  getRemainingTimeInMillis(): number;
+}
+
+export async function handler(event: unknown, context?: LambdaContextLike): Promise<DetectorResult> {
+  cached ??= coldStart(RENDERER);
+  const deps = context ? { ...cached.deps, remainingMs: () => context.getRemainingTimeInMillis() } : cached.deps;
+  return handle(event, deps, cached.lookbackSeconds);
 }

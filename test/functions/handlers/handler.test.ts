@@ -57,8 +57,8 @@ const scanLines = range(30).map((i) => line({ src: "203.0.113.9", dst: "10.0.1.5
 const greLines = range(150).map((i) => line({ src: `10.0.${i >> 8}.${i & 255}`, dst: "203.0.113.80", dstport: 0, protocol: 47, start: T }));
 const rows = (lines: string[]) => lines.map((l) => [{ field: "@message", value: l }, { field: "@ptr", value: "p" }]);
 
-describe("scheduled mode (EventBridge -> Logs Insights)", () => {
-  const scheduled = { source: "aws.events", "detail-type": "Scheduled Event" };
+describe("on-demand mode (flowlog-kit detect --env -> Logs Insights records)", () => {
+  const onDemand = (sinceSeconds: number) => ({ mode: "on-demand", sinceSeconds });
 
   it("queries the log group for the look-back window, polls until complete, and delivers findings", async () => {
     logs.on(StartQueryCommand).resolves({ queryId: "q1" });
@@ -66,7 +66,7 @@ describe("scheduled mode (EventBridge -> Logs Insights)", () => {
     hub.on(BatchImportFindingsCommand).resolves({ SuccessCount: 1, FailedCount: 0 });
     sns.on(PublishCommand).resolves({ MessageId: "m" });
     const d = deps();
-    const result = await handle(scheduled, d, 1200);
+    const result = await handle(onDemand(1200), d, 900);
     const start = logs.commandCalls(StartQueryCommand)[0]!.args[0].input;
     expect(start).toEqual({ logGroupName: "/flowlog-kit/prod/vpc-flow-logs", startTime: NOW.getTime() / 1000 - 1200, endTime: NOW.getTime() / 1000, queryString: INSIGHTS_QUERY, limit: 10000 });
     expect(logs.commandCalls(GetQueryResultsCommand)).toHaveLength(2);
@@ -84,7 +84,7 @@ describe("scheduled mode (EventBridge -> Logs Insights)", () => {
     logs.on(GetQueryResultsCommand).resolves({ status: "Complete", results: rows(greLines) });
     hub.on(BatchImportFindingsCommand).callsFake((input) => ({ SuccessCount: input.Findings.length, FailedCount: 0 }));
     sns.on(PublishCommand).resolves({});
-    const result = await handle(scheduled, deps(), 900);
+    const result = await handle(onDemand(900), deps(), 900);
     expect(hub.commandCalls(BatchImportFindingsCommand).map((c) => c.args[0].input.Findings!.length)).toEqual([100, 50]);
     expect(result.delivered).toEqual({ securityHub: 150, sns: true });
   });
@@ -112,20 +112,20 @@ describe("scheduled mode (EventBridge -> Logs Insights)", () => {
     logs.on(StartQueryCommand).resolves({ queryId: "slow" });
     logs.on(GetQueryResultsCommand).resolves({ status: "Running" });
     logs.on(StopQueryCommand).resolves({ success: true });
-    await expect(handle(scheduled, deps(), 900)).rejects.toThrow("Logs Insights query slow on /flowlog-kit/prod/vpc-flow-logs did not finish within 5000 ms; it was stopped");
+    await expect(handle(onDemand(900), deps(), 900)).rejects.toThrow("Logs Insights query slow on /flowlog-kit/prod/vpc-flow-logs did not finish within 5000 ms; it was stopped");
     expect(logs.commandCalls(StopQueryCommand)).toHaveLength(1);
   });
 
   it("fails on a query that ends Failed", async () => {
     logs.on(StartQueryCommand).resolves({ queryId: "bad" });
     logs.on(GetQueryResultsCommand).resolves({ status: "Failed" });
-    await expect(handle(scheduled, deps(), 900)).rejects.toThrow("Logs Insights query bad on /flowlog-kit/prod/vpc-flow-logs ended Failed");
+    await expect(handle(onDemand(900), deps(), 900)).rejects.toThrow("Logs Insights query bad on /flowlog-kit/prod/vpc-flow-logs ended Failed");
   });
 
   it("delivers nothing when there is nothing to report", async () => {
     logs.on(StartQueryCommand).resolves({ queryId: "q" });
     logs.on(GetQueryResultsCommand).resolves({ status: "Complete", results: [] });
-    const result = await handle(scheduled, deps(), 900);
+    const result = await handle(onDemand(900), deps(), 900);
     expect(result.findings).toEqual([]);
     expect(hub.commandCalls(BatchImportFindingsCommand)).toHaveLength(0);
     expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
@@ -273,6 +273,23 @@ describe("event and configuration errors", () => {
     expect(s.thresholds.portScanPortsPerHost).toBe(5);
     expect(s.thresholds.portSweepHosts).toBe(DEFAULT_THRESHOLDS.portSweepHosts);
     expect(s.lookbackSeconds).toBe(1200);
+  });
+
+  it("reads the Athena target, the S3 threat lists and its own name, and refuses variables it cannot read", () => {
+    const base = {
+      FLOWLOG_ENVIRONMENT: "prod", FLOWLOG_ACCOUNT: "410987654323", AWS_REGION: "eu-central-1", FLOWLOG_LOG_GROUP: "/g", FLOWLOG_TOPIC_ARN: "arn:t",
+      FLOWLOG_FORMAT: "default", FLOWLOG_THRESHOLDS: "{}", FLOWLOG_LOOKBACK_SECONDS: "1200", AWS_LAMBDA_FUNCTION_NAME: "flowlogs-prod-detector",
+    };
+    const athena = { workgroup: "flowlogs-prod", database: "flowlogs_prod", tables: [{ name: "flow_logs", partitionKeys: ["year", "month", "day"], regions: ["eu-central-1"], fileFormat: "parquet", fields: ["srcaddr"] }] };
+    const s = settingsFromEnv({ ...base, FLOWLOG_ATHENA: JSON.stringify(athena), FLOWLOG_THREAT_LISTS: '[{"name":"abuse","s3":"s3://secops-intel/abuse.txt"}]', FLOWLOG_QUERY_TIMEOUT_MS: "300000", FLOWLOG_QUERY_CONCURRENCY: "4" });
+    expect(s.athena).toEqual(athena);
+    expect(s.threatLists).toEqual([{ name: "abuse", s3: "s3://secops-intel/abuse.txt" }]);
+    expect([s.functionName, s.athenaQueryTimeoutMs, s.queryTimeoutMs, s.concurrency]).toEqual(["flowlogs-prod-detector", 300000, 300000, 4]);
+    expect(settingsFromEnv(base).athena).toBeUndefined();
+    expect(() => settingsFromEnv({ ...base, FLOWLOG_ATHENA: "{" })).toThrow('FLOWLOG_ATHENA: environment variable is not JSON (got "{"). The detector stack sets it; redeploy the environment\'s stack.');
+    expect(() => settingsFromEnv({ ...base, FLOWLOG_THREAT_LISTS: '[{"name":"abuse","s3":"abuse.txt"}]' })).toThrow(
+      'FLOWLOG_THREAT_LISTS: an entry is not { name, s3: "s3://bucket/key" } (got {"name":"abuse","s3":"abuse.txt"}). The detector stack sets it; redeploy the environment\'s stack.',
+    );
   });
 
   it("reads a transit gateway environment's format as one: its fields tell the kind", () => {

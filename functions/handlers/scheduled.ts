@@ -1,0 +1,379 @@
+/**
+ * The scheduled run at scale: the rules' aggregations run where the data lives — Athena over the
+ * S3 archive, or Logs Insights `stats` over the log group — and the function reads only the rows
+ * past thresholds (Athena's result file, Logs Insights' result rows), never raw records.
+ *
+ * A run plans one query per rule and horizon (and per Athena table), each over its own range:
+ * the look-back, or for a longer horizon (1 hour) that horizon, starting on a horizon boundary so
+ * a slow scan or a beacon is judged over whole windows across runs. Every Athena query carries
+ * the partition filter of its range and a time filter on `start`. Queries run a few at a time
+ * (QUERY_CONCURRENCY); a run that would outlive the function's timeout stops starting queries,
+ * delivers what it has, and continues in a new invocation of itself with a cursor of the queries
+ * not yet run, and says so in its log.
+ */
+import { GetQueryExecutionCommand, QueryExecution, StartQueryExecutionCommand, StopQueryExecutionCommand } from "@aws-sdk/client-athena";
+import { GetQueryResultsCommand, StartQueryCommand, StopQueryCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { InvokeCommand } from "@aws-sdk/client-lambda";
+import { partitionFilter, partitionsOf, REGION_PARTITION } from "../flowlog/athena";
+import type { LogFormat } from "../flowlog/format";
+import { newStats } from "../flowlog/stats";
+import { DetectorError } from "../detect/errors";
+import { Finding, sortFindings } from "../detect/findings";
+import type { DetectorThresholds } from "../detect/thresholds";
+import { parseCsv } from "./csv";
+import type { DetectorDeps, DetectorResult } from "./detect";
+import { deliver, detectRecent } from "./detect";
+import { withRetry } from "./retry";
+import { loadThreatLists } from "./threat-lists";
+
+/** One rendered rule query (functions/detect/sql.ts RuleQuery). */
+export interface RuleQuery {
+  readonly rule: string;
+  /** The rule's horizon: its windows are this long, and its query covers at least this much. */
+  readonly horizonSeconds: number;
+  /** Athena SQL, or a Logs Insights query string. */
+  readonly sql: string;
+}
+
+/** What renders the rules as queries and reads their rows back (functions/detect/sql.ts). */
+export interface QueryRenderer {
+  /** The rules as Athena SQL over `table`, restricted by `where` (partitions and time). */
+  athena(o: { readonly table: string; readonly where: string; readonly thresholds: DetectorThresholds; readonly fields: readonly string[] }): RuleQuery[];
+  /**
+   * The rules as Logs Insights `stats` queries over a log group of `format`.
+   * @default - none: a run without Athena reads the look-back's records (detect.ts detectRecent)
+   */
+  insights?(o: { readonly format: LogFormat; readonly thresholds: DetectorThresholds; readonly unmask: boolean }): RuleQuery[];
+  /** Findings from a query's rows (every value a string, as both engines return them). */
+  findings(q: RuleQuery, rows: readonly Readonly<Record<string, string>>[]): Finding[];
+}
+
+/** An Athena table the detector queries: its name and partitioning (functions/flowlog/athena.ts archiveLayout). */
+export interface AthenaTableTarget {
+  readonly name: string;
+  readonly partitionKeys: readonly string[];
+  /** The Regions the table reads (REGION_PARTITION values when that is a key). */
+  readonly regions: readonly string[];
+  readonly fileFormat: "plain-text" | "parquet";
+  /** The catalog names of the fields the table's log format has. */
+  readonly fields: readonly string[];
+}
+
+/** Where the scheduled run's Athena queries run. */
+export interface AthenaSettings {
+  readonly workgroup: string;
+  readonly database: string;
+  readonly tables: readonly AthenaTableTarget[];
+}
+
+/**
+ * Queries in flight at once. Athena's active-DML-query quota (running and queued together, 20 to
+ * 150 by Region, shared by every workgroup of the account) and Logs Insights' 100 concurrent
+ * queries per account are shared with analysts and dashboards: the detector takes a small share,
+ * and a quota error is retried with backoff (retry.ts).
+ * @see https://docs.aws.amazon.com/athena/latest/ug/service-limits.html
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/cloudwatch_limits_cwl.html
+ */
+export const QUERY_CONCURRENCY = 5;
+
+/**
+ * How late a record may reach its S3 partition after its `start`: AWS publishes files every 5
+ * minutes with records of up to the 10-minute aggregation interval before, and names the folder
+ * by the file's time, never earlier than its records. A range's partitions run to its end plus this.
+ * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-path.html
+ */
+export const PARTITION_LATENESS_SECONDS = 900;
+
+/** Logs Insights returns at most this many rows of a query. */
+const INSIGHTS_MAX_ROWS = 10_000;
+
+/** The most times a run hands itself over before it is refused as a loop. */
+export const MAX_CONTINUATIONS = 8;
+
+/** A continued run: the end its queries share, and the keys of the queries not yet run. */
+export interface ContinueEvent {
+  readonly mode: "continue";
+  /** Unix seconds: every query of the run ends here. */
+  readonly end: number;
+  readonly pending: readonly string[];
+  /** How many times the run has continued, this one included. */
+  readonly hop: number;
+}
+
+/** One query of a run. */
+export interface QueryJob {
+  /** Stable for the same configuration and end: the continuation's cursor names jobs by it. */
+  readonly key: string;
+  readonly engine: "athena" | "insights";
+  readonly query: RuleQuery;
+  /** Unix seconds, [start, end). */
+  readonly start: number;
+  readonly end: number;
+  readonly table?: AthenaTableTarget;
+  /** The partitions an Athena query reads, for the log line when they hold no data yet. */
+  readonly partitions?: string;
+}
+
+/** A range that covers the look-back, or the horizon when longer, starting on a horizon boundary. */
+export function rangeFor(end: number, lookbackSeconds: number, horizonSeconds: number): { start: number; end: number } {
+  const span = Math.max(lookbackSeconds, horizonSeconds);
+  return { start: Math.floor((end - span) / horizonSeconds) * horizonSeconds, end };
+}
+
+/** The time filter on `start` (quoted: several flow-log names are reserved words in SQL). */
+export const timeFilter = (start: number, end: number) => `"start" >= ${start} AND "start" < ${end}`;
+
+/** The partitions of a range, named for a log line: 2026-11-01T00 .. 2026-11-01T01 (eu-west-1). */
+function partitionsLabel(t: AthenaTableTarget, start: number, end: number): string {
+  const parts = partitionsOf(t.partitionKeys.filter((k) => k !== REGION_PARTITION), start, end + PARTITION_LATENESS_SECONDS);
+  const name = (p: Record<string, number>) => `${p.year}-${String(p.month).padStart(2, "0")}-${String(p.day).padStart(2, "0")}${p.hour === undefined ? "" : `T${String(p.hour).padStart(2, "0")}`}`;
+  return `${t.name} ${name(parts[0]!)}${parts.length > 1 ? ` .. ${name(parts[parts.length - 1]!)}` : ""} (${t.regions.join(", ")})`;
+}
+
+/**
+ * Every query of a run ending at `end`: per Athena table (or for the log group), the rules at
+ * each horizon over that horizon's range.
+ */
+export function planJobs(renderer: QueryRenderer, o: { readonly end: number; readonly lookbackSeconds: number; readonly thresholds: DetectorThresholds; readonly athena?: AthenaSettings; readonly format: LogFormat; readonly unmask: boolean }): QueryJob[] {
+  const jobs: QueryJob[] = [];
+  const byHorizon = (render: (start: number, end: number) => RuleQuery[], add: (q: RuleQuery, start: number, end: number, i: number) => void) => {
+    const first = rangeFor(o.end, o.lookbackSeconds, 1);
+    const horizons = [...new Set(render(first.start, first.end).map((q) => q.horizonSeconds))].sort((a, b) => a - b);
+    for (const h of horizons) {
+      const r = rangeFor(o.end, o.lookbackSeconds, h);
+      render(r.start, r.end)
+        .filter((q) => q.horizonSeconds === h)
+        .forEach((q, i) => add(q, r.start, r.end, i));
+    }
+  };
+  if (o.athena) {
+    for (const t of o.athena.tables) {
+      const scheme = { partitionKeys: t.partitionKeys, regions: t.regions };
+      const render = (start: number, end: number) =>
+        renderer.athena({ table: `"${o.athena!.database}"."${t.name}"`, where: `${partitionFilter(scheme, start, end + PARTITION_LATENESS_SECONDS)} AND ${timeFilter(start, end)}`, thresholds: o.thresholds, fields: t.fields });
+      // sql.ts refuses a query longer than Athena accepts (a long threat list is the usual cause).
+      byHorizon(render, (query, start, end, i) => {
+        jobs.push({ key: `athena/${t.name}/${query.horizonSeconds}/${i}/${query.rule}`, engine: "athena", query, start, end, table: t, partitions: partitionsLabel(t, start, end) });
+      });
+    }
+    return jobs;
+  }
+  const queries = renderer.insights!({ format: o.format, thresholds: o.thresholds, unmask: o.unmask });
+  const horizons = [...new Set(queries.map((q) => q.horizonSeconds))].sort((a, b) => a - b);
+  for (const h of horizons) {
+    const r = rangeFor(o.end, o.lookbackSeconds, h);
+    queries.filter((q) => q.horizonSeconds === h).forEach((query, i) => jobs.push({ key: `insights/${h}/${i}/${query.rule}`, engine: "insights", query, start: r.start, end: r.end }));
+  }
+  return jobs;
+}
+
+/** What one finished query gave. */
+interface JobOutcome {
+  readonly findings: Finding[];
+  readonly bytesScanned: number;
+  readonly recordsScanned: number;
+}
+
+const sent = <T>(deps: DetectorDeps, label: string, call: () => Promise<T>) => withRetry(deps, label, call, deps.settings.retry);
+
+/** The `s3://bucket/key` of a result file as bucket and key. */
+function s3Location(uri: string, queryId: string): { bucket: string; key: string } {
+  const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+  if (!m) throw new DetectorError(`Athena query ${queryId}: its result location is not an S3 object (got ${JSON.stringify(uri)}). The workgroup's result configuration must name an S3 location.`);
+  return { bucket: m[1]!, key: m[2]! };
+}
+
+/** Runs one Athena query to its end and reads its result file. */
+async function runAthena(deps: DetectorDeps, job: QueryJob): Promise<JobOutcome> {
+  const athena = deps.clients.athena;
+  const a = deps.settings.athena!;
+  if (!athena) throw new DetectorError("Athena client missing: the detector was built without one. Redeploy the environment's stack.");
+  const timeoutMs = deps.settings.athenaQueryTimeoutMs ?? 120_000;
+  const pollMs = deps.settings.pollMs ?? 1000;
+  const label = `${job.query.rule} on ${job.table!.name}`;
+  const started = await sent(deps, `Athena StartQueryExecution (${label})`, () =>
+    athena.send(new StartQueryExecutionCommand({ QueryString: job.query.sql, WorkGroup: a.workgroup, QueryExecutionContext: { Database: a.database } })),
+  );
+  const id = started.QueryExecutionId;
+  if (!id) throw new DetectorError(`Athena returned no query id for ${label} in workgroup ${a.workgroup}. Run again; if it persists, check the workgroup in the Athena console.`);
+  const deadline = deps.now().getTime() + timeoutMs;
+  let execution: QueryExecution | undefined;
+  for (;;) {
+    execution = (await sent(deps, `Athena GetQueryExecution ${id}`, () => athena.send(new GetQueryExecutionCommand({ QueryExecutionId: id })))).QueryExecution;
+    const state = execution?.Status?.State;
+    if (state === "SUCCEEDED") break;
+    if (state === "FAILED" || state === "CANCELLED") {
+      const reason = execution?.Status?.StateChangeReason ?? execution?.Status?.AthenaError?.ErrorMessage ?? "no reason given";
+      deps.log("Athena query did not succeed", { queryId: id, rule: job.query.rule, table: job.table!.name, state, reason });
+      throw new DetectorError(`Athena query ${id} (${label}) ended ${state} (got ${reason}). ${state === "CANCELLED" ? "Someone or the workgroup's scan cutoff cancelled it: check bytesScannedCutoffGb and the query history." : "Check the query in the workgroup's history; the table's partitions and columns must match the archive."}`);
+    }
+    if (deps.now().getTime() >= deadline) {
+      await sent(deps, `Athena StopQueryExecution ${id}`, () => athena.send(new StopQueryExecutionCommand({ QueryExecutionId: id }))).catch(() => undefined);
+      deps.log("Athena query timed out", { queryId: id, rule: job.query.rule, table: job.table!.name, timeoutMs });
+      throw new DetectorError(`Athena query ${id} (${label}) did not finish within ${timeoutMs} ms (got state ${state ?? "unknown"}); it was stopped. A longer look-back or a busier archive scans more: raise the detector's timeout or shorten its schedule.`);
+    }
+    await deps.sleep(pollMs);
+  }
+  const bytesScanned = execution?.Statistics?.DataScannedInBytes ?? 0;
+  const uri = execution?.ResultConfiguration?.OutputLocation;
+  if (!uri) throw new DetectorError(`Athena query ${id} (${label}) succeeded without a result location (got none). The workgroup must write results to S3.`);
+  const { bucket, key } = s3Location(uri, id);
+  let text: string;
+  try {
+    const object = await sent(deps, `S3 GetObject ${uri}`, () => deps.clients.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })));
+    if (!object.Body) throw new Error("the object has no body");
+    text = await object.Body.transformToString("utf-8");
+  } catch (err) {
+    if (err instanceof DetectorError) throw err;
+    const e = err as { name?: string; message?: string };
+    deps.log("Athena result file cannot be read", { queryId: id, location: uri, error: e.name, message: e.message });
+    throw new DetectorError(`${uri}: the result file of Athena query ${id} (${label}) cannot be read (got ${e.name ?? "Error"}: ${e.message ?? String(err)}). The detector's role needs s3:GetObject on the workgroup's output location and kms:Decrypt on its key.`, { cause: err });
+  }
+  const rows = parseCsv(text, uri);
+  if (bytesScanned === 0) {
+    // Projection lists partitions whether or not AWS has written them: nothing scanned means nothing there yet.
+    deps.log("no flow-log data in the queried partitions yet", { queryId: id, rule: job.query.rule, partitions: job.partitions, start: job.start, end: job.end });
+  }
+  return { findings: deps.settings.renderer!.findings(job.query, rows), bytesScanned, recordsScanned: 0 };
+}
+
+/** Runs one Logs Insights query to its end and reads its (aggregated) rows. */
+async function runInsights(deps: DetectorDeps, job: QueryJob): Promise<JobOutcome> {
+  const { logs } = deps.clients;
+  const { logGroupName } = deps.settings;
+  const timeoutMs = deps.settings.queryTimeoutMs ?? 120_000;
+  const pollMs = deps.settings.pollMs ?? 1000;
+  const started = await sent(deps, `Logs Insights StartQuery (${job.query.rule})`, () =>
+    logs.send(new StartQueryCommand({ logGroupName, startTime: job.start, endTime: job.end, queryString: job.query.sql, limit: INSIGHTS_MAX_ROWS })),
+  );
+  const queryId = started.queryId;
+  if (!queryId) throw new DetectorError(`Logs Insights returned no query id for ${job.query.rule} on ${logGroupName}. Run again.`);
+  const deadline = deps.now().getTime() + timeoutMs;
+  for (;;) {
+    const r = await sent(deps, `Logs Insights GetQueryResults ${queryId}`, () => logs.send(new GetQueryResultsCommand({ queryId })));
+    if (r.status === "Complete") {
+      const rows = (r.results ?? []).map((fields) => Object.fromEntries(fields.filter((f) => f.field !== undefined && !f.field.startsWith("@ptr")).map((f) => [f.field!, f.value ?? ""])));
+      if (rows.length >= INSIGHTS_MAX_ROWS) {
+        deps.log("Logs Insights result hit its row cap: more rows past thresholds than one query returns", { queryId, rule: job.query.rule, rows: rows.length });
+      }
+      const recordsScanned = r.statistics?.recordsScanned ?? 0;
+      if (recordsScanned === 0) deps.log("no flow-log records in the queried range", { queryId, rule: job.query.rule, logGroupName, start: job.start, end: job.end });
+      return { findings: deps.settings.renderer!.findings(job.query, rows), bytesScanned: r.statistics?.bytesScanned ?? 0, recordsScanned };
+    }
+    if (r.status === "Failed" || r.status === "Cancelled" || r.status === "Timeout" || r.status === "Unknown") {
+      deps.log("Logs Insights query did not complete", { queryId, rule: job.query.rule, status: r.status });
+      throw new DetectorError(`Logs Insights query ${queryId} (${job.query.rule}) on ${logGroupName} ended ${r.status}. Check the query in the Logs Insights history; a Timeout means the range holds more than one query scans in 60 minutes.`);
+    }
+    if (deps.now().getTime() >= deadline) {
+      await sent(deps, `Logs Insights StopQuery ${queryId}`, () => logs.send(new StopQueryCommand({ queryId }))).catch(() => undefined);
+      deps.log("Logs Insights query timed out", { queryId, rule: job.query.rule, timeoutMs });
+      throw new DetectorError(`Logs Insights query ${queryId} (${job.query.rule}) on ${logGroupName} did not finish within ${timeoutMs} ms; it was stopped. Raise the detector's timeout or shorten its schedule.`);
+    }
+    await deps.sleep(pollMs);
+  }
+}
+
+/** A scheduled run's summary, besides the findings. */
+export interface QueryRunSummary {
+  readonly engine: "athena" | "insights";
+  readonly queries: number;
+  readonly bytesScanned: number;
+  /** Keys of the queries left to the continued invocation. */
+  readonly continued: readonly string[];
+}
+
+/**
+ * A scheduled (or continued) run: plan the queries, run them a few at a time until done or until
+ * the function's remaining time would not fit another, deliver the findings, and hand the rest
+ * to a new invocation. Every query that failed is named in one DetectorError after delivery.
+ */
+export async function detectScheduled(deps: DetectorDeps, lookbackSeconds: number, cursor?: ContinueEvent): Promise<DetectorResult & { readonly queries: QueryRunSummary }> {
+  const { settings } = deps;
+  if (!settings.renderer) throw new DetectorError("the detector has no query renderer: it was built without functions/detect/sql.ts. Redeploy the environment's stack.");
+  if (cursor && cursor.hop > MAX_CONTINUATIONS) {
+    throw new DetectorError(`continue: the run has continued ${cursor.hop - 1} times (got ${cursor.pending.length} queries still pending). At most ${MAX_CONTINUATIONS} continuations run; the queries take longer than the schedule allows: raise the detector's timeout or concurrency, or shorten the look-back.`);
+  }
+  if (!settings.athena && !settings.renderer.insights) {
+    deps.log("no Logs Insights rendering of the rules: the run reads the look-back's records", { lookbackSeconds });
+    return { ...(await detectRecent(deps, lookbackSeconds)), queries: { engine: "insights", queries: 0, bytesScanned: 0, continued: [] } };
+  }
+  const end = cursor?.end ?? Math.floor(deps.now().getTime() / 1000);
+  const thresholds = await loadThreatLists(deps, settings.thresholds);
+  const all = planJobs(settings.renderer, { end, lookbackSeconds, thresholds, athena: settings.athena, format: settings.format, unmask: settings.unmask ?? false });
+  let jobs = all;
+  if (cursor) {
+    const keys = new Set(all.map((j) => j.key));
+    const gone = cursor.pending.filter((k) => !keys.has(k));
+    if (gone.length) deps.log("queries of the continued run no longer exist (the configuration changed); they are not run", { gone });
+    const pending = new Set(cursor.pending);
+    jobs = all.filter((j) => pending.has(j.key));
+  }
+  const engine = settings.athena ? "athena" : "insights";
+  deps.log("detection started", { mode: engine, queries: jobs.length, of: all.length, end, lookbackSeconds, ...(cursor ? { continuation: cursor.hop } : {}) });
+
+  const concurrency = settings.concurrency ?? QUERY_CONCURRENCY;
+  const timeoutMs = engine === "athena" ? (settings.athenaQueryTimeoutMs ?? 120_000) : (settings.queryTimeoutMs ?? 120_000);
+  // A query is started only if it can finish (its timeout) and the run can still deliver after it.
+  const reserveMs = timeoutMs + (settings.deliveryReserveMs ?? 60_000);
+  const findings: Finding[] = [];
+  const failures: string[] = [];
+  const left: QueryJob[] = [];
+  let bytesScanned = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      if (deps.remainingMs && deps.remainingMs() < reserveMs) {
+        left.push(...jobs.slice(next));
+        next = jobs.length;
+        return;
+      }
+      const job = jobs[next++]!;
+      try {
+        const out = job.engine === "athena" ? await runAthena(deps, job) : await runInsights(deps, job);
+        findings.push(...out.findings);
+        bytesScanned += out.bytesScanned;
+      } catch (err) {
+        failures.push((err as Error).message);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
+
+  const sorted = sortFindings(dedupe(findings));
+  const stats = newStats();
+  let delivered: DetectorResult["delivered"] = { securityHub: 0, sns: false };
+  try {
+    delivered = await deliver(deps, sorted, stats, `Queries run ${jobs.length - left.length} (${engine}), ${formatBytes(bytesScanned)} scanned; no raw records read.`);
+  } catch (err) {
+    failures.push((err as Error).message);
+  }
+  const continued = left.map((j) => j.key);
+  if (continued.length) {
+    const event: ContinueEvent = { mode: "continue", end, pending: continued, hop: (cursor?.hop ?? 0) + 1 };
+    deps.log("the run continues in a new invocation: the function's remaining time would not fit another query", { pending: continued.length, hop: event.hop, remainingMs: deps.remainingMs?.() });
+    await handOver(deps, event);
+  }
+  deps.log("detection finished", { mode: engine, queries: jobs.length - left.length, continued: continued.length, bytesScanned, findings: sorted.length, failed: failures.length });
+  if (failures.length) {
+    throw new DetectorError(`${failures.length} of ${jobs.length} detector queries failed: ${failures.join("; ")}`);
+  }
+  return { stats, findings: sorted, truncated: [], delivered, queries: { engine, queries: jobs.length - left.length, bytesScanned, continued } };
+}
+
+/** The same finding from two queries (two tables, two horizons' overlap) once. */
+function dedupe(findings: readonly Finding[]): Finding[] {
+  return [...new Map(findings.map((f) => [f.id, f])).values()];
+}
+
+const formatBytes = (n: number) => (n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(2)} GiB` : n >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${n} bytes`);
+
+/** Invokes the function itself, asynchronously, with the cursor of the queries left. */
+async function handOver(deps: DetectorDeps, event: ContinueEvent): Promise<void> {
+  const lambda = deps.clients.lambda;
+  const functionName = deps.settings.functionName;
+  if (!lambda || !functionName) {
+    throw new DetectorError(`continue: ${event.pending.length} queries are left and the function cannot invoke itself (got no ${lambda ? "function name" : "Lambda client"}). Raise the detector's timeout, or redeploy the environment's stack.`);
+  }
+  await sent(deps, `Lambda Invoke ${functionName} (continue)`, () => lambda.send(new InvokeCommand({ FunctionName: functionName, InvocationType: "Event", Payload: Buffer.from(JSON.stringify(event)) })));
+}

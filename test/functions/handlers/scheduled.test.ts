@@ -1,0 +1,384 @@
+import { AthenaClient, GetQueryExecutionCommand, StartQueryExecutionCommand, StopQueryExecutionCommand, TooManyRequestsException } from "@aws-sdk/client-athena";
+import { CloudWatchLogsClient, GetQueryResultsCommand, LimitExceededException, StartQueryCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { GetObjectCommand, NoSuchKey, S3Client } from "@aws-sdk/client-s3";
+import { BatchImportFindingsCommand, SecurityHubClient, ThrottlingException } from "@aws-sdk/client-securityhub";
+import { PublishCommand, SNSClient, ThrottledException } from "@aws-sdk/client-sns";
+import { mockClient } from "aws-sdk-client-mock";
+import { LogFormat } from "../../../functions/flowlog/format";
+import { finding } from "../../../functions/detect/findings";
+import { DEFAULT_THRESHOLDS } from "../../../functions/detect/thresholds";
+import type { DetectorDeps } from "../../../functions/handlers/detect";
+import { handle } from "../../../functions/handlers/handler";
+import { AthenaSettings, detectScheduled, QueryRenderer, RuleQuery } from "../../../functions/handlers/scheduled";
+
+const athena = mockClient(AthenaClient);
+const logs = mockClient(CloudWatchLogsClient);
+const s3 = mockClient(S3Client);
+const hub = mockClient(SecurityHubClient);
+const sns = mockClient(SNSClient);
+const lambda = mockClient(LambdaClient);
+
+afterEach(() => {
+  athena.reset();
+  logs.reset();
+  s3.reset();
+  hub.reset();
+  sns.reset();
+  lambda.reset();
+});
+
+const NOW = new Date("2026-11-01T01:07:00Z");
+const END = NOW.getTime() / 1000;
+/** The look-back (20 minutes) widened to the 5-minute boundary before it: 00:45. */
+const FIVE_MINUTE_START = Date.parse("2026-11-01T00:45:00Z") / 1000;
+
+/**
+ * A two-rule stand-in for functions/detect/sql.ts: a 5-minute port count and a 1-hour beacon
+ * count, each row past its threshold one finding. The orchestration under test never looks
+ * inside the SQL; it only places the table and the WHERE condition.
+ */
+const renderer: QueryRenderer = {
+  athena: ({ table, where }) => [
+    { rule: "port-scan", horizonSeconds: 300, sql: `SELECT src, dst, "window", count(DISTINCT dstport) AS ports FROM ${table} WHERE ${where} GROUP BY 1, 2, 3 HAVING count(DISTINCT dstport) >= 25` },
+    { rule: "c2-beaconing", horizonSeconds: 3600, sql: `SELECT src, dst, "window", count(*) AS flows FROM ${table} WHERE ${where} GROUP BY 1, 2, 3 HAVING count(*) >= 8` },
+  ],
+  insights: () => [
+    { rule: "port-scan", horizonSeconds: 300, sql: "filter action = \"REJECT\" | stats count_distinct(dstPort) as ports by srcAddr as src, dstAddr as dst, bin(5m) as window | filter ports >= 25" },
+  ],
+  findings: (q: RuleQuery, rows) =>
+    rows.map((r) =>
+      finding({
+        rule: q.rule === "port-scan" ? "port-scan" : "c2-beaconing",
+        severity: "MEDIUM",
+        src: r.src,
+        dst: r.dst,
+        window: { start: Number(r.window), end: Number(r.window) + q.horizonSeconds },
+        evidence: { count: Number(r.ports ?? r.flows) },
+        description: `${r.src} -> ${r.dst}: ${r.note ?? ""}`,
+      }),
+    ),
+};
+
+const ATHENA: AthenaSettings = {
+  workgroup: "flowlogs-prod",
+  database: "flowlogs_prod",
+  tables: [{ name: "flow_logs", partitionKeys: ["year", "month", "day", "hour"], regions: ["eu-central-1"], fileFormat: "parquet", fields: LogFormat.DEFAULT.names }],
+};
+
+function deps(overrides: Partial<DetectorDeps["settings"]> = {}, remainingMs?: () => number): DetectorDeps & { logged: { message: string; fields?: Record<string, unknown> }[]; waits: number[] } {
+  const logged: { message: string; fields?: Record<string, unknown> }[] = [];
+  const waits: number[] = [];
+  const clock = { ms: NOW.getTime() };
+  return {
+    clients: { logs: new CloudWatchLogsClient({}), s3: new S3Client({}), securityHub: new SecurityHubClient({}), sns: new SNSClient({}), athena: new AthenaClient({}), lambda: new LambdaClient({}) },
+    settings: {
+      environment: "prod", account: "410987654323", region: "eu-central-1", logGroupName: "/flowlog-kit/prod/vpc-flow-logs",
+      topicArn: "arn:aws:sns:eu-central-1:410987654323:flowlogs-prod-findings", format: LogFormat.DEFAULT, thresholds: DEFAULT_THRESHOLDS,
+      athena: ATHENA, renderer, functionName: "flowlogs-prod-detector", athenaQueryTimeoutMs: 10_000, queryTimeoutMs: 10_000, pollMs: 1000, ...overrides,
+    },
+    now: () => new Date(clock.ms),
+    sleep: async (ms) => {
+      waits.push(ms);
+      clock.ms += ms;
+    },
+    log: (message, fields) => logged.push({ message, fields }),
+    random: () => 0.5,
+    ...(remainingMs ? { remainingMs } : {}),
+    logged,
+    waits,
+  };
+}
+
+const scheduled = { source: "aws.events", "detail-type": "Scheduled Event" };
+const csv = (lines: string[]) => lines.map((l) => `${l}\n`).join("");
+const body = (text: string) => ({ Body: { transformToString: async () => text } as never });
+
+/** Athena answers each query: RUNNING once, then SUCCEEDED with its result file; results by rule. */
+function serveAthena(results: Record<string, string>, scanned = 1_048_576) {
+  const byId = new Map<string, string>();
+  let n = 0;
+  athena.on(StartQueryExecutionCommand).callsFake((input: { QueryString: string }) => {
+    const id = `q${++n}`;
+    byId.set(id, input.QueryString.includes("count(*) AS flows") ? "c2-beaconing" : "port-scan");
+    return { QueryExecutionId: id };
+  });
+  const polled = new Set<string>();
+  athena.on(GetQueryExecutionCommand).callsFake((input: { QueryExecutionId: string }) => {
+    const id = input.QueryExecutionId;
+    if (!polled.has(id)) {
+      polled.add(id);
+      return { QueryExecution: { QueryExecutionId: id, Status: { State: "RUNNING" } } };
+    }
+    return { QueryExecution: { QueryExecutionId: id, Status: { State: "SUCCEEDED" }, Statistics: { DataScannedInBytes: scanned }, ResultConfiguration: { OutputLocation: `s3://flowlogs-prod-ath-410987654323-eu-central-1/results/${id}.csv` } } };
+  });
+  s3.on(GetObjectCommand).callsFake((input: { Key: string }) => {
+    const id = /results\/(q\d+)\.csv$/.exec(input.Key)![1]!;
+    return body(results[byId.get(id)!] ?? csv(['"src","dst","window","ports"']));
+  });
+}
+
+describe("scheduled run on Athena", () => {
+  beforeEach(() => {
+    hub.on(BatchImportFindingsCommand).callsFake((input) => ({ SuccessCount: input.Findings.length, FailedCount: 0 }));
+    sns.on(PublishCommand).resolves({ MessageId: "m" });
+  });
+
+  it("runs each rule in the workgroup over its horizon's partitions, reads only the result files, and delivers the findings", async () => {
+    serveAthena({
+      "port-scan": csv(['"src","dst","window","ports","note"', `"203.0.113.9","10.0.1.5","${END - 600}","30","probed ""22"", 23, and more"`]),
+      "c2-beaconing": csv(['"src","dst","window","flows","note"', `"10.0.1.7","198.51.100.4","${END - 3900 - ((END - 3900) % 3600)}","12",""`]),
+    });
+    const d = deps();
+    const result = await handle(scheduled, d, 1200);
+    const starts = athena.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input);
+    expect(starts.map((s) => [s.WorkGroup, s.QueryExecutionContext?.Database])).toEqual([["flowlogs-prod", "flowlogs_prod"], ["flowlogs-prod", "flowlogs_prod"]]);
+    // The 5-minute rule reads the look-back (20 minutes from a 5-minute boundary), the 1-hour rule from the last whole hour before its span.
+    expect(starts[0]!.QueryString).toContain(`FROM "flowlogs_prod"."flow_logs" WHERE ((year = 2026 AND month = 11 AND day = 1 AND hour = 0) OR (year = 2026 AND month = 11 AND day = 1 AND hour = 1)) AND`);
+    expect(starts[0]!.QueryString).toContain(`"start" >= ${FIVE_MINUTE_START} AND "start" < ${END}`);
+    expect(starts[1]!.QueryString).toContain(`"start" >= ${Date.parse("2026-11-01T00:00:00Z") / 1000} AND "start" < ${END}`);
+    expect(s3.commandCalls(GetObjectCommand).map((c) => c.args[0].input)).toEqual([
+      { Bucket: "flowlogs-prod-ath-410987654323-eu-central-1", Key: "results/q1.csv" },
+      { Bucket: "flowlogs-prod-ath-410987654323-eu-central-1", Key: "results/q2.csv" },
+    ]);
+    expect(result.findings.map((f) => [f.rule, f.src, f.description]).sort()).toEqual([
+      ["c2-beaconing", "10.0.1.7", "10.0.1.7 -> 198.51.100.4: "],
+      ["port-scan", "203.0.113.9", '203.0.113.9 -> 10.0.1.5: probed "22", 23, and more'],
+    ]);
+    expect(hub.commandCalls(BatchImportFindingsCommand)[0]!.args[0].input.Findings).toHaveLength(2);
+    expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.Message).toContain("Queries run 2 (athena), 2.0 MiB scanned; no raw records read.");
+    expect(result.stats).toEqual({ read: 0, analysed: 0, skipped: {} });
+  });
+
+  it("logs the partitions it queried when they hold no data yet, and does not fail", async () => {
+    serveAthena({}, 0);
+    const d = deps();
+    const result = await handle(scheduled, d, 1200);
+    expect(result.findings).toEqual([]);
+    const empty = d.logged.filter((l) => l.message === "no flow-log data in the queried partitions yet");
+    expect(empty.map((l) => l.fields!.partitions)).toEqual(["flow_logs 2026-11-01T00 .. 2026-11-01T01 (eu-central-1)", "flow_logs 2026-11-01T00 .. 2026-11-01T01 (eu-central-1)"]);
+    expect(hub.commandCalls(BatchImportFindingsCommand)).toHaveLength(0);
+  });
+
+  it.each([
+    ["FAILED", "Athena query q1 (port-scan on flow_logs) ended FAILED (got HIVE_BAD_DATA: bad row). Check the query in the workgroup's history; the table's partitions and columns must match the archive."],
+    ["CANCELLED", "Athena query q1 (port-scan on flow_logs) ended CANCELLED (got HIVE_BAD_DATA: bad row). Someone or the workgroup's scan cutoff cancelled it: check bytesScannedCutoffGb and the query history."],
+  ])("fails the run on a query that ends %s, after delivering the other queries' findings", async (state, message) => {
+    serveAthena({ "c2-beaconing": csv(['"src","dst","window","flows"', `"10.0.1.7","198.51.100.4","${END - 3600}","12"`]) });
+    athena.on(GetQueryExecutionCommand, { QueryExecutionId: "q1" }).resolves({ QueryExecution: { QueryExecutionId: "q1", Status: { State: state as never, StateChangeReason: "HIVE_BAD_DATA: bad row" } } });
+    const d = deps();
+    await expect(handle(scheduled, d, 1200)).rejects.toThrow(`1 of 2 detector queries failed: ${message}`);
+    expect(hub.commandCalls(BatchImportFindingsCommand)[0]!.args[0].input.Findings).toHaveLength(1);
+    expect(d.logged.map((l) => l.message)).toContain("Athena query did not succeed");
+  });
+
+  it("stops a query that runs past its timeout and fails the run, naming it", async () => {
+    athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: "slow" });
+    athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: "RUNNING" } } });
+    athena.on(StopQueryExecutionCommand).resolves({});
+    await expect(handle(scheduled, deps({ concurrency: 1 }), 1200)).rejects.toThrow(
+      "Athena query slow (port-scan on flow_logs) did not finish within 10000 ms (got state RUNNING); it was stopped. A longer look-back or a busier archive scans more: raise the detector's timeout or shorten its schedule.",
+    );
+    expect(athena.commandCalls(StopQueryExecutionCommand).map((c) => c.args[0].input.QueryExecutionId)).toEqual(["slow", "slow"]);
+  });
+
+  it("fails the run when a result file cannot be read, naming the file and what the role needs", async () => {
+    serveAthena({});
+    s3.on(GetObjectCommand).rejects(Object.assign(new Error("Access Denied"), { name: "AccessDenied" }));
+    await expect(handle(scheduled, deps({ concurrency: 1 }), 1200)).rejects.toThrow(
+      "s3://flowlogs-prod-ath-410987654323-eu-central-1/results/q1.csv: the result file of Athena query q1 (port-scan on flow_logs) cannot be read (got AccessDenied: Access Denied). The detector's role needs s3:GetObject on the workgroup's output location and kms:Decrypt on its key.",
+    );
+  });
+
+  it("fails the run on an empty result file: Athena always writes the header", async () => {
+    serveAthena({ "port-scan": "" });
+    await expect(handle(scheduled, deps(), 1200)).rejects.toThrow(
+      "s3://flowlogs-prod-ath-410987654323-eu-central-1/results/q1.csv: the result file is empty (got 0 bytes). Athena writes a header line for every SELECT, so the file was cut short or replaced: run the query again.",
+    );
+  });
+
+  it("retries a throttled StartQueryExecution with growing, jittered waits, then runs the query", async () => {
+    serveAthena({});
+    const throttled = () => new TooManyRequestsException({ message: "Rate exceeded", $metadata: {} });
+    athena.on(StartQueryExecutionCommand).rejectsOnce(throttled()).rejectsOnce(throttled()).resolves({ QueryExecutionId: "q1" });
+    athena.on(GetQueryExecutionCommand).resolves({ QueryExecution: { Status: { State: "SUCCEEDED" }, Statistics: { DataScannedInBytes: 10 }, ResultConfiguration: { OutputLocation: "s3://r/results/q1.csv" } } });
+    s3.on(GetObjectCommand).resolves(body(csv(['"src","dst","window","ports"'])));
+    const d = deps({ concurrency: 1 });
+    await handle(scheduled, d, 1200);
+    // Full jitter at 0.5: half of 200 ms, then half of 400 ms.
+    expect(d.waits.slice(0, 2)).toEqual([100, 200]);
+    expect(athena.commandCalls(StartQueryExecutionCommand)).toHaveLength(4);
+  });
+
+  it("surfaces throttling that outlasts every attempt, with the count of attempts", async () => {
+    athena.on(StartQueryExecutionCommand).rejects(new TooManyRequestsException({ message: "You have exceeded the active query limit", $metadata: {} }));
+    const d = deps({ concurrency: 1, retry: { attempts: 3 } });
+    await expect(handle(scheduled, d, 1200)).rejects.toThrow(
+      "Athena StartQueryExecution (port-scan on flow_logs): still throttled or failing after 3 attempts (got TooManyRequestsException: You have exceeded the active query limit). The account's quota is shared with other users of the service: raise it in Service Quotas, or run the detector less often.",
+    );
+    expect(d.logged.map((l) => l.message)).toContain("retries exhausted");
+  });
+
+  it("retries throttled Security Hub and SNS deliveries", async () => {
+    serveAthena({ "port-scan": csv(['"src","dst","window","ports"', `"203.0.113.9","10.0.1.5","${END - 600}","30"`]) });
+    hub.reset();
+    sns.reset();
+    hub.on(BatchImportFindingsCommand).rejectsOnce(new ThrottlingException({ message: "Rate exceeded", $metadata: {} })).resolves({ SuccessCount: 1, FailedCount: 0 });
+    sns.on(PublishCommand).rejectsOnce(new ThrottledException({ message: "Rate exceeded", $metadata: {} })).resolves({});
+    const result = await handle(scheduled, deps(), 1200);
+    expect(result.delivered).toEqual({ securityHub: 1, sns: true });
+    expect(hub.commandCalls(BatchImportFindingsCommand)).toHaveLength(2);
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(2);
+  });
+});
+
+describe("a run that would outlive its timeout", () => {
+  beforeEach(() => {
+    hub.on(BatchImportFindingsCommand).resolves({ SuccessCount: 1, FailedCount: 0 });
+    sns.on(PublishCommand).resolves({});
+  });
+
+  it("stops starting queries, delivers what it has, and continues in a new invocation with the queries left", async () => {
+    serveAthena({ "port-scan": csv(['"src","dst","window","ports"', `"203.0.113.9","10.0.1.5","${END - 600}","30"`]) });
+    lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
+    // Time for one query and delivery, not two.
+    let remaining = 73_000;
+    const d = deps({ concurrency: 1 }, () => (remaining -= 2_000));
+    const result = await handle(scheduled, d, 1200);
+    expect(athena.commandCalls(StartQueryExecutionCommand)).toHaveLength(1);
+    expect(result.findings.map((f) => f.rule)).toEqual(["port-scan"]);
+    const invoke = lambda.commandCalls(InvokeCommand)[0]!.args[0].input;
+    expect(invoke.FunctionName).toBe("flowlogs-prod-detector");
+    expect(invoke.InvocationType).toBe("Event");
+    const cursor = JSON.parse(Buffer.from(invoke.Payload as Uint8Array).toString());
+    expect(cursor).toEqual({ mode: "continue", end: END, pending: ["athena/flow_logs/3600/0/c2-beaconing"], hop: 1 });
+    expect(d.logged.map((l) => l.message)).toContain("the run continues in a new invocation: the function's remaining time would not fit another query");
+
+    athena.reset();
+    serveAthena({});
+    const next = deps({ concurrency: 1 });
+    await handle(cursor, next, 1200);
+    expect(athena.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input.QueryString)).toEqual([expect.stringContaining("count(*) AS flows")]);
+  });
+
+  it("refuses a run that keeps continuing", async () => {
+    await expect(handle({ mode: "continue", end: END, pending: ["athena/flow_logs/300/0/port-scan"], hop: 9 }, deps(), 1200)).rejects.toThrow(
+      "continue: the run has continued 8 times (got 1 queries still pending). At most 8 continuations run; the queries take longer than the schedule allows: raise the detector's timeout or concurrency, or shorten the look-back.",
+    );
+  });
+
+  it("rejects a continue event it did not write", async () => {
+    await expect(handle({ mode: "continue", end: "soon" }, deps(), 1200)).rejects.toThrow('continue: not a cursor the detector wrote (got {"mode":"continue","end":"soon"}).');
+  });
+});
+
+describe("scheduled run on Logs Insights (no Athena)", () => {
+  beforeEach(() => {
+    hub.on(BatchImportFindingsCommand).resolves({ SuccessCount: 1, FailedCount: 0 });
+    sns.on(PublishCommand).resolves({});
+  });
+
+  it("runs the stats queries over the look-back and turns their rows into findings", async () => {
+    logs.on(StartQueryCommand).resolves({ queryId: "i1" });
+    logs.on(GetQueryResultsCommand).resolvesOnce({ status: "Running" }).resolves({
+      status: "Complete",
+      statistics: { recordsScanned: 5000, bytesScanned: 900_000 },
+      results: [[{ field: "src", value: "203.0.113.9" }, { field: "dst", value: "10.0.1.5" }, { field: "window", value: String(END - 600) }, { field: "ports", value: "31" }]],
+    });
+    const result = await handle(scheduled, deps({ athena: undefined }), 1200);
+    expect(logs.commandCalls(StartQueryCommand)[0]!.args[0].input).toEqual({
+      logGroupName: "/flowlog-kit/prod/vpc-flow-logs", startTime: FIVE_MINUTE_START, endTime: END, queryString: expect.stringContaining("stats count_distinct"), limit: 10000,
+    });
+    expect(result.findings.map((f) => [f.rule, f.evidence])).toEqual([["port-scan", { count: 31 }]]);
+    expect(athena.commandCalls(StartQueryExecutionCommand)).toHaveLength(0);
+  });
+
+  it("retries Logs Insights' concurrent-query limit, then runs", async () => {
+    logs.on(StartQueryCommand).rejectsOnce(new LimitExceededException({ message: "Account maximum query concurrency limit of [100] reached", $metadata: {} })).resolves({ queryId: "i1" });
+    logs.on(GetQueryResultsCommand).resolves({ status: "Complete", statistics: { recordsScanned: 1 }, results: [] });
+    const d = deps({ athena: undefined });
+    await handle(scheduled, d, 1200);
+    expect(logs.commandCalls(StartQueryCommand)).toHaveLength(2);
+    expect(d.logged.find((l) => l.message === "retrying after a throttling or transient error")!.fields).toEqual({ call: "Logs Insights StartQuery (port-scan)", attempt: 1, error: "LimitExceededException", waitMs: 100 });
+  });
+
+  it.each(["Failed", "Cancelled", "Timeout"])("fails the run on a query that ends %s", async (status) => {
+    logs.on(StartQueryCommand).resolves({ queryId: "i1" });
+    logs.on(GetQueryResultsCommand).resolves({ status: status as never });
+    await expect(handle(scheduled, deps({ athena: undefined }), 1200)).rejects.toThrow(`1 of 1 detector queries failed: Logs Insights query i1 (port-scan) on /flowlog-kit/prod/vpc-flow-logs ended ${status}.`);
+  });
+});
+
+describe("threat lists from S3, read on every run", () => {
+  const lists = [{ name: "abuse", s3: "s3://secops-intel/lists/abuse.txt" }];
+
+  it("adds the object's entries to the thresholds the queries are rendered with", async () => {
+    const seen: string[][] = [];
+    const spy: QueryRenderer = { ...renderer, athena: (o) => (seen.push(o.thresholds.threatIntel.flatMap((l) => l.entries)), []) };
+    s3.on(GetObjectCommand, { Bucket: "secops-intel", Key: "lists/abuse.txt" }).resolves(body("# abuse.ch\n198.51.100.7\n203.0.113.0/24\n"));
+    await detectScheduled(deps({ threatLists: lists, renderer: spy }), 1200);
+    expect(seen[0]).toEqual(["198.51.100.7", "203.0.113.0/24"]);
+  });
+
+  it("fails the run on a missing object, naming it", async () => {
+    s3.on(GetObjectCommand).rejects(new NoSuchKey({ message: "The specified key does not exist.", $metadata: {} }));
+    await expect(handle(scheduled, deps({ threatLists: lists }), 1200)).rejects.toThrow(
+      "threat list abuse: s3://secops-intel/lists/abuse.txt: cannot read the threat list (got NoSuchKey: The specified key does not exist.). Upload the list there, or grant the detector's role s3:GetObject on it (and kms:Decrypt on its key when the bucket is not the kit's own).",
+    );
+    expect(athena.commandCalls(StartQueryExecutionCommand)).toHaveLength(0);
+  });
+
+  it("fails the run on a malformed object, naming the object, the line and the value", async () => {
+    s3.on(GetObjectCommand).resolves(body("198.51.100.7\n198.51.100.300\n"));
+    await expect(handle(scheduled, deps({ threatLists: lists }), 1200)).rejects.toThrow(
+      'threat list abuse: s3://secops-intel/lists/abuse.txt:2: is not an IPv4 or IPv6 address or CIDR (got "198.51.100.300"). Write one IPv4 or IPv6 address or CIDR per line, # for comments.',
+    );
+  });
+});
+
+describe("what the run refuses to guess", () => {
+  beforeEach(() => {
+    hub.on(BatchImportFindingsCommand).resolves({ SuccessCount: 1, FailedCount: 0 });
+    sns.on(PublishCommand).resolves({});
+  });
+
+  it("fails without a query renderer or an Athena client, saying to redeploy", async () => {
+    await expect(detectScheduled(deps({ renderer: undefined }), 1200)).rejects.toThrow("the detector has no query renderer: it was built without functions/detect/sql.ts. Redeploy the environment's stack.");
+    const d = deps({ concurrency: 1 });
+    await expect(detectScheduled({ ...d, clients: { ...d.clients, athena: undefined } }, 1200)).rejects.toThrow("Athena client missing: the detector was built without one. Redeploy the environment's stack.");
+  });
+
+  it("fails on a query Athena gave no id, or no S3 result location", async () => {
+    athena.on(StartQueryExecutionCommand).resolves({});
+    await expect(handle(scheduled, deps({ concurrency: 1 }), 1200)).rejects.toThrow("Athena returned no query id for port-scan on flow_logs in workgroup flowlogs-prod. Run again; if it persists, check the workgroup in the Athena console.");
+    athena.reset();
+    athena.on(StartQueryExecutionCommand).resolves({ QueryExecutionId: "q1" });
+    athena.on(GetQueryExecutionCommand).resolvesOnce({ QueryExecution: { Status: { State: "SUCCEEDED" } } }).resolves({ QueryExecution: { Status: { State: "SUCCEEDED" }, ResultConfiguration: { OutputLocation: "https://example.com/q1.csv" } } });
+    await expect(handle(scheduled, deps({ concurrency: 1 }), 1200)).rejects.toThrow(
+      "Athena query q1 (port-scan on flow_logs) succeeded without a result location (got none). The workgroup must write results to S3.; Athena query q1: its result location is not an S3 object (got \"https://example.com/q1.csv\"). The workgroup's result configuration must name an S3 location.",
+    );
+  });
+
+  it("fails on a Logs Insights query without an id, and stops one past its timeout", async () => {
+    logs.on(StartQueryCommand).resolves({});
+    await expect(handle(scheduled, deps({ athena: undefined }), 1200)).rejects.toThrow("Logs Insights returned no query id for port-scan on /flowlog-kit/prod/vpc-flow-logs. Run again.");
+    logs.reset();
+    logs.on(StartQueryCommand).resolves({ queryId: "i9" });
+    logs.on(GetQueryResultsCommand).resolves({ status: "Running" });
+    await expect(handle(scheduled, deps({ athena: undefined }), 1200)).rejects.toThrow(
+      "Logs Insights query i9 (port-scan) on /flowlog-kit/prod/vpc-flow-logs did not finish within 10000 ms; it was stopped. Raise the detector's timeout or shorten its schedule.",
+    );
+  });
+
+  it("fails when queries are left and the function cannot invoke itself", async () => {
+    serveAthena({});
+    const d = deps({ concurrency: 1, functionName: undefined }, () => 0);
+    await expect(handle(scheduled, d, 1200)).rejects.toThrow("continue: 2 queries are left and the function cannot invoke itself (got no function name). Raise the detector's timeout, or redeploy the environment's stack.");
+  });
+
+  it("refuses a threat list that is not an s3:// URI", async () => {
+    await expect(detectScheduled(deps({ threatLists: [{ name: "abuse", s3: "https://example.com/a.txt" }] }), 1200)).rejects.toThrow(
+      "threat list abuse: https://example.com/a.txt: not an s3://bucket/key URI. Redeploy the environment's stack from a valid configuration.",
+    );
+  });
+});
