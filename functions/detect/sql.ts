@@ -56,7 +56,7 @@ export interface RuleQuery {
 
 /**
  * Athena's longest query string: a threat list of tens of thousands of entries would pass it.
- * @see https://docs.aws.amazon.com/athena/latest/ug/service-limits.html
+ * @see https://repost.aws/knowledge-center/athena-query-string-length
  */
 export const ATHENA_MAX_QUERY_BYTES = 262_144;
 
@@ -64,7 +64,13 @@ const byId = new Map(DECLARATIONS.map((d) => [d.id, d]));
 
 /** Every windowed rule's query, one per declaration and horizon. */
 export function ruleQueries(o: QueryOptions): RuleQuery[] {
-  const out = DECLARATIONS.map((d) => ruleQuery(d, o));
+  // The common tables (the network context above all) are rendered once for every rule.
+  const common = new Map<boolean, string>();
+  const tables = (seconds: number, response: boolean) => {
+    if (!common.has(response)) common.set(response, commonTables(o, seconds, response));
+    return common.get(response)!;
+  };
+  const out = DECLARATIONS.map((d) => ruleQuery(d, o, tables));
   if (o.dialect === "athena") {
     const long = out.filter((q) => Buffer.byteLength(q.sql) > ATHENA_MAX_QUERY_BYTES);
     if (long.length > 0) {
@@ -78,9 +84,9 @@ export function ruleQueries(o: QueryOptions): RuleQuery[] {
 }
 
 /** The query of one declaration at its short horizon. */
-export function ruleQuery(d: RuleDeclaration, o: QueryOptions): RuleQuery {
+export function ruleQuery(d: RuleDeclaration, o: QueryOptions, tables = (seconds: number, response: boolean) => commonTables(o, seconds, response)): RuleQuery {
   const seconds = o.thresholds.windowSeconds;
-  return Object.freeze({ rule: d.id, horizonSeconds: seconds, sql: render(d, o, seconds), thresholds: o.thresholds });
+  return Object.freeze({ rule: d.id, horizonSeconds: seconds, sql: render(d, o, seconds, tables), thresholds: o.thresholds });
 }
 
 /** snake_case of a measure name: Athena returns column names in lower case. */
@@ -88,7 +94,7 @@ const column = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase
 
 const KEY_COLUMN: Readonly<Record<Key, string>> = Object.freeze({ src: "src", dst: "dst", port: "port", protocol: "protocol", interface: "iface" });
 
-function render(d: RuleDeclaration, o: QueryOptions, seconds: number): string {
+function render(d: RuleDeclaration, o: QueryOptions, seconds: number, tables: (seconds: number, response: boolean) => string): string {
   const t = o.thresholds;
   const dialect = o.dialect;
   const needsResponse = JSON.stringify([d.records, d.measures]).includes('"response"');
@@ -101,7 +107,7 @@ function render(d: RuleDeclaration, o: QueryOptions, seconds: number): string {
   const iface = d.keys.includes("interface") ? "iface" : `substr(min(lpad(CAST("start" AS VARCHAR), 16, '0') || '|' || coalesce(iface, '')), 18)`;
   const select = [...keys.map((k, i) => `${k} AS ${d.keys[i] === "interface" ? "interface_id" : k}`), "window_start", ...(d.keys.includes("interface") ? [] : [`${iface} AS interface_id`]), ...measures];
   return [
-    `WITH ${commonTables(o, seconds, needsResponse)}`,
+    `WITH ${tables(seconds, needsResponse)}`,
     `SELECT ${select.join(", ")}`,
     `FROM ${from}`,
     ...(d.records === "every flow" ? [] : [`WHERE ${pred(d.records)}`]),
@@ -134,7 +140,7 @@ function commonTables(o: QueryOptions, seconds: number, withResponse: boolean): 
     `${start} - ${start} % ${seconds} AS window_start`,
     `coalesce(${text("action")} = 'REJECT', FALSE) AS rejected`,
     `${text("flow-direction")} AS direction`,
-    `${number("tcp-flags")} AS tcp_flags`,
+    `coalesce(${number("tcp-flags")}, -1) AS tcp_flags`,
     `${nonNegative("packets-lost-no-route")} AS lost_no_route`,
     `${nonNegative("packets-lost-blackhole")} AS lost_blackhole`,
     `${nonNegative("packets-lost-mtu-exceeded")} AS lost_mtu_exceeded`,
@@ -270,7 +276,7 @@ function condition(c: Condition, term: (x: Term) => string): string {
 function membership(a: string, entries: readonly string[], dialect: SqlDialect): string {
   const prefixes = entries.map((e) => {
     const p = parsePrefix(e);
-    if (typeof p === "string") throw new DetectorError(`network: ${JSON.stringify(e)} ${p} (got ${JSON.stringify(e)}). Give an IPv4 or IPv6 address or CIDR.`);
+    if (typeof p === "string") throw new DetectorError(`network: an entry ${p} (got ${JSON.stringify(e)}). Give an IPv4 or IPv6 address or CIDR.`);
     return p;
   });
   if (prefixes.length === 0) return "FALSE";

@@ -1,0 +1,292 @@
+import { mkdtempSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import { DECLARATIONS } from "../../../functions/detect/declarations";
+import { DetectionEngine } from "../../../functions/detect/engine";
+import { Finding, RuleId } from "../../../functions/detect/findings";
+import { findingsFromRows, ruleQueries, RuleQuery } from "../../../functions/detect/sql";
+import { DetectorThresholds, resolveThresholds } from "../../../functions/detect/thresholds";
+import { athenaColumn } from "../../../functions/flowlog/athena";
+import { fieldByName } from "../../../functions/flowlog/fields";
+import { LogFormat } from "../../../functions/flowlog/format";
+import { Flow, line, range, TgwFlow, tgwLine } from "../../support/flows";
+
+/*
+ * Differential test: the engine and the rules' SQL in DuckDB (one thread) on the same records
+ * must give the same findings. The inputs hold an attack and its benign twin per rule, plus
+ * seeded background traffic. Both definitions are fixed where they could differ (sql.ts says
+ * how): records are written in start order, a group's records share their interface or the
+ * earliest comes first, and the listeners (servers answering clients) answer external clients
+ * whose counts are part of no finding, so that the engine counting a listener's first answers
+ * as probes changes no finding.
+ */
+
+const W = 300;
+/** A window start, plus a few seconds into it. */
+const T0 = 1_700_000_100 - (1_700_000_100 % W) + 5;
+
+/** Rules only the engine has (declarations.ts says why). */
+const ENGINE_ONLY: readonly RuleId[] = ["c2-beaconing", "anomaly", "log-skipped", "detector-saturated"];
+
+/** A seeded generator (mulberry32): the same inputs on every run. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const THRESHOLDS: DetectorThresholds = resolveThresholds({
+  network: { cidrs: ["10.0.0.0/16", "2600:1f18:6a3:e100::/56"], natGateways: ["10.0.0.200"], loadBalancers: ["10.0.0.10", "10.0.0.20/30"], resolvers: ["10.0.0.53"] },
+  threatIntel: [{ name: "feed-a", entries: ["192.0.2.0/24", "2001:db8:bad::/48"] }, { name: "feed-b", entries: ["198.51.100.250"] }],
+  allowedSources: ["10.0.99.99"],
+  suppress: [{ rule: "rejected-spike", sources: ["203.0.113.78"], reason: "our own scanner" }],
+  inboundFloodFlows: 400,
+  inboundFloodPackets: 1_000_000,
+  outboundFloodFlows: 300,
+  exfiltrationBytes: 50 * 1024 * 1024,
+});
+
+const MiB = 1024 * 1024;
+
+/** Every scenario: an attack per rule and its benign twin, in address ranges of their own. */
+function scenarios(): Flow[] {
+  const rnd = random(14);
+  const out: Flow[] = [];
+  const at = (i: number) => T0 + (i % 200);
+  const add = (flows: Flow[]) => out.push(...flows);
+  // port-scan on one host; twin: a client using ten services of one host.
+  add(range(30).map((i) => ({ src: "203.0.113.9", dst: "10.0.1.5", dstport: 1000 + i, packets: 1, bytes: 44, action: "REJECT", start: at(i) })));
+  add([22, 80, 443, 5432, 6379, 8080, 9090, 9100, 3000, 8443].map((p, i) => ({ src: "10.0.2.7", dst: "10.0.1.6", dstport: p, start: at(i) })));
+  // port-scan across hosts (120 ports, at most 3 per host); twin: 10 ports.
+  add(range(120).map((i) => ({ src: "198.51.100.20", dst: `10.0.4.${i % 50}`, dstport: 2000 + i, packets: 1, action: "REJECT", start: at(i) })));
+  add(range(10).map((i) => ({ src: "198.51.100.21", dst: `10.0.4.${i}`, dstport: 2000 + i, packets: 1, action: "REJECT", start: at(i) })));
+  // sensitive-port-scan; twin: two sensitive ports.
+  add([22, 23, 3389, 445, 5900].map((p, i) => ({ src: "198.51.100.7", dst: "10.0.1.7", dstport: p, packets: 1, action: "REJECT", start: at(i) })));
+  add([22, 443].map((p, i) => ({ src: "198.51.100.9", dst: "10.0.1.7", dstport: p, packets: 1, action: "REJECT", start: at(i) })));
+  // port-sweep; twin: full connections to many hosts (a health checker that is not configured as a load balancer).
+  add(range(40).map((i) => ({ src: "198.51.100.8", dst: `10.0.3.${i}`, dstport: 3306, packets: 1, action: "REJECT", start: at(i) })));
+  add(range(60).map((i) => ({ src: "10.0.0.99", dst: `10.0.3.${i}`, dstport: 8080, packets: 8, bytes: 900, start: at(i) })));
+  // Load-balancer health checks with probe-sized flows: never probes.
+  add(range(60).map((i) => ({ src: "10.0.0.10", dst: `10.0.3.${i}`, dstport: 8081, packets: 2, bytes: 120, start: at(i) })));
+  add(range(60).map((i) => ({ src: "10.0.0.21", dst: `10.0.3.${i}`, dstport: 8082, packets: 2, bytes: 120, start: at(i) })));
+  // Brute force: SSH from outside (MEDIUM), RDP from inside (HIGH), WinRM; twins: a few sessions, long sessions.
+  add(range(40).map((i) => ({ src: "203.0.113.50", dst: "10.0.1.8", srcport: 40000 + i, dstport: 22, packets: 12, bytes: 2100, start: at(i) })));
+  add(range(25).map((i) => ({ src: "10.0.9.9", dst: "10.0.1.9", srcport: 40000 + i, dstport: 3389, packets: 12, bytes: 2100, start: at(i) })));
+  add(range(25).map((i) => ({ src: "203.0.113.51", dst: "10.0.1.10", srcport: 40000 + i, dstport: 5985, packets: 10, bytes: 1500, start: at(i) })));
+  add(range(5).map((i) => ({ src: "203.0.113.52", dst: "10.0.1.8", srcport: 40000 + i, dstport: 22, packets: 12, start: at(i) })));
+  add(range(40).map((i) => ({ src: "203.0.113.53", dst: "10.0.1.8", srcport: 40000 + i, dstport: 22, packets: 4000, bytes: 4_000_000, start: at(i) })));
+  // distributed-scan: 25 sources, 5 ports each; twin: 30 sources on one port.
+  add(range(125).map((i) => ({ src: `198.18.0.${Math.floor(i / 5)}`, dst: "10.0.5.5", dstport: 3000 + i, packets: 1, action: "REJECT", start: at(i) })));
+  add(range(30).map((i) => ({ src: `198.18.1.${i}`, dst: "10.0.5.6", dstport: 443, start: at(i) })));
+  // inbound-flood from random sources; twin: a quarter of it.
+  add(range(420).map((i) => ({ src: `198.19.${Math.floor(rnd() * 200)}.${Math.floor(rnd() * 250)}`, srcport: 1024 + Math.floor(rnd() * 60000), dst: "10.0.6.6", dstport: 80, packets: 2, start: at(i) })));
+  add(range(100).map((i) => ({ src: `198.19.${Math.floor(rnd() * 200)}.${Math.floor(rnd() * 250)}`, srcport: 1024 + Math.floor(rnd() * 60000), dst: "10.0.6.7", dstport: 80, packets: 2, start: at(i) })));
+  // outbound-flood; twin: the NAT gateway's own records of the same traffic.
+  add(range(320).map((i) => ({ src: "10.0.7.7", dst: `203.0.114.${i % 250}`, srcport: 50000 + i, dstport: 9000 + (i % 7), packets: 3, bytes: 100_000, start: at(i) })));
+  add(range(320).map((i) => ({ src: "10.0.0.200", dst: `203.0.114.${i % 250}`, srcport: 50000 + i, dstport: 443, packets: 12, bytes: 500, start: at(i) })));
+  // dns-unapproved-resolver: one resolver, then two; twins: the configured resolver and the VPC resolver (base + 2).
+  add(range(40).map((i) => ({ src: "10.0.8.8", dst: "8.8.8.8", srcport: 30000 + i, dstport: 53, protocol: 17, packets: 1, bytes: 80, start: at(i) })));
+  add(range(40).map((i) => ({ src: "10.0.8.10", dst: i % 2 === 0 ? "1.1.1.1" : "9.9.9.9", srcport: 30000 + i, dstport: 853, protocol: 6, packets: 4, bytes: 400, start: at(i) })));
+  add(range(40).map((i) => ({ src: "10.0.8.9", dst: i % 2 ? "10.0.0.53" : "10.0.0.2", srcport: 30000 + i, dstport: 53, protocol: 17, packets: 1, bytes: 80, start: at(i) })));
+  // crypto-mining; twin: rejected.
+  add(range(3).map((i) => ({ src: "10.0.9.10", dst: "203.0.113.99", srcport: 45000 + i, dstport: 3333, start: at(i) })));
+  add(range(3).map((i) => ({ src: "10.0.9.11", dst: "203.0.113.99", srcport: 45000 + i, dstport: 3333, action: "REJECT", start: at(i) })));
+  // exfiltration: HIGH, CRITICAL, and over IPv6 from a global VPC address; twin: 10 MiB.
+  add(range(6).map((i) => ({ src: "10.0.10.10", dst: "203.0.113.80", dstport: 443, bytes: 10 * MiB, packets: 7000, start: at(i) })));
+  add(range(6).map((i) => ({ src: "10.0.10.12", dst: "203.0.113.82", dstport: 443, bytes: 100 * MiB, packets: 70000, start: at(i) })));
+  add(range(6).map((i) => ({ src: "2600:1f18:6a3:e100::20", dst: "2a00:1450:4001::1", dstport: 443, bytes: 10 * MiB, packets: 7000, start: at(i) })));
+  add([{ src: "10.0.10.11", dst: "203.0.113.81", dstport: 443, bytes: 10 * MiB, packets: 7000, start: at(0) }]);
+  // c2-fan-out; twin: the same from the NAT gateway's address range neighbour with big flows.
+  add(range(60).map((i) => ({ src: "10.0.11.11", dst: `203.0.115.${i}`, dstport: 443, bytes: 500, packets: 5, start: at(i) })));
+  add(range(60).map((i) => ({ src: "10.0.11.12", dst: `203.0.115.${i}`, dstport: 443, bytes: 50_000, packets: 40, start: at(i) })));
+  // lateral-movement; twin: 5 hosts.
+  add(range(12).map((i) => ({ src: "10.0.12.12", dst: `10.0.13.${i}`, dstport: i % 2 ? 445 : 22, start: at(i) })));
+  add(range(5).map((i) => ({ src: "10.0.12.13", dst: `10.0.13.${i}`, dstport: 22, start: at(i) })));
+  // rejected-spike; twins: 100 rejects, and a suppressed source.
+  add(range(250).map((i) => ({ src: "203.0.113.77", dst: "10.0.1.20", srcport: 20000 + i, dstport: 80, action: "REJECT", packets: 1, start: at(i) })));
+  add(range(100).map((i) => ({ src: "203.0.113.76", dst: "10.0.1.20", srcport: 20000 + i, dstport: 80, action: "REJECT", packets: 1, start: at(i) })));
+  add(range(250).map((i) => ({ src: "203.0.113.78", dst: "10.0.1.20", srcport: 20000 + i, dstport: 80, action: "REJECT", packets: 1, start: at(i) })));
+  // unusual-protocol (GRE); twin: TCP.
+  add(range(3).map((i) => ({ src: "10.0.14.14", dst: "203.0.113.90", dstport: 0, protocol: 47, start: at(i) })));
+  add(range(3).map((i) => ({ src: "10.0.14.15", dst: "203.0.113.90", dstport: 443, protocol: 6, start: at(i) })));
+  // threat-intel: accepted (HIGH), blocked (LOW), IPv6; twin: a neighbour of a listed address.
+  add(range(2).map((i) => ({ src: "10.0.15.15", dst: "192.0.2.66", dstport: 443, start: at(i) })));
+  add(range(2).map((i) => ({ src: "198.51.100.250", dst: "10.0.15.16", dstport: 22, action: "REJECT", packets: 1, start: at(i) })));
+  add([{ src: "2600:1f18:6a3:e100::15", dst: "2001:db8:bad::1", dstport: 443, start: at(3) }]);
+  add([{ src: "10.0.15.17", dst: "198.51.100.251", dstport: 443, start: at(4) }]);
+  // IPv6 sweep of VPC neighbours on SSH.
+  add(range(30).map((i) => ({ src: "2600:1f18:6a3:e100::30", dst: `2600:1f18:6a3:e100::${(0x100 + i).toString(16)}`, dstport: 22, packets: 1, action: "REJECT", start: at(i) })));
+  // An allowed source scanning: nothing.
+  add(range(40).map((i) => ({ src: "10.0.99.99", dst: `10.0.3.${i}`, dstport: 3306, packets: 1, action: "REJECT", start: at(i) })));
+  // A busy server answering external clients from port 443 (a listener learned from the traffic).
+  add(range(200).map((i) => ({ src: "10.0.1.30", srcport: 443, dst: `203.0.116.${i % 250}`, dstport: 32768 + i, bytes: 5000, start: at(i) })));
+  // Background: clients to web services, in every window of the hour.
+  add(range(1500).map((i) => ({ src: `10.0.20.${i % 40}`, srcport: 32768 + Math.floor(rnd() * 28000), dst: `10.0.21.${Math.floor(rnd() * 10)}`, dstport: [80, 443, 5432][i % 3]!, bytes: Math.floor(rnd() * 20000), packets: 5 + Math.floor(rnd() * 20), start: T0 + Math.floor((i * 3600) / 1500) })));
+  // The same attacks again, an hour later, land in their own windows.
+  add(range(30).map((i) => ({ src: "203.0.113.9", dst: "10.0.1.5", dstport: 1000 + i, packets: 1, bytes: 44, action: "REJECT", start: T0 + 3600 + i })));
+  return out.map((f) => ({ ...f, start: f.start ?? T0 }));
+}
+
+/** Records in start order (stable), as AWS delivers them within a capture window. */
+const inStartOrder = <T extends { start?: number }>(flows: readonly T[]) => [...flows].sort((a, b) => a.start! - b.start!);
+
+/** A DuckDB table `name` of the lines, with the catalog's underscored columns for `format`. */
+async function load(c: DuckDBConnection, dir: string, name: string, format: LogFormat, lines: readonly string[]): Promise<void> {
+  const file = join(dir, `${name}.log`);
+  writeFileSync(file, `${lines.join("\n")}\n`);
+  const columns = format.names.map((n) => `'${athenaColumn(n)}': '${fieldByName(n)!.type === "string" ? "VARCHAR" : "BIGINT"}'`).join(", ");
+  await c.run(`CREATE TABLE ${name} AS SELECT * FROM read_csv('${file}', delim=' ', header=false, nullstr='-', quote='', escape='', columns={${columns}})`);
+}
+
+/** Rows of a query as a CSV result reads them: every value a string, NULL as "". */
+async function rowsOf(c: DuckDBConnection, sql: string): Promise<Record<string, string>[]> {
+  const r = await c.runAndReadAll(sql);
+  return r.getRowObjectsJS().map((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v === null || v === undefined ? "" : String(v)])));
+}
+
+async function sqlFindings(c: DuckDBConnection, queries: readonly RuleQuery[]): Promise<Finding[]> {
+  const out: Finding[] = [];
+  for (const q of queries) out.push(...findingsFromRows(q, await rowsOf(c, q.sql)));
+  return out;
+}
+
+/** Findings comparable across the two: engine-only rules left out, in one order. */
+const comparable = (fs: readonly Finding[]) =>
+  fs.filter((f) => !ENGINE_ONLY.includes(f.rule)).sort((a, b) => a.id.localeCompare(b.id) || a.rule.localeCompare(b.rule));
+
+function engineFindings(t: DetectorThresholds, format: LogFormat, lines: readonly string[]): Finding[] {
+  const engine = new DetectionEngine(t, format);
+  for (const l of lines) engine.addLine(l);
+  return [...engine.finish().findings];
+}
+
+let dir: string;
+let db: DuckDBInstance;
+let c: DuckDBConnection;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "flowlog-sql-"));
+  db = await DuckDBInstance.create(":memory:", { threads: "1" });
+  c = await db.connect();
+});
+
+afterAll(() => {
+  c.closeSync();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("the rules' SQL in DuckDB against the engine", () => {
+  it("finds exactly the engine's findings on every rule's attack and benign twin (default format)", async () => {
+    const lines = inStartOrder(scenarios()).map(line);
+    await load(c, dir, "v2", LogFormat.DEFAULT, lines);
+    const expected = comparable(engineFindings(THRESHOLDS, LogFormat.DEFAULT, lines));
+    // A caller's filter that keeps every record: each query runs (so parses) with it.
+    const queries = ruleQueries({ dialect: "duckdb", table: "v2", where: '"start" >= 0', thresholds: THRESHOLDS });
+    expect(queries.map((q) => q.rule).sort()).toEqual(DECLARATIONS.map((d) => d.id).sort());
+    for (const q of queries) expect(q.sql).toContain('WHERE coalesce(NULLIF("log_status", \'-\'), \'OK\') = \'OK\' AND ("start" >= 0)');
+    const actual = comparable(await sqlFindings(c, queries));
+    expect(actual).toEqual(expected);
+    // Every rule fired on its attack (so equality is no agreement on nothing)...
+    const rules = new Set(actual.map((f) => f.rule));
+    for (const r of ["port-scan", "sensitive-port-scan", "port-sweep", "ssh-brute-force", "rdp-brute-force", "brute-force", "distributed-scan", "inbound-flood", "outbound-flood",
+      "dns-unapproved-resolver", "crypto-mining", "exfiltration", "c2-fan-out", "lateral-movement", "rejected-spike", "unusual-protocol", "threat-intel"] as const) {
+      expect([r, rules.has(r)]).toEqual([r, true]);
+    }
+    // ...and no benign twin raised one.
+    const twins = ["10.0.2.7", "198.51.100.21", "198.51.100.9", "10.0.0.99", "10.0.0.10", "10.0.0.21", "203.0.113.52", "203.0.113.53", "10.0.0.200", "10.0.8.9", "10.0.9.11", "10.0.10.11", "10.0.11.12", "10.0.12.13", "203.0.113.76", "203.0.113.78", "10.0.14.15", "10.0.15.17", "10.0.99.99", "10.0.1.30"];
+    expect(actual.filter((f) => twins.includes(f.src ?? "") || ["10.0.5.6", "10.0.6.7"].includes(f.dst ?? ""))).toEqual([]);
+    expect(actual.filter((f) => f.rule === "exfiltration").map((f) => [f.src, f.severity])).toEqual(
+      expect.arrayContaining([["10.0.10.10", "HIGH"], ["10.0.10.12", "CRITICAL"], ["2600:1f18:6a3:e100::20", "HIGH"]]),
+    );
+  });
+
+  it("finds the engine's findings when tcp-flags, flow-direction and packet-level addresses decide", async () => {
+    const names = ["version", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "action", "log-status", "tcp-flags", "flow-direction", "pkt-srcaddr", "pkt-dstaddr"];
+    const format = LogFormat.custom(names, "vpc");
+    type V5 = Flow & { flags: number; direction: "ingress" | "egress"; pktSrc?: string };
+    const v5 = (f: V5) => [5, f.eni ?? "eni-0aaaaaaaaaaaaaaa1", f.src, f.dst, f.srcport ?? 49152, f.dstport, f.protocol ?? 6, f.packets ?? 10, f.bytes ?? 840, f.start!, f.start! + 30, f.action ?? "ACCEPT", "OK", f.flags, f.direction, f.pktSrc ?? "-", "-"].join(" ");
+    const flows: V5[] = [
+      // A scan from source port 53 with SYN (accepted): tcp-flags say these open connections.
+      ...range(40).map((i) => ({ src: "203.0.113.40", srcport: 53, dst: "10.0.1.40", dstport: 100 + i, flags: 2, direction: "ingress" as const, packets: 1, start: T0 + i })),
+      // An SSH server on 2222 answering a brute force with SYN-ACK: answers, never a scan of the attacker.
+      ...range(40).map((i) => ({ src: "10.0.1.41", srcport: 2222, dst: "203.0.113.41", dstport: 40000 + i, flags: 19, direction: "egress" as const, packets: 12, start: T0 + i })),
+      // Records of an interface behind a NAT: the packet-level source is the client.
+      ...range(30).map((i) => ({ src: "10.0.0.200", pktSrc: "10.0.1.42", dst: `10.0.2.${i}`, dstport: 22, flags: 2, direction: "egress" as const, packets: 1, action: "REJECT" as const, start: T0 + i })),
+      // Egress marked ingress is not egress: no exfiltration.
+      ...range(6).map((i) => ({ src: "10.0.1.43", dst: "203.0.113.43", dstport: 443, flags: 2, direction: "ingress" as const, bytes: 20 * MiB, start: T0 + i })),
+      ...range(6).map((i) => ({ src: "10.0.1.44", dst: "203.0.113.44", dstport: 443, flags: 2, direction: "egress" as const, bytes: 20 * MiB, start: T0 + i })),
+    ];
+    const lines = inStartOrder(flows).map(v5);
+    await load(c, dir, "v5", format, lines);
+    const expected = comparable(engineFindings(THRESHOLDS, format, lines));
+    const actual = comparable(await sqlFindings(c, ruleQueries({ dialect: "duckdb", table: "v5", thresholds: THRESHOLDS, fields: names })));
+    expect(actual).toEqual(expected);
+    expect(actual.map((f) => `${f.rule} ${f.src}`).sort()).toEqual(
+      expect.arrayContaining(["port-scan 203.0.113.40", "port-sweep 10.0.1.42", "exfiltration 10.0.1.44"]),
+    );
+    expect(actual.filter((f) => ["10.0.1.41", "10.0.1.43"].includes(f.src ?? ""))).toEqual([]);
+  });
+
+  it("finds the engine's transit-gateway packet-loss findings per attachment", async () => {
+    const format = LogFormat.TRANSIT_GATEWAY_DEFAULT;
+    const flows: TgwFlow[] = [
+      ...range(20).map((i) => ({ src: "10.1.0.5", dst: `10.2.0.${i}`, dstport: 443, start: T0 + i, lost: { noRoute: 80, blackhole: i % 2 ? 3 : 0 } })),
+      ...range(20).map((i) => ({ src: "10.1.0.6", dst: `10.2.0.${i}`, dstport: 443, start: T0 + i, attachment: "tgw-attach-0bbbb2222cccc3333", lost: { mtuExceeded: 1200, ttlExpired: 1 } })),
+      ...range(20).map((i) => ({ src: "10.1.0.7", dst: `10.2.0.${i}`, dstport: 443, start: T0 + i, attachment: "tgw-attach-0dddd4444eeee5555", lost: { noRoute: 10 } })),
+    ];
+    const lines = inStartOrder(flows).map(tgwLine);
+    await load(c, dir, "tgw", format, lines);
+    const expected = comparable(engineFindings(THRESHOLDS, format, lines));
+    const actual = comparable(await sqlFindings(c, ruleQueries({ dialect: "duckdb", table: "tgw", thresholds: THRESHOLDS, fields: format.names })));
+    expect(actual).toEqual(expected);
+    expect(actual.filter((f) => f.rule === "tgw-packet-loss").map((f) => [f.interfaceId, f.severity])).toEqual(
+      expect.arrayContaining([["tgw-attach-0aaaa1111bbbb2222", "LOW"], ["tgw-attach-0bbbb2222cccc3333", "MEDIUM"]]),
+    );
+  });
+});
+
+describe("the rendered queries", () => {
+  const where = "year = 2026 AND month = 12";
+
+  it("render the network context as Athena's IP functions, with the filter in every query", () => {
+    for (const q of ruleQueries({ dialect: "athena", table: "flows", where, thresholds: THRESHOLDS })) {
+      expect(q.sql).toContain(`(${where})`);
+      expect(q.sql).toContain("contains('10.0.0.0/16', TRY_CAST(src AS IPADDRESS))");
+      expect(q.sql).toContain("contains('2600:1f18:6a3:e100:0:0:0:0/56', TRY_CAST(dst AS IPADDRESS))");
+      expect(q.sql).not.toContain("list_transform");
+    }
+  });
+
+  it("refuse a threat list too long for one Athena query, naming the rules and the limit", () => {
+    const entries = range(3000).map((i) => `100.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`);
+    const t = resolveThresholds({ threatIntel: [{ name: "big", entries }] });
+    expect(() => ruleQueries({ dialect: "athena", table: "flows", thresholds: t })).toThrow(
+      /^detectors\.threatIntel: the rules' Athena queries would exceed Athena's 262144 bytes \(got port-scan-host \d+, .*\)\. Merge the threat lists' addresses into fewer CIDRs/,
+    );
+  });
+
+  it("refuse a threshold that is no finite number", () => {
+    const t = resolveThresholds({ portScanPortsPerHost: Number.NaN });
+    expect(() => ruleQueries({ dialect: "duckdb", table: "flows", thresholds: t })).toThrow(
+      "detectors.thresholds: a threshold the rules' SQL compares with must be a finite number (got NaN). Set it to a number.",
+    );
+  });
+
+  it("refuse a network entry that is no address or CIDR", () => {
+    const t = resolveThresholds({ network: { natGateways: ["10.0.0.300"] } });
+    expect(() => ruleQueries({ dialect: "athena", table: "flows", thresholds: t })).toThrow(
+      'network: an entry is not an IPv4 or IPv6 address or CIDR (got "10.0.0.300"). Give an IPv4 or IPv6 address or CIDR.',
+    );
+  });
+
+  it("refuse rows of a query no declaration made", () => {
+    const q: RuleQuery = { rule: "nonsense", horizonSeconds: 300, sql: "SELECT 1", thresholds: THRESHOLDS };
+    expect(() => findingsFromRows(q, [])).toThrow('detector: no rule declaration "nonsense" (got "nonsense"). Use a RuleQuery from ruleQueries().');
+  });
+});
