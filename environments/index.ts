@@ -185,6 +185,8 @@ export function validateEnvironment(source: EnvironmentSource, problems: string[
   const threatIntel: ThreatIntelList[] = [];
   let listProblems = false;
   env.detectors.threatIntel.forEach((list, i) => {
+    // A list in S3 is read by the deployed detector on every run, not here.
+    if (list.path === undefined) return;
     const file = path.resolve(path.dirname(source.file), list.path);
     const read = readThreatList(file);
     if (read.problems.length) {

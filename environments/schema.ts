@@ -547,16 +547,46 @@ const suppression = z.strictObject({
   }),
 });
 
-/** A threat-intelligence list: a file of IPs and CIDRs in GuardDuty's plain-text format (one a line, # comments). */
-const threatIntelList = z.strictObject({
-  name: z.string({ error: msg("must be a name", 'Name the list, e.g. "abuse-ch".') }).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, {
-    error: m("is not a list name", "Use 1-64 letters, digits, dots, hyphens and underscores."),
-  }),
-  /** Relative to the environment's file. */
-  path: z.string({ error: msg("must be a file path", 'Give the list\'s file relative to the environment\'s file, e.g. "threat-intel/abuse.txt".') }).min(1, {
-    error: m("is empty", 'Give the list\'s file relative to the environment\'s file, e.g. "threat-intel/abuse.txt".'),
-  }),
-});
+/**
+ * A threat-intelligence list: IPs and CIDRs in GuardDuty's plain-text format (one a line, #
+ * comments), either a file next to the environment (`path`, read at synth and carried in the
+ * detector's settings) or an S3 object (`s3`, read by the deployed detector on every run, so an
+ * updated list is used from the next run on; the detector's role may read exactly that object).
+ */
+const threatIntelList = z
+  .strictObject({
+    name: z.string({ error: msg("must be a name", 'Name the list, e.g. "abuse-ch".') }).regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, {
+      error: m("is not a list name", "Use 1-64 letters, digits, dots, hyphens and underscores."),
+    }),
+    /**
+     * Relative to the environment's file.
+     * @default - none: give `path` or `s3`
+     */
+    path: z
+      .string({ error: msg("must be a file path", 'Give the list\'s file relative to the environment\'s file, e.g. "threat-intel/abuse.txt".') })
+      .min(1, { error: m("is empty", 'Give the list\'s file relative to the environment\'s file, e.g. "threat-intel/abuse.txt".') })
+      .optional(),
+    /**
+     * `s3://bucket/key` of the list. A bucket of another account must grant the detector's role
+     * s3:GetObject, and a key other than the environment's must grant it kms:Decrypt.
+     * @default - none: give `path` or `s3`
+     * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-bucket-intro.html
+     */
+    s3: z
+      .string({ error: msg("must be an S3 URI", 'Write e.g. "s3://secops-intel/lists/abuse.txt".') })
+      .refine((v) => /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/[^\s]+$/.test(v) && !v.endsWith("/"), {
+        error: m("is not an s3://bucket/key URI of one object", 'Write e.g. "s3://secops-intel/lists/abuse.txt": a bucket name, then the object\'s key.'),
+      })
+      .optional(),
+  })
+  .superRefine((value, ctx) => {
+    if (value.path === undefined && value.s3 === undefined) {
+      ctx.addIssue({ code: "custom", path: ["path"], message: m("is required: a list needs a file or an S3 object", 'Give path: "threat-intel/abuse.txt" or s3: "s3://secops-intel/lists/abuse.txt".') });
+    }
+    if (value.path !== undefined && value.s3 !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["s3"], message: m("is set next to path: a list is read from one place", "Keep path (read at synth) or s3 (read on every run), not both.") });
+    }
+  });
 
 /** Overrides of the detector thresholds; every key is optional and falls back to DEFAULT_THRESHOLDS. */
 const thresholds = z.strictObject({
@@ -622,6 +652,7 @@ const detectors = z.strictObject({
   suppress: z.array(suppression, { error: msg("must be a list of suppressions", 'Write e.g. [{ rule: "port-scan", sources: ["10.0.9.9"], reason: "our scanner" }].') }).default([]),
   /**
    * Threat-intelligence lists (GuardDuty's plain-text format), matched on both ends of every flow; a match is HIGH.
+   * Each is a file (`path`) or an S3 object (`s3`, re-read by the deployed detector on every run).
    * @default []
    * @see https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_upload-lists.html
    */

@@ -13,6 +13,8 @@ import { S3BucketNotification } from "@cdktf/provider-aws/lib/s3-bucket-notifica
 import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import type { DetectorThresholds } from "../functions/detect/thresholds";
 import type { LogFormat } from "../functions/flowlog/format";
+import { RENDERER } from "../functions/handlers/renderer";
+import { AthenaSettings, AthenaTableTarget, planJobs, QUERY_CONCURRENCY } from "../functions/handlers/scheduled";
 import { ConfigError, showValue } from "../policies/errors";
 import { AccountContext, archiveFolder, bucketArn, detectorPermissions, lambdaTrustPolicy } from "../policies/iam";
 import type { CloudWatchRetentionDays } from "../policies/retention";
@@ -51,6 +53,83 @@ export interface DetectorsProps extends AccountContext {
   readonly onArchiveObjects?: boolean;
   /** The log group masks IP addresses: query with unmask() (the role gets logs:Unmask). @default false */
   readonly unmask?: boolean;
+  /**
+   * Where the scheduled run queries the archive with Athena: the workgroup, database, results
+   * location and the VPC flow-log tables.
+   * @default - no Athena: the scheduled run runs Logs Insights `stats` queries on logGroupName
+   */
+  readonly athena?: DetectorAthenaProps;
+  /**
+   * Threat lists the detector reads from S3 on every run (`s3://bucket/key`); its role may read
+   * exactly these objects.
+   * @default []
+   */
+  readonly threatLists?: readonly { readonly name: string; readonly s3: string }[];
+}
+
+/** The Athena side of the detector: where its queries run and what they read. */
+export interface DetectorAthenaProps {
+  readonly workgroup: string;
+  readonly database: string;
+  readonly resultsBucket: string;
+  /** The workgroup's results folder, e.g. `results/`. */
+  readonly resultsFolder: string;
+  /** The VPC flow-log tables, with their partition keys and Regions. */
+  readonly tables: readonly AthenaTableTarget[];
+}
+
+/** What the function is given, and why (TSDoc of detectorSizing). */
+export interface DetectorSizing {
+  readonly memoryMb: number;
+  readonly timeoutSeconds: number;
+  /** Queries of one scheduled run. */
+  readonly queries: number;
+  readonly concurrency: number;
+  /** How long one query may run before it is stopped, ms. */
+  readonly queryTimeoutMs: number;
+}
+
+/** Memory of the Node.js runtime, the SDK clients and the bundle before any data, measured as about 150 MB; rounded up. */
+const BASELINE_MB = 192;
+/** What one aggregate row costs the engine, all told (thresholds.ts rowBudget: about 300 bytes, measured). */
+const BYTES_PER_ROW = 300;
+/** Time kept after the last query for delivery to Security Hub and SNS, seconds. */
+const DELIVERY_SECONDS = 60;
+
+/**
+ * Memory and timeout from what the function does in this environment.
+ *
+ * Memory: a scheduled run holds only the rows past thresholds that its queries return, so its
+ * memory does not grow with the record count; the same function also runs the engine on new
+ * archive objects and on `flowlog-kit detect --env`, where memory is bounded by the rule
+ * state's row budget (thresholds.rowBudget, about 300 bytes a row). So: the runtime's baseline
+ * plus the row budget, rounded up to 64 MB, between 256 MB and Lambda's 10,240 MB.
+ *
+ * Timeout: a query's time grows with the data it scans, that is with its range (the look-back,
+ * or the 1-hour horizon when longer): one query may take 60 s plus 60 s per hour of range
+ * (partition pruning keeps every query to its range's partitions), 120 s to 600 s. The run's
+ * queries (rules x horizons x Athena tables) go in waves of `concurrency`; the timeout is the
+ * waves' worst case plus a minute for delivery, at least 300 s (an archive object read whole),
+ * at most Lambda's 900 s. A run that would need longer continues in a new invocation
+ * (functions/handlers/scheduled.ts), so the cap never cuts a run short silently.
+ * @see https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html
+ */
+export function detectorSizing(o: { readonly queries: number; readonly longestRangeSeconds: number; readonly rowBudget: number; readonly concurrency?: number }): DetectorSizing {
+  const concurrency = o.concurrency ?? QUERY_CONCURRENCY;
+  const queryTimeoutSeconds = Math.min(600, Math.max(120, 60 + 60 * Math.ceil(o.longestRangeSeconds / 3600)));
+  const waves = Math.ceil(o.queries / concurrency);
+  const timeoutSeconds = Math.min(900, Math.max(300, waves * queryTimeoutSeconds + DELIVERY_SECONDS, queryTimeoutSeconds + DELIVERY_SECONDS + 30));
+  const memoryMb = Math.min(10_240, Math.max(256, Math.ceil((BASELINE_MB + (o.rowBudget * BYTES_PER_ROW) / 1024 ** 2) / 64) * 64));
+  return { memoryMb, timeoutSeconds, queries: o.queries, concurrency, queryTimeoutMs: queryTimeoutSeconds * 1000 };
+}
+
+/** The queries of one scheduled run, as the function will plan them (its renderer, its tables). */
+export function scheduledQueries(props: Pick<DetectorsProps, "athena" | "thresholds" | "logFormat" | "unmask">, lookback: number): ReturnType<typeof planJobs> {
+  const renderer = RENDERER;
+  const athena: AthenaSettings | undefined = props.athena && { workgroup: props.athena.workgroup, database: props.athena.database, tables: props.athena.tables };
+  // Any end: the plan's shape (rules, horizons, tables, ranges' lengths) does not depend on it.
+  if (!athena && !renderer.insights) return [];
+  return planJobs(renderer, { end: 1_800_000_000, lookbackSeconds: lookback, thresholds: props.thresholds, athena, format: props.logFormat, unmask: props.unmask ?? false });
 }
 
 /**
@@ -108,6 +187,7 @@ export class Detectors extends Construct {
   readonly function: LambdaFunction;
   readonly role: IamRole;
   readonly deadLetterQueue: SqsQueue;
+  readonly sizing: DetectorSizing;
 
   constructor(scope: Construct, id: string, props: DetectorsProps) {
     super(scope, id);
@@ -127,6 +207,7 @@ export class Detectors extends Construct {
       description: `flowlog-kit ${props.name} detector`,
       assumeRolePolicy: JSON.stringify(lambdaTrustPolicy(props)),
     });
+    const a = props.athena;
     new IamRolePolicy(this, "Policy", {
       name: "detector",
       role: this.role.id,
@@ -139,10 +220,22 @@ export class Detectors extends Construct {
           archiveKmsKeyArn: props.archiveKmsKeyArn,
           topicArn: props.topicArn,
           deadLetterQueueArn: this.deadLetterQueue.arn,
+          ...(a ? { athena: { workgroup: a.workgroup, database: a.database, tables: a.tables.map((t) => t.name), resultsBucket: a.resultsBucket, resultsFolder: a.resultsFolder } } : {}),
+          threatLists: (props.threatLists ?? []).map((l) => l.s3),
+          functionName,
         }),
       ),
     });
     const lookback = lookbackSeconds(props.schedule);
+    const jobs = scheduledQueries(props, lookback);
+    this.sizing = detectorSizing({ queries: jobs.length, longestRangeSeconds: Math.max(lookback, ...jobs.map((j) => j.end - j.start)), rowBudget: props.thresholds.rowBudget });
+    // A table whose fields are the log group's travels without them: the variables are limited to 4 KB.
+    const ownFields = props.logFormat.names.join(" ");
+    const athenaVariable = a && {
+      workgroup: a.workgroup,
+      database: a.database,
+      tables: a.tables.map(({ fields, ...t }) => (fields.join(" ") === ownFields ? t : { ...t, fields })),
+    };
     const variables = {
       FLOWLOG_ENVIRONMENT: props.name,
       FLOWLOG_ACCOUNT: props.account,
@@ -152,6 +245,10 @@ export class Detectors extends Construct {
       FLOWLOG_THRESHOLDS: JSON.stringify(props.thresholds),
       FLOWLOG_LOOKBACK_SECONDS: String(lookback),
       FLOWLOG_UNMASK: props.unmask ? "1" : "0",
+      FLOWLOG_QUERY_TIMEOUT_MS: String(this.sizing.queryTimeoutMs),
+      FLOWLOG_QUERY_CONCURRENCY: String(this.sizing.concurrency),
+      ...(athenaVariable ? { FLOWLOG_ATHENA: JSON.stringify(athenaVariable) } : {}),
+      ...(props.threatLists?.length ? { FLOWLOG_THREAT_LISTS: JSON.stringify(props.threatLists) } : {}),
     };
     checkDetectorEnvironment(props.name, variables, props.thresholds);
     this.function = new LambdaFunction(this, "Function", {
@@ -163,9 +260,9 @@ export class Detectors extends Construct {
       handler: "index.handler",
       filename: asset.path,
       sourceCodeHash: bundle.sourceCodeHash,
-      memorySize: 1024,
-      // Logs Insights queries of a busy environment take minutes; Lambda's maximum is 900 s.
-      timeout: 900,
+      // detectorSizing says why.
+      memorySize: this.sizing.memoryMb,
+      timeout: this.sizing.timeoutSeconds,
       deadLetterConfig: { targetArn: this.deadLetterQueue.arn },
       environment: { variables },
       dependsOn: [logs],
@@ -173,7 +270,7 @@ export class Detectors extends Construct {
 
     const rule = new CloudwatchEventRule(this, "Schedule", {
       name: `${functionName}-schedule`,
-      description: `Runs the ${props.name} detector over the last ${lookback / 60} minutes of flow logs`,
+      description: `Runs the ${props.name} detector's ${jobs.length} ${a ? "Athena" : "Logs Insights"} queries over the last ${lookback / 60} minutes of flow logs (1 hour for hour-long rules)`,
       scheduleExpression: props.schedule,
     });
     new CloudwatchEventTarget(this, "ScheduleTarget", { rule: rule.name, arn: this.function.arn });

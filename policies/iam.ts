@@ -323,12 +323,72 @@ export interface DetectorPolicyInput {
   readonly archiveKmsKeyArn?: string;
   readonly topicArn: string;
   readonly deadLetterQueueArn: string;
+  /**
+   * The Athena workgroup the scheduled run queries the archive in, its Glue tables and its
+   * results location.
+   * @default - no Athena: the scheduled run uses Logs Insights
+   */
+  readonly athena?: DetectorAthenaAccess;
+  /**
+   * S3 threat lists (`s3://bucket/key`) the detector reads on every run: exactly these objects.
+   * @default []
+   */
+  readonly threatLists?: readonly string[];
+  /**
+   * The function's own name: a run that would outlive its timeout continues by invoking itself.
+   * @default - no self-invocation
+   */
+  readonly functionName?: string;
+}
+
+/** What the detector's Athena queries touch. */
+export interface DetectorAthenaAccess {
+  readonly workgroup: string;
+  readonly database: string;
+  readonly tables: readonly string[];
+  /** The workgroup's results bucket and folder (`results/`). */
+  readonly resultsBucket: string;
+  readonly resultsFolder: string;
+}
+
+/** The ARN of an `s3://bucket/key` object (the schema checks the URI's form). */
+export function s3ObjectArn(region: string, uri: string): string {
+  const path = uri.slice("s3://".length);
+  const slash = path.indexOf("/");
+  return `${bucketArn(region, path.slice(0, slash))}/${path.slice(slash + 1)}`;
+}
+
+/**
+ * The actions an Athena query needs of its caller: the workgroup's query calls; the catalog,
+ * database and tables in Glue; the archive's bucket (listing; objects are read by
+ * ReadArchiveObjects); and the results location, which Athena writes and the caller reads with
+ * the caller's own credentials.
+ * @see https://docs.aws.amazon.com/athena/latest/ug/security-iam-athena.html
+ * @see https://docs.aws.amazon.com/athena/latest/ug/querying.html#query-results-specify-location
+ */
+function detectorAthenaStatements(c: AccountContext, archiveBucket: string, a: DetectorAthenaAccess): Statement[] {
+  const p = partitionOf(c.region);
+  const glue = `arn:${p}:glue:${c.region}:${c.account}`;
+  const results = bucketArn(c.region, a.resultsBucket);
+  return [
+    { Sid: "RunQueriesInTheWorkgroup", Effect: "Allow", Action: ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:StopQueryExecution"], Resource: `arn:${p}:athena:${c.region}:${c.account}:workgroup/${a.workgroup}` },
+    {
+      Sid: "ReadTheFlowLogTables",
+      Effect: "Allow",
+      Action: ["glue:GetDatabase", "glue:GetTable", "glue:GetPartitions"],
+      Resource: [`${glue}:catalog`, `${glue}:database/${a.database}`, ...a.tables.map((t) => `${glue}:table/${a.database}/${t}`)],
+    },
+    { Sid: "ListTheArchiveAndResults", Effect: "Allow", Action: ["s3:GetBucketLocation", "s3:ListBucket"], Resource: [bucketArn(c.region, archiveBucket), results] },
+    { Sid: "WriteAndReadQueryResults", Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"], Resource: `${results}/${a.resultsFolder}*` },
+  ];
 }
 
 /**
  * The detector's permissions: Logs Insights on this environment's log group only, reads of its
- * archive only, findings to Security Hub's default product for this account, publish to its
- * topic, and its own logs and dead-letter queue.
+ * archive only, Athena queries in its workgroup over its tables with results in its results
+ * folder, exactly the S3 threat lists it is given, findings to Security Hub's default product for
+ * this account, publish to its topic, invoke itself to continue a long run, and its own logs and
+ * dead-letter queue.
  */
 export function detectorPermissions(c: AccountContext, d: DetectorPolicyInput): PolicyDocument {
   const p = partitionOf(c.region);
@@ -339,7 +399,11 @@ export function detectorPermissions(c: AccountContext, d: DetectorPolicyInput): 
     // GetQueryResults and StopQuery take a query id, not a resource: AWS accepts only "*" for them.
     { Sid: "ReadQueryResultsNoResourceLevel", Effect: "Allow", Action: ["logs:GetQueryResults", "logs:StopQuery"], Resource: "*" },
     { Sid: "ReadArchiveObjects", Effect: "Allow", Action: "s3:GetObject", Resource: `${bucketArn(c.region, d.archiveBucket)}/*` },
-    // Archive objects are SSE-KMS and the findings topic is encrypted with the same key.
+    ...(d.athena ? detectorAthenaStatements(c, d.archiveBucket, d.athena) : []),
+    // Exactly the lists named in config; one in a bucket of the kit (the archive) is decrypted with the environment key below.
+    ...(d.threatLists?.length ? [{ Sid: "ReadThreatLists", Effect: "Allow" as const, Action: "s3:GetObject", Resource: d.threatLists.map((uri) => s3ObjectArn(c.region, uri)) }] : []),
+    ...(d.functionName ? [{ Sid: "ContinueInANewInvocation", Effect: "Allow" as const, Action: "lambda:InvokeFunction", Resource: `arn:${p}:lambda:${c.region}:${c.account}:function:${d.functionName}` }] : []),
+    // Archive objects and query results are SSE-KMS and the findings topic is encrypted with the same key.
     { Sid: "UseEnvironmentKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey*"], Resource: d.kmsKeyArn },
     ...(d.archiveKmsKeyArn !== undefined && d.archiveKmsKeyArn !== d.kmsKeyArn ? [{ Sid: "DecryptCentralArchive", Effect: "Allow" as const, Action: "kms:Decrypt", Resource: d.archiveKmsKeyArn }] : []),
     {

@@ -2,6 +2,7 @@ import { Construct } from "constructs";
 import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from "cdktf";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { Environment, FlowLogScopeConfig } from "../environments/schema";
+import { archiveLayout } from "../functions/flowlog/athena";
 import { LogFormat } from "../functions/flowlog/format";
 import { Alarms } from "../modules/alarms";
 import { Alerting } from "../modules/alerting";
@@ -288,6 +289,10 @@ export class EnvironmentStack extends TerraformStack {
     const cwScope = env.flowLogs.find((_, i) => groupOf[i]?.region === env.region && groupOf[i]?.name === names.logGroup);
     const cwFormat = cwScope?.logFormat ?? LogFormat.DEFAULT;
     const analytics = env.analytics;
+    const s3Tables = athenaTables(env);
+    const withAthena = analytics.athena.enabled && s3Tables.length > 0;
+    // The detector's rules read VPC records: transit-gateway tables have other fields.
+    const vpcTables = withAthena ? s3Tables.filter((t) => t.format.family === "vpc") : [];
     if (env.detectors.enabled) {
       this.detectors = new Detectors(this, "Detectors", {
         ...ctx,
@@ -307,6 +312,20 @@ export class EnvironmentStack extends TerraformStack {
         // central archive the detector runs on its schedule only.
         // Plain-text and Parquet objects both: the handler reads either.
         onArchiveObjects: !central && env.flowLogs.some((s) => s.s3 !== undefined && !s.resource.startsWith("transit-gateway")),
+        athena: vpcTables.length
+          ? {
+              workgroup: names.athenaWorkgroup,
+              database: names.glueDatabase,
+              resultsBucket: names.athenaResultsBucket(env),
+              resultsFolder: ATHENA_RESULTS_FOLDER,
+              tables: vpcTables.map((t) => {
+                const regions = t.regions ?? [env.region];
+                const layout = archiveLayout(env.archive.bucketName, env.account, regions.length === 1 ? regions[0]! : regions, t.options);
+                return { name: t.name, partitionKeys: layout.partitionKeys, regions, fileFormat: t.options.fileFormat, fields: t.format.names };
+              }),
+            }
+          : undefined,
+        threatLists: env.detectors.threatIntel.flatMap((l) => (l.s3 !== undefined ? [{ name: l.name, s3: l.s3 }] : [])),
       });
     }
 
@@ -343,8 +362,7 @@ export class EnvironmentStack extends TerraformStack {
         retentionDays: env.retention.cloudwatch.days,
       });
     }
-    const s3Tables = athenaTables(env);
-    if (analytics.athena.enabled && s3Tables.length) {
+    if (withAthena) {
       const athena = new Athena(this, "Athena", {
         ...ctx,
         workgroup: names.athenaWorkgroup,

@@ -77,8 +77,12 @@ function threatListsFromEnv(env: NodeJS.ProcessEnv): S3ThreatList[] {
 
 /** Settings from the function's environment variables. */
 export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): DetectorSettings & { lookbackSeconds: number } {
-  const format = requireEnv("FLOWLOG_FORMAT", env);
-  const athena = jsonEnv<AthenaSettings>("FLOWLOG_ATHENA", env);
+  const formatText = requireEnv("FLOWLOG_FORMAT", env);
+  // A transit-gateway environment's format names its fields like any other: they tell the kind.
+  const format = formatText === "default" ? LogFormat.DEFAULT : formatOfFields(formatText.split(" "));
+  const raw = jsonEnv<AthenaSettings>("FLOWLOG_ATHENA", env);
+  // A table listed without fields has the log group's format (the stack leaves them out to save room).
+  const athena = raw && { ...raw, tables: raw.tables.map((t) => ({ ...t, fields: t.fields ?? format.names })) };
   const number = (name: string) => (env[name] === undefined || env[name] === "" ? undefined : Number(env[name]));
   return {
     environment: requireEnv("FLOWLOG_ENVIRONMENT", env),
@@ -86,8 +90,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): DetectorS
     region: requireEnv("AWS_REGION", env),
     logGroupName: requireEnv("FLOWLOG_LOG_GROUP", env),
     topicArn: requireEnv("FLOWLOG_TOPIC_ARN", env),
-    // A transit-gateway environment's format names its fields like any other: they tell the kind.
-    format: format === "default" ? LogFormat.DEFAULT : formatOfFields(format.split(" ")),
+    format,
     thresholds: resolveThresholds(JSON.parse(requireEnv("FLOWLOG_THRESHOLDS", env))),
     lookbackSeconds: Number(requireEnv("FLOWLOG_LOOKBACK_SECONDS", env)),
     unmask: env.FLOWLOG_UNMASK === "1",

@@ -4,7 +4,8 @@ import * as zlib from "zlib";
 import { Testing } from "cdktf";
 import { DEFAULT_THRESHOLDS } from "../../functions/detect/thresholds";
 import { LogFormat } from "../../functions/flowlog/format";
-import { checkDetectorEnvironment, Detectors, environmentSize, LAMBDA_ENVIRONMENT_LIMIT_BYTES, lookbackSeconds } from "../../modules/detectors";
+import { checkDetectorEnvironment, detectorSizing, Detectors, DetectorsProps, environmentSize, LAMBDA_ENVIRONMENT_LIMIT_BYTES, lookbackSeconds, scheduledQueries } from "../../modules/detectors";
+import { validate, baseInput } from "../support/env";
 import { s3ObjectKey } from "../../policies/delivery-paths";
 import { ConfigError } from "../../policies/errors";
 import { archiveFolder } from "../../policies/iam";
@@ -35,7 +36,7 @@ describe("Detectors", () => {
 
   it("deploys an arm64 Node.js 22 function with its settings in the environment", () => {
     const fn = one(r, "aws_lambda_function");
-    expect(fn).toMatchObject({ function_name: "flowlogs-dev-detector", runtime: "nodejs22.x", architectures: ["arm64"], handler: "index.handler", timeout: 900 });
+    expect(fn).toMatchObject({ function_name: "flowlogs-dev-detector", runtime: "nodejs22.x", architectures: ["arm64"], handler: "index.handler", timeout: 300, memory_size: 960 });
     expect(fn.filename).toMatch(/^assets\/.+\/detector\.zip$/);
     const vars = (fn.environment as { variables: Record<string, string> }).variables;
     expect(vars).toMatchObject({ FLOWLOG_ENVIRONMENT: "dev", FLOWLOG_ACCOUNT: "123456789012", FLOWLOG_LOG_GROUP: "/flowlog-kit/dev/vpc-flow-logs", FLOWLOG_FORMAT: "default", FLOWLOG_LOOKBACK_SECONDS: "1200" });
@@ -142,5 +143,93 @@ describe("Lambda bundle", () => {
     expect(lookbackSeconds("rate(15 minutes)")).toBe(1200);
     expect(lookbackSeconds("rate(1 hour)")).toBe(3900);
     expect(lookbackSeconds("cron(0/15 * * * ? *)")).toBe(3600);
+  });
+});
+
+describe("the detector on Athena", () => {
+  const props: DetectorsProps = {
+    ...ctx, name: "dev", logGroupName: "/flowlog-kit/dev/vpc-flow-logs", logFormat: LogFormat.DEFAULT,
+    archiveBucket: "flowlogs-dev-archive", archiveBucketId: "flowlogs-dev-archive", kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/k",
+    topicArn: "arn:aws:sns:eu-west-1:123456789012:flowlogs-dev-findings", thresholds: DEFAULT_THRESHOLDS, schedule: "rate(15 minutes)", logRetentionDays: 7,
+    athena: {
+      workgroup: "flowlogs-dev", database: "flowlogs_dev", resultsBucket: "flowlogs-dev-ath-123456789012-eu-west-1", resultsFolder: "results/",
+      tables: [
+        { name: "flow_logs", partitionKeys: ["year", "month", "day", "hour"], regions: ["eu-west-1"], fileFormat: "parquet", fields: LogFormat.DEFAULT.names },
+        { name: "flow_logs_2", partitionKeys: ["aws_region", "year", "month", "day"], regions: ["eu-west-1", "eu-central-1"], fileFormat: "plain-text", fields: ["srcaddr", "dstaddr", "dstport", "start"] },
+      ],
+    },
+    threatLists: [{ name: "abuse", s3: "s3://secops-intel/lists/abuse.txt" }, { name: "own", s3: "s3://flowlogs-dev-archive/threat-intel/own.txt" }],
+  };
+  const r = JSON.parse(Testing.synthScope((scope) => new Detectors(scope, "Detectors", props))).resource as Record<string, R>;
+  const fn = one(r, "aws_lambda_function");
+  const vars = (fn.environment as { variables: Record<string, string> }).variables;
+  const st = JSON.parse(one(r, "aws_iam_role_policy").policy as string).Statement as { Sid: string; Action: string | string[]; Resource: string | string[] }[];
+  const bySid = Object.fromEntries(st.map((x) => [x.Sid, x]));
+
+  it("tells the function its workgroup, tables and S3 threat lists; a table in the log group's format travels without its fields", () => {
+    expect(JSON.parse(vars.FLOWLOG_ATHENA!)).toEqual({
+      workgroup: "flowlogs-dev", database: "flowlogs_dev",
+      tables: [
+        { name: "flow_logs", partitionKeys: ["year", "month", "day", "hour"], regions: ["eu-west-1"], fileFormat: "parquet" },
+        { name: "flow_logs_2", partitionKeys: ["aws_region", "year", "month", "day"], regions: ["eu-west-1", "eu-central-1"], fileFormat: "plain-text", fields: ["srcaddr", "dstaddr", "dstport", "start"] },
+      ],
+    });
+    expect(JSON.parse(vars.FLOWLOG_THREAT_LISTS!)).toEqual(props.threatLists);
+  });
+
+  it("lets the role query in its workgroup over its tables, with results in its results folder, read exactly its threat lists, and invoke itself", () => {
+    expect(bySid.RunQueriesInTheWorkgroup).toMatchObject({ Action: ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:StopQueryExecution"], Resource: "arn:aws:athena:eu-west-1:123456789012:workgroup/flowlogs-dev" });
+    expect(bySid.ReadTheFlowLogTables!.Resource).toEqual([
+      "arn:aws:glue:eu-west-1:123456789012:catalog", "arn:aws:glue:eu-west-1:123456789012:database/flowlogs_dev",
+      "arn:aws:glue:eu-west-1:123456789012:table/flowlogs_dev/flow_logs", "arn:aws:glue:eu-west-1:123456789012:table/flowlogs_dev/flow_logs_2",
+    ]);
+    expect(bySid.ListTheArchiveAndResults!.Resource).toEqual(["arn:aws:s3:::flowlogs-dev-archive", "arn:aws:s3:::flowlogs-dev-ath-123456789012-eu-west-1"]);
+    expect(bySid.WriteAndReadQueryResults!.Resource).toBe("arn:aws:s3:::flowlogs-dev-ath-123456789012-eu-west-1/results/*");
+    expect(bySid.ReadThreatLists).toMatchObject({ Action: "s3:GetObject", Resource: ["arn:aws:s3:::secops-intel/lists/abuse.txt", "arn:aws:s3:::flowlogs-dev-archive/threat-intel/own.txt"] });
+    expect(bySid.ContinueInANewInvocation).toMatchObject({ Action: "lambda:InvokeFunction", Resource: "arn:aws:lambda:eu-west-1:123456789012:function:flowlogs-dev-detector" });
+    expect(st.filter((x) => x.Resource === "*").map((x) => x.Sid)).toEqual(["ReadQueryResultsNoResourceLevel"]);
+  });
+
+  it("is sized for its queries: memory, timeout, query timeout and concurrency as detectorSizing gives them", () => {
+    const jobs = scheduledQueries(props, 1200);
+    // Every rule on each of the two tables.
+    expect(jobs.length).toBeGreaterThanOrEqual(2 * 10);
+    expect(new Set(jobs.map((j) => j.table!.name))).toEqual(new Set(["flow_logs", "flow_logs_2"]));
+    const sizing = detectorSizing({ queries: jobs.length, longestRangeSeconds: Math.max(...jobs.map((j) => j.end - j.start)), rowBudget: DEFAULT_THRESHOLDS.rowBudget });
+    expect([fn.memory_size, fn.timeout, vars.FLOWLOG_QUERY_TIMEOUT_MS, vars.FLOWLOG_QUERY_CONCURRENCY]).toEqual([sizing.memoryMb, sizing.timeoutSeconds, String(sizing.queryTimeoutMs), String(sizing.concurrency)]);
+  });
+});
+
+describe("detectorSizing", () => {
+  it("gives a query 60 s plus 60 s per hour of its range, at least 120 s", () => {
+    expect(detectorSizing({ queries: 17, longestRangeSeconds: 1500, rowBudget: 2_500_000 })).toEqual({ memoryMb: 960, timeoutSeconds: 4 * 120 + 60, queries: 17, concurrency: 5, queryTimeoutMs: 120_000 });
+    expect(detectorSizing({ queries: 17, longestRangeSeconds: 7200, rowBudget: 2_500_000 }).timeoutSeconds).toBe(4 * 180 + 60);
+  });
+
+  it("stops at Lambda's 900 s and lets the run continue beyond it, and keeps room for one query when there are none to plan", () => {
+    expect(detectorSizing({ queries: 40, longestRangeSeconds: 7200, rowBudget: 2_500_000 }).timeoutSeconds).toBe(900);
+    expect(detectorSizing({ queries: 0, longestRangeSeconds: 1200, rowBudget: 2_500_000 }).timeoutSeconds).toBe(300);
+  });
+
+  it("grows memory with the engine's row budget only, never with the record count", () => {
+    expect(detectorSizing({ queries: 17, longestRangeSeconds: 1200, rowBudget: 10_000_000 }).memoryMb).toBe(3072);
+    expect(detectorSizing({ queries: 17, longestRangeSeconds: 1200, rowBudget: 10_000 }).memoryMb).toBe(256);
+  });
+});
+
+describe("threat lists in S3 (detectors.threatIntel[].s3)", () => {
+  const lists = (threatIntel: unknown[]) => validate(baseInput({ detectors: { threatIntel } }));
+
+  it("takes an s3://bucket/key list and reads nothing at synth", () => {
+    const { env, problems } = lists([{ name: "abuse", s3: "s3://secops-intel/lists/abuse.txt" }]);
+    expect(problems).toEqual([]);
+    expect(env!.detectors.threatIntel).toEqual([{ name: "abuse", s3: "s3://secops-intel/lists/abuse.txt" }]);
+    expect(env!.detectors.thresholds.threatIntel).toEqual([]);
+  });
+
+  it("refuses a list with neither a path nor an S3 object, or with both, or a URI that names no object", () => {
+    expect(lists([{ name: "abuse" }]).problems).toEqual(['test.detectors.threatIntel[0].path: is required: a list needs a file or an S3 object (got nothing). Give path: "threat-intel/abuse.txt" or s3: "s3://secops-intel/lists/abuse.txt".']);
+    expect(lists([{ name: "abuse", path: "a.txt", s3: "s3://secops-intel/a.txt" }]).problems).toEqual(['test.detectors.threatIntel[0].s3: is set next to path: a list is read from one place (got "s3://secops-intel/a.txt"). Keep path (read at synth) or s3 (read on every run), not both.']);
+    expect(lists([{ name: "abuse", s3: "s3://secops-intel/" }]).problems).toEqual(['test.detectors.threatIntel[0].s3: is not an s3://bucket/key URI of one object (got "s3://secops-intel/"). Write e.g. "s3://secops-intel/lists/abuse.txt": a bucket name, then the object\'s key.']);
   });
 });
