@@ -1,32 +1,66 @@
 /**
- * The same two aggregates in DuckDB with one thread (dev dependency only): distinct
- * destination ports per source over REJECT records, and bytes per (source, destination) pair,
- * read from the same space-separated file with its header line.
+ * The rules' aggregates in DuckDB with one thread (dev dependency only): every windowed rule's
+ * SQL as functions/detect/sql.ts renders it (the same declarations the engine runs, default
+ * thresholds and network), over every record of a space-separated flow-log file with its header
+ * line, then the rows past thresholds turned into findings as the Athena path does.
  *
- *   node -r ./bin/register.js bench/duckdb-aggregates.ts <file> [scan|load]
+ *   node -r ./bin/register.js bench/duckdb-aggregates.ts <file> [load|scan]
+ *
+ * load (the default): the file is read once into a table, then each rule's query runs on it;
+ * scan: each query reads the file itself (one scan per rule, as Athena would). Prints one JSON
+ * line: records, milliseconds (reading, queries, total), findings per rule and the process's
+ * peak resident memory.
  */
+import { closeSync, openSync, readSync } from "fs";
 import { DuckDBInstance } from "@duckdb/node-api";
+import { findingsFromRows, ruleQueries } from "../functions/detect/sql";
+import { DEFAULT_THRESHOLDS } from "../functions/detect/thresholds";
+import { athenaColumn } from "../functions/flowlog/athena";
+import { fieldByName } from "../functions/flowlog/fields";
 
-async function main(file: string): Promise<void> {
-  const start = process.hrtime.bigint();
-  const db = await DuckDBInstance.create(":memory:", { threads: "1" });
-  const c = await db.connect();
-  const columns =
-    "{'version':'INTEGER','account-id':'VARCHAR','interface-id':'VARCHAR','srcaddr':'VARCHAR','dstaddr':'VARCHAR'," +
-    "'srcport':'INTEGER','dstport':'INTEGER','protocol':'INTEGER','packets':'BIGINT','bytes':'BIGINT','start':'BIGINT'," +
-    "'end':'BIGINT','action':'VARCHAR','log-status':'VARCHAR'}";
-  const reader = `read_csv('${file.replace(/'/g, "''")}', delim=' ', header=true, nullstr='-', columns=${columns})`;
-  const sql = (from: string) => `
-    WITH ports AS (SELECT srcaddr, count(DISTINCT dstport) AS n FROM ${from} WHERE action = 'REJECT' GROUP BY srcaddr),
-         bytes AS (SELECT srcaddr, dstaddr, sum(bytes) AS b FROM ${from} GROUP BY srcaddr, dstaddr)
-    SELECT (SELECT count(*) FROM ports), (SELECT sum(n) FROM ports), (SELECT count(*) FROM bytes), (SELECT sum(b) FROM bytes)`;
-  // Two plans: scan the file in each aggregate (projection pushdown), or load the used columns once.
-  const plan = process.argv[3] ?? "scan";
-  if (plan === "load") await c.run(`CREATE TEMP TABLE f AS SELECT srcaddr, dstaddr, dstport, bytes, action FROM ${reader}`);
-  const r = await c.runAndReadAll(sql(plan === "load" ? "f" : reader));
-  const [rejectingSources, rejectSourcePorts, pairs, totalBytes] = r.getRows()[0]!.map((v) => Number(v));
-  const ms = Number(process.hrtime.bigint() - start) / 1e6;
-  process.stdout.write(`${JSON.stringify({ engine: `duckdb (${plan})`, rejectingSources, rejectSourcePorts, pairs, totalBytes, ms: Math.round(ms) })}\n`);
+/** The field names of the file's header line. */
+function headerOf(file: string): string[] {
+  const fd = openSync(file, "r");
+  const buf = Buffer.alloc(4096);
+  const n = readSync(fd, buf, 0, buf.length, 0);
+  closeSync(fd);
+  const first = buf.subarray(0, n).toString("latin1").split("\n")[0]!.trim();
+  const names = first.split(" ");
+  const unknown = names.filter((x) => fieldByName(x) === undefined);
+  if (unknown.length > 0) throw new Error(`bench: ${file} must start with a header line of flow-log field names (got ${unknown.slice(0, 3).join(", ")}). Write the file with its header.`);
+  return names;
 }
 
-void main(process.argv[2]!);
+async function main(file: string, plan: string): Promise<void> {
+  const start = process.hrtime.bigint();
+  const ms = (since: bigint) => Math.round(Number(process.hrtime.bigint() - since) / 1e6);
+  const names = headerOf(file);
+  const db = await DuckDBInstance.create(":memory:", { threads: "1" });
+  const c = await db.connect();
+  const columns = names.map((n) => `'${athenaColumn(n)}': '${fieldByName(n)!.type === "string" ? "VARCHAR" : "BIGINT"}'`).join(", ");
+  const reader = `read_csv('${file.replace(/'/g, "''")}', delim=' ', header=true, nullstr='-', quote='', escape='', columns={${columns}})`;
+  const loadStart = process.hrtime.bigint();
+  if (plan === "load") await c.run(`CREATE TEMP TABLE flows AS SELECT * FROM ${reader}`);
+  const loadMs = ms(loadStart);
+  const table = plan === "load" ? "flows" : reader;
+  const records = Number((await c.runAndReadAll(`SELECT count(*) FROM ${table}`)).getRows()[0]![0]);
+  const queryStart = process.hrtime.bigint();
+  const findings: Record<string, number> = {};
+  const rows: Record<string, number> = {};
+  for (const q of ruleQueries({ dialect: "duckdb", table, thresholds: DEFAULT_THRESHOLDS, fields: names })) {
+    const r = await c.runAndReadAll(q.sql);
+    const result = r.getRowObjectsJS().map((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v === null || v === undefined ? "" : String(v)])));
+    rows[q.rule] = result.length;
+    for (const f of findingsFromRows(q, result)) findings[f.rule] = (findings[f.rule] ?? 0) + 1;
+  }
+  const queriesMs = ms(queryStart);
+  const peakMiB = Math.round(process.resourceUsage().maxRSS / 1024);
+  process.stdout.write(`${JSON.stringify({ engine: `duckdb rule SQL (${plan}, 1 thread)`, records, readMs: loadMs, queriesMs, ms: ms(start), rows, findings, peakMiB })}\n`);
+}
+
+const [file, plan = "load"] = process.argv.slice(2);
+if (!file || (plan !== "load" && plan !== "scan")) {
+  process.stderr.write("usage: node -r ./bin/register.js bench/duckdb-aggregates.ts <file> [load|scan]\n");
+  process.exit(2);
+}
+void main(file, plan);

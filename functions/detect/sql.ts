@@ -104,7 +104,9 @@ function render(d: RuleDeclaration, o: QueryOptions, seconds: number, tables: (s
   const measure = (m: Measure) => aggregate(m, dialect, pred);
   const measures = Object.entries(d.measures).map(([name, m]) => `${measure(m)} AS ${column(name)}`);
   const term = (x: Term): string => sqlTerm(x, t, (name) => measure(d.measures[name]!));
-  const iface = d.keys.includes("interface") ? "iface" : `substr(min(lpad(CAST("start" AS VARCHAR), 16, '0') || '|' || coalesce(iface, '')), 18)`;
+  // The earliest record's interface, ties to the smallest ("" when none).
+  const first = dialect === "duckdb" ? `arg_min(coalesce(iface, ''), {'s': "start", 'i': coalesce(iface, '')})` : `substr(min(lpad(CAST("start" AS VARCHAR), 16, '0') || '|' || coalesce(iface, '')), 18)`;
+  const iface = d.keys.includes("interface") ? "iface" : first;
   const select = [...keys.map((k, i) => `${k} AS ${d.keys[i] === "interface" ? "interface_id" : k}`), "window_start", ...(d.keys.includes("interface") ? [] : [`${iface} AS interface_id`]), ...measures];
   return [
     `WITH ${tables(seconds, needsResponse)}`,
@@ -127,7 +129,7 @@ function commonTables(o: QueryOptions, seconds: number, withResponse: boolean): 
   const iface = fields.has("interface-id") ? text("interface-id") : text("tgw-attachment-id");
   const start = `coalesce(${number("start")}, 0)`;
   const status = fields.has("log-status") ? `coalesce(${text("log-status")}, 'OK') = 'OK'` : "TRUE";
-  const r = [
+  const fieldsSql = [
     `coalesce(${text("pkt-srcaddr")}, ${text("srcaddr")}) AS src`,
     `coalesce(${text("pkt-dstaddr")}, ${text("dstaddr")}) AS dst`,
     `${iface} AS iface`,
@@ -150,23 +152,36 @@ function commonTables(o: QueryOptions, seconds: number, withResponse: boolean): 
   const t = o.thresholds;
   const n = t.network;
   const threats = t.threatIntel.flatMap((l) => l.entries);
-  const member = (a: string, entries: readonly string[]) => membership(a, entries, o.dialect);
-  const flags = [
-    `${member("src", n.cidrs)} AS src_inside`,
-    `${member("dst", n.cidrs)} AS dst_inside`,
-    `${member("src", n.natGateways)} AS src_nat`,
-    `${member("dst", n.natGateways)} AS dst_nat`,
-    `${member("src", n.loadBalancers)} AS src_lb`,
-    `${member("dst", n.loadBalancers)} AS dst_lb`,
-    `${member("dst", approvedResolvers(n))} AS dst_resolver`,
-    `${member("src", threats)} AS src_threat`,
-    `${member("dst", threats)} AS dst_threat`,
-  ];
   const allowed = t.allowedSources.length === 0 ? "" : ` AND src NOT IN (${t.allowedSources.map(literal).join(", ")})`;
-  const tables = [
-    `r AS (SELECT ${r.join(", ")} FROM ${o.table} WHERE ${where.join(" AND ")})`,
-    `f AS (SELECT r.*, ${flags.join(", ")} FROM r WHERE src IS NOT NULL AND dst IS NOT NULL${allowed})`,
-  ];
+  const r = `r AS (SELECT ${fieldsSql.join(", ")} FROM ${o.table} WHERE ${where.join(" AND ")})`;
+  const sets = { inside: n.cidrs, nat: n.natGateways, lb: n.loadBalancers, resolver: approvedResolvers(n), threat: threats };
+  const tables: string[] = [];
+  if (o.dialect === "athena") {
+    const member = (a: string, entries: readonly string[]) => athenaMembership(a, entries);
+    const flags = [
+      `${member("src", sets.inside)} AS src_inside`,
+      `${member("dst", sets.inside)} AS dst_inside`,
+      `${member("src", sets.nat)} AS src_nat`,
+      `${member("dst", sets.nat)} AS dst_nat`,
+      `${member("src", sets.lb)} AS src_lb`,
+      `${member("dst", sets.lb)} AS dst_lb`,
+      `${member("dst", sets.resolver)} AS dst_resolver`,
+      `${member("src", threats)} AS src_threat`,
+      `${member("dst", threats)} AS dst_threat`,
+    ];
+    // One pass over the table: the context per record (a second reference to r would scan again).
+    tables.push(r, `f AS (SELECT r.*, ${flags.join(", ")} FROM r WHERE src IS NOT NULL AND dst IS NOT NULL${allowed})`);
+  } else {
+    // DuckDB works the context out once per distinct address (as the engine does), and keeps f
+    // once for its references (listeners, g).
+    const flags = Object.entries(sets).map(([name, entries]) => `${duckdbMembership("k", entries)} AS ${name}`);
+    tables.push(
+      r,
+      `addresses AS MATERIALIZED (SELECT a, ${flags.join(", ")} FROM (SELECT a, ${duckdbKey("a")} AS k FROM (SELECT src AS a FROM r UNION SELECT dst FROM r) WHERE a IS NOT NULL))`,
+      `f AS MATERIALIZED (SELECT r.*, s.inside AS src_inside, d.inside AS dst_inside, s.nat AS src_nat, d.nat AS dst_nat, s.lb AS src_lb, d.lb AS dst_lb, d.resolver AS dst_resolver, s.threat AS src_threat, d.threat AS dst_threat ` +
+        `FROM r JOIN addresses s ON s.a = r.src JOIN addresses d ON d.a = r.dst WHERE TRUE${allowed})`,
+    );
+  }
   if (withResponse) {
     const bit = (mask: number) => (o.dialect === "athena" ? `bitwise_and(tcp_flags, ${mask})` : `(tcp_flags & ${mask})`);
     // TCP flags decide when logged: SYN-ACK (flow logs record ACK only with SYN) answers, SYN alone opens.
@@ -273,31 +288,37 @@ function condition(c: Condition, term: (x: Term) => string): string {
  * no key in DuckDB and matches no prefix; the engine reads it as IPv6.
  * @see https://trino.io/docs/current/functions/ipaddress.html
  */
-function membership(a: string, entries: readonly string[], dialect: SqlDialect): string {
-  const prefixes = entries.map((e) => {
+function prefixesOf(entries: readonly string[]): ParsedPrefix[] {
+  return entries.map((e) => {
     const p = parsePrefix(e);
     if (typeof p === "string") throw new DetectorError(`network: an entry ${p} (got ${JSON.stringify(e)}). Give an IPv4 or IPv6 address or CIDR.`);
     return p;
   });
+}
+
+function athenaMembership(a: string, entries: readonly string[]): string {
+  const prefixes = prefixesOf(entries);
   if (prefixes.length === 0) return "FALSE";
+  const ip = `TRY_CAST(${a} AS IPADDRESS)`;
+  const any = (ps: ParsedPrefix[]) => ps.map((p) => `contains('${prefixText(p)}', ${ip})`).join(" OR ");
   const v4 = prefixes.filter((p) => !p.v6);
   const v6 = prefixes.filter((p) => p.v6);
-  if (dialect === "athena") {
-    const ip = `TRY_CAST(${a} AS IPADDRESS)`;
-    const any = (ps: ParsedPrefix[]) => ps.map((p) => `contains('${prefixText(p)}', ${ip})`).join(" OR ");
-    const parts = [
-      ...(v4.length > 0 ? [`(strpos(${a}, ':') = 0 AND (${any(v4)}))`] : []),
-      ...(v6.length > 0 ? [`(strpos(${a}, ':') > 0 AND (${any(v6)}))`] : []),
-    ];
-    return `coalesce(${parts.join(" OR ")}, FALSE)`;
-  }
-  const key = duckdbKey(a);
+  const parts = [
+    ...(v4.length > 0 ? [`(strpos(${a}, ':') = 0 AND (${any(v4)}))`] : []),
+    ...(v6.length > 0 ? [`(strpos(${a}, ':') > 0 AND (${any(v6)}))`] : []),
+  ];
+  return `coalesce(${parts.join(" OR ")}, FALSE)`;
+}
+
+/** DuckDB: whether the hex key k (duckdbKey) is in one of the prefixes. */
+function duckdbMembership(k: string, entries: readonly string[]): string {
+  const prefixes = prefixesOf(entries);
+  if (prefixes.length === 0) return "FALSE";
   const ranges = prefixes.map((p) => {
     const [lo, hi] = keyRange(p);
-    return lo === hi ? `k = '${lo}'` : `k BETWEEN '${lo}' AND '${hi}'`;
+    return lo === hi ? `${k} = '${lo}'` : `${k} BETWEEN '${lo}' AND '${hi}'`;
   });
-  // The key once per address: a lambda over a one-element list binds it.
-  return `coalesce(list_bool_or(list_transform([${key}], k -> ${ranges.join(" OR ")})), FALSE)`;
+  return `coalesce(${ranges.join(" OR ")}, FALSE)`;
 }
 
 /** A prefix as text (an address alone gets /32 or /128). */
