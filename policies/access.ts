@@ -17,7 +17,7 @@ import { ACCESS_CONTROLS, archiveBuckets, ControlException, ControlOutcome } fro
 import { Evidence, resources, StackJson } from "./controls/stack";
 import { DeliveryPlan, deliveryPlanOf, DeliveryRequest, FlowLogSettings, flowLogSettings, logDeliveryRole, logStreamName, placeholderInterfaceId } from "./delivery-paths";
 import { AccessDecision, AccessRequest, ContextValue, evaluate, PolicySet } from "./evaluate";
-import { bucketArn, logGroupArn, partitionOf } from "./iam";
+import { bucketArn, logGroupArn, partitionOf, s3ObjectArn } from "./iam";
 import { RBAC_ROLES, RbacRole, rbacRoleName } from "./rbac";
 import { stackModel, StackModel } from "./stack-model";
 
@@ -571,26 +571,28 @@ function athenaOf(f: StackFacts): AthenaFacts | undefined {
 /**
  * Running a query: Athena authorizes the workgroup calls, reads the catalog, then reads the
  * archive and writes the results with the caller's own credentials (S3 and KMS, through S3).
+ * `context` is the caller's session (an analyst's MFA session, or the detector's); `queryActions`
+ * the workgroup calls it makes.
  * @see https://docs.aws.amazon.com/athena/latest/ug/security-iam-athena.html
  * @see https://docs.aws.amazon.com/athena/latest/ug/encryption.html
  */
-function athenaSteps(f: StackFacts, a: AthenaFacts): Step[] {
+function athenaSteps(f: StackFacts, a: AthenaFacts, context: Readonly<Record<string, ContextValue>> = MFA_SESSION, queryActions: readonly string[] = ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults"]): Step[] {
   const at = `arn:${f.p}:glue:${f.region}:${f.account}`;
   const read = a.tables.flatMap((t) => f.objects.filter((o) => o.bucketArn === t.bucketArn && o.objectArn.startsWith(`${t.bucketArn}/${t.prefix ?? ""}`)));
   const buckets = [...new Set(a.tables.map((t) => t.bucketArn).filter((b): b is string => !!b))];
   const r = a.results;
   return [
-    ...["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults"].map((action) => ({ action, resource: a.workgroupArn, context: MFA_SESSION })),
-    ...a.databases.flatMap((db) => [a.catalogArn, `${at}:database/${db}`].map((resource) => ({ action: "glue:GetDatabase", resource, context: MFA_SESSION }))),
-    ...a.tables.flatMap((t) => ["glue:GetTable", "glue:GetPartitions"].flatMap((action) => [a.catalogArn, `${at}:database/${t.database}`, t.arn].map((resource) => ({ action, resource, context: MFA_SESSION })))),
-    ...buckets.flatMap((b) => ["s3:GetBucketLocation", "s3:ListBucket"].map((action) => ({ action, resource: b, context: MFA_SESSION }))),
-    ...[...new Map(read.map((o) => [o.objectArn, o])).values()].flatMap((o) => [{ action: "s3:GetObject", resource: o.objectArn, context: MFA_SESSION }, ...decryptObject(f, o)]),
+    ...queryActions.map((action) => ({ action, resource: a.workgroupArn, context })),
+    ...a.databases.flatMap((db) => [a.catalogArn, `${at}:database/${db}`].map((resource) => ({ action: "glue:GetDatabase", resource, context }))),
+    ...a.tables.flatMap((t) => ["glue:GetTable", "glue:GetPartitions"].flatMap((action) => [a.catalogArn, `${at}:database/${t.database}`, t.arn].map((resource) => ({ action, resource, context })))),
+    ...buckets.flatMap((b) => ["s3:GetBucketLocation", "s3:ListBucket"].map((action) => ({ action, resource: b, context }))),
+    ...[...new Map(read.map((o) => [o.objectArn, o])).values()].flatMap((o) => [{ action: "s3:GetObject", resource: o.objectArn, context }, ...decryptObject(f, o, context)]),
     ...(r
       ? [
-          ...["s3:GetBucketLocation", "s3:ListBucket"].map((action) => ({ action, resource: r.bucketArn, context: MFA_SESSION })),
-          ...["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"].map((action) => ({ action, resource: r.objectArn, context: MFA_SESSION, note: "the query's result file in the workgroup's output location" })),
+          ...["s3:GetBucketLocation", "s3:ListBucket"].map((action) => ({ action, resource: r.bucketArn, context })),
+          ...["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"].map((action) => ({ action, resource: r.objectArn, context, note: "the query's result file in the workgroup's output location" })),
           ...(r.keyArn && !r.keyArn.includes("${")
-            ? ["kms:GenerateDataKey", "kms:Decrypt"].map((action) => ({ action, resource: r.keyArn!, context: { ...MFA_SESSION, ...s3Context(f), "kms:EncryptionContext:aws:s3:arn": r.bucketArn }, note: "the workgroup enforces SSE-KMS query results" }))
+            ? ["kms:GenerateDataKey", "kms:Decrypt"].map((action) => ({ action, resource: r.keyArn!, context: { ...context, ...s3Context(f), "kms:EncryptionContext:aws:s3:arn": r.bucketArn }, note: "the workgroup enforces SSE-KMS query results" }))
             : []),
         ]
       : []),
@@ -608,6 +610,10 @@ interface DetectorFacts {
   readonly rules: readonly string[];
   readonly ownLogs?: { arn: string; keyArn?: string };
   readonly archive?: { bucketArn: string; filters: readonly { bucketArn: string; prefix: string; suffix: string }[] };
+  /** The Athena tables its scheduled run queries (FLOWLOG_ATHENA), by name. */
+  readonly athenaTables?: readonly string[];
+  /** The S3 threat lists it reads on every run (FLOWLOG_THREAT_LISTS), as object ARNs. */
+  readonly threatLists: readonly string[];
 }
 
 /** The kit's detector: the function that reads FLOWLOG_LOG_GROUP. */
@@ -632,6 +638,15 @@ function detectorOf(f: StackFacts): DetectorFacts | undefined {
   const notification = notifications.length ? { bucketArn: notifications[0]!.bucketArn, filters: notifications } : undefined;
   const dlq = (fn.values.dead_letter_config as Record<string, unknown> | undefined)?.target_arn;
   const ownKey = ownGroup ? str(ownGroup.values.kms_key_id) : undefined;
+  const parse = <T>(v: unknown): T | undefined => {
+    try {
+      return typeof v === "string" ? (JSON.parse(v) as T) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const athena = parse<{ tables: { name: string }[] }>(v.FLOWLOG_ATHENA);
+  const lists = parse<{ s3: string }[]>(v.FLOWLOG_THREAT_LISTS) ?? [];
   return {
     functionArn,
     roleArn: f.model.resolve(String(fn.values.role)),
@@ -643,6 +658,8 @@ function detectorOf(f: StackFacts): DetectorFacts | undefined {
     rules,
     ...(ownGroup ? { ownLogs: { arn: f.model.attribute(ownGroup.address, "arn")!, ...(ownKey ? { keyArn: f.model.resolve(ownKey) } : {}) } } : {}),
     ...(notification ? { archive: notification } : {}),
+    ...(athena ? { athenaTables: athena.tables.map((t) => t.name) } : {}),
+    threatLists: lists.map((l) => s3ObjectArn(f.region, l.s3)),
   };
 }
 
@@ -678,6 +695,26 @@ function detectorTasks(f: StackFacts): Task[] {
     tasks.push(task("run on each new archive object", [{ principal: "s3.amazonaws.com", action: "lambda:InvokeFunction", resource: d.functionArn, context: { "aws:SourceArn": d.archive.bucketArn, "aws:SourceAccount": f.account } }], SOURCES.invoke));
     tasks.push(task("read new archive objects", objects.flatMap((o) => [{ action: "s3:GetObject", resource: o.objectArn, context: TLS }, ...decryptObject(f, o, TLS)])));
   }
+  const athena = d.athenaTables ? athenaOf(f) : undefined;
+  if (athena) {
+    // Only the tables the detector queries; it reads its results from S3 itself (no GetQueryResults).
+    const mine = { ...athena, tables: athena.tables.filter((t) => d.athenaTables!.some((name) => t.arn.endsWith(`/${name}`))) };
+    tasks.push(task("run its rules as Athena queries over the archive", athenaSteps(f, mine, TLS, ["athena:StartQueryExecution", "athena:GetQueryExecution", "athena:StopQueryExecution"])));
+  }
+  if (d.threatLists.length) {
+    tasks.push(
+      task(
+        "read its threat lists from S3",
+        d.threatLists.flatMap((arn) => {
+          const bucket = arn.slice(0, arn.indexOf("/"));
+          const object = f.objects.find((o) => o.bucketArn === bucket);
+          // A list in a bucket of the kit is encrypted with that bucket's key, as its flow logs are.
+          return [{ action: "s3:GetObject", resource: arn, context: TLS }, ...(object ? decryptObject(f, { ...object, objectArn: arn }, TLS) : [])];
+        }),
+      ),
+    );
+  }
+  tasks.push(task("continue a long run in a new invocation of itself", [{ action: "lambda:InvokeFunction", resource: d.functionArn, context: TLS }]));
   tasks.push(task("import findings into Security Hub", [{ action: "securityhub:BatchImportFindings", resource: `arn:${f.p}:securityhub:${f.region}:${f.account}:product/${f.account}/default`, context: TLS }]));
   if (d.topicArn && !d.topicArn.includes("${")) {
     const key = topicKey(f, d.topicArn);

@@ -163,12 +163,13 @@ describe("access: the tasks", () => {
   });
 
   it("the detector reads its group and new archive objects, imports findings and publishes; the alarms publish through the topic's policy", () => {
-    const detector = rows.stg.filter((r) => r.principal === "flowlogs-stg-detector" && !r.action.startsWith("kms:"));
+    const detector = rows.stg.filter((r) => r.principal === "flowlogs-stg-detector" && !r.action.startsWith("kms:") && r.task !== "run its rules as Athena queries over the archive");
     expect(detector.map((r) => [r.task, r.action, r.decision, r.statement])).toEqual([
       ["query /flowlog-kit/stg/vpc-flow-logs with Logs Insights", "logs:StartQuery", "allow", "StartQueriesOnTheFlowLogGroup"],
       ["query /flowlog-kit/stg/vpc-flow-logs with Logs Insights", "logs:GetQueryResults", "allow", "ReadQueryResultsNoResourceLevel"],
       ["query /flowlog-kit/stg/vpc-flow-logs with Logs Insights", "logs:StopQuery", "allow", "ReadQueryResultsNoResourceLevel"],
       ["read new archive objects", "s3:GetObject", "allow", "ReadArchiveObjects"],
+      ["continue a long run in a new invocation of itself", "lambda:InvokeFunction", "allow", "ContinueInANewInvocation"],
       ["import findings into Security Hub", "securityhub:BatchImportFindings", "allow", "ImportFindings"],
       ["publish findings", "sns:Publish", "allow", "PublishFindings"],
       ["keep failed runs in its dead-letter queue", "sqs:SendMessage", "allow", "DeadLetters"],
@@ -179,6 +180,35 @@ describe("access: the tasks", () => {
     const alarms = rows.dev.filter((r) => r.principal === "cloudwatch.amazonaws.com" && r.action === "sns:Publish");
     expect(alarms.length).toBeGreaterThan(2);
     expect(alarms.every((r) => r.decision === "allow" && r.statement === "CloudWatchAlarmsPublish")).toBe(true);
+  });
+
+  it("the detector runs its rules on Athena end to end: workgroup, catalog, archive, results and the key, without GetQueryResults", () => {
+    for (const name of ["dev", "prod", "stg"] as const) {
+      const athena = rows[name].filter((r) => r.principal === `flowlogs-${name}-detector` && r.task === "run its rules as Athena queries over the archive");
+      expect(athena.length).toBeGreaterThan(10);
+      expect(athena.filter((r) => r.decision !== "allow" && r.outcome !== "review").map(rowProblem)).toEqual([]);
+      expect([...new Set(athena.map((r) => r.action))].sort()).toEqual(
+        ["athena:GetQueryExecution", "athena:StartQueryExecution", "athena:StopQueryExecution", "glue:GetDatabase", "glue:GetPartitions", "glue:GetTable", "kms:Decrypt", "kms:GenerateDataKey", "s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:ListMultipartUploadParts", "s3:PutObject"].filter((a) => athena.some((r) => r.action === a)),
+      );
+      expect(athena.map((r) => r.action)).toEqual(expect.arrayContaining(["athena:StartQueryExecution", "glue:GetTable", "s3:PutObject", "s3:GetObject"]));
+      expect(athena.map((r) => r.action)).not.toContain("athena:GetQueryResults");
+    }
+    const prod = rows.prod.filter((r) => r.principal === "flowlogs-prod-detector" && r.task === "run its rules as Athena queries over the archive");
+    expect(prod.find((r) => r.action === "s3:PutObject")).toMatchObject({ resource: expect.stringMatching(/^arn:aws:s3:::flowlogs-prod-ath-410987654323-eu-central-1\/results\//), decision: "allow", statement: "WriteAndReadQueryResults" });
+    expect(prod.find((r) => r.action === "kms:GenerateDataKey")).toMatchObject({ decision: "allow", statement: "UseEnvironmentKey" });
+  });
+
+  it("the detector reads exactly its S3 threat lists: one in the archive with the environment key; another bucket's through its policy, unverified", () => {
+    const e = env({ detectors: { threatIntel: [{ name: "own", s3: "s3://flowlogs-test-123456789012-eu-west-1/threat-intel/own.txt" }, { name: "abuse", s3: "s3://secops-intel/lists/abuse.txt" }] } });
+    const r = stackAccess({ name: e.stackName, json: JSON.parse(Testing.synth(new EnvironmentStack(Testing.app(), e))) as StackJson }, { environment: "test" });
+    const lists = r.filter((x) => x.task === "read its threat lists from S3");
+    expect(lists.map((x) => [x.action, x.resource, x.decision, x.statement])).toEqual([
+      // The archive is readable already; the first statement that allows decides.
+      ["s3:GetObject", "arn:aws:s3:::flowlogs-test-123456789012-eu-west-1/threat-intel/own.txt", "allow", "ReadArchiveObjects"],
+      ["kms:Decrypt", expect.stringMatching(/^arn:aws:kms:eu-west-1:123456789012:key\//), "allow", "UseEnvironmentKey"],
+      ["s3:GetObject", "arn:aws:s3:::secops-intel/lists/abuse.txt", "unverified", expect.stringContaining("ReadThreatLists")],
+    ]);
+    expect(r.filter((x) => x.outcome === "fail").map(rowProblem)).toEqual([]);
   });
 
   it("nothing outside the account writes the archive", () => {
