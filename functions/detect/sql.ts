@@ -1,5 +1,7 @@
 import { DEFAULT_FIELD_NAMES } from "../flowlog/fields";
 import { athenaColumn } from "../flowlog/athena";
+import type { LogFormat } from "../flowlog/format";
+import { insightsField, insightsQuery } from "../flowlog/insights";
 import { AddressContext, approvedResolvers, Suppressions } from "./context";
 import { Condition, DECLARATIONS, Described, FlowFact, FlowNumber, Key, Measure, Predicate, RuleDeclaration, Term } from "./declarations";
 import { DetectorError } from "./errors";
@@ -354,7 +356,7 @@ function duckdbKey(a: string): string {
 }
 
 /** Rows as read from a query's CSV result (every value a string), to findings identical in id and fields to the engine's. */
-export function findingsFromRows(q: RuleQuery, rows: readonly Readonly<Record<string, string>>[]): Finding[] {
+export function findingsFromRows(q: Pick<RuleQuery, "rule" | "horizonSeconds" | "thresholds">, rows: readonly Readonly<Record<string, string>>[]): Finding[] {
   const d = byId.get(q.rule);
   if (!d) throw new DetectorError(`detector: no rule declaration ${JSON.stringify(q.rule)} (got ${JSON.stringify(q.rule)}). Use a RuleQuery from ruleQueries().`);
   const t = q.thresholds;
@@ -438,4 +440,161 @@ function holds(c: Condition, value: (x: Term) => number): boolean {
   if ("atLeast" in c) return value(c.atLeast[0]) >= value(c.atLeast[1]);
   if ("above" in c) return value(c.above[0]) > value(c.above[1]);
   return value(c.atMost[0]) <= value(c.atMost[1]);
+}
+
+/*
+ * CloudWatch Logs Insights, for environments without an S3 archive: `stats` queries for the rules
+ * Logs Insights can express. Its language has no joins, so the listeners a probe is told from an
+ * answer by cannot be learned inside one query: the rules whose counts need that (port scans and
+ * sweeps, brute force, distributed scan, outbound flood, DNS, mining, C2 fan-out, lateral
+ * movement) are left to Athena or the engine. What is rendered, and where it is approximate:
+ * - count_distinct is exact only at low cardinality ("If the field has very high cardinality …
+ *   just an approximation"): inbound-flood's `sources`.
+ * - inbound-flood's `sources` counts every source, answers included (no listeners).
+ * - a group's interface is that of its earliest log event (`earliest`), by @timestamp rather
+ *   than by the record's start.
+ * Every other count is exact, and windows are the records' own `start`, as in the engine.
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-operations-functions.html
+ */
+
+export interface InsightsOptions {
+  /** The log group's record format (fields are discovered in the default format, parsed in others). */
+  readonly format: LogFormat;
+  readonly thresholds: DetectorThresholds;
+}
+
+export interface InsightsRuleQuery {
+  /** The declaration's id (declarations.ts); rows of the query go to findingsFromRows. */
+  readonly rule: string;
+  readonly horizonSeconds: number;
+  /** The Logs Insights query string. */
+  readonly query: string;
+  /** What the query counts only approximately (empty when exact but for the interface). */
+  readonly approximate: readonly string[];
+  readonly thresholds: DetectorThresholds;
+}
+
+/**
+ * Rules Logs Insights can express, and for each the flows it reads: "declared" (the
+ * declaration's own), or a narrower predicate whose groups past the threshold are the same.
+ */
+const INSIGHTS_RECORDS: Readonly<Record<string, Predicate | "declared">> = Object.freeze({
+  "rejected-spike": "declared",
+  "unusual-protocol": "declared",
+  "threat-intel": "declared",
+  "tgw-packet-loss": "declared",
+  // Only egress flows add to egressBytes, and a group is reported only past a positive threshold.
+  exfiltration: "egress",
+  "inbound-flood": "declared",
+});
+
+/** Logs Insights `stats` queries for the windowed rules it can express (see above). */
+export function insightsRuleQueries(o: InsightsOptions): InsightsRuleQuery[] {
+  const t = o.thresholds;
+  const format = o.format;
+  const has = (field: string) => format.names.includes(field);
+  const name = (field: string) => insightsField(format, field);
+  const seconds = t.windowSeconds;
+  const n = t.network;
+  const threats = t.threatIntel.flatMap((l) => l.entries);
+  const member = (a: string, entries: readonly string[]) => {
+    const prefixes = prefixesOf(entries);
+    if (prefixes.length === 0) return "0 = 1";
+    return `(${prefixes.map((p) => `${p.v6 ? "isIpv6InSubnet" : "isIpv4InSubnet"}(${a}, "${prefixText(p)}")`).join(" or ")})`;
+  };
+  const facts: Partial<Record<FlowFact, string>> = {
+    rejected: has("action") ? `(${name("action")} = "REJECT")` : "(0 = 1)",
+    srcInside: member("src", n.cidrs),
+    dstInside: member("dst", n.cidrs),
+    srcNatGateway: member("src", n.natGateways),
+    srcThreat: member("src", threats),
+    dstThreat: member("dst", threats),
+  };
+  const direction = has("flow-direction") ? `(${name("flow-direction")} != "ingress")` : "(1 = 1)";
+  facts.egress = `(${facts.srcInside} and not ${facts.dstInside} and not ${facts.rejected} and ${direction} and not ${facts.srcNatGateway})`;
+  const numbers: Partial<Record<FlowNumber, string>> = {
+    protocol: name("protocol"),
+    bytes: name("bytes"),
+    packets: name("packets"),
+    packetsLostNoRoute: name("packets-lost-no-route"),
+    packetsLostBlackhole: name("packets-lost-blackhole"),
+    packetsLostMtuExceeded: name("packets-lost-mtu-exceeded"),
+    packetsLostTtlExpired: name("packets-lost-ttl-expired"),
+  };
+  const pred = (p: Predicate): string => {
+    if (typeof p === "string") return facts[p]!;
+    if ("not" in p) return `not ${pred(p.not)}`;
+    if ("all" in p) return `(${p.all.map(pred).join(" and ")})`;
+    if ("any" in p) return `(${p.any.map(pred).join(" or ")})`;
+    const field = numbers[p.field]!;
+    if ("in" in p) {
+      const values = typeof p.in === "string" ? t[p.in] : p.in;
+      return values.length === 0 ? "0 = 1" : `${field} in [${values.map(num).join(", ")}]`;
+    }
+    if ("equals" in p) return `${field} = ${num(p.equals)}`;
+    if ("above" in p) return `${field} > ${num(p.above)}`;
+    return `${field} <= ${num(typeof p.atMost === "number" ? p.atMost : t[p.atMost.threshold] * (p.atMost.times ?? 1))}`;
+  };
+  const out: InsightsRuleQuery[] = [];
+  for (const d of DECLARATIONS) {
+    const listed = INSIGHTS_RECORDS[d.id];
+    if (listed === undefined) continue;
+    const records = listed === "declared" ? d.records : listed;
+    if (d.id === "tgw-packet-loss" && !has("packets-lost-no-route")) continue;
+    const approximate: string[] = [];
+    const src = has("pkt-srcaddr") ? name("pkt-srcaddr") : name("srcaddr");
+    const dst = has("pkt-dstaddr") ? name("pkt-dstaddr") : name("dstaddr");
+    const iface = has("interface-id") ? name("interface-id") : name("tgw-attachment-id");
+    const body = [
+      `fields ${src} as src, ${dst} as dst, ${name("dstport")} as port, ${name("protocol")} as protocol, ${iface} as iface, floor(${name("start")} / ${seconds}) * ${seconds} as window_start` +
+        (has("action") ? `, 1 - strcontains(${name("action")}, "REJECT") as accepted_one, strcontains(${name("action")}, "REJECT") as rejected_one` : ", 1 as accepted_one, 0 as rejected_one"),
+      ...(has("log-status") ? [`filter ${name("log-status")} = "OK"`] : []),
+      ...(t.allowedSources.length > 0 ? [`filter src not in [${t.allowedSources.map((a) => JSON.stringify(a)).join(", ")}]`] : []),
+      ...(records === "every flow" ? [] : [`filter ${pred(records)}`]),
+    ];
+    const stats = Object.entries(d.measures).map(([m, measure]) => {
+      if ("count" in measure) {
+        if (measure.where === undefined) return `count(*) as ${column(m)}`;
+        // Conditional counts as sums of 0/1 columns: rejected, or not.
+        if (measure.where === "rejected") return `sum(rejected_one) as ${column(m)}`;
+        if (JSON.stringify(measure.where) === JSON.stringify({ not: "rejected" })) return `sum(accepted_one) as ${column(m)}`;
+        return undefined;
+      }
+      if ("sum" in measure) return measure.where === undefined || listed !== "declared" ? `sum(${numbers[measure.sum]}) as ${column(m)}` : undefined;
+      if ("distinct" in measure) {
+        approximate.push(`${m}: count_distinct of every ${measure.distinct}, answers included, approximate at high cardinality`);
+        return `count_distinct(${measure.distinct}) as ${column(m)}`;
+      }
+      return undefined;
+    });
+    if (stats.some((x) => x === undefined)) continue;
+    const keys = d.keys.map((k) => (k === "interface" ? "iface" : k));
+    const groupIface = d.keys.includes("interface") ? [] : ["earliest(iface) as interface_id"];
+    const term = (x: Term): string => insightsTerm(x, t);
+    const having = "always" in d.having ? [] : [`filter ${insightsCondition(d.having, term)}`];
+    const renamed = d.keys.includes("interface") ? [`fields iface as interface_id, ${[...keys.filter((k) => k !== "iface"), "window_start", ...Object.keys(d.measures).map(column)].join(", ")}`] : [];
+    out.push(Object.freeze({
+      rule: d.id, horizonSeconds: seconds, approximate: Object.freeze(approximate), thresholds: t,
+      query: insightsQuery(format, [...body, `stats ${[...stats, ...groupIface].join(", ")} by ${[...keys, "window_start"].join(", ")}`, ...having, ...renamed]),
+    }));
+  }
+  return out;
+}
+
+function insightsTerm(x: Term, t: DetectorThresholds): string {
+  if (typeof x === "string") return column(x);
+  if (typeof x === "number") return num(x);
+  if ("threshold" in x) return num(t[x.threshold] * (x.times ?? 1));
+  if ("sum" in x) return `(${x.sum.map((y) => insightsTerm(y, t)).join(" + ")})`;
+  if ("times" in x) return `(${insightsTerm(x.times[0], t)} * ${insightsTerm(x.times[1], t)})`;
+  return `(${insightsTerm(x.roundedRatio[0], t)} / ${insightsTerm(x.roundedRatio[1], t)})`;
+}
+
+function insightsCondition(c: Condition, term: (x: Term) => string): string {
+  if ("always" in c) return "1 = 1";
+  if ("all" in c) return `(${c.all.map((x) => insightsCondition(x, term)).join(" and ")})`;
+  if ("any" in c) return `(${c.any.map((x) => insightsCondition(x, term)).join(" or ")})`;
+  if ("atLeast" in c) return `${term(c.atLeast[0])} >= ${term(c.atLeast[1])}`;
+  if ("above" in c) return `${term(c.above[0])} > ${term(c.above[1])}`;
+  return `${term(c.atMost[0])} <= ${term(c.atMost[1])}`;
 }

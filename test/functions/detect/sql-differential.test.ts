@@ -5,7 +5,7 @@ import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { DECLARATIONS } from "../../../functions/detect/declarations";
 import { DetectionEngine } from "../../../functions/detect/engine";
 import { Finding, RuleId } from "../../../functions/detect/findings";
-import { findingsFromRows, ruleQueries, RuleQuery } from "../../../functions/detect/sql";
+import { findingsFromRows, insightsRuleQueries, ruleQueries, RuleQuery } from "../../../functions/detect/sql";
 import { DetectorThresholds, resolveThresholds } from "../../../functions/detect/thresholds";
 import { athenaColumn } from "../../../functions/flowlog/athena";
 import { fieldByName } from "../../../functions/flowlog/fields";
@@ -288,5 +288,38 @@ describe("the rendered queries", () => {
   it("refuse rows of a query no declaration made", () => {
     const q: RuleQuery = { rule: "nonsense", horizonSeconds: 300, sql: "SELECT 1", thresholds: THRESHOLDS };
     expect(() => findingsFromRows(q, [])).toThrow('detector: no rule declaration "nonsense" (got "nonsense"). Use a RuleQuery from ruleQueries().');
+  });
+});
+
+describe("the Logs Insights queries", () => {
+  it("render the rules Logs Insights can express, each filtered past its threshold after stats, saying what is approximate", () => {
+    const queries = insightsRuleQueries({ format: LogFormat.DEFAULT, thresholds: THRESHOLDS });
+    expect(queries.map((q) => q.rule).sort()).toEqual(["exfiltration", "inbound-flood", "rejected-spike", "threat-intel", "unusual-protocol"]);
+    const byRule = Object.fromEntries(queries.map((q) => [q.rule, q]));
+    expect(byRule["rejected-spike"]!.query.split("\n| ").slice(-2)).toEqual([
+      "stats sum(rejected_one) as rejected, count(*) as flows, earliest(iface) as interface_id by src, window_start",
+      "filter rejected >= 200",
+    ]);
+    expect(byRule.exfiltration!.query).toContain('not (isIpv4InSubnet(src, "10.0.0.200/32"))');
+    expect(byRule.exfiltration!.query).toContain('isIpv6InSubnet(dst, "2600:1f18:6a3:e100:0:0:0:0/56")');
+    expect(queries.filter((q) => q.approximate.length > 0).map((q) => [q.rule, q.approximate])).toEqual([
+      ["inbound-flood", ["sources: count_distinct of every src, answers included, approximate at high cardinality"]],
+    ]);
+    for (const q of queries) expect(q.query).toContain('| filter src not in ["10.0.99.99"]');
+  });
+
+  it("render transit-gateway drops only for a format that logs them, parsed from the message", () => {
+    const tgw = insightsRuleQueries({ format: LogFormat.TRANSIT_GATEWAY_DEFAULT, thresholds: THRESHOLDS }).find((q) => q.rule === "tgw-packet-loss")!;
+    expect(tgw.query).toContain("| parse @message ");
+    expect(tgw.query).toContain("| filter (no_route + blackhole + mtu_exceeded + ttl_expired) >= 1000");
+    expect(insightsRuleQueries({ format: LogFormat.DEFAULT, thresholds: THRESHOLDS }).map((q) => q.rule)).not.toContain("tgw-packet-loss");
+  });
+
+  it("give rows that become the engine's finding", () => {
+    const flows: Flow[] = range(250).map((i) => ({ src: "203.0.113.77", dst: "10.0.1.20", srcport: 20000 + i, dstport: 80, action: "REJECT", packets: 1, start: T0 + i }));
+    const expected = engineFindings(THRESHOLDS, LogFormat.DEFAULT, flows.map(line)).filter((f) => f.rule === "rejected-spike");
+    const q = insightsRuleQueries({ format: LogFormat.DEFAULT, thresholds: THRESHOLDS }).find((x) => x.rule === "rejected-spike")!;
+    const row = { src: "203.0.113.77", window_start: String(T0 - 5), interface_id: "eni-0123456789abcdef0", rejected: "250", flows: "250" };
+    expect(findingsFromRows(q, [row])).toEqual(expected);
   });
 });
