@@ -1,8 +1,11 @@
 import type { Environment } from "../environments/schema";
+import { athenaColumn } from "../functions/flowlog/athena";
+import { LogFormat } from "../functions/flowlog/format";
 import { ConfigError } from "../policies/errors";
 import { PRICES, tiered } from "../policies/prices";
 import { archiveLifecycle } from "../policies/retention";
-import { lookbackSeconds } from "../modules/detectors";
+import { lookbackSeconds, scheduledQueries } from "../modules/detectors";
+import { athenaTables, cloudWatchLogGroups, detectorAthena, environmentNames } from "../stacks/environment-stack";
 import { renderTable } from "./table";
 
 export interface CostLine {
@@ -32,26 +35,96 @@ export function detectorRuns(schedule: string): { readonly runsPerMonth: number;
 }
 
 /**
- * The detector's queries, one scan of the look-back per run (issue 15: the rules' SQL reads the
- * look-back's partitions once). With an S3 archive and Athena the detector queries the archive:
- * a run reads every partition its look-back touches, and the newest is, on average, half full,
- * so a run scans the archive's bytes for (partition length / 2 + look-back); Parquet and text
- * differ by their stored size (PRICES.compression); column pruning in Parquet is not counted.
- * Otherwise it queries the log group with Logs Insights, which scans what CloudWatch ingested
- * in the look-back.
+ * Athena bills each query for the bytes it scans, rounded up to the megabyte, at least 10 MB.
+ * @see https://aws.amazon.com/athena/pricing/
+ */
+export const ATHENA_MINIMUM_BYTES = 10 * 1024 ** 2;
+
+/** One scheduled run of the detector on Athena, as `flowlog-kit cost` estimates it. */
+export interface AthenaRunEstimate {
+  readonly queries: number;
+  /** Bytes the run's queries scan together. */
+  readonly scannedBytes: number;
+  /** Bytes Athena bills: each query rounded up to the MB, at least 10 MB. */
+  readonly billedBytes: number;
+  readonly usd: number;
+  /** The tables' layouts, e.g. "flow_logs: parquet, Hive, hourly". */
+  readonly layouts: readonly string[];
+}
+
+/** The log format of the environment's shared flow-log group, as the detector reads it. */
+function groupFormat(env: Environment): LogFormat {
+  const groups = cloudWatchLogGroups(env);
+  const names = environmentNames(env);
+  return env.flowLogs.find((_, i) => groups[i]?.region === env.region && groups[i]?.name === names.logGroup)?.logFormat ?? LogFormat.DEFAULT;
+}
+
+/**
+ * The bytes one scheduled run scans on Athena, from the archive's layout, format and look-back.
+ *
+ * Each query reads every object of the partitions its range touches: its range (the look-back,
+ * or its horizon when longer) plus, on average, half a partition, because the oldest partition
+ * is read from its start (an hour, or a day for daily partitions). Stored bytes are the raw
+ * volume at PRICES.compression (text or Parquet). Parquet is read by column: a query reads the
+ * share of the format's columns that its SQL names, each column counted as an equal share of the
+ * file. The volume is spread evenly over the environment's VPC scopes in S3.
+ */
+export function athenaRunEstimate(env: Environment, gbPerDay: number): AthenaRunEstimate | undefined {
+  const athena = detectorAthena(env);
+  if (!env.detectors.enabled || !athena) return undefined;
+  const runs = detectorRuns(env.detectors.schedule);
+  const jobs = scheduledQueries({ athena, thresholds: env.detectors.thresholds, logFormat: groupFormat(env), unmask: env.analytics.maskIpAddresses }, runs.lookbackSeconds);
+  const vpcScopes = env.flowLogs.filter((s) => s.s3 && s.logFormat.family === "vpc");
+  const specs = athenaTables(env);
+  let scannedBytes = 0;
+  let billedBytes = 0;
+  for (const job of jobs) {
+    const t = job.table!;
+    const o = specs.find((x) => x.name === t.name)!.options;
+    const scopes = vpcScopes.filter((s) => s.s3!.fileFormat === o.fileFormat && s.s3!.hiveCompatiblePartitions === o.hiveCompatiblePartitions).length;
+    const parquet = t.fileFormat === "parquet";
+    const storedPerSecond = (gbPerDay * 1024 ** 3 * (scopes / vpcScopes.length) * (parquet ? PRICES.compression.s3Parquet : PRICES.compression.s3PlainText)) / SECONDS_PER_DAY;
+    const partitionSeconds = t.partitionKeys.includes("hour") ? 3600 : SECONDS_PER_DAY;
+    const read = (job.end - job.start + partitionSeconds / 2) * storedPerSecond;
+    const columns = parquet ? t.fields.filter((f) => job.query.sql.includes(`"${athenaColumn(f)}"`)).length / t.fields.length : 1;
+    const bytes = read * columns;
+    scannedBytes += bytes;
+    billedBytes += Math.max(ATHENA_MINIMUM_BYTES, Math.ceil(bytes / 1024 ** 2) * 1024 ** 2);
+  }
+  const layouts = athena.tables.map((t) => `${t.name}: ${t.fileFormat}, ${t.partitionKeys.includes("hour") ? "hourly" : "daily"}${t.regions.length > 1 ? `, ${t.regions.length} Regions` : ""}`);
+  return { queries: jobs.length, scannedBytes, billedBytes, usd: (billedBytes / 1024 ** 4) * PRICES.athenaUsdPerTbScanned, layouts };
+}
+
+const perRun = (gb: number) => (gb >= 1 ? `${gb.toFixed(1)} GB` : `${(gb * 1024).toFixed(0)} MB`);
+
+/**
+ * The scheduled detector's queries. With an S3 archive and Athena it runs the rules there
+ * (athenaRunEstimate); otherwise on Logs Insights, where each query scans what CloudWatch
+ * ingested in its range: one `stats` query per rule and horizon, or, where the rules have no
+ * Logs Insights form, one read of the look-back's records.
  */
 function detectorLines(env: Environment, gbPerDay: number): CostLine[] {
   if (!env.detectors.enabled) return [];
   const runs = detectorRuns(env.detectors.schedule);
-  const perRun = (gb: number) => (gb >= 1 ? `${gb.toFixed(1)} GB` : `${(gb * 1024).toFixed(0)} MB`);
-  // What is deployed today: each scheduled run queries the flow-log group with Logs Insights over
-  // its look-back, and pays for the bytes that range holds. (Athena aggregation is not built.)
+  const athena = athenaRunEstimate(env, gbPerDay);
+  if (athena) {
+    const gb = (athena.billedBytes / 1024 ** 3) * runs.runsPerMonth;
+    return [{ destination: "Athena", item: `detector: ${Math.round(runs.runsPerMonth)} runs x ${athena.queries} queries, ${perRun(athena.scannedBytes / 1024 ** 3)} scanned (${runs.label})`, gb, usdPerMonth: (gb / 1024) * PRICES.athenaUsdPerTbScanned }];
+  }
   if (env.flowLogs.some((s) => s.destinations.includes("cloudwatch"))) {
-    const scanned = (gbPerDay * runs.lookbackSeconds) / SECONDS_PER_DAY;
+    const scans = insightsScansPerRun(env, runs.lookbackSeconds);
+    const scanned = (gbPerDay * scans.seconds) / SECONDS_PER_DAY;
     const gb = scanned * runs.runsPerMonth;
-    return [{ destination: "Logs Insights", item: `detector: ${Math.round(runs.runsPerMonth)} runs x ${perRun(scanned)} ingested (${runs.label})`, gb, usdPerMonth: gb * PRICES.logsInsightsUsdPerGbScanned }];
+    return [{ destination: "Logs Insights", item: `detector: ${Math.round(runs.runsPerMonth)} runs x ${scans.label}, ${perRun(scanned)} scanned (${runs.label})`, gb, usdPerMonth: gb * PRICES.logsInsightsUsdPerGbScanned }];
   }
   return [];
+}
+
+/** Seconds of ingested logs one run's Logs Insights queries scan together, and how they are made up. */
+function insightsScansPerRun(env: Environment, lookback: number): { readonly seconds: number; readonly label: string } {
+  const jobs = scheduledQueries({ thresholds: env.detectors.thresholds, logFormat: groupFormat(env), unmask: env.analytics.maskIpAddresses }, lookback);
+  if (!jobs.length) return { seconds: lookback, label: "1 read of the look-back" };
+  return { seconds: jobs.reduce((n, j) => n + (j.end - j.start), 0), label: `${jobs.length} stats queries` };
 }
 
 /** What each amount option measures, for its messages; --athena-tb is in TB, not GB. */
@@ -123,6 +196,26 @@ export function estimateCost(env: Environment, gbPerDay: number, athenaTbPerMont
 }
 
 const money = (n: number) => `$${n.toFixed(2)}`;
+/** A per-run amount: a fraction of a cent still shows. */
+const cents = (n: number) => `$${n.toFixed(4)}`;
+
+/** The detector's per-run figures and the assumptions behind them, under the table. */
+function detectorNotes(env: Environment, gbPerDay: number): string[] {
+  if (!env.detectors.enabled) return [];
+  const runs = detectorRuns(env.detectors.schedule);
+  const insights = insightsScansPerRun(env, runs.lookbackSeconds);
+  const insightsGb = (gbPerDay * insights.seconds) / SECONDS_PER_DAY;
+  const insightsText = `${insights.label}, ${perRun(insightsGb)} scanned, ${cents(insightsGb * PRICES.logsInsightsUsdPerGbScanned)}`;
+  const athena = athenaRunEstimate(env, gbPerDay);
+  if (!athena) {
+    return env.flowLogs.some((s) => s.destinations.includes("cloudwatch")) ? [`The scheduled detector runs on Logs Insights, which scans the raw volume ingested in each query's range; per run: ${insightsText}. Archive objects it reads from S3 add only request costs.`] : [];
+  }
+  const gbOf = (b: number) => perRun(b / 1024 ** 3);
+  return [
+    `The scheduled detector runs its rules on Athena (${athena.layouts.join("; ")}); per run: ${athena.queries} queries, ${gbOf(athena.scannedBytes)} scanned, ${gbOf(athena.billedBytes)} billed (10 MB minimum a query), ${cents(athena.usd)}. The same run on Logs Insights: ${insightsText}.`,
+    "Athena assumptions: each query reads its range (the look-back, or 1 hour for hour-long rules) plus half a partition on average (an hour, or 12 hours with daily partitions); Parquet reads only the columns a query names, each an equal share of the file; the volume is spread evenly over the VPC scopes in S3.",
+  ];
+}
 const gb = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
 
 export function costReport(env: Environment, gbPerDay: number, athenaTbPerMonth: number): string {
@@ -134,6 +227,7 @@ export function costReport(env: Environment, gbPerDay: number, athenaTbPerMonth:
     renderTable(["destination", "item", "GB", "per month"], [...lines.map((l) => [l.destination, l.item, gb(l.gb), money(l.usdPerMonth)]), ["total", "", "", money(total)]]),
     "",
     `Stored sizes assume compression to ${PRICES.compression.cloudWatch * 100}% in CloudWatch and ${PRICES.compression.s3PlainText * 100}% (plain text) or ${PRICES.compression.s3Parquet * 100}% (Parquet) in S3; storage is at steady state.`,
-    `The scheduled detector queries its log group with Logs Insights once per run over its look-back (the schedule's period plus 5 minutes) and pays for the raw volume ingested in it; archive objects it reads from S3 add only request costs. Dashboards and ad-hoc queries are --athena-tb.`,
+    ...detectorNotes(env, gbPerDay),
+    "Dashboards and ad-hoc queries are --athena-tb.",
   ].join("\n");
 }

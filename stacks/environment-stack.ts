@@ -12,7 +12,7 @@ import { DataProtection } from "../modules/data-protection";
 import { InsightsQueries } from "../modules/insights-queries";
 import { ArchiveBucket } from "../modules/archive-bucket";
 import { DeliveryRole } from "../modules/delivery-role";
-import { Detectors } from "../modules/detectors";
+import { DetectorAthenaProps, Detectors } from "../modules/detectors";
 import { FlowLogs } from "../modules/flow-logs";
 import { EnvironmentKey } from "../modules/kms-key";
 import { FirehoseSourceRole } from "../modules/firehose-role";
@@ -83,6 +83,29 @@ export function athenaTables(env: Environment): AthenaTableSpec[] {
   });
   if (problems.length) throw new ConfigError(problems);
   return tables;
+}
+
+/**
+ * Where the detector's scheduled run queries the archive: the environment's workgroup and its
+ * VPC flow-log tables (transit-gateway tables have other fields), with their partition keys and
+ * Regions. Undefined without Athena or without a VPC table: the run then uses Logs Insights.
+ */
+export function detectorAthena(env: Environment): DetectorAthenaProps | undefined {
+  if (!env.analytics.athena.enabled) return undefined;
+  const tables = athenaTables(env).filter((t) => t.format.family === "vpc");
+  if (!tables.length) return undefined;
+  const names = environmentNames(env);
+  return {
+    workgroup: names.athenaWorkgroup,
+    database: names.glueDatabase,
+    resultsBucket: names.athenaResultsBucket(env),
+    resultsFolder: ATHENA_RESULTS_FOLDER,
+    tables: tables.map((t) => {
+      const regions = t.regions ?? [env.region];
+      const layout = archiveLayout(env.archive.bucketName, env.account, regions.length === 1 ? regions[0]! : regions, t.options);
+      return { name: t.name, partitionKeys: layout.partitionKeys, regions, fileFormat: t.options.fileFormat, fields: t.format.names };
+    }),
+  };
 }
 
 /** A log group of the environment: its name and Region. */
@@ -291,8 +314,6 @@ export class EnvironmentStack extends TerraformStack {
     const analytics = env.analytics;
     const s3Tables = athenaTables(env);
     const withAthena = analytics.athena.enabled && s3Tables.length > 0;
-    // The detector's rules read VPC records: transit-gateway tables have other fields.
-    const vpcTables = withAthena ? s3Tables.filter((t) => t.format.family === "vpc") : [];
     if (env.detectors.enabled) {
       this.detectors = new Detectors(this, "Detectors", {
         ...ctx,
@@ -312,19 +333,7 @@ export class EnvironmentStack extends TerraformStack {
         // central archive the detector runs on its schedule only.
         // Plain-text and Parquet objects both: the handler reads either.
         onArchiveObjects: !central && env.flowLogs.some((s) => s.s3 !== undefined && !s.resource.startsWith("transit-gateway")),
-        athena: vpcTables.length
-          ? {
-              workgroup: names.athenaWorkgroup,
-              database: names.glueDatabase,
-              resultsBucket: names.athenaResultsBucket(env),
-              resultsFolder: ATHENA_RESULTS_FOLDER,
-              tables: vpcTables.map((t) => {
-                const regions = t.regions ?? [env.region];
-                const layout = archiveLayout(env.archive.bucketName, env.account, regions.length === 1 ? regions[0]! : regions, t.options);
-                return { name: t.name, partitionKeys: layout.partitionKeys, regions, fileFormat: t.options.fileFormat, fields: t.format.names };
-              }),
-            }
-          : undefined,
+        athena: detectorAthena(env),
         threatLists: env.detectors.threatIntel.flatMap((l) => (l.s3 !== undefined ? [{ name: l.name, s3: l.s3 }] : [])),
       });
     }

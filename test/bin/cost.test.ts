@@ -1,5 +1,8 @@
-import { detectorRuns, estimateCost, parseGb } from "../../bin/cost";
+import { ATHENA_MINIMUM_BYTES, athenaRunEstimate, detectorRuns, estimateCost, parseGb } from "../../bin/cost";
+import { LogFormat } from "../../functions/flowlog/format";
+import { scheduledQueries } from "../../modules/detectors";
 import { PRICES, tiered } from "../../policies/prices";
+import { detectorAthena } from "../../stacks/environment-stack";
 import { runCli } from "../support/cli";
 import { env } from "../support/env";
 
@@ -19,7 +22,8 @@ describe("flowlog-kit cost", () => {
     expect(s3[1]!.usdPerMonth).toBeCloseTo(10 * PRICES.compression.s3PlainText * 60 * PRICES.s3StorageUsdPerGbMonth.STANDARD_IA);
     const cw = lines.find((l) => l.item === "storage, 14 days")!;
     expect(cw.gb).toBeCloseTo(10 * 14 * PRICES.compression.cloudWatch);
-    expect(lines.filter((l) => l.destination === "Logs Insights").map((l) => l.item)).toEqual([expect.stringMatching(/^detector: /)]);
+    // With an S3 archive and Athena (the default), the detector's queries run on Athena.
+    expect(lines.filter((l) => l.item.startsWith("detector: ")).map((l) => l.destination)).toEqual(["Athena"]);
   });
 
   it("leaves out destinations the environment does not use, and adds Parquet conversion only for Parquet", () => {
@@ -54,14 +58,51 @@ describe("flowlog-kit cost", () => {
       expect(detectorRuns("cron(0/15 * * * ? *)")).toEqual({ runsPerMonth: 720, lookbackSeconds: 3600, label: "cron counted as hourly, look-back 60 min" });
     });
 
-    it("scans on Logs Insights, per run, what CloudWatch ingested in the look-back: the detector as deployed", () => {
-      const expected = { destination: "Logs Insights", item: "detector: 720 runs x 1.1 GB ingested (every 60 min, look-back 65 min)", gb: expect.closeTo(((24 * 3900) / 86400) * 720, 6), usdPerMonth: expect.closeTo(((24 * 3900) / 86400) * 720 * 0.005, 6) };
+    it("scans on Logs Insights, per run, what CloudWatch ingested in the look-back, when the environment has no Athena table", () => {
+      const expected = { destination: "Logs Insights", item: "detector: 720 runs x 1 read of the look-back, 1.1 GB scanned (every 60 min, look-back 65 min)", gb: expect.closeTo(((24 * 3900) / 86400) * 720, 6), usdPerMonth: expect.closeTo(((24 * 3900) / 86400) * 720 * 0.005, 6) };
       expect(detector({ flowLogs: [{ ...vpc, destinations: ["cloudwatch"] }], detectors: { schedule: "rate(1 hour)" } })).toEqual([expected]);
-      expect(detector({ flowLogs: [{ ...vpc, destinations: ["cloudwatch", "s3"] }], detectors: { schedule: "rate(1 hour)" } })).toEqual([expected]);
+      expect(detector({ flowLogs: [{ ...vpc, destinations: ["cloudwatch", "s3"] }], detectors: { schedule: "rate(1 hour)" }, analytics: { athena: { enabled: false } } })).toEqual([expected]);
     });
 
-    it("prices no queries for an S3-only environment: the detector then reads new archive objects", () => {
-      expect(detector({ flowLogs: [{ ...vpc, destinations: ["s3"] }] })).toEqual([]);
+    describe("on Athena", () => {
+      const layout = (s3: Record<string, unknown>, schedule = "rate(15 minutes)") => env({ flowLogs: [{ ...vpc, destinations: ["s3"], s3 }], detectors: { schedule } });
+
+      it("bills each query at least 10 MB, rounded up to the MB", () => {
+        const tiny = athenaRunEstimate(layout({ fileFormat: "parquet", perHourPartition: true }), 0.001)!;
+        expect(tiny.queries).toBeGreaterThan(10);
+        expect(tiny.billedBytes).toBe(tiny.queries * ATHENA_MINIMUM_BYTES);
+        expect(tiny.usd).toBeCloseTo((tiny.queries * 10) / 1024 ** 2 * 5, 9);
+      });
+
+      it("reads the look-back plus half a partition per query: daily partitions cost 12 hours, hourly 30 minutes", () => {
+        const daily = athenaRunEstimate(layout({ fileFormat: "plain-text" }), 24)!;
+        const hourly = athenaRunEstimate(layout({ fileFormat: "plain-text", perHourPartition: true }), 24)!;
+        // 24 GB/day is 1 GB an hour, stored at 12% in text: each 5-minute query reads 20 minutes of look-back and half a partition.
+        // Hour-long rules read the last whole hour and on instead of the look-back.
+        const perQuery = (seconds: number) => (seconds / 3600) * 0.12 * 1024 ** 3;
+        const e = layout({ fileFormat: "plain-text" });
+        const plan = scheduledQueries({ athena: detectorAthena(e), thresholds: e.detectors.thresholds, logFormat: LogFormat.DEFAULT }, 1200);
+        const short = plan.filter((j) => j.query.horizonSeconds === 300).length;
+        const long = plan.filter((j) => j.query.horizonSeconds === 3600).length;
+        expect(short + long).toBe(daily.queries);
+        expect(hourly.scannedBytes).toBeCloseTo(short * perQuery(1200 + 1800) + long * perQuery(3600 + 1800), -3);
+        expect(daily.scannedBytes).toBeCloseTo(short * perQuery(1200 + 43200) + long * perQuery(3600 + 43200), -3);
+      });
+
+      it("reads Parquet by column: less than the same records in text", () => {
+        const text = athenaRunEstimate(layout({ fileFormat: "plain-text", perHourPartition: true }), 24)!;
+        const parquet = athenaRunEstimate(layout({ fileFormat: "parquet", perHourPartition: true }), 24)!;
+        expect(parquet.scannedBytes).toBeLessThan((text.scannedBytes * 0.08) / 0.12);
+        expect(parquet.scannedBytes).toBeGreaterThan(0);
+      });
+
+      it("prices every run's billed bytes at Athena's rate", () => {
+        const e = layout({ fileFormat: "parquet", hiveCompatiblePartitions: true, perHourPartition: true });
+        const run = athenaRunEstimate(e, 24)!;
+        expect(estimateCost(e, 24, 0).filter((l) => l.destination === "Athena")).toEqual([
+          { destination: "Athena", item: `detector: 2880 runs x ${run.queries} queries, ${(run.scannedBytes / 1024 ** 3).toFixed(1)} GB scanned (every 15 min, look-back 20 min)`, gb: expect.closeTo((run.billedBytes / 1024 ** 3) * 2880, 6), usdPerMonth: expect.closeTo(run.usd * 2880, 6) },
+        ]);
+      });
     });
 
     it("costs nothing without the detector", () => {
@@ -75,7 +116,9 @@ describe("flowlog-kit cost", () => {
     expect(r.out).toContain("prod: 25 GB/day of flow logs, monthly estimate (USD, us-east-1 list prices as of 2025-01, policies/prices.ts)");
     expect(r.out).toMatch(/S3 archive\s+GLACIER_IR, days 90-365/);
     expect(r.out).toMatch(/total\s+\$\d+\.\d\d/);
-    expect(r.out).toMatch(/Logs Insights\s+detector: 2880 runs x 356 MB ingested \(every 15 min, look-back 20 min\)/);
+    expect(r.out).toMatch(/Athena\s+detector: 2880 runs x \d+ queries, \d+\.\d GB scanned \(every 15 min, look-back 20 min\)/);
+    expect(r.out).toMatch(/The scheduled detector runs its rules on Athena \(flow_logs: parquet, hourly\); per run: \d+ queries, .* scanned, .* billed \(10 MB minimum a query\), \$\d\.\d{4}\. The same run on Logs Insights: 1 read of the look-back, 356 MB scanned, \$0\.0017\./);
+    expect(r.out).toContain("Athena assumptions: each query reads its range");
   });
 
   it.each([
