@@ -115,8 +115,13 @@ export type Condition =
 /** How a group's finding is grouped: by source, destination, destination port, IP protocol, or the interface (attachment) that recorded it. */
 export type Key = "src" | "dst" | "port" | "protocol" | "interface";
 
-/** A horizon: "short" is thresholds.windowSeconds. */
-export type Horizon = "short";
+/**
+ * A horizon: "short" is thresholds.windowSeconds; "long" is thresholds.long.windowSeconds, with
+ * thresholds.long's values in place of the short ones (longHorizon), where slow attacks show. A
+ * long-horizon finding carries `horizonSeconds` in its evidence, and is dropped when a short
+ * window within it found the same rule and endpoints (mergeHorizons in sql.ts).
+ */
+export type Horizon = "short" | "long";
 
 /** What a description is written from. */
 export interface Described {
@@ -145,6 +150,8 @@ export interface RuleDeclaration {
   readonly horizons: readonly Horizon[];
   /** The flows that make a group (its interface is its earliest one's); measures narrow further. */
   readonly records: Predicate | "every flow";
+  /** At the long horizon, the flows that make a group instead of `records`. @default - `records` */
+  readonly longRecords?: Predicate;
   readonly measures: Readonly<Record<string, Measure>>;
   /** The threshold predicate (HAVING). */
   readonly having: Condition;
@@ -167,6 +174,15 @@ export interface RuleDeclaration {
 const PROBE: Predicate = { not: "response" };
 const and = (...all: Predicate[]): Predicate => ({ all });
 
+/** A probe by its size: rejected, at most 3 packets, or a TCP SYN alone (no connection was made). */
+export const PROBE_SIZED: Predicate = { any: ["rejected", { field: "packets", atMost: 3 }, { all: [{ field: "protocol", equals: 6 }, { field: "tcpFlags", equals: 2 }] }] };
+
+/**
+ * The long horizon counts probes only: a slow scan is made of them, and a busy hour's ordinary
+ * connections (which carry data) would otherwise hold a group per pair for an hour.
+ */
+const LONG_PROBES: Predicate = and(PROBE, PROBE_SIZED);
+
 const gib = (n: number) => `${(n / 1024 ** 3).toFixed(2)} GiB`;
 
 /** Names of the usual login ports, for descriptions. */
@@ -177,7 +193,8 @@ export const PORT_SCAN_PER_HOST: RuleDeclaration = {
   rule: "port-scan",
   summary: "One source probes many distinct ports on one host.",
   keys: ["src", "dst"],
-  horizons: ["short"],
+  horizons: ["short", "long"],
+  longRecords: LONG_PROBES,
   records: { any: [PROBE, "egress"] },
   measures: { distinctPorts: { distinct: "port", where: PROBE } },
   having: { atLeast: ["distinctPorts", { threshold: "portScanPortsPerHost" }] },
@@ -191,7 +208,8 @@ export const PORT_SCAN_ACROSS_HOSTS: RuleDeclaration = {
   rule: "port-scan",
   summary: "One source probes many distinct ports, all hosts together.",
   keys: ["src"],
-  horizons: ["short"],
+  horizons: ["short", "long"],
+  longRecords: LONG_PROBES,
   records: "every flow",
   measures: { distinctPorts: { distinct: "port", where: PROBE }, flows: { count: true } },
   having: { atLeast: ["distinctPorts", { threshold: "portScanPortsAcrossHosts" }] },
@@ -205,7 +223,8 @@ export const SENSITIVE_PORT_SCAN: RuleDeclaration = {
   rule: "sensitive-port-scan",
   summary: "One source probes several ports whose probing is suspicious even when few (sensitivePorts).",
   keys: ["src"],
-  horizons: ["short"],
+  horizons: ["short", "long"],
+  longRecords: LONG_PROBES,
   records: "every flow",
   measures: {
     sensitivePorts: { distinct: "port", where: and(PROBE, { field: "port", in: "sensitivePorts" }) },
@@ -221,13 +240,14 @@ export const SENSITIVE_PORT_SCAN: RuleDeclaration = {
 export const PORT_SWEEP: RuleDeclaration = {
   id: "port-sweep",
   rule: "port-sweep",
-  summary: "One source probes one port on many hosts, mostly with probes (rejected, or at most 3 packets); health checks make full connections.",
+  summary: "One source probes one port on many hosts, mostly with probes (PROBE_SIZED); health checks make full connections.",
   keys: ["src", "port"],
-  horizons: ["short"],
+  horizons: ["short", "long"],
+  longRecords: LONG_PROBES,
   records: PROBE,
   measures: {
     distinctHosts: { distinct: "dst" },
-    probes: { count: true, where: { any: ["rejected", { field: "packets", atMost: 3 }] } },
+    probes: { count: true, where: PROBE_SIZED },
     flows: { count: true },
   },
   having: { all: [{ atLeast: ["distinctHosts", { threshold: "portSweepHosts" }] }, { atLeast: [{ times: ["probes", 2] }, "flows"] }] },
@@ -241,7 +261,7 @@ export const BRUTE_FORCE: RuleDeclaration = {
   rule: { byPort: { 22: "ssh-brute-force", 3389: "rdp-brute-force" }, otherwise: "brute-force" },
   summary: "Many short connections (SYN only, or at most bruteForceMaxPackets packets) from one source to one host's login port (bruteForcePorts); HIGH from inside.",
   keys: ["src", "dst", "port"],
-  horizons: ["short"],
+  horizons: ["short", "long"],
   records: and(PROBE, { field: "port", in: "bruteForcePorts" }, { not: { field: "protocol", equals: 17 } }, {
     any: [{ field: "tcpFlags", equals: 2 }, { field: "packets", atMost: { threshold: "bruteForceMaxPackets" } }],
   }),

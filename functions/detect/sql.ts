@@ -3,11 +3,11 @@ import { athenaColumn } from "../flowlog/athena";
 import type { LogFormat } from "../flowlog/format";
 import { insightsField, insightsQuery } from "../flowlog/insights";
 import { AddressContext, approvedResolvers, Suppressions } from "./context";
-import { Condition, DECLARATIONS, Described, FlowFact, FlowNumber, Key, Measure, Predicate, RuleDeclaration, Term } from "./declarations";
+import { Condition, DECLARATIONS, Described, FlowFact, FlowNumber, Horizon, Key, Measure, Predicate, RuleDeclaration, Term } from "./declarations";
 import { DetectorError } from "./errors";
-import { finding, Finding, Severity } from "./findings";
+import { finding, Finding, SEVERITIES, Severity } from "./findings";
 import { parsePrefix, ParsedPrefix } from "./prefixes";
-import { DetectorThresholds } from "./thresholds";
+import { DetectorThresholds, longHorizon } from "./thresholds";
 
 /*
  * The rule declarations (declarations.ts) as SQL: one query per declaration and horizon, GROUP BY
@@ -50,9 +50,15 @@ export interface QueryOptions {
 export interface RuleQuery {
   /** The declaration's id (declarations.ts). */
   readonly rule: string;
+  /** Which horizon: "short" (thresholds.windowSeconds) or "long" (thresholds.long). */
+  readonly horizon: Horizon;
   readonly horizonSeconds: number;
   readonly sql: string;
-  /** The thresholds the query was rendered with: findingsFromRows reads severities, threat-list names and suppressions from them. */
+  /**
+   * The thresholds the query's rule reads (for the long horizon, longHorizon's: its window and
+   * thresholds in place of the short ones): findingsFromRows reads severities, threat-list names
+   * and suppressions from them.
+   */
   readonly thresholds: DetectorThresholds;
 }
 
@@ -67,12 +73,13 @@ const byId = new Map(DECLARATIONS.map((d) => [d.id, d]));
 /** Every windowed rule's query, one per declaration and horizon. */
 export function ruleQueries(o: QueryOptions): RuleQuery[] {
   // The common tables (the network context above all) are rendered once for every rule.
-  const common = new Map<boolean, string>();
+  const common = new Map<string, string>();
   const tables = (seconds: number, response: boolean) => {
-    if (!common.has(response)) common.set(response, commonTables(o, seconds, response));
-    return common.get(response)!;
+    const key = `${seconds}|${response}`;
+    if (!common.has(key)) common.set(key, commonTables(o, seconds, response));
+    return common.get(key)!;
   };
-  const out = DECLARATIONS.map((d) => ruleQuery(d, o, tables));
+  const out = DECLARATIONS.flatMap((d) => d.horizons.map((h) => ruleQuery(d, h, o, tables)));
   if (o.dialect === "athena") {
     const long = out.filter((q) => Buffer.byteLength(q.sql) > ATHENA_MAX_QUERY_BYTES);
     if (long.length > 0) {
@@ -85,10 +92,12 @@ export function ruleQueries(o: QueryOptions): RuleQuery[] {
   return out;
 }
 
-/** The query of one declaration at its short horizon. */
-export function ruleQuery(d: RuleDeclaration, o: QueryOptions, tables = (seconds: number, response: boolean) => commonTables(o, seconds, response)): RuleQuery {
-  const seconds = o.thresholds.windowSeconds;
-  return Object.freeze({ rule: d.id, horizonSeconds: seconds, sql: render(d, o, seconds, tables), thresholds: o.thresholds });
+/** The query of one declaration at one horizon. */
+export function ruleQuery(d: RuleDeclaration, horizon: Horizon, o: QueryOptions, tables = (seconds: number, response: boolean) => commonTables(o, seconds, response)): RuleQuery {
+  const t = horizon === "long" ? longHorizon(o.thresholds) : o.thresholds;
+  const seconds = t.windowSeconds;
+  const records = horizon === "long" ? d.longRecords ?? d.records : d.records;
+  return Object.freeze({ rule: d.id, horizon, horizonSeconds: seconds, sql: render(d, records, o.dialect, t, seconds, tables), thresholds: t });
 }
 
 /** snake_case of a measure name: Athena returns column names in lower case. */
@@ -96,10 +105,8 @@ const column = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase
 
 const KEY_COLUMN: Readonly<Record<Key, string>> = Object.freeze({ src: "src", dst: "dst", port: "port", protocol: "protocol", interface: "iface" });
 
-function render(d: RuleDeclaration, o: QueryOptions, seconds: number, tables: (seconds: number, response: boolean) => string): string {
-  const t = o.thresholds;
-  const dialect = o.dialect;
-  const needsResponse = JSON.stringify([d.records, d.measures]).includes('"response"');
+function render(d: RuleDeclaration, records: RuleDeclaration["records"], dialect: SqlDialect, t: DetectorThresholds, seconds: number, tables: (seconds: number, response: boolean) => string): string {
+  const needsResponse = JSON.stringify([records, d.measures]).includes('"response"');
   const from = needsResponse ? "g" : "f";
   const keys = d.keys.map((k) => KEY_COLUMN[k]);
   const pred = (p: Predicate) => predicate(p, t);
@@ -114,7 +121,7 @@ function render(d: RuleDeclaration, o: QueryOptions, seconds: number, tables: (s
     `WITH ${tables(seconds, needsResponse)}`,
     `SELECT ${select.join(", ")}`,
     `FROM ${from}`,
-    ...(d.records === "every flow" ? [] : [`WHERE ${pred(d.records)}`]),
+    ...(records === "every flow" ? [] : [`WHERE ${pred(records)}`]),
     `GROUP BY ${[...keys, "window_start"].join(", ")}`,
     ...("always" in d.having ? [] : [`HAVING ${condition(d.having, term)}`]),
     `ORDER BY ${["window_start", ...keys].join(", ")}`,
@@ -142,6 +149,7 @@ function commonTables(o: QueryOptions, seconds: number, withResponse: boolean): 
     `${nonNegative("bytes")} AS bytes`,
     `${start} AS "start"`,
     `${start} - ${start} % ${seconds} AS window_start`,
+    `${start} - ${start} % ${o.thresholds.long.windowSeconds} AS long_window`,
     `coalesce(${text("action")} = 'REJECT', FALSE) AS rejected`,
     `${text("flow-direction")} AS direction`,
     `coalesce(${number("tcp-flags")}, -1) AS tcp_flags`,
@@ -190,11 +198,12 @@ function commonTables(o: QueryOptions, seconds: number, withResponse: boolean): 
     const flagsDecide = `(protocol = 6 AND tcp_flags > 0 AND ${bit(18)} <> 0)`;
     const peers = Math.min(t.listenerPeers, 3);
     tables.push(
-      // A listener: a port below its peers' that accepted flows to enough distinct peer ports.
-      `listeners AS (SELECT src AS host, srcport AS host_port FROM f WHERE port IS NOT NULL AND NOT rejected AND NOT ${flagsDecide} AND srcport IS NOT NULL AND srcport < port GROUP BY src, srcport HAVING count(DISTINCT port) >= ${peers})`,
+      // A listener: a port below its peers' that accepted flows to enough distinct peer ports, learned per long window.
+      `listeners AS (SELECT src AS host, srcport AS host_port, long_window AS host_window FROM f WHERE port IS NOT NULL AND NOT rejected AND NOT ${flagsDecide} AND srcport IS NOT NULL AND srcport < port ` +
+        `GROUP BY src, srcport, long_window HAVING count(DISTINCT port) >= ${peers})`,
       `g AS (SELECT f.*, (port IS NULL OR src_lb OR dst_lb OR (dst_nat AND NOT src_inside) OR (NOT (rejected AND (direction = 'ingress' OR (direction IS NULL AND NOT src_inside))) AND ` +
         `CASE WHEN ${flagsDecide} THEN ${bit(16)} <> 0 ELSE coalesce(srcport < port AND l.host IS NOT NULL, FALSE) END)) AS response ` +
-        `FROM f LEFT JOIN listeners l ON l.host = f.src AND l.host_port = f.srcport)`,
+        `FROM f LEFT JOIN listeners l ON l.host = f.src AND l.host_port = f.srcport AND l.host_window = f.long_window)`,
     );
   }
   return tables.join(",\n");
@@ -356,7 +365,7 @@ function duckdbKey(a: string): string {
 }
 
 /** Rows as read from a query's CSV result (every value a string), to findings identical in id and fields to the engine's. */
-export function findingsFromRows(q: Pick<RuleQuery, "rule" | "horizonSeconds" | "thresholds">, rows: readonly Readonly<Record<string, string>>[]): Finding[] {
+export function findingsFromRows(q: Pick<RuleQuery, "rule" | "horizonSeconds" | "thresholds"> & { readonly horizon?: Horizon }, rows: readonly Readonly<Record<string, string>>[]): Finding[] {
   const d = byId.get(q.rule);
   if (!d) throw new DetectorError(`detector: no rule declaration ${JSON.stringify(q.rule)} (got ${JSON.stringify(q.rule)}). Use a RuleQuery from ruleQueries().`);
   const t = q.thresholds;
@@ -378,6 +387,8 @@ export function findingsFromRows(q: Pick<RuleQuery, "rule" | "horizonSeconds" | 
     if (!holds(d.having, value)) continue;
     const evidence: Record<string, number> = {};
     for (const [name, x] of Object.entries(d.evidence)) evidence[name] = value(x);
+    // A long-horizon finding says so (which also keeps its id apart from the short window starting at the same time).
+    if (q.horizon === "long") evidence.horizonSeconds = q.horizonSeconds;
     let severity: Severity = d.severity.base;
     for (const r of d.severity.raise ?? []) {
       if (holds(r.when, value)) {
@@ -405,6 +416,29 @@ export function findingsFromRows(q: Pick<RuleQuery, "rule" | "horizonSeconds" | 
     if (!suppressions.match(f)) out.push(f);
   }
   return out;
+}
+
+/**
+ * The findings of every query of a run together, as the engine reports them: a long-horizon
+ * finding only when no short window within it found the same rule and endpoints (a fast scan
+ * is not reported again as a slow one), and one finding per id, the most severe.
+ */
+export function mergeHorizons(findings: readonly Finding[]): Finding[] {
+  const key = (f: Finding) => `${f.rule}|${f.src ?? ""}|${f.dst ?? ""}|${f.port ?? ""}`;
+  const shortStarts = new Map<string, number[]>();
+  for (const f of findings) {
+    if (f.evidence.horizonSeconds !== undefined) continue;
+    const starts = shortStarts.get(key(f)) ?? [];
+    starts.push(f.window.start);
+    shortStarts.set(key(f), starts);
+  }
+  const byId = new Map<string, Finding>();
+  for (const f of findings) {
+    if (f.evidence.horizonSeconds !== undefined && (shortStarts.get(key(f)) ?? []).some((s) => s >= f.window.start && s < f.window.end)) continue;
+    const prev = byId.get(f.id);
+    if (!prev || SEVERITIES.indexOf(f.severity) > SEVERITIES.indexOf(prev.severity)) byId.set(f.id, f);
+  }
+  return [...byId.values()];
 }
 
 /** The endpoints a finding names: its keys, or the first destination (and port) a per-source rule names. */

@@ -5,7 +5,7 @@ import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
 import { DECLARATIONS } from "../../../functions/detect/declarations";
 import { DetectionEngine } from "../../../functions/detect/engine";
 import { Finding, RuleId } from "../../../functions/detect/findings";
-import { findingsFromRows, insightsRuleQueries, ruleQueries, RuleQuery } from "../../../functions/detect/sql";
+import { findingsFromRows, insightsRuleQueries, mergeHorizons, ruleQueries, RuleQuery } from "../../../functions/detect/sql";
 import { DetectorThresholds, resolveThresholds } from "../../../functions/detect/thresholds";
 import { athenaColumn } from "../../../functions/flowlog/athena";
 import { fieldByName } from "../../../functions/flowlog/fields";
@@ -128,6 +128,16 @@ function scenarios(): Flow[] {
   add(range(200).map((i) => ({ src: "10.0.1.30", srcport: 443, dst: `203.0.116.${i % 250}`, dstport: 32768 + i, bytes: 5000, start: at(i) })));
   // Background: clients to web services, in every window of the hour.
   add(range(1500).map((i) => ({ src: `10.0.20.${i % 40}`, srcport: 32768 + Math.floor(rnd() * 28000), dst: `10.0.21.${Math.floor(rnd() * 10)}`, dstport: [80, 443, 5432][i % 3]!, bytes: Math.floor(rnd() * 20000), packets: 5 + Math.floor(rnd() * 20), start: T0 + Math.floor((i * 3600) / 1500) })));
+  // Slow attacks over the hour after, each under every short window's thresholds: 120 ports of
+  // one host (10 per window), 70 hosts on one port, 70 SSH attempts (6 per window); a fast scan
+  // inside that hour is reported once, by its short window.
+  const H = T0 + 3 * 3600 - ((T0 + 3 * 3600) % 3600) + 7;
+  add(range(120).map((i) => ({ src: "203.0.113.120", dst: "10.0.30.5", dstport: 5000 + i, packets: 1, action: "REJECT", start: H + i * 29 })));
+  add(range(70).map((i) => ({ src: "203.0.113.121", dst: `10.0.31.${i}`, dstport: 5432, packets: 2, start: H + i * 50 })));
+  add(range(70).map((i) => ({ src: "203.0.113.122", dst: "10.0.30.6", srcport: 40000 + i, dstport: 22, packets: 12, bytes: 2100, start: H + i * 50 })));
+  add(range(80).map((i) => ({ src: "203.0.113.123", dst: "10.0.30.7", dstport: 6000 + i, packets: 1, action: "REJECT", start: H + 600 + i })));
+  // Twin: a slow scan of 40 ports (under the long threshold too).
+  add(range(40).map((i) => ({ src: "203.0.113.124", dst: "10.0.30.8", dstport: 5000 + i, packets: 1, action: "REJECT", start: H + i * 80 })));
   // The same attacks again, an hour later, land in their own windows.
   add(range(30).map((i) => ({ src: "203.0.113.9", dst: "10.0.1.5", dstport: 1000 + i, packets: 1, bytes: 44, action: "REJECT", start: T0 + 3600 + i })));
   return out.map((f) => ({ ...f, start: f.start ?? T0 }));
@@ -153,7 +163,7 @@ async function rowsOf(c: DuckDBConnection, sql: string): Promise<Record<string, 
 async function sqlFindings(c: DuckDBConnection, queries: readonly RuleQuery[]): Promise<Finding[]> {
   const out: Finding[] = [];
   for (const q of queries) out.push(...findingsFromRows(q, await rowsOf(c, q.sql)));
-  return out;
+  return mergeHorizons(out);
 }
 
 /** Findings comparable across the two: engine-only rules left out, in one order. */
@@ -188,12 +198,17 @@ describe("the rules' SQL in DuckDB against the engine", () => {
     const expected = comparable(engineFindings(THRESHOLDS, LogFormat.DEFAULT, lines));
     // A caller's filter that keeps every record: each query runs (so parses) with it.
     const queries = ruleQueries({ dialect: "duckdb", table: "v2", where: '"start" >= 0', thresholds: THRESHOLDS });
-    expect(queries.map((q) => q.rule).sort()).toEqual(DECLARATIONS.map((d) => d.id).sort());
+    expect(queries.map((q) => `${q.rule} ${q.horizon} ${q.horizonSeconds}`).sort()).toEqual(
+      DECLARATIONS.flatMap((d) => d.horizons.map((h) => `${d.id} ${h} ${h === "long" ? 3600 : 300}`)).sort(),
+    );
     for (const q of queries) expect(q.sql).toContain('WHERE coalesce(NULLIF("log_status", \'-\'), \'OK\') = \'OK\' AND ("start" >= 0)');
     const actual = comparable(await sqlFindings(c, queries));
     expect(actual).toEqual(expected);
     // Every rule fired on its attack (so equality is no agreement on nothing)...
     const rules = new Set(actual.map((f) => f.rule));
+    expect(actual.filter((f) => f.evidence.horizonSeconds === 3600).map((f) => `${f.rule} ${f.src}`).sort()).toEqual([
+      "port-scan 203.0.113.120", "port-sweep 203.0.113.121", "ssh-brute-force 203.0.113.122",
+    ]);
     for (const r of ["port-scan", "sensitive-port-scan", "port-sweep", "ssh-brute-force", "rdp-brute-force", "brute-force", "distributed-scan", "inbound-flood", "outbound-flood",
       "dns-unapproved-resolver", "crypto-mining", "exfiltration", "c2-fan-out", "lateral-movement", "rejected-spike", "unusual-protocol", "threat-intel"] as const) {
       expect([r, rules.has(r)]).toEqual([r, true]);
@@ -218,6 +233,8 @@ describe("the rules' SQL in DuckDB against the engine", () => {
       ...range(40).map((i) => ({ src: "10.0.1.41", srcport: 2222, dst: "203.0.113.41", dstport: 40000 + i, flags: 19, direction: "egress" as const, packets: 12, start: T0 + i })),
       // Records of an interface behind a NAT: the packet-level source is the client.
       ...range(30).map((i) => ({ src: "10.0.0.200", pktSrc: "10.0.1.42", dst: `10.0.2.${i}`, dstport: 22, flags: 2, direction: "egress" as const, packets: 1, action: "REJECT" as const, start: T0 + i })),
+      // A SYN-only sweep of bigger packets: probes by their flags.
+      ...range(30).map((i) => ({ src: "203.0.113.45", dst: `10.0.3.${i}`, dstport: 8443, flags: 2, direction: "ingress" as const, packets: 6, start: T0 + i })),
       // Egress marked ingress is not egress: no exfiltration.
       ...range(6).map((i) => ({ src: "10.0.1.43", dst: "203.0.113.43", dstport: 443, flags: 2, direction: "ingress" as const, bytes: 20 * MiB, start: T0 + i })),
       ...range(6).map((i) => ({ src: "10.0.1.44", dst: "203.0.113.44", dstport: 443, flags: 2, direction: "egress" as const, bytes: 20 * MiB, start: T0 + i })),
@@ -228,7 +245,7 @@ describe("the rules' SQL in DuckDB against the engine", () => {
     const actual = comparable(await sqlFindings(c, ruleQueries({ dialect: "duckdb", table: "v5", thresholds: THRESHOLDS, fields: names })));
     expect(actual).toEqual(expected);
     expect(actual.map((f) => `${f.rule} ${f.src}`).sort()).toEqual(
-      expect.arrayContaining(["port-scan 203.0.113.40", "port-sweep 10.0.1.42", "exfiltration 10.0.1.44"]),
+      expect.arrayContaining(["port-scan 203.0.113.40", "port-sweep 10.0.1.42", "port-sweep 203.0.113.45", "exfiltration 10.0.1.44"]),
     );
     expect(actual.filter((f) => ["10.0.1.41", "10.0.1.43"].includes(f.src ?? ""))).toEqual([]);
   });
@@ -286,7 +303,7 @@ describe("the rendered queries", () => {
   });
 
   it("refuse rows of a query no declaration made", () => {
-    const q: RuleQuery = { rule: "nonsense", horizonSeconds: 300, sql: "SELECT 1", thresholds: THRESHOLDS };
+    const q: RuleQuery = { rule: "nonsense", horizon: "short", horizonSeconds: 300, sql: "SELECT 1", thresholds: THRESHOLDS };
     expect(() => findingsFromRows(q, [])).toThrow('detector: no rule declaration "nonsense" (got "nonsense"). Use a RuleQuery from ruleQueries().');
   });
 });
