@@ -493,6 +493,42 @@ export const TGW_PACKET_LOSS: RuleDeclaration = {
   },
 };
 
+/*
+ * A declaration's threshold predicate, severity and evidence over a group's measures, for any
+ * engine that has the measures: findingsFromRows (sql.ts) over query rows, and the engine's
+ * rules over their rows.
+ */
+
+/** The value of a term over a group's measures. */
+export function termValue(x: Term, n: Readonly<Record<string, number>>, t: DetectorThresholds): number {
+  if (typeof x === "string") return n[x]!;
+  if (typeof x === "number") return x;
+  if ("threshold" in x) return t[x.threshold] * (x.times ?? 1);
+  if ("sum" in x) return x.sum.reduce<number>((a, y) => a + termValue(y, n, t), 0);
+  if ("times" in x) return termValue(x.times[0], n, t) * termValue(x.times[1], n, t);
+  return Math.round(termValue(x.roundedRatio[0], n, t) / termValue(x.roundedRatio[1], n, t));
+}
+
+/** Whether a condition (a rule's HAVING, a severity's) holds for a group's measures. */
+export function conditionHolds(c: Condition, n: Readonly<Record<string, number>>, t: DetectorThresholds): boolean {
+  if ("always" in c) return true;
+  if ("all" in c) return c.all.every((x) => conditionHolds(x, n, t));
+  if ("any" in c) return c.any.some((x) => conditionHolds(x, n, t));
+  if ("atLeast" in c) return termValue(c.atLeast[0], n, t) >= termValue(c.atLeast[1], n, t);
+  if ("above" in c) return termValue(c.above[0], n, t) > termValue(c.above[1], n, t);
+  return termValue(c.atMost[0], n, t) <= termValue(c.atMost[1], n, t);
+}
+
+/** A group's severity: the base, raised by the first condition that holds. */
+export function severityOf(d: RuleDeclaration, n: Readonly<Record<string, number>>, t: DetectorThresholds): Severity {
+  return d.severity.raise?.find((r) => conditionHolds(r.when, n, t))?.to ?? d.severity.base;
+}
+
+/** A group's evidence, in the declaration's order. */
+export function evidenceOf(d: RuleDeclaration, n: Readonly<Record<string, number>>, t: DetectorThresholds): Record<string, number> {
+  return Object.fromEntries(Object.entries(d.evidence).map(([name, x]) => [name, termValue(x, n, t)]));
+}
+
 /** Every windowed rule, in the order the engine reports them before sorting. */
 export const DECLARATIONS: readonly RuleDeclaration[] = Object.freeze([
   PORT_SCAN_PER_HOST, PORT_SCAN_ACROSS_HOSTS, SENSITIVE_PORT_SCAN, PORT_SWEEP, BRUTE_FORCE, EXFILTRATION, C2_FAN_OUT, LATERAL_MOVEMENT, REJECTED_SPIKE,

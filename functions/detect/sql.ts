@@ -3,9 +3,9 @@ import { athenaColumn } from "../flowlog/athena";
 import type { LogFormat } from "../flowlog/format";
 import { insightsField, insightsQuery } from "../flowlog/insights";
 import { AddressContext, approvedResolvers, Suppressions } from "./context";
-import { Condition, DECLARATIONS, Described, FlowFact, FlowNumber, Horizon, Key, Measure, Predicate, RuleDeclaration, Term } from "./declarations";
+import { Condition, conditionHolds, DECLARATIONS, Described, evidenceOf, FlowFact, FlowNumber, Horizon, Key, Measure, Predicate, RuleDeclaration, severityOf, Term } from "./declarations";
 import { DetectorError } from "./errors";
-import { finding, Finding, SEVERITIES, Severity } from "./findings";
+import { finding, Finding, SEVERITIES } from "./findings";
 import { parsePrefix, ParsedPrefix } from "./prefixes";
 import { DetectorThresholds, longHorizon } from "./thresholds";
 
@@ -383,19 +383,11 @@ export function findingsFromRows(q: Pick<RuleQuery, "rule" | "horizonSeconds" | 
       } else if ("list" in m) values[name] = raw.split(",").filter((x) => x !== "").map(Number).sort((a, b) => a - b);
       else n[name] = Number(raw);
     }
-    const value = (x: Term) => termValue(x, t, n);
-    if (!holds(d.having, value)) continue;
-    const evidence: Record<string, number> = {};
-    for (const [name, x] of Object.entries(d.evidence)) evidence[name] = value(x);
+    if (!conditionHolds(d.having, n, t)) continue;
+    const evidence = evidenceOf(d, n, t);
     // A long-horizon finding says so (which also keeps its id apart from the short window starting at the same time).
     if (q.horizon === "long") evidence.horizonSeconds = q.horizonSeconds;
-    let severity: Severity = d.severity.base;
-    for (const r of d.severity.raise ?? []) {
-      if (holds(r.when, value)) {
-        severity = r.to;
-        break;
-      }
-    }
+    const severity = severityOf(d, n, t);
     const text = (k: Key) => (d.keys.includes(k) ? row[k] : undefined);
     const number = (k: Key) => (d.keys.includes(k) ? Number(row[k]) : undefined);
     const interfaceId = row.interface_id || undefined;
@@ -407,7 +399,7 @@ export function findingsFromRows(q: Pick<RuleQuery, "rule" | "horizonSeconds" | 
     const rule = typeof d.rule === "string" ? d.rule : d.rule.byPort[port!] ?? d.rule.otherwise;
     const f = finding({
       rule, severity,
-      ...endpoints(d, described, value),
+      ...endpoints(d, described, (c) => conditionHolds(c, n, t)),
       interfaceId,
       window: { start: Number(row.window_start), end: Number(row.window_start) + q.horizonSeconds },
       evidence,
@@ -442,38 +434,20 @@ export function mergeHorizons(findings: readonly Finding[]): Finding[] {
 }
 
 /** The endpoints a finding names: its keys, or the first destination (and port) a per-source rule names. */
-function endpoints(d: RuleDeclaration, x: Described, value: (t: Term) => number): { src?: string; dst?: string; port?: number; protocol?: number } {
+function endpoints(d: RuleDeclaration, x: Described, holds: (c: Condition) => boolean): { src?: string; dst?: string; port?: number; protocol?: number } {
   const out: { src?: string; dst?: string; port?: number; protocol?: number } = {};
   if (x.src !== undefined) out.src = x.src;
   if (x.dst !== undefined) out.dst = x.dst;
   if (x.port !== undefined) out.port = x.port;
   if (x.protocol !== undefined) out.protocol = x.protocol;
   const named = d.namesFirst;
-  if (named && (named.when === undefined || holds(named.when, value))) {
+  if (named && (named.when === undefined || holds(named.when))) {
     const m = d.measures[named.measure]!;
     const first = x.values[named.measure]!;
     if ("first" in m) m.first.forEach((k, i) => (k === "port" ? (out.port = Number(first[i])) : (out.dst = String(first[i]))));
   }
   if (d.fixed?.protocol !== undefined) out.protocol = d.fixed.protocol;
   return out;
-}
-
-function termValue(x: Term, t: DetectorThresholds, n: Readonly<Record<string, number>>): number {
-  if (typeof x === "string") return n[x]!;
-  if (typeof x === "number") return x;
-  if ("threshold" in x) return t[x.threshold] * (x.times ?? 1);
-  if ("sum" in x) return x.sum.reduce<number>((a, y) => a + termValue(y, t, n), 0);
-  if ("times" in x) return termValue(x.times[0], t, n) * termValue(x.times[1], t, n);
-  return Math.round(termValue(x.roundedRatio[0], t, n) / termValue(x.roundedRatio[1], t, n));
-}
-
-function holds(c: Condition, value: (x: Term) => number): boolean {
-  if ("always" in c) return true;
-  if ("all" in c) return c.all.every((x) => holds(x, value));
-  if ("any" in c) return c.any.some((x) => holds(x, value));
-  if ("atLeast" in c) return value(c.atLeast[0]) >= value(c.atLeast[1]);
-  if ("above" in c) return value(c.above[0]) > value(c.above[1]);
-  return value(c.atMost[0]) <= value(c.atMost[1]);
 }
 
 /*
