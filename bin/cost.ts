@@ -62,8 +62,9 @@ function groupFormat(env: Environment): LogFormat {
 /**
  * The bytes one scheduled run scans on Athena, from the archive's layout, format and look-back.
  *
- * Each query reads every object of the partitions its range touches: its range (the look-back,
- * or its horizon when longer) plus, on average, half a partition, because the oldest partition
+ * Each query reads every object of the partitions its range touches: its range (the look-back
+ * and the archive's 10 minutes of lateness, or its horizon when longer) plus, on average, half
+ * a partition, because the oldest partition
  * is read from its start (an hour, or a day for daily partitions). Stored bytes are the raw
  * volume at PRICES.compression (text or Parquet). Parquet is read by column: a query reads the
  * share of the format's columns that its SQL names, each column counted as an equal share of the
@@ -213,7 +214,7 @@ function detectorNotes(env: Environment, gbPerDay: number): string[] {
   const gbOf = (b: number) => perRun(b / 1024 ** 3);
   return [
     `The scheduled detector runs its rules on Athena (${athena.layouts.join("; ")}); per run: ${athena.queries} queries, ${gbOf(athena.scannedBytes)} scanned, ${gbOf(athena.billedBytes)} billed (10 MB minimum a query), ${cents(athena.usd)}. The same run on Logs Insights: ${insightsText}.`,
-    "Athena assumptions: each query reads its range (the look-back, or 1 hour for hour-long rules) plus half a partition on average (an hour, or 12 hours with daily partitions); Parquet reads only the columns a query names, each an equal share of the file; the volume is spread evenly over the VPC scopes in S3.",
+    "Athena assumptions: each query reads its range (the look-back and 10 minutes for the archive's lateness, or 1 hour for hour-long rules) plus half a partition on average (an hour, or 12 hours with daily partitions); Parquet reads only the columns a query names, each an equal share of the file; the volume is spread evenly over the VPC scopes in S3.",
   ];
 }
 const gb = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));

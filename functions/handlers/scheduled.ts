@@ -4,7 +4,8 @@
  * past thresholds (Athena's result file, Logs Insights' result rows), never raw records.
  *
  * A run plans one query per rule and horizon (and per Athena table), each over its own range:
- * the look-back, or for a longer horizon (1 hour) that horizon, starting on a horizon boundary so
+ * the look-back (on Athena 10 minutes longer: the archive lags CloudWatch), or for a longer
+ * horizon (1 hour) that horizon, starting on a horizon boundary so
  * a slow scan or a beacon is judged over whole windows across runs. Every Athena query carries
  * the partition filter of its range and a time filter on `start`. Queries run a few at a time
  * (QUERY_CONCURRENCY); a run that would outlive the function's timeout stops starting queries,
@@ -88,6 +89,15 @@ export const PARTITION_LATENESS_SECONDS = 900;
 /** Logs Insights returns at most this many rows of a query. */
 const INSIGHTS_MAX_ROWS = 10_000;
 
+/**
+ * How much later than CloudWatch Logs a record reaches the archive: the scheduled look-back
+ * allows 5 minutes for CloudWatch, and S3 files come every 5 minutes with records of up to the
+ * 10-minute aggregation interval, so an Athena run looks back this much further and overlapping
+ * runs see every record at least once (finding ids are deterministic, so overlaps update).
+ * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-s3-path.html
+ */
+export const ARCHIVE_EXTRA_LATENESS_SECONDS = 600;
+
 /** The most times a run hands itself over before it is refused as a loop. */
 export const MAX_CONTINUATIONS = 8;
 
@@ -137,23 +147,24 @@ function partitionsLabel(t: AthenaTableTarget, start: number, end: number): stri
  */
 export function planJobs(renderer: QueryRenderer, o: { readonly end: number; readonly lookbackSeconds: number; readonly thresholds: DetectorThresholds; readonly athena?: AthenaSettings; readonly format: LogFormat; readonly unmask: boolean }): QueryJob[] {
   const jobs: QueryJob[] = [];
-  const byHorizon = (render: (start: number, end: number) => RuleQuery[], add: (q: RuleQuery, start: number, end: number, i: number) => void) => {
-    const first = rangeFor(o.end, o.lookbackSeconds, 1);
+  const byHorizon = (lookbackSeconds: number, render: (start: number, end: number) => RuleQuery[], add: (q: RuleQuery, start: number, end: number, i: number) => void) => {
+    const first = rangeFor(o.end, lookbackSeconds, 1);
     const horizons = [...new Set(render(first.start, first.end).map((q) => q.horizonSeconds))].sort((a, b) => a - b);
     for (const h of horizons) {
-      const r = rangeFor(o.end, o.lookbackSeconds, h);
+      const r = rangeFor(o.end, lookbackSeconds, h);
       render(r.start, r.end)
         .filter((q) => q.horizonSeconds === h)
         .forEach((q, i) => add(q, r.start, r.end, i));
     }
   };
   if (o.athena) {
+    const lookbackSeconds = o.lookbackSeconds + ARCHIVE_EXTRA_LATENESS_SECONDS;
     for (const t of o.athena.tables) {
       const scheme = { partitionKeys: t.partitionKeys, regions: t.regions };
       const render = (start: number, end: number) =>
         renderer.athena({ table: `"${o.athena!.database}"."${t.name}"`, where: `${partitionFilter(scheme, start, end + PARTITION_LATENESS_SECONDS)} AND ${timeFilter(start, end)}`, thresholds: o.thresholds, fields: t.fields });
       // sql.ts refuses a query longer than Athena accepts (a long threat list is the usual cause).
-      byHorizon(render, (query, start, end, i) => {
+      byHorizon(lookbackSeconds, render, (query, start, end, i) => {
         jobs.push({ key: `athena/${t.name}/${query.horizonSeconds}/${i}/${query.rule}`, engine: "athena", query, start, end, table: t, partitions: partitionsLabel(t, start, end) });
       });
     }

@@ -77,7 +77,7 @@ describe("flowlog-kit cost", () => {
       it("reads the look-back plus half a partition per query: daily partitions cost 12 hours, hourly 30 minutes", () => {
         const daily = athenaRunEstimate(layout({ fileFormat: "plain-text" }), 24)!;
         const hourly = athenaRunEstimate(layout({ fileFormat: "plain-text", perHourPartition: true }), 24)!;
-        // 24 GB/day is 1 GB an hour, stored at 12% in text: each 5-minute query reads 20 minutes of look-back and half a partition.
+        // 24 GB/day is 1 GB an hour, stored at 12% in text: each 5-minute query reads 30 minutes (the look-back and the archive's 10 minutes of lateness) and half a partition.
         // Hour-long rules read the last whole hour and on instead of the look-back.
         const perQuery = (seconds: number) => (seconds / 3600) * 0.12 * 1024 ** 3;
         const e = layout({ fileFormat: "plain-text" });
@@ -85,8 +85,8 @@ describe("flowlog-kit cost", () => {
         const short = plan.filter((j) => j.query.horizonSeconds === 300).length;
         const long = plan.filter((j) => j.query.horizonSeconds === 3600).length;
         expect(short + long).toBe(daily.queries);
-        expect(hourly.scannedBytes).toBeCloseTo(short * perQuery(1200 + 1800) + long * perQuery(3600 + 1800), -3);
-        expect(daily.scannedBytes).toBeCloseTo(short * perQuery(1200 + 43200) + long * perQuery(3600 + 43200), -3);
+        expect(hourly.scannedBytes).toBeCloseTo(short * perQuery(1800 + 1800) + long * perQuery(3600 + 1800), -3);
+        expect(daily.scannedBytes).toBeCloseTo(short * perQuery(1800 + 43200) + long * perQuery(3600 + 43200), -3);
       });
 
       it("reads Parquet by column: less than the same records in text", () => {
