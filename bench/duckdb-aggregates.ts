@@ -13,7 +13,8 @@
  */
 import { closeSync, openSync, readSync } from "fs";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { findingsFromRows, ruleQueries } from "../functions/detect/sql";
+import { findingsFromRows, mergeHorizons, ruleQueries } from "../functions/detect/sql";
+import type { Finding } from "../functions/detect/findings";
 import { DEFAULT_THRESHOLDS } from "../functions/detect/thresholds";
 import { athenaColumn } from "../functions/flowlog/athena";
 import { fieldByName } from "../functions/flowlog/fields";
@@ -45,14 +46,16 @@ async function main(file: string, plan: string): Promise<void> {
   const table = plan === "load" ? "flows" : reader;
   const records = Number((await c.runAndReadAll(`SELECT count(*) FROM ${table}`)).getRows()[0]![0]);
   const queryStart = process.hrtime.bigint();
-  const findings: Record<string, number> = {};
+  const all: Finding[] = [];
   const rows: Record<string, number> = {};
   for (const q of ruleQueries({ dialect: "duckdb", table, thresholds: DEFAULT_THRESHOLDS, fields: names })) {
     const r = await c.runAndReadAll(q.sql);
     const result = r.getRowObjectsJS().map((o) => Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v === null || v === undefined ? "" : String(v)])));
-    rows[q.rule] = result.length;
-    for (const f of findingsFromRows(q, result)) findings[f.rule] = (findings[f.rule] ?? 0) + 1;
+    rows[`${q.rule} ${q.horizon}`] = result.length;
+    all.push(...findingsFromRows(q, result));
   }
+  const findings: Record<string, number> = {};
+  for (const f of mergeHorizons(all)) findings[f.rule] = (findings[f.rule] ?? 0) + 1;
   const queriesMs = ms(queryStart);
   const peakMiB = Math.round(process.resourceUsage().maxRSS / 1024);
   process.stdout.write(`${JSON.stringify({ engine: `duckdb rule SQL (${plan}, 1 thread)`, records, readMs: loadMs, queriesMs, ms: ms(start), rows, findings, peakMiB })}\n`);

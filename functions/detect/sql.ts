@@ -23,11 +23,16 @@ import { DetectorThresholds, longHorizon } from "./thresholds";
  * - `g` (rules that tell probes from answers): `response`, with listeners learned from `f`.
  *
  * Set-based where the engine learns as records arrive: a port is a listener (its flows are
- * answers) when it has answered enough distinct peer ports anywhere in the queried range,
- * whereas the engine counts the answers it reads before that as probes. A group's interface is
- * that of its earliest record (ties: the smallest interface id); the engine's is the first it
- * reads. The two agree whenever records arrive in start order and a listener's first answers
- * stay below every threshold, which the differential test's inputs are built to hold.
+ * answers) when it has answered enough distinct peer ports anywhere in its long window of the
+ * queried range, whereas the engine counts the answers it reads before that as probes. A
+ * group's interface is that of its earliest record (ties: the smallest interface id); the
+ * engine's is the first it reads (for the per-destination rules, the interface it interned
+ * first). The two agree whenever records arrive in start order, a destination's records share
+ * one interface, and a listener's first answers stay below every threshold, which the
+ * differential test's inputs are built to hold.
+ *
+ * A run's findings are findingsFromRows of each query, then mergeHorizons over them all (a slow
+ * finding is dropped when a short window within it found the same, as the engine does).
  */
 
 export type SqlDialect = "athena" | "duckdb";
