@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api";
+import { AddressContext } from "../../../functions/detect/context";
 import { DECLARATIONS } from "../../../functions/detect/declarations";
 import { DetectionEngine } from "../../../functions/detect/engine";
 import { Finding, RuleId } from "../../../functions/detect/findings";
@@ -269,6 +270,19 @@ describe("the rules' SQL in DuckDB against the engine", () => {
 });
 
 describe("the rendered queries", () => {
+  it("place IPv4 and IPv6 addresses in prefixes as the engine's prefix trie does, whatever their notation (DuckDB keys)", async () => {
+    const lists = ["192.0.2.0/24", "10.1.2.3", "2001:db8:bad::/48", "::1", "fe80::/10", "1:2:3:4:5:6:7:0/112", "0.0.0.0/1"];
+    const addresses = ["192.0.2.0", "192.0.2.255", "192.0.3.0", "10.1.2.3", "10.1.2.4", "127.255.255.255", "128.0.0.0", "2001:db8:bad::", "2001:DB8:BAD:ffff:ffff:ffff:ffff:ffff",
+      "2001:db8:bae::1", "::1", "::", "::2", "fe80::1", "febf:ffff::", "fec0::", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:8:0", "1:2::"];
+    const t = resolveThresholds({ threatIntel: [{ name: "mixed", entries: lists }] });
+    await c.run(`CREATE TABLE notations AS SELECT * FROM (VALUES ${addresses.map((a) => `('200.9.9.9', '${a}', 443, ${T0}, 'ACCEPT', 'OK')`).join(", ")}) v(srcaddr, dstaddr, dstport, "start", action, log_status)`);
+    const q = ruleQueries({ dialect: "duckdb", table: "notations", thresholds: t, fields: ["srcaddr", "dstaddr", "dstport", "start", "action", "log-status"] }).find((x) => x.rule === "threat-intel")!;
+    const listed = findingsFromRows(q, await rowsOf(c, q.sql)).map((f) => f.dst).sort();
+    const context = new AddressContext(t);
+    expect(listed).toEqual(addresses.filter((a) => context.threatList(a) !== undefined).sort());
+    expect(listed.length).toBeGreaterThan(8);
+  });
+
   const where = "year = 2026 AND month = 12";
 
   it("render the network context as Athena's IP functions, with the filter in every query, each query parsing as SQL", async () => {
