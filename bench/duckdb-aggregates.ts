@@ -28,7 +28,10 @@ function headerOf(file: string): string[] {
   const first = buf.subarray(0, n).toString("latin1").split("\n")[0]!.trim();
   const names = first.split(" ");
   const unknown = names.filter((x) => fieldByName(x) === undefined);
-  if (unknown.length > 0) throw new Error(`bench: ${file} must start with a header line of flow-log field names (got ${unknown.slice(0, 3).join(", ")}). Write the file with its header.`);
+  if (unknown.length > 0) {
+    process.stderr.write(`bench: ${file} must start with a header line of flow-log field names (got ${unknown.slice(0, 3).join(", ")}). Write the file with its header.\n`);
+    process.exit(2);
+  }
   return names;
 }
 
