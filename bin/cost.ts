@@ -101,8 +101,7 @@ const perRun = (gb: number) => (gb >= 1 ? `${gb.toFixed(1)} GB` : `${(gb * 1024)
 /**
  * The scheduled detector's queries. With an S3 archive and Athena it runs the rules there
  * (athenaRunEstimate); otherwise on Logs Insights, where each query scans what CloudWatch
- * ingested in its range: one `stats` query per rule and horizon, or, where the rules have no
- * Logs Insights form, one read of the look-back's records.
+ * ingested in its range: one `stats` query per rule and horizon that Logs Insights can express.
  */
 function detectorLines(env: Environment, gbPerDay: number): CostLine[] {
   if (!env.detectors.enabled) return [];
@@ -124,8 +123,7 @@ function detectorLines(env: Environment, gbPerDay: number): CostLine[] {
 /** Seconds of ingested logs one run's Logs Insights queries scan together, and how they are made up. */
 function insightsScansPerRun(env: Environment, lookback: number): { readonly seconds: number; readonly label: string } {
   const jobs = scheduledQueries({ thresholds: env.detectors.thresholds, logFormat: groupFormat(env), unmask: env.analytics.maskIpAddresses }, lookback);
-  if (!jobs.length) return { seconds: lookback, label: "1 read of the look-back" };
-  return { seconds: jobs.reduce((n, j) => n + (j.end - j.start), 0), label: `${jobs.length} stats queries` };
+  return { seconds: jobs.reduce((n, j) => n + (j.end - j.start), 0), label: `${jobs.length} stats queries (the rules it can express)` };
 }
 
 /** What each amount option measures, for its messages; --athena-tb is in TB, not GB. */

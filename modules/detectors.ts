@@ -128,7 +128,6 @@ export function scheduledQueries(props: Pick<DetectorsProps, "athena" | "thresho
   const renderer = RENDERER;
   const athena: AthenaSettings | undefined = props.athena && { workgroup: props.athena.workgroup, database: props.athena.database, tables: props.athena.tables };
   // Any end: the plan's shape (rules, horizons, tables, ranges' lengths) does not depend on it.
-  if (!athena && !renderer.insights) return [];
   return planJobs(renderer, { end: 1_800_000_000, lookbackSeconds: lookback, thresholds: props.thresholds, athena, format: props.logFormat, unmask: props.unmask ?? false });
 }
 

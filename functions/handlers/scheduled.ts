@@ -24,7 +24,7 @@ import { Finding, sortFindings } from "../detect/findings";
 import type { DetectorThresholds } from "../detect/thresholds";
 import { parseCsv } from "./csv";
 import type { DetectorDeps, DetectorResult } from "./detect";
-import { deliver, detectRecent } from "./detect";
+import { deliver } from "./detect";
 import { withRetry } from "./retry";
 import { loadThreatLists } from "./threat-lists";
 
@@ -41,11 +41,10 @@ export interface RuleQuery {
 export interface QueryRenderer {
   /** The rules as Athena SQL over `table`, restricted by `where` (partitions and time). */
   athena(o: { readonly table: string; readonly where: string; readonly thresholds: DetectorThresholds; readonly fields: readonly string[] }): RuleQuery[];
-  /**
-   * The rules as Logs Insights `stats` queries over a log group of `format`.
-   * @default - none: a run without Athena reads the look-back's records (detect.ts detectRecent)
-   */
-  insights?(o: { readonly format: LogFormat; readonly thresholds: DetectorThresholds; readonly unmask: boolean }): RuleQuery[];
+  /** The rules Logs Insights can express, as `stats` queries over a log group of `format`. */
+  insights(o: { readonly format: LogFormat; readonly thresholds: DetectorThresholds; readonly unmask: boolean }): RuleQuery[];
+  /** Every windowed rule's id: those without a Logs Insights form are named in the run's log. @default [] */
+  readonly rules?: readonly string[];
   /** Findings from a query's rows (every value a string, as both engines return them). */
   findings(q: RuleQuery, rows: readonly Readonly<Record<string, string>>[]): Finding[];
 }
@@ -170,7 +169,7 @@ export function planJobs(renderer: QueryRenderer, o: { readonly end: number; rea
     }
     return jobs;
   }
-  const queries = renderer.insights!({ format: o.format, thresholds: o.thresholds, unmask: o.unmask });
+  const queries = renderer.insights({ format: o.format, thresholds: o.thresholds, unmask: o.unmask });
   const horizons = [...new Set(queries.map((q) => q.horizonSeconds))].sort((a, b) => a - b);
   for (const h of horizons) {
     const r = rangeFor(o.end, o.lookbackSeconds, h);
@@ -305,10 +304,6 @@ export async function detectScheduled(deps: DetectorDeps, lookbackSeconds: numbe
   if (cursor && cursor.hop > MAX_CONTINUATIONS) {
     throw new DetectorError(`continue: the run has continued ${cursor.hop - 1} times (got ${cursor.pending.length} queries still pending). At most ${MAX_CONTINUATIONS} continuations run; the queries take longer than the schedule allows: raise the detector's timeout or concurrency, or shorten the look-back.`);
   }
-  if (!settings.athena && !settings.renderer.insights) {
-    deps.log("no Logs Insights rendering of the rules: the run reads the look-back's records", { lookbackSeconds });
-    return { ...(await detectRecent(deps, lookbackSeconds)), queries: { engine: "insights", queries: 0, bytesScanned: 0, continued: [] } };
-  }
   const end = cursor?.end ?? Math.floor(deps.now().getTime() / 1000);
   const thresholds = await loadThreatLists(deps, settings.thresholds);
   const all = planJobs(settings.renderer, { end, lookbackSeconds, thresholds, athena: settings.athena, format: settings.format, unmask: settings.unmask ?? false });
@@ -321,6 +316,11 @@ export async function detectScheduled(deps: DetectorDeps, lookbackSeconds: numbe
     jobs = all.filter((j) => pending.has(j.key));
   }
   const engine = settings.athena ? "athena" : "insights";
+  if (engine === "insights") {
+    // Logs Insights has no joins: rules that tell probes from answers need Athena (or the engine, on demand).
+    const uncovered = (settings.renderer.rules ?? []).filter((r) => !all.some((j) => j.query.rule === r));
+    if (uncovered.length) deps.log("rules Logs Insights cannot express are not evaluated: give the environment an S3 archive with Athena", { uncovered });
+  }
   deps.log("detection started", { mode: engine, queries: jobs.length, of: all.length, end, lookbackSeconds, ...(cursor ? { continuation: cursor.hop } : {}) });
 
   const concurrency = settings.concurrency ?? QUERY_CONCURRENCY;

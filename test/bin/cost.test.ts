@@ -58,8 +58,18 @@ describe("flowlog-kit cost", () => {
       expect(detectorRuns("cron(0/15 * * * ? *)")).toEqual({ runsPerMonth: 720, lookbackSeconds: 3600, label: "cron counted as hourly, look-back 60 min" });
     });
 
-    it("scans on Logs Insights, per run, what CloudWatch ingested in the look-back, when the environment has no Athena table", () => {
-      const expected = { destination: "Logs Insights", item: "detector: 720 runs x 1 read of the look-back, 1.1 GB scanned (every 60 min, look-back 65 min)", gb: expect.closeTo(((24 * 3900) / 86400) * 720, 6), usdPerMonth: expect.closeTo(((24 * 3900) / 86400) * 720 * 0.005, 6) };
+    it("scans on Logs Insights, per query, what CloudWatch ingested in its range, when the environment has no Athena table", () => {
+      const cwOnly = env({ flowLogs: [{ ...vpc, destinations: ["cloudwatch"] }], detectors: { schedule: "rate(1 hour)" } });
+      const plan = scheduledQueries({ thresholds: cwOnly.detectors.thresholds, logFormat: LogFormat.DEFAULT }, 3900);
+      expect(plan.length).toBeGreaterThan(0);
+      const seconds = plan.reduce((n, j) => n + (j.end - j.start), 0);
+      const scanned = (24 * seconds) / 86400;
+      const expected = {
+        destination: "Logs Insights",
+        item: `detector: 720 runs x ${plan.length} stats queries (the rules it can express), ${scanned.toFixed(1)} GB scanned (every 60 min, look-back 65 min)`,
+        gb: expect.closeTo(scanned * 720, 6),
+        usdPerMonth: expect.closeTo(scanned * 720 * 0.005, 6),
+      };
       expect(detector({ flowLogs: [{ ...vpc, destinations: ["cloudwatch"] }], detectors: { schedule: "rate(1 hour)" } })).toEqual([expected]);
       expect(detector({ flowLogs: [{ ...vpc, destinations: ["cloudwatch", "s3"] }], detectors: { schedule: "rate(1 hour)" }, analytics: { athena: { enabled: false } } })).toEqual([expected]);
     });
@@ -117,7 +127,7 @@ describe("flowlog-kit cost", () => {
     expect(r.out).toMatch(/S3 archive\s+GLACIER_IR, days 90-365/);
     expect(r.out).toMatch(/total\s+\$\d+\.\d\d/);
     expect(r.out).toMatch(/Athena\s+detector: 2880 runs x \d+ queries, \d+\.\d GB scanned \(every 15 min, look-back 20 min\)/);
-    expect(r.out).toMatch(/The scheduled detector runs its rules on Athena \(flow_logs: parquet, hourly\); per run: \d+ queries, .* scanned, .* billed \(10 MB minimum a query\), \$\d\.\d{4}\. The same run on Logs Insights: 1 read of the look-back, 356 MB scanned, \$0\.0017\./);
+    expect(r.out).toMatch(/The scheduled detector runs its rules on Athena \(flow_logs: parquet, hourly\); per run: \d+ queries, .* scanned, .* billed \(10 MB minimum a query\), \$\d\.\d{4}\. The same run on Logs Insights: \d+ stats queries \(the rules it can express\), .* scanned, \$\d\.\d{4}\./);
     expect(r.out).toContain("Athena assumptions: each query reads its range");
   });
 

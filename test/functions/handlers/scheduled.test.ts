@@ -10,7 +10,8 @@ import { finding } from "../../../functions/detect/findings";
 import { DEFAULT_THRESHOLDS } from "../../../functions/detect/thresholds";
 import type { DetectorDeps } from "../../../functions/handlers/detect";
 import { handle } from "../../../functions/handlers/handler";
-import { AthenaSettings, detectScheduled, QueryRenderer, RuleQuery } from "../../../functions/handlers/scheduled";
+import { RENDERER } from "../../../functions/handlers/renderer";
+import { AthenaSettings, detectScheduled, planJobs, QueryRenderer, RuleQuery } from "../../../functions/handlers/scheduled";
 
 const athena = mockClient(AthenaClient);
 const logs = mockClient(CloudWatchLogsClient);
@@ -292,6 +293,20 @@ describe("scheduled run on Logs Insights (no Athena)", () => {
     });
     expect(result.findings.map((f) => [f.rule, f.evidence])).toEqual([["port-scan", { count: 31 }]]);
     expect(athena.commandCalls(StartQueryExecutionCommand)).toHaveLength(0);
+  });
+
+  it("names in its log the rules Logs Insights cannot express", async () => {
+    logs.on(StartQueryCommand).resolves({ queryId: "i1" });
+    logs.on(GetQueryResultsCommand).resolves({ status: "Complete", statistics: { recordsScanned: 1 }, results: [] });
+    const d = deps({ athena: undefined, renderer: { ...renderer, rules: ["port-scan", "c2-beaconing"] } });
+    await handle(scheduled, d, 1200);
+    expect(d.logged.find((l) => l.message.startsWith("rules Logs Insights cannot express"))).toEqual({ message: "rules Logs Insights cannot express are not evaluated: give the environment an S3 archive with Athena", fields: { uncovered: ["c2-beaconing"] } });
+  });
+
+  it("renders the deployed rules as stats queries over each query's range", () => {
+    const jobs = planJobs(RENDERER, { end: END, lookbackSeconds: 1200, thresholds: DEFAULT_THRESHOLDS, format: LogFormat.DEFAULT, unmask: false });
+    expect(jobs.length).toBeGreaterThan(0);
+    expect(jobs.every((j) => j.engine === "insights" && /\| ?stats /.test(j.query.sql) && j.end === END)).toBe(true);
   });
 
   it("retries Logs Insights' concurrent-query limit, then runs", async () => {
