@@ -136,16 +136,18 @@ function render(d: RuleDeclaration, records: RuleDeclaration["records"], dialect
 /** The r, f (and g) tables every query starts from. */
 function commonTables(o: QueryOptions, seconds: number, withResponse: boolean): string {
   const fields = new Set(o.fields ?? DEFAULT_FIELD_NAMES);
-  const col = (field: string, type: "VARCHAR" | "BIGINT") => (fields.has(field) ? `"${athenaColumn(field)}"` : `CAST(NULL AS ${type})`);
-  const text = (field: string) => (fields.has(field) ? `NULLIF(${col(field, "VARCHAR")}, '-')` : "CAST(NULL AS VARCHAR)");
-  const number = (field: string) => `CAST(${col(field, "BIGINT")} AS BIGINT)`;
-  const nonNegative = (field: string) => `greatest(coalesce(${number(field)}, 0), 0)`;
+  const text = (field: string) => (fields.has(field) ? `NULLIF("${athenaColumn(field)}", '-')` : "CAST(NULL AS VARCHAR)");
+  const number = (field: string) => (fields.has(field) ? `CAST("${athenaColumn(field)}" AS BIGINT)` : "CAST(NULL AS BIGINT)");
+  // Packets, bytes and lost counts: a missing or negative value is 0, as in the engine.
+  const nonNegative = (field: string) => (fields.has(field) ? `greatest(coalesce(${number(field)}, 0), 0)` : "CAST(0 AS BIGINT)");
+  // The packet-level address when the format logs it.
+  const address = (pkt: string, plain: string) => (fields.has(pkt) ? `coalesce(${text(pkt)}, ${text(plain)})` : text(plain));
   const iface = fields.has("interface-id") ? text("interface-id") : text("tgw-attachment-id");
   const start = `coalesce(${number("start")}, 0)`;
   const status = fields.has("log-status") ? `coalesce(${text("log-status")}, 'OK') = 'OK'` : "TRUE";
   const fieldsSql = [
-    `coalesce(${text("pkt-srcaddr")}, ${text("srcaddr")}) AS src`,
-    `coalesce(${text("pkt-dstaddr")}, ${text("dstaddr")}) AS dst`,
+    `${address("pkt-srcaddr", "srcaddr")} AS src`,
+    `${address("pkt-dstaddr", "dstaddr")} AS dst`,
     `${iface} AS iface`,
     `${number("srcport")} AS srcport`,
     `${number("dstport")} AS port`,
@@ -157,7 +159,8 @@ function commonTables(o: QueryOptions, seconds: number, withResponse: boolean): 
     `${start} - ${start} % ${o.thresholds.long.windowSeconds} AS long_window`,
     `coalesce(${text("action")} = 'REJECT', FALSE) AS rejected`,
     `${text("flow-direction")} AS direction`,
-    `coalesce(${number("tcp-flags")}, -1) AS tcp_flags`,
+    // Absent tcp-flags read as the engine's -1: no flag decides.
+    `${fields.has("tcp-flags") ? `coalesce(${number("tcp-flags")}, -1)` : "CAST(-1 AS BIGINT)"} AS tcp_flags`,
     `${nonNegative("packets-lost-no-route")} AS lost_no_route`,
     `${nonNegative("packets-lost-blackhole")} AS lost_blackhole`,
     `${nonNegative("packets-lost-mtu-exceeded")} AS lost_mtu_exceeded`,
