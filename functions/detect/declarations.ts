@@ -20,11 +20,11 @@ import { ADMIN_PORTS, DetectorThresholds, WEB_PORTS } from "./thresholds";
  *
  * Not declared here, engine-only:
  * - c2-beaconing judges the regularity of the gaps between one series' start times (their
- *   coefficient of variation), over the whole run and up to 256 starts per series in input
- *   order. SQL could compute the gaps with lag() over (src, dst, port) ordered by start, but the
- *   engine's cap keeps the first 256 starts read, which a set-based query cannot name; a
- *   declaration that renders differently from what runs would be the opposite of this file's
- *   purpose.
+ *   coefficient of variation), a series being judged whole once idle for a long window and on
+ *   the first starts the engine keeps of it, in input order. SQL could compute the gaps with
+ *   lag() over (src, dst, port) ordered by start, but not which starts the engine kept, nor
+ *   where an idle series ends across queries of a range; a declaration that renders
+ *   differently from what runs would be the opposite of this file's purpose.
  * - anomaly fits a seeded Isolation Forest (random trees over a sample of groups): no
  *   aggregate expresses it.
  * - log-skipped (SKIPDATA) and detector-saturated describe the run, not a group of flows.
@@ -50,8 +50,8 @@ export const FLOW_FACTS: Readonly<Record<FlowFact, string>> = Object.freeze({
   response:
     "the answering side of a connection: no destination port; or, unless it is a rejected inbound flow, tcp-flags say so " +
     "(TCP with SYN-ACK: yes; with SYN alone: no); or else the source's port is below the destination's and is a listener " +
-    "(it accepted flows to at least min(listenerPeers, 3) distinct peer ports, learned from non-rejected flows whose " +
-    "tcp-flags do not decide). Also every flow from or to a load balancer, and every flow from outside to a NAT gateway.",
+    "(it accepted flows to at least min(listenerPeers, 3) distinct peer ports within the same long window, learned from " +
+    "non-rejected flows whose tcp-flags do not decide). Also every flow from or to a load balancer, and every flow from outside to a NAT gateway.",
   egress: "from inside to outside, not rejected, not marked ingress, and not from a NAT gateway (its clients' own records carry that traffic)",
   srcInside: "the source is in network.cidrs",
   dstInside: "the destination is in network.cidrs",
@@ -195,6 +195,7 @@ export const PORT_SCAN_PER_HOST: RuleDeclaration = {
   keys: ["src", "dst"],
   horizons: ["short", "long"],
   longRecords: LONG_PROBES,
+  // The pair's group also holds its egress answers (exfiltration counts them): its interface is the first of either.
   records: { any: [PROBE, "egress"] },
   measures: { distinctPorts: { distinct: "port", where: PROBE } },
   having: { atLeast: ["distinctPorts", { threshold: "portScanPortsPerHost" }] },
