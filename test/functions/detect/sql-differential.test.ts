@@ -251,6 +251,27 @@ describe("the rules' SQL in DuckDB against the engine", () => {
     expect(actual.filter((f) => ["10.0.1.41", "10.0.1.43"].includes(f.src ?? ""))).toEqual([]);
   });
 
+  it("finds the engine's findings with listeners counted by window functions (Athena's form), at 2 and 3 listener peers", async () => {
+    const flows: Flow[] = inStartOrder([
+      // A server answering clients from 443 (a listener), its first answers to two clients only.
+      ...range(120).map((i) => ({ src: "10.0.1.30", srcport: 443, dst: `203.0.116.${i % 100}`, dstport: 32768 + i, bytes: 5000, start: T0 + i })),
+      ...range(2).map((i) => ({ src: "10.0.1.31", srcport: 8443, dst: `203.0.116.${i}`, dstport: 40000 + i, bytes: 5000, start: T0 + i })),
+      // A scanner whose source port is below the ports it probes: never a listener, its flows rejected.
+      ...range(40).map((i) => ({ src: "203.0.113.60", srcport: 53, dst: "10.0.1.32", dstport: 1000 + i, action: "REJECT" as const, packets: 1, start: T0 + i })),
+      ...scenarios().filter((f) => f.src === "203.0.113.9" || f.src === "198.51.100.8"),
+    ]);
+    const lines = flows.map(line);
+    await load(c, dir, "listeners", LogFormat.DEFAULT, lines);
+    for (const listenerPeers of [2, 3]) {
+      const t = resolveThresholds({ ...THRESHOLDS, listenerPeers, network: THRESHOLDS.network, long: THRESHOLDS.long });
+      const expected = comparable(engineFindings(t, LogFormat.DEFAULT, lines));
+      const queries = ruleQueries({ dialect: "duckdb", table: "listeners", thresholds: t, listeners: "window" });
+      expect(queries.filter((q) => q.sql.includes("peer_mid")).length).toBeGreaterThan(10);
+      expect([listenerPeers, comparable(await sqlFindings(c, queries))]).toEqual([listenerPeers, expected]);
+      expect(expected.map((f) => f.src)).not.toContain("10.0.1.30");
+    }
+  });
+
   it("finds the engine's transit-gateway packet-loss findings per attachment", async () => {
     const format = LogFormat.TRANSIT_GATEWAY_DEFAULT;
     const flows: TgwFlow[] = [
@@ -294,6 +315,8 @@ describe("the rendered queries", () => {
       expect(q.sql).toContain("contains('10.0.0.0/16', TRY_CAST(src AS IPADDRESS))");
       expect(q.sql).toContain("contains('2600:1f18:6a3:e100:0:0:0:0/56', TRY_CAST(dst AS IPADDRESS))");
       expect(q.sql).not.toContain("list_transform");
+      // One read of the table: no CTE referenced twice.
+      expect(q.sql).not.toContain("JOIN");
     }
   });
 
