@@ -10,16 +10,41 @@ import { DetectorError } from "./errors";
  * One pass over records into rows of a few hash tables (RowTable's layout: keys and counters in
  * one slot), built by the detector's WebAssembly module (assembly/aggregate.ts) and read in
  * place by the rules. Addresses and interfaces arrive interned by the scanner. Distinct counts need no sets:
- * a (source, destination, port) row remembers the windows it was seen in, so "first time in
- * this window" for that triple is one bit, and that one event is a new port for the pair in the
- * window, a new host for the source's port in the window, and (through the sweep row) a new
- * port for the source in the window. Counts are exact.
+ * a (source, destination, window) row remembers the first port it saw, and a (source,
+ * destination, port, window) row is made only for the others, so "first time in this window"
+ * for that triple is one lookup, and that one event is a new port for the pair in the window, a
+ * new host for the source's port in the window, and (through the sweep row) a new port for the
+ * source in the window. Counts are exact.
+ *
+ * Streaming: every row belongs to a window of the short horizon (windowSeconds) or of the long
+ * one (long.windowSeconds), to a beacon series, or to an internal host. Once the input's time
+ * (the largest window start seen, the watermark) has passed a window's end by AWS's delivery
+ * lateness, and no record has reached the window since the last check, the window is closed:
+ * the rules run on its rows (`onClose`) and the rows are released. Memory follows the open
+ * windows, not the input.
+ *
+ * Records far out of order (files given in random order) are never skipped: a record for a
+ * closed window reopens it (its rows start again from that record), it closes again at the
+ * next check once idle, and the rules run on it again; the engine merges findings of the same
+ * rule, key and window by their deterministic id. A window still receiving records is never
+ * closed, so a file read after a later one (its windows all past the watermark) is analysed
+ * window by window as a sorted file is, and records of one hour shuffled keep that hour's
+ * windows open until the hour has been read.
  *
  * Layouts: word offsets within a slot. Words 0-2 are the keys; doubles sit at even offsets.
  */
 
-/** (source, destination, window). */
-export const PW = { SRC: 0, DST: 1, WINDOW: 2, PORTS: 3, IFACE: 4, FLAGS: 5, EGRESS: 6, STRIDE: 8 } as const;
+/**
+ * How long after a window's end its records may still arrive: flow logs aggregate flows for up
+ * to 10 minutes before a record is written, and then take minutes more to be published (about
+ * 5 minutes to CloudWatch Logs, 10 to S3), so records reach a reader up to about 15 minutes out
+ * of order.
+ * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html#flow-logs-aggregration-interval
+ */
+export const DELIVERY_LATENESS_SECONDS = 900;
+
+/** (source, destination, window). PORT0 is the first destination port seen + 1 (see above). */
+export const PW = { SRC: 0, DST: 1, WINDOW: 2, PORTS: 3, IFACE: 4, FLAGS: 5, EGRESS: 6, PORT0: 8, STRIDE: 10 } as const;
 // PW.FLAGS bits: 1, the destination already counted as a lateral-movement host; 2, as a C2 destination of its source; 4, as an unapproved DNS resolver.
 
 /** (source, window, 0). */
@@ -47,30 +72,14 @@ export const SRC = {
 /** (source, destination port, window): the hosts probed on that port. */
 export const SWEEP = { SRC: 0, PORT: 1, WINDOW: 2, FLOWS: 3, PROBES: 4, HOSTS: 5, IFACE: 6, STRIDE: 8 } as const;
 
-/** (source, destination, destination port) over the whole run: the anomaly features. */
-export const GROUP = {
-  SRC: 0, DST: 1, PORT: 2, FLOWS: 3, IFACE: 4,
-  /**
-   * Source ports as a 64-bit linear-counting sketch (two words): an anomaly feature needs the
-   * spread's order of magnitude, not an exact count, and a sketch costs no allocation.
-   */
-  SKETCH_LO: 5, SKETCH_HI: 6,
-  /** Bit w: seen in window id w (w < 32; later windows are remembered in `laterWindows`). */
-  WINDOWS: 7,
-  /** 1 + index of its beacon series, or 0. */
-  BEACON: 8,
-  BYTES: 10, PACKETS: 12, FIRST_START: 14,
-  STRIDE: 16,
-} as const;
-
 /** (source, destination, window << 16 | port): short connections to a brute-force port. */
 export const BRUTE = { SRC: 0, DST: 1, KEY: 2, ATTEMPTS: 3, SYN_ONLY: 4, IFACE: 5, STRIDE: 6 } as const;
 
 /** (source, destination, window * 256 + protocol): unusual-protocol flows. */
 export const PROTO = { SRC: 0, DST: 1, KEY: 2, FLOWS: 3, IFACE: 4, BYTES: 6, STRIDE: 8 } as const;
 
-/** (host, port, 0): distinct peer ports (up to 3) the host has answered from that port; a listener once they reach listenerPeers. */
-export const LISTEN = { HOST: 0, PORT: 1, PEERS: 3, STRIDE: 8 } as const;
+/** (host, port, long window): distinct peer ports (up to 3) the host has answered from that port; a listener once they reach listenerPeers. Learned again each long window. */
+export const LISTEN = { HOST: 0, PORT: 1, WINDOW: 2, PEERS: 3, STRIDE: 8 } as const;
 
 /**
  * (internal destination, window, 0), one table for every source: all flows and packets to the
@@ -89,12 +98,37 @@ export const INTEL = { SRC: 0, DST: 1, WINDOW: 2, FLOWS: 3, ACCEPTED: 4, IFACE: 
  */
 export const LOSS = { ATTACHMENT: 0, WINDOW: 1, FLOWS: 3, NO_ROUTE: 4, BLACKHOLE: 6, MTU_EXCEEDED: 8, TTL_EXPIRED: 10, STRIDE: 12 } as const;
 
+/**
+ * (internal source, external destination, port): a beacon series of small web flows. FLOWS
+ * counts every point; the first POINTS starts (unsigned seconds) are kept, and LAST is the
+ * latest start. A series is released once idle for a long window past the delivery lateness,
+ * so a beacon is judged whole whatever window boundaries it crosses.
+ */
+export const BEACON = { SRC: 0, DST: 1, PORT: 2, IFACE: 3, FLOWS: 4, LAST: 5, STARTS: 6, POINTS: 16, STRIDE: 22 } as const;
+
+/**
+ * (internal host, 0, 0) over the whole run, one table for every part: the anomaly rule's
+ * features, bounded by the number of internal hosts. Flows and bytes as source (OUT) and as
+ * destination (IN), rejected flows either way, and three HyperLogLog sketches of 32 one-byte
+ * registers (8 words each): distinct peers, distinct ports it probed (OUT_PORTS) and distinct
+ * ports of its own that were probed (IN_PORTS), responses left out of both.
+ */
+export const HOST = { HOST: 0, OUT_FLOWS: 3, IN_FLOWS: 4, REJECTED: 5, IFACE: 6, OUT_BYTES: 8, IN_BYTES: 10, PEERS: 12, OUT_PORTS: 20, IN_PORTS: 28, STRIDE: 36 } as const;
+
+/** Tables of each part in the WebAssembly module (assembly/aggregate.ts), by index; L marks the long horizon. */
+const TABLE = { PAIRS: 0, SOURCES: 1, SWEEPS: 2, SEEN: 3, BRUTE: 4, PROTOCOLS: 5, LPAIRS: 6, LISTEN: 7, INTEL: 8, LSOURCES: 9, LSWEEPS: 10, LBRUTE: 11, LSEEN: 12, BEACON: 13 } as const;
+/** The shared tables (part PARTS): destinations, destination ports, hosts. */
+const SHARED = { DESTINATIONS: 0, HOSTS: 2 } as const;
+
 /** Start times of small web flows from an internal source to one external destination and port. */
 export interface BeaconSeries {
   readonly src: number;
   readonly dst: number;
   readonly port: number;
   readonly iface: number;
+  /** Every point of the series, including those past the starts kept. */
+  readonly flows: number;
+  /** The first BEACON.POINTS starts, in the order read. */
   readonly starts: number[];
 }
 
@@ -105,45 +139,57 @@ export interface Names {
   interfaceId(id: number): string | undefined;
 }
 
-/** Everything the rules read. */
+/** Which horizon a view's windows belong to, and their length. */
+export interface Horizon {
+  readonly name: "short" | "long";
+  readonly seconds: number;
+}
+
+/** What the rules read: one horizon's closed windows, or (for the run-wide rules) the whole run. */
 export interface RunAggregates {
   readonly names: Names;
+  readonly horizon: Horizon;
+  /** The horizon's window length, seconds. */
   readonly windowSeconds: number;
-  /** Start (Unix seconds) of a window id. */
+  /** Start (Unix seconds) of a window id of this horizon. */
   windowStart(window: number): number;
   readonly pairWindows: Rows;
   readonly sources: Rows;
   readonly sweeps: Rows;
-  readonly groups: Rows;
   readonly bruteForce: Rows;
   readonly protocols: Rows;
-  /** Windows past the 32nd a (source, destination, port) was seen in: keys (source, destination, port << 14 | window). */
-  readonly later: Rows;
-  readonly listeners: Rows;
   readonly intel: Rows;
   readonly destinations: Rows;
+  /** Internal hosts over the whole run (HOST): the anomaly rule's rows. */
+  readonly hosts: Rows;
   /** The address context (inside, NAT, load balancers, resolvers, threat lists). */
   readonly context: AddressContext;
   /** SKIPDATA records read: capture windows whose records AWS skipped. */
   readonly skipdata: number;
-  /** Start of the first and last window seen (undefined before any record). */
+  /** Start of the first and last short window seen (undefined before any record). */
   readonly span: { readonly first: number; readonly last: number } | undefined;
   /** Transit-gateway drops per attachment and window (LOSS). */
   readonly packetLoss: Rows;
+  /** Beacon series released (or, at the end, every one left) with at least beaconMinFlows points. */
   readonly beacons: readonly BeaconSeries[];
   /** Set when the row budget ran out: the rows held, the records read but not analysed since, and the span of the windows seen. */
   readonly saturation: { readonly rows: number; readonly notAnalysed: number; readonly firstWindowStart: number; readonly lastWindowStart: number } | undefined;
 }
 
-const BEACON_SERIES_CAP = 256;
-
 /** Numbers per entry of `Aggregator.pendingLoss`. */
 const LOSS_ENTRY = 8;
 
-/** Most rows one record can add: one in each of a part's nine tables and one in each of the two destination tables. */
-const MAX_NEW_ROWS = 11;
+/** Most rows one record can add: one in each of a part's fourteen tables and one in each of the three shared tables (two hosts rows). */
+const MAX_NEW_ROWS = 18;
 
-/** Window ids stay below this so that packed keys stay within 31 bits. */
+/**
+ * Records a window must go without (at least; and at least as many as it holds) before it
+ * counts as idle and may close: a window still being filled, by a file read late or by input
+ * shuffled over an hour, is never closed under it. Sorted input passes a window by far more.
+ */
+const IDLE_RECORDS = 1 << 16;
+
+/** Window ids (of each horizon) stay below this so that packed keys stay within 31 bits. */
 const WINDOW_LIMIT = 1 << 14;
 
 /**
@@ -179,24 +225,39 @@ function portFlags(t: DetectorThresholds): Uint8Array {
   return out;
 }
 
-/** The tables the rules read, in the module's order. */
-const RULE_TABLES = ["pairWindows", "sources", "sweeps", "groups", "bruteForce", "protocols", "later", "listeners", "intel"] as const;
+/** FNV-1a of an address's text: the host sketches hash addresses by what they are, so that they do not depend on the input's order. */
+function textHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h | 0;
+}
 
-/** The parts' tables joined for the rules, built when first read after records were added up. */
-type Joined = { readonly [name in (typeof RULE_TABLES)[number]]: Rows };
+/** The windows a check closed, as views the rules read; handed to `Aggregator.onClose`. */
+export interface ClosedWindows {
+  readonly short: RunAggregates;
+  readonly long: RunAggregates;
+}
+
+/** No rows: what a horizon's view holds of the tables it does not have. */
+const NO_ROWS: Rows = Object.freeze({ size: 0, each: () => undefined, has: () => false, get: () => undefined });
 
 /**
  * One pass over records into aggregates keyed by source, pair, port and window. Every record
  * updates a few rows (at most one per table); the tables are split by source so that those
- * updates stay within a few cache-sized tables at a time (see `flush`), and their rows together
- * never exceed the thresholds' row budget.
+ * updates stay within a few cache-sized tables at a time (see `flush`), windows are closed and
+ * their rows released as the input's time passes them (see the top of this file), and the rows
+ * held never exceed the thresholds' row budget.
  */
 export class Aggregator implements RunAggregates {
-  readonly beacons: BeaconSeries[] = [];
   readonly windowSeconds: number;
-  private joined: Joined | undefined;
+  readonly horizon: Horizon;
+  /** Called with the windows each check closes, before their rows are released. */
+  onClose: ((closed: ClosedWindows) => void) | undefined;
+  private joined: { readonly [name: string]: Rows } | undefined;
   /** Rows in all tables, as of the last flush. */
   private rows = 0;
+  /** The most rows held at once (after any flush). */
+  private peak = 0;
   /**
    * The record buffers and tables, one of each per part, in the WebAssembly module's memory;
    * its ingest loop fills the buffers from plain records, `add` from FlowScanner's.
@@ -217,6 +278,21 @@ export class Aggregator implements RunAggregates {
   private readonly windowStarts: number[] = [];
   private lastWindowStart = NaN;
   private lastWindowId = -1;
+  private readonly longSeconds: number;
+  private readonly longIds = new Map<number, number>();
+  private readonly longStarts: number[] = [];
+  /** The largest window start seen: the input's time. */
+  private watermark = -Infinity;
+  /** Set when the watermark moved: the next flush checks for windows to close. */
+  private closeDue = false;
+  /** Records added up per window id (short, then long) as of the last check, when (records analysed) that count last changed, and whether each was closed then. */
+  private readonly checkedTouches = new Int32Array(2 * WINDOW_LIMIT);
+  private readonly touchedAt = new Float64Array(2 * WINDOW_LIMIT);
+  /** Records analysed at the last check. */
+  private checkedAt = 0;
+  private readonly closedAtCheck = new Uint8Array(2 * WINDOW_LIMIT);
+  /** Windows closed more than once (reopened by records that came after they closed). */
+  reopened = 0;
   private readonly allowed: Set<string>;
   readonly context: AddressContext;
   private address = new Uint8Array(1024);
@@ -228,6 +304,8 @@ export class Aggregator implements RunAggregates {
    * and only if their record is (never when the row budget skips it).
    */
   private pendingLoss: number[] = [];
+  /** Beacon series of the run view: none before the end (each check hands its own to `onClose`). */
+  readonly beacons: readonly BeaconSeries[] = [];
 
   constructor(
     private readonly t: DetectorThresholds,
@@ -242,6 +320,8 @@ export class Aggregator implements RunAggregates {
       throw new RangeError(`Aggregator: partRecords must be a whole number from 1 to ${MAX_PART_RECORDS} (got ${partRecords})`);
     }
     this.windowSeconds = t.windowSeconds;
+    this.horizon = { name: "short", seconds: t.windowSeconds };
+    this.longSeconds = t.long.windowSeconds;
     this.allowed = new Set(t.allowedSources);
     this.context = new AddressContext(t);
     this.ingest = new DetectorWasm(partRecords, {
@@ -254,6 +334,7 @@ export class Aggregator implements RunAggregates {
       },
       windowId: (start) => this.windowId(start),
       addressFlags: (id) => this.addressFlags(id),
+      addressHash: (id) => textHash(this.scanner.addresses.get(id)),
     }, (cause) => new DetectorError(
       `detector: the WebAssembly module stopped (${(cause as Error).message}) with ${this.rows} aggregate rows held (got rowBudget ${t.rowBudget}): ` +
         "its memory, at most 4 GiB, could not grow. Lower detectors.thresholds.rowBudget, or run flowlog-kit detect on the files in parts.",
@@ -282,6 +363,8 @@ export class Aggregator implements RunAggregates {
       if (this.saturatedAt >= 0 || !sc.readable || !ingest.reads(format)) return sc.scanLines(buf, s + from, e, this.onRecord);
       from = ingest.scan(format, this.windowSeconds, WINDOW_LIMIT, this.maxWaiting(), from, this.counts);
       this.countIngested();
+      // The input's time moved: add up what waits and close the windows it has passed.
+      if (this.closeDue) this.flush();
       if (from >= length) return;
       // Records wrapped in JSON go through the loop too, unwrapped a run of lines at a time;
       // that takes the loop's input area, so the rest of these lines is loaded again after.
@@ -334,35 +417,30 @@ export class Aggregator implements RunAggregates {
   }
 
   get pairWindows(): Rows {
-    return this.join().pairWindows;
+    return this.join().pairWindows!;
   }
   get sources(): Rows {
-    return this.join().sources;
+    return this.join().sources!;
   }
   get sweeps(): Rows {
-    return this.join().sweeps;
-  }
-  get groups(): Rows {
-    return this.join().groups;
+    return this.join().sweeps!;
   }
   get bruteForce(): Rows {
-    return this.join().bruteForce;
+    return this.join().bruteForce!;
   }
   get protocols(): Rows {
-    return this.join().protocols;
-  }
-  get later(): Rows {
-    return this.join().later;
-  }
-  get listeners(): Rows {
-    return this.join().listeners;
+    return this.join().protocols!;
   }
   get intel(): Rows {
-    return this.join().intel;
+    return this.join().intel!;
   }
   get destinations(): Rows {
     this.flush();
-    return this.ingest.rows(PARTS, 0);
+    return this.ingest.rows(PARTS, SHARED.DESTINATIONS);
+  }
+  get hosts(): Rows {
+    this.flush();
+    return this.ingest.rows(PARTS, SHARED.HOSTS);
   }
   get skipdata(): number {
     return this.stats.skipped["skipdata"] ?? 0;
@@ -382,13 +460,32 @@ export class Aggregator implements RunAggregates {
     return this.loss;
   }
 
-  private join(): Joined {
+  /** Rows held now in every table (waiting records added up first): what memory follows. */
+  liveRows(): number {
     this.flush();
-    if (!this.joined) {
-      const joined = {} as { -readonly [name in keyof Joined]: Rows };
-      RULE_TABLES.forEach((name, t) => (joined[name] = new PartitionedRows(Array.from({ length: PARTS }, (_, p) => this.ingest.rows(p, t)))));
-      this.joined = joined;
-    }
+    return this.rows;
+  }
+
+  /** The most rows held at once so far. */
+  get peakRows(): number {
+    return this.peak;
+  }
+
+  /** Table t of every part, read as one. */
+  private part(t: number): Rows {
+    return new PartitionedRows(Array.from({ length: PARTS }, (_, p) => this.ingest.rows(p, t)));
+  }
+
+  private join(): { readonly [name: string]: Rows } {
+    this.flush();
+    this.joined ??= {
+      pairWindows: this.part(TABLE.PAIRS),
+      sources: this.part(TABLE.SOURCES),
+      sweeps: this.part(TABLE.SWEEPS),
+      bruteForce: this.part(TABLE.BRUTE),
+      protocols: this.part(TABLE.PROTOCOLS),
+      intel: this.part(TABLE.INTEL),
+    };
     return this.joined;
   }
 
@@ -408,6 +505,22 @@ export class Aggregator implements RunAggregates {
       this.windowStarts.push(w);
       if (offset >= 0 && offset < this.nearWindows.length) this.nearWindows[offset] = id;
       else this.windowIds.set(w, id);
+      if (id < WINDOW_LIMIT) {
+        const long = w - (w % this.longSeconds);
+        let lid = this.longIds.get(long);
+        if (lid === undefined) {
+          lid = this.longStarts.length;
+          this.longStarts.push(long);
+          this.longIds.set(long, lid);
+        }
+        const ingest = this.ingest;
+        ingest.refresh();
+        ingest.i32[ingest.longWindowOf + id] = lid;
+      }
+      if (w > this.watermark) {
+        this.watermark = w;
+        this.closeDue = true;
+      }
     }
     this.lastWindowStart = w;
     this.lastWindowId = id;
@@ -457,9 +570,9 @@ export class Aggregator implements RunAggregates {
     }
     // Add up early when the waiting records may fill the budget (at the rate rows have been
     // growing, doubled): a flood is then caught soon, before its addresses pile up. The budget
-    // itself is enforced in flush.
+    // itself is enforced in flush. A watermark that moved closes windows first.
     const ingest = this.ingest;
-    if (this.rows + this.expectedNewRows * (ingest.waiting + 1) > this.t.rowBudget) this.flush();
+    if (this.closeDue || this.rows + this.expectedNewRows * (ingest.waiting + 1) > this.t.rowBudget) this.flush();
     const p = src & (PARTS - 1);
     if (ingest.partWaiting(p) === this.partRecords) this.flush();
     const n = ingest.partWaiting(p);
@@ -494,11 +607,12 @@ export class Aggregator implements RunAggregates {
   }
 
   /**
-   * Aggregates every waiting record, part by part. The tables together are far larger than the
-   * caches (and than what the processor's address translation covers), so a record's updates
-   * in input order are each a trip to memory: about 120 ns, measured. One part's tables are a
-   * sixty-fourth of that, and its records (one source's records always share a part, and keep
-   * their order) update rows that stay cached from one record to the next.
+   * Aggregates every waiting record, part by part, then (when the watermark has moved) closes
+   * the windows it has passed. The tables are far larger than the caches (and than what the
+   * processor's address translation covers), so a record's updates in input order are each a
+   * trip to memory: about 120 ns, measured. One part's tables are a sixty-fourth of that, and
+   * its records (one source's records always share a part, and keep their order) update rows
+   * that stay cached from one record to the next.
    *
    * The row budget is kept here: once one more record might take the rows past it, the run is
    * saturated, and this and every later record is counted as skipped ("row-budget").
@@ -506,44 +620,166 @@ export class Aggregator implements RunAggregates {
   flush(): void {
     const ingest = this.ingest;
     const records = ingest.waiting;
-    if (records === 0) return;
-    ingest.waiting = 0;
-    this.joined = undefined;
-    const rowsBefore = this.rows;
-    const budget = this.t.rowBudget;
-    const onBeacon = this.onBeacon;
-    /** Per part: how many of its waiting records were added up (the rest were past the row budget). */
-    const added = new Int32Array(PARTS);
-    // Room for the rows the waiting records' drops may add after them (none without transit-gateway drops).
-    const reserve = this.pendingLoss.length / LOSS_ENTRY;
-    for (let p = 0; p < PARTS; p++) {
-      const n = ingest.partWaiting(p);
-      if (n === 0) continue;
-      ingest.setPartWaiting(p, 0);
-      const before = ingest.partRows(p);
-      let after = before;
-      if (this.saturatedAt < 0 && this.rows + MAX_NEW_ROWS * n + reserve <= budget) {
-        // Every record of the part fits, whatever rows it adds.
-        after = ingest.aggregate(p, 0, n, onBeacon);
-        added[p] = n;
-      } else {
-        // Near the budget: record by record, and none once one more might not fit.
-        for (let i = 0; i < n; i++) {
-          const rows = this.rows + after - before;
-          if (this.saturatedAt < 0 && rows + MAX_NEW_ROWS + reserve > budget) this.saturate(rows);
-          if (this.saturatedAt >= 0) {
-            this.stats.analysed--;
-            countSkip(this.stats, "row-budget");
-            continue;
+    if (records > 0) {
+      ingest.waiting = 0;
+      this.joined = undefined;
+      const rowsBefore = this.rows;
+      const budget = this.t.rowBudget;
+      /** Per part: how many of its waiting records were added up (the rest were past the row budget). */
+      const added = new Int32Array(PARTS);
+      // Room for the rows the waiting records' drops may add after them (none without transit-gateway drops).
+      const reserve = this.pendingLoss.length / LOSS_ENTRY;
+      for (let p = 0; p < PARTS; p++) {
+        const n = ingest.partWaiting(p);
+        if (n === 0) continue;
+        ingest.setPartWaiting(p, 0);
+        const before = ingest.partRows(p);
+        let after = before;
+        if (this.saturatedAt < 0 && this.rows + MAX_NEW_ROWS * n + reserve <= budget) {
+          // Every record of the part fits, whatever rows it adds.
+          after = ingest.aggregate(p, 0, n);
+          added[p] = n;
+        } else {
+          // Near the budget: record by record, and none once one more might not fit.
+          for (let i = 0; i < n; i++) {
+            const rows = this.rows + after - before;
+            if (this.saturatedAt < 0 && rows + MAX_NEW_ROWS + reserve > budget) this.saturate(rows);
+            if (this.saturatedAt >= 0) {
+              this.stats.analysed--;
+              countSkip(this.stats, "row-budget");
+              continue;
+            }
+            after = ingest.aggregate(p, i, 1);
+            added[p] = i + 1;
           }
-          after = ingest.aggregate(p, i, 1, onBeacon);
-          added[p] = i + 1;
+        }
+        this.rows += after - before;
+      }
+      this.addLoss(added);
+      this.expectedNewRows = Math.min(MAX_NEW_ROWS, Math.max(0.5, (2 * (this.rows - rowsBefore)) / records));
+      if (this.rows > this.peak) this.peak = this.rows;
+    }
+    // Also every IDLE_RECORDS records: a file older than the watermark (files in reverse order) moves no watermark, and its windows close as it is read.
+    if (this.closeDue || this.stats.analysed - this.checkedAt >= IDLE_RECORDS) {
+      this.closeDue = false;
+      this.close(false);
+    }
+  }
+
+  /** Adds up what waits and closes every window still open: the end of the input. */
+  closeAll(): void {
+    this.closeDue = false;
+    this.flush();
+    this.close(true);
+  }
+
+  /**
+   * Closes the windows (of both horizons) that the watermark has passed by their length and
+   * the delivery lateness and that no record reached since the last check (all of them with
+   * `all`), moves their rows (and those of idle beacon series) out of the tables, and hands
+   * those to `onClose`.
+   */
+  private close(all: boolean): void {
+    const ingest = this.ingest;
+    ingest.refresh();
+    const touched = ingest.i32;
+    const at = ingest.touchedWindows;
+    const shortClosed = new Uint8Array(WINDOW_LIMIT);
+    const longClosed = new Uint8Array(WINDOW_LIMIT);
+    const now = this.stats.analysed;
+    this.checkedAt = now;
+    const check = (starts: readonly number[], seconds: number, offset: number, closed: Uint8Array): boolean => {
+      let any = false;
+      const n = Math.min(starts.length, WINDOW_LIMIT);
+      for (let id = 0; id < n; id++) {
+        const k = offset + id;
+        const count = touched[at + k]!;
+        // 0 never closed, 1 closed, 2 reached again after it closed (reopened).
+        const was = this.closedAtCheck[k]!;
+        if (count === this.checkedTouches[k] && was === 1) continue;
+        if (count !== this.checkedTouches[k]) {
+          this.checkedTouches[k] = count;
+          this.touchedAt[k] = now;
+        }
+        // Idle: as many records read since it was last reached as it holds (at least IDLE_RECORDS).
+        const idle = now - this.touchedAt[k]! >= Math.max(IDLE_RECORDS, count);
+        if (count > 0 && (all || (idle && starts[id]! + seconds + DELIVERY_LATENESS_SECONDS <= this.watermark))) {
+          if (was !== 0) this.reopened++;
+          closed[id] = 1;
+          this.closedAtCheck[k] = 1;
+          any = true;
+        } else if (was === 1) {
+          this.closedAtCheck[k] = 2;
         }
       }
-      this.rows += after - before;
-    }
-    this.addLoss(added);
-    this.expectedNewRows = Math.min(MAX_NEW_ROWS, Math.max(0.5, (2 * (this.rows - rowsBefore)) / records));
+      return any;
+    };
+    const anyShort = check(this.windowStarts, this.windowSeconds, 0, shortClosed);
+    const anyLong = check(this.longStarts, this.longSeconds, WINDOW_LIMIT, longClosed);
+    const cutoff = all ? 0xffffffff : this.watermark - this.longSeconds - DELIVERY_LATENESS_SECONDS;
+    if (!anyShort && !anyLong && !all) return;
+    this.joined = undefined;
+    // At the end every row left belongs to a window being closed: the rules read the tables
+    // in place, and nothing is moved (the run holds no more records).
+    if (!all) this.rows = ingest.closeWindows(shortClosed, longClosed, cutoff) + this.loss.size;
+    const closed = (t: number) => (all ? this.part(t) : new PartitionedRows(Array.from({ length: PARTS }, (_, p) => ingest.closedRows(p, t))));
+    const shared = (t: number) => (all ? ingest.rows(PARTS, t) : ingest.closedRows(PARTS, t));
+    this.onClose?.({
+      short: this.view(this.horizon, (w) => this.windowStarts[w]!, {
+        pairWindows: closed(TABLE.PAIRS),
+        sources: closed(TABLE.SOURCES),
+        sweeps: closed(TABLE.SWEEPS),
+        bruteForce: closed(TABLE.BRUTE),
+        protocols: closed(TABLE.PROTOCOLS),
+        intel: closed(TABLE.INTEL),
+        destinations: shared(SHARED.DESTINATIONS),
+      }, []),
+      long: this.view({ name: "long", seconds: this.longSeconds }, (w) => this.longStarts[w]!, {
+        pairWindows: closed(TABLE.LPAIRS),
+        sources: closed(TABLE.LSOURCES),
+        sweeps: closed(TABLE.LSWEEPS),
+        bruteForce: closed(TABLE.LBRUTE),
+      }, this.beaconSeries(closed(TABLE.BEACON))),
+    });
+  }
+
+  /** The beacon series of closed rows with enough points to be judged. */
+  private beaconSeries(rows: Rows): BeaconSeries[] {
+    const out: BeaconSeries[] = [];
+    const min = this.t.beaconMinFlows;
+    rows.each((b, i32) => {
+      const flows = i32[b + BEACON.FLOWS]!;
+      if (flows < min) return;
+      const kept = Math.min(flows, BEACON.POINTS);
+      const starts: number[] = [];
+      for (let i = 0; i < kept; i++) starts.push(i32[b + BEACON.STARTS + i]! >>> 0);
+      out.push({ src: i32[b + BEACON.SRC]!, dst: i32[b + BEACON.DST]!, port: i32[b + BEACON.PORT]!, iface: i32[b + BEACON.IFACE]!, flows, starts });
+    });
+    return out;
+  }
+
+  /** A horizon's view of closed windows: the tables given, no run-wide state. */
+  private view(horizon: Horizon, windowStart: (w: number) => number, tables: Partial<Pick<RunAggregates, "pairWindows" | "sources" | "sweeps" | "bruteForce" | "protocols" | "intel" | "destinations">>, beacons: readonly BeaconSeries[]): RunAggregates {
+    return {
+      names: this.names,
+      horizon,
+      windowSeconds: horizon.seconds,
+      windowStart,
+      pairWindows: tables.pairWindows ?? NO_ROWS,
+      sources: tables.sources ?? NO_ROWS,
+      sweeps: tables.sweeps ?? NO_ROWS,
+      bruteForce: tables.bruteForce ?? NO_ROWS,
+      protocols: tables.protocols ?? NO_ROWS,
+      intel: tables.intel ?? NO_ROWS,
+      destinations: tables.destinations ?? NO_ROWS,
+      hosts: NO_ROWS,
+      context: this.context,
+      skipdata: 0,
+      span: undefined,
+      packetLoss: NO_ROWS,
+      beacons,
+      saturation: undefined,
+    };
   }
 
   /** Adds up the drops of the records just added up (`added[p]`: the first records of part p that were). */
@@ -565,17 +801,6 @@ export class Aggregator implements RunAggregates {
     }
   }
 
-  /** A small web flow from an internal source to an external destination: a point of a beacon series (the aggregation numbers the series). */
-  private readonly onBeacon = (series: number, record: number, start: number) => {
-    const r = this.ingest.i32;
-    if (series > this.beacons.length) {
-      const dport = r[record + R_DSTPORT]!;
-      this.beacons.push({ src: r[record + R_SRC]!, dst: r[record + R_DST]!, port: dport < 65536 ? dport : 65535, iface: r[record + R_IFACE]!, starts: [] });
-    }
-    const starts = this.beacons[series - 1]!.starts;
-    if (starts.length < BEACON_SERIES_CAP) starts.push(start);
-  };
-
   /** The budget ran out at `rows`: nothing more is aggregated, and the scanner stops interning addresses, so memory stays put. */
   private saturate(rows: number): void {
     this.saturatedAt = rows;
@@ -583,16 +808,23 @@ export class Aggregator implements RunAggregates {
   }
 }
 
-/** Estimated distinct source ports of a group: 64 ln(64 / empty bits), exact enough below about 40. */
-export function sketchCount(lo: number, hi: number): number {
-  const set = popcount(lo) + popcount(hi);
-  if (set === 0) return 0;
-  if (set === 64) return 64 * Math.log(64);
-  return Math.round(64 * Math.log(64 / (64 - set)));
-}
-
-function popcount(x: number): number {
-  x -= (x >>> 1) & 0x55555555;
-  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-  return Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
+/**
+ * Distinct values estimated from a HyperLogLog sketch of 32 one-byte registers starting at word
+ * `word` of i32 (HOST): the harmonic mean of 2^register, and linear counting while registers are
+ * still empty (small counts). About 18% error: the anomaly rule needs orders of magnitude.
+ */
+export function sketchCount(i32: Int32Array, word: number): number {
+  let sum = 0;
+  let zeros = 0;
+  for (let k = 0; k < 8; k++) {
+    const v = i32[word + k]!;
+    for (let j = 0; j < 4; j++) {
+      const r = (v >>> (8 * j)) & 255;
+      sum += 2 ** -r;
+      if (r === 0) zeros++;
+    }
+  }
+  if (zeros === 32) return 0;
+  const estimate = (0.697 * 32 * 32) / sum;
+  return Math.round(estimate <= 2.5 * 32 && zeros > 0 ? 32 * Math.log(32 / zeros) : estimate);
 }

@@ -1,11 +1,11 @@
 import type { LogFormat } from "../flowlog/format";
 import { FlowScanner, HeaderLine, LineSplitter, SkippedLine } from "../flowlog/scanner";
 import { newStats, ParseStats } from "../flowlog/stats";
-import { Aggregator } from "./aggregates";
+import { Aggregator, ClosedWindows } from "./aggregates";
 import { Suppressions } from "./context";
-import { Finding, sortFindings } from "./findings";
-import { RULE_SET } from "./rules";
-import { DetectorThresholds } from "./thresholds";
+import { Finding, SEVERITIES, sortFindings } from "./findings";
+import { LONG_RULES, Rule, RUN_RULES, SHORT_RULES } from "./rules";
+import { DetectorThresholds, longHorizon } from "./thresholds";
 
 export { DetectorError } from "./errors";
 
@@ -37,14 +37,22 @@ export interface EngineOptions {
 }
 
 /**
- * The detection engine: one pass over records into bounded aggregates, then every rule over
- * them. Feed bytes (`addChunk`, then `endStream` per stream) or lines, then call `finish()`.
+ * The detection engine: one pass over records into aggregates per window; as the input's time
+ * passes a window, the rules of its horizon run on it and its state is released (see
+ * aggregates.ts), and at the end the rest of the windows and the run-wide rules. Feed bytes
+ * (`addChunk`, then `endStream` per stream) or lines, then call `finish()`.
  */
 export class DetectionEngine {
   readonly stats: ParseStats = newStats();
   private readonly scanner: FlowScanner;
   private readonly aggregator: Aggregator;
   private readonly splitter: LineSplitter;
+  /**
+   * Findings so far by id. A window reopened by late records is judged again; a finding of the
+   * same rule, key and window (the same id) keeps the more severe of the two, the first on a tie.
+   */
+  private readonly found = new Map<string, Finding>();
+  private readonly longThresholds: DetectorThresholds;
 
   constructor(
     private readonly thresholds: DetectorThresholds,
@@ -54,6 +62,8 @@ export class DetectionEngine {
     this.scanner = new FlowScanner(format, this.stats);
     this.scanner.onHeader = options.onHeader;
     this.aggregator = new Aggregator(thresholds, this.scanner, this.stats, options.bufferRecords, options.webAssembly);
+    this.longThresholds = longHorizon(thresholds);
+    this.aggregator.onClose = (closed) => this.judge(closed);
     this.splitter = new LineSplitter((buf, s, e) => this.aggregator.ingestLines(buf, s, e));
   }
 
@@ -85,16 +95,67 @@ export class DetectionEngine {
     return this.scanner.samples;
   }
 
+  /** Aggregate rows held now (records waiting are added up first): what the engine's memory follows. */
+  liveRows(): number {
+    return this.aggregator.liveRows();
+  }
+
+  /** The most aggregate rows held at once so far. */
+  get peakRows(): number {
+    return this.aggregator.peakRows;
+  }
+
+  /** Windows judged more than once because records reached them after they closed. */
+  get reopenedWindows(): number {
+    return this.aggregator.reopened;
+  }
+
+  /** Runs each horizon's rules on the windows just closed. */
+  private judge(closed: ClosedWindows): void {
+    this.keep(SHORT_RULES, closed.short, this.thresholds);
+    this.keep(LONG_RULES, closed.long, this.longThresholds, (f) => !this.shortFound(f));
+  }
+
+  /**
+   * Short-window findings by rule and endpoints, with their window starts: a long-horizon
+   * finding is only news when no short window within it found the same (a fast scan is not
+   * reported again as a slow one). Short windows close before the long window holding them.
+   */
+  private readonly shortStarts = new Map<string, number[]>();
+
+  private shortFound(f: Finding): boolean {
+    const starts = this.shortStarts.get(`${f.rule}|${f.src ?? ""}|${f.dst ?? ""}|${f.port ?? ""}`);
+    return starts !== undefined && starts.some((s) => s >= f.window.start && s < f.window.end);
+  }
+
+  private keep(rules: readonly Rule[], run: ClosedWindows["short"], t: DetectorThresholds, wanted: (f: Finding) => boolean = () => true): void {
+    const short = run.horizon.name === "short" && run !== this.aggregator;
+    for (const rule of rules) {
+      for (const f of rule(run, t)) {
+        if (!wanted(f)) continue;
+        if (short) {
+          const key = `${f.rule}|${f.src ?? ""}|${f.dst ?? ""}|${f.port ?? ""}`;
+          const starts = this.shortStarts.get(key);
+          if (starts) starts.push(f.window.start);
+          else this.shortStarts.set(key, [f.window.start]);
+        }
+        const prev = this.found.get(f.id);
+        if (!prev || SEVERITIES.indexOf(f.severity) > SEVERITIES.indexOf(prev.severity)) this.found.set(f.id, f);
+      }
+    }
+  }
+
+  /** Closes every window still open, runs the run-wide rules, and returns every finding (suppressions applied). */
   finish(): DetectionResult {
     const t = this.thresholds;
-    const findings: Finding[] = [];
+    this.aggregator.closeAll();
+    this.keep(RUN_RULES, this.aggregator, t);
     const suppressions = new Suppressions(t.suppress);
     const suppressed: Record<string, number> = {};
-    for (const rule of RULE_SET) {
-      for (const f of rule(this.aggregator, t)) {
-        if (suppressions.match(f)) suppressed[f.rule] = (suppressed[f.rule] ?? 0) + 1;
-        else findings.push(f);
-      }
+    const findings: Finding[] = [];
+    for (const f of this.found.values()) {
+      if (suppressions.match(f)) suppressed[f.rule] = (suppressed[f.rule] ?? 0) + 1;
+      else findings.push(f);
     }
     return { stats: this.stats, findings: sortFindings(findings), suppressed };
   }

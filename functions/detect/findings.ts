@@ -75,7 +75,9 @@ export type FindingInput = Omit<Finding, "id" | "title">;
 
 /** A finding with its title and deterministic id (sha-256 of rule, endpoints and window). */
 export function finding(input: FindingInput): Finding {
-  const fields = [input.rule, input.src ?? "", input.dst ?? "", input.port ?? "", input.protocol ?? "", input.window.start];
+  const fields: (string | number)[] = [input.rule, input.src ?? "", input.dst ?? "", input.port ?? "", input.protocol ?? "", input.window.start];
+  // A long-horizon finding and the short window starting at the same time are two findings.
+  if (input.evidence.horizonSeconds !== undefined) fields.push(`h${input.evidence.horizonSeconds}`);
   // A finding without a source (a transit gateway's drops) is told apart by where it was recorded.
   if (input.src === undefined && input.interfaceId !== undefined) fields.push(input.interfaceId);
   const key = fields.join("|");

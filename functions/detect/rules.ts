@@ -1,7 +1,6 @@
-import { BRUTE, DST, GROUP, INTEL, LOSS, PROTO, PW, RunAggregates, sketchCount, SRC, SWEEP } from "./aggregates";
+import { BRUTE, DST, HOST, INTEL, LOSS, PROTO, PW, RunAggregates, sketchCount, SRC, SWEEP } from "./aggregates";
 import { finding, Finding } from "./findings";
 import { IsolationForest } from "./isolation-forest";
-import { distinctVectors, orderByIds } from "./wasm";
 import { ADMIN_PORTS, DetectorThresholds } from "./thresholds";
 
 /*
@@ -26,10 +25,16 @@ import { ADMIN_PORTS, DetectorThresholds } from "./thresholds";
  * (only records not marked ingress count).
  */
 
-/** A rule: a pure function of one window's aggregates and the thresholds (names turn ids into addresses). */
+/**
+ * A rule: a pure function of the aggregates of some closed windows (of one horizon) or of the
+ * whole run, and the thresholds (for the long horizon, `longHorizon(t)`: its window and
+ * thresholds in place of the short ones). Names turn ids into addresses.
+ */
 export type Rule = (run: RunAggregates, t: DetectorThresholds) => Finding[];
 
 const windowOf = (run: RunAggregates, w: number) => ({ start: run.windowStart(w), end: run.windowStart(w) + run.windowSeconds });
+/** A long-horizon finding says so in its evidence (which also keeps its id apart from the short window starting at the same time). */
+const horizonOf = (run: RunAggregates): Record<string, number> => (run.horizon.name === "long" ? { horizonSeconds: run.windowSeconds } : {});
 const gib = (n: number) => `${(n / 1024 ** 3).toFixed(2)} GiB`;
 
 export const portScan: Rule = (run, t) => {
@@ -43,8 +48,8 @@ export const portScan: Rule = (run, t) => {
     const dst = n.address(i32[r + PW.DST]!);
     out.push(finding({
       rule: "port-scan", severity: "MEDIUM", src, dst, interfaceId: n.interfaceId(i32[r + PW.IFACE]!), window: windowOf(run, i32[r + PW.WINDOW]!),
-      evidence: { distinctPorts: count },
-      description: `${src} probed ${count} distinct ports on ${dst} within ${t.windowSeconds}s.`,
+      evidence: { distinctPorts: count, ...horizonOf(run) },
+      description: `${src} probed ${count} distinct ports on ${dst} within ${run.windowSeconds}s.`,
     }));
   });
   const st = run.sources;
@@ -59,16 +64,16 @@ export const portScan: Rule = (run, t) => {
     if (ports >= t.portScanPortsAcrossHosts) {
       out.push(finding({
         rule: "port-scan", severity: "MEDIUM", ...common,
-        evidence: { distinctPorts: ports, flows: i32[r + SRC.FLOWS]! },
-        description: `${src} probed ${ports} distinct ports across hosts within ${t.windowSeconds}s.`,
+        evidence: { distinctPorts: ports, flows: i32[r + SRC.FLOWS]!, ...horizonOf(run) },
+        description: `${src} probed ${ports} distinct ports across hosts within ${run.windowSeconds}s.`,
       }));
     }
     if (sensitive >= t.sensitivePortsProbed) {
       const probed = t.sensitivePorts.filter((p) => run.sweeps.has(srcId, p, win)).sort((a, b) => a - b);
       out.push(finding({
         rule: "sensitive-port-scan", severity: "MEDIUM", ...common,
-        evidence: { sensitivePorts: sensitive, rejected: i32[r + SRC.REJECTED]! },
-        description: `${src} probed sensitive ports ${probed.join(", ")} within ${t.windowSeconds}s.`,
+        evidence: { sensitivePorts: sensitive, rejected: i32[r + SRC.REJECTED]!, ...horizonOf(run) },
+        description: `${src} probed sensitive ports ${probed.join(", ")} within ${run.windowSeconds}s.`,
       }));
     }
   });
@@ -89,8 +94,8 @@ export const portSweep: Rule = (run, t) => {
     const port = i32[r + SWEEP.PORT]!;
     out.push(finding({
       rule: "port-sweep", severity: "MEDIUM", src, port, interfaceId: n.interfaceId(i32[r + SWEEP.IFACE]!), window: windowOf(run, i32[r + SWEEP.WINDOW]!),
-      evidence: { distinctHosts: hosts, probes, flows },
-      description: `${src} probed port ${port} on ${hosts} hosts within ${t.windowSeconds}s.`,
+      evidence: { distinctHosts: hosts, probes, flows, ...horizonOf(run) },
+      description: `${src} probed port ${port} on ${hosts} hosts within ${run.windowSeconds}s.`,
     }));
   });
   return out;
@@ -114,8 +119,8 @@ export const bruteForce: Rule = (run, t) => {
       // From inside the VPC it means a compromised host is already attacking its neighbours.
       severity: inside ? "HIGH" : "MEDIUM",
       src, dst, port, protocol: 6, interfaceId: n.interfaceId(i32[r + BRUTE.IFACE]!), window: windowOf(run, key >>> 16),
-      evidence: { attempts, synOnly: i32[r + BRUTE.SYN_ONLY]!, sourceInside: inside ? 1 : 0 },
-      description: `${attempts} short ${service ?? `port ${port}`} connections from ${src} to ${dst}${service ? ` port ${port}` : ""} within ${t.windowSeconds}s${inside ? " (source inside the VPC)" : ""}.`,
+      evidence: { attempts, synOnly: i32[r + BRUTE.SYN_ONLY]!, sourceInside: inside ? 1 : 0, ...horizonOf(run) },
+      description: `${attempts} short ${service ?? `port ${port}`} connections from ${src} to ${dst}${service ? ` port ${port}` : ""} within ${run.windowSeconds}s${inside ? " (source inside the VPC)" : ""}.`,
     }));
   });
   return out;
@@ -140,7 +145,7 @@ export const distributedScan: Rule = (run, t) => {
     out.push(finding({
       rule: "distributed-scan", severity: "MEDIUM", dst, interfaceId: n.interfaceId(i32[r + DST.IFACE]!), window: windowOf(run, i32[r + DST.WINDOW]!),
       evidence: { sources, distinctPorts: ports },
-      description: `${sources} sources together probed ${ports} distinct ports on ${dst} within ${t.windowSeconds}s.`,
+      description: `${sources} sources together probed ${ports} distinct ports on ${dst} within ${run.windowSeconds}s.`,
     }));
   });
   return out;
@@ -158,7 +163,7 @@ export const inboundFlood: Rule = (run, t) => {
     out.push(finding({
       rule: "inbound-flood", severity: "HIGH", dst, interfaceId: n.interfaceId(i32[r + DST.IFACE]!), window: windowOf(run, i32[r + DST.WINDOW]!),
       evidence: { flows, packets, sources: i32[r + DST.SOURCES]! },
-      description: `${dst} received ${flows} flows and ${packets} packets within ${t.windowSeconds}s.`,
+      description: `${dst} received ${flows} flows and ${packets} packets within ${run.windowSeconds}s.`,
     }));
   });
   return out;
@@ -176,7 +181,7 @@ export const outboundFlood: Rule = (run, t) => {
     out.push(finding({
       rule: "outbound-flood", severity: "HIGH", src, interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: windowOf(run, i32[r + SRC.WINDOW]!),
       evidence: { flows, packets },
-      description: `${src} opened ${flows} flows with ${packets} packets to external addresses within ${t.windowSeconds}s.`,
+      description: `${src} opened ${flows} flows with ${packets} packets to external addresses within ${run.windowSeconds}s.`,
     }));
   });
   return out;
@@ -195,7 +200,7 @@ export const dnsUnapproved: Rule = (run, t) => {
     out.push(finding({
       rule: "dns-unapproved-resolver", severity: "MEDIUM", src, dst: resolvers === 1 ? first : undefined, interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: windowOf(run, i32[r + SRC.WINDOW]!),
       evidence: { flows, resolvers },
-      description: `${src} sent ${flows} DNS flows to ${resolvers === 1 ? `the unapproved resolver ${first}` : `${resolvers} unapproved resolvers (${first} first)`} within ${t.windowSeconds}s. Approve it in network.resolvers if it is yours.`,
+      description: `${src} sent ${flows} DNS flows to ${resolvers === 1 ? `the unapproved resolver ${first}` : `${resolvers} unapproved resolvers (${first} first)`} within ${run.windowSeconds}s. Approve it in network.resolvers if it is yours.`,
     }));
   });
   return out;
@@ -214,14 +219,14 @@ export const cryptoMining: Rule = (run, t) => {
     out.push(finding({
       rule: "crypto-mining", severity: "MEDIUM", src, dst, port, interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: windowOf(run, i32[r + SRC.WINDOW]!),
       evidence: { flows },
-      description: `${src} made ${flows} accepted connections to mining-pool ports (first ${dst}:${port}) within ${t.windowSeconds}s.`,
+      description: `${src} made ${flows} accepted connections to mining-pool ports (first ${dst}:${port}) within ${run.windowSeconds}s.`,
     }));
   });
   return out;
 };
 
 /** Flows with an end on a configured threat list: HIGH; LOW when every flow was rejected (the contact was blocked). */
-export const threatIntel: Rule = (run, t) => {
+export const threatIntel: Rule = (run) => {
   const n = run.names;
   const out: Finding[] = [];
   run.intel.each((r, i32, f64) => {
@@ -235,7 +240,7 @@ export const threatIntel: Rule = (run, t) => {
     out.push(finding({
       rule: "threat-intel", severity: accepted > 0 ? "HIGH" : "LOW", src, dst, interfaceId: n.interfaceId(i32[r + INTEL.IFACE]!), window: windowOf(run, i32[r + INTEL.WINDOW]!),
       evidence: { flows, accepted, bytes: f64[(r + INTEL.BYTES) >> 1]! },
-      description: `${flows} flows (${accepted} accepted) between ${src} and ${dst} within ${t.windowSeconds}s; on a threat list: ${listed.join(", ")}.`,
+      description: `${flows} flows (${accepted} accepted) between ${src} and ${dst} within ${run.windowSeconds}s; on a threat list: ${listed.join(", ")}.`,
     }));
   });
   return out;
@@ -269,7 +274,7 @@ export const exfiltration: Rule = (run, t) => {
       rule: "exfiltration", severity: egressBytes >= 10 * t.exfiltrationBytes ? "CRITICAL" : "HIGH",
       src, dst, interfaceId: n.interfaceId(i32[r + PW.IFACE]!), window: windowOf(run, i32[r + PW.WINDOW]!),
       evidence: { egressBytes },
-      description: `${src} sent ${gib(egressBytes)} to external address ${dst} within ${t.windowSeconds}s.`,
+      description: `${src} sent ${gib(egressBytes)} to external address ${dst} within ${run.windowSeconds}s.`,
     }));
   });
   return out;
@@ -289,7 +294,7 @@ export const c2FanOut: Rule = (run, t) => {
     out.push(finding({
       rule: "c2-fan-out", severity: "HIGH", src, interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: windowOf(run, i32[r + SRC.WINDOW]!),
       evidence: { externalDestinations: dsts, flows, averageBytes: Math.round(avg) },
-      description: `${src} reached ${dsts} external web destinations with small flows (${Math.round(avg)} bytes on average) within ${t.windowSeconds}s.`,
+      description: `${src} reached ${dsts} external web destinations with small flows (${Math.round(avg)} bytes on average) within ${run.windowSeconds}s.`,
     }));
   });
   return out;
@@ -308,7 +313,7 @@ export const lateralMovement: Rule = (run, t) => {
     out.push(finding({
       rule: "lateral-movement", severity: "HIGH", src, interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: windowOf(run, i32[r + SRC.WINDOW]!),
       evidence: { internalHosts: hosts, adminPorts: ports.length },
-      description: `${src} connected to ${hosts} internal hosts on admin ports ${ports.join(", ")} within ${t.windowSeconds}s.`,
+      description: `${src} connected to ${hosts} internal hosts on admin ports ${ports.join(", ")} within ${run.windowSeconds}s.`,
     }));
   });
   return out;
@@ -325,13 +330,13 @@ export const rejectedSpike: Rule = (run, t) => {
     out.push(finding({
       rule: "rejected-spike", severity: "LOW", src, interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: windowOf(run, i32[r + SRC.WINDOW]!),
       evidence: { rejected, flows: i32[r + SRC.FLOWS]! },
-      description: `${rejected} rejected flows from ${src} within ${t.windowSeconds}s.`,
+      description: `${rejected} rejected flows from ${src} within ${run.windowSeconds}s.`,
     }));
   });
   return out;
 };
 
-export const unusualProtocol: Rule = (run, t) => {
+export const unusualProtocol: Rule = (run) => {
   const n = run.names;
   const out: Finding[] = [];
   const pr = run.protocols;
@@ -344,18 +349,22 @@ export const unusualProtocol: Rule = (run, t) => {
     out.push(finding({
       rule: "unusual-protocol", severity: "LOW", src, dst, protocol, interfaceId: n.interfaceId(i32[r + PROTO.IFACE]!), window: windowOf(run, key >> 8),
       evidence: { flows, bytes: f64[(r + PROTO.BYTES) >> 1]! },
-      description: `${flows} flows of IP protocol ${protocol} from ${src} to ${dst} within ${t.windowSeconds}s.`,
+      description: `${flows} flows of IP protocol ${protocol} from ${src} to ${dst} within ${run.windowSeconds}s.`,
     }));
   });
   return out;
 };
 
-/** Regular small flows to one external destination: low jitter between their start times. */
+/**
+ * Regular small flows to one external destination: low jitter between their start times. A
+ * series is judged whole once idle for a long window (so a beacon crossing window boundaries,
+ * or every 4 minutes over 40, is one series), on its first BEACON.POINTS starts.
+ */
 export const beaconing: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
   for (const b of run.beacons) {
-    if (b.starts.length < t.beaconMinFlows) continue;
+    if (b.flows < t.beaconMinFlows || b.starts.length < 3) continue;
     const starts = [...b.starts].sort((x, y) => x - y);
     const gaps: number[] = [];
     for (let i = 1; i < starts.length; i++) gaps.push(starts[i]! - starts[i - 1]!);
@@ -370,98 +379,90 @@ export const beaconing: Rule = (run, t) => {
     out.push(finding({
       rule: "c2-beaconing", severity: "HIGH", src, dst, port, interfaceId: n.interfaceId(b.iface),
       window: { start: starts[0]!, end: starts[starts.length - 1]! + 1 },
-      evidence: { flows: starts.length, intervalSeconds: Math.round(mean), jitterPercent: Math.round(jitter * 1000) / 10 },
-      description: `${src} contacted ${dst}:${port} ${starts.length} times every ~${Math.round(mean)}s (jitter ${(jitter * 100).toFixed(1)}%).`,
+      evidence: { flows: b.flows, intervalSeconds: Math.round(mean), jitterPercent: Math.round(jitter * 1000) / 10 },
+      description: `${src} contacted ${dst}:${port} ${b.flows} times every ~${Math.round(mean)}s (jitter ${(jitter * 100).toFixed(1)}%${b.flows > starts.length ? ` over the first ${starts.length}` : ""}).`,
     }));
   }
   return out;
 };
 
+/** Features per host (hostFeatures). */
+export const HOST_FEATURES = 8;
+
 /**
- * Features of one (source, destination, port) group, on log scales: bytes per flow, packets per
- * flow, flows, and distinct source ports. Per-flow ratios rather than totals keep the features
- * from all measuring the same thing (volume), so each random split separates something new.
- * Each is rounded to 1/64 (under 2% apart on the original scale), which lets groups with the
- * same rounded vector share one score. Written to out[o, o + 4).
+ * Features of one internal host over the run, on log scales: flows and bytes as source and as
+ * destination, distinct peers, distinct ports it probed, distinct ports of its own probed by
+ * others, and the share of its flows rejected. Each is rounded to 1/64. Written to out[o, o + 8).
  */
-export function groupFeatures(gi: Int32Array, gf: Float64Array, g: number, out: Float64Array, o: number): void {
-  const flows = Math.max(gi[g + GROUP.FLOWS]!, 1);
-  out[o] = quantized(gf[(g + GROUP.BYTES) >> 1]! / flows);
-  out[o + 1] = quantized(gf[(g + GROUP.PACKETS) >> 1]! / flows);
-  out[o + 2] = quantizedCount(gi[g + GROUP.FLOWS]!);
-  out[o + 3] = quantizedCount(sketchCount(gi[g + GROUP.SKETCH_LO]!, gi[g + GROUP.SKETCH_HI]!));
+export function hostFeatures(i32: Int32Array, f64: Float64Array, h: number, out: Float64Array, o: number): void {
+  const outFlows = i32[h + HOST.OUT_FLOWS]!;
+  const inFlows = i32[h + HOST.IN_FLOWS]!;
+  out[o] = quantized(outFlows);
+  out[o + 1] = quantized(inFlows);
+  out[o + 2] = quantized(f64[(h + HOST.OUT_BYTES) >> 1]!);
+  out[o + 3] = quantized(f64[(h + HOST.IN_BYTES) >> 1]!);
+  out[o + 4] = quantized(sketchCount(i32, h + HOST.PEERS));
+  out[o + 5] = quantized(sketchCount(i32, h + HOST.OUT_PORTS));
+  out[o + 6] = quantized(sketchCount(i32, h + HOST.IN_PORTS));
+  out[o + 7] = Math.round((i32[h + HOST.REJECTED]! / Math.max(outFlows + inFlows, 1)) * 8 * 64) / 64;
 }
 
 /** A feature on a log scale, rounded to 1/64. */
 const quantized = (v: number) => Math.round(Math.log1p(v) * 64) / 64;
 
-/** `quantized` of the whole numbers below 4,096, worked out once: half the features are counts, and log1p is a call into the runtime. */
-const SMALL_COUNTS = Float64Array.from({ length: 4096 }, (_, v) => quantized(v));
-const quantizedCount = (v: number) => (v >= 0 && v < 4096 && Number.isInteger(v) ? SMALL_COUNTS[v]! : quantized(v));
-
 /**
- * Isolation Forest over every (source, destination, port) group; the highest-scoring group of
- * each source above the threshold is reported. Identical feature vectors get identical scores,
- * so each distinct vector is scored once.
+ * Isolation Forest over the internal hosts' behaviour over the run (hostFeatures): state is a
+ * row per internal host, whatever the number of flows. Hosts are sampled in the order of their
+ * addresses, so scores depend on the traffic alone, not on the order it was read in.
  */
 export const anomalies: Rule = (run, t) => {
-  const gt = run.groups;
-  const count = gt.size;
+  const hosts = run.hosts;
+  const count = hosts.size;
   if (count < t.anomalyMinGroups) return [];
-  // Rows in table order (one sequential sweep of the table); the forest samples them in the
-  // order of their ids (first appearance in the input), so that scores depend on the input alone.
-  const srcs = new Int32Array(count);
-  const dsts = new Int32Array(count);
-  const ports = new Int32Array(count);
-  const features = new Float64Array(count * 4);
-  let g = 0;
-  gt.each((base, gi, gf) => {
-    srcs[g] = gi[base + GROUP.SRC]!;
-    dsts[g] = gi[base + GROUP.DST]!;
-    ports[g] = gi[base + GROUP.PORT]!;
-    groupFeatures(gi, gf, base, features, g * 4);
-    g++;
-  });
-  const order = orderByIds(srcs, dsts, ports);
-  const forest = new IsolationForest({ trees: 100, sampleSize: 256, seed: 42 }).fitMatrix(features, 4, order);
-  // Groups with the same rounded features share a score: score each distinct vector once.
-  const { distinct, vectorOf } = distinctVectors(features);
-  // Only scores at the threshold or above matter: vectors certain to stay below it stop early (and score 0).
-  const scores = forest.scoreMatrix(distinct, 4, t.anomalyScore);
-  // One finding per source: a probe of 200 ports or 60 hosts is one story, not 200. Visited in
-  // id order, so a tie keeps the same group whatever the table layout.
-  const best = new Map<number, { g: number; score: number; groups: number }>();
-  for (let k = 0; k < count; k++) {
-    const i = order[k]!;
-    const score = scores[vectorOf[i]!]!;
-    if (score < t.anomalyScore) continue;
-    const src = srcs[i]!;
-    const prev = best.get(src);
-    if (!prev) best.set(src, { g: i, score, groups: 1 });
-    else {
-      prev.groups++;
-      if (score > prev.score) {
-        prev.g = i;
-        prev.score = score;
-      }
-    }
-  }
   const n = run.names;
-  const named = [...best.values()].map((b) => ({ ...b, port: ports[b.g]!, src: n.address(srcs[b.g]!), dst: n.address(dsts[b.g]!) }));
-  named.sort((a, b) => b.score - a.score || a.src.localeCompare(b.src) || a.dst.localeCompare(b.dst) || a.port - b.port);
-  return named.slice(0, t.anomalyMaxFindings).map(({ g: i, port, score, groups: anomalous, src, dst }) =>
-    gt.get(srcs[i]!, dsts[i]!, port, (base, gi, gf) => {
-      const first = gf[(base + GROUP.FIRST_START) >> 1]!;
-      const windowStart = first - (first % t.windowSeconds);
-      return finding({
-        rule: "anomaly", severity: score >= 0.8 ? "MEDIUM" : "LOW", src, dst, port, interfaceId: n.interfaceId(gi[base + GROUP.IFACE]!),
-        window: { start: windowStart, end: windowStart + t.windowSeconds },
-        evidence: { scorePercent: Math.round(score * 1000) / 10, anomalousGroups: anomalous, bytes: gf[(base + GROUP.BYTES) >> 1]!, packets: gf[(base + GROUP.PACKETS) >> 1]!, flows: gi[base + GROUP.FLOWS]! },
-        description: `${src} -> ${dst}:${port} stands out from ${count} (source, destination, port) groups (isolation score ${score.toFixed(3)}${anomalous > 1 ? `; ${anomalous} groups of this source stand out` : ""}).`,
-      });
-    })!,
-  );
+  const rows: { name: string; base: number }[] = [];
+  const features = new Float64Array(count * HOST_FEATURES);
+  let i32: Int32Array | undefined;
+  let f64: Float64Array | undefined;
+  hosts.each((base, a, b) => {
+    hostFeatures(a, b, base, features, rows.length * HOST_FEATURES);
+    rows.push({ name: n.address(a[base + HOST.HOST]!), base });
+    i32 = a;
+    f64 = b;
+  });
+  const order = Int32Array.from(rows.keys()).sort((a, b) => compareAddresses(rows[a]!.name, rows[b]!.name));
+  const forest = new IsolationForest({ trees: 100, sampleSize: 256, seed: 42 }).fitMatrix(features, HOST_FEATURES, order);
+  const scores = forest.scoreMatrix(features, HOST_FEATURES, t.anomalyScore);
+  const span = run.span;
+  const window = span ? { start: span.first, end: span.last + run.windowSeconds } : { start: 0, end: 0 };
+  const found = [...rows.keys()].filter((k) => scores[k]! >= t.anomalyScore);
+  found.sort((a, b) => scores[b]! - scores[a]! || compareAddresses(rows[a]!.name, rows[b]!.name));
+  return found.slice(0, t.anomalyMaxFindings).map((k) => {
+    const { name, base } = rows[k]!;
+    const score = scores[k]!;
+    const h = i32!;
+    const evidence = {
+      scorePercent: Math.round(score * 1000) / 10,
+      flowsOut: h[base + HOST.OUT_FLOWS]!,
+      flowsIn: h[base + HOST.IN_FLOWS]!,
+      bytesOut: f64![(base + HOST.OUT_BYTES) >> 1]!,
+      bytesIn: f64![(base + HOST.IN_BYTES) >> 1]!,
+      peers: sketchCount(h, base + HOST.PEERS),
+      portsProbed: sketchCount(h, base + HOST.OUT_PORTS),
+      portsProbedOn: sketchCount(h, base + HOST.IN_PORTS),
+      rejected: h[base + HOST.REJECTED]!,
+    };
+    return finding({
+      rule: "anomaly", severity: score >= 0.8 ? "MEDIUM" : "LOW", src: name, interfaceId: n.interfaceId(h[base + HOST.IFACE]!), window, evidence,
+      description:
+        `${name} behaves unlike the other ${count - 1} internal hosts (isolation score ${score.toFixed(3)}): ${evidence.flowsOut} flows out (${gib(evidence.bytesOut)}), ` +
+        `${evidence.flowsIn} in (${gib(evidence.bytesIn)}), ~${evidence.peers} peers, ~${evidence.portsProbed} ports probed, ~${evidence.portsProbedOn} of its ports probed, ${evidence.rejected} rejected.`,
+    });
+  });
 };
+
+/** Addresses in a fixed order (by their text): what the forest's sample follows. */
+const compareAddresses = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * Packets a transit-gateway attachment dropped in a window (packets-lost-*): no route or a
@@ -487,7 +488,7 @@ export const tgwPacketLoss: Rule = (run, t) => {
     out.push(finding({
       rule: "tgw-packet-loss", severity: lost >= 10 * t.tgwPacketsLost ? "MEDIUM" : "LOW", interfaceId: attachment, window: windowOf(run, i32[r + LOSS.WINDOW]!),
       evidence: { packetsLost: lost, noRoute, blackhole, mtuExceeded, ttlExpired, flows },
-      description: `The transit gateway dropped ${lost} packets of ${flows} flow${flows === 1 ? "" : "s"} on ${attachment === undefined ? "an attachment the records do not name" : `attachment ${attachment}`} within ${t.windowSeconds}s (${reasons.join(", ")}).`,
+      description: `The transit gateway dropped ${lost} packets of ${flows} flow${flows === 1 ? "" : "s"} on ${attachment === undefined ? "an attachment the records do not name" : `attachment ${attachment}`} within ${run.windowSeconds}s (${reasons.join(", ")}).`,
     }));
   });
   return out;
@@ -504,12 +505,21 @@ export const saturation: Rule = (run, t) => {
     description:
       `Detection stopped at ${s.rows} aggregate rows (rowBudget ${t.rowBudget}): ${s.notAnalysed} records were read but not analysed, ` +
       "and the other findings cover the records analysed before that. A flood of distinct flows (spoofed sources, a scan of everything) fills the budget. " +
-      "Raise rowBudget if the detector has memory to spare (about 300 bytes a row), or run flowlog-kit detect on the files in parts.",
+      "Raise rowBudget if the detector has memory to spare (about 120 bytes a row), or run flowlog-kit detect on the files in parts.",
   })];
 };
 
-/** Every rule, in the order findings are reported before sorting. */
-export const RULE_SET: readonly Rule[] = [
-  portScan, portSweep, bruteForce, exfiltration, c2FanOut, lateralMovement, rejectedSpike, unusualProtocol, beaconing, anomalies, tgwPacketLoss, saturation,
-  distributedScan, inboundFlood, outboundFlood, dnsUnapproved, cryptoMining, threatIntel, skippedRecords,
+/** The rules of the short horizon, run on each check's closed short windows. */
+export const SHORT_RULES: readonly Rule[] = [
+  portScan, portSweep, bruteForce, exfiltration, c2FanOut, lateralMovement, rejectedSpike, unusualProtocol,
+  distributedScan, inboundFlood, outboundFlood, dnsUnapproved, cryptoMining, threatIntel,
 ];
+
+/** The rules of the long horizon (with `longHorizon(t)`), run on each check's closed long windows, and beaconing on the beacon series released. */
+export const LONG_RULES: readonly Rule[] = [portScan, portSweep, bruteForce, beaconing];
+
+/** The rules of the whole run, once at the end. */
+export const RUN_RULES: readonly Rule[] = [anomalies, tgwPacketLoss, saturation, skippedRecords];
+
+/** Every rule. */
+export const RULE_SET: readonly Rule[] = [...SHORT_RULES, beaconing, ...RUN_RULES];

@@ -19,7 +19,7 @@ import { DETECTOR_WASM_BASE64 } from "./wasm-module";
  */
 
 /** Tables per part in the module (assembly/aggregate.ts TABLES). */
-const TABLES_PER_PART = 9;
+const TABLES_PER_PART = 14;
 
 /** The control block's word offsets, as the module exports them (assembly/ingest.ts). */
 const CONTROL = ["C_WIDTH", "C_MAX_WAITING", "C_WAITING", "C_READ", "C_ANALYSED", "C_NODATA", "C_SKIPDATA", "C_WINDOW_SECONDS", "C_WINDOW_LIMIT", "C_PARTS", "C_FIELDS", "MAX_FIELDS", "C_PART_WAITING", "C_LIMITS"] as const;
@@ -33,6 +33,8 @@ export interface IngestHost {
   windowId(start: number): number;
   /** KNOWN | PRIVATE | ALLOWED flags of an address id (see Aggregator). */
   addressFlags(id: number): number;
+  /** A 32-bit hash of an address's text (ids follow the input's order; the host sketches must not). */
+  addressHash(id: number): number;
 }
 
 /** Counts of one `scan` call. */
@@ -79,8 +81,11 @@ export class DetectorWasm {
     protocolFlags(): number;
     aggregate(part: number, records: number, n: number): number;
     partRows(part: number): number;
-    beaconEvents(): number;
-    beaconEventCount(): number;
+    liveRows(): number;
+    closeWindows(closed: number, closedLong: number, beaconCutoff: number): number;
+    closedTables(): number;
+    longWindows(): number;
+    touchedWindows(): number;
   };
   /** Word offset of the table descriptors (see `rows`). */
   private readonly descriptors: number;
@@ -106,6 +111,7 @@ export class DetectorWasm {
         intern: (kind: number, ptr: number, len: number) => host.intern(kind, this.memory(), ptr, ptr + len),
         windowId: (start: number) => host.windowId(start),
         addressFlags: (id: number) => host.addressFlags(id),
+        addressHash: (id: number) => host.addressHash(id),
       },
     });
     this.exports = instance.exports as unknown as DetectorWasm["exports"];
@@ -128,21 +134,49 @@ export class DetectorWasm {
     this.bytes.set(protocols, x.protocolFlags());
   }
 
-  /**
-   * Adds up n buffered records of part p, from its `first`-th on, into the part's tables;
-   * returns the part's rows. `onBeacon` gets each beacon event in order: the series
-   * (1-based; new when one past the last), the record's word offset in `i32`, and its start.
-   */
-  aggregate(p: number, first: number, n: number, onBeacon: (series: number, record: number, start: number) => void): number {
-    const x = this.exports;
-    const rows = this.guard(() => x.aggregate(p, (this.partBase(p) + first * 16) * 4, n));
+  /** Adds up n buffered records of part p, from its `first`-th on, into the part's tables; returns the part's rows. */
+  aggregate(p: number, first: number, n: number): number {
+    const rows = this.guard(() => this.exports.aggregate(p, (this.partBase(p) + first * 16) * 4, n));
     this.refresh();
-    const count = x.beaconEventCount();
-    if (count > 0) {
-      const e = x.beaconEvents() >>> 2;
-      for (let i = 0; i < count; i++) onBeacon(this.i32[e + 4 * i]!, this.i32[e + 4 * i + 1]! >>> 2, this.f64[(e >> 1) + 2 * i + 1]!);
-    }
     return rows;
+  }
+
+  /** Rows in every table. */
+  liveRows(): number {
+    return this.exports.liveRows();
+  }
+
+  /**
+   * Moves the rows of the windows marked closed (a byte per id: `closed` short, `closedLong`
+   * long) and of beacon series last seen at or before `beaconCutoff` (Unix seconds) out of the
+   * tables, into tables of their own that `closedRows` reads until the next call; returns the
+   * rows left. Rows read before are invalid after.
+   */
+  closeWindows(closed: Uint8Array, closedLong: Uint8Array, beaconCutoff: number): number {
+    const x = this.exports as unknown as ToolExports & DetectorWasm["exports"];
+    return withBlocks(x, [closed.length, closedLong.length], ([pc, pl]) => {
+      const memory = new Uint8Array(x.memory.buffer);
+      memory.set(closed, pc!);
+      memory.set(closedLong, pl!);
+      const rows = this.guard(() => this.exports.closeWindows(pc!, pl!, Math.max(0, Math.min(beaconCutoff, 0xffffffff)) >>> 0));
+      this.refresh();
+      return rows;
+    });
+  }
+
+  /** The rows of table t of part p that the last `closeWindows` moved out (as `rows` reads the table's). */
+  closedRows(p: number, t: number): Rows {
+    return new WasmRows(this.i32, this.f64, (this.exports.closedTables() >>> 2) + (p * TABLES_PER_PART + t) * 4);
+  }
+
+  /** Word offset (in `i32`) of the long window id per short window id. */
+  get longWindowOf(): number {
+    return this.exports.longWindows() >>> 2;
+  }
+
+  /** Word offset (in `i32`) of the records added up per short window id, then per long window id. */
+  get touchedWindows(): number {
+    return this.exports.touchedWindows() >>> 2;
   }
 
   /** Rows in all of part p's tables. */
@@ -151,9 +185,9 @@ export class DetectorWasm {
   }
 
   /**
-   * Table t (0 pairs, 1 sources, 2 sweeps, 3 groups, 4 brute force, 5 protocols, 6 windows past
-   * the 32nd, 7 listeners, 8 threat-list flows) of part p, read in place; valid until the next
-   * `aggregate` or `scan`. Part 64 table 0 is the destinations table all parts share.
+   * Table t of part p (aggregates.ts TABLE), read in place; valid until the next `aggregate`,
+   * `release` or `scan`. Part 64 holds the tables all parts share: 0 destinations, 1
+   * destination ports, 2 hosts.
    */
   rows(p: number, t: number): Rows {
     return new WasmRows(this.i32, this.f64, this.descriptors + (p * TABLES_PER_PART + t) * 4);
@@ -289,12 +323,15 @@ class WasmRows implements Rows {
   }
 
   each(fn: (base: number, i32: Int32Array, f64: Float64Array) => void): void {
+    // A table of no slots (a closed table nothing was moved to) has no slots to read.
+    if (this.size === 0) return;
     const i32 = this.i32;
     const end = this.first + (this.mask + 1) * this.stride;
     for (let base = this.first; base < end; base += this.stride) if (i32[base] !== EMPTY) fn(base, i32, this.f64);
   }
 
   private find(a: number, b: number, c: number): number {
+    if (this.size === 0) return -1;
     const i32 = this.i32;
     for (let slot = hash(a, b, c) & this.mask; ; slot = (slot + 1) & this.mask) {
       const base = this.first + slot * this.stride;
@@ -341,7 +378,7 @@ const noRecords = () => {
 };
 
 function tools(): ToolExports {
-  return (toolsInstance ??= new wasmApi.Instance(detectorModule(), { env: { intern: noRecords, windowId: noRecords, addressFlags: noRecords } }).exports as unknown as ToolExports);
+  return (toolsInstance ??= new wasmApi.Instance(detectorModule(), { env: { intern: noRecords, windowId: noRecords, addressFlags: noRecords, addressHash: noRecords } }).exports as unknown as ToolExports);
 }
 
 const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);

@@ -5,7 +5,12 @@
  * three keys first (word 0 is -1 when the slot is empty), doubles at even words, linear probing,
  * doubling when three quarters full. So JavaScript reads them in place (WasmRows), in the same
  * order, and the rules cannot tell where they were built. The row layouts are those of
- * functions/detect/aggregates.ts (PW, SRC, SWEEP, GROUP, BRUTE, PROTO).
+ * functions/detect/aggregates.ts.
+ *
+ * Every row belongs to a window of one of two horizons (the short window, and the long one
+ * where slow attacks show), or to a beacon series, or to a host; `release` drops the rows of
+ * windows Aggregator has closed (and beacon series idle long enough), so memory follows the
+ * open windows, not the input.
  */
 
 import { allocFilled } from "./memory";
@@ -13,6 +18,10 @@ import { allocFilled } from "./memory";
 /** KNOWN | INSIDE | ALLOWED | NAT | LOAD_BALANCER | THREAT | RESOLVER flags of an address id, from JavaScript on first use. */
 @external("env", "addressFlags")
 declare function addressFlagsOf(id: i32): i32;
+
+/** A hash of an address's text (not of its id, which follows the input's order), from JavaScript on first use. */
+@external("env", "addressHash")
+declare function addressHashOf(id: i32): i32;
 
 const EMPTY: i32 = -1;
 // Address flags (aggregates.ts): inside the network's CIDRs, a NAT gateway, a load-balancer node, on a threat list, an approved resolver.
@@ -22,18 +31,27 @@ const LOAD_BALANCER: u8 = 16;
 const THREAT: u8 = 32;
 const RESOLVER: u8 = 64;
 
-// Tables of a part, in this order; their strides and first capacities.
+// Tables of a part, in this order (aggregates.ts names them). L marks the long horizon.
 const T_PAIRS = 0;
 const T_SOURCES = 1;
 const T_SWEEPS = 2;
-const T_GROUPS = 3;
+const T_SEEN = 3;
 const T_BRUTE = 4;
 const T_PROTOCOLS = 5;
-const T_LATER = 6;
+const T_LPAIRS = 6;
 const T_LISTEN = 7;
 const T_INTEL = 8;
-const TABLES = 9;
+const T_LSOURCES = 9;
+const T_LSWEEPS = 10;
+const T_LBRUTE = 11;
+const T_LSEEN = 12;
+const T_BEACON = 13;
+const TABLES = 14;
 const PARTS = 64;
+/** Tables every part shares (keyed by destination or host): destinations, destination ports, hosts. */
+const SHARED = 3;
+/** Window ids of either horizon stay below this (aggregates.ts WINDOW_LIMIT). */
+const WINDOW_LIMIT = 1 << 14;
 
 // Table descriptors: byte offset of the slots, mask, rows, stride (words).
 const D_PTR = 0;
@@ -43,23 +61,28 @@ const D_STRIDE = 12;
 const D_BYTES = 16;
 
 // Row layouts (aggregates.ts).
-const PW_PORTS = 3, PW_IFACE = 4, PW_FLAGS = 5, PW_EGRESS = 6, PW_STRIDE = 8;
+const PW_PORTS = 3, PW_IFACE = 4, PW_FLAGS = 5, PW_EGRESS = 6, PW_PORT0 = 8, PW_STRIDE = 10;
 const LATERAL_COUNTED = 1, C2_COUNTED = 2;
 const SRC_FLOWS = 3, SRC_REJECTED = 4, SRC_IFACE = 5, SRC_PORTS = 6, SRC_SENSITIVE = 7, SRC_LATERAL_HOSTS = 8, SRC_LATERAL_PORTS = 9;
 const SRC_C2_DESTINATIONS = 10, SRC_C2_FLOWS = 11, SRC_C2_BYTES = 12;
 const SRC_DNS_FLOWS = 14, SRC_DNS_SERVERS = 15, SRC_MINING_FLOWS = 16, SRC_MINING_PORT = 17, SRC_MINING_DST = 18, SRC_OUT_FLOWS = 19, SRC_OUT_PACKETS = 20, SRC_DNS_DST = 22, SRC_STRIDE = 24;
 const DNS_COUNTED = 4;
-// (host, port, 0): up to three distinct peer ports answered from the host's port (aggregates.ts LISTEN).
+// (host, port, long window): up to three distinct peer ports answered from the host's port (aggregates.ts LISTEN).
 const LISTEN_PEERS = 3, LISTEN_PORT0 = 4, LISTEN_STRIDE = 8;
 // (internal destination, window, 0), one table for all parts (aggregates.ts DST).
 const DST_FLOWS = 3, DST_SOURCES = 4, DST_PORTS = 5, DST_IFACE = 6, DST_PACKETS = 8, DST_STRIDE = 10;
 // (source, destination, window): flows with an end on a threat list (aggregates.ts INTEL).
 const INTEL_FLOWS = 3, INTEL_ACCEPTED = 4, INTEL_IFACE = 5, INTEL_BYTES = 6, INTEL_STRIDE = 8;
 const SWEEP_FLOWS = 3, SWEEP_PROBES = 4, SWEEP_HOSTS = 5, SWEEP_IFACE = 6, SWEEP_STRIDE = 8;
-const GROUP_FLOWS = 3, GROUP_IFACE = 4, GROUP_SKETCH_LO = 5, GROUP_SKETCH_HI = 6, GROUP_WINDOWS = 7, GROUP_BEACON = 8;
-const GROUP_BYTES = 10, GROUP_PACKETS = 12, GROUP_FIRST_START = 14, GROUP_STRIDE = 16;
 const BRUTE_ATTEMPTS = 3, BRUTE_SYN_ONLY = 4, BRUTE_IFACE = 5, BRUTE_STRIDE = 6;
 const PROTO_FLOWS = 3, PROTO_IFACE = 4, PROTO_BYTES = 6, PROTO_STRIDE = 8;
+// (source, destination, port): a beacon series (aggregates.ts BEACON).
+const BEACON_IFACE = 3, BEACON_FLOWS = 4, BEACON_LAST = 5, BEACON_STARTS = 6, BEACON_POINTS = 16, BEACON_STRIDE = 22;
+// (internal host, 0, 0), one table for all parts: the anomaly rule's features (aggregates.ts HOST).
+const HOST_OUT_FLOWS = 3, HOST_IN_FLOWS = 4, HOST_REJECTED = 5, HOST_IFACE = 6, HOST_OUT_BYTES = 8, HOST_IN_BYTES = 10;
+const HOST_PEERS = 12, HOST_OUT_PORTS = 20, HOST_IN_PORTS = 28, HOST_STRIDE = 36;
+/** Packets at or below which a flow is a probe (with a rejected or SYN-only flow). */
+const PROBE_PACKETS: f64 = 3;
 
 // Buffered records (Aggregator's REC layout): integer words, then doubles at byte 40.
 const R_SRC = 0, R_DST = 4, R_IFACE = 8, R_WIN = 12, R_ACTION = 16, R_DIRECTION = 20, R_SRCPORT = 24, R_DSTPORT = 28, R_PROTOCOL = 32, R_FLAGS = 36;
@@ -69,7 +92,7 @@ const ACTION_REJECT = 2;
 const DIRECTION_INGRESS = 1;
 const DIRECTION_ABSENT = 0;
 
-// Per port: bit 0 sensitive, bit 1 web, bit 2 a high service port (net.ts), bits 3-5 ADMIN_PORTS index + 1.
+// Per port: bit 0 sensitive, bit 1 web, bits 3-5 ADMIN_PORTS index + 1, bit 6 a brute-force port, bit 7 a mining-pool port.
 const PORT_SENSITIVE: u8 = 1;
 const PORT_WEB: u8 = 2;
 const PORT_BRUTE: u8 = 64;
@@ -79,6 +102,7 @@ let descriptors: usize = 0;
 let ports: usize = 0;
 let protocols: usize = 0;
 let flags: usize = 0;
+let hashes: usize = 0;
 let flagsCapacity: i32 = 0;
 let bruteForceMaxPackets: f64 = 0;
 let listenerPeers: i32 = 3;
@@ -86,39 +110,51 @@ let listenerPeers: i32 = 3;
 let destinations: usize = 0;
 /** The descriptor of the (internal destination, port, window) table, shared by every part: distinct ports probed on a host. */
 let destinationPorts: usize = 0;
+/** The descriptor of the hosts table, shared by every part. */
+let hosts: usize = 0;
 let c2SmallBytes: f64 = 0;
-/** Beacon events of the last `aggregate`: (series, start) pairs; a series is new when it is one past the last seen. */
-let events: usize = 0;
-let eventCount: i32 = 0;
-let beaconSeries: i32 = 0;
+/** Per short window id: its long window's id (written by JavaScript as ids are given out). */
+let longOf: usize = 0;
+/** Per window id, short then long: records added up in it (Aggregator tells a window still filling from one done). */
+let touched: usize = 0;
 let isNew = false;
 
-/** Sets up every part's tables and the lookup tables; returns the descriptors (7 per part, 16 bytes each). */
+/** Sets up every part's tables and the lookup tables; returns the descriptors (TABLES per part, then the shared ones, 16 bytes each). */
 export function setupAggregates(maxRecords: i32): usize {
-  descriptors = heap.alloc((PARTS * TABLES + 2) * D_BYTES);
-  for (let p = 0; p < PARTS; p++) {
-    table(p, T_PAIRS, PW_STRIDE, 1 << 10);
-    table(p, T_SOURCES, SRC_STRIDE, 1 << 6);
-    table(p, T_SWEEPS, SWEEP_STRIDE, 1 << 6);
-    table(p, T_GROUPS, GROUP_STRIDE, 1 << 10);
-    table(p, T_BRUTE, BRUTE_STRIDE, 1 << 4);
-    table(p, T_PROTOCOLS, PROTO_STRIDE, 1 << 4);
-    table(p, T_LATER, 4, 1 << 4);
-    table(p, T_LISTEN, LISTEN_STRIDE, 1 << 6);
-    table(p, T_INTEL, INTEL_STRIDE, 1 << 4);
-  }
-  // Destinations are keyed by destination, not source: one table for every part, whose counts
-  // (sums, and new source-destination rows) do not depend on the order parts are added up in.
-  table(PARTS, 0, DST_STRIDE, 1 << 10);
-  table(PARTS, 1, 4, 1 << 10);
+  descriptors = heap.alloc((PARTS * TABLES + SHARED) * D_BYTES);
+  for (let p = 0; p < PARTS; p++) for (let t = 0; t < TABLES; t++) table(p * TABLES + t, strideOf(t), firstCapacity(t));
+  // Destinations and hosts are keyed by destination or host, not source: one table for every
+  // part, whose counts (sums, and new rows) do not depend on the order parts are added up in.
+  table(PARTS * TABLES, DST_STRIDE, 1 << 10);
+  table(PARTS * TABLES + 1, 4, 1 << 10);
+  table(PARTS * TABLES + 2, HOST_STRIDE, 1 << 8);
   destinations = descriptors + <usize>(PARTS * TABLES) * D_BYTES;
   destinationPorts = destinations + D_BYTES;
+  hosts = destinations + 2 * D_BYTES;
   ports = allocFilled(65536);
   protocols = allocFilled(256);
   flagsCapacity = 1024;
   flags = allocFilled(<usize>flagsCapacity);
-  events = heap.alloc(<usize>maxRecords * 16);
+  hashes = allocFilled(<usize>flagsCapacity * 4);
+  longOf = allocFilled(<usize>WINDOW_LIMIT * 4);
+  touched = allocFilled(<usize>WINDOW_LIMIT * 8);
   return descriptors;
+}
+
+function strideOf(t: i32): i32 {
+  if (t == T_PAIRS || t == T_LPAIRS) return PW_STRIDE;
+  if (t == T_SOURCES || t == T_LSOURCES) return SRC_STRIDE;
+  if (t == T_SWEEPS || t == T_LSWEEPS) return SWEEP_STRIDE;
+  if (t == T_BRUTE || t == T_LBRUTE) return BRUTE_STRIDE;
+  if (t == T_PROTOCOLS) return PROTO_STRIDE;
+  if (t == T_LISTEN) return LISTEN_STRIDE;
+  if (t == T_INTEL) return INTEL_STRIDE;
+  if (t == T_BEACON) return BEACON_STRIDE;
+  return 4;
+}
+
+function firstCapacity(t: i32): i32 {
+  return t == T_PAIRS || t == T_SEEN ? 1 << 10 : t == T_SOURCES || t == T_SWEEPS || t == T_LISTEN ? 1 << 6 : 1 << 4;
 }
 
 /** Thresholds the aggregation applies; the port and protocol flags are written by JavaScript at `portFlags()` and `protocolFlags()`. */
@@ -136,12 +172,16 @@ export function protocolFlags(): usize {
   return protocols;
 }
 
-export function beaconEvents(): usize {
-  return events;
+export function longWindows(): usize {
+  return longOf;
 }
 
-function table(part: i32, t: i32, stride: i32, capacity: i32): void {
-  const d = descriptors + <usize>(part * TABLES + t) * D_BYTES;
+export function touchedWindows(): usize {
+  return touched;
+}
+
+function table(index: i32, stride: i32, capacity: i32): void {
+  const d = descriptors + <usize>index * D_BYTES;
   store<i32>(d, <i32>slots(capacity, stride), D_PTR);
   store<i32>(d, capacity - 1, D_MASK);
   store<i32>(d, 0, D_SIZE);
@@ -225,7 +265,7 @@ function grow(d: usize, a: i32, b: i32, c: i32): usize {
   return found;
 }
 
-/** The flags of an address id (from JavaScript on first use). */
+/** The flags of an address id (from JavaScript on first use, with the hash of its text). */
 @inline function flagsOf(id: i32): u8 {
   if (id >= flagsCapacity) {
     let capacity = flagsCapacity * 2;
@@ -234,14 +274,39 @@ function grow(d: usize, a: i32, b: i32, c: i32): usize {
     memory.copy(bigger, flags, <usize>flagsCapacity);
     heap.free(flags);
     flags = bigger;
+    const biggerHashes = allocFilled(<usize>capacity * 4);
+    memory.copy(biggerHashes, hashes, <usize>flagsCapacity * 4);
+    heap.free(hashes);
+    hashes = biggerHashes;
     flagsCapacity = capacity;
   }
   let f = load<u8>(flags + <usize>id);
   if (f == 0) {
     f = <u8>addressFlagsOf(id);
     store<u8>(flags + <usize>id, f);
+    store<i32>(hashes + <usize>id * 4, addressHashOf(id));
   }
   return f;
+}
+
+/** murmur3's finalizer: spreads a value's bits for the host sketches. */
+@inline function mix(v: i32): u32 {
+  let h = <u32>v;
+  h ^= h >> 16;
+  h *= 0x85ebca6b;
+  h ^= h >> 13;
+  h *= 0xc2b2ae35;
+  return h ^ (h >> 16);
+}
+
+/**
+ * Adds a hashed value to a HyperLogLog sketch of 32 one-byte registers at `at`: the first 5 bits
+ * pick the register, which keeps the longest run of leading zeros seen in the rest (plus one).
+ */
+@inline function sketch(at: usize, h: u32): void {
+  const r = at + <usize>(h >> 27);
+  const rank = <u8>(clz<u32>((h << 5) | 16) + 1);
+  if (load<u8>(r) < rank) store<u8>(r, rank);
 }
 
 /**
@@ -250,7 +315,7 @@ function grow(d: usize, a: i32, b: i32, c: i32): usize {
  * it opens); else the source's port is a listener learned from the traffic: it has answered
  * `listenerPeers` distinct peer ports. A port's own number never decides.
  */
-function isResponse(tables: usize, src: i32, srcport: i32, dport: i32, protocol: i32, tcpFlags: i32, rejected: bool, inbound: bool): bool {
+function isResponse(tables: usize, src: i32, srcport: i32, dport: i32, protocol: i32, tcpFlags: i32, rejected: bool, inbound: bool, lwin: i32): bool {
   if (rejected && inbound) return false;
   if (protocol == 6 && tcpFlags > 0) {
     // Flow logs record ACK only with SYN (18), and OR the flags over the aggregation interval.
@@ -263,10 +328,10 @@ function isResponse(tables: usize, src: i32, srcport: i32, dport: i32, protocol:
   const d = tables + T_LISTEN * D_BYTES;
   let row: usize = 0;
   if (rejected) {
-    row = find(d, src, srcport, 0, LISTEN_STRIDE);
+    row = find(d, src, srcport, lwin, LISTEN_STRIDE);
     if (row == 0) return false;
   } else {
-    row = upsert(d, src, srcport, 0, LISTEN_STRIDE);
+    row = upsert(d, src, srcport, lwin, LISTEN_STRIDE);
     const n = load<i32>(row, LISTEN_PEERS * 4);
     if (n < listenerPeers && n < 3) {
       let seen = false;
@@ -298,24 +363,190 @@ function find(d: usize, a: i32, b: i32, c: i32, stride: i32): usize {
 export function partRows(part: i32): i32 {
   let n = 0;
   for (let t = 0; t < TABLES; t++) n += load<i32>(descriptors + <usize>(part * TABLES + t) * D_BYTES, D_SIZE);
-  // The shared destinations table counts with every part, so that a part's growth includes what it added there.
-  return n + load<i32>(destinations, D_SIZE) + load<i32>(destinationPorts, D_SIZE);
+  // The shared tables count with every part, so that a part's growth includes what it added there.
+  for (let k = 0; k < SHARED; k++) n += load<i32>(destinations + <usize>k * D_BYTES, D_SIZE);
+  return n;
+}
+
+/** Rows in every table. */
+export function liveRows(): i32 {
+  let n = 0;
+  for (let t = 0; t < PARTS * TABLES + SHARED; t++) n += load<i32>(descriptors + <usize>t * D_BYTES, D_SIZE);
+  return n;
 }
 
 /**
  * Adds up the `n` records at `records` (one part's, in order) into that part's tables; returns
- * the part's rows. Beacon events are left at `beaconEvents()` (their count is returned by
- * `beaconEventCount`).
+ * the part's rows.
  */
 export function aggregate(part: i32, records: usize, n: i32): i32 {
-  eventCount = 0;
   const tables = descriptors + <usize>(part * TABLES) * D_BYTES;
   for (let i = 0; i < n; i++) add(tables, records + <usize>i * REC_BYTES);
   return partRows(part);
 }
 
-export function beaconEventCount(): i32 {
-  return eventCount;
+/**
+ * Moves the rows of closed windows out of the tables: `closed` (short window ids) and
+ * `closedLong` (long ones) hold a byte per id, 1 when closed; beacon series whose last point is
+ * at or before `beaconCutoff` (unsigned seconds) go too. Each table's moved rows make a table
+ * of their own (descriptors at `closedTables()`, same layout), which the rules read; those of
+ * the previous call are freed first. The rows stay deleted in place (linear probing's backward
+ * shift), so the rows kept are not moved, and a table keeps its size for the windows to come.
+ * Returns the rows left in the tables.
+ */
+export function closeWindows(closed: usize, closedLong: usize, beaconCutoff: u32): i32 {
+  if (closedDescriptors == 0) {
+    closedDescriptors = allocFilled((PARTS * TABLES + SHARED) * D_BYTES);
+  } else {
+    for (let t = 0; t < PARTS * TABLES + SHARED; t++) {
+      const d = closedDescriptors + <usize>t * D_BYTES;
+      const ptr = <usize>load<i32>(d, D_PTR);
+      if (ptr != 0) heap.free(ptr);
+      store<i32>(d, 0, D_PTR);
+      store<i32>(d, 0, D_MASK);
+      store<i32>(d, 0, D_SIZE);
+    }
+  }
+  for (let p = 0; p < PARTS; p++) {
+    const base = p * TABLES;
+    split(base + T_PAIRS, closed, 2, 0, 0x7fffffff);
+    split(base + T_SOURCES, closed, 1, 0, 0x7fffffff);
+    split(base + T_SWEEPS, closed, 2, 0, 0x7fffffff);
+    split(base + T_SEEN, closed, 2, 0, WINDOW_LIMIT - 1);
+    split(base + T_BRUTE, closed, 2, 16, 0x7fff);
+    split(base + T_PROTOCOLS, closed, 2, 8, 0x7fffff);
+    split(base + T_INTEL, closed, 2, 0, 0x7fffffff);
+    split(base + T_LPAIRS, closedLong, 2, 0, 0x7fffffff);
+    split(base + T_LISTEN, closedLong, 2, 0, 0x7fffffff);
+    split(base + T_LSOURCES, closedLong, 1, 0, 0x7fffffff);
+    split(base + T_LSWEEPS, closedLong, 2, 0, 0x7fffffff);
+    split(base + T_LBRUTE, closedLong, 2, 16, 0x7fff);
+    split(base + T_LSEEN, closedLong, 2, 0, WINDOW_LIMIT - 1);
+    split(base + T_BEACON, 0, beaconCutoff, 0, 0);
+  }
+  split(PARTS * TABLES, closed, 1, 0, 0x7fffffff);
+  split(PARTS * TABLES + 1, closed, 2, 0, 0x7fffffff);
+  return liveRows();
+}
+
+/** The descriptors of the tables of rows `closeWindows` moved out last (same order as the tables'). */
+export function closedTables(): usize {
+  return closedDescriptors;
+}
+
+let closedDescriptors: usize = 0;
+
+/**
+ * Moves the rows of table `index` whose window ((key word `word` >> shift) & mask) is marked in
+ * `closed` into its closed table; with `closed` 0 (beacon series), those whose last point is at
+ * or before `word` (unsigned seconds).
+ */
+function split(index: i32, closed: usize, word: u32, shift: i32, mask: i32): void {
+  const d = descriptors + <usize>index * D_BYTES;
+  const to = closedDescriptors + <usize>index * D_BYTES;
+  const stride = load<i32>(d, D_STRIDE);
+  store<i32>(to, stride, D_STRIDE);
+  if (load<i32>(d, D_SIZE) == 0) return;
+  const base = <usize>load<i32>(d, D_PTR);
+  const m = load<i32>(d, D_MASK);
+  const bytes = <usize>stride * 4;
+  let empty = 0;
+  while (load<i32>(base + <usize>empty * bytes) != EMPTY) empty++;
+  let moved = 0;
+  // From just past an empty slot: no cluster wraps past the start, so a row the backward
+  // shift moves lands on the slot being looked at, and is looked at next.
+  for (let k = 1; k <= m + 1; k++) {
+    const i = (empty + k) & m;
+    const row = base + <usize>i * bytes;
+    for (;;) {
+      const key = load<i32>(row);
+      if (key == EMPTY || !doomed(row, closed, word, shift, mask)) break;
+      if (moved == 0) {
+        store<i32>(to, <i32>slots(16, stride), D_PTR);
+        store<i32>(to, 15, D_MASK);
+      }
+      moved++;
+      const out = <usize>load<i32>(to, D_PTR);
+      const outMask = load<i32>(to, D_MASK);
+      let slot = hash(key, load<i32>(row, 4), load<i32>(row, 8)) & outMask;
+      while (load<i32>(out + <usize>slot * bytes) != EMPTY) slot = (slot + 1) & outMask;
+      memory.copy(out + <usize>slot * bytes, row, bytes);
+      store<i32>(to, moved, D_SIZE);
+      if (moved * 4 > (outMask + 1) * 3) grow(to, key, load<i32>(row, 4), load<i32>(row, 8));
+      remove(base, m, bytes, i);
+    }
+  }
+  store<i32>(d, load<i32>(d, D_SIZE) - moved, D_SIZE);
+}
+
+/** Empties slot i of a linear-probing table, moving back the rows after it whose probe passed it. */
+function remove(base: usize, m: i32, bytes: usize, i: i32): void {
+  let hole = i;
+  let j = i;
+  for (;;) {
+    j = (j + 1) & m;
+    const row = base + <usize>j * bytes;
+    const key = load<i32>(row);
+    if (key == EMPTY) break;
+    const home = hash(key, load<i32>(row, 4), load<i32>(row, 8)) & m;
+    // The row stays when its home lies cyclically in (hole, j].
+    const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
+    if (stays) continue;
+    memory.copy(base + <usize>hole * bytes, row, bytes);
+    hole = j;
+  }
+  // An empty slot's fields are zero: a row inserted there starts from zero.
+  memory.fill(base + <usize>hole * bytes, 0, bytes);
+  store<i32>(base + <usize>hole * bytes, EMPTY);
+}
+
+@inline function doomed(row: usize, closed: usize, word: u32, shift: i32, mask: i32): bool {
+  if (closed == 0) return <u32>load<i32>(row, BEACON_LAST * 4) <= word;
+  const w = (load<i32>(row + <usize>word * 4) >> shift) & mask;
+  return load<u8>(closed + <usize>w) != 0;
+}
+
+/**
+ * Whether this flow's destination port is new for its (source, destination) row `p` in the
+ * row's window: the row keeps the first port (+ 1); any other goes through a (source,
+ * destination, port << 14 | window) table. Most pairs see one port, so most need no such row.
+ */
+@inline function firstPort(p: usize, seen: usize, src: i32, dst: i32, port: i32, win: i32): bool {
+  const first = load<i32>(p, PW_PORT0 * 4);
+  if (first == 0) {
+    store<i32>(p, port + 1, PW_PORT0 * 4);
+    return true;
+  }
+  if (first == port + 1) return false;
+  upsert(seen, src, dst, (port << 14) | win, 4);
+  return isNew;
+}
+
+/**
+ * The interface of a row of a shared table: the smallest id seen. Parts are added up in turn,
+ * so which record reaches a shared row first depends on when buffers are added up; the
+ * smallest id does not.
+ */
+@inline function sharedInterface(at: usize, eni: i32): void {
+  const cur = load<i32>(at);
+  if (isNew || (eni >= 0 && (cur < 0 || eni < cur))) store<i32>(at, eni);
+}
+
+/** Adds a flow to an internal host's row of the hosts table (as source when `out`). */
+@inline function hostFlow(host: i32, eni: i32, out: bool, bytes: f64, rejected: bool, peerHash: i32, port: i32): void {
+  const h = upsert(hosts, host, 0, 0, HOST_STRIDE);
+  sharedInterface(h + HOST_IFACE * 4, eni);
+  if (out) {
+    store<i32>(h, load<i32>(h, HOST_OUT_FLOWS * 4) + 1, HOST_OUT_FLOWS * 4);
+    store<f64>(h, load<f64>(h, HOST_OUT_BYTES * 4) + bytes, HOST_OUT_BYTES * 4);
+  } else {
+    store<i32>(h, load<i32>(h, HOST_IN_FLOWS * 4) + 1, HOST_IN_FLOWS * 4);
+    store<f64>(h, load<f64>(h, HOST_IN_BYTES * 4) + bytes, HOST_IN_BYTES * 4);
+  }
+  if (rejected) store<i32>(h, load<i32>(h, HOST_REJECTED * 4) + 1, HOST_REJECTED * 4);
+  sketch(h + HOST_PEERS * 4, mix(peerHash));
+  // -1: a response, whose port is the peer's, not one this host probed or was probed on.
+  if (port >= 0) sketch(h + (out ? HOST_OUT_PORTS : HOST_IN_PORTS) * 4, mix(port * <i32>0x9e3779b1 + 1));
 }
 
 /** Aggregator.aggregate, for the record at r. */
@@ -324,6 +555,9 @@ function add(tables: usize, r: usize): void {
   const dst = load<i32>(r, R_DST);
   const eni = load<i32>(r, R_IFACE);
   const win = load<i32>(r, R_WIN);
+  const lwin = load<i32>(longOf + <usize>win * 4);
+  store<i32>(touched + <usize>win * 4, load<i32>(touched + <usize>win * 4) + 1);
+  store<i32>(touched + <usize>(WINDOW_LIMIT + lwin) * 4, load<i32>(touched + <usize>(WINDOW_LIMIT + lwin) * 4) + 1);
   // A record without an action (every transit-gateway record) is not rejected: rules.ts says what that means per rule.
   const rejected = load<i32>(r, R_ACTION) == ACTION_REJECT;
   const srcport = load<i32>(r, R_SRCPORT);
@@ -365,15 +599,19 @@ function add(tables: usize, r: usize): void {
 
   // A NAT gateway's records repeat its clients' traffic, which their own records carry.
   const egress = srcPrivate && !dstPrivate && !rejected && direction != DIRECTION_INGRESS && (sf & NAT) == 0;
-  let response = dport < 0 || isResponse(tables, src, srcport, dport, protocol, tcpFlags, rejected, inbound);
+  let response = dport < 0 || isResponse(tables, src, srcport, dport, protocol, tcpFlags, rejected, inbound, lwin);
   // Load-balancer health checks and targets' answers to them, and return traffic to a NAT
   // gateway from outside, are the network's own traffic, never probes.
   if (((sf | df) & LOAD_BALANCER) != 0 || ((df & NAT) != 0 && !srcPrivate)) response = true;
+  const port = dport < 65536 ? dport : 65535;
+
+  if (srcPrivate) hostFlow(src, eni, true, bytes, rejected, load<i32>(hashes + <usize>dst * 4), response ? -1 : port);
+  if (dstPrivate) hostFlow(dst, eni, false, bytes, rejected, load<i32>(hashes + <usize>src * 4), response ? -1 : port);
 
   let dr: usize = 0;
   if (dstPrivate) {
     dr = upsert(destinations, dst, win, 0, DST_STRIDE);
-    if (isNew) store<i32>(dr, eni, DST_IFACE * 4);
+    sharedInterface(dr + DST_IFACE * 4, eni);
     store<i32>(dr, load<i32>(dr, DST_FLOWS * 4) + 1, DST_FLOWS * 4);
     store<f64>(dr, load<f64>(dr, DST_PACKETS * 4) + packets, DST_PACKETS * 4);
   }
@@ -390,7 +628,6 @@ function add(tables: usize, r: usize): void {
   }
   if (egress) store<f64>(p, load<f64>(p, PW_EGRESS * 4) + bytes, PW_EGRESS * 4);
   if (response) return;
-  const port = dport < 65536 ? dport : 65535;
   const portFlags = load<u8>(ports + <usize>port);
 
   if (srcPrivate && !rejected && (port == 53 || port == 853) && (protocol == 6 || protocol == 17) && (df & RESOLVER) == 0) {
@@ -410,7 +647,6 @@ function add(tables: usize, r: usize): void {
     }
   }
 
-  let beacon = false;
   if (!rejected && srcPrivate) {
     if (dstPrivate) {
       const admin = <i32>((portFlags >> 3) & 7);
@@ -430,7 +666,7 @@ function add(tables: usize, r: usize): void {
       }
       store<i32>(s, load<i32>(s, SRC_C2_FLOWS * 4) + 1, SRC_C2_FLOWS * 4);
       store<f64>(s, load<f64>(s, SRC_C2_BYTES * 4) + bytes, SRC_C2_BYTES * 4);
-      beacon = rawStart >= 0;
+      if (rawStart >= 0) beaconPoint(tables, src, dst, port, eni, start);
     }
   }
 
@@ -442,45 +678,14 @@ function add(tables: usize, r: usize): void {
       if (isNew) store<i32>(bf, eni, BRUTE_IFACE * 4);
       store<i32>(bf, load<i32>(bf, BRUTE_ATTEMPTS * 4) + 1, BRUTE_ATTEMPTS * 4);
       if (synOnly) store<i32>(bf, load<i32>(bf, BRUTE_SYN_ONLY * 4) + 1, BRUTE_SYN_ONLY * 4);
+      const lb = upsert(tables + T_LBRUTE * D_BYTES, src, dst, (lwin << 16) | port, BRUTE_STRIDE);
+      if (isNew) store<i32>(lb, eni, BRUTE_IFACE * 4);
+      store<i32>(lb, load<i32>(lb, BRUTE_ATTEMPTS * 4) + 1, BRUTE_ATTEMPTS * 4);
+      if (synOnly) store<i32>(lb, load<i32>(lb, BRUTE_SYN_ONLY * 4) + 1, BRUTE_SYN_ONLY * 4);
     }
   }
 
-  const g = upsert(tables + T_GROUPS * D_BYTES, src, dst, port, GROUP_STRIDE);
-  if (isNew) {
-    store<i32>(g, eni, GROUP_IFACE * 4);
-    store<f64>(g, start, GROUP_FIRST_START * 4);
-  }
-  store<i32>(g, load<i32>(g, GROUP_FLOWS * 4) + 1, GROUP_FLOWS * 4);
-  store<f64>(g, load<f64>(g, GROUP_BYTES * 4) + bytes, GROUP_BYTES * 4);
-  store<f64>(g, load<f64>(g, GROUP_PACKETS * 4) + packets, GROUP_PACKETS * 4);
-  if (srcport >= 0) {
-    const bit = <i32>(<u32>(srcport * <i32>0x9e3779b1) >> 26);
-    if (bit < 32) store<i32>(g, load<i32>(g, GROUP_SKETCH_LO * 4) | (1 << bit), GROUP_SKETCH_LO * 4);
-    else store<i32>(g, load<i32>(g, GROUP_SKETCH_HI * 4) | (1 << (bit - 32)), GROUP_SKETCH_HI * 4);
-  }
-  if (beacon) {
-    let b = load<i32>(g, GROUP_BEACON * 4);
-    if (b == 0) {
-      b = ++beaconSeries;
-      store<i32>(g, b, GROUP_BEACON * 4);
-    }
-    // JavaScript keeps the series (src, dst, port and interface of a new one come from the record).
-    const e = events + <usize>eventCount * 16;
-    store<i32>(e, b);
-    store<i32>(e, <i32>r, 4);
-    store<f64>(e, start, 8);
-    eventCount++;
-  }
-  let first: bool;
-  if (win < 32) {
-    const windows = load<i32>(g, GROUP_WINDOWS * 4);
-    first = (windows & (1 << win)) == 0;
-    if (first) store<i32>(g, windows | (1 << win), GROUP_WINDOWS * 4);
-  } else {
-    upsert(tables + T_LATER * D_BYTES, src, dst, (port << 14) | win, 4);
-    first = isNew;
-  }
-
+  const first = firstPort(p, tables + T_SEEN * D_BYTES, src, dst, port, win);
   const w = upsert(tables + T_SWEEPS * D_BYTES, src, port, win, SWEEP_STRIDE);
   if (isNew) {
     store<i32>(w, eni, SWEEP_IFACE * 4);
@@ -488,7 +693,8 @@ function add(tables: usize, r: usize): void {
     if ((portFlags & PORT_SENSITIVE) != 0) store<i32>(s, load<i32>(s, SRC_SENSITIVE * 4) + 1, SRC_SENSITIVE * 4);
   }
   store<i32>(w, load<i32>(w, SWEEP_FLOWS * 4) + 1, SWEEP_FLOWS * 4);
-  if (rejected || packets <= 3) store<i32>(w, load<i32>(w, SWEEP_PROBES * 4) + 1, SWEEP_PROBES * 4);
+  const probe = rejected || packets <= PROBE_PACKETS || (protocol == 6 && tcpFlags == 2);
+  if (probe) store<i32>(w, load<i32>(w, SWEEP_PROBES * 4) + 1, SWEEP_PROBES * 4);
   if (first) {
     if (dr != 0) {
       upsert(destinationPorts, dst, port, win, 4);
@@ -497,4 +703,41 @@ function add(tables: usize, r: usize): void {
     store<i32>(p, load<i32>(p, PW_PORTS * 4) + 1, PW_PORTS * 4);
     store<i32>(w, load<i32>(w, SWEEP_HOSTS * 4) + 1, SWEEP_HOSTS * 4);
   }
+  // The long horizon counts probes only: a slow scan is made of them, and a busy hour's
+  // ordinary connections (which carry data) would otherwise hold a row per pair for an hour.
+  if (probe) longProbe(tables, src, dst, port, lwin, eni, rejected, portFlags);
+}
+
+/** A probe into the long horizon's pairs, sources and sweeps. */
+function longProbe(tables: usize, src: i32, dst: i32, port: i32, lwin: i32, eni: i32, rejected: bool, portFlags: u8): void {
+  const p = upsert(tables + T_LPAIRS * D_BYTES, src, dst, lwin, PW_STRIDE);
+  if (isNew) store<i32>(p, eni, PW_IFACE * 4);
+  const first = firstPort(p, tables + T_LSEEN * D_BYTES, src, dst, port, lwin);
+  const s = upsert(tables + T_LSOURCES * D_BYTES, src, lwin, 0, SRC_STRIDE);
+  if (isNew) store<i32>(s, eni, SRC_IFACE * 4);
+  store<i32>(s, load<i32>(s, SRC_FLOWS * 4) + 1, SRC_FLOWS * 4);
+  if (rejected) store<i32>(s, load<i32>(s, SRC_REJECTED * 4) + 1, SRC_REJECTED * 4);
+  const w = upsert(tables + T_LSWEEPS * D_BYTES, src, port, lwin, SWEEP_STRIDE);
+  if (isNew) {
+    store<i32>(w, eni, SWEEP_IFACE * 4);
+    store<i32>(s, load<i32>(s, SRC_PORTS * 4) + 1, SRC_PORTS * 4);
+    if ((portFlags & PORT_SENSITIVE) != 0) store<i32>(s, load<i32>(s, SRC_SENSITIVE * 4) + 1, SRC_SENSITIVE * 4);
+  }
+  store<i32>(w, load<i32>(w, SWEEP_FLOWS * 4) + 1, SWEEP_FLOWS * 4);
+  store<i32>(w, load<i32>(w, SWEEP_PROBES * 4) + 1, SWEEP_PROBES * 4);
+  if (first) {
+    store<i32>(p, load<i32>(p, PW_PORTS * 4) + 1, PW_PORTS * 4);
+    store<i32>(w, load<i32>(w, SWEEP_HOSTS * 4) + 1, SWEEP_HOSTS * 4);
+  }
+}
+
+/** A small web flow from inside to outside: a point of the (source, destination, port) beacon series, its first BEACON_POINTS starts kept. */
+function beaconPoint(tables: usize, src: i32, dst: i32, port: i32, eni: i32, start: f64): void {
+  const b = upsert(tables + T_BEACON * D_BYTES, src, dst, port, BEACON_STRIDE);
+  if (isNew) store<i32>(b, eni, BEACON_IFACE * 4);
+  const n = load<i32>(b, BEACON_FLOWS * 4);
+  const at = <u32>start;
+  if (n < BEACON_POINTS) store<u32>(b + <usize>(BEACON_STARTS + n) * 4, at);
+  store<i32>(b, n + 1, BEACON_FLOWS * 4);
+  if (n == 0 || at > load<u32>(b, BEACON_LAST * 4)) store<u32>(b, at, BEACON_LAST * 4);
 }

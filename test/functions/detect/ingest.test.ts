@@ -2,31 +2,40 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { generateFile } from "../../../bench/generate";
-import { BRUTE, GROUP, LOSS, PROTO, PW, RunAggregates, SRC, SWEEP } from "../../../functions/detect/aggregates";
+import { Aggregator, BRUTE, DST, HOST, INTEL, LOSS, PROTO, PW, RunAggregates, SRC, SWEEP } from "../../../functions/detect/aggregates";
 import { DetectionEngine, EngineOptions } from "../../../functions/detect/engine";
 import { DetectorThresholds, resolveThresholds } from "../../../functions/detect/thresholds";
 import { LogFormat } from "../../../functions/flowlog/format";
 import { FlowScanner } from "../../../functions/flowlog/scanner";
 import { line, tgwLine } from "../../support/flows";
 
-const STRIDES = { pairWindows: PW.STRIDE, sources: SRC.STRIDE, sweeps: SWEEP.STRIDE, groups: GROUP.STRIDE, bruteForce: BRUTE.STRIDE, protocols: PROTO.STRIDE, packetLoss: LOSS.STRIDE } as const;
+const WINDOWED = { pairWindows: PW.STRIDE, sources: SRC.STRIDE, sweeps: SWEEP.STRIDE, bruteForce: BRUTE.STRIDE, protocols: PROTO.STRIDE, intel: INTEL.STRIDE, destinations: DST.STRIDE } as const;
+const WHOLE_RUN = { hosts: HOST.STRIDE, packetLoss: LOSS.STRIDE } as const;
 
 /**
  * Runs the engine over bytes fed in chunks of `chunk` bytes; returns stats, findings and every
- * row of every table the rules read (each row's words, rows sorted), as plain data.
+ * row of every table the rules read (each row's words, rows sorted), as plain data: the short
+ * windows' rows as each window closes (before they are released), the run's at the end.
  */
 function run(bytes: Buffer, overrides: Partial<DetectorThresholds>, options: EngineOptions, chunk = 1 << 16, format = LogFormat.DEFAULT) {
   const engine = new DetectionEngine(resolveThresholds(overrides), format, options);
+  const aggregator = (engine as unknown as { aggregator: Aggregator }).aggregator;
+  const tables: Record<string, string[]> = Object.fromEntries([...Object.keys(WINDOWED), ...Object.keys(WHOLE_RUN)].map((name) => [name, []]));
+  const read = (from: RunAggregates, strides: Record<string, number>) => {
+    for (const [name, stride] of Object.entries(strides)) {
+      from[name as keyof typeof WINDOWED | keyof typeof WHOLE_RUN].each((b, i32) => tables[name]!.push(Array.from(i32.subarray(b, b + stride)).join(",")));
+    }
+  };
+  const judge = aggregator.onClose!;
+  aggregator.onClose = (closed) => {
+    read(closed.short, WINDOWED);
+    judge(closed);
+  };
   for (let s = 0; s < bytes.length; s += chunk) engine.addChunk(bytes.subarray(s, s + chunk));
   engine.endStream();
   const result = JSON.parse(JSON.stringify(engine.finish()));
-  const aggregates = (engine as unknown as { aggregator: RunAggregates }).aggregator;
-  const tables: Record<string, string[]> = {};
-  for (const [name, stride] of Object.entries(STRIDES)) {
-    const rows: string[] = [];
-    aggregates[name as keyof typeof STRIDES].each((b, i32) => rows.push(Array.from(i32.subarray(b, b + stride)).join(",")));
-    tables[name] = rows.sort();
-  }
+  read(aggregator, WHOLE_RUN);
+  for (const rows of Object.values(tables)) rows.sort();
   return { ...result, tables };
 }
 
@@ -422,7 +431,7 @@ describe("the WebAssembly module's memory", () => {
     }
     expect((thrown as Error).name).toBe("DetectorError");
     expect((thrown as Error).message).toBe(
-      "detector: the WebAssembly module stopped (memory access out of bounds) with 0 aggregate rows held (got rowBudget 2500000): " +
+      "detector: the WebAssembly module stopped (memory access out of bounds) with 0 aggregate rows held (got rowBudget 6000000): " +
         "its memory, at most 4 GiB, could not grow. Lower detectors.thresholds.rowBudget, or run flowlog-kit detect on the files in parts.",
     );
     expect(((thrown as Error).cause as Error).name).toBe("RuntimeError");

@@ -212,7 +212,7 @@ describe("findings", () => {
   });
 });
 
-describe("statistical anomaly (Isolation Forest)", () => {
+describe("statistical anomaly (Isolation Forest on internal hosts' behaviour)", () => {
   const ordinary = (n: number): Flow[] =>
     range(n).flatMap((i) => [
       { src: `10.0.${i % 7}.${(i * 13) % 250}`, dst: `10.1.${i % 5}.${(i * 7) % 250}`, dstport: [443, 5432, 6379][i % 3]!, srcport: 40000 + i, packets: 10 + (i % 5), bytes: 4000 + ((i * 37) % 900), start: T0 },
@@ -222,15 +222,24 @@ describe("statistical anomaly (Isolation Forest)", () => {
     expect(rulesOf(ordinary(600))).not.toContain("anomaly");
   });
 
-  it("reports a group far from the rest, with its score", () => {
+  it("reports a host far from the rest, with its score and behaviour", () => {
+    // 10.1.0.1 takes 3.6 GB in 40 flows from one peer on a port nobody else uses; its peer only sends.
     const odd: Flow[] = range(40).map((i) => ({ src: "10.9.9.9", dst: "10.1.0.1", dstport: 8443, srcport: 50000 + i, packets: 4000, bytes: 90_000_000, start: T0 }));
     const found = detect([...ordinary(600), ...odd]).findings.filter((f) => f.rule === "anomaly");
-    expect(found).toHaveLength(1);
-    expect(found[0]).toMatchObject({ src: "10.9.9.9", dst: "10.1.0.1", port: 8443 });
-    expect(found[0]!.evidence.scorePercent).toBeGreaterThanOrEqual(74);
+    expect(found.map((f) => f.src)).toEqual(["10.1.0.1"]);
+    expect(found[0]!.evidence).toMatchObject({ flowsIn: 40, bytesIn: 40 * 90_000_000, peers: 1, portsProbedOn: 1 });
+    expect(found[0]!.evidence.scorePercent).toBeGreaterThanOrEqual(72.5);
+    expect(found[0]!.description).toContain("behaves unlike the other");
   });
 
-  it("needs enough groups before it judges", () => {
+  it("scores the same traffic the same, in whatever order it is read", () => {
+    const odd: Flow[] = range(40).map((i) => ({ src: "10.9.9.9", dst: "10.1.0.1", dstport: 8443, srcport: 50000 + i, packets: 4000, bytes: 90_000_000, start: T0 }));
+    const flows = [...ordinary(600), ...odd];
+    const scores = (fs: Flow[]) => detect(fs, { anomalyScore: 0.5, anomalyMaxFindings: 1000 }).findings.filter((f) => f.rule === "anomaly").map((f) => [f.src, f.evidence.scorePercent]);
+    expect(scores([...flows].reverse())).toEqual(scores(flows));
+  });
+
+  it("needs enough internal hosts before it judges", () => {
     expect(rulesOf([{ src: "10.9.9.9", dst: "10.1.0.1", dstport: 8443, bytes: 90_000_000, start: T0 }])).not.toContain("anomaly");
   });
 });
