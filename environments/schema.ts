@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { LogFormat, LogFormatError } from "../functions/flowlog/format";
-import type { DetectorThresholds } from "../functions/detect/thresholds";
+import { DEFAULT_THRESHOLDS, type DetectorThresholds } from "../functions/detect/thresholds";
 import { RULES } from "../functions/detect/findings";
 import { parsePrefix } from "../functions/detect/prefixes";
 import { CONTROL_IDS } from "../policies/controls";
@@ -588,9 +588,24 @@ const threatIntelList = z
     }
   });
 
+/**
+ * The long horizon's window and thresholds (DetectorThresholds.long); every key optional. Its
+ * window is a whole number of short windows (checked with the thresholds, which know both).
+ */
+const longHorizon = z.strictObject({
+  windowSeconds: whole("seconds").max(86_400, { error: m("is longer than a day", "Use at most 86400 seconds.") }).optional(),
+  portScanPortsPerHost: positive("ports").optional(),
+  portScanPortsAcrossHosts: positive("ports").optional(),
+  sensitivePortsProbed: positive("ports").optional(),
+  portSweepHosts: positive("hosts").optional(),
+  bruteForceAttempts: positive("connections").optional(),
+});
+
 /** Overrides of the detector thresholds; every key is optional and falls back to DEFAULT_THRESHOLDS. */
 const thresholds = z.strictObject({
   windowSeconds: whole("seconds").max(3600, { error: m("is longer than an hour", "Use at most 3600 seconds.") }).optional(),
+  /** The long horizon (1 hour by default): slow scans, sweeps and brute force, with their own thresholds. @default {} */
+  long: longHorizon.optional(),
   portScanPortsPerHost: positive("ports").optional(),
   portScanPortsAcrossHosts: positive("ports").optional(),
   sensitivePorts: portList(65535, "port").optional(),
@@ -630,6 +645,18 @@ const thresholds = z.strictObject({
     // The aggregates live in a WebAssembly memory, at most 4 GiB; 10 million rows take about 3 GB all told.
     .max(10_000_000, { error: m("is more than the detector's WebAssembly memory (4 GiB) can hold", "Use at most 10000000 rows (about 3 GB), or run flowlog-kit detect on the files in parts.") })
     .optional(),
+}).superRefine((value, ctx) => {
+  // The long window is cut into whole short windows: a record's long window is its short window's.
+  const short = value.windowSeconds ?? DEFAULT_THRESHOLDS.windowSeconds;
+  const long = value.long?.windowSeconds ?? DEFAULT_THRESHOLDS.long.windowSeconds;
+  if (Number.isInteger(short) && short > 0 && Number.isInteger(long) && long > 0 && (long < short || long % short !== 0)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["long", "windowSeconds"],
+      params: { gotText: `${long} seconds with windowSeconds ${short}` },
+      message: m("is not a whole number of short windows", `Use a multiple of windowSeconds (${short}), e.g. ${Math.max(1, Math.round(long / short)) * short}.`),
+    });
+  }
 });
 
 const detectors = z.strictObject({

@@ -187,7 +187,7 @@ const MAX_NEW_ROWS = 18;
  * counts as idle and may close: a window still being filled, by a file read late or by input
  * shuffled over an hour, is never closed under it. Sorted input passes a window by far more.
  */
-const IDLE_RECORDS = 1 << 16;
+const IDLE_RECORDS = 4096;
 
 /** Window ids (of each horizon) stay below this so that packed keys stay within 31 bits. */
 const WINDOW_LIMIT = 1 << 14;
