@@ -164,9 +164,9 @@ export class DetectorWasm {
     });
   }
 
-  /** The rows of table t of part p that the last `closeWindows` moved out (as `rows` reads the table's). */
+  /** The rows of table t of part p that the last `closeWindows` moved out, one after another. */
   closedRows(p: number, t: number): Rows {
-    return new WasmRows(this.i32, this.f64, (this.exports.closedTables() >>> 2) + (p * TABLES_PER_PART + t) * 4);
+    return new MovedRows(this.i32, this.f64, (this.exports.closedTables() >>> 2) + (p * TABLES_PER_PART + t) * 4);
   }
 
   /** Word offset (in `i32`) of the long window id per short window id. */
@@ -339,6 +339,50 @@ class WasmRows implements Rows {
       if (k === EMPTY) return -1;
       if (k === a && i32[base + 1] === b && i32[base + 2] === c) return base;
     }
+  }
+
+  has(a: number, b: number, c: number): boolean {
+    return this.find(a, b, c) !== -1;
+  }
+
+  get<T>(a: number, b: number, c: number, read: (base: number, i32: Int32Array, f64: Float64Array) => T): T | undefined {
+    const base = this.find(a, b, c);
+    return base === -1 ? undefined : read(base, this.i32, this.f64);
+  }
+}
+
+/**
+ * Rows moved out of a table of the module, one after another (descriptor at word `d`: the
+ * block's byte offset, its capacity, rows, stride). A lookup by key builds an index on first use.
+ */
+class MovedRows implements Rows {
+  readonly size: number;
+  private readonly first: number;
+  private readonly stride: number;
+  private index: Map<string, number> | undefined;
+
+  constructor(
+    private readonly i32: Int32Array,
+    private readonly f64: Float64Array,
+    d: number,
+  ) {
+    this.first = i32[d]! >>> 2;
+    this.size = i32[d + 2]!;
+    this.stride = i32[d + 3]!;
+  }
+
+  each(fn: (base: number, i32: Int32Array, f64: Float64Array) => void): void {
+    const end = this.first + this.size * this.stride;
+    for (let base = this.first; base < end; base += this.stride) fn(base, this.i32, this.f64);
+  }
+
+  private find(a: number, b: number, c: number): number {
+    if (!this.index) {
+      const index = new Map<string, number>();
+      this.each((base, i32) => index.set(`${i32[base]},${i32[base + 1]},${i32[base + 2]}`, base));
+      this.index = index;
+    }
+    return this.index.get(`${a},${b},${c}`) ?? -1;
   }
 
   has(a: number, b: number, c: number): boolean {

@@ -388,9 +388,9 @@ export function aggregate(part: i32, records: usize, n: i32): i32 {
 /**
  * Moves the rows of closed windows out of the tables: `closed` (short window ids) and
  * `closedLong` (long ones) hold a byte per id, 1 when closed; beacon series whose last point is
- * at or before `beaconCutoff` (unsigned seconds) go too. Each table's moved rows make a table
- * of their own (descriptors at `closedTables()`, same layout), which the rules read; those of
- * the previous call are freed first. The rows stay deleted in place (linear probing's backward
+ * at or before `beaconCutoff` (unsigned seconds) go too. Each table's moved rows are written one
+ * after another (descriptors at `closedTables()`: block, capacity, rows, stride), which the rules
+ * read; those of the previous call are freed first. The rows stay deleted in place (linear probing's backward
  * shift), so the rows kept are not moved, and a table keeps its size for the windows to come.
  * Returns the rows left in the tables.
  */
@@ -452,6 +452,9 @@ function split(index: i32, closed: usize, word: u32, shift: i32, mask: i32): voi
   const bytes = <usize>stride * 4;
   let empty = 0;
   while (load<i32>(base + <usize>empty * bytes) != EMPTY) empty++;
+  // The moved rows, one after another (the rules read them in order, and look up few).
+  let out: usize = 0;
+  let capacity = 0;
   let moved = 0;
   // From just past an empty slot: no cluster wraps past the start, so a row the backward
   // shift moves lands on the slot being looked at, and is looked at next.
@@ -459,23 +462,25 @@ function split(index: i32, closed: usize, word: u32, shift: i32, mask: i32): voi
     const i = (empty + k) & m;
     const row = base + <usize>i * bytes;
     for (;;) {
-      const key = load<i32>(row);
-      if (key == EMPTY || !doomed(row, closed, word, shift, mask)) break;
-      if (moved == 0) {
-        store<i32>(to, <i32>slots(16, stride), D_PTR);
-        store<i32>(to, 15, D_MASK);
+      if (load<i32>(row) == EMPTY || !doomed(row, closed, word, shift, mask)) break;
+      if (moved == capacity) {
+        capacity = capacity == 0 ? 64 : capacity * 2;
+        const bigger = heap.alloc(<usize>capacity * bytes);
+        if (out != 0) {
+          memory.copy(bigger, out, <usize>moved * bytes);
+          heap.free(out);
+        }
+        out = bigger;
       }
+      memory.copy(out + <usize>moved * bytes, row, bytes);
       moved++;
-      const out = <usize>load<i32>(to, D_PTR);
-      const outMask = load<i32>(to, D_MASK);
-      let slot = hash(key, load<i32>(row, 4), load<i32>(row, 8)) & outMask;
-      while (load<i32>(out + <usize>slot * bytes) != EMPTY) slot = (slot + 1) & outMask;
-      memory.copy(out + <usize>slot * bytes, row, bytes);
-      store<i32>(to, moved, D_SIZE);
-      if (moved * 4 > (outMask + 1) * 3) grow(to, key, load<i32>(row, 4), load<i32>(row, 8));
       remove(base, m, bytes, i);
     }
   }
+  if (moved == 0) return;
+  store<i32>(to, <i32>out, D_PTR);
+  store<i32>(to, capacity, D_MASK);
+  store<i32>(to, moved, D_SIZE);
   store<i32>(d, load<i32>(d, D_SIZE) - moved, D_SIZE);
 }
 
