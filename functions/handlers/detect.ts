@@ -1,7 +1,8 @@
 /**
  * The detector's logic, free of Lambda: handed its clients and settings, it gathers flow-log
  * lines (Logs Insights or S3 objects), runs the engine, and delivers findings to Security Hub
- * and SNS. handler.ts parses the event and builds the clients.
+ * and SNS. handler.ts parses the event and builds the clients; scheduled.ts runs the scheduled
+ * queries, and reads records here (queryLines) for the rules Logs Insights cannot express.
  */
 import type { AthenaClient } from "@aws-sdk/client-athena";
 import {
@@ -20,7 +21,7 @@ import { LogFormat } from "../flowlog/format";
 import { isParquetName, ParquetSource } from "../flowlog/parquet";
 import { insightsRowToLine, ParseStats } from "../flowlog/parser";
 import { batches, toAsff } from "../detect/asff";
-import { DetectionEngine, DetectorError } from "../detect/engine";
+import { DetectionEngine, DetectorError, EngineOptions } from "../detect/engine";
 import type { Finding } from "../detect/findings";
 import { snsMessage } from "../detect/report";
 import { feedParquet, feedStream } from "../detect/run";
@@ -77,6 +78,12 @@ export interface DetectorSettings {
   readonly functionName?: string;
   /** Retries of throttled calls. @default - retry.ts defaults (6 attempts) */
   readonly retry?: RetryPolicy;
+  /**
+   * Options of the engine where a run reads records (its buffer size, the WebAssembly reader);
+   * findings and counts never depend on them.
+   * @default - the engine's defaults
+   */
+  readonly engine?: EngineOptions;
 }
 
 export interface DetectorDeps {
@@ -104,25 +111,37 @@ const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
 
 /** The Logs Insights query: whole records, oldest first, as many as one query may return. */
 export const INSIGHTS_QUERY = `fields @message | sort @timestamp asc | limit ${INSIGHTS_ROW_LIMIT}`;
-/** The same, for a log group that masks IP addresses (the role holds logs:Unmask). */
-export const INSIGHTS_QUERY_UNMASKED = `fields unmask(@message) as @message | sort @timestamp asc | limit ${INSIGHTS_ROW_LIMIT}`;
+/**
+ * The same, for a log group that masks IP addresses (the role holds logs:Unmask). AWS documents
+ * unmask() on @message; its result goes to a field of its own (UNMASKED_FIELD) rather than over
+ * the reserved @message, which the documentation never shows as an alias.
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-Unmask.html
+ */
+export const UNMASKED_FIELD = "unmasked";
+export const INSIGHTS_QUERY_UNMASKED = `fields unmask(@message) as ${UNMASKED_FIELD} | sort @timestamp asc | limit ${INSIGHTS_ROW_LIMIT}`;
+
+/** A record's line from a row of INSIGHTS_QUERY or INSIGHTS_QUERY_UNMASKED. */
+function rowLine(row: readonly { field?: string; value?: string }[], format: LogFormat): string {
+  const unmasked = row.find((c) => c.field === UNMASKED_FIELD);
+  return unmasked ? (unmasked.value ?? "") : insightsRowToLine(row, format);
+}
 
 async function runQuery(deps: DetectorDeps, start: number, end: number): Promise<GetQueryResultsCommandOutput["results"]> {
   const { logs } = deps.clients;
   const { logGroupName, queryTimeoutMs = 60_000, pollMs = 1000 } = deps.settings;
   const started = await withRetry(deps, "Logs Insights StartQuery", () => logs.send(new StartQueryCommand({ logGroupName, startTime: start, endTime: end, queryString: deps.settings.unmask ? INSIGHTS_QUERY_UNMASKED : INSIGHTS_QUERY, limit: INSIGHTS_ROW_LIMIT })), deps.settings.retry);
   const queryId = started.queryId;
-  if (!queryId) throw new DetectorError(`Logs Insights returned no query id for ${logGroupName}`);
+  if (!queryId) throw new DetectorError(`Logs Insights returned no query id for the records of ${logGroupName} (got ${JSON.stringify(started.queryId ?? null)}). Run again; if it persists, check the log group in the Logs Insights console.`);
   const deadline = deps.now().getTime() + queryTimeoutMs;
   for (;;) {
     const r = await withRetry(deps, `Logs Insights GetQueryResults ${queryId}`, () => logs.send(new GetQueryResultsCommand({ queryId })), deps.settings.retry);
     if (r.status === "Complete") return r.results ?? [];
     if (r.status === "Failed" || r.status === "Cancelled" || r.status === "Timeout" || r.status === "Unknown") {
-      throw new DetectorError(`Logs Insights query ${queryId} on ${logGroupName} ended ${r.status}`);
+      throw new DetectorError(`Logs Insights query ${queryId} on ${logGroupName} ended ${r.status} (got records ${start} to ${end}). Check the query in the Logs Insights history; a Timeout means the range holds more than one query scans in 60 minutes: read a shorter range.`);
     }
     if (deps.now().getTime() >= deadline) {
       await logs.send(new StopQueryCommand({ queryId })).catch(() => undefined);
-      throw new DetectorError(`Logs Insights query ${queryId} on ${logGroupName} did not finish within ${queryTimeoutMs} ms; it was stopped`);
+      throw new DetectorError(`Logs Insights query ${queryId} on ${logGroupName} did not finish within ${queryTimeoutMs} ms; it was stopped (got records ${start} to ${end}). Raise the detector's query timeout or read a shorter range.`);
     }
     await deps.sleep(pollMs);
   }
@@ -151,7 +170,7 @@ export async function queryLines(
     truncated.push({ start, end });
     deps.log("Logs Insights result hit the row cap; records in this range were left out", { start, end, rows: rows.length });
   }
-  for (const row of rows) onLine(insightsRowToLine(row, deps.settings.format));
+  for (const row of rows) onLine(rowLine(row, deps.settings.format));
 }
 
 /** The S3 objects of an S3 event notification (keys are URL-encoded with + for spaces). */
@@ -234,10 +253,11 @@ export async function deliver(deps: DetectorDeps, findings: readonly Finding[], 
 /**
  * On-demand mode (`flowlog-kit detect --env`): the records of the last `sinceSeconds` of the log
  * group, read whole through Logs Insights and analysed here, as evidence a person asked for. The
- * scheduled run never reads records: it runs the rules as queries (scheduled.ts).
+ * scheduled run runs the rules as queries (scheduled.ts), and reads records only in a
+ * CloudWatch-only environment, for the rules Logs Insights cannot express.
  */
 export async function detectRecent(deps: DetectorDeps, sinceSeconds: number): Promise<DetectorResult> {
-  const engine = new DetectionEngine(await loadThreatLists(deps, deps.settings.thresholds), deps.settings.format);
+  const engine = new DetectionEngine(await loadThreatLists(deps, deps.settings.thresholds), deps.settings.format, deps.settings.engine);
   const end = seconds(deps.now());
   const truncated: { start: number; end: number }[] = [];
   await queryLines(deps, end - sinceSeconds, end, (l) => engine.addLine(l), truncated);
@@ -268,7 +288,7 @@ export async function s3ParquetSource(s3: S3Client, bucket: string, key: string)
 
 /** Archive mode: new flow-log objects in S3, streamed (gzip or plain) or read a row group at a time (Parquet) through the engine. */
 export async function detectObjects(deps: DetectorDeps, objects: readonly { bucket: string; key: string }[]): Promise<DetectorResult> {
-  const engine = new DetectionEngine(await loadThreatLists(deps, deps.settings.thresholds), deps.settings.format);
+  const engine = new DetectionEngine(await loadThreatLists(deps, deps.settings.thresholds), deps.settings.format, deps.settings.engine);
   for (const o of objects) {
     if (isParquetName(o.key)) {
       await feedParquet(engine, await s3ParquetSource(deps.clients.s3, o.bucket, o.key));

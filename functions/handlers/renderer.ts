@@ -3,16 +3,25 @@
  * functions/detect/sql.ts, the one place the rules become SQL and Logs Insights queries.
  */
 import { DECLARATIONS } from "../detect/declarations";
+import { RULES } from "../detect/findings";
 import { findingsFromRows, insightsRuleQueries, ruleQueries } from "../detect/sql";
 import type { QueryRenderer, RuleQuery } from "./scheduled";
 
 /** A rendered query as sql.ts gives it: findingsFromRows reads its thresholds (and horizon). */
 type Rendered = RuleQuery & Parameters<typeof findingsFromRows>[0];
 
+/** The finding rules each declaration reports (brute-force by port). */
+const REPORTS: ReadonlyMap<string, readonly string[]> = new Map(
+  DECLARATIONS.map((d) => [d.id, typeof d.rule === "string" ? [d.rule] : [...new Set([...Object.values(d.rule.byPort), d.rule.otherwise])]]),
+);
+
 export const RENDERER: QueryRenderer = {
   athena: (o) => ruleQueries({ dialect: "athena", table: o.table, where: o.where, thresholds: o.thresholds, fields: o.fields }),
   insights: (o) => insightsRuleQueries({ format: o.format, thresholds: o.thresholds }).map(({ query, ...q }) => ({ ...q, sql: query })),
   rules: DECLARATIONS.map((d) => d.id),
+  reports: (rule) => REPORTS.get(rule) ?? [rule],
+  // The engine's run-wide rules (anomalies, skipped records, beaconing, saturation) have no declaration.
+  engineOnly: Object.keys(RULES).filter((r) => ![...REPORTS.values()].some((reported) => reported.includes(r))),
   // sql.ts renders each query with its thresholds; the orchestration hands the same object back.
   findings: (q, rows) => findingsFromRows(q as Rendered, rows),
 };

@@ -1,7 +1,15 @@
 /**
  * The scheduled run at scale: the rules' aggregations run where the data lives — Athena over the
  * S3 archive, or Logs Insights `stats` over the log group — and the function reads only the rows
- * past thresholds (Athena's result file, Logs Insights' result rows), never raw records.
+ * past thresholds (Athena's result file, Logs Insights' result rows).
+ *
+ * A CloudWatch-only environment keeps every rule covered: the rules Logs Insights cannot express
+ * (no joins, so nothing that tells probes from answers; the engine's run-wide rules) run on the
+ * engine (functions/detect/engine.ts) over the look-back's records, read through Logs Insights as
+ * before (queryLines: split down to one-minute ranges at the row cap, a range still capped
+ * reported). The engine's findings of rules the stats queries cover are dropped, so no rule is
+ * reported both ways. On a log group that masks IP addresses every rule runs on the engine path
+ * (see planJobs).
  *
  * A run plans one query per rule and horizon (and per Athena table), each over its own range:
  * the look-back (on Athena 10 minutes longer: the archive lags CloudWatch), or for a longer
@@ -19,12 +27,15 @@ import { InvokeCommand } from "@aws-sdk/client-lambda";
 import { partitionFilter, partitionsOf, REGION_PARTITION } from "../flowlog/athena";
 import type { LogFormat } from "../flowlog/format";
 import { newStats } from "../flowlog/stats";
+import type { ParseStats } from "../flowlog/parser";
+import { DetectionEngine } from "../detect/engine";
 import { DetectorError } from "../detect/errors";
 import { Finding, sortFindings } from "../detect/findings";
+import { skippedSummary } from "../detect/report";
 import type { DetectorThresholds } from "../detect/thresholds";
 import { parseCsv } from "./csv";
 import type { DetectorDeps, DetectorResult } from "./detect";
-import { deliver } from "./detect";
+import { deliver, INSIGHTS_QUERY, INSIGHTS_QUERY_UNMASKED, queryLines } from "./detect";
 import { withRetry } from "./retry";
 import { loadThreatLists } from "./threat-lists";
 
@@ -42,9 +53,17 @@ export interface QueryRenderer {
   /** The rules as Athena SQL over `table`, restricted by `where` (partitions and time). */
   athena(o: { readonly table: string; readonly where: string; readonly thresholds: DetectorThresholds; readonly fields: readonly string[] }): RuleQuery[];
   /** The rules Logs Insights can express, as `stats` queries over a log group of `format`. */
-  insights(o: { readonly format: LogFormat; readonly thresholds: DetectorThresholds; readonly unmask: boolean }): RuleQuery[];
-  /** Every windowed rule's id: those without a Logs Insights form are named in the run's log. @default [] */
+  insights(o: { readonly format: LogFormat; readonly thresholds: DetectorThresholds }): RuleQuery[];
+  /** Every windowed rule's id: those without a Logs Insights form run on the engine path, and are named in the run's log. @default [] */
   readonly rules?: readonly string[];
+  /**
+   * The finding rules (RuleId) a rule's findings carry, when not its own id (brute-force reports
+   * ssh-brute-force, rdp-brute-force or brute-force): the engine's findings of these are dropped
+   * when the rule ran as a stats query. @default - the rule's id
+   */
+  reports?(rule: string): readonly string[];
+  /** Rules only the engine has (run-wide: anomalies, skipped records, ...), named in the run's log. @default [] */
+  readonly engineOnly?: readonly string[];
   /** Findings from a query's rows (every value a string, as both engines return them). */
   findings(q: RuleQuery, rows: readonly Readonly<Record<string, string>>[]): Finding[];
 }
@@ -110,11 +129,18 @@ export interface ContinueEvent {
   readonly hop: number;
 }
 
+/** The `rule` of the engine path's job: its query reads records, and the engine runs the rules on them. */
+export const ENGINE_JOB_RULE = "engine";
+
 /** One query of a run. */
 export interface QueryJob {
   /** Stable for the same configuration and end: the continuation's cursor names jobs by it. */
   readonly key: string;
-  readonly engine: "athena" | "insights";
+  /**
+   * athena and insights: a rule's aggregation; records: the look-back's records read from the
+   * log group (split at the row cap) and run through the engine (its `query.rule` is ENGINE_JOB_RULE).
+   */
+  readonly engine: "athena" | "insights" | "records";
   readonly query: RuleQuery;
   /** Unix seconds, [start, end). */
   readonly start: number;
@@ -142,7 +168,16 @@ function partitionsLabel(t: AthenaTableTarget, start: number, end: number): stri
 
 /**
  * Every query of a run ending at `end`: per Athena table (or for the log group), the rules at
- * each horizon over that horizon's range.
+ * each horizon over that horizon's range. A CloudWatch-only run also reads the look-back's
+ * records for the engine, first (it is the longest job), over [end - look-back, end) as the
+ * engine path always has.
+ *
+ * On a log group that masks IP addresses (`unmask`) it plans no stats queries: AWS documents
+ * unmask() on @message ("the content of a log event"), while the stats queries group by the
+ * fields Logs Insights discovers (or parses from @message), which keep their masked values, so
+ * their findings would name masked addresses and their CIDR and threat-list tests would never
+ * match. The records query reads unmask(@message) instead, and the engine runs every rule.
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-Unmask.html
  */
 export function planJobs(renderer: QueryRenderer, o: { readonly end: number; readonly lookbackSeconds: number; readonly thresholds: DetectorThresholds; readonly athena?: AthenaSettings; readonly format: LogFormat; readonly unmask: boolean }): QueryJob[] {
   const jobs: QueryJob[] = [];
@@ -169,7 +204,14 @@ export function planJobs(renderer: QueryRenderer, o: { readonly end: number; rea
     }
     return jobs;
   }
-  const queries = renderer.insights({ format: o.format, thresholds: o.thresholds, unmask: o.unmask });
+  jobs.push({
+    key: "records/engine",
+    engine: "records",
+    query: { rule: ENGINE_JOB_RULE, horizonSeconds: o.lookbackSeconds, sql: o.unmask ? INSIGHTS_QUERY_UNMASKED : INSIGHTS_QUERY },
+    start: o.end - o.lookbackSeconds,
+    end: o.end,
+  });
+  const queries = o.unmask ? [] : renderer.insights({ format: o.format, thresholds: o.thresholds });
   const horizons = [...new Set(queries.map((q) => q.horizonSeconds))].sort((a, b) => a - b);
   for (const h of horizons) {
     const r = rangeFor(o.end, o.lookbackSeconds, h);
@@ -183,6 +225,10 @@ interface JobOutcome {
   readonly findings: Finding[];
   readonly bytesScanned: number;
   readonly recordsScanned: number;
+  /** The engine path's record counts. */
+  readonly stats?: ParseStats;
+  /** The engine path's ranges still at the row cap after splitting: records were left out. */
+  readonly truncated?: readonly { readonly start: number; readonly end: number }[];
 }
 
 const sent = <T>(deps: DetectorDeps, label: string, call: () => Promise<T>) => withRetry(deps, label, call, deps.settings.retry);
@@ -284,6 +330,41 @@ async function runInsights(deps: DetectorDeps, job: QueryJob): Promise<JobOutcom
   }
 }
 
+/**
+ * The engine path: the job's range read whole through Logs Insights (queryLines, which splits a
+ * range at the row cap and reports one still capped), every record through the engine, and its
+ * findings kept but for the rules in `drop` (those the stats queries report).
+ */
+async function runRecords(deps: DetectorDeps, job: QueryJob, thresholds: DetectorThresholds, drop: ReadonlySet<string>): Promise<JobOutcome> {
+  const engine = new DetectionEngine(thresholds, deps.settings.format, deps.settings.engine);
+  const truncated: { start: number; end: number }[] = [];
+  await queryLines(deps, job.start, job.end, (l) => engine.addLine(l), truncated);
+  const { stats, findings } = engine.finish();
+  const kept = findings.filter((f) => !drop.has(f.rule));
+  deps.log("engine path finished", { start: job.start, end: job.end, read: stats.read, analysed: stats.analysed, findings: kept.length, dropped: findings.length - kept.length, truncated: truncated.length });
+  return { findings: kept, bytesScanned: 0, recordsScanned: stats.read, stats, truncated };
+}
+
+/**
+ * Which rules of a CloudWatch-only run take which path, logged once per run, and the engine's
+ * finding rules to drop: those reported by a rule that ran as a stats query and by none that did not.
+ */
+function splitRules(deps: DetectorDeps, renderer: QueryRenderer, all: readonly QueryJob[], unmask: boolean): ReadonlySet<string> {
+  const stats = [...new Set(all.filter((j) => j.engine === "insights").map((j) => j.query.rule))];
+  const engine = [...(renderer.rules ?? []).filter((r) => !stats.includes(r)), ...(renderer.engineOnly ?? [])];
+  const reports = (rule: string) => renderer.reports?.(rule) ?? [rule];
+  const kept = new Set(engine.flatMap(reports));
+  const drop = new Set(stats.flatMap(reports).filter((r) => !kept.has(r)));
+  if (unmask) {
+    deps.log("the log group masks IP addresses: every rule runs on the engine over records read with unmask(@message)", {
+      stats: [], engine, why: "unmask() applies to @message; the stats queries read discovered or parsed fields, which stay masked, so their findings would carry masked addresses",
+    });
+  } else {
+    deps.log("rules Logs Insights cannot express run on the engine over the look-back's records; the others run as stats queries", { stats, engine, engineFindingsDropped: [...drop] });
+  }
+  return drop;
+}
+
 /** A scheduled run's summary, besides the findings. */
 export interface QueryRunSummary {
   readonly engine: "athena" | "insights";
@@ -316,11 +397,7 @@ export async function detectScheduled(deps: DetectorDeps, lookbackSeconds: numbe
     jobs = all.filter((j) => pending.has(j.key));
   }
   const engine = settings.athena ? "athena" : "insights";
-  if (engine === "insights") {
-    // Logs Insights has no joins: rules that tell probes from answers need Athena (or the engine, on demand).
-    const uncovered = (settings.renderer.rules ?? []).filter((r) => !all.some((j) => j.query.rule === r));
-    if (uncovered.length) deps.log("rules Logs Insights cannot express are not evaluated: give the environment an S3 archive with Athena", { uncovered });
-  }
+  const drop = engine === "insights" ? splitRules(deps, settings.renderer, all, settings.unmask ?? false) : new Set<string>();
   deps.log("detection started", { mode: engine, queries: jobs.length, of: all.length, end, lookbackSeconds, ...(cursor ? { continuation: cursor.hop } : {}) });
 
   const concurrency = settings.concurrency ?? QUERY_CONCURRENCY;
@@ -330,6 +407,8 @@ export async function detectScheduled(deps: DetectorDeps, lookbackSeconds: numbe
   const findings: Finding[] = [];
   const failures: string[] = [];
   const left: QueryJob[] = [];
+  const truncated: { start: number; end: number }[] = [];
+  let records: ParseStats | undefined;
   let bytesScanned = 0;
   let next = 0;
   const worker = async () => {
@@ -341,9 +420,11 @@ export async function detectScheduled(deps: DetectorDeps, lookbackSeconds: numbe
       }
       const job = jobs[next++]!;
       try {
-        const out = job.engine === "athena" ? await runAthena(deps, job) : await runInsights(deps, job);
+        const out = job.engine === "athena" ? await runAthena(deps, job) : job.engine === "records" ? await runRecords(deps, job, thresholds, drop) : await runInsights(deps, job);
         findings.push(...out.findings);
         bytesScanned += out.bytesScanned;
+        if (out.stats) records = out.stats;
+        truncated.push(...(out.truncated ?? []));
       } catch (err) {
         failures.push((err as Error).message);
       }
@@ -352,10 +433,18 @@ export async function detectScheduled(deps: DetectorDeps, lookbackSeconds: numbe
   await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
 
   const sorted = sortFindings(dedupe(findings));
-  const stats = newStats();
+  const stats = records ?? newStats();
+  const ran = jobs.length - left.length;
+  const statsRan = jobs.filter((j) => j.engine === "insights" && !left.includes(j)).length;
+  // The SNS message's records line says what the run read: rows past thresholds, and records only for the engine's rules.
+  const summary = records
+    ? (statsRan ? `Stats queries run ${statsRan} (insights), ${formatBytes(bytesScanned)} scanned; for the rules on the engine, ` : "Every rule on the engine: ") +
+      `records read ${records.read}, analysed ${records.analysed}, skipped: ${skippedSummary(records)}.` +
+      (truncated.length ? ` ${truncated.length} one-minute range${truncated.length === 1 ? "" : "s"} hit the Logs Insights 10,000-row cap: records in ${truncated.length === 1 ? "it" : "them"} were left out.` : "")
+    : `Queries run ${ran} (${engine}), ${formatBytes(bytesScanned)} scanned; no raw records read.`;
   let delivered: DetectorResult["delivered"] = { securityHub: 0, sns: false };
   try {
-    delivered = await deliver(deps, sorted, stats, `Queries run ${jobs.length - left.length} (${engine}), ${formatBytes(bytesScanned)} scanned; no raw records read.`);
+    delivered = await deliver(deps, sorted, stats, summary);
   } catch (err) {
     failures.push((err as Error).message);
   }
@@ -365,11 +454,11 @@ export async function detectScheduled(deps: DetectorDeps, lookbackSeconds: numbe
     deps.log("the run continues in a new invocation: the function's remaining time would not fit another query", { pending: continued.length, hop: event.hop, remainingMs: deps.remainingMs?.() });
     await handOver(deps, event);
   }
-  deps.log("detection finished", { mode: engine, queries: jobs.length - left.length, continued: continued.length, bytesScanned, findings: sorted.length, failed: failures.length });
+  deps.log("detection finished", { mode: engine, queries: ran, continued: continued.length, bytesScanned, findings: sorted.length, failed: failures.length, truncated: truncated.length });
   if (failures.length) {
     throw new DetectorError(`${failures.length} of ${jobs.length} detector queries failed: ${failures.join("; ")}`);
   }
-  return { stats, findings: sorted, truncated: [], delivered, queries: { engine, queries: jobs.length - left.length, bytesScanned, continued } };
+  return { stats, findings: sorted, truncated, delivered, queries: { engine, queries: ran, bytesScanned, continued } };
 }
 
 /** The same finding from two queries (two tables, two horizons' overlap) once. */

@@ -1,5 +1,5 @@
 import { AthenaClient, GetQueryExecutionCommand, StartQueryExecutionCommand, StopQueryExecutionCommand, TooManyRequestsException } from "@aws-sdk/client-athena";
-import { CloudWatchLogsClient, GetQueryResultsCommand, LimitExceededException, StartQueryCommand } from "@aws-sdk/client-cloudwatch-logs";
+import { CloudWatchLogsClient, GetQueryResultsCommand, LimitExceededException, StartQueryCommand, StopQueryCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { GetObjectCommand, NoSuchKey, S3Client } from "@aws-sdk/client-s3";
 import { BatchImportFindingsCommand, SecurityHubClient, ThrottlingException } from "@aws-sdk/client-securityhub";
@@ -8,10 +8,11 @@ import { mockClient } from "aws-sdk-client-mock";
 import { LogFormat } from "../../../functions/flowlog/format";
 import { finding } from "../../../functions/detect/findings";
 import { DEFAULT_THRESHOLDS } from "../../../functions/detect/thresholds";
-import type { DetectorDeps } from "../../../functions/handlers/detect";
+import { DetectorDeps, INSIGHTS_QUERY, INSIGHTS_QUERY_UNMASKED } from "../../../functions/handlers/detect";
 import { handle } from "../../../functions/handlers/handler";
 import { RENDERER } from "../../../functions/handlers/renderer";
 import { AthenaSettings, detectScheduled, planJobs, QueryRenderer, RuleQuery } from "../../../functions/handlers/scheduled";
+import { line } from "../../support/flows";
 
 const athena = mockClient(AthenaClient);
 const logs = mockClient(CloudWatchLogsClient);
@@ -77,7 +78,9 @@ function deps(overrides: Partial<DetectorDeps["settings"]> = {}, remainingMs?: (
     settings: {
       environment: "prod", account: "410987654323", region: "eu-central-1", logGroupName: "/flowlog-kit/prod/vpc-flow-logs",
       topicArn: "arn:aws:sns:eu-central-1:410987654323:flowlogs-prod-findings", format: LogFormat.DEFAULT, thresholds: DEFAULT_THRESHOLDS,
-      athena: ATHENA, renderer, functionName: "flowlogs-prod-detector", athenaQueryTimeoutMs: 10_000, queryTimeoutMs: 10_000, pollMs: 1000, ...overrides,
+      athena: ATHENA, renderer, functionName: "flowlogs-prod-detector", athenaQueryTimeoutMs: 10_000, queryTimeoutMs: 10_000, pollMs: 1000,
+      // A small engine buffer keeps each run's engine cheap to build; findings never depend on it.
+      engine: { bufferRecords: 256 }, ...overrides,
     },
     now: () => new Date(clock.ms),
     sleep: async (ms) => {
@@ -274,54 +277,185 @@ describe("a run that would outlive its timeout", () => {
   });
 });
 
+type Row = { field: string; value: string }[];
+type Started = { queryString: string; startTime: number; endTime: number };
+/** What Logs Insights answers a query with: its rows, or a status it ends (or stays) in. */
+type Answer = Row[] | "Failed" | "Cancelled" | "Timeout" | "Running";
+
+const LOG_GROUP = "/flowlog-kit/prod/vpc-flow-logs";
+const isRecords = (q: string) => q === INSIGHTS_QUERY || q === INSIGHTS_QUERY_UNMASKED;
+const messages = (lines: readonly string[], field = "@message"): Row[] => lines.map((l) => [{ field, value: l }, { field: "@ptr", value: "p" }]);
+const statsRow = (values: Record<string, string>): Row => Object.entries(values).map(([field, value]) => ({ field, value }));
+
+/**
+ * Logs Insights answers each query Running once, then as `records` (the engine path's query) or
+ * `stats` (a rule's stats query) say; ids r1, r2, ... for records queries and s1, s2, ... for
+ * stats queries. `onStart` may throw to refuse a start.
+ */
+function serveInsights(o: { records?: (q: Started) => Answer; stats?: (q: Started) => Answer; onStart?: (q: Started) => void } = {}) {
+  const byId = new Map<string, Started>();
+  let r = 0;
+  let s = 0;
+  logs.on(StartQueryCommand).callsFake((input: Started) => {
+    o.onStart?.(input);
+    const id = isRecords(input.queryString) ? `r${++r}` : `s${++s}`;
+    byId.set(id, input);
+    return { queryId: id };
+  });
+  const polled = new Set<string>();
+  logs.on(GetQueryResultsCommand).callsFake((input: { queryId: string }) => {
+    const q = byId.get(input.queryId)!;
+    if (!polled.has(input.queryId)) {
+      polled.add(input.queryId);
+      return { status: "Running" };
+    }
+    const answer = (isRecords(q.queryString) ? o.records?.(q) : o.stats?.(q)) ?? [];
+    return typeof answer === "string" ? { status: answer } : { status: "Complete", statistics: { recordsScanned: 100, bytesScanned: 1000 }, results: answer };
+  });
+  logs.on(StopQueryCommand).resolves({ success: true });
+}
+
+const startsOf = () => logs.commandCalls(StartQueryCommand).map((c) => c.args[0].input);
+
 describe("scheduled run on Logs Insights (no Athena)", () => {
   beforeEach(() => {
     hub.on(BatchImportFindingsCommand).resolves({ SuccessCount: 1, FailedCount: 0 });
     sns.on(PublishCommand).resolves({});
   });
 
-  it("runs the stats queries over the look-back and turns their rows into findings", async () => {
-    logs.on(StartQueryCommand).resolves({ queryId: "i1" });
-    logs.on(GetQueryResultsCommand).resolvesOnce({ status: "Running" }).resolves({
-      status: "Complete",
-      statistics: { recordsScanned: 5000, bytesScanned: 900_000 },
-      results: [[{ field: "src", value: "203.0.113.9" }, { field: "dst", value: "10.0.1.5" }, { field: "window", value: String(END - 600) }, { field: "ports", value: "31" }]],
-    });
+  it("reads the look-back's records for the engine first, runs the stats queries over their horizon's range, and turns their rows into findings", async () => {
+    serveInsights({ stats: () => [statsRow({ src: "203.0.113.9", dst: "10.0.1.5", window: String(END - 600), ports: "31" })] });
     const result = await handle(scheduled, deps({ athena: undefined }), 1200);
-    expect(logs.commandCalls(StartQueryCommand)[0]!.args[0].input).toEqual({
-      logGroupName: "/flowlog-kit/prod/vpc-flow-logs", startTime: FIVE_MINUTE_START, endTime: END, queryString: expect.stringContaining("stats count_distinct"), limit: 10000,
-    });
+    expect(startsOf()).toEqual([
+      { logGroupName: LOG_GROUP, startTime: END - 1200, endTime: END, queryString: INSIGHTS_QUERY, limit: 10000 },
+      { logGroupName: LOG_GROUP, startTime: FIVE_MINUTE_START, endTime: END, queryString: expect.stringContaining("stats count_distinct"), limit: 10000 },
+    ]);
     expect(result.findings.map((f) => [f.rule, f.evidence])).toEqual([["port-scan", { count: 31 }]]);
     expect(athena.commandCalls(StartQueryExecutionCommand)).toHaveLength(0);
   });
 
-  it("names in its log the rules Logs Insights cannot express", async () => {
-    logs.on(StartQueryCommand).resolves({ queryId: "i1" });
-    logs.on(GetQueryResultsCommand).resolves({ status: "Complete", statistics: { recordsScanned: 1 }, results: [] });
-    const d = deps({ athena: undefined, renderer: { ...renderer, rules: ["port-scan", "c2-beaconing"] } });
+  it("logs which rules run as stats queries and which on the engine, and drops only finding rules no engine rule also reports", async () => {
+    serveInsights();
+    const d = deps({ athena: undefined, renderer: { ...renderer, rules: ["port-scan", "c2-fan-out"], engineOnly: ["anomaly"] } });
     await handle(scheduled, d, 1200);
-    expect(d.logged.find((l) => l.message.startsWith("rules Logs Insights cannot express"))).toEqual({ message: "rules Logs Insights cannot express are not evaluated: give the environment an S3 archive with Athena", fields: { uncovered: ["c2-beaconing"] } });
+    expect(d.logged.find((l) => l.message.startsWith("rules Logs Insights cannot express"))).toEqual({
+      message: "rules Logs Insights cannot express run on the engine over the look-back's records; the others run as stats queries",
+      fields: { stats: ["port-scan"], engine: ["c2-fan-out", "anomaly"], engineFindingsDropped: ["port-scan"] },
+    });
+    logs.reset();
+    serveInsights();
+    // Two declarations report port-scan and only one runs as a stats query: the engine's port-scan findings stay.
+    const shared = deps({ athena: undefined, renderer: { ...renderer, rules: ["port-scan-host", "port-scan-hosts"], reports: () => ["port-scan"], insights: () => [{ ...renderer.insights({} as never)[0]!, rule: "port-scan-host" }] } });
+    await handle(scheduled, shared, 1200);
+    expect(shared.logged.find((l) => l.message.startsWith("rules Logs Insights cannot express"))!.fields).toEqual({ stats: ["port-scan-host"], engine: ["port-scan-hosts"], engineFindingsDropped: [] });
   });
 
-  it("renders the deployed rules as stats queries over each query's range", () => {
-    const jobs = planJobs(RENDERER, { end: END, lookbackSeconds: 1200, thresholds: DEFAULT_THRESHOLDS, format: LogFormat.DEFAULT, unmask: false });
-    expect(jobs.length).toBeGreaterThan(0);
-    expect(jobs.every((j) => j.engine === "insights" && /\| ?stats /.test(j.query.sql) && j.end === END)).toBe(true);
+  it("plans the deployed rules: the records query over the look-back, then stats queries; on a masked log group the unmasked records query alone", () => {
+    const plan = (unmask: boolean) => planJobs(RENDERER, { end: END, lookbackSeconds: 1200, thresholds: DEFAULT_THRESHOLDS, format: LogFormat.DEFAULT, unmask });
+    const jobs = plan(false);
+    const records = { key: "records/engine", engine: "records", query: { rule: "engine", horizonSeconds: 1200, sql: INSIGHTS_QUERY }, start: END - 1200, end: END };
+    expect(jobs[0]).toEqual(records);
+    const stats = jobs.slice(1);
+    expect(stats.map((j) => j.query.rule)).toContain("exfiltration");
+    expect(stats.every((j) => j.engine === "insights" && /\| ?stats /.test(j.query.sql) && j.end === END && RENDERER.rules!.includes(j.query.rule))).toBe(true);
+    expect(plan(true)).toEqual([{ ...records, query: { ...records.query, sql: INSIGHTS_QUERY_UNMASKED } }]);
   });
 
   it("retries Logs Insights' concurrent-query limit, then runs", async () => {
-    logs.on(StartQueryCommand).rejectsOnce(new LimitExceededException({ message: "Account maximum query concurrency limit of [100] reached", $metadata: {} })).resolves({ queryId: "i1" });
-    logs.on(GetQueryResultsCommand).resolves({ status: "Complete", statistics: { recordsScanned: 1 }, results: [] });
+    let refused = false;
+    serveInsights({
+      onStart: (q) => {
+        if (isRecords(q.queryString) || refused) return;
+        refused = true;
+        throw new LimitExceededException({ message: "Account maximum query concurrency limit of [100] reached", $metadata: {} });
+      },
+    });
     const d = deps({ athena: undefined });
     await handle(scheduled, d, 1200);
-    expect(logs.commandCalls(StartQueryCommand)).toHaveLength(2);
+    expect(startsOf().filter((q) => !isRecords(q.queryString!))).toHaveLength(2);
     expect(d.logged.find((l) => l.message === "retrying after a throttling or transient error")!.fields).toEqual({ call: "Logs Insights StartQuery (port-scan)", attempt: 1, error: "LimitExceededException", waitMs: 100 });
   });
 
-  it.each(["Failed", "Cancelled", "Timeout"])("fails the run on a query that ends %s", async (status) => {
-    logs.on(StartQueryCommand).resolves({ queryId: "i1" });
-    logs.on(GetQueryResultsCommand).resolves({ status: status as never });
-    await expect(handle(scheduled, deps({ athena: undefined }), 1200)).rejects.toThrow(`1 of 1 detector queries failed: Logs Insights query i1 (port-scan) on /flowlog-kit/prod/vpc-flow-logs ended ${status}.`);
+  it.each(["Failed", "Cancelled", "Timeout"] as const)("fails the run on a stats query that ends %s", async (status) => {
+    serveInsights({ stats: () => status });
+    await expect(handle(scheduled, deps({ athena: undefined }), 1200)).rejects.toThrow(`1 of 2 detector queries failed: Logs Insights query s1 (port-scan) on ${LOG_GROUP} ended ${status}.`);
+  });
+
+  it("fails the run on a records query that ends Failed, after delivering the stats queries' findings", async () => {
+    serveInsights({ records: () => "Failed", stats: () => [statsRow({ src: "203.0.113.9", dst: "10.0.1.5", window: String(END - 600), ports: "31" })] });
+    await expect(handle(scheduled, deps({ athena: undefined }), 1200)).rejects.toThrow(
+      `1 of 2 detector queries failed: Logs Insights query r1 on ${LOG_GROUP} ended Failed (got records ${END - 1200} to ${END}). Check the query in the Logs Insights history; a Timeout means the range holds more than one query scans in 60 minutes: read a shorter range.`,
+    );
+    expect(hub.commandCalls(BatchImportFindingsCommand)[0]!.args[0].input.Findings).toHaveLength(1);
+  });
+
+  it("continues the engine path in a new invocation like any query", async () => {
+    serveInsights();
+    await handle({ mode: "continue", end: END, pending: ["records/engine"], hop: 1 }, deps({ athena: undefined }), 1200);
+    expect(startsOf().map((q) => [q.queryString, q.startTime, q.endTime])).toEqual([[INSIGHTS_QUERY, END - 1200, END]]);
+  });
+});
+
+describe("a CloudWatch-only run keeps every rule covered: stats queries where Logs Insights can, the engine for the rest", () => {
+  const T = END - 600;
+  /** 30 ports probed on one host: a port-scan, which no stats query expresses. */
+  const scanLines = Array.from({ length: 30 }, (_, i) => line({ src: "203.0.113.9", dst: "10.0.1.5", dstport: 1000 + i, packets: 1, action: "REJECT", start: T }));
+  /** 600 MiB from inside to an outside address: an exfiltration the engine finds too. */
+  const exfilLines = [line({ src: "10.0.1.7", dst: "198.51.100.4", dstport: 443, bytes: 600 * 1024 * 1024, start: T })];
+  const exfilQuery = () => planJobs(RENDERER, { end: END, lookbackSeconds: 1200, thresholds: DEFAULT_THRESHOLDS, format: LogFormat.DEFAULT, unmask: false }).find((j) => j.query.rule === "exfiltration")!.query.sql;
+
+  beforeEach(() => {
+    hub.on(BatchImportFindingsCommand).callsFake((input) => ({ SuccessCount: input.Findings.length, FailedCount: 0 }));
+    sns.on(PublishCommand).resolves({});
+  });
+
+  it("raises a port-scan found only by the engine and an exfiltration found by its stats query, each once", async () => {
+    const sql = exfilQuery();
+    // The stats query saw 700 MiB; the engine's records 600 MiB: the finding must be the stats query's.
+    const exfilRow = statsRow({ src: "10.0.1.7", dst: "198.51.100.4", window_start: String(T - (T % 300)), egress_bytes: String(700 * 1024 * 1024), interface_id: "eni-0123456789abcdef0" });
+    serveInsights({ records: () => messages([...scanLines, ...exfilLines]), stats: (q) => (q.queryString === sql ? [exfilRow] : []) });
+    const d = deps({ athena: undefined, renderer: RENDERER });
+    const result = await handle(scheduled, d, 1200);
+    const of = (rule: string) => result.findings.filter((f) => f.rule === rule);
+    expect(of("port-scan").map((f) => [f.src, f.dst])).toEqual([["203.0.113.9", "10.0.1.5"]]);
+    expect(of("exfiltration").map((f) => [f.src, f.dst, f.evidence.egressBytes])).toEqual([["10.0.1.7", "198.51.100.4", 700 * 1024 * 1024]]);
+    const engine = d.logged.find((l) => l.message === "engine path finished")!.fields!;
+    expect(engine).toMatchObject({ read: 31, analysed: 31 });
+    expect(engine.dropped).toBeGreaterThanOrEqual(1);
+    const imported = hub.commandCalls(BatchImportFindingsCommand).flatMap((c) => c.args[0].input.Findings!);
+    expect(imported.map((f) => f.Id)).toEqual(result.findings.map((f) => `flowlog-kit/prod/${f.id}`));
+    expect(result.stats).toEqual({ read: 31, analysed: 31, skipped: {} });
+    expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.Message).toContain(`Stats queries run ${planJobs(RENDERER, { end: END, lookbackSeconds: 1200, thresholds: DEFAULT_THRESHOLDS, format: LogFormat.DEFAULT, unmask: false }).length - 1} (insights), 5000 bytes scanned; for the rules on the engine, records read 31, analysed 31, skipped: none.`);
+  });
+
+  it("runs every rule on the engine over unmasked records when the log group masks IP addresses, and says why", async () => {
+    serveInsights({ records: () => messages([...scanLines, ...exfilLines], "unmasked") });
+    const d = deps({ athena: undefined, renderer: RENDERER, unmask: true });
+    const result = await handle(scheduled, d, 1200);
+    expect(startsOf()).toEqual([{ logGroupName: LOG_GROUP, startTime: END - 1200, endTime: END, queryString: INSIGHTS_QUERY_UNMASKED, limit: 10000 }]);
+    expect(result.findings.filter((f) => f.rule === "port-scan" || f.rule === "exfiltration").map((f) => [f.rule, f.src, f.evidence.egressBytes]).sort()).toEqual([
+      ["exfiltration", "10.0.1.7", 600 * 1024 * 1024],
+      ["port-scan", "203.0.113.9", undefined],
+    ]);
+    const said = d.logged.find((l) => l.message.startsWith("the log group masks IP addresses"))!;
+    expect(said.message).toBe("the log group masks IP addresses: every rule runs on the engine over records read with unmask(@message)");
+    expect(said.fields!.stats).toEqual([]);
+    expect(said.fields!.engine).toEqual([...RENDERER.rules!, ...RENDERER.engineOnly!]);
+    expect(said.fields!.why).toMatch(/discovered or parsed fields, which stay masked/);
+    expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.Message).toContain("Every rule on the engine: records read 31, analysed 31, skipped: none.");
+  });
+
+  it("reports a range still at the row cap after splitting down to a minute, in its result, its log and its SNS message", async () => {
+    const capped = END - 30;
+    const full: Row[] = new Array(10_000).fill(messages([scanLines[0]!])[0]!);
+    serveInsights({ records: (q) => (q.startTime <= capped && capped < q.endTime ? full : messages(scanLines)) });
+    const d = deps({ athena: undefined, renderer: { ...renderer, insights: () => [] } });
+    const result = await handle(scheduled, d, 120);
+    expect(startsOf().map((q) => q.endTime! - q.startTime!)).toEqual([120, 60, 60]);
+    expect(result.truncated).toEqual([{ start: END - 60, end: END }]);
+    expect(d.logged.find((l) => l.message === "Logs Insights result hit the row cap; records in this range were left out")!.fields).toEqual({ start: END - 60, end: END, rows: 10_000 });
+    expect(d.logged.find((l) => l.message === "detection finished")!.fields).toMatchObject({ truncated: 1 });
+    expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.Message).toContain("1 one-minute range hit the Logs Insights 10,000-row cap: records in it were left out.");
   });
 });
 
@@ -375,15 +509,18 @@ describe("what the run refuses to guess", () => {
     );
   });
 
-  it("fails on a Logs Insights query without an id, and stops one past its timeout", async () => {
+  it("fails on a Logs Insights query without an id, and stops one past its timeout, on both paths", async () => {
     logs.on(StartQueryCommand).resolves({});
-    await expect(handle(scheduled, deps({ athena: undefined }), 1200)).rejects.toThrow("Logs Insights returned no query id for port-scan on /flowlog-kit/prod/vpc-flow-logs. Run again.");
+    const none = (await handle(scheduled, deps({ athena: undefined }), 1200).catch((e: Error) => e)) as Error;
+    expect(none.message).toMatch(/^2 of 2 detector queries failed: /);
+    expect(none.message).toContain("Logs Insights returned no query id for port-scan on /flowlog-kit/prod/vpc-flow-logs. Run again.");
+    expect(none.message).toContain("Logs Insights returned no query id for the records of /flowlog-kit/prod/vpc-flow-logs (got null). Run again; if it persists, check the log group in the Logs Insights console.");
     logs.reset();
-    logs.on(StartQueryCommand).resolves({ queryId: "i9" });
-    logs.on(GetQueryResultsCommand).resolves({ status: "Running" });
-    await expect(handle(scheduled, deps({ athena: undefined }), 1200)).rejects.toThrow(
-      "Logs Insights query i9 (port-scan) on /flowlog-kit/prod/vpc-flow-logs did not finish within 10000 ms; it was stopped. Raise the detector's timeout or shorten its schedule.",
-    );
+    serveInsights({ records: () => "Running", stats: () => "Running" });
+    const slow = (await handle(scheduled, deps({ athena: undefined }), 1200).catch((e: Error) => e)) as Error;
+    expect(slow.message).toContain("Logs Insights query s1 (port-scan) on /flowlog-kit/prod/vpc-flow-logs did not finish within 10000 ms; it was stopped. Raise the detector's timeout or shorten its schedule.");
+    expect(slow.message).toContain(`Logs Insights query r1 on /flowlog-kit/prod/vpc-flow-logs did not finish within 10000 ms; it was stopped (got records ${END - 1200} to ${END}). Raise the detector's query timeout or read a shorter range.`);
+    expect(logs.commandCalls(StopQueryCommand).map((c) => c.args[0].input.queryId).sort()).toEqual(["r1", "s1"]);
   });
 
   it("fails when queries are left and the function cannot invoke itself", async () => {
