@@ -31,6 +31,8 @@ import type { ParseStats } from "../flowlog/parser";
 import { DetectionEngine } from "../detect/engine";
 import { DetectorError } from "../detect/errors";
 import { Finding, sortFindings } from "../detect/findings";
+// The same finding from two queries (two tables) once, and a slow finding a short window of the run already made dropped, as the engine does.
+import { mergeHorizons } from "../detect/sql";
 import { skippedSummary } from "../detect/report";
 import type { DetectorThresholds } from "../detect/thresholds";
 import { parseCsv } from "./csv";
@@ -432,7 +434,7 @@ export async function detectScheduled(deps: DetectorDeps, lookbackSeconds: numbe
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
 
-  const sorted = sortFindings(dedupe(findings));
+  const sorted = sortFindings(mergeHorizons(findings));
   const stats = records ?? newStats();
   const ran = jobs.length - left.length;
   const statsRan = jobs.filter((j) => j.engine === "insights" && !left.includes(j)).length;
@@ -459,11 +461,6 @@ export async function detectScheduled(deps: DetectorDeps, lookbackSeconds: numbe
     throw new DetectorError(`${failures.length} of ${jobs.length} detector queries failed: ${failures.join("; ")}`);
   }
   return { stats, findings: sorted, truncated, delivered, queries: { engine, queries: ran, bytesScanned, continued } };
-}
-
-/** The same finding from two queries (two tables, two horizons' overlap) once. */
-function dedupe(findings: readonly Finding[]): Finding[] {
-  return [...new Map(findings.map((f) => [f.id, f])).values()];
 }
 
 const formatBytes = (n: number) => (n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(2)} GiB` : n >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${n} bytes`);

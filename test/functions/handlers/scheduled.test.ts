@@ -155,6 +155,29 @@ describe("scheduled run on Athena", () => {
     expect(result.stats).toEqual({ read: 0, analysed: 0, skipped: {} });
   });
 
+  it("reports a scan once: the hour-long query's finding is dropped when a 5-minute window of the run already found it", async () => {
+    const twoHorizons: QueryRenderer = {
+      ...renderer,
+      athena: (o) => renderer.athena(o).map((q) => ({ ...q, rule: "port-scan" })),
+      findings: (q, rows) =>
+        rows.map((r) => {
+          const start = Number(r.window);
+          return finding({
+            rule: "port-scan", severity: "MEDIUM", src: r.src, dst: r.dst, window: { start, end: start + q.horizonSeconds },
+            evidence: q.horizonSeconds === 3600 ? { distinctPorts: 40, horizonSeconds: 3600 } : { distinctPorts: 30 },
+            description: `${r.src} probed ${r.dst}`,
+          });
+        }),
+    };
+    const hour = END - (END % 3600);
+    serveAthena({
+      "port-scan": csv(['"src","dst","window","ports"', `"203.0.113.9","10.0.1.5","${hour + 300}","30"`]),
+      "c2-beaconing": csv(['"src","dst","window","flows"', `"203.0.113.9","10.0.1.5","${hour}","40"`, `"203.0.113.7","10.0.1.6","${hour}","40"`]),
+    });
+    const result = await handle(scheduled, deps({ renderer: twoHorizons }), 1200);
+    expect(result.findings.map((f) => [f.src, f.window.end - f.window.start])).toEqual([["203.0.113.7", 3600], ["203.0.113.9", 300]]);
+  });
+
   it("logs the partitions it queried when they hold no data yet, and does not fail", async () => {
     serveAthena({}, 0);
     const d = deps();
