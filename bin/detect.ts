@@ -63,7 +63,21 @@ export interface LocalDetection extends FileDetection {
 export async function detectLocal(paths: readonly string[], env: Environment | undefined, format: string | undefined): Promise<LocalDetection> {
   const settings = localSettings(env, format);
   const result = await detectFiles(paths, settings.thresholds, settings.format);
-  return { ...result, notices: headerNotices(result, settings), nothingAnalysed: result.stats.analysed > 0 ? undefined : nothingAnalysed(result, settings) };
+  const notices = [...(env ? s3ListNotices(env) : []), ...headerNotices(result, settings)];
+  return { ...result, notices, nothingAnalysed: result.stats.analysed > 0 ? undefined : nothingAnalysed(result, settings) };
+}
+
+/**
+ * One line per threat list the environment keeps in S3: the deployed detector reads it on every
+ * run, a local run does not (it would need AWS credentials), so its matches go unchecked here —
+ * said, never silent.
+ */
+export function s3ListNotices(env: Pick<Environment, "name" | "detectors">): string[] {
+  return env.detectors.threatIntel.flatMap((l, i) =>
+    l.s3 === undefined
+      ? []
+      : [`${env.name}.detectors.threatIntel[${i}] (${l.name}): ${l.s3} is read by the deployed detector only; this run does not check matches against it. To check them here, download the list and run with an environment that names it by path.`],
+  );
 }
 
 /** "a.log", "a.log and b.log", "a.log, b.log, c.log and 4 more files". */
