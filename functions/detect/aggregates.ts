@@ -183,9 +183,13 @@ const LOSS_ENTRY = 8;
 const MAX_NEW_ROWS = 18;
 
 /**
- * Records a window must go without (at least; and at least as many as it holds) before it
- * counts as idle and may close: a window still being filled, by a file read late or by input
- * shuffled over an hour, is never closed under it. Sorted input passes a window by far more.
+ * Records a window must go without (at least; and at least an eighth of the records it holds
+ * per short window: a long window of 12 short ones, a ninety-sixth) before it counts as idle
+ * and may close: a window still being filled, by a file read late or
+ * by input shuffled over an hour, is not closed under it (a window with a twelfth of an hour's
+ * records, shuffled, goes 4,096 records untouched with odds below e^-300). A window holding
+ * one record in a thousand may: it is then reopened, judged again, and its findings merged by
+ * id. Sorted input passes a window by far more.
  */
 const IDLE_RECORDS = 4096;
 
@@ -232,10 +236,61 @@ function textHash(s: string): number {
   return h | 0;
 }
 
-/** The windows a check closed, as views the rules read; handed to `Aggregator.onClose`. */
+/**
+ * The windows a check closed, as views the rules read; handed to `Aggregator.onClose`. The long
+ * view is read first (in place, before the rows are dropped), the short one after (its rows
+ * moved out of the tables).
+ */
 export interface ClosedWindows {
-  readonly short: RunAggregates;
   readonly long: RunAggregates;
+  readonly short: RunAggregates;
+}
+
+/** What the engine does with closed windows: each horizon's view is valid during its call only, the long one first. */
+export interface WindowJudge {
+  long(view: RunAggregates): void;
+  short(view: RunAggregates): void;
+}
+
+/** The window of a row of some table: where its key keeps it. */
+type WindowOf = (i32: Int32Array, base: number) => number;
+const keyB: WindowOf = (i32, b) => i32[b + 1]!;
+const keyC: WindowOf = (i32, b) => i32[b + 2]!;
+const bruteKey: WindowOf = (i32, b) => i32[b + 2]! >>> 16;
+
+/** The rows of a live table whose window is marked closed; lookups by key see every row. */
+class ClosedRows implements Rows {
+  private counted = -1;
+
+  constructor(
+    private readonly rows: Rows,
+    private readonly windowOf: WindowOf,
+    private readonly closed: Uint8Array,
+  ) {}
+
+  get size(): number {
+    if (this.counted < 0) {
+      let n = 0;
+      this.each(() => n++);
+      this.counted = n;
+    }
+    return this.counted;
+  }
+
+  each(fn: (base: number, i32: Int32Array, f64: Float64Array) => void): void {
+    const { windowOf, closed } = this;
+    this.rows.each((base, i32, f64) => {
+      if (closed[windowOf(i32, base)] === 1) fn(base, i32, f64);
+    });
+  }
+
+  has(a: number, b: number, c: number): boolean {
+    return this.rows.has(a, b, c);
+  }
+
+  get<T>(a: number, b: number, c: number, read: (base: number, i32: Int32Array, f64: Float64Array) => T): T | undefined {
+    return this.rows.get(a, b, c, read);
+  }
 }
 
 /** No rows: what a horizon's view holds of the tables it does not have. */
@@ -251,8 +306,8 @@ const NO_ROWS: Rows = Object.freeze({ size: 0, each: () => undefined, has: () =>
 export class Aggregator implements RunAggregates {
   readonly windowSeconds: number;
   readonly horizon: Horizon;
-  /** Called with the windows each check closes, before their rows are released. */
-  onClose: ((closed: ClosedWindows) => void) | undefined;
+  /** Called with the windows each check closes: the long horizon's before its rows are dropped, the short one's once moved out. */
+  onClose: WindowJudge | undefined;
   private joined: { readonly [name: string]: Rows } | undefined;
   /** Rows in all tables, as of the last flush. */
   private rows = 0;
@@ -676,8 +731,8 @@ export class Aggregator implements RunAggregates {
   /**
    * Closes the windows (of both horizons) that the watermark has passed by their length and
    * the delivery lateness and that no record reached since the last check (all of them with
-   * `all`), moves their rows (and those of idle beacon series) out of the tables, and hands
-   * those to `onClose`.
+   * `all`), and hands them to `onClose`: the long windows (and idle beacon series) read in
+   * place, then dropped; the short ones moved out of the tables, then read.
    */
   private close(all: boolean): void {
     const ingest = this.ingest;
@@ -701,8 +756,8 @@ export class Aggregator implements RunAggregates {
           this.checkedTouches[k] = count;
           this.touchedAt[k] = now;
         }
-        // Idle: as many records read since it was last reached as it holds (at least IDLE_RECORDS).
-        const idle = now - this.touchedAt[k]! >= Math.max(IDLE_RECORDS, count);
+        // Idle: an eighth as many records read since it was last reached as a short window of it holds, and at least IDLE_RECORDS.
+        const idle = now - this.touchedAt[k]! >= Math.max(IDLE_RECORDS, (count * this.windowSeconds) / (8 * seconds));
         if (count > 0 && (all || (idle && starts[id]! + seconds + DELIVERY_LATENESS_SECONDS <= this.watermark))) {
           if (was !== 0) this.reopened++;
           closed[id] = 1;
@@ -719,37 +774,35 @@ export class Aggregator implements RunAggregates {
     const cutoff = all ? 0xffffffff : this.watermark - this.longSeconds - DELIVERY_LATENESS_SECONDS;
     if (!anyShort && !anyLong && !all) return;
     this.joined = undefined;
+    this.onClose?.long(this.view({ name: "long", seconds: this.longSeconds }, (w) => this.longStarts[w]!, {
+      pairWindows: new ClosedRows(this.part(TABLE.LPAIRS), keyC, longClosed),
+      sources: new ClosedRows(this.part(TABLE.LSOURCES), keyB, longClosed),
+      sweeps: new ClosedRows(this.part(TABLE.LSWEEPS), keyC, longClosed),
+      bruteForce: new ClosedRows(this.part(TABLE.LBRUTE), bruteKey, longClosed),
+    }, this.beaconSeries(this.part(TABLE.BEACON), cutoff)));
     // At the end every row left belongs to a window being closed: the rules read the tables
     // in place, and nothing is moved (the run holds no more records).
     if (!all) this.rows = ingest.closeWindows(shortClosed, longClosed, cutoff) + this.loss.size;
     const closed = (t: number) => (all ? this.part(t) : new PartitionedRows(Array.from({ length: PARTS }, (_, p) => ingest.closedRows(p, t))));
     const shared = (t: number) => (all ? ingest.rows(PARTS, t) : ingest.closedRows(PARTS, t));
-    this.onClose?.({
-      short: this.view(this.horizon, (w) => this.windowStarts[w]!, {
-        pairWindows: closed(TABLE.PAIRS),
-        sources: closed(TABLE.SOURCES),
-        sweeps: closed(TABLE.SWEEPS),
-        bruteForce: closed(TABLE.BRUTE),
-        protocols: closed(TABLE.PROTOCOLS),
-        intel: closed(TABLE.INTEL),
-        destinations: shared(SHARED.DESTINATIONS),
-      }, []),
-      long: this.view({ name: "long", seconds: this.longSeconds }, (w) => this.longStarts[w]!, {
-        pairWindows: closed(TABLE.LPAIRS),
-        sources: closed(TABLE.LSOURCES),
-        sweeps: closed(TABLE.LSWEEPS),
-        bruteForce: closed(TABLE.LBRUTE),
-      }, this.beaconSeries(closed(TABLE.BEACON))),
-    });
+    this.onClose?.short(this.view(this.horizon, (w) => this.windowStarts[w]!, {
+      pairWindows: closed(TABLE.PAIRS),
+      sources: closed(TABLE.SOURCES),
+      sweeps: closed(TABLE.SWEEPS),
+      bruteForce: closed(TABLE.BRUTE),
+      protocols: closed(TABLE.PROTOCOLS),
+      intel: closed(TABLE.INTEL),
+      destinations: shared(SHARED.DESTINATIONS),
+    }, []));
   }
 
-  /** The beacon series of closed rows with enough points to be judged. */
-  private beaconSeries(rows: Rows): BeaconSeries[] {
+  /** The beacon series last seen at or before `cutoff`, with enough points to be judged. */
+  private beaconSeries(rows: Rows, cutoff: number): BeaconSeries[] {
     const out: BeaconSeries[] = [];
     const min = this.t.beaconMinFlows;
     rows.each((b, i32) => {
       const flows = i32[b + BEACON.FLOWS]!;
-      if (flows < min) return;
+      if (flows < min || i32[b + BEACON.LAST]! >>> 0 > cutoff) return;
       const kept = Math.min(flows, BEACON.POINTS);
       const starts: number[] = [];
       for (let i = 0; i < kept; i++) starts.push(i32[b + BEACON.STARTS + i]! >>> 0);

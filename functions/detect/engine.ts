@@ -1,7 +1,7 @@
 import type { LogFormat } from "../flowlog/format";
 import { FlowScanner, HeaderLine, LineSplitter, SkippedLine } from "../flowlog/scanner";
 import { newStats, ParseStats } from "../flowlog/stats";
-import { Aggregator, ClosedWindows } from "./aggregates";
+import { Aggregator, RunAggregates } from "./aggregates";
 import { Suppressions } from "./context";
 import { Finding, SEVERITIES, sortFindings } from "./findings";
 import { LONG_RULES, Rule, RUN_RULES, SHORT_RULES } from "./rules";
@@ -63,7 +63,15 @@ export class DetectionEngine {
     this.scanner.onHeader = options.onHeader;
     this.aggregator = new Aggregator(thresholds, this.scanner, this.stats, options.bufferRecords, options.webAssembly);
     this.longThresholds = longHorizon(thresholds);
-    this.aggregator.onClose = (closed) => this.judge(closed);
+    this.aggregator.onClose = {
+      // Long findings wait for the short windows closed in the same check (see shortFound).
+      long: (view) => (this.pendingLong = LONG_RULES.flatMap((rule) => rule(view, this.longThresholds))),
+      short: (view) => {
+        this.keep(SHORT_RULES, view, this.thresholds);
+        this.keepFound(this.pendingLong.filter((f) => !this.shortFound(f)), false);
+        this.pendingLong = [];
+      },
+    };
     this.splitter = new LineSplitter((buf, s, e) => this.aggregator.ingestLines(buf, s, e));
   }
 
@@ -110,11 +118,8 @@ export class DetectionEngine {
     return this.aggregator.reopened;
   }
 
-  /** Runs each horizon's rules on the windows just closed. */
-  private judge(closed: ClosedWindows): void {
-    this.keep(SHORT_RULES, closed.short, this.thresholds);
-    this.keep(LONG_RULES, closed.long, this.longThresholds, (f) => !this.shortFound(f));
-  }
+  /** Long-horizon findings of the check under way. */
+  private pendingLong: Finding[] = [];
 
   /**
    * Short-window findings by rule and endpoints, with their window starts: a long-horizon
@@ -128,20 +133,20 @@ export class DetectionEngine {
     return starts !== undefined && starts.some((s) => s >= f.window.start && s < f.window.end);
   }
 
-  private keep(rules: readonly Rule[], run: ClosedWindows["short"], t: DetectorThresholds, wanted: (f: Finding) => boolean = () => true): void {
-    const short = run.horizon.name === "short" && run !== this.aggregator;
-    for (const rule of rules) {
-      for (const f of rule(run, t)) {
-        if (!wanted(f)) continue;
-        if (short) {
-          const key = `${f.rule}|${f.src ?? ""}|${f.dst ?? ""}|${f.port ?? ""}`;
-          const starts = this.shortStarts.get(key);
-          if (starts) starts.push(f.window.start);
-          else this.shortStarts.set(key, [f.window.start]);
-        }
-        const prev = this.found.get(f.id);
-        if (!prev || SEVERITIES.indexOf(f.severity) > SEVERITIES.indexOf(prev.severity)) this.found.set(f.id, f);
+  private keep(rules: readonly Rule[], run: RunAggregates, t: DetectorThresholds): void {
+    this.keepFound(rules.flatMap((rule) => rule(run, t)), run.horizon.name === "short" && run !== this.aggregator);
+  }
+
+  private keepFound(findings: readonly Finding[], short: boolean): void {
+    for (const f of findings) {
+      if (short) {
+        const key = `${f.rule}|${f.src ?? ""}|${f.dst ?? ""}|${f.port ?? ""}`;
+        const starts = this.shortStarts.get(key);
+        if (starts) starts.push(f.window.start);
+        else this.shortStarts.set(key, [f.window.start]);
       }
+      const prev = this.found.get(f.id);
+      if (!prev || SEVERITIES.indexOf(f.severity) > SEVERITIES.indexOf(prev.severity)) this.found.set(f.id, f);
     }
   }
 

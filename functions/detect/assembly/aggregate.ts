@@ -386,9 +386,11 @@ export function aggregate(part: i32, records: usize, n: i32): i32 {
 }
 
 /**
- * Moves the rows of closed windows out of the tables: `closed` (short window ids) and
- * `closedLong` (long ones) hold a byte per id, 1 when closed; beacon series whose last point is
- * at or before `beaconCutoff` (unsigned seconds) go too. Each table's moved rows are written one
+ * Moves the rows of closed short windows out of the tables, and deletes those of closed long
+ * windows and of beacon series whose last point is at or before `beaconCutoff` (unsigned
+ * seconds; Aggregator reads those in place first: they close once an hour, and a copy would
+ * add to the peak). `closed` (short window ids) and `closedLong` (long ones) hold a byte per
+ * id, 1 when closed. Each table's moved rows are written one
  * after another (descriptors at `closedTables()`: block, capacity, rows, stride), which the rules
  * read; those of the previous call are freed first. The rows stay deleted in place (linear probing's backward
  * shift), so the rows kept are not moved, and a table keeps its size for the windows to come.
@@ -416,13 +418,14 @@ export function closeWindows(closed: usize, closedLong: usize, beaconCutoff: u32
     split(base + T_BRUTE, closed, 2, 16, 0x7fff);
     split(base + T_PROTOCOLS, closed, 2, 8, 0x7fffff);
     split(base + T_INTEL, closed, 2, 0, 0x7fffffff);
-    split(base + T_LPAIRS, closedLong, 2, 0, 0x7fffffff);
-    split(base + T_LISTEN, closedLong, 2, 0, 0x7fffffff);
-    split(base + T_LSOURCES, closedLong, 1, 0, 0x7fffffff);
-    split(base + T_LSWEEPS, closedLong, 2, 0, 0x7fffffff);
-    split(base + T_LBRUTE, closedLong, 2, 16, 0x7fff);
-    split(base + T_LSEEN, closedLong, 2, 0, WINDOW_LIMIT - 1);
-    split(base + T_BEACON, 0, beaconCutoff, 0, 0);
+    // The long horizon's rows and beacon series were read in place before: dropped, not moved.
+    drop(base + T_LPAIRS, closedLong, 2, 0, 0x7fffffff);
+    drop(base + T_LISTEN, closedLong, 2, 0, 0x7fffffff);
+    drop(base + T_LSOURCES, closedLong, 1, 0, 0x7fffffff);
+    drop(base + T_LSWEEPS, closedLong, 2, 0, 0x7fffffff);
+    drop(base + T_LBRUTE, closedLong, 2, 16, 0x7fff);
+    drop(base + T_LSEEN, closedLong, 2, 0, WINDOW_LIMIT - 1);
+    drop(base + T_BEACON, 0, beaconCutoff, 0, 0);
   }
   split(PARTS * TABLES, closed, 1, 0, 0x7fffffff);
   split(PARTS * TABLES + 1, closed, 2, 0, 0x7fffffff);
@@ -482,6 +485,27 @@ function split(index: i32, closed: usize, word: u32, shift: i32, mask: i32): voi
   store<i32>(to, capacity, D_MASK);
   store<i32>(to, moved, D_SIZE);
   store<i32>(d, load<i32>(d, D_SIZE) - moved, D_SIZE);
+}
+
+/** Deletes the rows of table `index` that `split` would move (same arguments), keeping none. */
+function drop(index: i32, closed: usize, word: u32, shift: i32, mask: i32): void {
+  const d = descriptors + <usize>index * D_BYTES;
+  if (load<i32>(d, D_SIZE) == 0) return;
+  const base = <usize>load<i32>(d, D_PTR);
+  const m = load<i32>(d, D_MASK);
+  const bytes = <usize>load<i32>(d, D_STRIDE) * 4;
+  let empty = 0;
+  while (load<i32>(base + <usize>empty * bytes) != EMPTY) empty++;
+  let dropped = 0;
+  for (let k = 1; k <= m + 1; k++) {
+    const i = (empty + k) & m;
+    const row = base + <usize>i * bytes;
+    while (load<i32>(row) != EMPTY && doomed(row, closed, word, shift, mask)) {
+      remove(base, m, bytes, i);
+      dropped++;
+    }
+  }
+  store<i32>(d, load<i32>(d, D_SIZE) - dropped, D_SIZE);
 }
 
 /** Empties slot i of a linear-probing table, moving back the rows after it whose probe passed it. */

@@ -27,9 +27,12 @@ function run(bytes: Buffer, overrides: Partial<DetectorThresholds>, options: Eng
     }
   };
   const judge = aggregator.onClose!;
-  aggregator.onClose = (closed) => {
-    read(closed.short, WINDOWED);
-    judge(closed);
+  aggregator.onClose = {
+    long: (view) => judge.long(view),
+    short: (view) => {
+      read(view, WINDOWED);
+      judge.short(view);
+    },
   };
   for (let s = 0; s < bytes.length; s += chunk) engine.addChunk(bytes.subarray(s, s + chunk));
   engine.endStream();
