@@ -22,29 +22,30 @@ const root = path.join(__dirname, "..");
 
 /** Writes `from` to `to` with the start and end fields (11 and 12, 1-based) of each record moved by `shift` seconds; the header line is kept. */
 function shifted(from: string, to: string, shift: number): void {
-  const text = fs.readFileSync(from, "latin1");
+  const input = fs.openSync(from, "r");
   const out = fs.openSync(to, "w");
+  const chunk = Buffer.alloc(16 << 20);
   try {
-    let at = 0;
-    const parts: string[] = [];
-    while (at < text.length) {
-      let end = text.indexOf("\n", at);
-      if (end < 0) end = text.length;
-      const line = text.slice(at, end);
-      at = end + 1;
-      const f = line.split(" ");
-      if (/^\d+$/.test(f[10] ?? "") && /^\d+$/.test(f[11] ?? "")) {
+    let carry = "";
+    for (let at = 0; ; ) {
+      const n = fs.readSync(input, chunk, 0, chunk.length, at);
+      if (n === 0) break;
+      at += n;
+      const text = carry + chunk.toString("latin1", 0, n);
+      const last = text.lastIndexOf("\n");
+      carry = text.slice(last + 1);
+      const lines = text.slice(0, last).split("\n").map((line) => {
+        const f = line.split(" ");
+        if (!/^\d+$/.test(f[10] ?? "") || !/^\d+$/.test(f[11] ?? "")) return line;
         f[10] = String(Number(f[10]) + shift);
         f[11] = String(Number(f[11]) + shift);
-        parts.push(f.join(" "));
-      } else parts.push(line);
-      if (parts.length >= 100_000) {
-        fs.writeSync(out, parts.join("\n") + "\n", null, "latin1");
-        parts.length = 0;
-      }
+        return f.join(" ");
+      });
+      fs.writeSync(out, lines.join("\n") + "\n", null, "latin1");
     }
-    if (parts.length > 0) fs.writeSync(out, parts.join("\n") + "\n", null, "latin1");
+    if (carry.length > 0) fs.writeSync(out, carry + "\n", null, "latin1");
   } finally {
+    fs.closeSync(input);
     fs.closeSync(out);
   }
 }
