@@ -88,13 +88,27 @@ export function athenaTables(env: Environment): AthenaTableSpec[] {
 /**
  * Where the detector's scheduled run queries the archive: the environment's workgroup and its
  * VPC flow-log tables (transit-gateway tables have other fields), with their partition keys and
- * Regions. Undefined without Athena or without a VPC table: the run then uses Logs Insights.
+ * Regions. Undefined — the run then uses Logs Insights and the engine over the log group — without
+ * Athena or without a VPC table, and also when the environment's own VPC log group is there to
+ * read and Athena would be the wrong engine for it:
+ * - a daily-partitioned table: Athena prunes whole partitions only, so each of a run's ~20 queries
+ *   would read half a day of archive on average (about 30 times what Logs Insights scans for the
+ *   same run, `flowlog-kit cost` shows both); partition by hour (`perHourPartition: true`) to
+ *   run the rules on Athena;
+ * - a VPC scope that logs to CloudWatch but not to S3: its records are not in any table, and the
+ *   Athena run would never see them.
+ * @see https://docs.aws.amazon.com/athena/latest/ug/partitions.html
  */
 export function detectorAthena(env: Environment): DetectorAthenaProps | undefined {
   if (!env.analytics.athena.enabled) return undefined;
   const tables = athenaTables(env).filter((t) => t.format.family === "vpc");
   if (!tables.length) return undefined;
+  // The scopes whose records the Logs Insights path reads: those in the environment's shared VPC
+  // log group (a scope with a detail group of its own repeats records a VPC scope logs already).
   const names = environmentNames(env);
+  const groups = cloudWatchLogGroups(env);
+  const cloudWatchVpc = env.flowLogs.filter((_, i) => groups[i]?.region === env.region && groups[i]?.name === names.logGroup);
+  if (cloudWatchVpc.length > 0 && (tables.some((t) => !t.options.perHourPartition) || cloudWatchVpc.some((s) => !s.destinations.includes("s3")))) return undefined;
   return {
     workgroup: names.athenaWorkgroup,
     database: names.glueDatabase,

@@ -22,8 +22,8 @@ describe("flowlog-kit cost", () => {
     expect(s3[1]!.usdPerMonth).toBeCloseTo(10 * PRICES.compression.s3PlainText * 60 * PRICES.s3StorageUsdPerGbMonth.STANDARD_IA);
     const cw = lines.find((l) => l.item === "storage, 14 days")!;
     expect(cw.gb).toBeCloseTo(10 * 14 * PRICES.compression.cloudWatch);
-    // With an S3 archive and Athena (the default), the detector's queries run on Athena.
-    expect(lines.filter((l) => l.item.startsWith("detector: ")).map((l) => l.destination)).toEqual(["Athena"]);
+    // The default scope logs to CloudWatch and to a daily-partitioned archive: the detector reads the log group (see detectorAthena).
+    expect(lines.filter((l) => l.item.startsWith("detector: ")).map((l) => l.destination)).toEqual(["Logs Insights"]);
   });
 
   it("leaves out destinations the environment does not use, and adds Parquet conversion only for Parquet", () => {
@@ -66,7 +66,7 @@ describe("flowlog-kit cost", () => {
       const scanned = (24 * seconds) / 86400;
       const expected = {
         destination: "Logs Insights",
-        item: `detector: 720 runs x ${plan.length} stats queries (the rules it can express), ${scanned.toFixed(1)} GB scanned (every 60 min, look-back 65 min)`,
+        item: `detector: 720 runs x ${plan.length - 1} stats queries and 1 records query for the engine, ${scanned.toFixed(1)} GB scanned (every 60 min, look-back 65 min)`,
         gb: expect.closeTo(scanned * 720, 6),
         usdPerMonth: expect.closeTo(scanned * 720 * 0.005, 6),
       };
@@ -120,6 +120,21 @@ describe("flowlog-kit cost", () => {
     });
   });
 
+  describe("where the scheduled detector runs its rules", () => {
+    const vpc = { resource: "vpc", id: "vpc-0123456789abcdef0" };
+    const hourly = { fileFormat: "parquet", hiveCompatiblePartitions: true, perHourPartition: true };
+    it("on Athena when every VPC table is partitioned by hour and the log group holds nothing the archive lacks", () => {
+      expect(detectorAthena(env({ flowLogs: [{ ...vpc, destinations: ["cloudwatch", "s3"], s3: hourly }] }))?.tables.map((t) => t.partitionKeys)).toEqual([["year", "month", "day", "hour"]]);
+      expect(detectorAthena(env({ flowLogs: [{ ...vpc, destinations: ["s3"], s3: { fileFormat: "plain-text" } }] }))?.tables).toHaveLength(1);
+    });
+    it("on the log group when a daily table would make each query read half a day, or a CloudWatch scope is missing from the archive", () => {
+      expect(detectorAthena(env({ flowLogs: [{ ...vpc, destinations: ["cloudwatch", "s3"], s3: { fileFormat: "parquet" } }] }))).toBeUndefined();
+      expect(
+        detectorAthena(env({ flowLogs: [{ ...vpc, destinations: ["s3"], s3: hourly }, { resource: "vpc", id: "vpc-0fedcba9876543210", destinations: ["cloudwatch"] }] })),
+      ).toBeUndefined();
+    });
+  });
+
   it("prints the estimate with the price table's date", async () => {
     const r = await runCli("cost", "prod", "--gb-per-day", "25");
     expect(r.code).toBe(0);
@@ -127,7 +142,7 @@ describe("flowlog-kit cost", () => {
     expect(r.out).toMatch(/S3 archive\s+GLACIER_IR, days 90-365/);
     expect(r.out).toMatch(/total\s+\$\d+\.\d\d/);
     expect(r.out).toMatch(/Athena\s+detector: 2880 runs x \d+ queries, \d+\.\d GB scanned \(every 15 min, look-back 20 min\)/);
-    expect(r.out).toMatch(/The scheduled detector runs its rules on Athena \(flow_logs: parquet, hourly\); per run: \d+ queries, .* scanned, .* billed \(10 MB minimum a query\), \$\d\.\d{4}\. The same run on Logs Insights: \d+ stats queries \(the rules it can express\), .* scanned, \$\d\.\d{4}\./);
+    expect(r.out).toMatch(/The scheduled detector runs its rules on Athena \(flow_logs: parquet, hourly\); per run: \d+ queries, .* scanned, .* billed \(10 MB minimum a query\), \$\d\.\d{4}\. The same run on Logs Insights: \d+ stats queries and 1 records query for the engine, .* scanned, \$\d\.\d{4}\./);
     expect(r.out).toContain("Athena assumptions: each query reads its range");
   });
 
