@@ -193,6 +193,9 @@ const MAX_NEW_ROWS = 18;
  */
 const IDLE_RECORDS = 4096;
 
+/** Short windows ready to close before a check closes them (see `Aggregator.close`). */
+const CLOSE_BATCH = 2;
+
 /** Window ids (of each horizon) stay below this so that packed keys stay within 31 bits. */
 const WINDOW_LIMIT = 1 << 14;
 
@@ -743,34 +746,41 @@ export class Aggregator implements RunAggregates {
     const longClosed = new Uint8Array(WINDOW_LIMIT);
     const now = this.stats.analysed;
     this.checkedAt = now;
-    const check = (starts: readonly number[], seconds: number, offset: number, closed: Uint8Array): boolean => {
-      let any = false;
+    const check = (starts: readonly number[], seconds: number, offset: number, closed: Uint8Array, commit: boolean): number => {
+      let ready = 0;
       const n = Math.min(starts.length, WINDOW_LIMIT);
       for (let id = 0; id < n; id++) {
         const k = offset + id;
         const count = touched[at + k]!;
-        // 0 never closed, 1 closed, 2 reached again after it closed (reopened).
-        const was = this.closedAtCheck[k]!;
-        if (count === this.checkedTouches[k] && was === 1) continue;
         if (count !== this.checkedTouches[k]) {
           this.checkedTouches[k] = count;
           this.touchedAt[k] = now;
+          // Reached again after it closed: open again (reopened).
+          if (this.closedAtCheck[k] === 1) this.closedAtCheck[k] = 2;
         }
+        // 0 never closed, 1 closed (and not reached since), 2 reopened.
+        const was = this.closedAtCheck[k]!;
+        if (was === 1) continue;
         // Idle: an eighth as many records read since it was last reached as a short window of it holds, and at least IDLE_RECORDS.
         const idle = now - this.touchedAt[k]! >= Math.max(IDLE_RECORDS, (count * this.windowSeconds) / (8 * seconds));
         if (count > 0 && (all || (idle && starts[id]! + seconds + DELIVERY_LATENESS_SECONDS <= this.watermark))) {
+          ready++;
+          if (!commit) continue;
           if (was !== 0) this.reopened++;
           closed[id] = 1;
           this.closedAtCheck[k] = 1;
-          any = true;
-        } else if (was === 1) {
-          this.closedAtCheck[k] = 2;
         }
       }
-      return any;
+      return ready;
     };
-    const anyShort = check(this.windowStarts, this.windowSeconds, 0, shortClosed);
-    const anyLong = check(this.longStarts, this.longSeconds, WINDOW_LIMIT, longClosed);
+    // Closing scans every table once: windows ready wait until two short ones are (or a long
+    // one, or the end, or half the row budget is held), which halves the scans for one more
+    // window held.
+    const readyShort = check(this.windowStarts, this.windowSeconds, 0, shortClosed, false);
+    const readyLong = check(this.longStarts, this.longSeconds, WINDOW_LIMIT, longClosed, false);
+    if (!all && readyLong === 0 && readyShort < CLOSE_BATCH && !(readyShort > 0 && this.rows * 2 > this.t.rowBudget)) return;
+    const anyShort = check(this.windowStarts, this.windowSeconds, 0, shortClosed, true) > 0;
+    const anyLong = check(this.longStarts, this.longSeconds, WINDOW_LIMIT, longClosed, true) > 0;
     const cutoff = all ? 0xffffffff : this.watermark - this.longSeconds - DELIVERY_LATENESS_SECONDS;
     if (!anyShort && !anyLong && !all) return;
     this.joined = undefined;

@@ -88,10 +88,10 @@ describe("streaming state", () => {
   });
 
   it("judges a window again when records reach it after it closed, and keeps one finding per rule, key and window", () => {
-    // A scan of 30 ports at H0, then 25 minutes of other traffic (the window closes), then the
+    // A scan of 30 ports at H0, then 33 minutes of other traffic (the window closes), then the
     // same 30 ports again, late: the window reopens, is judged again, and the finding stays one.
     const scan = range(30).map((i) => ({ src: "203.0.113.9", dst: "10.0.1.5", dstport: 1000 + i, packets: 1, action: "REJECT" as const, start: H0 }));
-    const later = range(5000).map((i) => ({ src: `10.0.0.${i % 50}`, dst: `198.51.100.${i % 200}`, dstport: 443, packets: 20, bytes: 9000, start: H0 + 300 + Math.floor(i / 4) }));
+    const later = range(8000).map((i) => ({ src: `10.0.0.${i % 50}`, dst: `198.51.100.${i % 200}`, dstport: 443, packets: 20, bytes: 9000, start: H0 + 300 + Math.floor(i / 4) }));
     const engine = engineOver([scan, later, scan], {}, 16);
     const found = engine.finish().findings.filter((f) => f.rule === "port-scan" && f.dst === "10.0.1.5");
     expect(engine.reopenedWindows).toBeGreaterThan(0);
