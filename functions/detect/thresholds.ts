@@ -115,9 +115,10 @@ export interface DetectorThresholds {
   /**
    * Most aggregate rows one run holds at once: memory stays bounded (about 120 bytes a row all
    * told, measured) whatever the input. Rows are released as windows close, so the rows held
-   * follow about 25 minutes of traffic (a window, AWS's 15 minutes of delivery lateness, and
-   * the window being filled): the busy hour of ../shared/bench/gen-busy.py (5 million records,
-   * nearly every one a new pair) holds at most 3.7 million. A flood of distinct flows (spoofed
+   * follow about 30 minutes of traffic (a window, AWS's 15 minutes of delivery lateness, the
+   * window being filled, and one more while two windows wait to close together), and the long
+   * horizon's probes of an hour: the busy hour of ../shared/bench/gen-busy.py (5 million
+   * records, nearly every one a new pair) holds at most 4.4 million. A flood of distinct flows (spoofed
    * sources, a scan of everything) fills it. Past it, records are still read but counted as
    * skipped ("row-budget"), and a "detector-saturated" finding says so. @default 6000000
    */
