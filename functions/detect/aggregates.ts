@@ -212,6 +212,14 @@ const MAX_PART_RECORDS = 1 << 17;
 const REC = 16;
 // Their offsets: integer words, then double indexes relative to the record's first double.
 const R_SRC = 0, R_DST = 1, R_IFACE = 2, R_WIN = 3, R_ACTION = 4, R_DIRECTION = 5, R_SRCPORT = 6, R_DSTPORT = 7, R_PROTOCOL = 8, R_FLAGS = 9;
+/**
+ * R_DIRECTION's word holds flow-direction's code (0 absent, 1 ingress, 2 egress) in its low
+ * byte and, above it, FlowScanner's awsService bits: bit 8 the source is an AWS service's
+ * address, bit 9 the destination is. Packed there, not in a word of their own, because the
+ * record's sixteen words are all taken (a wider record would cost every format a quarter more
+ * buffer traffic for two bits that only version-5 formats log).
+ */
+const R_AWS_SERVICE_SHIFT = 8;
 const D_PACKETS = 5, D_BYTES = 6, D_START = 7;
 /** Ports, protocols and tcp-flags past 2^31 - 1 (never valid) are kept as 2^31 - 1. */
 const int = (v: number) => (v > 0x7fffffff ? 0x7fffffff : v);
@@ -641,7 +649,7 @@ export class Aggregator implements RunAggregates {
     r[o + R_IFACE] = sc.interfaceId;
     r[o + R_WIN] = win;
     r[o + R_ACTION] = sc.action;
-    r[o + R_DIRECTION] = sc.direction;
+    r[o + R_DIRECTION] = sc.direction | (sc.awsService << R_AWS_SERVICE_SHIFT);
     r[o + R_SRCPORT] = int(num[0]!);
     r[o + R_DSTPORT] = int(num[1]!);
     r[o + R_PROTOCOL] = int(num[2]!);

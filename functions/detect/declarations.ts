@@ -14,6 +14,8 @@ import { ADMIN_PORTS, DetectorThresholds, WEB_PORTS } from "./thresholds";
  *   dstaddr. Records of an allowed source (allowedSources), without an address, or whose
  *   log-status is NODATA or SKIPDATA are never counted.
  * - port: the destination port. window: start rounded down to the horizon (a missing start is 0).
+ * - srcAwsService / dstAwsService: pkt-src-aws-service / pkt-dst-aws-service name an AWS
+ *   service (when the format logs them; see FLOW_FACTS for which values do).
  * - inside: in network.cidrs. A flow's interface is its record's interface-id (or, for transit
  *   gateways, tgw-attachment-id); a group's interface is that of its earliest record.
  * - response: the answering side of a connection, never counted as a probe (see FLOW_FACTS).
@@ -40,6 +42,8 @@ export type FlowFact =
   | "dstInside"
   | "srcNatGateway"
   | "dstApprovedResolver"
+  | "srcAwsService"
+  | "dstAwsService"
   | "srcThreat"
   | "dstThreat";
 
@@ -51,12 +55,19 @@ export const FLOW_FACTS: Readonly<Record<FlowFact, string>> = Object.freeze({
     "the answering side of a connection: no destination port; or, unless it is a rejected inbound flow, tcp-flags say so " +
     "(TCP with SYN-ACK: yes; with SYN alone: no); or else the source's port is below the destination's and is a listener " +
     "(it accepted flows to at least min(listenerPeers, 3) distinct peer ports within the same long window, learned from " +
-    "non-rejected flows whose tcp-flags do not decide). Also every flow from or to a load balancer, and every flow from outside to a NAT gateway.",
-  egress: "from inside to outside, not rejected, not marked ingress, and not from a NAT gateway (its clients' own records carry that traffic)",
+    "non-rejected flows whose tcp-flags do not decide). Also every flow from or to a load balancer, every flow from outside to a NAT gateway, " +
+    "and every flow from an AWS service (srcAwsService: its answers, Route 53 health checks).",
+  egress:
+    "from inside to outside, not rejected, not marked ingress, not from a NAT gateway (its clients' own records carry that traffic), " +
+    "and not to an AWS service (dstAwsService: a backup to S3 stays with AWS)",
   srcInside: "the source is in network.cidrs",
   dstInside: "the destination is in network.cidrs",
   srcNatGateway: "the source is in network.natGateways",
   dstApprovedResolver: "the destination is an approved resolver: network.resolvers, the Route 53 Resolver's addresses, or each IPv4 VPC CIDR's base + 2",
+  srcAwsService:
+    "pkt-src-aws-service is logged and names an AWS service: any value but \"-\" and EC2 (EC2 names the ranges of customers' instances, " +
+    "anyone's, an attacker's included; every other value, AMAZON among them, ranges AWS's own services answer on). False when the format lacks the field",
+  dstAwsService: "pkt-dst-aws-service is logged and names an AWS service, as srcAwsService",
   srcThreat: "the source is on a threat-intelligence list",
   dstThreat: "the destination is on a threat-intelligence list",
 });
@@ -376,8 +387,14 @@ export const EXFILTRATION: RuleDeclaration = {
   describe: (d) => `${d.src} sent ${gib(d.n.egressBytes!)} to external address ${d.dst} within ${d.seconds}s.`,
 };
 
-/** Small accepted web flows (80, 443, 8080; at most 4 x c2MaxAverageBytes each) from inside to outside, never a NAT gateway's. */
-const SMALL_WEB: Predicate = and(PROBE, { not: "rejected" }, "srcInside", { not: "dstInside" }, { field: "port", in: [...WEB_PORTS] }, { field: "bytes", atMost: { threshold: "c2MaxAverageBytes", times: 4 } }, { not: "srcNatGateway" });
+/**
+ * Small accepted web flows (80, 443, 8080; at most 4 x c2MaxAverageBytes each) from inside to
+ * outside, never a NAT gateway's nor to an AWS service (its endpoints are many addresses, called
+ * often with small requests). The engine's c2-beaconing reads the same flows.
+ */
+const SMALL_WEB: Predicate = and(
+  PROBE, { not: "rejected" }, "srcInside", { not: "dstInside" }, { field: "port", in: [...WEB_PORTS] }, { field: "bytes", atMost: { threshold: "c2MaxAverageBytes", times: 4 } }, { not: "srcNatGateway" }, { not: "dstAwsService" },
+);
 
 export const C2_FAN_OUT: RuleDeclaration = {
   id: "c2-fan-out",

@@ -1,4 +1,5 @@
 import { DEFAULT_FIELD_NAMES } from "../flowlog/fields";
+import { AWS_SERVICE_NOT_A_SERVICE } from "../flowlog/scanner";
 import { athenaColumn } from "../flowlog/athena";
 import type { LogFormat } from "../flowlog/format";
 import { insightsField, insightsQuery } from "../flowlog/insights";
@@ -152,6 +153,8 @@ function commonTables(o: QueryOptions, seconds: number, withResponse: boolean): 
   // The packet-level address when the format logs it.
   const address = (pkt: string, plain: string) => (fields.has(pkt) ? `coalesce(${text(pkt)}, ${text(plain)})` : text(plain));
   const iface = fields.has("interface-id") ? text("interface-id") : text("tgw-attachment-id");
+  // An AWS service's address (FLOW_FACTS srcAwsService): any value but "-" and EC2; FALSE when not logged.
+  const service = (field: string) => (fields.has(field) ? `coalesce(${text(field)} <> ${literal(AWS_SERVICE_NOT_A_SERVICE)}, FALSE)` : "FALSE");
   const start = `coalesce(${number("start")}, 0)`;
   const status = fields.has("log-status") ? `coalesce(${text("log-status")}, 'OK') = 'OK'` : "TRUE";
   const fieldsSql = [
@@ -168,6 +171,8 @@ function commonTables(o: QueryOptions, seconds: number, withResponse: boolean): 
     `${start} - ${start} % ${o.thresholds.long.windowSeconds} AS long_window`,
     `coalesce(${text("action")} = 'REJECT', FALSE) AS rejected`,
     `${text("flow-direction")} AS direction`,
+    `${service("pkt-src-aws-service")} AS src_aws_service`,
+    `${service("pkt-dst-aws-service")} AS dst_aws_service`,
     // Absent tcp-flags read as the engine's -1: no flag decides.
     `${fields.has("tcp-flags") ? `coalesce(${number("tcp-flags")}, -1)` : "CAST(-1 AS BIGINT)"} AS tcp_flags`,
     `${nonNegative("packets-lost-no-route")} AS lost_no_route`,
@@ -217,7 +222,7 @@ function commonTables(o: QueryOptions, seconds: number, withResponse: boolean): 
     // A listener: a port below its peers' that accepted flows to enough distinct peer ports in the long window.
     const learn = `(port IS NOT NULL AND NOT rejected AND NOT ${flagsDecide} AND srcport IS NOT NULL AND srcport < port)`;
     const answers = (listener: string) =>
-      `(port IS NULL OR src_lb OR dst_lb OR (dst_nat AND NOT src_inside) OR (NOT (rejected AND (direction = 'ingress' OR (direction IS NULL AND NOT src_inside))) AND ` +
+      `(port IS NULL OR src_lb OR dst_lb OR (dst_nat AND NOT src_inside) OR src_aws_service OR (NOT (rejected AND (direction = 'ingress' OR (direction IS NULL AND NOT src_inside))) AND ` +
       `CASE WHEN ${flagsDecide} THEN ${bit(16)} <> 0 ELSE coalesce(srcport < port AND ${listener}, FALSE) END)) AS response`;
     if ((o.listeners ?? (o.dialect === "athena" ? "window" : "join")) === "window") {
       // Window functions over (host, port, long window): at least one distinct peer port is a
@@ -245,11 +250,13 @@ const FACT_SQL: Readonly<Record<FlowFact, string>> = Object.freeze({
   rejected: "rejected",
   inbound: "(direction = 'ingress' OR (direction IS NULL AND NOT src_inside))",
   response: "response",
-  egress: "(src_inside AND NOT dst_inside AND NOT rejected AND coalesce(direction, '') <> 'ingress' AND NOT src_nat)",
+  egress: "(src_inside AND NOT dst_inside AND NOT rejected AND coalesce(direction, '') <> 'ingress' AND NOT src_nat AND NOT dst_aws_service)",
   srcInside: "src_inside",
   dstInside: "dst_inside",
   srcNatGateway: "src_nat",
   dstApprovedResolver: "dst_resolver",
+  srcAwsService: "src_aws_service",
+  dstAwsService: "dst_aws_service",
   srcThreat: "src_threat",
   dstThreat: "dst_threat",
 });
@@ -548,7 +555,9 @@ export function insightsRuleQueries(o: InsightsOptions): InsightsRuleQuery[] {
     dstThreat: member("dst", threats),
   };
   const direction = has("flow-direction") ? `(${name("flow-direction")} != "ingress")` : "(1 = 1)";
-  facts.egress = `(${facts.srcInside} and not ${facts.dstInside} and not ${facts.rejected} and ${direction} and not ${facts.srcNatGateway})`;
+  facts.dstAwsService = has("pkt-dst-aws-service") ? `(${name("pkt-dst-aws-service")} != "-" and ${name("pkt-dst-aws-service")} != "${AWS_SERVICE_NOT_A_SERVICE}")` : "(0 = 1)";
+  const toService = has("pkt-dst-aws-service") ? ` and not ${facts.dstAwsService}` : "";
+  facts.egress = `(${facts.srcInside} and not ${facts.dstInside} and not ${facts.rejected} and ${direction} and not ${facts.srcNatGateway}${toService})`;
   const numbers: Partial<Record<FlowNumber, string>> = {
     protocol: name("protocol"),
     bytes: name("bytes"),

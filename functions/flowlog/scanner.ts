@@ -110,6 +110,8 @@ export const DIRECTION = 6;
 const TEXT = 7;
 /** An address checked but not interned (once a run has stopped interning). */
 const ADDRESS_CHECK = 8;
+/** pkt-src-aws-service or pkt-dst-aws-service: whether the address is an AWS service's (see `awsService`). */
+export const AWS_SERVICE = 9;
 
 /**
  * Where a numeric field lands. The first nine are the ones the WebAssembly ingest loop keeps
@@ -124,6 +126,17 @@ export const LOOP_NUMBERS = 9;
 /** Where the packets-lost-* counts land in `num`: no route, blackhole, MTU exceeded, TTL expired. */
 export const LOST_FIRST = 9;
 const ADDRESS_TARGETS: Record<string, number> = { srcaddr: 0, dstaddr: 1, "pkt-srcaddr": 2, "pkt-dstaddr": 3 };
+/** The bit of FlowScanner.awsService each field sets: 0 the source, 1 the destination. */
+const AWS_SERVICE_TARGETS: Record<string, number> = { "pkt-src-aws-service": 0, "pkt-dst-aws-service": 1 };
+/**
+ * The pkt-*-aws-service value that does not make an address an AWS service's: EC2 names the
+ * ranges AWS rents to its customers' instances (anyone's, an attacker's included), so it says
+ * who hosts the peer, not that the peer is a service. Every other value names ranges AWS's own
+ * services answer on (S3, DYNAMODB, CLOUDFRONT, ROUTE53_HEALTHCHECKS, ...; AMAZON for those
+ * only in AWS's catch-all subset, such as its API endpoints); "-" is none.
+ * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html
+ */
+export const AWS_SERVICE_NOT_A_SERVICE = "EC2";
 
 /**
  * How each field of a format is read: its kind, for numbers and addresses the slot it lands
@@ -151,7 +164,10 @@ export function fieldPlan(format: LogFormat, interning = true, keepTokens = fals
     else if (f.name === "action") kinds[i] = ACTION;
     else if (f.name === "log-status") kinds[i] = STATUS;
     else if (f.name === "flow-direction") kinds[i] = DIRECTION;
-    else if (f.type !== "string") kinds[i] = NUMBER; // validated, not kept
+    else if (f.name in AWS_SERVICE_TARGETS) {
+      kinds[i] = AWS_SERVICE;
+      targets[i] = AWS_SERVICE_TARGETS[f.name]!;
+    } else if (f.type !== "string") kinds[i] = NUMBER; // validated, not kept
     else kinds[i] = keepTokens ? TEXT : SKIP;
   });
   return { kinds, targets, limits };
@@ -206,6 +222,12 @@ export class FlowScanner {
   action = 0;
   status = STATUS_OK;
   direction = 0;
+  /**
+   * Bit 0: the packet-level source is an AWS service's address (pkt-src-aws-service logged, and
+   * neither "-" nor AWS_SERVICE_NOT_A_SERVICE); bit 1: the destination is (pkt-dst-aws-service).
+   * 0 when the format logs neither.
+   */
+  awsService = 0;
   /** Start and end offset of every field of the last line, when `keepTokens` is on. */
   readonly tokens: Int32Array;
   /** Only valid addresses get an id (values.ts): a line with any other is skipped as invalid-value. */
@@ -265,6 +287,7 @@ export class FlowScanner {
     this.action = 0;
     this.status = STATUS_OK;
     this.direction = 0;
+    this.awsService = 0;
     if (this.unreadable) {
       this.lines = skipLines;
       return;
@@ -607,6 +630,7 @@ const ABSENT: Record<number, (t: number) => string[]> = {
   [ACTION]: () => ["sc.action = 0;"],
   [STATUS]: () => [`sc.status = ${STATUS_OK};`],
   [DIRECTION]: () => ["sc.direction = 0;"],
+  [AWS_SERVICE]: (t) => [`sc.awsService &= ${~(1 << t)};`],
 };
 
 /**
@@ -670,6 +694,8 @@ const READ: Record<number, (t: number, limit: number) => string[]> = {
   [ACTION]: () => oneOf("sc.action", ACTIONS, ACTION_ACCEPT),
   [STATUS]: () => oneOf("sc.status", LOG_STATUSES, STATUS_OK),
   [DIRECTION]: () => oneOf("sc.direction", FLOW_DIRECTIONS, DIRECTION_INGRESS),
+  // Any word but EC2 (AWS adds services to the list: a word not known yet is one too).
+  [AWS_SERVICE]: (t) => [toEnd, `if (${fieldIs(AWS_SERVICE_NOT_A_SERVICE)}) sc.awsService &= ${~(1 << t)}; else sc.awsService |= ${1 << t};`],
 };
 
 /**

@@ -91,6 +91,10 @@ const R_PACKETS = 40, R_BYTES = 48, R_START = 56, REC_BYTES = 64;
 const ACTION_REJECT = 2;
 const DIRECTION_INGRESS = 1;
 const DIRECTION_ABSENT = 0;
+// R_DIRECTION's word: the direction's code in its low byte, then whether the source (bit 8) and the destination (bit 9) are AWS services' addresses (aggregates.ts).
+const DIRECTION_CODE = 0xff;
+const SRC_AWS_SERVICE = 0x100;
+const DST_AWS_SERVICE = 0x200;
 
 // Per port: bit 0 sensitive, bit 1 web, bits 3-5 ADMIN_PORTS index + 1, bit 6 a brute-force port, bit 7 a mining-pool port.
 const PORT_SENSITIVE: u8 = 1;
@@ -603,7 +607,9 @@ function add(tables: usize, r: usize): void {
   const df = flagsOf(dst);
   const srcPrivate = (sf & INSIDE) != 0;
   const dstPrivate = (df & INSIDE) != 0;
-  const direction = load<i32>(r, R_DIRECTION);
+  const directionWord = load<i32>(r, R_DIRECTION);
+  const direction = directionWord & DIRECTION_CODE;
+  const dstService = (directionWord & DST_AWS_SERVICE) != 0;
   const inbound = direction == DIRECTION_INGRESS || (direction == DIRECTION_ABSENT && !srcPrivate);
 
   const s = upsert(tables + T_SOURCES * D_BYTES, src, win, 0, SRC_STRIDE);
@@ -626,12 +632,14 @@ function add(tables: usize, r: usize): void {
     store<f64>(ti, load<f64>(ti, INTEL_BYTES * 4) + bytes, INTEL_BYTES * 4);
   }
 
-  // A NAT gateway's records repeat its clients' traffic, which their own records carry.
-  const egress = srcPrivate && !dstPrivate && !rejected && direction != DIRECTION_INGRESS && (sf & NAT) == 0;
+  // A NAT gateway's records repeat its clients' traffic, which their own records carry; data
+  // sent to an AWS service (a backup to S3) stays with AWS.
+  const egress = srcPrivate && !dstPrivate && !rejected && direction != DIRECTION_INGRESS && (sf & NAT) == 0 && !dstService;
   let response = dport < 0 || isResponse(tables, src, srcport, dport, protocol, tcpFlags, rejected, inbound, lwin);
-  // Load-balancer health checks and targets' answers to them, and return traffic to a NAT
-  // gateway from outside, are the network's own traffic, never probes.
-  if (((sf | df) & LOAD_BALANCER) != 0 || ((df & NAT) != 0 && !srcPrivate)) response = true;
+  // Load-balancer health checks and targets' answers to them, return traffic to a NAT gateway
+  // from outside, and flows from AWS services (their answers, Route 53 health checks) are the
+  // network's own traffic, never probes.
+  if (((sf | df) & LOAD_BALANCER) != 0 || ((df & NAT) != 0 && !srcPrivate) || (directionWord & SRC_AWS_SERVICE) != 0) response = true;
   const port = dport < 65536 ? dport : 65535;
 
   if (srcPrivate) hostFlow(src, eni, true, bytes, rejected, load<i32>(hashes + <usize>dst * 4), response ? -1 : port);
@@ -687,7 +695,8 @@ function add(tables: usize, r: usize): void {
         }
         store<i32>(s, load<i32>(s, SRC_LATERAL_PORTS * 4) | (1 << (admin - 1)), SRC_LATERAL_PORTS * 4);
       }
-    } else if ((portFlags & PORT_WEB) != 0 && bytes <= c2SmallBytes && (sf & NAT) == 0) {
+    } else if ((portFlags & PORT_WEB) != 0 && bytes <= c2SmallBytes && (sf & NAT) == 0 && !dstService) {
+      // (AWS services' endpoints are many addresses called often with small requests: neither a fan-out nor a beacon.)
       const pf = load<i32>(p, PW_FLAGS * 4);
       if ((pf & C2_COUNTED) == 0) {
         store<i32>(p, pf | C2_COUNTED, PW_FLAGS * 4);

@@ -29,6 +29,7 @@ const INTERFACE: u8 = 3;
 const ACTION: u8 = 4;
 const STATUS: u8 = 5;
 const DIRECTION: u8 = 6;
+const AWS_SERVICE: u8 = 9;
 
 // Control block words (exported: functions/detect/wasm.ts reads its offsets from here).
 export const C_WIDTH = 0;
@@ -62,6 +63,8 @@ const NODATA: u64 = 0x415441444f4e;
 const SKIPDATA: u64 = 0x4154414450494b53;
 const INGRESS: u64 = 0x73736572676e69;
 const EGRESS: u64 = 0x737365726765;
+/** "EC2": the pkt-*-aws-service word that is no service (FlowScanner's AWS_SERVICE_NOT_A_SERVICE says why). */
+const EC2: u64 = 0x324345;
 
 /** Bytes per buffered record (Aggregator's REC words). */
 const REC_BYTES = 64;
@@ -77,7 +80,11 @@ declare function intern(kind: i32, ptr: usize, len: i32): i32;
 declare function windowId(start: f64): i32;
 
 let control: usize = 0;
-/** Scratch for one line: FlowScanner's num (9 64-bit integers), then addr (4 ints), then interface, action, status, direction. */
+/**
+ * Scratch for one line: FlowScanner's num (9 64-bit integers), then addr (4 ints), then
+ * interface, action, status, direction, and FlowScanner's awsService bits shifted left by 8 (as
+ * the record's direction word carries them).
+ */
 let line: usize = 0;
 
 // Interning caches, one per kind: slots of three 64-bit key words (the field's bytes, zero padded), a value and a used mark.
@@ -261,6 +268,7 @@ export function scan(pos: usize, end: usize): usize {
   store<i32>(l + 92, 0);
   store<i32>(l + 96, 0);
   store<i32>(l + 100, 0);
+  store<i32>(l + 104, 0);
   let read = 0;
   let analysed = 0;
   let nodata = 0;
@@ -316,6 +324,11 @@ export function scan(pos: usize, end: usize): usize {
         store<i32>(l + 72 + <usize>target * 4, id);
       } else if (kind == INTERFACE) {
         store<i32>(l + 88, dash ? -1 : lookup(1, p, len) >> 1);
+      } else if (kind == AWS_SERVICE) {
+        // Any word but EC2 is a service's address (FlowScanner reads it the same way).
+        const w = len <= 8 ? load<u64>(p) & load<u64>(changetype<usize>(KEY_MASKS) + <usize>len * 24) : 0;
+        const bit = 0x100 << target;
+        store<i32>(l + 104, (load<i32>(l + 104) & ~bit) | (!dash && w != EC2 ? bit : 0));
       } else if (kind >= ACTION) {
         // ACTION, STATUS or DIRECTION: the field's bytes as one word (a field of more than 8
         // bytes is none of them). Field bytes are never 0, so equal words mean equal lengths.
@@ -371,7 +384,8 @@ export function scan(pos: usize, end: usize): usize {
     store<i32>(r, load<i32>(l + 88), 8);
     store<i32>(r, win, 12);
     store<i32>(r, load<i32>(l + 92), 16);
-    store<i32>(r, load<i32>(l + 100), 20);
+    // The direction's code, and the awsService bits above it (Aggregator.add packs them alike).
+    store<i32>(r, load<i32>(l + 100) | load<i32>(l + 104), 20);
     store<i32>(r, clamp(load<i64>(l)), 24);
     store<i32>(r, clamp(load<i64>(l, 8)), 28);
     store<i32>(r, clamp(load<i64>(l, 16)), 32);

@@ -251,6 +251,38 @@ describe("the rules' SQL in DuckDB against the engine", () => {
     expect(actual.filter((f) => ["10.0.1.41", "10.0.1.43"].includes(f.src ?? ""))).toEqual([]);
   });
 
+  it("finds the engine's findings when pkt-src-aws-service and pkt-dst-aws-service name AWS services", async () => {
+    const names = ["version", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "action", "log-status", "flow-direction", "pkt-src-aws-service", "pkt-dst-aws-service"];
+    const format = LogFormat.custom(names, "vpc");
+    type V5 = Flow & { direction: "ingress" | "egress"; srcService?: string; dstService?: string };
+    const v5 = (f: V5) => [5, "eni-0aaaaaaaaaaaaaaa1", f.src, f.dst, f.srcport ?? 49152, f.dstport, 6, f.packets ?? 10, f.bytes ?? 840, f.start!, f.start! + 30, f.action ?? "ACCEPT", "OK", f.direction, f.srcService ?? "-", f.dstService ?? "-"].join(" ");
+    const backup = (src: string, dst: string, dstService?: string): V5[] => range(6).map((i) => ({ src, dst, dstport: 443, bytes: 256 * MiB, packets: 180_000, direction: "egress", dstService, start: T0 + i }));
+    const api = (src: string, dstService: string): V5[] => range(60).map((i) => ({ src, dst: `52.94.${i}.10`, dstport: 443, bytes: 900, packets: 6, direction: "egress", dstService, start: T0 + i }));
+    const checks = (src: string, srcService: string): V5[] => range(40).map((i) => ({ src, dst: "10.0.3.7", dstport: 8000 + i, packets: 2, bytes: 120, direction: "ingress", srcService, start: T0 + i }));
+    const sweep = (src: string, srcService: string): V5[] => range(30).map((i) => ({ src, dst: `10.0.4.${i}`, dstport: 3306, packets: 1, action: "REJECT", direction: "ingress", srcService, start: T0 + i }));
+    const flows: V5[] = [
+      // Backups to S3: no exfiltration; twins to an address that is no service, and to an EC2 instance.
+      ...backup("10.0.1.5", "52.216.8.21", "S3"), ...backup("10.0.1.6", "52.216.8.22"), ...backup("10.0.1.7", "3.80.1.7", "EC2"),
+      // Small API calls to 60 AWS endpoints: no c2-fan-out; twin to 60 addresses that are not.
+      ...api("10.0.2.9", "AMAZON"), ...api("10.0.2.10", "-"),
+      // From an AWS service: Route 53 health checks on 40 ports, and a sweep of 30 hosts, are no probes; twins from elsewhere.
+      ...checks("15.177.2.10", "ROUTE53_HEALTHCHECKS"), ...checks("15.177.2.11", "-"),
+      ...sweep("52.95.1.1", "GLOBALACCELERATOR"), ...sweep("52.95.1.2", "EC2"),
+    ];
+    const lines = inStartOrder(flows).map(v5);
+    await load(c, dir, "services", format, lines);
+    const expected = comparable(engineFindings(THRESHOLDS, format, lines));
+    const actual = comparable(await sqlFindings(c, ruleQueries({ dialect: "duckdb", table: "services", thresholds: THRESHOLDS, fields: names })));
+    expect(actual).toEqual(expected);
+    expect(actual.map((f) => `${f.rule} ${f.src}`).sort()).toEqual(["c2-fan-out 10.0.2.10", "exfiltration 10.0.1.6", "exfiltration 10.0.1.7", "port-scan 15.177.2.11", "port-sweep 52.95.1.2"]);
+    // Athena's rendering reads the same columns.
+    const athena = ruleQueries({ dialect: "athena", table: "flows", thresholds: THRESHOLDS, fields: names }).find((q) => q.rule === "exfiltration")!;
+    expect(athena.sql).toContain(`coalesce(NULLIF("pkt_dst_aws_service", '-') <> 'EC2', FALSE) AS dst_aws_service`);
+    // So does Logs Insights' exfiltration query (for a format that logs the field).
+    const insights = insightsRuleQueries({ format, thresholds: THRESHOLDS }).find((q) => q.rule === "exfiltration")!;
+    expect(insights.query).toMatch(/and not \((\S+) != "-" and \1 != "EC2"\)\)/);
+  });
+
   it("finds the engine's findings with listeners counted by window functions (Athena's form), at 2 and 3 listener peers", async () => {
     const flows: Flow[] = inStartOrder([
       // A server answering clients from 443 (a listener), its first answers to two clients only.
