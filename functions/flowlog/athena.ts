@@ -20,11 +20,14 @@ export const athenaColumn = (field: string) => field.replace(/-/g, "_");
 
 /**
  * Table columns, in record order. In plain text every field is read as written; Parquet has
- * typed columns, whose types follow the format's family (transit gateways write `protocol` as
- * INT_64, and a Parquet INT_64 column read as `int` fails the query).
+ * typed columns, and a Parquet INT_64 column read as `int` fails the query. Transit gateways
+ * write `protocol` as INT_64; for VPC flow logs the VPC guide lists INT_32, but Athena's own DDL
+ * for VPC flow logs in Parquet declares `protocol bigint`, and `bigint` reads either width, so
+ * `protocol` is `bigint` in every table.
+ * @see https://docs.aws.amazon.com/athena/latest/ug/vpc-flow-logs-parquet.html
  */
 export function athenaColumns(format: LogFormat): { name: string; type: string }[] {
-  return format.fields.map((f) => ({ name: athenaColumn(f.name), type: HIVE_TYPE[(format.family === "tgw" ? f.tgwType : undefined) ?? f.type] }));
+  return format.fields.map((f) => ({ name: athenaColumn(f.name), type: f.name === "protocol" ? "bigint" : HIVE_TYPE[(format.family === "tgw" ? f.tgwType : undefined) ?? f.type] }));
 }
 
 /**
