@@ -4,8 +4,8 @@ import { LogFormat } from "../functions/flowlog/format";
 import { ConfigError } from "../policies/errors";
 import { PRICES, tiered } from "../policies/prices";
 import { archiveLifecycle } from "../policies/retention";
-import { lookbackSeconds, scheduledQueries } from "../modules/detectors";
-import { athenaTables, cloudWatchLogGroups, detectorAthena, environmentNames } from "../stacks/environment-stack";
+import { DELIVERY_LATENESS_SECONDS, lookbackSeconds, scheduledQueries } from "../modules/detectors";
+import { athenaTables, cloudWatchLogGroups, detectorAggregationSeconds, detectorAthena, environmentNames } from "../stacks/environment-stack";
 import { renderTable } from "./table";
 
 export interface CostLine {
@@ -18,18 +18,15 @@ export interface CostLine {
 
 const DAYS_PER_MONTH = 30;
 const SECONDS_PER_DAY = 86400;
-/** How late flow logs may arrive; the detector's look-back is its period plus this (modules/detectors.ts). */
-const LATE_ARRIVAL_SECONDS = 300;
-
 /**
- * The scheduled detector's runs per month and look-back. A rate schedule runs every period and
- * looks back the period plus five minutes; a cron schedule is counted as hourly, with the
- * detector's look-back for cron (an hour).
+ * The scheduled detector's runs per month and look-back (modules/detectors.ts lookbackSeconds:
+ * the period plus the longest aggregation interval plus five minutes). A cron schedule is counted
+ * as hourly.
  */
-export function detectorRuns(schedule: string): { readonly runsPerMonth: number; readonly lookbackSeconds: number; readonly label: string } {
-  const lookback = lookbackSeconds(schedule);
+export function detectorRuns(schedule: string, aggregationSeconds?: number): { readonly runsPerMonth: number; readonly lookbackSeconds: number; readonly label: string } {
+  const lookback = lookbackSeconds(schedule, aggregationSeconds);
   const rate = /^rate\(/.test(schedule);
-  const period = rate ? lookback - LATE_ARRIVAL_SECONDS : 3600;
+  const period = rate ? lookbackSeconds(schedule, 0) - DELIVERY_LATENESS_SECONDS : 3600;
   const minutes = (s: number) => `${s / 60} min`;
   return { runsPerMonth: (DAYS_PER_MONTH * SECONDS_PER_DAY) / period, lookbackSeconds: lookback, label: rate ? `every ${minutes(period)}, look-back ${minutes(lookback)}` : `cron counted as hourly, look-back ${minutes(lookback)}` };
 }
@@ -73,7 +70,7 @@ function groupFormat(env: Environment): LogFormat {
 export function athenaRunEstimate(env: Environment, gbPerDay: number): AthenaRunEstimate | undefined {
   const athena = detectorAthena(env);
   if (!env.detectors.enabled || !athena) return undefined;
-  const runs = detectorRuns(env.detectors.schedule);
+  const runs = detectorRuns(env.detectors.schedule, detectorAggregationSeconds(env));
   const jobs = scheduledQueries({ athena, thresholds: env.detectors.thresholds, logFormat: groupFormat(env), unmask: env.analytics.maskIpAddresses }, runs.lookbackSeconds);
   const vpcScopes = env.flowLogs.filter((s) => s.s3 && s.logFormat.family === "vpc");
   const specs = athenaTables(env);
@@ -105,7 +102,7 @@ const perRun = (gb: number) => (gb >= 1 ? `${gb.toFixed(1)} GB` : `${(gb * 1024)
  */
 function detectorLines(env: Environment, gbPerDay: number): CostLine[] {
   if (!env.detectors.enabled) return [];
-  const runs = detectorRuns(env.detectors.schedule);
+  const runs = detectorRuns(env.detectors.schedule, detectorAggregationSeconds(env));
   const athena = athenaRunEstimate(env, gbPerDay);
   if (athena) {
     const gb = (athena.billedBytes / 1024 ** 3) * runs.runsPerMonth;
@@ -205,7 +202,7 @@ const cents = (n: number) => `$${n.toFixed(4)}`;
 /** The detector's per-run figures and the assumptions behind them, under the table. */
 function detectorNotes(env: Environment, gbPerDay: number): string[] {
   if (!env.detectors.enabled) return [];
-  const runs = detectorRuns(env.detectors.schedule);
+  const runs = detectorRuns(env.detectors.schedule, detectorAggregationSeconds(env));
   const insights = insightsScansPerRun(env, runs.lookbackSeconds);
   const insightsGb = (gbPerDay * insights.seconds) / SECONDS_PER_DAY;
   const insightsText = `${insights.label}, ${perRun(insightsGb)} scanned, ${cents(insightsGb * PRICES.logsInsightsUsdPerGbScanned)}`;

@@ -43,6 +43,11 @@ export interface DetectorsProps extends AccountContext {
    * @see https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-scheduled-rule-pattern.html
    */
   readonly schedule: string;
+  /**
+   * The longest aggregation interval of the environment's flow logs: records arrive this much
+   * after their start, before delivery. @default 600 (AWS's default)
+   */
+  readonly aggregationSeconds?: number;
   /** Retention of the function's own log group (the environment's CloudWatch class). */
   readonly logRetentionDays: CloudWatchRetentionDays;
   /**
@@ -132,16 +137,24 @@ export function scheduledQueries(props: Pick<DetectorsProps, "athena" | "thresho
 }
 
 /**
- * How far back a scheduled run looks: the schedule's period plus five minutes, because flow logs
- * reach CloudWatch Logs up to about five minutes late. Overlapping runs are harmless: finding
- * ids are deterministic, so Security Hub updates instead of duplicating.
+ * How far back a scheduled run looks: the schedule's period, plus the longest aggregation
+ * interval of the environment's flow logs (a record is written only once its capture window
+ * closes, up to 10 minutes after its `start`), plus five minutes, because flow logs then reach
+ * CloudWatch Logs about five minutes later. So every record lies in the look-back of some run that
+ * starts after it arrived. A cron schedule is taken as hourly. Overlapping runs are harmless:
+ * finding ids are deterministic, so Security Hub updates instead of duplicating.
+ * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html#flow-logs-aggregration-interval
  */
-export function lookbackSeconds(schedule: string): number {
+export function lookbackSeconds(schedule: string, aggregationSeconds = DEFAULT_AGGREGATION_SECONDS): number {
   const m = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(schedule);
-  if (!m) return 3600;
-  const unit = m[2]!.startsWith("minute") ? 60 : m[2]!.startsWith("hour") ? 3600 : 86400;
-  return Number(m[1]) * unit + 300;
+  const unit = m ? (m[2]!.startsWith("minute") ? 60 : m[2]!.startsWith("hour") ? 3600 : 86400) : 3600;
+  return (m ? Number(m[1]) * unit : 3600) + aggregationSeconds + DELIVERY_LATENESS_SECONDS;
 }
+
+/** AWS's maximum aggregation interval when a flow log sets none. */
+export const DEFAULT_AGGREGATION_SECONDS = 600;
+/** How long after its capture window a record typically reaches CloudWatch Logs. */
+export const DELIVERY_LATENESS_SECONDS = 300;
 
 /**
  * Lambda's limit on a function's environment variables, all of them together.
@@ -225,7 +238,7 @@ export class Detectors extends Construct {
         }),
       ),
     });
-    const lookback = lookbackSeconds(props.schedule);
+    const lookback = lookbackSeconds(props.schedule, props.aggregationSeconds);
     const jobs = scheduledQueries(props, lookback);
     this.sizing = detectorSizing({ queries: jobs.length, longestRangeSeconds: Math.max(lookback, ...jobs.map((j) => j.end - j.start)), rowBudget: props.thresholds.rowBudget });
     // A table whose fields are the log group's travels without them: the variables are limited to 4 KB.

@@ -12,7 +12,7 @@ import { DataProtection } from "../modules/data-protection";
 import { InsightsQueries } from "../modules/insights-queries";
 import { ArchiveBucket } from "../modules/archive-bucket";
 import { DeliveryRole } from "../modules/delivery-role";
-import { DetectorAthenaProps, Detectors } from "../modules/detectors";
+import { DEFAULT_AGGREGATION_SECONDS, DetectorAthenaProps, Detectors } from "../modules/detectors";
 import { FlowLogs } from "../modules/flow-logs";
 import { EnvironmentKey } from "../modules/kms-key";
 import { FirehoseSourceRole } from "../modules/firehose-role";
@@ -120,6 +120,11 @@ export function detectorAthena(env: Environment): DetectorAthenaProps | undefine
       return { name: t.name, partitionKeys: layout.partitionKeys, regions, fileFormat: t.options.fileFormat, fields: t.format.names };
     }),
   };
+}
+
+/** The longest aggregation interval among the environment's flow logs (AWS's 600 s where unset): how late a record may be written. */
+export function detectorAggregationSeconds(env: Environment): number {
+  return Math.max(...env.flowLogs.map((s) => s.aggregationSeconds ?? DEFAULT_AGGREGATION_SECONDS), 0);
 }
 
 /** A log group of the environment: its name and Region. */
@@ -342,6 +347,7 @@ export class EnvironmentStack extends TerraformStack {
         topicArn: this.alerting.topic.arn,
         thresholds: env.detectors.thresholds,
         schedule: env.detectors.schedule,
+        aggregationSeconds: detectorAggregationSeconds(env),
         logRetentionDays: env.retention.cloudwatch.days,
         // A bucket in another account cannot be given a notification from this stack: with a
         // central archive the detector runs on its schedule only.

@@ -52,21 +52,23 @@ describe("flowlog-kit cost", () => {
     const vpc = { resource: "vpc", id: "vpc-0123456789abcdef0" };
     const detector = (overrides: Record<string, unknown>, gbPerDay = 24) => estimateCost(env(overrides), gbPerDay, 0).filter((l) => l.item.startsWith("detector"));
 
-    it("runs every period and looks back the period plus five minutes; a cron schedule counts as hourly", () => {
-      expect(detectorRuns("rate(15 minutes)")).toEqual({ runsPerMonth: 2880, lookbackSeconds: 1200, label: "every 15 min, look-back 20 min" });
+    it("runs every period and looks back the period, the aggregation interval and five minutes; a cron schedule counts as hourly", () => {
+      expect(detectorRuns("rate(15 minutes)")).toEqual({ runsPerMonth: 2880, lookbackSeconds: 1800, label: "every 15 min, look-back 30 min" });
+      // The period, the longest aggregation interval (10 minutes unless every flow log sets 1) and five minutes of delivery.
+      expect(detectorRuns("rate(15 minutes)", 60)).toEqual({ runsPerMonth: 2880, lookbackSeconds: 1260, label: "every 15 min, look-back 21 min" });
       expect(detectorRuns("rate(1 hour)").runsPerMonth).toBe(720);
-      expect(detectorRuns("cron(0/15 * * * ? *)")).toEqual({ runsPerMonth: 720, lookbackSeconds: 3600, label: "cron counted as hourly, look-back 60 min" });
+      expect(detectorRuns("cron(0/15 * * * ? *)")).toEqual({ runsPerMonth: 720, lookbackSeconds: 4500, label: "cron counted as hourly, look-back 75 min" });
     });
 
     it("scans on Logs Insights, per query, what CloudWatch ingested in its range, when the environment has no Athena table", () => {
       const cwOnly = env({ flowLogs: [{ ...vpc, destinations: ["cloudwatch"] }], detectors: { schedule: "rate(1 hour)" } });
-      const plan = scheduledQueries({ thresholds: cwOnly.detectors.thresholds, logFormat: LogFormat.DEFAULT }, 3900);
+      const plan = scheduledQueries({ thresholds: cwOnly.detectors.thresholds, logFormat: LogFormat.DEFAULT }, 4500);
       expect(plan.length).toBeGreaterThan(0);
       const seconds = plan.reduce((n, j) => n + (j.end - j.start), 0);
       const scanned = (24 * seconds) / 86400;
       const expected = {
         destination: "Logs Insights",
-        item: `detector: 720 runs x ${plan.length - 1} stats queries and 1 records query for the engine, ${scanned.toFixed(1)} GB scanned (every 60 min, look-back 65 min)`,
+        item: `detector: 720 runs x ${plan.length - 1} stats queries and 1 records query for the engine, ${scanned.toFixed(1)} GB scanned (every 60 min, look-back 75 min)`,
         gb: expect.closeTo(scanned * 720, 6),
         usdPerMonth: expect.closeTo(scanned * 720 * 0.005, 6),
       };
@@ -91,12 +93,12 @@ describe("flowlog-kit cost", () => {
         // Hour-long rules read the last whole hour and on instead of the look-back.
         const perQuery = (seconds: number) => (seconds / 3600) * 0.12 * 1024 ** 3;
         const e = layout({ fileFormat: "plain-text" });
-        const plan = scheduledQueries({ athena: detectorAthena(e), thresholds: e.detectors.thresholds, logFormat: LogFormat.DEFAULT }, 1200);
+        const plan = scheduledQueries({ athena: detectorAthena(e), thresholds: e.detectors.thresholds, logFormat: LogFormat.DEFAULT }, 1800);
         const short = plan.filter((j) => j.query.horizonSeconds === 300).length;
         const long = plan.filter((j) => j.query.horizonSeconds === 3600).length;
         expect(short + long).toBe(daily.queries);
-        expect(hourly.scannedBytes).toBeCloseTo(short * perQuery(1800 + 1800) + long * perQuery(3600 + 1800), -3);
-        expect(daily.scannedBytes).toBeCloseTo(short * perQuery(1800 + 43200) + long * perQuery(3600 + 43200), -3);
+        expect(hourly.scannedBytes).toBeCloseTo(short * perQuery(2400 + 1800) + long * perQuery(3600 + 1800), -3);
+        expect(daily.scannedBytes).toBeCloseTo(short * perQuery(2400 + 43200) + long * perQuery(3600 + 43200), -3);
       });
 
       it("reads Parquet by column: less than the same records in text", () => {
@@ -110,7 +112,7 @@ describe("flowlog-kit cost", () => {
         const e = layout({ fileFormat: "parquet", hiveCompatiblePartitions: true, perHourPartition: true });
         const run = athenaRunEstimate(e, 24)!;
         expect(estimateCost(e, 24, 0).filter((l) => l.destination === "Athena")).toEqual([
-          { destination: "Athena", item: `detector: 2880 runs x ${run.queries} queries, ${(run.scannedBytes / 1024 ** 3).toFixed(1)} GB scanned (every 15 min, look-back 20 min)`, gb: expect.closeTo((run.billedBytes / 1024 ** 3) * 2880, 6), usdPerMonth: expect.closeTo(run.usd * 2880, 6) },
+          { destination: "Athena", item: `detector: 2880 runs x ${run.queries} queries, ${(run.scannedBytes / 1024 ** 3).toFixed(1)} GB scanned (every 15 min, look-back 30 min)`, gb: expect.closeTo((run.billedBytes / 1024 ** 3) * 2880, 6), usdPerMonth: expect.closeTo(run.usd * 2880, 6) },
         ]);
       });
     });
@@ -141,7 +143,7 @@ describe("flowlog-kit cost", () => {
     expect(r.out).toContain("prod: 25 GB/day of flow logs, monthly estimate (USD, us-east-1 list prices as of 2025-01, policies/prices.ts)");
     expect(r.out).toMatch(/S3 archive\s+GLACIER_IR, days 90-365/);
     expect(r.out).toMatch(/total\s+\$\d+\.\d\d/);
-    expect(r.out).toMatch(/Athena\s+detector: 2880 runs x \d+ queries, \d+\.\d GB scanned \(every 15 min, look-back 20 min\)/);
+    expect(r.out).toMatch(/Athena\s+detector: 2880 runs x \d+ queries, \d+\.\d GB scanned \(every 15 min, look-back 30 min\)/);
     expect(r.out).toMatch(/The scheduled detector runs its rules on Athena \(flow_logs: parquet, hourly\); per run: \d+ queries, .* scanned, .* billed \(10 MB minimum a query\), \$\d\.\d{4}\. The same run on Logs Insights: \d+ stats queries and 1 records query for the engine, .* scanned, \$\d\.\d{4}\./);
     expect(r.out).toContain("Athena assumptions: each query reads its range");
   });

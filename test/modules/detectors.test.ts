@@ -40,7 +40,7 @@ describe("Detectors", () => {
     expect(fn).toMatchObject({ function_name: "flowlogs-dev-detector", runtime: "nodejs22.x", architectures: ["arm64"], handler: "index.handler", timeout: 300, memory_size: 1920 });
     expect(fn.filename).toMatch(/^assets\/.+\/detector\.zip$/);
     const vars = (fn.environment as { variables: Record<string, string> }).variables;
-    expect(vars).toMatchObject({ FLOWLOG_ENVIRONMENT: "dev", FLOWLOG_ACCOUNT: "123456789012", FLOWLOG_LOG_GROUP: "/flowlog-kit/dev/vpc-flow-logs", FLOWLOG_FORMAT: "default", FLOWLOG_LOOKBACK_SECONDS: "1200" });
+    expect(vars).toMatchObject({ FLOWLOG_ENVIRONMENT: "dev", FLOWLOG_ACCOUNT: "123456789012", FLOWLOG_LOG_GROUP: "/flowlog-kit/dev/vpc-flow-logs", FLOWLOG_FORMAT: "default", FLOWLOG_LOOKBACK_SECONDS: "1800" });
     expect(JSON.parse(vars.FLOWLOG_THRESHOLDS!).portScanPortsPerHost).toBe(12);
     expect(fn.dead_letter_config).toEqual({ target_arn: expect.stringMatching(/aws_sqs_queue\./) });
   });
@@ -141,9 +141,11 @@ describe("Lambda bundle", () => {
   });
 
   it("looks back one schedule period plus five minutes of delivery delay", () => {
-    expect(lookbackSeconds("rate(15 minutes)")).toBe(1200);
-    expect(lookbackSeconds("rate(1 hour)")).toBe(3900);
-    expect(lookbackSeconds("cron(0/15 * * * ? *)")).toBe(3600);
+    // The period, the longest aggregation interval (AWS's 10 minutes by default) and five minutes of delivery to CloudWatch Logs.
+    expect(lookbackSeconds("rate(15 minutes)")).toBe(1800);
+    expect(lookbackSeconds("rate(15 minutes)", 60)).toBe(1260);
+    expect(lookbackSeconds("rate(1 hour)")).toBe(4500);
+    expect(lookbackSeconds("cron(0/15 * * * ? *)")).toBe(4500);
   });
 });
 
