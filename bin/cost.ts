@@ -213,7 +213,7 @@ function detectorNotes(env: Environment, gbPerDay: number): string[] {
   const gbOf = (b: number) => perRun(b / 1024 ** 3);
   return [
     `The scheduled detector runs its rules on Athena (${athena.layouts.join("; ")}); per run: ${athena.queries} queries, ${gbOf(athena.scannedBytes)} scanned, ${gbOf(athena.billedBytes)} billed (10 MB minimum a query), ${cents(athena.usd)}. The same run on Logs Insights: ${insightsText}.`,
-    "Athena assumptions: each query reads its range (the look-back and 10 minutes for the archive's lateness, or 1 hour for hour-long rules) plus half a partition on average (an hour, or 12 hours with daily partitions); Parquet reads only the columns a query names, each an equal share of the file; the volume is spread evenly over the VPC scopes in S3.",
+    "Athena assumptions: each query reads its range (the look-back and 10 minutes for the archive's lateness, or 1 hour for hour-long rules) plus half a partition on average (30 minutes with hourly partitions, 12 hours with daily ones); Parquet reads only the columns a query names, each an equal share of the file; the volume is spread evenly over the VPC scopes in S3.",
   ];
 }
 const gb = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));
