@@ -8,6 +8,7 @@ import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
+import { LambdaFunctionEventInvokeConfig } from "@cdktf/provider-aws/lib/lambda-function-event-invoke-config";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { S3BucketNotification } from "@cdktf/provider-aws/lib/s3-bucket-notification";
 import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
@@ -278,6 +279,17 @@ export class Detectors extends Construct {
       deadLetterConfig: { targetArn: this.deadLetterQueue.arn },
       environment: { variables },
       dependsOn: [logs],
+    });
+
+    // Asynchronous invocations (the schedule, archive objects, a run's own continuation) are not
+    // retried: Lambda would run a failed scheduled event again with a new end (every query billed
+    // again, SNS published again) and a failed continuation would hand over a second chain. A
+    // failed invocation goes to the dead-letter queue and the Errors alarm at once; the next
+    // scheduled run's overlapping look-back covers the same records again.
+    // @see https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+    new LambdaFunctionEventInvokeConfig(this, "AsyncInvokeConfig", {
+      functionName: this.function.functionName,
+      maximumRetryAttempts: 0,
     });
 
     const rule = new CloudwatchEventRule(this, "Schedule", {

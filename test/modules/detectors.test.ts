@@ -34,6 +34,10 @@ const one = (r: Record<string, R>, type: string) => {
 describe("Detectors", () => {
   const r = synth(true);
 
+  it("never has Lambda retry a failed asynchronous invocation: a retried schedule would bill every query again and a retried continuation would fork", () => {
+    expect(one(r, "aws_lambda_function_event_invoke_config")).toMatchObject({ function_name: expect.stringMatching(/^\$\{aws_lambda_function\.\w+\.function_name\}$/), maximum_retry_attempts: 0 });
+  });
+
   it("deploys an arm64 Node.js 22 function with its settings in the environment", () => {
     const fn = one(r, "aws_lambda_function");
     // 192 MB of runtime plus the default row budget (6,000,000 rows at 300 bytes), rounded up to 64 MB.

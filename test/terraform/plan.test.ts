@@ -60,11 +60,11 @@ if (skip) {
 
   it.each([
     // The findings topic has its own policy (aws_sns_topic_policy).
-    ["dev", 55],
+    ["dev", 56],
     // stg and prod: a detail log group with its saved queries for the scope inside a logged VPC.
-    ["stg", 67],
+    ["stg", 68],
     // prod also has QuickSight: a data source, two data sets and a dashboard.
-    ["prod", 83],
+    ["prod", 84],
   ] as const)("%s validates and plans offline with no credentials, without a warning: %i resources to add", (name, count) => {
     const dir = stackDir(outdir, `flowlogs-${name}`);
     // terraform plan validates the configuration against the provider schema first, so one run
