@@ -231,6 +231,8 @@ interface JobOutcome {
   readonly stats?: ParseStats;
   /** The engine path's ranges still at the row cap after splitting: records were left out. */
   readonly truncated?: readonly { readonly start: number; readonly end: number }[];
+  /** What went wrong in a query that still gave findings (they are delivered, then the run fails with this). */
+  readonly problem?: string;
 }
 
 const sent = <T>(deps: DetectorDeps, label: string, call: () => Promise<T>) => withRetry(deps, label, call, deps.settings.retry);
@@ -312,12 +314,15 @@ async function runInsights(deps: DetectorDeps, job: QueryJob): Promise<JobOutcom
     const r = await sent(deps, `Logs Insights GetQueryResults ${queryId}`, () => logs.send(new GetQueryResultsCommand({ queryId })));
     if (r.status === "Complete") {
       const rows = (r.results ?? []).map((fields) => Object.fromEntries(fields.filter((f) => f.field !== undefined && !f.field.startsWith("@ptr")).map((f) => [f.field!, f.value ?? ""])));
+      // Rows past thresholds beyond the cap are lost: the run delivers the rows it has and then fails, never only logs it.
+      let problem: string | undefined;
       if (rows.length >= INSIGHTS_MAX_ROWS) {
         deps.log("Logs Insights result hit its row cap: more rows past thresholds than one query returns", { queryId, rule: job.query.rule, rows: rows.length });
+        problem = `Logs Insights query ${queryId} (${job.query.rule}) on ${logGroupName} returned ${rows.length} rows, its cap: groups past thresholds beyond them were left out. Raise the rule's thresholds in detectors.thresholds, or shorten the schedule.`;
       }
       const recordsScanned = r.statistics?.recordsScanned ?? 0;
       if (recordsScanned === 0) deps.log("no flow-log records in the queried range", { queryId, rule: job.query.rule, logGroupName, start: job.start, end: job.end });
-      return { findings: deps.settings.renderer!.findings(job.query, rows), bytesScanned: r.statistics?.bytesScanned ?? 0, recordsScanned };
+      return { findings: deps.settings.renderer!.findings(job.query, rows), bytesScanned: r.statistics?.bytesScanned ?? 0, recordsScanned, ...(problem ? { problem } : {}) };
     }
     if (r.status === "Failed" || r.status === "Cancelled" || r.status === "Timeout" || r.status === "Unknown") {
       deps.log("Logs Insights query did not complete", { queryId, rule: job.query.rule, status: r.status });
@@ -427,6 +432,7 @@ export async function detectScheduled(deps: DetectorDeps, lookbackSeconds: numbe
         bytesScanned += out.bytesScanned;
         if (out.stats) records = out.stats;
         truncated.push(...(out.truncated ?? []));
+        if (out.problem) failures.push(out.problem);
       } catch (err) {
         failures.push((err as Error).message);
       }

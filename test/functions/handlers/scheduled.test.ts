@@ -357,6 +357,15 @@ describe("scheduled run on Logs Insights (no Athena)", () => {
     expect(athena.commandCalls(StartQueryExecutionCommand)).toHaveLength(0);
   });
 
+  it("delivers a stats query's rows when it hits Logs Insights' 10,000-row cap, then fails the run naming the query: rows beyond the cap are lost", async () => {
+    const rows = Array.from({ length: 10_000 }, (_, i) => statsRow({ src: `203.0.${i >> 8}.${i & 255}`, dst: "10.0.1.5", window: String(END - 600), ports: "31" }));
+    serveInsights({ stats: () => rows });
+    await expect(handle(scheduled, deps({ athena: undefined }), 1200)).rejects.toThrow(
+      `Logs Insights query s1 (port-scan) on ${LOG_GROUP} returned 10000 rows, its cap: groups past thresholds beyond them were left out. Raise the rule's thresholds in detectors.thresholds, or shorten the schedule.`,
+    );
+    expect(hub.commandCalls(BatchImportFindingsCommand).reduce((n, c) => n + c.args[0].input.Findings!.length, 0)).toBe(10_000);
+  });
+
   it("logs which rules run as stats queries and which on the engine, and drops only finding rules no engine rule also reports", async () => {
     serveInsights();
     const d = deps({ athena: undefined, renderer: { ...renderer, rules: ["port-scan", "c2-fan-out"], engineOnly: ["anomaly"] } });
