@@ -96,7 +96,8 @@ export function athenaTables(env: Environment): AthenaTableSpec[] {
  *   same run, `flowlog-kit cost` shows both); partition by hour (`perHourPartition: true`) to
  *   run the rules on Athena;
  * - a VPC scope that logs to CloudWatch but not to S3: its records are not in any table, and the
- *   Athena run would never see them.
+ *   Athena run would never see them;
+ * - a subnet or interface scope archived inside an archived VPC: its records would be counted twice.
  * @see https://docs.aws.amazon.com/athena/latest/ug/partitions.html
  */
 export function detectorAthena(env: Environment): DetectorAthenaProps | undefined {
@@ -109,6 +110,11 @@ export function detectorAthena(env: Environment): DetectorAthenaProps | undefine
   const groups = cloudWatchLogGroups(env);
   const cloudWatchVpc = env.flowLogs.filter((_, i) => groups[i]?.region === env.region && groups[i]?.name === names.logGroup);
   if (cloudWatchVpc.length > 0 && (tables.some((t) => !t.options.perHourPartition) || cloudWatchVpc.some((s) => !s.destinations.includes("s3")))) return undefined;
+  // A subnet or interface scope inside a VPC that is archived too writes its records under the
+  // same prefix as the VPC's, so one table would count that traffic twice (bytes, packets and
+  // flows: false exfiltration and floods). The log group keeps them apart (a detail group).
+  const archivedVpcs = new Set(env.flowLogs.filter((s) => s.resource === "vpc" && s.destinations.includes("s3")).map((s) => `${s.region} ${s.id}`));
+  if (env.flowLogs.some((s) => s.resource !== "vpc" && s.vpc !== undefined && s.destinations.includes("s3") && archivedVpcs.has(`${s.region} ${s.vpc}`))) return undefined;
   return {
     workgroup: names.athenaWorkgroup,
     database: names.glueDatabase,

@@ -129,10 +129,14 @@ describe("flowlog-kit cost", () => {
       expect(detectorAthena(env({ flowLogs: [{ ...vpc, destinations: ["cloudwatch", "s3"], s3: hourly }] }))?.tables.map((t) => t.partitionKeys)).toEqual([["year", "month", "day", "hour"]]);
       expect(detectorAthena(env({ flowLogs: [{ ...vpc, destinations: ["s3"], s3: { fileFormat: "plain-text" } }] }))?.tables).toHaveLength(1);
     });
-    it("on the log group when a daily table would make each query read half a day, or a CloudWatch scope is missing from the archive", () => {
+    it("on the log group when a daily table would make each query read half a day, a CloudWatch scope is missing from the archive, or a scope inside an archived VPC is archived twice", () => {
       expect(detectorAthena(env({ flowLogs: [{ ...vpc, destinations: ["cloudwatch", "s3"], s3: { fileFormat: "parquet" } }] }))).toBeUndefined();
       expect(
         detectorAthena(env({ flowLogs: [{ ...vpc, destinations: ["s3"], s3: hourly }, { resource: "vpc", id: "vpc-0fedcba9876543210", destinations: ["cloudwatch"] }] })),
+      ).toBeUndefined();
+      // An interface of the archived VPC archived as well: one table would count its traffic twice.
+      expect(
+        detectorAthena(env({ flowLogs: [{ ...vpc, destinations: ["s3"], s3: hourly }, { resource: "eni", id: "eni-0123456789abcdef0", vpc: vpc.id, destinations: ["s3"], s3: hourly }] })),
       ).toBeUndefined();
     });
   });
