@@ -547,6 +547,31 @@ export function evidenceOf(d: RuleDeclaration, n: Readonly<Record<string, number
   return Object.fromEntries(Object.entries(d.evidence).map(([name, x]) => [name, termValue(x, n, t)]));
 }
 
+/** A group's rule id: the declaration's, or by the group's port (brute force). */
+export function ruleOf(d: RuleDeclaration, port: number | undefined): RuleId {
+  return typeof d.rule === "string" ? d.rule : d.rule.byPort[port!] ?? d.rule.otherwise;
+}
+
+/**
+ * The endpoints a group's finding names, in this order: its keys; the destination (and port)
+ * of its `first` measure where namesFirst applies; the fixed protocol.
+ */
+export function endpointsOf(d: RuleDeclaration, x: Described, t: DetectorThresholds): { src?: string; dst?: string; port?: number; protocol?: number } {
+  const out: { src?: string; dst?: string; port?: number; protocol?: number } = {};
+  if (x.src !== undefined) out.src = x.src;
+  if (x.dst !== undefined) out.dst = x.dst;
+  if (x.port !== undefined) out.port = x.port;
+  if (x.protocol !== undefined) out.protocol = x.protocol;
+  const named = d.namesFirst;
+  if (named && (named.when === undefined || conditionHolds(named.when, x.n, t))) {
+    const m = d.measures[named.measure]!;
+    const first = x.values[named.measure]!;
+    if ("first" in m) m.first.forEach((k, i) => (k === "port" ? (out.port = Number(first[i])) : (out.dst = String(first[i]))));
+  }
+  if (d.fixed?.protocol !== undefined) out.protocol = d.fixed.protocol;
+  return out;
+}
+
 /** Every windowed rule, in the order the engine reports them before sorting. */
 export const DECLARATIONS: readonly RuleDeclaration[] = Object.freeze([
   PORT_SCAN_PER_HOST, PORT_SCAN_ACROSS_HOSTS, SENSITIVE_PORT_SCAN, PORT_SWEEP, BRUTE_FORCE, EXFILTRATION, C2_FAN_OUT, LATERAL_MOVEMENT, REJECTED_SPIKE,

@@ -1,4 +1,10 @@
 import { BRUTE, DST, HOST, INTEL, LOSS, PROTO, PW, RunAggregates, sketchCount, SRC, SWEEP } from "./aggregates";
+import {
+  BRUTE_FORCE, C2_FAN_OUT, Condition, CRYPTO_MINING, Described, DISTRIBUTED_SCAN, DNS_UNAPPROVED_RESOLVER, endpointsOf, evidenceOf, EXFILTRATION,
+  INBOUND_FLOOD, LATERAL_MOVEMENT, OUTBOUND_FLOOD, PORT_SCAN_ACROSS_HOSTS, PORT_SCAN_PER_HOST, PORT_SWEEP, REJECTED_SPIKE, RuleDeclaration, ruleOf,
+  SENSITIVE_PORT_SCAN, severityOf, Term, termValue, TGW_PACKET_LOSS, THREAT_INTEL, UNUSUAL_PROTOCOL,
+} from "./declarations";
+import { DetectorError } from "./errors";
 import { finding, Finding } from "./findings";
 import { IsolationForest } from "./isolation-forest";
 import { ADMIN_PORTS, DetectorThresholds } from "./thresholds";
@@ -9,10 +15,10 @@ import { ADMIN_PORTS, DetectorThresholds } from "./thresholds";
  * it dropped shows as packets-lost-* counts instead. (A VPC record written without its action,
  * "-" or a format that leaves it out, reads the same way.) So such a record is never "rejected",
  * and per rule:
- * - port-scan, sensitive-port-scan, ssh/rdp-brute-force, unusual-protocol, anomaly: the action
+ * - port-scan, sensitive-port-scan, brute-force, unusual-protocol, anomaly: the action
  *   plays no part; the record counts as any other.
- * - port-sweep: a probe is a rejected flow or one of at most 3 packets; without an action, only
- *   the second.
+ * - port-sweep: a probe is a rejected flow, one of at most 3 packets or a TCP SYN alone
+ *   (PROBE_SIZED); without an action, only the last two.
  * - exfiltration, c2-fan-out, c2-beaconing, lateral-movement: these count traffic that got
  *   through (not rejected), and a transit-gateway record is traffic that crossed the hub:
  *   counted, as an ACCEPT is. Crossing VPCs or accounts over a transit gateway is exactly where
@@ -32,49 +38,140 @@ import { ADMIN_PORTS, DetectorThresholds } from "./thresholds";
  */
 export type Rule = (run: RunAggregates, t: DetectorThresholds) => Finding[];
 
-const windowOf = (run: RunAggregates, w: number) => ({ start: run.windowStart(w), end: run.windowStart(w) + run.windowSeconds });
-/** A long-horizon finding says so in its evidence (which also keeps its id apart from the short window starting at the same time). */
-const horizonOf = (run: RunAggregates): Record<string, number> => (run.horizon.name === "long" ? { horizonSeconds: run.windowSeconds } : {});
 const gib = (n: number) => `${(n / 1024 ** 3).toFixed(2)} GiB`;
+
+/*
+ * The windowed rules run their declarations (declarations.ts). Each binds its declaration's
+ * measures to the columns of the engine table that holds them (aggregates.ts lays the tables
+ * out), plus those computed from a row (a source's place, a port list); the declaration
+ * decides, grades, gives the evidence and words the finding.
+ */
+
+/** Where a measure lies in a row: an offset of the row's i32 view, or of its f64 view (a double; in i32 units, as the tables' constants are). */
+type Column = { readonly i32: number } | { readonly f64: number };
+
+/** A function of one table row: its base and the table's two views. */
+type RowFn<T> = (r: number, i32: Int32Array, f64: Float64Array) => T;
+
+/** A declaration bound to an engine table. */
+export interface BoundDeclaration {
+  /** The declaration's condition (HAVING) over a row: conditionHolds on the row's measures. */
+  readonly holds: RowFn<boolean>;
+  /** The row's measures held in columns, by the declaration's names. */
+  readonly measures: RowFn<Record<string, number>>;
+}
+
+/** Conditions compiled, by their code: the same function for every check, so its call in each rule's loop stays monomorphic and optimised. */
+const compiled = new Map<string, RowFn<boolean>>();
+
+/**
+ * Binds a declaration to a table's columns, the measures not in `columns` being `computed` by
+ * the rule from the row. The condition is compiled to code reading the columns, thresholds as
+ * constants: tables hold millions of rows, few pass, and interpreting the condition for each
+ * (conditionHolds on an object filled per row) made the rules three times slower. Its
+ * arithmetic is conditionHolds's, term for term.
+ */
+export function bindDeclaration(d: RuleDeclaration, t: DetectorThresholds, columns: Readonly<Record<string, Column>>, computed: readonly string[] = []): BoundDeclaration {
+  const numeric = Object.entries(d.measures).filter(([, m]) => !("first" in m) && !("list" in m)).map(([name]) => name);
+  const unbound = numeric.filter((name) => columns[name] === undefined && !computed.includes(name));
+  if (unbound.length > 0) {
+    throw new DetectorError(`detector: rule ${d.id}: measures without a column in the engine's table (got ${unbound.join(", ")}). Bind each to its column, or compute it, in rules.ts.`);
+  }
+  const read = (name: string): string => {
+    const c = columns[name];
+    if (c === undefined) throw new DetectorError(`detector: rule ${d.id}: its condition reads ${name}, a measure computed per row, not held in a column (got columns ${Object.keys(columns).join(", ") || "none"}). Hold it in the engine's table.`);
+    return "i32" in c ? `i32[r + ${c.i32}]` : `f64[(r + ${c.f64}) >> 1]`;
+  };
+  const term = (x: Term): string => {
+    if (typeof x === "string") return read(x);
+    if (typeof x === "number") return `(${x})`;
+    if ("threshold" in x) return `(${termValue(x, {}, t)})`;
+    if ("sum" in x) return `(${["0", ...x.sum.map(term)].join(" + ")})`;
+    if ("times" in x) return `(${term(x.times[0])} * ${term(x.times[1])})`;
+    return `Math.round(${term(x.roundedRatio[0])} / ${term(x.roundedRatio[1])})`;
+  };
+  const condition = (c: Condition): string => {
+    if ("always" in c) return "true";
+    if ("all" in c) return `(${["true", ...c.all.map(condition)].join(" && ")})`;
+    if ("any" in c) return `(${["false", ...c.any.map(condition)].join(" || ")})`;
+    if ("atLeast" in c) return `${term(c.atLeast[0])} >= ${term(c.atLeast[1])}`;
+    if ("above" in c) return `${term(c.above[0])} > ${term(c.above[1])}`;
+    return `${term(c.atMost[0])} <= ${term(c.atMost[1])}`;
+  };
+  const code = `"use strict";\nreturn ${condition(d.having)};`;
+  let holds = compiled.get(code);
+  if (holds === undefined) {
+    holds = new Function("r", "i32", "f64", code) as RowFn<boolean>;
+    compiled.set(code, holds);
+  }
+  const bound = Object.entries(columns);
+  return {
+    holds,
+    measures: (r, i32, f64) => Object.fromEntries(bound.map(([name, c]) => [name, "i32" in c ? i32[r + c.i32]! : f64[(r + c.f64) >> 1]!])),
+  };
+}
+
+/**
+ * A group that holds its declaration's condition: its keys as names, where it was recorded, its
+ * window (an id of the run's horizon), and the declaration's `first` and `list` measures when it
+ * has them.
+ */
+interface Group {
+  readonly src?: string;
+  readonly dst?: string;
+  readonly port?: number;
+  readonly protocol?: number;
+  readonly interfaceId: string | undefined;
+  readonly window: number;
+  readonly values?: Readonly<Record<string, readonly (string | number)[]>>;
+}
+
+/**
+ * The finding a declaration makes of a group, from its measures (`m`, by the declaration's
+ * names): rule id, severity, evidence, endpoints and description are the declaration's, as
+ * findingsFromRows (sql.ts) makes them of the SQL's rows. A long-horizon finding says so in its
+ * evidence (which also keeps its id apart from the short window starting at the same time).
+ */
+function declared(run: RunAggregates, d: RuleDeclaration, m: Readonly<Record<string, number>>, t: DetectorThresholds, g: Group): Finding {
+  const evidence = evidenceOf(d, m, t);
+  if (run.horizon.name === "long") evidence.horizonSeconds = run.windowSeconds;
+  const described: Described = {
+    src: g.src, dst: g.dst, port: g.port, protocol: g.protocol, interfaceId: g.interfaceId,
+    n: { ...m, ...evidence }, values: g.values ?? {}, seconds: run.windowSeconds, threatList: (a) => run.context.threatList(a),
+  };
+  const start = run.windowStart(g.window);
+  return finding({
+    rule: ruleOf(d, g.port), severity: severityOf(d, m, t), ...endpointsOf(d, described, t), interfaceId: g.interfaceId,
+    window: { start, end: start + run.windowSeconds },
+    evidence, description: d.describe(described),
+  });
+}
 
 export const portScan: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
-  const pw = run.pairWindows;
-  pw.each((r, i32) => {
-    const count = i32[r + PW.PORTS]!;
-    if (count < t.portScanPortsPerHost) return;
-    const src = n.address(i32[r + PW.SRC]!);
-    const dst = n.address(i32[r + PW.DST]!);
-    out.push(finding({
-      rule: "port-scan", severity: "MEDIUM", src, dst, interfaceId: n.interfaceId(i32[r + PW.IFACE]!), window: windowOf(run, i32[r + PW.WINDOW]!),
-      evidence: { distinctPorts: count, ...horizonOf(run) },
-      description: `${src} probed ${count} distinct ports on ${dst} within ${run.windowSeconds}s.`,
+  const perHost = bindDeclaration(PORT_SCAN_PER_HOST, t, { distinctPorts: { i32: PW.PORTS } });
+  run.pairWindows.each((r, i32, f64) => {
+    if (!perHost.holds(r, i32, f64)) return;
+    out.push(declared(run, PORT_SCAN_PER_HOST, perHost.measures(r, i32, f64), t, {
+      src: n.address(i32[r + PW.SRC]!), dst: n.address(i32[r + PW.DST]!), interfaceId: n.interfaceId(i32[r + PW.IFACE]!), window: i32[r + PW.WINDOW]!,
     }));
   });
-  const st = run.sources;
-  st.each((r, i32) => {
-    const ports = i32[r + SRC.PORTS]!;
-    const sensitive = i32[r + SRC.SENSITIVE]!;
-    if (ports < t.portScanPortsAcrossHosts && sensitive < t.sensitivePortsProbed) return;
+  // One (source, window) row holds the measures of both rules.
+  const acrossHosts = bindDeclaration(PORT_SCAN_ACROSS_HOSTS, t, { distinctPorts: { i32: SRC.PORTS }, flows: { i32: SRC.FLOWS } });
+  const sensitive = bindDeclaration(SENSITIVE_PORT_SCAN, t, { sensitivePorts: { i32: SRC.SENSITIVE }, rejected: { i32: SRC.REJECTED } });
+  run.sources.each((r, i32, f64) => {
+    const scan = acrossHosts.holds(r, i32, f64);
+    const probe = sensitive.holds(r, i32, f64);
+    if (!scan && !probe) return;
     const srcId = i32[r + SRC.SRC]!;
-    const win = i32[r + SRC.WINDOW]!;
-    const src = n.address(srcId);
-    const common = { src, interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: windowOf(run, win) };
-    if (ports >= t.portScanPortsAcrossHosts) {
-      out.push(finding({
-        rule: "port-scan", severity: "MEDIUM", ...common,
-        evidence: { distinctPorts: ports, flows: i32[r + SRC.FLOWS]!, ...horizonOf(run) },
-        description: `${src} probed ${ports} distinct ports across hosts within ${run.windowSeconds}s.`,
-      }));
-    }
-    if (sensitive >= t.sensitivePortsProbed) {
-      const probed = t.sensitivePorts.filter((p) => run.sweeps.has(srcId, p, win)).sort((a, b) => a - b);
-      out.push(finding({
-        rule: "sensitive-port-scan", severity: "MEDIUM", ...common,
-        evidence: { sensitivePorts: sensitive, rejected: i32[r + SRC.REJECTED]!, ...horizonOf(run) },
-        description: `${src} probed sensitive ports ${probed.join(", ")} within ${run.windowSeconds}s.`,
-      }));
+    const window = i32[r + SRC.WINDOW]!;
+    const group = { src: n.address(srcId), interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window };
+    if (scan) out.push(declared(run, PORT_SCAN_ACROSS_HOSTS, acrossHosts.measures(r, i32, f64), t, group));
+    if (probe) {
+      // The sweep table's (source, port, window) rows name the sensitive ports probed.
+      const probed = t.sensitivePorts.filter((p) => run.sweeps.has(srcId, p, window)).sort((a, b) => a - b);
+      out.push(declared(run, SENSITIVE_PORT_SCAN, sensitive.measures(r, i32, f64), t, { ...group, values: { probed } }));
     }
   });
   return out;
@@ -83,19 +180,11 @@ export const portScan: Rule = (run, t) => {
 export const portSweep: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
-  const sw = run.sweeps;
-  sw.each((r, i32) => {
-    const hosts = i32[r + SWEEP.HOSTS]!;
-    const flows = i32[r + SWEEP.FLOWS]!;
-    const probes = i32[r + SWEEP.PROBES]!;
-    // Health checks and load balancers reach many hosts too, with full connections: a sweep is mostly probes.
-    if (hosts < t.portSweepHosts || probes * 2 < flows) return;
-    const src = n.address(i32[r + SWEEP.SRC]!);
-    const port = i32[r + SWEEP.PORT]!;
-    out.push(finding({
-      rule: "port-sweep", severity: "MEDIUM", src, port, interfaceId: n.interfaceId(i32[r + SWEEP.IFACE]!), window: windowOf(run, i32[r + SWEEP.WINDOW]!),
-      evidence: { distinctHosts: hosts, probes, flows, ...horizonOf(run) },
-      description: `${src} probed port ${port} on ${hosts} hosts within ${run.windowSeconds}s.`,
+  const sweep = bindDeclaration(PORT_SWEEP, t, { distinctHosts: { i32: SWEEP.HOSTS }, probes: { i32: SWEEP.PROBES }, flows: { i32: SWEEP.FLOWS } });
+  run.sweeps.each((r, i32, f64) => {
+    if (!sweep.holds(r, i32, f64)) return;
+    out.push(declared(run, PORT_SWEEP, sweep.measures(r, i32, f64), t, {
+      src: n.address(i32[r + SWEEP.SRC]!), port: i32[r + SWEEP.PORT]!, interfaceId: n.interfaceId(i32[r + SWEEP.IFACE]!), window: i32[r + SWEEP.WINDOW]!,
     }));
   });
   return out;
@@ -104,30 +193,17 @@ export const portSweep: Rule = (run, t) => {
 export const bruteForce: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
-  const bf = run.bruteForce;
-  bf.each((r, i32) => {
-    const attempts = i32[r + BRUTE.ATTEMPTS]!;
-    if (attempts < t.bruteForceAttempts) return;
+  const brute = bindDeclaration(BRUTE_FORCE, t, { attempts: { i32: BRUTE.ATTEMPTS }, synOnly: { i32: BRUTE.SYN_ONLY } }, ["sourceInside"]);
+  run.bruteForce.each((r, i32, f64) => {
+    if (!brute.holds(r, i32, f64)) return;
     const src = n.address(i32[r + BRUTE.SRC]!);
-    const dst = n.address(i32[r + BRUTE.DST]!);
     const key = i32[r + BRUTE.KEY]!;
-    const port = key & 0xffff;
-    const service = BRUTE_SERVICES[port];
-    const inside = run.context.isInside(src);
-    out.push(finding({
-      rule: port === 22 ? "ssh-brute-force" : port === 3389 ? "rdp-brute-force" : "brute-force",
-      // From inside the VPC it means a compromised host is already attacking its neighbours.
-      severity: inside ? "HIGH" : "MEDIUM",
-      src, dst, port, protocol: 6, interfaceId: n.interfaceId(i32[r + BRUTE.IFACE]!), window: windowOf(run, key >>> 16),
-      evidence: { attempts, synOnly: i32[r + BRUTE.SYN_ONLY]!, sourceInside: inside ? 1 : 0, ...horizonOf(run) },
-      description: `${attempts} short ${service ?? `port ${port}`} connections from ${src} to ${dst}${service ? ` port ${port}` : ""} within ${run.windowSeconds}s${inside ? " (source inside the VPC)" : ""}.`,
+    out.push(declared(run, BRUTE_FORCE, { ...brute.measures(r, i32, f64), sourceInside: run.context.isInside(src) ? 1 : 0 }, t, {
+      src, dst: n.address(i32[r + BRUTE.DST]!), port: key & 0xffff, interfaceId: n.interfaceId(i32[r + BRUTE.IFACE]!), window: key >>> 16,
     }));
   });
   return out;
 };
-
-/** Names of the usual login ports, for descriptions. */
-const BRUTE_SERVICES: Readonly<Record<number, string>> = Object.freeze({ 22: "SSH", 3389: "RDP", 5985: "WinRM (HTTP)", 5986: "WinRM (HTTPS)", 23: "Telnet", 21: "FTP" });
 
 /**
  * Many sources, one internal target, many ports: each source stays under the port-scan
@@ -137,52 +213,34 @@ const BRUTE_SERVICES: Readonly<Record<number, string>> = Object.freeze({ 22: "SS
 export const distributedScan: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
-  run.destinations.each((r, i32) => {
-    const sources = i32[r + DST.SOURCES]!;
-    const ports = i32[r + DST.PORTS]!;
-    if (sources < t.distributedScanSources || ports < t.distributedScanPorts) return;
-    const dst = n.address(i32[r + DST.DST]!);
-    out.push(finding({
-      rule: "distributed-scan", severity: "MEDIUM", dst, interfaceId: n.interfaceId(i32[r + DST.IFACE]!), window: windowOf(run, i32[r + DST.WINDOW]!),
-      evidence: { sources, distinctPorts: ports },
-      description: `${sources} sources together probed ${ports} distinct ports on ${dst} within ${run.windowSeconds}s.`,
-    }));
+  const scan = bindDeclaration(DISTRIBUTED_SCAN, t, { sources: { i32: DST.SOURCES }, distinctPorts: { i32: DST.PORTS } });
+  run.destinations.each((r, i32, f64) => {
+    if (!scan.holds(r, i32, f64)) return;
+    out.push(declared(run, DISTRIBUTED_SCAN, scan.measures(r, i32, f64), t, { dst: n.address(i32[r + DST.DST]!), interfaceId: n.interfaceId(i32[r + DST.IFACE]!), window: i32[r + DST.WINDOW]! }));
   });
   return out;
 };
 
-/** Flows or packets to one internal host past the thresholds, all sources together (a flood of spoofed sources included). */
+/** Flows or packets to one internal host, all sources together (a flood of spoofed sources included). */
 export const inboundFlood: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
+  const flood = bindDeclaration(INBOUND_FLOOD, t, { flows: { i32: DST.FLOWS }, packets: { f64: DST.PACKETS }, sources: { i32: DST.SOURCES } });
   run.destinations.each((r, i32, f64) => {
-    const flows = i32[r + DST.FLOWS]!;
-    const packets = f64[(r + DST.PACKETS) >> 1]!;
-    if (flows < t.inboundFloodFlows && packets < t.inboundFloodPackets) return;
-    const dst = n.address(i32[r + DST.DST]!);
-    out.push(finding({
-      rule: "inbound-flood", severity: "HIGH", dst, interfaceId: n.interfaceId(i32[r + DST.IFACE]!), window: windowOf(run, i32[r + DST.WINDOW]!),
-      evidence: { flows, packets, sources: i32[r + DST.SOURCES]! },
-      description: `${dst} received ${flows} flows and ${packets} packets within ${run.windowSeconds}s.`,
-    }));
+    if (!flood.holds(r, i32, f64)) return;
+    out.push(declared(run, INBOUND_FLOOD, flood.measures(r, i32, f64), t, { dst: n.address(i32[r + DST.DST]!), interfaceId: n.interfaceId(i32[r + DST.IFACE]!), window: i32[r + DST.WINDOW]! }));
   });
   return out;
 };
 
-/** Flows or packets from one internal host to external addresses past the thresholds (never a NAT gateway: its clients' records carry theirs). */
+/** Flows or packets from one internal host to external addresses (never a NAT gateway: its clients' records carry theirs). */
 export const outboundFlood: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
+  const flood = bindDeclaration(OUTBOUND_FLOOD, t, { flows: { i32: SRC.OUT_FLOWS }, packets: { f64: SRC.OUT_PACKETS } });
   run.sources.each((r, i32, f64) => {
-    const flows = i32[r + SRC.OUT_FLOWS]!;
-    const packets = f64[(r + SRC.OUT_PACKETS) >> 1]!;
-    if (flows < t.outboundFloodFlows && packets < t.outboundFloodPackets) return;
-    const src = n.address(i32[r + SRC.SRC]!);
-    out.push(finding({
-      rule: "outbound-flood", severity: "HIGH", src, interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: windowOf(run, i32[r + SRC.WINDOW]!),
-      evidence: { flows, packets },
-      description: `${src} opened ${flows} flows with ${packets} packets to external addresses within ${run.windowSeconds}s.`,
-    }));
+    if (!flood.holds(r, i32, f64)) return;
+    out.push(declared(run, OUTBOUND_FLOOD, flood.measures(r, i32, f64), t, { src: n.address(i32[r + SRC.SRC]!), interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: i32[r + SRC.WINDOW]! }));
   });
   return out;
 };
@@ -191,57 +249,126 @@ export const outboundFlood: Rule = (run, t) => {
 export const dnsUnapproved: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
-  run.sources.each((r, i32) => {
-    const flows = i32[r + SRC.DNS_FLOWS]!;
-    if (flows === 0 || flows < t.dnsUnapprovedFlows) return;
-    const src = n.address(i32[r + SRC.SRC]!);
-    const resolvers = i32[r + SRC.DNS_SERVERS]!;
-    const first = n.address(i32[r + SRC.DNS_DST]! - 1);
-    out.push(finding({
-      rule: "dns-unapproved-resolver", severity: "MEDIUM", src, dst: resolvers === 1 ? first : undefined, interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: windowOf(run, i32[r + SRC.WINDOW]!),
-      evidence: { flows, resolvers },
-      description: `${src} sent ${flows} DNS flows to ${resolvers === 1 ? `the unapproved resolver ${first}` : `${resolvers} unapproved resolvers (${first} first)`} within ${run.windowSeconds}s. Approve it in network.resolvers if it is yours.`,
+  const dns = bindDeclaration(DNS_UNAPPROVED_RESOLVER, t, { flows: { i32: SRC.DNS_FLOWS }, resolvers: { i32: SRC.DNS_SERVERS } });
+  run.sources.each((r, i32, f64) => {
+    if (!dns.holds(r, i32, f64)) return;
+    out.push(declared(run, DNS_UNAPPROVED_RESOLVER, dns.measures(r, i32, f64), t, {
+      src: n.address(i32[r + SRC.SRC]!), interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: i32[r + SRC.WINDOW]!,
+      values: { first: [n.address(i32[r + SRC.DNS_DST]! - 1)] },
     }));
   });
   return out;
 };
 
-/** Accepted flows from an internal host to an external mining-pool port (MINING_POOL_PORTS). */
+/** Accepted flows from an internal host to an external mining-pool port (miningPorts). */
 export const cryptoMining: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
-  run.sources.each((r, i32) => {
-    const flows = i32[r + SRC.MINING_FLOWS]!;
-    if (flows === 0 || flows < t.miningFlows) return;
-    const src = n.address(i32[r + SRC.SRC]!);
-    const dst = n.address(i32[r + SRC.MINING_DST]! - 1);
-    const port = i32[r + SRC.MINING_PORT]!;
-    out.push(finding({
-      rule: "crypto-mining", severity: "MEDIUM", src, dst, port, interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: windowOf(run, i32[r + SRC.WINDOW]!),
-      evidence: { flows },
-      description: `${src} made ${flows} accepted connections to mining-pool ports (first ${dst}:${port}) within ${run.windowSeconds}s.`,
+  const mining = bindDeclaration(CRYPTO_MINING, t, { flows: { i32: SRC.MINING_FLOWS } });
+  run.sources.each((r, i32, f64) => {
+    if (!mining.holds(r, i32, f64)) return;
+    out.push(declared(run, CRYPTO_MINING, mining.measures(r, i32, f64), t, {
+      src: n.address(i32[r + SRC.SRC]!), interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: i32[r + SRC.WINDOW]!,
+      values: { first: [n.address(i32[r + SRC.MINING_DST]! - 1), i32[r + SRC.MINING_PORT]!] },
     }));
   });
   return out;
 };
 
 /** Flows with an end on a configured threat list: HIGH; LOW when every flow was rejected (the contact was blocked). */
-export const threatIntel: Rule = (run) => {
+export const threatIntel: Rule = (run, t) => {
   const n = run.names;
   const out: Finding[] = [];
+  const intel = bindDeclaration(THREAT_INTEL, t, { flows: { i32: INTEL.FLOWS }, accepted: { i32: INTEL.ACCEPTED }, bytes: { f64: INTEL.BYTES } });
   run.intel.each((r, i32, f64) => {
-    const src = n.address(i32[r + INTEL.SRC]!);
-    const dst = n.address(i32[r + INTEL.DST]!);
-    const flows = i32[r + INTEL.FLOWS]!;
-    const accepted = i32[r + INTEL.ACCEPTED]!;
-    const srcList = run.context.threatList(src);
-    const dstList = run.context.threatList(dst);
-    const listed = [srcList !== undefined ? `${src} (list ${srcList})` : "", dstList !== undefined ? `${dst} (list ${dstList})` : ""].filter((x) => x !== "");
-    out.push(finding({
-      rule: "threat-intel", severity: accepted > 0 ? "HIGH" : "LOW", src, dst, interfaceId: n.interfaceId(i32[r + INTEL.IFACE]!), window: windowOf(run, i32[r + INTEL.WINDOW]!),
-      evidence: { flows, accepted, bytes: f64[(r + INTEL.BYTES) >> 1]! },
-      description: `${flows} flows (${accepted} accepted) between ${src} and ${dst} within ${run.windowSeconds}s; on a threat list: ${listed.join(", ")}.`,
+    if (!intel.holds(r, i32, f64)) return;
+    out.push(declared(run, THREAT_INTEL, intel.measures(r, i32, f64), t, {
+      src: n.address(i32[r + INTEL.SRC]!), dst: n.address(i32[r + INTEL.DST]!), interfaceId: n.interfaceId(i32[r + INTEL.IFACE]!), window: i32[r + INTEL.WINDOW]!,
     }));
+  });
+  return out;
+};
+
+export const exfiltration: Rule = (run, t) => {
+  const n = run.names;
+  const out: Finding[] = [];
+  const exfil = bindDeclaration(EXFILTRATION, t, { egressBytes: { f64: PW.EGRESS } });
+  run.pairWindows.each((r, i32, f64) => {
+    if (!exfil.holds(r, i32, f64)) return;
+    out.push(declared(run, EXFILTRATION, exfil.measures(r, i32, f64), t, {
+      src: n.address(i32[r + PW.SRC]!), dst: n.address(i32[r + PW.DST]!), interfaceId: n.interfaceId(i32[r + PW.IFACE]!), window: i32[r + PW.WINDOW]!,
+    }));
+  });
+  return out;
+};
+
+export const c2FanOut: Rule = (run, t) => {
+  const n = run.names;
+  const out: Finding[] = [];
+  const c2 = bindDeclaration(C2_FAN_OUT, t, { externalDestinations: { i32: SRC.C2_DESTINATIONS }, flows: { i32: SRC.C2_FLOWS }, bytes: { f64: SRC.C2_BYTES } });
+  run.sources.each((r, i32, f64) => {
+    if (!c2.holds(r, i32, f64)) return;
+    out.push(declared(run, C2_FAN_OUT, c2.measures(r, i32, f64), t, { src: n.address(i32[r + SRC.SRC]!), interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: i32[r + SRC.WINDOW]! }));
+  });
+  return out;
+};
+
+export const lateralMovement: Rule = (run, t) => {
+  const n = run.names;
+  const out: Finding[] = [];
+  const lateral = bindDeclaration(LATERAL_MOVEMENT, t, { internalHosts: { i32: SRC.LATERAL_HOSTS } }, ["adminPorts"]);
+  run.sources.each((r, i32, f64) => {
+    if (!lateral.holds(r, i32, f64)) return;
+    // Bit i of the row's mask: ADMIN_PORTS[i] was used.
+    const mask = i32[r + SRC.LATERAL_PORTS]!;
+    const ports = ADMIN_PORTS.filter((_, i) => (mask & (1 << i)) !== 0).sort((a, b) => a - b);
+    out.push(declared(run, LATERAL_MOVEMENT, { ...lateral.measures(r, i32, f64), adminPorts: ports.length }, t, {
+      src: n.address(i32[r + SRC.SRC]!), interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: i32[r + SRC.WINDOW]!, values: { ports },
+    }));
+  });
+  return out;
+};
+
+export const rejectedSpike: Rule = (run, t) => {
+  const n = run.names;
+  const out: Finding[] = [];
+  const spike = bindDeclaration(REJECTED_SPIKE, t, { rejected: { i32: SRC.REJECTED }, flows: { i32: SRC.FLOWS } });
+  run.sources.each((r, i32, f64) => {
+    if (!spike.holds(r, i32, f64)) return;
+    out.push(declared(run, REJECTED_SPIKE, spike.measures(r, i32, f64), t, { src: n.address(i32[r + SRC.SRC]!), interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: i32[r + SRC.WINDOW]! }));
+  });
+  return out;
+};
+
+export const unusualProtocol: Rule = (run, t) => {
+  const n = run.names;
+  const out: Finding[] = [];
+  const unusual = bindDeclaration(UNUSUAL_PROTOCOL, t, { flows: { i32: PROTO.FLOWS }, bytes: { f64: PROTO.BYTES } });
+  run.protocols.each((r, i32, f64) => {
+    if (!unusual.holds(r, i32, f64)) return;
+    const key = i32[r + PROTO.KEY]!;
+    out.push(declared(run, UNUSUAL_PROTOCOL, unusual.measures(r, i32, f64), t, {
+      src: n.address(i32[r + PROTO.SRC]!), dst: n.address(i32[r + PROTO.DST]!), protocol: key & 255, interfaceId: n.interfaceId(i32[r + PROTO.IFACE]!), window: key >> 8,
+    }));
+  });
+  return out;
+};
+
+/**
+ * Packets a transit-gateway attachment dropped in a window (packets-lost-*): no route or a
+ * blackhole route for the destination (a route that went missing, or traffic to addresses
+ * nothing should reach, as a scan of unrouted space sends), packets larger than the
+ * attachment's MTU, or TTLs run out (a routing loop).
+ */
+export const tgwPacketLoss: Rule = (run, t) => {
+  const n = run.names;
+  const out: Finding[] = [];
+  const loss = bindDeclaration(TGW_PACKET_LOSS, t, {
+    flows: { i32: LOSS.FLOWS }, noRoute: { f64: LOSS.NO_ROUTE }, blackhole: { f64: LOSS.BLACKHOLE }, mtuExceeded: { f64: LOSS.MTU_EXCEEDED }, ttlExpired: { f64: LOSS.TTL_EXPIRED },
+  });
+  run.packetLoss.each((r, i32, f64) => {
+    if (!loss.holds(r, i32, f64)) return;
+    out.push(declared(run, TGW_PACKET_LOSS, loss.measures(r, i32, f64), t, { interfaceId: n.interfaceId(i32[r + LOSS.ATTACHMENT]! - 1), window: i32[r + LOSS.WINDOW]! }));
   });
   return out;
 };
@@ -259,100 +386,6 @@ export const skippedRecords: Rule = (run) => {
       `${skipped} SKIPDATA record${skipped === 1 ? "" : "s"}: AWS skipped flows it could not capture during those aggregation intervals, so these findings cover less than the traffic. ` +
       "Repeated, it means an interface past flow-log capacity: check the log-gap alarm.",
   })];
-};
-
-export const exfiltration: Rule = (run, t) => {
-  const n = run.names;
-  const out: Finding[] = [];
-  const pw = run.pairWindows;
-  pw.each((r, i32, f64) => {
-    const egressBytes = f64[(r + PW.EGRESS) >> 1]!;
-    if (egressBytes < t.exfiltrationBytes) return;
-    const src = n.address(i32[r + PW.SRC]!);
-    const dst = n.address(i32[r + PW.DST]!);
-    out.push(finding({
-      rule: "exfiltration", severity: egressBytes >= 10 * t.exfiltrationBytes ? "CRITICAL" : "HIGH",
-      src, dst, interfaceId: n.interfaceId(i32[r + PW.IFACE]!), window: windowOf(run, i32[r + PW.WINDOW]!),
-      evidence: { egressBytes },
-      description: `${src} sent ${gib(egressBytes)} to external address ${dst} within ${run.windowSeconds}s.`,
-    }));
-  });
-  return out;
-};
-
-export const c2FanOut: Rule = (run, t) => {
-  const n = run.names;
-  const out: Finding[] = [];
-  const st = run.sources;
-  st.each((r, i32, f64) => {
-    const dsts = i32[r + SRC.C2_DESTINATIONS]!;
-    const flows = i32[r + SRC.C2_FLOWS]!;
-    if (dsts < t.c2Destinations || flows === 0) return;
-    const avg = f64[(r + SRC.C2_BYTES) >> 1]! / flows;
-    if (avg > t.c2MaxAverageBytes) return;
-    const src = n.address(i32[r + SRC.SRC]!);
-    out.push(finding({
-      rule: "c2-fan-out", severity: "HIGH", src, interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: windowOf(run, i32[r + SRC.WINDOW]!),
-      evidence: { externalDestinations: dsts, flows, averageBytes: Math.round(avg) },
-      description: `${src} reached ${dsts} external web destinations with small flows (${Math.round(avg)} bytes on average) within ${run.windowSeconds}s.`,
-    }));
-  });
-  return out;
-};
-
-export const lateralMovement: Rule = (run, t) => {
-  const n = run.names;
-  const out: Finding[] = [];
-  const st = run.sources;
-  st.each((r, i32) => {
-    const hosts = i32[r + SRC.LATERAL_HOSTS]!;
-    if (hosts < t.lateralHosts) return;
-    const mask = i32[r + SRC.LATERAL_PORTS]!;
-    const ports = ADMIN_PORTS.filter((_, i) => (mask & (1 << i)) !== 0).sort((a, b) => a - b);
-    const src = n.address(i32[r + SRC.SRC]!);
-    out.push(finding({
-      rule: "lateral-movement", severity: "HIGH", src, interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: windowOf(run, i32[r + SRC.WINDOW]!),
-      evidence: { internalHosts: hosts, adminPorts: ports.length },
-      description: `${src} connected to ${hosts} internal hosts on admin ports ${ports.join(", ")} within ${run.windowSeconds}s.`,
-    }));
-  });
-  return out;
-};
-
-export const rejectedSpike: Rule = (run, t) => {
-  const n = run.names;
-  const out: Finding[] = [];
-  const st = run.sources;
-  st.each((r, i32) => {
-    const rejected = i32[r + SRC.REJECTED]!;
-    if (rejected < t.rejectedFlows) return;
-    const src = n.address(i32[r + SRC.SRC]!);
-    out.push(finding({
-      rule: "rejected-spike", severity: "LOW", src, interfaceId: n.interfaceId(i32[r + SRC.IFACE]!), window: windowOf(run, i32[r + SRC.WINDOW]!),
-      evidence: { rejected, flows: i32[r + SRC.FLOWS]! },
-      description: `${rejected} rejected flows from ${src} within ${run.windowSeconds}s.`,
-    }));
-  });
-  return out;
-};
-
-export const unusualProtocol: Rule = (run) => {
-  const n = run.names;
-  const out: Finding[] = [];
-  const pr = run.protocols;
-  pr.each((r, i32, f64) => {
-    const src = n.address(i32[r + PROTO.SRC]!);
-    const dst = n.address(i32[r + PROTO.DST]!);
-    const key = i32[r + PROTO.KEY]!;
-    const protocol = key & 255;
-    const flows = i32[r + PROTO.FLOWS]!;
-    out.push(finding({
-      rule: "unusual-protocol", severity: "LOW", src, dst, protocol, interfaceId: n.interfaceId(i32[r + PROTO.IFACE]!), window: windowOf(run, key >> 8),
-      evidence: { flows, bytes: f64[(r + PROTO.BYTES) >> 1]! },
-      description: `${flows} flows of IP protocol ${protocol} from ${src} to ${dst} within ${run.windowSeconds}s.`,
-    }));
-  });
-  return out;
 };
 
 /**
@@ -464,35 +497,6 @@ export const anomalies: Rule = (run, t) => {
 /** Addresses in a fixed order (by their text): what the forest's sample follows. */
 const compareAddresses = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/**
- * Packets a transit-gateway attachment dropped in a window (packets-lost-*): no route or a
- * blackhole route for the destination (a route that went missing, or traffic to addresses
- * nothing should reach, as a scan of unrouted space sends), packets larger than the
- * attachment's MTU, or TTLs run out (a routing loop).
- */
-export const tgwPacketLoss: Rule = (run, t) => {
-  const n = run.names;
-  const out: Finding[] = [];
-  run.packetLoss.each((r, i32, f64) => {
-    const noRoute = f64[(r + LOSS.NO_ROUTE) >> 1]!;
-    const blackhole = f64[(r + LOSS.BLACKHOLE) >> 1]!;
-    const mtuExceeded = f64[(r + LOSS.MTU_EXCEEDED) >> 1]!;
-    const ttlExpired = f64[(r + LOSS.TTL_EXPIRED) >> 1]!;
-    const lost = noRoute + blackhole + mtuExceeded + ttlExpired;
-    if (lost < t.tgwPacketsLost) return;
-    const attachment = n.interfaceId(i32[r + LOSS.ATTACHMENT]! - 1);
-    const flows = i32[r + LOSS.FLOWS]!;
-    const reasons = ([["no route", noRoute], ["blackhole route", blackhole], ["MTU exceeded", mtuExceeded], ["TTL expired", ttlExpired]] as const)
-      .filter(([, count]) => count > 0)
-      .map(([why, count]) => `${why} ${count}`);
-    out.push(finding({
-      rule: "tgw-packet-loss", severity: lost >= 10 * t.tgwPacketsLost ? "MEDIUM" : "LOW", interfaceId: attachment, window: windowOf(run, i32[r + LOSS.WINDOW]!),
-      evidence: { packetsLost: lost, noRoute, blackhole, mtuExceeded, ttlExpired, flows },
-      description: `The transit gateway dropped ${lost} packets of ${flows} flow${flows === 1 ? "" : "s"} on ${attachment === undefined ? "an attachment the records do not name" : `attachment ${attachment}`} within ${run.windowSeconds}s (${reasons.join(", ")}).`,
-    }));
-  });
-  return out;
-};
 
 /** The run stopped analysing when its row budget ran out: say so, with how much was left unread. */
 export const saturation: Rule = (run, t) => {
