@@ -129,12 +129,17 @@ export function detectorSizing(o: { readonly queries: number; readonly longestRa
   return { memoryMb, timeoutSeconds, queries: o.queries, concurrency, queryTimeoutMs: queryTimeoutSeconds * 1000 };
 }
 
+/** A run's end one second before an hour boundary: its horizon-aligned ranges are the longest a run has. */
+export const LONGEST_RANGES_END = 1_800_003_599;
+
 /** The queries of one scheduled run, as the function will plan them (its renderer, its tables). */
-export function scheduledQueries(props: Pick<DetectorsProps, "athena" | "thresholds" | "logFormat" | "unmask">, lookback: number): ReturnType<typeof planJobs> {
+export function scheduledQueries(props: Pick<DetectorsProps, "athena" | "thresholds" | "logFormat" | "unmask">, lookback: number, end = 1_800_000_000): ReturnType<typeof planJobs> {
   const renderer = RENDERER;
   const athena: AthenaSettings | undefined = props.athena && { workgroup: props.athena.workgroup, database: props.athena.database, tables: props.athena.tables };
-  // Any end: the plan's shape (rules, horizons, tables, ranges' lengths) does not depend on it.
-  return planJobs(renderer, { end: 1_800_000_000, lookbackSeconds: lookback, thresholds: props.thresholds, athena, format: props.logFormat, unmask: props.unmask ?? false });
+  // The rules, horizons and tables do not depend on the end; the ranges' lengths do, because a
+  // range starts on its horizon's boundary: on an hour boundary (the default) they are the
+  // shortest, one second before one (LONGEST_RANGES_END) the longest.
+  return planJobs(renderer, { end, lookbackSeconds: lookback, thresholds: props.thresholds, athena, format: props.logFormat, unmask: props.unmask ?? false });
 }
 
 /**
@@ -241,7 +246,9 @@ export class Detectors extends Construct {
     });
     const lookback = lookbackSeconds(props.schedule, props.aggregationSeconds);
     const jobs = scheduledQueries(props, lookback);
-    this.sizing = detectorSizing({ queries: jobs.length, longestRangeSeconds: Math.max(lookback, ...jobs.map((j) => j.end - j.start)), rowBudget: props.thresholds.rowBudget });
+    // Sized for the run whose ranges are longest (an hour-long rule's range reaches almost two hours).
+    const longest = scheduledQueries(props, lookback, LONGEST_RANGES_END);
+    this.sizing = detectorSizing({ queries: jobs.length, longestRangeSeconds: Math.max(lookback, ...longest.map((j) => j.end - j.start)), rowBudget: props.thresholds.rowBudget });
     // A table whose fields are the log group's travels without them: the variables are limited to 4 KB.
     const ownFields = props.logFormat.names.join(" ");
     const athenaVariable = a && {

@@ -4,7 +4,7 @@ import * as zlib from "zlib";
 import { Testing } from "cdktf";
 import { DEFAULT_THRESHOLDS } from "../../functions/detect/thresholds";
 import { LogFormat } from "../../functions/flowlog/format";
-import { checkDetectorEnvironment, detectorSizing, Detectors, DetectorsProps, environmentSize, LAMBDA_ENVIRONMENT_LIMIT_BYTES, lookbackSeconds, scheduledQueries } from "../../modules/detectors";
+import { checkDetectorEnvironment, detectorSizing, Detectors, DetectorsProps, environmentSize, LAMBDA_ENVIRONMENT_LIMIT_BYTES, LONGEST_RANGES_END, lookbackSeconds, scheduledQueries } from "../../modules/detectors";
 import { validate, baseInput } from "../support/env";
 import { s3ObjectKey } from "../../policies/delivery-paths";
 import { ConfigError } from "../../policies/errors";
@@ -197,12 +197,16 @@ describe("the detector on Athena", () => {
     expect(st.filter((x) => x.Resource === "*").map((x) => x.Sid)).toEqual(["ReadQueryResultsNoResourceLevel"]);
   });
 
-  it("is sized for its queries: memory, timeout, query timeout and concurrency as detectorSizing gives them", () => {
-    const jobs = scheduledQueries(props, 1200);
+  it("is sized for its longest run: an hour-long rule's range reaches almost two hours one second before an hour boundary", () => {
+    const jobs = scheduledQueries(props, 1800);
     // Every rule on each of the two tables.
     expect(jobs.length).toBeGreaterThanOrEqual(2 * 10);
     expect(new Set(jobs.map((j) => j.table!.name))).toEqual(new Set(["flow_logs", "flow_logs_2"]));
-    const sizing = detectorSizing({ queries: jobs.length, longestRangeSeconds: Math.max(...jobs.map((j) => j.end - j.start)), rowBudget: DEFAULT_THRESHOLDS.rowBudget });
+    const longest = Math.max(...scheduledQueries(props, 1800, LONGEST_RANGES_END).map((j) => j.end - j.start));
+    expect(longest).toBe(7199);
+    const sizing = detectorSizing({ queries: jobs.length, longestRangeSeconds: longest, rowBudget: DEFAULT_THRESHOLDS.rowBudget });
+    // 60 s plus 60 s per hour of range, rounded up: 3 minutes a query.
+    expect(sizing.queryTimeoutMs).toBe(180_000);
     expect([fn.memory_size, fn.timeout, vars.FLOWLOG_QUERY_TIMEOUT_MS, vars.FLOWLOG_QUERY_CONCURRENCY]).toEqual([sizing.memoryMb, sizing.timeoutSeconds, String(sizing.queryTimeoutMs), String(sizing.concurrency)]);
   });
 });
