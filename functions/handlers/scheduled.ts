@@ -20,6 +20,7 @@
  * delivers what it has, and continues in a new invocation of itself with a cursor of the queries
  * not yet run, and says so in its log.
  */
+import { createHash } from "crypto";
 import { GetQueryExecutionCommand, QueryExecution, StartQueryExecutionCommand, StopQueryExecutionCommand } from "@aws-sdk/client-athena";
 import { GetQueryResultsCommand, StartQueryCommand, StopQueryCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
@@ -38,7 +39,7 @@ import type { DetectorThresholds } from "../detect/thresholds";
 import { parseCsv } from "./csv";
 import type { DetectorDeps, DetectorResult } from "./detect";
 import { deliver, INSIGHTS_QUERY, INSIGHTS_QUERY_UNMASKED, queryLines } from "./detect";
-import { withRetry } from "./retry";
+import { RetryPolicy, withRetry } from "./retry";
 import { loadThreatLists } from "./threat-lists";
 
 /** One rendered rule query (functions/detect/sql.ts RuleQuery). */
@@ -222,6 +223,13 @@ export function planJobs(renderer: QueryRenderer, o: { readonly end: number; rea
   return jobs;
 }
 
+/**
+ * Retries of StartQueryExecution: 8 attempts from 1 s, up to 20 s apart (about a minute and a
+ * half in all), for the account's active-query quota, which other queries' ends free up.
+ * @see https://docs.aws.amazon.com/athena/latest/ug/service-limits.html
+ */
+export const ATHENA_START_RETRY: RetryPolicy = Object.freeze({ attempts: 8, baseMs: 1000, maxMs: 20_000 });
+
 /** What one finished query gave. */
 interface JobOutcome {
   readonly findings: Finding[];
@@ -252,8 +260,15 @@ async function runAthena(deps: DetectorDeps, job: QueryJob): Promise<JobOutcome>
   const timeoutMs = deps.settings.athenaQueryTimeoutMs ?? 120_000;
   const pollMs = deps.settings.pollMs ?? 1000;
   const label = `${job.query.rule} on ${job.table!.name}`;
-  const started = await sent(deps, `Athena StartQueryExecution (${label})`, () =>
-    athena.send(new StartQueryExecutionCommand({ QueryString: job.query.sql, WorkGroup: a.workgroup, QueryExecutionContext: { Database: a.database } })),
+  // The same token on every attempt: a start that reached Athena before a network error or a 5xx
+  // is not started (and billed) twice. Athena's quota of active queries frees up as other
+  // queries end, in seconds to minutes, so starts wait longer between attempts than other calls.
+  const token = createHash("sha256").update(`${job.key}|${job.start}|${job.end}`).digest("hex");
+  const started = await withRetry(
+    deps,
+    `Athena StartQueryExecution (${label})`,
+    () => athena.send(new StartQueryExecutionCommand({ QueryString: job.query.sql, WorkGroup: a.workgroup, QueryExecutionContext: { Database: a.database }, ClientRequestToken: token })),
+    { ...ATHENA_START_RETRY, ...deps.settings.retry },
   );
   const id = started.QueryExecutionId;
   if (!id) throw new DetectorError(`Athena returned no query id for ${label} in workgroup ${a.workgroup}. Run again; if it persists, check the workgroup in the Athena console.`);

@@ -233,9 +233,14 @@ describe("scheduled run on Athena", () => {
     s3.on(GetObjectCommand).resolves(body(csv(['"src","dst","window","ports"'])));
     const d = deps({ concurrency: 1 });
     await handle(scheduled, d, 1200);
-    // Full jitter at 0.5: half of 200 ms, then half of 400 ms.
-    expect(d.waits.slice(0, 2)).toEqual([100, 200]);
-    expect(athena.commandCalls(StartQueryExecutionCommand)).toHaveLength(4);
+    // Starts wait for Athena's active-query quota from a second: full jitter at 0.5, half of 1 s, then half of 2 s.
+    expect(d.waits.slice(0, 2)).toEqual([500, 1000]);
+    const starts = athena.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input.ClientRequestToken);
+    expect(starts).toHaveLength(4);
+    // Each attempt of one query carries the same token, so Athena never starts it twice; another query has its own.
+    expect(starts[0]).toMatch(/^[0-9a-f]{64}$/);
+    expect(starts.slice(0, 3)).toEqual([starts[0], starts[0], starts[0]]);
+    expect(starts[3]).not.toBe(starts[0]);
   });
 
   it("surfaces throttling that outlasts every attempt, with the count of attempts", async () => {
