@@ -35,7 +35,7 @@ import { Finding, sortFindings } from "../detect/findings";
 // The same finding from two queries (two tables) once, and a slow finding a short window of the run already made dropped, as the engine does.
 import { mergeHorizons } from "../detect/sql";
 import { skippedSummary } from "../detect/report";
-import type { DetectorThresholds } from "../detect/thresholds";
+import { DetectorThresholds, longHorizon } from "../detect/thresholds";
 import { parseCsv } from "./csv";
 import type { DetectorDeps, DetectorResult } from "./detect";
 import { deliver, INSIGHTS_QUERY, INSIGHTS_QUERY_UNMASKED, queryLines } from "./detect";
@@ -211,7 +211,9 @@ export function planJobs(renderer: QueryRenderer, o: { readonly end: number; rea
     key: "records/engine",
     engine: "records",
     query: { rule: ENGINE_JOB_RULE, horizonSeconds: o.lookbackSeconds, sql: o.unmask ? INSIGHTS_QUERY_UNMASKED : INSIGHTS_QUERY },
-    start: o.end - o.lookbackSeconds,
+    // The engine's hour-long rules (slow scans, sweeps, brute force) need their whole window, as
+    // an hour-long Athena query reads it: the records from the long horizon's boundary on.
+    start: rangeFor(o.end, o.lookbackSeconds, longHorizon(o.thresholds).windowSeconds).start,
     end: o.end,
   });
   const queries = o.unmask ? [] : renderer.insights({ format: o.format, thresholds: o.thresholds });

@@ -35,6 +35,8 @@ const END = NOW.getTime() / 1000;
 /** The look-back (20 minutes, and 10 more on Athena for the archive's lateness) widened to the 5-minute boundary before it. */
 const FIVE_MINUTE_START = Date.parse("2026-11-01T00:45:00Z") / 1000;
 const ARCHIVE_FIVE_MINUTE_START = Date.parse("2026-11-01T00:35:00Z") / 1000;
+/** The engine path reads records from the hour-long horizon's boundary before the look-back on: its slow rules need the whole hour. */
+const RECORDS_START = Date.parse("2026-11-01T00:00:00Z") / 1000;
 
 /**
  * A two-rule stand-in for functions/detect/sql.ts: a 5-minute port count and a 1-hour beacon
@@ -355,7 +357,7 @@ describe("scheduled run on Logs Insights (no Athena)", () => {
     serveInsights({ stats: () => [statsRow({ src: "203.0.113.9", dst: "10.0.1.5", window: String(END - 600), ports: "31" })] });
     const result = await handle(scheduled, deps({ athena: undefined }), 1200);
     expect(startsOf()).toEqual([
-      { logGroupName: LOG_GROUP, startTime: END - 1200, endTime: END, queryString: INSIGHTS_QUERY, limit: 10000 },
+      { logGroupName: LOG_GROUP, startTime: RECORDS_START, endTime: END, queryString: INSIGHTS_QUERY, limit: 10000 },
       { logGroupName: LOG_GROUP, startTime: FIVE_MINUTE_START, endTime: END, queryString: expect.stringContaining("stats count_distinct"), limit: 10000 },
     ]);
     expect(result.findings.map((f) => [f.rule, f.evidence])).toEqual([["port-scan", { count: 31 }]]);
@@ -390,7 +392,7 @@ describe("scheduled run on Logs Insights (no Athena)", () => {
   it("plans the deployed rules: the records query over the look-back, then stats queries; on a masked log group the unmasked records query alone", () => {
     const plan = (unmask: boolean) => planJobs(RENDERER, { end: END, lookbackSeconds: 1200, thresholds: DEFAULT_THRESHOLDS, format: LogFormat.DEFAULT, unmask });
     const jobs = plan(false);
-    const records = { key: "records/engine", engine: "records", query: { rule: "engine", horizonSeconds: 1200, sql: INSIGHTS_QUERY }, start: END - 1200, end: END };
+    const records = { key: "records/engine", engine: "records", query: { rule: "engine", horizonSeconds: 1200, sql: INSIGHTS_QUERY }, start: RECORDS_START, end: END };
     expect(jobs[0]).toEqual(records);
     const stats = jobs.slice(1);
     expect(stats.map((j) => j.query.rule)).toContain("exfiltration");
@@ -421,7 +423,7 @@ describe("scheduled run on Logs Insights (no Athena)", () => {
   it("fails the run on a records query that ends Failed, after delivering the stats queries' findings", async () => {
     serveInsights({ records: () => "Failed", stats: () => [statsRow({ src: "203.0.113.9", dst: "10.0.1.5", window: String(END - 600), ports: "31" })] });
     await expect(handle(scheduled, deps({ athena: undefined }), 1200)).rejects.toThrow(
-      `1 of 2 detector queries failed: Logs Insights query r1 on ${LOG_GROUP} ended Failed (got records ${END - 1200} to ${END}). Check the query in the Logs Insights history; a Timeout means the range holds more than one query scans in 60 minutes: read a shorter range.`,
+      `1 of 2 detector queries failed: Logs Insights query r1 on ${LOG_GROUP} ended Failed (got records ${RECORDS_START} to ${END}). Check the query in the Logs Insights history; a Timeout means the range holds more than one query scans in 60 minutes: read a shorter range.`,
     );
     expect(hub.commandCalls(BatchImportFindingsCommand)[0]!.args[0].input.Findings).toHaveLength(1);
   });
@@ -429,7 +431,7 @@ describe("scheduled run on Logs Insights (no Athena)", () => {
   it("continues the engine path in a new invocation like any query", async () => {
     serveInsights();
     await handle({ mode: "continue", end: END, pending: ["records/engine"], hop: 1 }, deps({ athena: undefined }), 1200);
-    expect(startsOf().map((q) => [q.queryString, q.startTime, q.endTime])).toEqual([[INSIGHTS_QUERY, END - 1200, END]]);
+    expect(startsOf().map((q) => [q.queryString, q.startTime, q.endTime])).toEqual([[INSIGHTS_QUERY, RECORDS_START, END]]);
   });
 });
 
@@ -469,7 +471,7 @@ describe("a CloudWatch-only run keeps every rule covered: stats queries where Lo
     serveInsights({ records: () => messages([...scanLines, ...exfilLines], "unmasked") });
     const d = deps({ athena: undefined, renderer: RENDERER, unmask: true });
     const result = await handle(scheduled, d, 1200);
-    expect(startsOf()).toEqual([{ logGroupName: LOG_GROUP, startTime: END - 1200, endTime: END, queryString: INSIGHTS_QUERY_UNMASKED, limit: 10000 }]);
+    expect(startsOf()).toEqual([{ logGroupName: LOG_GROUP, startTime: RECORDS_START, endTime: END, queryString: INSIGHTS_QUERY_UNMASKED, limit: 10000 }]);
     expect(result.findings.filter((f) => f.rule === "port-scan" || f.rule === "exfiltration").map((f) => [f.rule, f.src, f.evidence.egressBytes]).sort()).toEqual([
       ["exfiltration", "10.0.1.7", 600 * 1024 * 1024],
       ["port-scan", "203.0.113.9", undefined],
@@ -488,9 +490,14 @@ describe("a CloudWatch-only run keeps every rule covered: stats queries where Lo
     serveInsights({ records: (q) => (q.startTime <= capped && capped < q.endTime ? full : messages(scanLines)) });
     const d = deps({ athena: undefined, renderer: { ...renderer, insights: () => [] } });
     const result = await handle(scheduled, d, 120);
-    expect(startsOf().map((q) => q.endTime! - q.startTime!)).toEqual([120, 60, 60]);
-    expect(result.truncated).toEqual([{ start: END - 60, end: END }]);
-    expect(d.logged.find((l) => l.message === "Logs Insights result hit the row cap; records in this range were left out")!.fields).toEqual({ start: END - 60, end: END, rows: 10_000 });
+    // The records from the hour's boundary, halved at the cap until a range is a minute or less.
+    const widths = startsOf().map((q) => q.endTime! - q.startTime!);
+    expect(widths[0]).toBe(END - RECORDS_START);
+    expect(widths[widths.length - 1]).toBeLessThanOrEqual(60);
+    expect(result.truncated).toHaveLength(1);
+    const cut = result.truncated![0]!;
+    expect([cut.end, cut.start <= capped, cut.end - cut.start <= 60]).toEqual([END, true, true]);
+    expect(d.logged.find((l) => l.message === "Logs Insights result hit the row cap; records in this range were left out")!.fields).toEqual({ start: cut.start, end: END, rows: 10_000 });
     expect(d.logged.find((l) => l.message === "detection finished")!.fields).toMatchObject({ truncated: 1 });
     expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.Message).toContain("1 one-minute range hit the Logs Insights 10,000-row cap: records in it were left out.");
   });
@@ -556,7 +563,7 @@ describe("what the run refuses to guess", () => {
     serveInsights({ records: () => "Running", stats: () => "Running" });
     const slow = (await handle(scheduled, deps({ athena: undefined }), 1200).catch((e: Error) => e)) as Error;
     expect(slow.message).toContain("Logs Insights query s1 (port-scan) on /flowlog-kit/prod/vpc-flow-logs did not finish within 10000 ms; it was stopped. Raise the detector's timeout or shorten its schedule.");
-    expect(slow.message).toContain(`Logs Insights query r1 on /flowlog-kit/prod/vpc-flow-logs did not finish within 10000 ms; it was stopped (got records ${END - 1200} to ${END}). Raise the detector's query timeout or read a shorter range.`);
+    expect(slow.message).toContain(`Logs Insights query r1 on /flowlog-kit/prod/vpc-flow-logs did not finish within 10000 ms; it was stopped (got records ${RECORDS_START} to ${END}). Raise the detector's query timeout or read a shorter range.`);
     expect(logs.commandCalls(StopQueryCommand).map((c) => c.args[0].input.queryId).sort()).toEqual(["r1", "s1"]);
   });
 
