@@ -15,6 +15,32 @@ import { literal } from "./literal";
 
 /** The folder of the results bucket the workgroup writes query results to. */
 export const ATHENA_RESULTS_FOLDER = "results/";
+/** The folder of the results bucket the detector stores its findings in (functions/handlers/findings-store.ts). */
+export const FINDINGS_FOLDER = "findings/";
+/** The Glue table over FINDINGS_FOLDER. */
+export const FINDINGS_TABLE = "findings";
+/**
+ * The days of findings the table projects: the results bucket expires every object after 30
+ * days (its lifecycle below), so older days hold nothing.
+ */
+export const FINDINGS_PROJECTED_DAYS = 30;
+
+/** The columns of the findings table, as findings-store.ts FindingRow writes them. */
+export const FINDINGS_COLUMNS: readonly { readonly name: string; readonly type: string; readonly comment: string }[] = Object.freeze([
+  { name: "id", type: "string", comment: "deterministic finding id (Security Hub's)" },
+  { name: "rule", type: "string", comment: "rule id, e.g. port-scan, anomaly" },
+  { name: "severity", type: "string", comment: "INFORMATIONAL to CRITICAL" },
+  { name: "src", type: "string", comment: "source address or host" },
+  { name: "dst", type: "string", comment: "destination address" },
+  { name: "port", type: "int", comment: "destination port" },
+  { name: "protocol", type: "int", comment: "IANA protocol number" },
+  { name: "interface_id", type: "string", comment: "network interface" },
+  { name: "window_start", type: "bigint", comment: "window start, Unix seconds" },
+  { name: "window_end", type: "bigint", comment: "window end, Unix seconds (exclusive)" },
+  { name: "score", type: "double", comment: "Isolation Forest score in [0, 1] of an anomaly finding; null for other rules" },
+  { name: "evidence", type: "string", comment: "the finding's evidence counts, a JSON object" },
+  { name: "run_end", type: "bigint", comment: "end of the detector run that raised it, Unix seconds" },
+]);
 
 export interface AthenaTableSpec {
   /** Table name, e.g. flow_logs. */
@@ -57,11 +83,14 @@ export interface AthenaProps extends AccountContext {
 /**
  * Athena over the archive: a Glue database and tables with partition projection matching the
  * S3 layout, a workgroup that enforces its configuration (scan cutoff, encrypted results), a
- * results bucket, and named queries that always filter on partitions.
+ * results bucket, named queries that always filter on partitions, and the `findings` table over
+ * the detector's findings in the results bucket's `findings/` folder.
  */
 export class Athena extends Construct {
   readonly workgroup: AthenaWorkgroup;
   readonly tables: GlueCatalogTable[] = [];
+  /** The detector's findings (FINDINGS_FOLDER of the results bucket). */
+  readonly findingsTable: GlueCatalogTable;
 
   constructor(scope: Construct, id: string, props: AthenaProps) {
     super(scope, id);
@@ -142,5 +171,36 @@ export class Athena extends Construct {
         new AthenaNamedQuery(this, `${spec.name}_${name}`, { name: `${spec.name}: ${name}`, description, database: database.name, workgroup: this.workgroup.name, query: query() });
       }
     }
+
+    // The detector's findings, one JSON object a line, in day partitions that projection finds
+    // without a crawler or MSCK REPAIR.
+    // @see https://docs.aws.amazon.com/athena/latest/ug/openx-json-serde.html
+    // @see https://docs.aws.amazon.com/athena/latest/ug/partition-projection-supported-types.html
+    const findings = `s3://${props.resultsBucket}/${FINDINGS_FOLDER}`;
+    this.findingsTable = new GlueCatalogTable(this, "FindingsTable", {
+      name: FINDINGS_TABLE,
+      databaseName: database.name,
+      description: "Findings of the flowlog-kit detector, one row per finding and run",
+      tableType: "EXTERNAL_TABLE",
+      parameters: {
+        EXTERNAL: "TRUE",
+        classification: "json",
+        "projection.enabled": "true",
+        "projection.dt.type": "date",
+        "projection.dt.format": "yyyy-MM-dd",
+        "projection.dt.range": `NOW-${FINDINGS_PROJECTED_DAYS}DAYS,NOW`,
+        "projection.dt.interval": "1",
+        "projection.dt.interval.unit": "DAYS",
+        "storage.location.template": literal(`${findings}dt=\${dt}/`),
+      },
+      partitionKeys: [{ name: "dt", type: "string" }],
+      storageDescriptor: {
+        location: findings,
+        inputFormat: "org.apache.hadoop.mapred.TextInputFormat",
+        outputFormat: "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+        serDeInfo: { serializationLibrary: "org.openx.data.jsonserde.JsonSerDe", parameters: { "ignore.malformed.json": "FALSE" } },
+        columns: FINDINGS_COLUMNS.map((c) => ({ ...c })),
+      },
+    });
   }
 }

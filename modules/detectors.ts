@@ -66,6 +66,13 @@ export interface DetectorsProps extends AccountContext {
    */
   readonly athena?: DetectorAthenaProps;
   /**
+   * Where each run's findings are stored for Athena (the Athena results bucket's findings
+   * folder, encrypted with `kmsKeyArn`): the function gets it as FLOWLOG_FINDINGS, its role may
+   * put objects exactly there.
+   * @default - findings go to Security Hub and SNS only
+   */
+  readonly findings?: { readonly bucket: string; readonly prefix: string };
+  /**
    * Threat lists the detector reads from S3 on every run (`s3://bucket/key`); its role may read
    * exactly these objects.
    * @default []
@@ -240,6 +247,7 @@ export class Detectors extends Construct {
           deadLetterQueueArn: this.deadLetterQueue.arn,
           ...(a ? { athena: { workgroup: a.workgroup, database: a.database, tables: a.tables.map((t) => t.name), resultsBucket: a.resultsBucket, resultsFolder: a.resultsFolder } } : {}),
           threatLists: (props.threatLists ?? []).map((l) => l.s3),
+          ...(props.findings ? { findings: props.findings } : {}),
           functionName,
         }),
       ),
@@ -269,6 +277,7 @@ export class Detectors extends Construct {
       FLOWLOG_QUERY_CONCURRENCY: String(this.sizing.concurrency),
       ...(athenaVariable ? { FLOWLOG_ATHENA: JSON.stringify(athenaVariable) } : {}),
       ...(props.threatLists?.length ? { FLOWLOG_THREAT_LISTS: JSON.stringify(props.threatLists) } : {}),
+      ...(props.findings ? { FLOWLOG_FINDINGS: `s3://${props.findings.bucket}/${props.findings.prefix}` } : {}),
     };
     checkDetectorEnvironment(props.name, variables, props.thresholds);
     this.function = new LambdaFunction(this, "Function", {

@@ -46,6 +46,8 @@ export interface QuickSightProps extends AccountContext {
   readonly database: string;
   /** The VPC flow-log tables, read together (UNION ALL), today's and yesterday's partitions only. */
   readonly tables: readonly QuickSightTable[];
+  /** The Glue table of the detector's findings (modules/athena.ts FINDINGS_TABLE), in `database`. */
+  readonly findingsTable: string;
   /** What the data sets wait for: the Glue tables. @default - nothing */
   readonly dependsOn?: ITerraformDependable[];
 }
@@ -55,24 +57,31 @@ const FLOW_COLUMNS = [
   ["flow_start", "DATETIME"], ["srcaddr", "STRING"], ["dstaddr", "STRING"], ["dstport", "INTEGER"],
   ["bytes", "INTEGER"], ["action", "STRING"], ["flow_direction", "STRING"], ["rejected", "INTEGER"],
 ] as const;
-const FANOUT_COLUMNS = [["srcaddr", "STRING"], ["hour", "DATETIME"], ["destinations", "INTEGER"], ["ports", "INTEGER"], ["rejected", "INTEGER"], ["flows", "INTEGER"]] as const;
+/** The columns of the `findings` data set; `score` is the Isolation Forest score of an anomaly finding, null for other rules. */
+const FINDING_COLUMNS = [
+  ["window_start", "DATETIME"], ["rule", "STRING"], ["severity", "STRING"], ["src", "STRING"], ["dst", "STRING"], ["port", "INTEGER"], ["score", "DECIMAL"],
+] as const;
+
+/** Today's and yesterday's day partitions of the findings table (`dt`, yyyy-MM-dd, projected). */
+export const RECENT_FINDINGS_PARTITIONS = "dt IN (date_format(current_date, '%Y-%m-%d'), date_format(current_date - interval '1' day, '%Y-%m-%d'))";
 
 /**
  * QuickSight over the archive: an Athena data source on the environment's workgroup, two
- * direct-query data sets (the flows of today and yesterday, and each source's hourly fan-out)
- * and a dashboard with six visuals: flow volume over time, top talkers, fan-out per source (in
- * place of anomaly scores, which the detector does not store anywhere Athena reads), traffic
- * direction, port distribution and rejected flows.
+ * direct-query data sets (the flows of today and yesterday, and the detector's findings of the
+ * same days, which it stores in the `findings` table) and a dashboard with six visuals: flow
+ * volume over time, top talkers, anomaly scores (the highest Isolation Forest score per source
+ * host and hour), traffic direction, port distribution and rejected flows.
  *
  * Direct query keeps no copy in SPICE: every dashboard view runs Athena queries bounded by the
  * partition filter and the workgroup's scan cutoff. QuickSight's account-level service role
- * must be allowed Athena, Glue, the archive and results buckets and the KMS key; the kit
- * cannot manage that role.
+ * must be allowed Athena, Glue (the flow-log tables and `findings`), the archive bucket, the
+ * whole results bucket (query results under results/, findings under findings/) and the KMS
+ * key; the kit cannot manage that role.
  */
 export class QuickSight extends Construct {
   readonly dataSource: QuicksightDataSource;
   readonly flows: QuicksightDataSet;
-  readonly fanOut: QuicksightDataSet;
+  readonly findings: QuicksightDataSet;
   readonly dashboard: QuicksightDashboard;
 
   constructor(scope: Construct, id: string, props: QuickSightProps) {
@@ -111,12 +120,11 @@ export class QuickSight extends Construct {
       ),
       FLOW_COLUMNS,
     );
-    this.fanOut = dataSet(
-      "FanOut",
-      "fanout",
-      `SELECT srcaddr, from_unixtime(start - start % 3600) AS hour, count(DISTINCT dstaddr) AS destinations, count(DISTINCT dstport) AS ports, ` +
-        `sum(CASE WHEN action = 'REJECT' THEN 1 ELSE 0 END) AS rejected, count(*) AS flows FROM (${recent(`${c("srcaddr")} AS srcaddr, ${c("dstaddr")} AS dstaddr, ${c("dstport")} AS dstport, ${c("action")} AS action, ${c("start")} AS start`)}) GROUP BY 1, 2`,
-      FANOUT_COLUMNS,
+    this.findings = dataSet(
+      "Findings",
+      "findings",
+      `SELECT from_unixtime(window_start) AS window_start, rule, severity, src, dst, port, score FROM "${props.database}"."${props.findingsTable}" WHERE ${RECENT_FINDINGS_PARTITIONS}`,
+      FINDING_COLUMNS,
     );
 
     this.dashboard = new QuicksightDashboard(this, "Dashboard", {
@@ -124,7 +132,7 @@ export class QuickSight extends Construct {
       dashboardId: prefix,
       name: `${prefix} flow logs`,
       versionDescription: "flowlog-kit",
-      definition: dashboardDefinition(this.flows.arn, this.fanOut.arn),
+      definition: dashboardDefinition(this.flows.arn, this.findings.arn),
       permissions: owner(QUICKSIGHT_OWNER_ACTIONS.dashboard),
     });
   }
@@ -137,8 +145,12 @@ const measure = (fieldId: string, ds: string, name: string, aggregation: "SUM" |
   numerical_measure_field: { field_id: fieldId, column: col(ds, name), aggregation_function: { simple_numerical_aggregation: aggregation } },
 });
 const title = (text: string) => ({ visibility: "VISIBLE", format_text: { plain_text: text } });
-const line = (id: string, text: string, x: object, value: object) => ({
-  line_chart_visual: { visual_id: id, title: title(text), chart_configuration: { type: "LINE", field_wells: { line_chart_aggregated_field_wells: { category: [x], values: [value] } } } },
+const line = (id: string, text: string, x: object, value: object, colors?: object) => ({
+  line_chart_visual: {
+    visual_id: id,
+    title: title(text),
+    chart_configuration: { type: "LINE", field_wells: { line_chart_aggregated_field_wells: { category: [x], values: [value], ...(colors ? { colors: [colors] } : {}) } } },
+  },
 });
 const bars = (id: string, text: string, by: object, values: object[], sortField: string, limit: number) => ({
   bar_chart_visual: {
@@ -153,19 +165,14 @@ const bars = (id: string, text: string, by: object, values: object[], sortField:
 });
 
 /** The dashboard's one sheet: six visuals on a two-column grid. Terraform JSON, as the provider's `definition` block takes it. */
-export function dashboardDefinition(flowsArn: string, fanOutArn: string): object {
+export function dashboardDefinition(flowsArn: string, findingsArn: string): object {
   const f = "flows";
+  const a = "findings";
   const visuals = [
     line("flow-volume", "Flow volume (bytes per hour)", hourly("flow-volume-hour", f, "flow_start"), measure("flow-volume-bytes", f, "bytes", "SUM")),
     bars("top-talkers", "Top talkers (bytes sent)", category("top-talkers-source", f, "srcaddr"), [measure("top-talkers-bytes", f, "bytes", "SUM")], "top-talkers-bytes", 10),
-    bars(
-      "fan-out",
-      "Fan-out per source and hour (the detector stores no anomaly scores)",
-      category("fan-out-source", "fanout", "srcaddr"),
-      [measure("fan-out-ports", "fanout", "ports", "MAX"), measure("fan-out-destinations", "fanout", "destinations", "MAX")],
-      "fan-out-ports",
-      10,
-    ),
+    // Only anomaly findings carry a score (other rules' rows are null, which MAX skips).
+    line("anomaly-scores", "Anomaly scores (highest per source host and hour)", hourly("anomaly-hour", a, "window_start"), measure("anomaly-score", a, "score", "MAX"), category("anomaly-source", a, "src")),
     {
       pie_chart_visual: {
         visual_id: "traffic-direction",
@@ -180,7 +187,7 @@ export function dashboardDefinition(flowsArn: string, fanOutArn: string): object
   return {
     data_set_identifiers_declarations: [
       { identifier: f, data_set_arn: flowsArn },
-      { identifier: "fanout", data_set_arn: fanOutArn },
+      { identifier: a, data_set_arn: findingsArn },
     ],
     sheets: [
       {

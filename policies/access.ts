@@ -172,6 +172,8 @@ interface StackFacts {
   readonly objects: readonly { flowLog: string; bucketArn: string; objectArn: string; key?: BucketKey | "unknown"; policyKnown: boolean }[];
   /** Archive buckets this stack defines. */
   readonly archiveBuckets: readonly { arn: string; key?: BucketKey }[];
+  /** A bucket's default SSE-KMS key, by name; "unknown" when no stack at hand defines the bucket. */
+  readonly bucketSse: (bucketName: string) => BucketKey | undefined | "unknown";
 }
 
 interface BucketKey {
@@ -249,7 +251,7 @@ export function stackAccess(stack: NamedStack, options: StackAccessOptions): Eva
     if (!owners.has(name)) owners.set(name, definerOf(name)?.account ?? account);
     return owners.get(name)!;
   };
-  const facts: StackFacts = { name: stack.name, json: stack.json, bucketOwner, account, region, p, model, plan, flowLogs, groups, objects, archiveBuckets: buckets };
+  const facts: StackFacts = { name: stack.name, json: stack.json, bucketOwner, account, region, p, model, plan, flowLogs, groups, objects, archiveBuckets: buckets, bucketSse };
   const roleArn = (name: string) => {
     for (const { json, model: m } of all) {
       const role = resources(json, "aws_iam_role").find((r) => m.attribute(r.address, "name") === name);
@@ -614,6 +616,8 @@ interface DetectorFacts {
   readonly athenaTables?: readonly string[];
   /** The S3 threat lists it reads on every run (FLOWLOG_THREAT_LISTS), as object ARNs. */
   readonly threatLists: readonly string[];
+  /** Where it stores each run's findings for Athena (FLOWLOG_FINDINGS). */
+  readonly findings?: { readonly bucket: string; readonly prefix: string };
 }
 
 /** The kit's detector: the function that reads FLOWLOG_LOG_GROUP. */
@@ -647,6 +651,7 @@ function detectorOf(f: StackFacts): DetectorFacts | undefined {
   };
   const athena = parse<{ tables: { name: string }[] }>(v.FLOWLOG_ATHENA);
   const lists = parse<{ s3: string }[]>(v.FLOWLOG_THREAT_LISTS) ?? [];
+  const findings = /^s3:\/\/([^/]+)\/(.*)$/.exec(f.model.resolve(String(v.FLOWLOG_FINDINGS ?? "")));
   return {
     functionArn,
     roleArn: f.model.resolve(String(fn.values.role)),
@@ -660,6 +665,7 @@ function detectorOf(f: StackFacts): DetectorFacts | undefined {
     ...(notification ? { archive: notification } : {}),
     ...(athena ? { athenaTables: athena.tables.map((t) => t.name) } : {}),
     threatLists: lists.map((l) => s3ObjectArn(f.region, l.s3)),
+    ...(findings ? { findings: { bucket: findings[1]!, prefix: findings[2]! } } : {}),
   };
 }
 
@@ -669,7 +675,7 @@ function topicKey(f: StackFacts, topicArn: string): string | undefined {
   return key ? f.model.resolve(key) : undefined;
 }
 
-/** What the detector does on each run: query, read new archive objects, import findings, publish, log. */
+/** What the detector does on each run: query, read new archive objects, import findings, publish, store them for Athena, log. */
 function detectorTasks(f: StackFacts): Task[] {
   const d = detectorOf(f);
   if (!d || d.roleArn.includes("${")) return [];
@@ -712,6 +718,19 @@ function detectorTasks(f: StackFacts): Task[] {
           return [{ action: "s3:GetObject", resource: arn, context: TLS }, ...(object ? decryptObject(f, { ...object, objectArn: arn }, TLS) : [])];
         }),
       ),
+    );
+  }
+  if (d.findings) {
+    // A sample of the objects findings-store.ts writes: one run's findings in its day's partition.
+    const object = `${bucketArn(f.region, d.findings.bucket)}/${d.findings.prefix}dt=2026-01-15/1768435200-0-athena.json`;
+    const key = f.bucketSse(d.findings.bucket);
+    tasks.push(
+      task("store its findings for Athena", [
+        { action: "s3:PutObject", resource: object, context: TLS },
+        ...(key && key !== "unknown" && !key.keyArn.includes("${")
+          ? [{ action: "kms:GenerateDataKey", resource: key.keyArn, context: { ...TLS, ...s3Context(f), "kms:EncryptionContext:aws:s3:arn": key.bucketKey ? bucketArn(f.region, d.findings.bucket) : object }, note: "the bucket encrypts new objects with this key" }]
+          : []),
+      ]),
     );
   }
   tasks.push(task("continue a long run in a new invocation of itself", [{ action: "lambda:InvokeFunction", resource: d.functionArn, context: TLS }]));

@@ -335,6 +335,12 @@ export interface DetectorPolicyInput {
    */
   readonly threatLists?: readonly string[];
   /**
+   * Where the detector stores each run's findings for Athena: exactly this folder of this bucket
+   * (the Athena results bucket, encrypted with `kmsKeyArn`).
+   * @default - findings go to Security Hub and SNS only
+   */
+  readonly findings?: { readonly bucket: string; readonly prefix: string };
+  /**
    * The function's own name: a run that would outlive its timeout continues by invoking itself.
    * @default - no self-invocation
    */
@@ -387,7 +393,7 @@ function detectorAthenaStatements(c: AccountContext, archiveBucket: string, a: D
  * The detector's permissions: Logs Insights on this environment's log group only, reads of its
  * archive only, Athena queries in its workgroup over its tables with results in its results
  * folder, exactly the S3 threat lists it is given, findings to Security Hub's default product for
- * this account, publish to its topic, invoke itself to continue a long run, and its own logs and
+ * this account and to its findings folder for Athena, publish to its topic, invoke itself to continue a long run, and its own logs and
  * dead-letter queue.
  */
 export function detectorPermissions(c: AccountContext, d: DetectorPolicyInput): PolicyDocument {
@@ -402,6 +408,8 @@ export function detectorPermissions(c: AccountContext, d: DetectorPolicyInput): 
     ...(d.athena ? detectorAthenaStatements(c, d.archiveBucket, d.athena) : []),
     // Exactly the lists named in config; one in a bucket of the kit (the archive) is decrypted with the environment key below.
     ...(d.threatLists?.length ? [{ Sid: "ReadThreatLists", Effect: "Allow" as const, Action: "s3:GetObject", Resource: d.threatLists.map((uri) => s3ObjectArn(c.region, uri)) }] : []),
+    // Write only: the findings table is read by Athena's callers, not by the detector.
+    ...(d.findings ? [{ Sid: "StoreFindingsForAthena", Effect: "Allow" as const, Action: "s3:PutObject", Resource: `${bucketArn(c.region, d.findings.bucket)}/${d.findings.prefix}*` }] : []),
     ...(d.functionName ? [{ Sid: "ContinueInANewInvocation", Effect: "Allow" as const, Action: "lambda:InvokeFunction", Resource: `arn:${p}:lambda:${c.region}:${c.account}:function:${d.functionName}` }] : []),
     // Archive objects and query results are SSE-KMS and the findings topic is encrypted with the same key.
     { Sid: "UseEnvironmentKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey*"], Resource: d.kmsKeyArn },

@@ -6,7 +6,7 @@ import { archiveLayout } from "../functions/flowlog/athena";
 import { LogFormat } from "../functions/flowlog/format";
 import { Alarms } from "../modules/alarms";
 import { Alerting } from "../modules/alerting";
-import { Athena, ATHENA_RESULTS_FOLDER, AthenaTableSpec } from "../modules/athena";
+import { Athena, ATHENA_RESULTS_FOLDER, AthenaTableSpec, FINDINGS_FOLDER, FINDINGS_TABLE } from "../modules/athena";
 import { Dashboard } from "../modules/dashboard";
 import { DataProtection } from "../modules/data-protection";
 import { InsightsQueries } from "../modules/insights-queries";
@@ -360,6 +360,8 @@ export class EnvironmentStack extends TerraformStack {
         // Plain-text and Parquet objects both: the handler reads either.
         onArchiveObjects: !central && env.flowLogs.some((s) => s.s3 !== undefined && !s.resource.startsWith("transit-gateway")),
         athena: detectorAthena(env),
+        // Where the environment has Athena, findings are stored for it (and QuickSight) too.
+        ...(withAthena ? { findings: { bucket: names.athenaResultsBucket(env), prefix: FINDINGS_FOLDER } } : {}),
         threatLists: env.detectors.threatIntel.flatMap((l) => (l.s3 !== undefined ? [{ name: l.name, s3: l.s3 }] : [])),
       });
     }
@@ -418,7 +420,8 @@ export class EnvironmentStack extends TerraformStack {
           workgroup: athena.workgroup.name,
           database: names.glueDatabase,
           tables: s3Tables.filter((t) => t.format.family === "vpc"),
-          dependsOn: athena.tables,
+          findingsTable: FINDINGS_TABLE,
+          dependsOn: [...athena.tables, athena.findingsTable],
         });
       }
     }

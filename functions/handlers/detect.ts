@@ -4,6 +4,7 @@
  * and SNS. handler.ts parses the event and builds the clients; scheduled.ts runs the scheduled
  * queries, and reads records here (queryLines) for the rules Logs Insights cannot express.
  */
+import { createHash } from "crypto";
 import type { AthenaClient } from "@aws-sdk/client-athena";
 import {
   CloudWatchLogsClient,
@@ -27,6 +28,7 @@ import { snsMessage } from "../detect/report";
 import { feedParquet, feedStream } from "../detect/run";
 import type { DetectorThresholds } from "../detect/thresholds";
 import { RetryPolicy, withRetry } from "./retry";
+import { FindingsRun, FindingsStore, storeFindings } from "./findings-store";
 import type { AthenaSettings, QueryRenderer } from "./scheduled";
 import { loadThreatLists, S3ThreatList } from "./threat-lists";
 
@@ -76,6 +78,12 @@ export interface DetectorSettings {
   readonly threatLists?: readonly S3ThreatList[];
   /** The function's own name, to continue a run in a new invocation (AWS_LAMBDA_FUNCTION_NAME). */
   readonly functionName?: string;
+  /**
+   * Each run's findings are also written here, for Athena and the QuickSight dashboard
+   * (findings-store.ts); set where the environment has Athena.
+   * @default - findings go to Security Hub and SNS only
+   */
+  readonly findingsStore?: FindingsStore;
   /** Retries of throttled calls. @default - retry.ts defaults (6 attempts) */
   readonly retry?: RetryPolicy;
   /**
@@ -104,7 +112,15 @@ export interface DetectorResult {
   readonly findings: readonly Finding[];
   /** Time ranges whose Logs Insights results hit the row cap even after splitting: records were left out. */
   readonly truncated: readonly { readonly start: number; readonly end: number }[];
-  readonly delivered: { readonly securityHub: number; readonly sns: boolean };
+  readonly delivered: Delivered;
+}
+
+/** Where a run's findings went. */
+export interface Delivered {
+  readonly securityHub: number;
+  readonly sns: boolean;
+  /** The S3 object the findings were stored in for Athena (findingsStore set, findings raised). */
+  readonly stored?: string;
 }
 
 const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
@@ -208,11 +224,12 @@ export function securityHubFailure(err: unknown, account: string, region: string
 }
 
 /**
- * Delivers findings: Security Hub in batches of 100 and one SNS message. Each is attempted even
- * when the other fails; any failure is thrown afterwards so it reaches the function's Errors
- * metric (and the DLQ for asynchronous invocations).
+ * Delivers findings: Security Hub in batches of 100, one SNS message, then (findingsStore set)
+ * one S3 object for Athena named after `run`. Each is attempted even when another fails; any
+ * failure is thrown afterwards so it reaches the function's Errors metric (and the DLQ for
+ * asynchronous invocations).
  */
-export async function deliver(deps: DetectorDeps, findings: readonly Finding[], stats: ParseStats, summary?: string): Promise<{ securityHub: number; sns: boolean }> {
+export async function deliver(deps: DetectorDeps, findings: readonly Finding[], stats: ParseStats, run: FindingsRun, summary?: string): Promise<Delivered> {
   if (findings.length === 0) return { securityHub: 0, sns: false };
   const { settings, clients } = deps;
   const failures: string[] = [];
@@ -243,11 +260,19 @@ export async function deliver(deps: DetectorDeps, findings: readonly Finding[], 
   } catch (err) {
     failures.push(`SNS publish failed: ${(err as Error).message}`);
   }
+  let stored: string | undefined;
+  if (settings.findingsStore) {
+    try {
+      stored = await storeFindings(deps, settings.findingsStore, findings, run, settings.retry);
+    } catch (err) {
+      failures.push((err as Error).message);
+    }
+  }
   if (failures.length) {
-    deps.log("delivery failed", { failures, imported, published });
+    deps.log("delivery failed", { failures, imported, published, stored });
     throw new DetectorError(`Delivery of ${findings.length} findings failed: ${failures.join("; ")}`);
   }
-  return { securityHub: imported, sns: published };
+  return { securityHub: imported, sns: published, ...(stored ? { stored } : {}) };
 }
 
 /**
@@ -262,7 +287,7 @@ export async function detectRecent(deps: DetectorDeps, sinceSeconds: number): Pr
   const truncated: { start: number; end: number }[] = [];
   await queryLines(deps, end - sinceSeconds, end, (l) => engine.addLine(l), truncated);
   const { stats, findings } = engine.finish();
-  const delivered = await deliver(deps, findings, stats);
+  const delivered = await deliver(deps, findings, stats, { end, hop: 0, mode: "on-demand" });
   deps.log("detection finished", { mode: "logs-insights", sinceSeconds, stats, findings: findings.length, truncated: truncated.length });
   return { stats, findings, truncated, delivered };
 }
@@ -286,6 +311,14 @@ export async function s3ParquetSource(s3: S3Client, bucket: string, key: string)
   };
 }
 
+/**
+ * The mode part of an archive run's findings key: the objects it read, hashed, so two runs on
+ * different objects in the same second never overwrite each other's findings.
+ */
+export function archiveMode(objects: readonly { bucket: string; key: string }[]): string {
+  return `archive-${createHash("sha256").update(objects.map((o) => `s3://${o.bucket}/${o.key}`).join("\n")).digest("hex").slice(0, 12)}`;
+}
+
 /** Archive mode: new flow-log objects in S3, streamed (gzip or plain) or read a row group at a time (Parquet) through the engine. */
 export async function detectObjects(deps: DetectorDeps, objects: readonly { bucket: string; key: string }[]): Promise<DetectorResult> {
   const engine = new DetectionEngine(await loadThreatLists(deps, deps.settings.thresholds), deps.settings.format, deps.settings.engine);
@@ -299,7 +332,7 @@ export async function detectObjects(deps: DetectorDeps, objects: readonly { buck
     await feedStream(engine, r.Body as Readable);
   }
   const { stats, findings } = engine.finish();
-  const delivered = await deliver(deps, findings, stats);
+  const delivered = await deliver(deps, findings, stats, { end: seconds(deps.now()), hop: 0, mode: archiveMode(objects) });
   deps.log("detection finished", { mode: "s3", objects: objects.length, stats, findings: findings.length });
   return { stats, findings, truncated: [], delivered };
 }

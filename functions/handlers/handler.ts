@@ -15,6 +15,7 @@ import { DetectorError } from "../detect/engine";
 import { resolveThresholds } from "../detect/thresholds";
 import { DetectorDeps, DetectorResult, detectObjects, detectRecent, DetectorSettings, s3Objects } from "./detect";
 import { requireEnv } from "./env";
+import { parseFindingsStore } from "./findings-store";
 import { RENDERER } from "./renderer";
 import { AthenaSettings, ContinueEvent, detectScheduled, QueryRenderer } from "./scheduled";
 import { parseS3Uri, S3ThreatList } from "./threat-lists";
@@ -96,6 +97,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): DetectorS
     unmask: env.FLOWLOG_UNMASK === "1",
     ...(athena ? { athena } : {}),
     threatLists: threatListsFromEnv(env),
+    // Set where the environment has Athena: each run's findings are stored there for Athena.
+    ...(env.FLOWLOG_FINDINGS ? { findingsStore: parseFindingsStore(env.FLOWLOG_FINDINGS) } : {}),
     ...(env.AWS_LAMBDA_FUNCTION_NAME ? { functionName: env.AWS_LAMBDA_FUNCTION_NAME } : {}),
     ...(number("FLOWLOG_QUERY_TIMEOUT_MS") !== undefined ? { queryTimeoutMs: number("FLOWLOG_QUERY_TIMEOUT_MS"), athenaQueryTimeoutMs: number("FLOWLOG_QUERY_TIMEOUT_MS") } : {}),
     ...(number("FLOWLOG_QUERY_CONCURRENCY") !== undefined ? { concurrency: number("FLOWLOG_QUERY_CONCURRENCY") } : {}),

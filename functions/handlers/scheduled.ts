@@ -469,7 +469,7 @@ export async function detectScheduled(deps: DetectorDeps, lookbackSeconds: numbe
     : `Queries run ${ran} (${engine}), ${formatBytes(bytesScanned)} scanned; no raw records read.`;
   let delivered: DetectorResult["delivered"] = { securityHub: 0, sns: false };
   try {
-    delivered = await deliver(deps, sorted, stats, summary);
+    delivered = await deliver(deps, sorted, stats, { end, hop: cursor?.hop ?? 0, mode: engine }, summary);
   } catch (err) {
     failures.push((err as Error).message);
   }

@@ -8,6 +8,8 @@ import { EnvironmentStack } from "../../stacks/environment-stack";
 import { env } from "../support/env";
 
 type R = Record<string, Record<string, Record<string, unknown>>>;
+/** The flow-log tables, without the detector's findings table. */
+const flowTables = (r: R) => Object.values(r.aws_glue_catalog_table!).filter((t) => t.name !== "findings");
 const synth = (overrides: Record<string, unknown> = {}) => JSON.parse(Testing.synth(new EnvironmentStack(Testing.app(), env(overrides)))).resource as R;
 const V5 = LogFormat.custom(["version", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "action", "log-status", "instance-id", "tcp-flags", "flow-direction"], "vpc");
 
@@ -65,7 +67,7 @@ describe("Athena over the archive", () => {
 
   it("matches the table to the flow log's destination options and format", () => {
     const r = synth({ flowLogs: [{ resource: "vpc", id: "vpc-0123456789abcdef0", destinations: ["s3"], s3: { fileFormat: "parquet", hiveCompatiblePartitions: true, perHourPartition: true } }] });
-    const table = Object.values(r.aws_glue_catalog_table!)[0]!;
+    const table = flowTables(r)[0]!;
     const params = table.parameters as Record<string, string>;
     expect(params["storage.location.template"]).toBe("s3://flowlogs-test-123456789012-eu-west-1/parquet/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=eu-west-1/year=$${year}/month=$${month}/day=$${day}/hour=$${hour}/");
     expect(params["projection.enabled"]).toBe("true");
@@ -74,7 +76,7 @@ describe("Athena over the archive", () => {
     const sd = table.storage_descriptor as { columns: unknown; ser_de_info: { serialization_library: string } };
     expect(sd.columns).toEqual(athenaColumns(LogFormat.DEFAULT));
     expect(sd.ser_de_info.serialization_library).toContain("Parquet");
-    const text = Object.values(synth().aws_glue_catalog_table!)[0]!;
+    const text = flowTables(synth())[0]!;
     expect((text.parameters as Record<string, string>)["skip.header.line.count"]).toBe("1");
     expect((text.storage_descriptor as { ser_de_info: { parameters: Record<string, string> } }).ser_de_info.parameters["field.delim"]).toBe(" ");
   });
@@ -93,7 +95,7 @@ describe("Athena over the archive", () => {
     expect(destinations.map(([vpc, d]) => [vpc, folderOf(d)])).toEqual(
       expect.arrayContaining([["vpc-0123456789abcdef0", bucket], ["vpc-0fedcba9876543210", `${bucket}/parquet/`]]),
     );
-    const locations = Object.values(r.aws_glue_catalog_table!).map((t) => (t.storage_descriptor as { location: string }).location);
+    const locations = flowTables(r).map((t) => (t.storage_descriptor as { location: string }).location);
     expect(locations.sort()).toEqual([
       "s3://flowlogs-test-123456789012-eu-west-1/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=eu-west-1/",
       "s3://flowlogs-test-123456789012-eu-west-1/parquet/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=eu-west-1/",
@@ -112,7 +114,7 @@ describe("Athena over the archive", () => {
   });
 
   it("reads restored Glacier objects only when the archive may go cold", () => {
-    const param = (o: Record<string, unknown>) => (Object.values(synth(o).aws_glue_catalog_table!)[0]!.parameters as Record<string, string>).read_restored_glacier_objects;
+    const param = (o: Record<string, unknown>) => (flowTables(synth(o))[0]!.parameters as Record<string, string>).read_restored_glacier_objects;
     expect(param({})).toBeUndefined();
     expect(param({ retention: { cloudwatch: "production", archive: "personal-data", archiveStorage: "cold" } })).toBe("true");
   });
@@ -133,6 +135,33 @@ describe("Athena over the archive", () => {
     const named = Object.values(synth().aws_athena_named_query!);
     expect(named.map((q) => q.name).sort()).toEqual(["flow_logs: hourly-traffic-summary", "flow_logs: rejected-by-source-destination-port", "flow_logs: top-sources-by-bytes"]);
     for (const q of named) expect(q.query).toMatch(/WHERE \(year, month, day\) IN/);
+  });
+
+  it("reads the detector's findings from the results bucket's findings/ folder: OpenX JSON SerDe, one day partition projected a day", () => {
+    const r = synth();
+    const table = Object.values(r.aws_glue_catalog_table!).find((t) => t.name === "findings")!;
+    expect(table.database_name).toMatch(/aws_glue_catalog_database\.Athena_Database_\w+\.name/);
+    expect(table.partition_keys).toEqual([{ name: "dt", type: "string" }]);
+    expect(table.parameters).toEqual({
+      EXTERNAL: "TRUE", classification: "json", "projection.enabled": "true", "projection.dt.type": "date", "projection.dt.format": "yyyy-MM-dd",
+      "projection.dt.range": "NOW-30DAYS,NOW", "projection.dt.interval": "1", "projection.dt.interval.unit": "DAYS",
+      "storage.location.template": "s3://flowlogs-test-ath-123456789012-eu-west-1/findings/dt=$${dt}/",
+    });
+    const sd = table.storage_descriptor as { location: string; ser_de_info: { serialization_library: string }; columns: { name: string; type: string }[] };
+    expect(sd.location).toBe("s3://flowlogs-test-ath-123456789012-eu-west-1/findings/");
+    expect(sd.ser_de_info.serialization_library).toBe("org.openx.data.jsonserde.JsonSerDe");
+    expect(sd.columns.map((c) => `${c.name} ${c.type}`)).toEqual([
+      "id string", "rule string", "severity string", "src string", "dst string", "port int", "protocol int", "interface_id string",
+      "window_start bigint", "window_end bigint", "score double", "evidence string", "run_end bigint",
+    ]);
+  });
+
+  it("tells the detector to store its findings there, and lets its role write exactly that folder", () => {
+    const r = synth();
+    const fn = Object.values(r.aws_lambda_function!)[0]!;
+    expect((fn.environment as { variables: Record<string, string> }).variables.FLOWLOG_FINDINGS).toBe("s3://flowlogs-test-ath-123456789012-eu-west-1/findings/");
+    const policy = Object.values(r.aws_iam_role_policy!).map((p) => JSON.parse(p.policy as string) as { Statement: { Sid: string }[] }).find((p) => p.Statement.some((x) => x.Sid === "StoreFindingsForAthena"))!;
+    expect(policy.Statement.find((x) => x.Sid === "StoreFindingsForAthena")).toEqual({ Sid: "StoreFindingsForAthena", Effect: "Allow", Action: "s3:PutObject", Resource: "arn:aws:s3:::flowlogs-test-ath-123456789012-eu-west-1/findings/*" });
   });
 
   it("is absent when switched off or when nothing is archived to S3", () => {

@@ -226,7 +226,7 @@ describe("saved queries and Athena over transit-gateway records", () => {
           }),
       ),
     );
-    const table = all(s, "aws_glue_catalog_table")[0]!;
+    const table = all(s, "aws_glue_catalog_table").find((t) => t.name === "transit_gateway_flow_logs")!;
     expect((table.storage_descriptor as { location: string }).location).toBe("s3://b/transit-gateway/parquet/AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=eu-west-1/");
     const names = all(s, "aws_athena_named_query").map((q) => q.name);
     expect(names.sort()).toEqual(["transit_gateway_flow_logs: hourly-traffic-summary", "transit_gateway_flow_logs: packets-lost-by-attachment", "transit_gateway_flow_logs: top-sources-by-bytes"]);

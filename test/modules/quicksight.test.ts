@@ -1,7 +1,7 @@
 import { Testing, TerraformStack } from "cdktf";
 import { RECENT_PARTITIONS } from "../../functions/flowlog/athena";
 import { LogFormat } from "../../functions/flowlog/format";
-import { QuickSight, QUICKSIGHT_OWNER_ACTIONS } from "../../modules/quicksight";
+import { QuickSight, QUICKSIGHT_OWNER_ACTIONS, RECENT_FINDINGS_PARTITIONS } from "../../modules/quicksight";
 import { EnvironmentStack } from "../../stacks/environment-stack";
 import { baseInput, env, validate } from "../support/env";
 
@@ -26,6 +26,7 @@ describe("QuickSight over the archive", () => {
       workgroup: "flowlogs-test",
       database: "flowlogs_test",
       tables: [{ name: "flow_logs", format }, { name: "flow_logs_2", format }],
+      findingsTable: "findings",
     });
     r = JSON.parse(Testing.synth(stack)).resource;
   });
@@ -36,19 +37,39 @@ describe("QuickSight over the archive", () => {
     expect(source.permission).toEqual([{ principal: PRINCIPAL, actions: QUICKSIGHT_OWNER_ACTIONS.dataSource }]);
   });
 
-  it("queries every flow-log table directly, each filtered to today's and yesterday's partitions", () => {
+  const dataSet = (id: string) => Object.values(r.aws_quicksight_data_set!).find((s) => s.data_set_id === id)!;
+
+  it("queries every flow-log table and the findings directly, each filtered to today's and yesterday's partitions", () => {
     const sets = Object.values(r.aws_quicksight_data_set!);
-    expect(sets.map((s) => s.data_set_id).sort()).toEqual(["flowlogs-test-fanout", "flowlogs-test-flows"]);
+    expect(sets.map((s) => s.data_set_id).sort()).toEqual(["flowlogs-test-findings", "flowlogs-test-flows"]);
     for (const s of sets) {
       expect(s.import_mode).toBe("DIRECT_QUERY");
       expect(s.permissions).toEqual([{ principal: PRINCIPAL, actions: QUICKSIGHT_OWNER_ACTIONS.dataSet }]);
-      const sql: string = s.physical_table_map[0].custom_sql.sql_query;
-      for (const table of ['"flowlogs_test"."flow_logs" WHERE', '"flowlogs_test"."flow_logs_2" WHERE']) expect(sql).toContain(`${table} ${RECENT_PARTITIONS}`);
-      expect(sql.split(" FROM ").length - 1).toBe(s.data_set_id.endsWith("fanout") ? 3 : 2);
     }
+    const flows: string = dataSet("flowlogs-test-flows").physical_table_map[0].custom_sql.sql_query;
+    for (const table of ['"flowlogs_test"."flow_logs" WHERE', '"flowlogs_test"."flow_logs_2" WHERE']) expect(flows).toContain(`${table} ${RECENT_PARTITIONS}`);
+    expect(flows.split(" FROM ").length - 1).toBe(2);
+    const findings: string = dataSet("flowlogs-test-findings").physical_table_map[0].custom_sql.sql_query;
+    expect(findings).toBe(`SELECT from_unixtime(window_start) AS window_start, rule, severity, src, dst, port, score FROM "flowlogs_test"."findings" WHERE ${RECENT_FINDINGS_PARTITIONS}`);
   });
 
-  it("shows the six visuals, the anomaly one honestly as fan-out, shared with the principal", () => {
+  it("types the findings' score as a decimal and their window start as a time", () => {
+    const columns = dataSet("flowlogs-test-findings").physical_table_map[0].custom_sql.columns;
+    expect(columns).toContainEqual({ name: "score", type: "DECIMAL" });
+    expect(columns).toContainEqual({ name: "window_start", type: "DATETIME" });
+    expect(columns.map((c: { name: string }) => c.name)).not.toContain("destinations");
+  });
+
+  it("draws the anomaly scores as the highest score per source host and hour, from the findings", () => {
+    const sheet = only(r.aws_quicksight_dashboard).definition.sheets[0];
+    const visual = sheet.visuals.map((v: Record<string, any>) => Object.values(v)[0]).find((v: { visual_id: string }) => v.visual_id === "anomaly-scores");
+    const wells = visual.chart_configuration.field_wells.line_chart_aggregated_field_wells;
+    expect(wells.values).toEqual([{ numerical_measure_field: { field_id: "anomaly-score", column: { data_set_identifier: "findings", column_name: "score" }, aggregation_function: { simple_numerical_aggregation: "MAX" } } }]);
+    expect(wells.category[0].date_dimension_field).toMatchObject({ column: { data_set_identifier: "findings", column_name: "window_start" }, date_granularity: "HOUR" });
+    expect(wells.colors).toEqual([{ categorical_dimension_field: { field_id: "anomaly-source", column: { data_set_identifier: "findings", column_name: "src" } } }]);
+  });
+
+  it("shows the six visuals, the third the detector's anomaly scores, shared with the principal", () => {
     const dashboard = only(r.aws_quicksight_dashboard);
     expect(dashboard.permissions).toEqual([{ principal: PRINCIPAL, actions: QUICKSIGHT_OWNER_ACTIONS.dashboard }]);
     const sheet = dashboard.definition.sheets[0];
@@ -56,13 +77,13 @@ describe("QuickSight over the archive", () => {
     expect(titles).toEqual([
       "Flow volume (bytes per hour)",
       "Top talkers (bytes sent)",
-      "Fan-out per source and hour (the detector stores no anomaly scores)",
+      "Anomaly scores (highest per source host and hour)",
       "Traffic direction (bytes)",
       "Destination ports (flows)",
       "Rejected flows per hour",
     ]);
     expect(sheet.layouts.configuration.grid_layout.elements).toHaveLength(6);
-    expect(dashboard.definition.data_set_identifiers_declarations.map((d: { identifier: string }) => d.identifier)).toEqual(["flows", "fanout"]);
+    expect(dashboard.definition.data_set_identifiers_declarations.map((d: { identifier: string }) => d.identifier)).toEqual(["flows", "findings"]);
   });
 });
 

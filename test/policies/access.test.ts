@@ -169,6 +169,7 @@ describe("access: the tasks", () => {
       ["query /flowlog-kit/stg/vpc-flow-logs with Logs Insights", "logs:GetQueryResults", "allow", "ReadQueryResultsNoResourceLevel"],
       ["query /flowlog-kit/stg/vpc-flow-logs with Logs Insights", "logs:StopQuery", "allow", "ReadQueryResultsNoResourceLevel"],
       ["read new archive objects", "s3:GetObject", "allow", "ReadArchiveObjects"],
+      ["store its findings for Athena", "s3:PutObject", "allow", "StoreFindingsForAthena"],
       ["continue a long run in a new invocation of itself", "lambda:InvokeFunction", "allow", "ContinueInANewInvocation"],
       ["import findings into Security Hub", "securityhub:BatchImportFindings", "allow", "ImportFindings"],
       ["publish findings", "sns:Publish", "allow", "PublishFindings"],
@@ -200,6 +201,25 @@ describe("access: the tasks", () => {
     const prod = rows.prod.filter((r) => r.principal === "flowlogs-prod-detector" && r.task === "run its rules as Athena queries over the archive");
     expect(prod.find((r) => r.action === "s3:PutObject")).toMatchObject({ resource: expect.stringMatching(/^arn:aws:s3:::flowlogs-prod-ath-410987654323-eu-central-1\/results\//), decision: "allow", statement: "WriteAndReadQueryResults" });
     expect(prod.find((r) => r.action === "kms:GenerateDataKey")).toMatchObject({ decision: "allow", statement: "UseEnvironmentKey" });
+  });
+
+  it("the detector stores its findings for Athena exactly under the results bucket's findings/ folder, with the bucket's key", () => {
+    const stored = rows.prod.filter((r) => r.principal === "flowlogs-prod-detector" && r.task === "store its findings for Athena");
+    expect(stored.map((r) => [r.action, r.resource, r.decision, r.statement])).toEqual([
+      ["s3:PutObject", "arn:aws:s3:::flowlogs-prod-ath-410987654323-eu-central-1/findings/dt=2026-01-15/1768435200-0-athena.json", "allow", "StoreFindingsForAthena"],
+      ["kms:GenerateDataKey", expect.stringMatching(/^arn:aws:kms:eu-central-1:410987654323:key\//), "allow", "UseEnvironmentKey"],
+    ]);
+    expect(stored.every((r) => r.required)).toBe(true);
+  });
+
+  it("the detector of an environment without Athena stores no findings and is not asked to", () => {
+    const e = env({ analytics: { athena: { enabled: false } } });
+    const json = JSON.parse(Testing.synth(new EnvironmentStack(Testing.app(), e))) as StackJson & Mutable;
+    const fn = Object.values(json.resource.aws_lambda_function!)[0] as { environment: { variables: Record<string, string> } };
+    expect(fn.environment.variables.FLOWLOG_FINDINGS).toBeUndefined();
+    const r = stackAccess({ name: e.stackName, json }, { environment: "test" });
+    expect(r.filter((x) => x.task === "store its findings for Athena")).toEqual([]);
+    expect(JSON.stringify(json.resource.aws_iam_role_policy)).not.toContain("StoreFindingsForAthena");
   });
 
   it("the detector reads exactly its S3 threat lists: one in the archive with the environment key; another bucket's through its policy, unverified", () => {
@@ -254,6 +274,18 @@ describe("access: what the kit's policies must keep (mutations)", () => {
     expect(c.message).toContain("Allow flowlogs-prod-security-analyst s3:PutObject on arn:aws:s3:::flowlogs-prod-ath-410987654323-eu-central-1/results/");
     expect(c.message).toContain("(policies/rbac.ts securityAnalystPolicy)");
     expect(r.filter((x) => x.outcome === "fail").map((x) => x.action)).toEqual(["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]);
+  });
+
+  it("fails the task control when the detector may no longer store its findings for Athena", () => {
+    const s = copy(stacks.prod);
+    const policy = policyOf(s.json, "aws_iam_role_policy", "Detectors_Policy");
+    policy.doc.Statement = policy.doc.Statement.filter((x) => x.Sid !== "StoreFindingsForAthena");
+    policy.save();
+    const r = stackAccess(s, { environment: "prod" });
+    const c = control(r, "ACC-1");
+    expect(c.result).toBe("FAIL");
+    expect(c.message).toContain("flowlogs-prod: flowlogs-prod-detector cannot store its findings for Athena (got deny for s3:PutObject on arn:aws:s3:::flowlogs-prod-ath-410987654323-eu-central-1/findings/dt=2026-01-15/");
+    expect(r.filter((x) => x.outcome === "fail").map((x) => [x.task, x.action])).toEqual([["store its findings for Athena", "s3:PutObject"]]);
   });
 
   it("fails the delivery control when the delivery role cannot find its log group (the guide lists logs:DescribeLogGroups)", () => {

@@ -36,7 +36,8 @@ describe("EnvironmentStack with a central archive", () => {
   it("points its Athena tables at its own account's keys in the central bucket", () => {
     const s = synth(centralEnv());
     const tables = Object.values(s.resource.aws_glue_catalog_table!).map((t) => (t.storage_descriptor as { location: string }).location);
-    expect(tables).toEqual([`s3://${CENTRAL}/AWSLogs/123456789012/vpcflowlogs/eu-west-1/`]);
+    // The detector's findings stay in the environment's own results bucket.
+    expect(tables).toEqual(["s3://flowlogs-test-ath-123456789012-eu-west-1/findings/", `s3://${CENTRAL}/AWSLogs/123456789012/vpcflowlogs/eu-west-1/`]);
   });
 
   it("lets the detector read the central bucket and decrypt with its key, and runs it on its schedule only", () => {

@@ -52,7 +52,7 @@ describe("EnvironmentStack with transit gateways", () => {
 
   it("archives transit-gateway records under transit-gateway/ with an Athena table of their own", () => {
     const tables = all(s, "aws_glue_catalog_table");
-    expect(tables.map((t) => t.name).sort()).toEqual(["flow_logs", "transit_gateway_flow_logs"]);
+    expect(tables.map((t) => t.name).sort()).toEqual(["findings", "flow_logs", "transit_gateway_flow_logs"]);
     const tgw = tables.find((t) => t.name === "transit_gateway_flow_logs")!;
     expect((tgw.storage_descriptor as { location: string }).location).toBe("s3://flowlogs-test-123456789012-eu-west-1/transit-gateway/AWSLogs/123456789012/vpcflowlogs/eu-west-1/");
     expect(all(s, "aws_flow_log").find((l) => l.transit_gateway_id && l.log_destination_type === "s3")!.log_destination).toBe("arn:aws:s3:::flowlogs-test-123456789012-eu-west-1/transit-gateway/");

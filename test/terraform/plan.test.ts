@@ -59,12 +59,12 @@ if (skip) {
 
 
   it.each([
-    // The findings topic has its own policy (aws_sns_topic_policy).
-    ["dev", 56],
+    // The findings topic has its own policy (aws_sns_topic_policy); Athena's Glue tables include the detector's findings.
+    ["dev", 57],
     // stg and prod: a detail log group with its saved queries for the scope inside a logged VPC.
-    ["stg", 68],
-    // prod also has QuickSight: a data source, two data sets and a dashboard.
-    ["prod", 84],
+    ["stg", 69],
+    // prod also has QuickSight: a data source, two data sets (flows, findings) and a dashboard.
+    ["prod", 85],
   ] as const)("%s validates and plans offline with no credentials, without a warning: %i resources to add", (name, count) => {
     const dir = stackDir(outdir, `flowlogs-${name}`);
     // terraform plan validates the configuration against the provider schema first, so one run
@@ -173,7 +173,7 @@ if (skip) {
     // terraform plan validates the configuration first: one run proves the schema and the plan.
     it("validates and plans offline in both Regions: transit-gateway, Firehose and Infrequent Access arguments as the provider takes them", () => {
       const plan = runTerraform(["plan", "-input=false", "-lock=false", "-no-color", "-out=tfplan"], { cwd: dir, env: { TF_DATA_DIR: dataDir } });
-      expect(planSummaryLine(plan.stdout)).toBe("Plan: 87 to add, 0 to change, 0 to destroy.");
+      expect(planSummaryLine(plan.stdout)).toBe("Plan: 88 to add, 0 to change, 0 to destroy.");
       const shown = JSON.parse(runTerraform(["show", "-json", "tfplan"], { cwd: dir, env: { TF_DATA_DIR: dataDir } }).stdout) as PlanJson;
       const after = (type: string) => (shown.resource_changes ?? []).filter((c) => c.type === type).map((c) => c.change.after ?? {});
       const flowLogs = after("aws_flow_log");

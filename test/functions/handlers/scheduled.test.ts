@@ -1,7 +1,7 @@
 import { AthenaClient, GetQueryExecutionCommand, StartQueryExecutionCommand, StopQueryExecutionCommand, TooManyRequestsException } from "@aws-sdk/client-athena";
 import { CloudWatchLogsClient, GetQueryResultsCommand, LimitExceededException, StartQueryCommand, StopQueryCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
-import { GetObjectCommand, NoSuchKey, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { BatchImportFindingsCommand, SecurityHubClient, ThrottlingException } from "@aws-sdk/client-securityhub";
 import { PublishCommand, SNSClient, ThrottledException } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
@@ -264,6 +264,48 @@ describe("scheduled run on Athena", () => {
     expect(result.delivered).toEqual({ securityHub: 1, sns: true });
     expect(hub.commandCalls(BatchImportFindingsCommand)).toHaveLength(2);
     expect(sns.commandCalls(PublishCommand)).toHaveLength(2);
+  });
+});
+
+describe("a scheduled run stores its findings for Athena after delivery", () => {
+  const STORE = { bucket: "flowlogs-prod-ath-410987654323-eu-central-1", prefix: "findings/" };
+  beforeEach(() => {
+    serveAthena({ "port-scan": csv(['"src","dst","window","ports"', `"203.0.113.9","10.0.1.5","${END - 600}","30"`]) });
+    hub.on(BatchImportFindingsCommand).resolves({ SuccessCount: 1, FailedCount: 0 });
+    sns.on(PublishCommand).resolves({});
+  });
+
+  it("writes one object of the run's findings, one JSON object a line, under its end's day, hop and mode", async () => {
+    s3.on(PutObjectCommand).resolves({});
+    const result = await handle(scheduled, deps({ findingsStore: STORE }), 1200);
+    const put = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+    expect(put.map((p) => [p.Bucket, p.Key])).toEqual([[STORE.bucket, `findings/dt=2026-11-01/${END}-0-athena.json`]]);
+    const lines = String(put[0]!.Body).split("\n");
+    expect(lines.pop()).toBe("");
+    expect(lines.map((l) => JSON.parse(l))).toEqual([
+      expect.objectContaining({ rule: "port-scan", src: "203.0.113.9", dst: "10.0.1.5", score: null, evidence: '{"count":30}', window_start: END - 600, window_end: END - 300, run_end: END }),
+    ]);
+    expect(result.delivered).toEqual({ securityHub: 1, sns: true, stored: `s3://${STORE.bucket}/findings/dt=2026-11-01/${END}-0-athena.json` });
+  });
+
+  it("names a continued invocation's object by its hop, so it never overwrites the first invocation's", async () => {
+    s3.on(PutObjectCommand).resolves({});
+    const d = deps({ findingsStore: STORE });
+    const pending = planJobs(renderer, { end: END, lookbackSeconds: 1200, thresholds: DEFAULT_THRESHOLDS, athena: ATHENA, format: LogFormat.DEFAULT, unmask: false }).map((j) => j.key);
+    await handle({ mode: "continue", end: END, hop: 2, pending }, d, 1200);
+    expect(s3.commandCalls(PutObjectCommand)[0]!.args[0].input.Key).toBe(`findings/dt=2026-11-01/${END}-2-athena.json`);
+  });
+
+  it("fails the run when the write is refused, after Security Hub and SNS were tried, naming the object and the fix", async () => {
+    s3.on(PutObjectCommand).rejects(Object.assign(new Error("Access Denied"), { name: "AccessDenied", $metadata: { httpStatusCode: 403 } }));
+    const error = (await handle(scheduled, deps({ findingsStore: STORE }), 1200).catch((e: Error) => e)) as Error;
+    expect(error.message).toContain(
+      `Delivery of 1 findings failed: s3://${STORE.bucket}/findings/dt=2026-11-01/${END}-0-athena.json: storing 1 findings for Athena failed (got AccessDenied: Access Denied). ` +
+        `The detector's role needs s3:PutObject on findings/* of ${STORE.bucket} and kms:GenerateDataKey on the bucket's key; Security Hub and SNS were still tried.`,
+    );
+    expect(hub.commandCalls(BatchImportFindingsCommand)).toHaveLength(1);
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(1);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(1);
   });
 });
 
