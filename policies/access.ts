@@ -409,6 +409,18 @@ function rbacTasks(f: StackFacts, environment: string, roleArn: (name: string) =
 
   // SecurityAnalyst: reads everything, deletes nothing.
   if (athena) task("SecurityAnalyst", "run an Athena query end to end", true, athenaSteps(f, athena));
+  const stored = incident ? undefined : detectorOf(f)?.findings;
+  if (athena && stored) {
+    // The `findings` table reads the objects the detector stores beside the query results.
+    const object = `${bucketArn(f.region, stored.bucket)}/${stored.prefix}dt=2026-12-05/1796000000-0-athena.json`;
+    const key = f.bucketSse(stored.bucket);
+    task("SecurityAnalyst", "read the detector's stored findings with Athena", true, [
+      { action: "s3:GetObject", resource: object, context: MFA_SESSION },
+      ...(key && key !== "unknown" && !key.keyArn.includes("${")
+        ? [{ action: "kms:Decrypt", resource: key.keyArn, context: { ...MFA_SESSION, ...s3Context(f), "kms:EncryptionContext:aws:s3:arn": key.bucketKey ? bucketArn(f.region, stored.bucket) : object }, note: "the bucket encrypts its objects with this key" }]
+        : []),
+    ]);
+  }
   for (const g of f.groups) {
     task("SecurityAnalyst", `run a Logs Insights query on ${groupLabel(f, g)}`, true, [
       { action: "logs:StartQuery", resource: g.arn, context: MFA_SESSION },

@@ -74,6 +74,9 @@ function arns(s: RbacScope) {
  * @see https://docs.aws.amazon.com/athena/latest/ug/security-iam-athena.html
  * @see https://docs.aws.amazon.com/athena/latest/ug/encryption.html
  */
+/** Where the detector stores its findings in the Athena results bucket (modules/detectors.ts, the `findings` table). */
+export const STORED_FINDINGS_FOLDER = "findings/";
+
 export function securityAnalystPolicy(s: RbacScope): PolicyDocument {
   const a = arns(s);
   return doc(
@@ -95,6 +98,8 @@ export function securityAnalystPolicy(s: RbacScope): PolicyDocument {
     { Sid: "ReadFlowLogTables", Effect: "Allow", Action: ["glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions", "glue:BatchGetPartition"], Resource: a.glue },
     { Sid: "LocateQueryResults", Effect: "Allow", Action: ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"], Resource: a.resultsBucket },
     { Sid: "WriteAndReadQueryResults", Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"], Resource: a.results },
+    // The detector stores its findings beside the results (the `findings` table reads them).
+    { Sid: "ReadStoredFindings", Effect: "Allow", Action: "s3:GetObject", Resource: `${a.resultsBucket}/${STORED_FINDINGS_FOLDER}*` },
     // The workgroup enforces SSE-KMS with the environment key: writing results needs a data key.
     { Sid: "EncryptQueryResults", Effect: "Allow", Action: "kms:GenerateDataKey", Resource: s.kmsKeyArn },
   );

@@ -183,6 +183,15 @@ describe("access: the tasks", () => {
     expect(alarms.every((r) => r.decision === "allow" && r.statement === "CloudWatchAlarmsPublish")).toBe(true);
   });
 
+  it("the analyst reads the findings the detector stores for Athena (dev has no RBAC roles)", () => {
+    for (const name of ["prod", "stg"] as const) {
+      const steps = rows[name].filter((r) => r.principal === `flowlogs-${name}-security-analyst` && r.task === "read the detector's stored findings with Athena");
+      expect(steps.map((r) => r.action)).toEqual(expect.arrayContaining(["s3:GetObject"]));
+      expect(steps.filter((r) => r.decision !== "allow" && r.outcome !== "review").map(rowProblem)).toEqual([]);
+      expect(steps.find((r) => r.action === "s3:GetObject")).toMatchObject({ statement: "ReadStoredFindings" });
+    }
+  });
+
   it("the detector runs its rules on Athena end to end: workgroup, catalog, archive, results and the key, without GetQueryResults", () => {
     // dev and stg archive by day: their detectors read the log group instead (detectorAthena), and get no Athena task.
     for (const name of ["dev", "stg"] as const) {
