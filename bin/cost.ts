@@ -214,6 +214,9 @@ function detectorNotes(env: Environment, gbPerDay: number): string[] {
   return [
     `The scheduled detector runs its rules on Athena (${athena.layouts.join("; ")}); per run: ${athena.queries} queries, ${gbOf(athena.scannedBytes)} scanned, ${gbOf(athena.billedBytes)} billed (10 MB minimum a query), ${cents(athena.usd)}. The same run on Logs Insights: ${insightsText}.`,
     "Athena assumptions: each query reads its range (the look-back and 10 minutes for the archive's lateness, or 1 hour for hour-long rules) plus half a partition on average (30 minutes with hourly partitions, 12 hours with daily ones); Parquet reads only the columns a query names, each an equal share of the file; the volume is spread evenly over the VPC scopes in S3.",
+    ...(athena.layouts.some((l) => l.includes("daily"))
+      ? [`Daily partitions make each detector query read half a day beyond its range: set s3: { perHourPartition: true } on ${env.name}'s VPC scopes (the Athena table then reads only objects written after the change) to cut the detector's Athena scan about tenfold.`]
+      : []),
   ];
 }
 const gb = (n: number) => (n >= 100 ? n.toFixed(0) : n.toFixed(1));

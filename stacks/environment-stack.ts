@@ -90,14 +90,13 @@ export function athenaTables(env: Environment): AthenaTableSpec[] {
  * VPC flow-log tables (transit-gateway tables have other fields), with their partition keys and
  * Regions. Undefined — the run then uses Logs Insights and the engine over the log group — without
  * Athena or without a VPC table, and also when the environment's own VPC log group is there to
- * read and Athena would be the wrong engine for it:
- * - a daily-partitioned table: Athena prunes whole partitions only, so each of a run's ~20 queries
- *   would read half a day of archive on average (about 30 times what Logs Insights scans for the
- *   same run, `flowlog-kit cost` shows both); partition by hour (`perHourPartition: true`) to
- *   run the rules on Athena;
+ * read and the archive would give wrong answers:
  * - a VPC scope that logs to CloudWatch but not to S3: its records are not in any table, and the
  *   Athena run would never see them;
  * - a subnet or interface scope archived inside an archived VPC: its records would be counted twice.
+ * Daily partitions run on Athena too, but each query then reads half a day beyond its range on
+ * average (Athena prunes whole partitions): `flowlog-kit cost` prices it and says to partition by
+ * hour.
  * @see https://docs.aws.amazon.com/athena/latest/ug/partitions.html
  */
 export function detectorAthena(env: Environment): DetectorAthenaProps | undefined {
@@ -109,7 +108,7 @@ export function detectorAthena(env: Environment): DetectorAthenaProps | undefine
   const names = environmentNames(env);
   const groups = cloudWatchLogGroups(env);
   const cloudWatchVpc = env.flowLogs.filter((_, i) => groups[i]?.region === env.region && groups[i]?.name === names.logGroup);
-  if (cloudWatchVpc.length > 0 && (tables.some((t) => !t.options.perHourPartition) || cloudWatchVpc.some((s) => !s.destinations.includes("s3")))) return undefined;
+  if (cloudWatchVpc.some((s) => !s.destinations.includes("s3"))) return undefined;
   // A subnet or interface scope inside a VPC that is archived too writes its records under the
   // same prefix as the VPC's, so one table would count that traffic twice (bytes, packets and
   // flows: false exfiltration and floods). The log group keeps them apart (a detail group).

@@ -1,4 +1,4 @@
-import { ATHENA_MINIMUM_BYTES, athenaRunEstimate, detectorRuns, estimateCost, parseGb } from "../../bin/cost";
+import { ATHENA_MINIMUM_BYTES, athenaRunEstimate, costReport, detectorRuns, estimateCost, parseGb } from "../../bin/cost";
 import { LogFormat } from "../../functions/flowlog/format";
 import { scheduledQueries } from "../../modules/detectors";
 import { PRICES, tiered } from "../../policies/prices";
@@ -22,8 +22,8 @@ describe("flowlog-kit cost", () => {
     expect(s3[1]!.usdPerMonth).toBeCloseTo(10 * PRICES.compression.s3PlainText * 60 * PRICES.s3StorageUsdPerGbMonth.STANDARD_IA);
     const cw = lines.find((l) => l.item === "storage, 14 days")!;
     expect(cw.gb).toBeCloseTo(10 * 14 * PRICES.compression.cloudWatch);
-    // The default scope logs to CloudWatch and to a daily-partitioned archive: the detector reads the log group (see detectorAthena).
-    expect(lines.filter((l) => l.item.startsWith("detector: ")).map((l) => l.destination)).toEqual(["Logs Insights"]);
+    // With an S3 archive and Athena (the default), the detector's queries run on Athena, daily partitions included.
+    expect(lines.filter((l) => l.item.startsWith("detector: ")).map((l) => l.destination)).toEqual(["Athena"]);
   });
 
   it("leaves out destinations the environment does not use, and adds Parquet conversion only for Parquet", () => {
@@ -125,12 +125,16 @@ describe("flowlog-kit cost", () => {
   describe("where the scheduled detector runs its rules", () => {
     const vpc = { resource: "vpc", id: "vpc-0123456789abcdef0" };
     const hourly = { fileFormat: "parquet", hiveCompatiblePartitions: true, perHourPartition: true };
-    it("on Athena when every VPC table is partitioned by hour and the log group holds nothing the archive lacks", () => {
+    it("on Athena when the archive holds everything the log group does, hourly or daily", () => {
       expect(detectorAthena(env({ flowLogs: [{ ...vpc, destinations: ["cloudwatch", "s3"], s3: hourly }] }))?.tables.map((t) => t.partitionKeys)).toEqual([["year", "month", "day", "hour"]]);
-      expect(detectorAthena(env({ flowLogs: [{ ...vpc, destinations: ["s3"], s3: { fileFormat: "plain-text" } }] }))?.tables).toHaveLength(1);
+      expect(detectorAthena(env({ flowLogs: [{ ...vpc, destinations: ["cloudwatch", "s3"], s3: { fileFormat: "plain-text" } }] }))?.tables.map((t) => t.partitionKeys)).toEqual([["year", "month", "day"]]);
     });
-    it("on the log group when a daily table would make each query read half a day, a CloudWatch scope is missing from the archive, or a scope inside an archived VPC is archived twice", () => {
-      expect(detectorAthena(env({ flowLogs: [{ ...vpc, destinations: ["cloudwatch", "s3"], s3: { fileFormat: "parquet" } }] }))).toBeUndefined();
+    it("says daily partitions cost the detector half a day a query, and how to partition by hour", () => {
+      const daily = costReport(env({ flowLogs: [{ ...vpc, destinations: ["cloudwatch", "s3"], s3: { fileFormat: "plain-text" } }] }), 10, 0);
+      expect(daily).toContain("Daily partitions make each detector query read half a day beyond its range: set s3: { perHourPartition: true }");
+      expect(costReport(env({ flowLogs: [{ ...vpc, destinations: ["cloudwatch", "s3"], s3: hourly }] }), 10, 0)).not.toContain("Daily partitions");
+    });
+    it("on the log group when a CloudWatch scope is missing from the archive, or a scope inside an archived VPC is archived twice", () => {
       expect(
         detectorAthena(env({ flowLogs: [{ ...vpc, destinations: ["s3"], s3: hourly }, { resource: "vpc", id: "vpc-0fedcba9876543210", destinations: ["cloudwatch"] }] })),
       ).toBeUndefined();

@@ -193,11 +193,7 @@ describe("access: the tasks", () => {
   });
 
   it("the detector runs its rules on Athena end to end: workgroup, catalog, archive, results and the key, without GetQueryResults", () => {
-    // dev and stg archive by day: their detectors read the log group instead (detectorAthena), and get no Athena task.
-    for (const name of ["dev", "stg"] as const) {
-      expect(rows[name].filter((r) => r.principal === `flowlogs-${name}-detector` && r.task === "run its rules as Athena queries over the archive")).toEqual([]);
-    }
-    for (const name of ["prod"] as const) {
+    for (const name of ["dev", "prod", "stg"] as const) {
       const athena = rows[name].filter((r) => r.principal === `flowlogs-${name}-detector` && r.task === "run its rules as Athena queries over the archive");
       expect(athena.length).toBeGreaterThan(10);
       expect(athena.filter((r) => r.decision !== "allow" && r.outcome !== "review").map(rowProblem)).toEqual([]);
