@@ -142,11 +142,6 @@ export function setupAggregates(maxRecords: i32): usize {
   hashes = allocFilled(<usize>flagsCapacity * 4);
   longOf = allocFilled(<usize>WINDOW_LIMIT * 4);
   touched = allocFilled(<usize>WINDOW_LIMIT * 8);
-  genOf = allocFilled(<usize>WINDOW_LIMIT * 4, 0xff);
-  lastRows = allocFilled(<usize>PARTS * GEN_KINDS * 4);
-  gens = 8;
-  genDesc = allocFilled(<usize>gens * PARTS * GEN_KINDS * D_BYTES);
-  genWindow = allocFilled(<usize>gens * 4, 0xff);
   return descriptors;
 }
 
@@ -195,90 +190,6 @@ function table(index: i32, stride: i32, capacity: i32): void {
   store<i32>(d, capacity - 1, D_MASK);
   store<i32>(d, 0, D_SIZE);
   store<i32>(d, stride, D_STRIDE);
-}
-
-/**
- * The short window's tables keyed by source (pairs, sources, sweeps: the tables most rows are
- * in) are a window's own: a generation of tables per open short window (for every part), so a
- * closed window's rows are copied out of its own tables, which are then freed whole, instead
- * of being searched for and deleted from tables every open window shares. A new window's
- * tables start at the size the last closed window's needed. The rows, keys and layouts are
- * the same; `generationTables` tells JavaScript where they are.
- */
-const GEN_KINDS = 3;
-/** Per short window id: its generation, or -1. */
-let genOf: usize = 0;
-/** Per generation: its window id, or -1 when free. */
-let genWindow: usize = 0;
-/** Generations there is room for. */
-let gens: i32 = 0;
-/** Descriptors: generation, then part, then kind (T_PAIRS, T_SOURCES, T_SWEEPS). */
-let genDesc: usize = 0;
-/** Per part and kind: the rows of the last closed window's table. */
-let lastRows: usize = 0;
-/** Where `newGeneration` looks for a free generation first. */
-let freeHint: i32 = 0;
-
-@inline function genDescriptor(g: i32, part: i32, kind: i32): usize {
-  return genDesc + <usize>((g * PARTS + part) * GEN_KINDS + kind) * D_BYTES;
-}
-
-/** The generation of short window `win`, given one (and its tables) on first use. */
-@inline function genFor(win: i32): i32 {
-  const g = load<i32>(genOf + <usize>win * 4);
-  return g >= 0 ? g : newGeneration(win);
-}
-
-function newGeneration(win: i32): i32 {
-  let g = freeHint < gens ? freeHint : 0;
-  while (g < gens && load<i32>(genWindow + <usize>g * 4) >= 0) g++;
-  if (g == gens) {
-    g = 0;
-    while (g < gens && load<i32>(genWindow + <usize>g * 4) >= 0) g++;
-  }
-  freeHint = g + 1;
-  if (g == gens) {
-    const more = gens * 2;
-    const desc = allocFilled(<usize>more * PARTS * GEN_KINDS * D_BYTES);
-    memory.copy(desc, genDesc, <usize>gens * PARTS * GEN_KINDS * D_BYTES);
-    heap.free(genDesc);
-    genDesc = desc;
-    const windows = allocFilled(<usize>more * 4, 0xff);
-    memory.copy(windows, genWindow, <usize>gens * 4);
-    heap.free(genWindow);
-    genWindow = windows;
-    gens = more;
-  }
-  store<i32>(genWindow + <usize>g * 4, win);
-  store<i32>(genOf + <usize>win * 4, g);
-  return g;
-}
-
-/**
- * A part's tables of a generation, made on the part's first record of the window (a window
- * may hold a part's few records, or none): as large as the last closed window's needed.
- */
-function generationPart(own: usize, part: i32): void {
-  for (let k = 0; k < GEN_KINDS; k++) {
-    const rows = load<i32>(lastRows + <usize>(part * GEN_KINDS + k) * 4);
-    let capacity = 16;
-    while (rows * 4 > capacity * 3) capacity *= 2;
-    const d = own + <usize>k * D_BYTES;
-    const stride = strideOf(k);
-    store<i32>(d, <i32>slots(capacity, stride), D_PTR);
-    store<i32>(d, capacity - 1, D_MASK);
-    store<i32>(d, 0, D_SIZE);
-    store<i32>(d, stride, D_STRIDE);
-  }
-}
-
-/** The generation descriptors (generation, part, kind: 16 bytes each) and, after them, nothing: `generations()` tells how many. */
-export function generationTables(): usize {
-  return genDesc;
-}
-
-export function generations(): i32 {
-  return gens;
 }
 
 /** Slots for `capacity` rows, every one empty. */
@@ -456,7 +367,6 @@ function find(d: usize, a: i32, b: i32, c: i32, stride: i32): usize {
 export function partRows(part: i32): i32 {
   let n = 0;
   for (let t = 0; t < TABLES; t++) n += load<i32>(descriptors + <usize>(part * TABLES + t) * D_BYTES, D_SIZE);
-  for (let g = 0; g < gens; g++) for (let k = 0; k < GEN_KINDS; k++) n += load<i32>(genDescriptor(g, part, k), D_SIZE);
   // The shared tables count with every part, so that a part's growth includes what it added there.
   for (let k = 0; k < SHARED; k++) n += load<i32>(destinations + <usize>k * D_BYTES, D_SIZE);
   return n;
@@ -466,7 +376,6 @@ export function partRows(part: i32): i32 {
 export function liveRows(): i32 {
   let n = 0;
   for (let t = 0; t < PARTS * TABLES + SHARED; t++) n += load<i32>(descriptors + <usize>t * D_BYTES, D_SIZE);
-  for (let t = 0; t < gens * PARTS * GEN_KINDS; t++) n += load<i32>(genDesc + <usize>t * D_BYTES, D_SIZE);
   return n;
 }
 
@@ -476,7 +385,7 @@ export function liveRows(): i32 {
  */
 export function aggregate(part: i32, records: usize, n: i32): i32 {
   const tables = descriptors + <usize>(part * TABLES) * D_BYTES;
-  for (let i = 0; i < n; i++) add(tables, part, records + <usize>i * REC_BYTES);
+  for (let i = 0; i < n; i++) add(tables, records + <usize>i * REC_BYTES);
   return partRows(part);
 }
 
@@ -506,7 +415,9 @@ export function closeWindows(closed: usize, closedLong: usize, beaconCutoff: u32
   }
   for (let p = 0; p < PARTS; p++) {
     const base = p * TABLES;
-    for (let k = 0; k < GEN_KINDS; k++) gather(p, k, closed);
+    split(base + T_PAIRS, closed, 2, 0, 0x7fffffff);
+    split(base + T_SOURCES, closed, 1, 0, 0x7fffffff);
+    split(base + T_SWEEPS, closed, 2, 0, 0x7fffffff);
     split(base + T_SEEN, closed, 2, 0, WINDOW_LIMIT - 1);
     split(base + T_BRUTE, closed, 2, 16, 0x7fff);
     split(base + T_PROTOCOLS, closed, 2, 8, 0x7fffff);
@@ -522,61 +433,7 @@ export function closeWindows(closed: usize, closedLong: usize, beaconCutoff: u32
   }
   split(PARTS * TABLES, closed, 1, 0, 0x7fffffff);
   split(PARTS * TABLES + 1, closed, 2, 0, 0x7fffffff);
-  for (let g = 0; g < gens; g++) {
-    const w = load<i32>(genWindow + <usize>g * 4);
-    if (w < 0 || load<u8>(closed + <usize>w) == 0) continue;
-    store<i32>(genWindow + <usize>g * 4, -1);
-    store<i32>(genOf + <usize>w * 4, -1);
-    if (g < freeHint) freeHint = g;
-  }
   return liveRows();
-}
-
-/**
- * Copies the rows of kind k of part p of the closed windows' generations, one after another in
- * slot order, into that table's closed block; frees those generations' tables of the part.
- */
-function gather(p: i32, k: i32, closed: usize): void {
-  const to = closedDescriptors + <usize>(p * TABLES + k) * D_BYTES;
-  const stride = strideOf(k);
-  const bytes = <usize>stride * 4;
-  store<i32>(to, stride, D_STRIDE);
-  let total = 0;
-  let most = -1;
-  for (let g = 0; g < gens; g++) {
-    const w = load<i32>(genWindow + <usize>g * 4);
-    if (w < 0 || load<u8>(closed + <usize>w) == 0) continue;
-    const size = load<i32>(genDescriptor(g, p, k), D_SIZE);
-    total += size;
-    if (size > most) most = size;
-  }
-  if (most < 0) return;
-  store<i32>(lastRows + <usize>(p * GEN_KINDS + k) * 4, most);
-  let out: usize = 0;
-  if (total > 0) out = heap.alloc(<usize>total * bytes);
-  let moved = 0;
-  for (let g = 0; g < gens; g++) {
-    const w = load<i32>(genWindow + <usize>g * 4);
-    if (w < 0 || load<u8>(closed + <usize>w) == 0) continue;
-    const d = genDescriptor(g, p, k);
-    const base = <usize>load<i32>(d, D_PTR);
-    const slotsEnd = base + <usize>(load<i32>(d, D_MASK) + 1) * bytes;
-    if (load<i32>(d, D_SIZE) > 0) {
-      for (let row = base; row < slotsEnd; row += bytes) {
-        if (load<i32>(row) == EMPTY) continue;
-        memory.copy(out + <usize>moved * bytes, row, bytes);
-        moved++;
-      }
-    }
-    if (base != 0) heap.free(base);
-    store<i32>(d, 0, D_PTR);
-    store<i32>(d, 0, D_MASK);
-    store<i32>(d, 0, D_SIZE);
-  }
-  if (total == 0) return;
-  store<i32>(to, <i32>out, D_PTR);
-  store<i32>(to, total, D_MASK);
-  store<i32>(to, total, D_SIZE);
 }
 
 /** The descriptors of the tables of rows `closeWindows` moved out last (same order as the tables'). */
@@ -726,14 +583,12 @@ function remove(base: usize, m: i32, bytes: usize, i: i32): void {
 }
 
 /** Aggregator.aggregate, for the record at r. */
-function add(tables: usize, part: i32, r: usize): void {
+function add(tables: usize, r: usize): void {
   const src = load<i32>(r, R_SRC);
   const dst = load<i32>(r, R_DST);
   const eni = load<i32>(r, R_IFACE);
   const win = load<i32>(r, R_WIN);
   const lwin = load<i32>(longOf + <usize>win * 4);
-  const own = genDescriptor(genFor(win), part, 0);
-  if (load<i32>(own, D_PTR) == 0) generationPart(own, part);
   store<i32>(touched + <usize>win * 4, load<i32>(touched + <usize>win * 4) + 1);
   store<i32>(touched + <usize>(WINDOW_LIMIT + lwin) * 4, load<i32>(touched + <usize>(WINDOW_LIMIT + lwin) * 4) + 1);
   // A record without an action (every transit-gateway record) is not rejected: rules.ts says what that means per rule.
@@ -757,7 +612,7 @@ function add(tables: usize, part: i32, r: usize): void {
   const dstService = (directionWord & DST_AWS_SERVICE) != 0;
   const inbound = direction == DIRECTION_INGRESS || (direction == DIRECTION_ABSENT && !srcPrivate);
 
-  const s = upsert(own + T_SOURCES * D_BYTES, src, win, 0, SRC_STRIDE);
+  const s = upsert(tables + T_SOURCES * D_BYTES, src, win, 0, SRC_STRIDE);
   if (isNew) store<i32>(s, eni, SRC_IFACE * 4);
   store<i32>(s, load<i32>(s, SRC_FLOWS * 4) + 1, SRC_FLOWS * 4);
   if (rejected) store<i32>(s, load<i32>(s, SRC_REJECTED * 4) + 1, SRC_REJECTED * 4);
@@ -803,7 +658,7 @@ function add(tables: usize, part: i32, r: usize): void {
   }
   if (response && !egress) return;
 
-  const p = upsert(own + T_PAIRS * D_BYTES, src, dst, win, PW_STRIDE);
+  const p = upsert(tables + T_PAIRS * D_BYTES, src, dst, win, PW_STRIDE);
   if (isNew) {
     store<i32>(p, eni, PW_IFACE * 4);
     if (!response && dr != 0) store<i32>(dr, load<i32>(dr, DST_SOURCES * 4) + 1, DST_SOURCES * 4);
@@ -869,7 +724,7 @@ function add(tables: usize, part: i32, r: usize): void {
   }
 
   const first = firstPort(p, tables + T_SEEN * D_BYTES, src, dst, port, win);
-  const w = upsert(own + T_SWEEPS * D_BYTES, src, port, win, SWEEP_STRIDE);
+  const w = upsert(tables + T_SWEEPS * D_BYTES, src, port, win, SWEEP_STRIDE);
   if (isNew) {
     store<i32>(w, eni, SWEEP_IFACE * 4);
     store<i32>(s, load<i32>(s, SRC_PORTS * 4) + 1, SRC_PORTS * 4);
