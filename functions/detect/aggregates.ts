@@ -381,7 +381,12 @@ export class Aggregator implements RunAggregates {
     private readonly partRecords = PART_RECORDS,
     /** Whether `ingestLines` reads plain records with the WebAssembly loop. */
     webAssembly = true,
+    /** Distinct short windows one run holds; records of later windows are counted as `window-limit`. Tests lower it. */
+    private readonly windowLimit = WINDOW_LIMIT,
   ) {
+    if (!Number.isInteger(windowLimit) || windowLimit < 1 || windowLimit > WINDOW_LIMIT) {
+      throw new RangeError(`Aggregator: windowLimit must be a whole number from 1 to ${WINDOW_LIMIT} (got ${windowLimit})`);
+    }
     if (!Number.isInteger(partRecords) || partRecords < 1 || partRecords > MAX_PART_RECORDS) {
       throw new RangeError(`Aggregator: partRecords must be a whole number from 1 to ${MAX_PART_RECORDS} (got ${partRecords})`);
     }
@@ -427,7 +432,7 @@ export class Aggregator implements RunAggregates {
     while (from < length) {
       const format = sc.currentFormat;
       if (this.saturatedAt >= 0 || !sc.readable || !ingest.reads(format)) return sc.scanLines(buf, s + from, e, this.onRecord);
-      from = ingest.scan(format, this.windowSeconds, WINDOW_LIMIT, this.maxWaiting(), from, this.counts);
+      from = ingest.scan(format, this.windowSeconds, this.windowLimit, this.maxWaiting(), from, this.counts);
       this.countIngested();
       // The input's time moved: add up what waits and close the windows it has passed.
       if (this.closeDue) this.flush();
@@ -628,7 +633,7 @@ export class Aggregator implements RunAggregates {
     const num = sc.num;
     const start = num[5]!;
     const win = this.windowId(start < 0 ? 0 : start);
-    if (win >= WINDOW_LIMIT) {
+    if (win >= this.windowLimit) {
       // More distinct windows than one run is sized for (over 56 days at 5 minutes): counted, never silent.
       this.stats.analysed--;
       countSkip(this.stats, "window-limit");

@@ -30,6 +30,12 @@ export interface EngineOptions {
    */
   readonly webAssembly?: boolean;
   /**
+   * Distinct short windows one run holds (records of later windows are counted as
+   * `window-limit`): tests lower it to reach the limit with few records.
+   * @default 16384 (56 days of 5-minute windows)
+   */
+  readonly windowLimit?: number;
+  /**
    * Called for every header line read, with the format it names or why it names none.
    * @default - nothing is called
    */
@@ -61,7 +67,7 @@ export class DetectionEngine {
   ) {
     this.scanner = new FlowScanner(format, this.stats);
     this.scanner.onHeader = options.onHeader;
-    this.aggregator = new Aggregator(thresholds, this.scanner, this.stats, options.bufferRecords, options.webAssembly);
+    this.aggregator = new Aggregator(thresholds, this.scanner, this.stats, options.bufferRecords, options.webAssembly, options.windowLimit);
     this.longThresholds = longHorizon(thresholds);
     this.aggregator.onClose = {
       // Long findings wait for the short windows closed in the same check (see shortFound).
