@@ -80,15 +80,6 @@ if (skip) {
     expect(changes.every((c) => !c.risk)).toBe(true);
   });
 
-  // terraform plan validates the configuration first; one run proves both, and warnings would show in its output.
-  it("flowlogs-archive-log-archive validates, and plans offline its locked, protected bucket and its key", () => {
-    const dir = stackDir(outdir, "flowlogs-archive-log-archive");
-    const plan = runTerraform(["plan", "-input=false", "-lock=false", "-no-color"], { cwd: dir, env: { TF_DATA_DIR: dataDir } });
-    expect(planSummaryLine(plan.stdout)).toBe("Plan: 10 to add, 0 to change, 0 to destroy.");
-    expect(`${plan.stdout}${plan.stderr}`).not.toMatch(/Warning:/);
-    expect(plan.stdout).toMatch(/aws_s3_bucket_object_lock_configuration\.\S+ will be created[\s\S]*object_lock_enabled = "Enabled"[\s\S]*days\s+= 365\s+\+ mode\s+= "COMPLIANCE"/);
-  });
-
   it("an environment with a central archive plans offline: flow logs to the central bucket, no archive bucket of its own", () => {
     const dir = stackDir(outdir, "flowlogs-shared");
     const plan = runTerraform(["plan", "-input=false", "-lock=false", "-no-color"], { cwd: dir, env: { TF_DATA_DIR: dataDir } });
@@ -104,6 +95,7 @@ if (skip) {
     expect(fs.existsSync(path.join(dir, OFFLINE_OVERRIDE_FILE))).toBe(true);
   });
 
+  // The central archive stack is planned here only, through the CLI (its smallest plan): the summary, the locked bucket and the lifecycle.
   it("`flowlog-kit plan <stack> --offline` prints the summary and the compliance-relevant changes (the archive stack: the smallest plan)", async () => {
     const envDir = tempDir("plan-envs");
     copyExampleEnvironments(envDir);
