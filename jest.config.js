@@ -10,6 +10,7 @@ module.exports = {
   },
   transformIgnorePatterns: ["/node_modules/(?!hyparquet/)"],
   globalSetup: "<rootDir>/test/global-setup.js",
+  testSequencer: "<rootDir>/test/sequencer.js",
   setupFilesAfterEnv: ["<rootDir>/test/setup.ts"],
   testTimeout: 120000,
   // Two workers on two cores: the Terraform suites spend most of their time in terraform child
