@@ -17,7 +17,7 @@
  * milliseconds, peak memory and findings.
  */
 import { execFileSync } from "child_process";
-import { closeSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from "fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 
@@ -27,22 +27,12 @@ async function standIn(file: string, dir: string): Promise<{ records: number; ms
   const { DuckDBInstance } = await import("@duckdb/node-api");
   const { ruleQueries } = await import("../functions/detect/sql");
   const { DEFAULT_THRESHOLDS } = await import("../functions/detect/thresholds");
-  const { athenaColumn } = await import("../functions/flowlog/athena");
-  const { fieldByName } = await import("../functions/flowlog/fields");
-  const head = Buffer.alloc(4096);
-  const fd = openSync(file, "r");
-  const got = readSync(fd, head, 0, head.length, 0);
-  closeSync(fd);
-  const names = head.subarray(0, got).toString("latin1").split("\n")[0]!.trim().split(" ");
-  if (names.some((n) => fieldByName(n) === undefined)) {
-    process.stderr.write(`bench: ${file} must start with a header line of flow-log field names. Write it with gen-busy.py or bench/generate.ts.\n`);
-    process.exit(2);
-  }
+  const { flowsReader, headerOf } = await import("./duckdb-aggregates");
+  const names = headerOf(file);
   const t0 = process.hrtime.bigint();
   const db = await DuckDBInstance.create(":memory:", { threads: "1" });
   const c = await db.connect();
-  const columns = names.map((n) => `'${athenaColumn(n)}': '${fieldByName(n)!.type === "string" ? "VARCHAR" : "BIGINT"}'`).join(", ");
-  await c.run(`CREATE TEMP TABLE flows AS SELECT * FROM read_csv('${file.replace(/'/g, "''")}', delim=' ', header=true, nullstr='-', quote='', escape='', columns={${columns}})`);
+  await c.run(`CREATE TEMP TABLE flows AS SELECT * FROM ${flowsReader(file, names)}`);
   const records = Number((await c.runAndReadAll("SELECT count(*) FROM flows")).getRows()[0]![0]);
   const results: Results = {};
   let rows = 0;

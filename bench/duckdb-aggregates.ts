@@ -19,8 +19,8 @@ import { DEFAULT_THRESHOLDS } from "../functions/detect/thresholds";
 import { athenaColumn } from "../functions/flowlog/athena";
 import { fieldByName } from "../functions/flowlog/fields";
 
-/** The field names of the file's header line. */
-function headerOf(file: string): string[] {
+/** The field names of the file's header line (a usage error, exit 2, without one). */
+export function headerOf(file: string): string[] {
   const fd = openSync(file, "r");
   const buf = Buffer.alloc(4096);
   const n = readSync(fd, buf, 0, buf.length, 0);
@@ -35,14 +35,19 @@ function headerOf(file: string): string[] {
   return names;
 }
 
+/** DuckDB's reader of a space-separated flow-log file with its header, as a table with Athena's column names and types. */
+export function flowsReader(file: string, names: readonly string[]): string {
+  const columns = names.map((n) => `'${athenaColumn(n)}': '${fieldByName(n)!.type === "string" ? "VARCHAR" : "BIGINT"}'`).join(", ");
+  return `read_csv('${file.replace(/'/g, "''")}', delim=' ', header=true, nullstr='-', quote='', escape='', columns={${columns}})`;
+}
+
 async function main(file: string, plan: string): Promise<void> {
   const start = process.hrtime.bigint();
   const ms = (since: bigint) => Math.round(Number(process.hrtime.bigint() - since) / 1e6);
   const names = headerOf(file);
   const db = await DuckDBInstance.create(":memory:", { threads: "1" });
   const c = await db.connect();
-  const columns = names.map((n) => `'${athenaColumn(n)}': '${fieldByName(n)!.type === "string" ? "VARCHAR" : "BIGINT"}'`).join(", ");
-  const reader = `read_csv('${file.replace(/'/g, "''")}', delim=' ', header=true, nullstr='-', quote='', escape='', columns={${columns}})`;
+  const reader = flowsReader(file, names);
   const loadStart = process.hrtime.bigint();
   if (plan === "load") await c.run(`CREATE TEMP TABLE flows AS SELECT * FROM ${reader}`);
   const loadMs = ms(loadStart);
@@ -64,9 +69,11 @@ async function main(file: string, plan: string): Promise<void> {
   process.stdout.write(`${JSON.stringify({ engine: `duckdb rule SQL (${plan}, 1 thread)`, records, readMs: loadMs, queriesMs, ms: ms(start), rows, findings, peakMiB })}\n`);
 }
 
-const [file, plan = "load"] = process.argv.slice(2);
-if (!file || (plan !== "load" && plan !== "scan")) {
-  process.stderr.write("usage: node -r ./bin/register.js bench/duckdb-aggregates.ts <file> [load|scan]\n");
-  process.exit(2);
+if (require.main === module) {
+  const [file, plan = "load"] = process.argv.slice(2);
+  if (!file || (plan !== "load" && plan !== "scan")) {
+    process.stderr.write("usage: node -r ./bin/register.js bench/duckdb-aggregates.ts <file> [load|scan]\n");
+    process.exit(2);
+  }
+  void main(file, plan);
 }
-void main(file, plan);

@@ -4,7 +4,7 @@ import { athenaColumn } from "../flowlog/athena";
 import type { LogFormat } from "../flowlog/format";
 import { insightsField, insightsQuery } from "../flowlog/insights";
 import { AddressContext, approvedResolvers, Suppressions } from "./context";
-import { Condition, conditionHolds, DECLARATIONS, Described, evidenceOf, FlowFact, FlowNumber, Horizon, Key, Measure, Predicate, RuleDeclaration, severityOf, Term } from "./declarations";
+import { Condition, conditionHolds, DECLARATIONS, Described, endpointsOf, evidenceOf, FlowFact, FlowNumber, Horizon, Key, Measure, Predicate, RuleDeclaration, ruleOf, severityOf, Term } from "./declarations";
 import { DetectorError } from "./errors";
 import { finding, Finding, SEVERITIES } from "./findings";
 import { parsePrefix, ParsedPrefix } from "./prefixes";
@@ -432,10 +432,10 @@ export function findingsFromRows(q: Pick<RuleQuery, "rule" | "horizonSeconds" | 
       src: text("src"), dst: text("dst"), port, protocol: number("protocol"), interfaceId,
       n: { ...n, ...evidence }, values, seconds: q.horizonSeconds, threatList: (a) => context.threatList(a),
     };
-    const rule = typeof d.rule === "string" ? d.rule : d.rule.byPort[port!] ?? d.rule.otherwise;
     const f = finding({
-      rule, severity,
-      ...endpoints(d, described, (c) => conditionHolds(c, n, t)),
+      rule: ruleOf(d, port), severity,
+      // The first-destination condition reads the measures alone, as the engine's does.
+      ...endpointsOf(d, { ...described, n }, t),
       interfaceId,
       window: { start: Number(row.window_start), end: Number(row.window_start) + q.horizonSeconds },
       evidence,
@@ -467,23 +467,6 @@ export function mergeHorizons(findings: readonly Finding[]): Finding[] {
     if (!prev || SEVERITIES.indexOf(f.severity) > SEVERITIES.indexOf(prev.severity)) byId.set(f.id, f);
   }
   return [...byId.values()];
-}
-
-/** The endpoints a finding names: its keys, or the first destination (and port) a per-source rule names. */
-function endpoints(d: RuleDeclaration, x: Described, holds: (c: Condition) => boolean): { src?: string; dst?: string; port?: number; protocol?: number } {
-  const out: { src?: string; dst?: string; port?: number; protocol?: number } = {};
-  if (x.src !== undefined) out.src = x.src;
-  if (x.dst !== undefined) out.dst = x.dst;
-  if (x.port !== undefined) out.port = x.port;
-  if (x.protocol !== undefined) out.protocol = x.protocol;
-  const named = d.namesFirst;
-  if (named && (named.when === undefined || holds(named.when))) {
-    const m = d.measures[named.measure]!;
-    const first = x.values[named.measure]!;
-    if ("first" in m) m.first.forEach((k, i) => (k === "port" ? (out.port = Number(first[i])) : (out.dst = String(first[i]))));
-  }
-  if (d.fixed?.protocol !== undefined) out.protocol = d.fixed.protocol;
-  return out;
 }
 
 /*

@@ -12,6 +12,7 @@ import { athenaColumn } from "../../../functions/flowlog/athena";
 import { fieldByName } from "../../../functions/flowlog/fields";
 import { LogFormat } from "../../../functions/flowlog/format";
 import { Flow, line, range, TgwFlow, tgwLine } from "../../support/flows";
+import { seededRandom as random } from "../../../functions/detect/isolation-forest";
 
 /*
  * Differential test: the engine and the rules' SQL in DuckDB (one thread) on the same records
@@ -30,17 +31,6 @@ const T0 = 1_700_000_100 - (1_700_000_100 % W) + 5;
 /** Rules only the engine has (declarations.ts says why). */
 const ENGINE_ONLY: readonly RuleId[] = ["c2-beaconing", "anomaly", "log-skipped", "detector-saturated"];
 
-/** A seeded generator (mulberry32): the same inputs on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const THRESHOLDS: DetectorThresholds = resolveThresholds({
   network: { cidrs: ["10.0.0.0/16", "2600:1f18:6a3:e100::/56"], natGateways: ["10.0.0.200"], loadBalancers: ["10.0.0.10", "10.0.0.20/30"], resolvers: ["10.0.0.53"] },

@@ -15,6 +15,7 @@ import { AthenaTableTarget, planJobs, QueryJob, QueryRenderer, timeFilter } from
 import { s3ObjectKey } from "../../../policies/delivery-paths";
 import { Flow, line, range } from "../../support/flows";
 import { writeParquet } from "../../support/parquet";
+import { seededRandom as random } from "../../../functions/detect/isolation-forest";
 
 /*
  * The rules' SQL over the archive as AWS lays it out: the same records written as AWS writes
@@ -50,17 +51,6 @@ const ENGINE_ONLY: readonly RuleId[] = ["c2-beaconing", "anomaly", "log-skipped"
 
 const THRESHOLDS: DetectorThresholds = resolveThresholds({ network: { cidrs: ["10.0.0.0/16"] }, exfiltrationBytes: 50 * MiB });
 
-/** A seeded generator (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A record and the Region whose flow log wrote it (undefined: the table's Regions share them). */
 type Placed = { readonly flow: Flow; readonly region?: string } | { readonly nodata: number };
