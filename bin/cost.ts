@@ -4,7 +4,7 @@ import { LogFormat } from "../functions/flowlog/format";
 import { ConfigError } from "../policies/errors";
 import { PRICES, tiered } from "../policies/prices";
 import { archiveLifecycle } from "../policies/retention";
-import { DELIVERY_LATENESS_SECONDS, lookbackSeconds, scheduledQueries } from "../modules/detectors";
+import { lookbackSeconds, scheduledQueries, schedulePeriodSeconds } from "../modules/detectors";
 import { athenaTables, cloudWatchLogGroups, detectorAggregationSeconds, detectorAthena, environmentNames } from "../stacks/environment-stack";
 import { renderTable } from "./table";
 
@@ -26,7 +26,7 @@ const SECONDS_PER_DAY = 86400;
 export function detectorRuns(schedule: string, aggregationSeconds?: number): { readonly runsPerMonth: number; readonly lookbackSeconds: number; readonly label: string } {
   const lookback = lookbackSeconds(schedule, aggregationSeconds);
   const rate = /^rate\(/.test(schedule);
-  const period = rate ? lookbackSeconds(schedule, 0) - DELIVERY_LATENESS_SECONDS : 3600;
+  const period = schedulePeriodSeconds(schedule);
   const minutes = (s: number) => `${s / 60} min`;
   return { runsPerMonth: (DAYS_PER_MONTH * SECONDS_PER_DAY) / period, lookbackSeconds: lookback, label: rate ? `every ${minutes(period)}, look-back ${minutes(lookback)}` : `cron counted as hourly, look-back ${minutes(lookback)}` };
 }

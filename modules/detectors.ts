@@ -159,9 +159,14 @@ export function scheduledQueries(props: Pick<DetectorsProps, "athena" | "thresho
  * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-log-records.html#flow-logs-aggregration-interval
  */
 export function lookbackSeconds(schedule: string, aggregationSeconds = DEFAULT_AGGREGATION_SECONDS): number {
+  return schedulePeriodSeconds(schedule) + aggregationSeconds + DELIVERY_LATENESS_SECONDS;
+}
+
+/** Seconds between two scheduled runs: a rate schedule's period; a cron schedule is taken as hourly. */
+export function schedulePeriodSeconds(schedule: string): number {
   const m = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(schedule);
-  const unit = m ? (m[2]!.startsWith("minute") ? 60 : m[2]!.startsWith("hour") ? 3600 : 86400) : 3600;
-  return (m ? Number(m[1]) * unit : 3600) + aggregationSeconds + DELIVERY_LATENESS_SECONDS;
+  if (!m) return 3600;
+  return Number(m[1]) * (m[2]!.startsWith("minute") ? 60 : m[2]!.startsWith("hour") ? 3600 : 86400);
 }
 
 /** AWS's maximum aggregation interval when a flow log sets none. */
