@@ -198,6 +198,8 @@ const CLOSE_BATCH = 2;
 
 /** Window ids (of each horizon) stay below this so that packed keys stay within 31 bits. */
 const WINDOW_LIMIT = 1 << 14;
+/** The open windows' list's ends (see `Aggregator.next`): the slot past every window id. */
+const OPEN_HEAD = 2 * WINDOW_LIMIT;
 
 /**
  * Every table is split by source into this many parts (source id mod PARTS), and records wait
@@ -351,12 +353,19 @@ export class Aggregator implements RunAggregates {
   private watermark = -Infinity;
   /** Set when the watermark moved: the next flush checks for windows to close. */
   private closeDue = false;
-  /** Records added up per window id (short, then long) as of the last check, when (records analysed) that count last changed, and whether each was closed then. */
-  private readonly checkedTouches = new Int32Array(2 * WINDOW_LIMIT);
+  /** Per window id (short, then WINDOW_LIMIT + long): when (records analysed) a check last found it reached, and whether it was closed then. */
   private readonly touchedAt = new Float64Array(2 * WINDOW_LIMIT);
   /** Records analysed at the last check. */
   private checkedAt = 0;
   private readonly closedAtCheck = new Uint8Array(2 * WINDOW_LIMIT);
+  /**
+   * The windows (short ids, then WINDOW_LIMIT + long ids) reached and not closed since, a list
+   * linked through next and prev (OPEN_HEAD its ends) in the order they were last reached: the
+   * only ones a check looks at, from the front.
+   */
+  private readonly isOpen = new Uint8Array(2 * WINDOW_LIMIT);
+  private readonly next = new Int32Array(2 * WINDOW_LIMIT + 1).fill(OPEN_HEAD);
+  private readonly prev = new Int32Array(2 * WINDOW_LIMIT + 1).fill(OPEN_HEAD);
   /** Windows closed more than once (reopened by records that came after they closed). */
   reopened = 0;
   private readonly allowed: Set<string>;
@@ -641,9 +650,11 @@ export class Aggregator implements RunAggregates {
     }
     // Add up early when the waiting records may fill the budget (at the rate rows have been
     // growing, doubled): a flood is then caught soon, before its addresses pile up. The budget
-    // itself is enforced in flush. A watermark that moved closes windows first.
+    // itself is enforced in flush. A watermark that moved closes windows once IDLE_RECORDS
+    // records wait (as the WebAssembly loop does once per chunk), not at every record: input
+    // with a new window nearly every record would otherwise check and close windows per record.
     const ingest = this.ingest;
-    if (this.closeDue || this.rows + this.expectedNewRows * (ingest.waiting + 1) > this.t.rowBudget) this.flush();
+    if ((this.closeDue && ingest.waiting >= IDLE_RECORDS) || this.rows + this.expectedNewRows * (ingest.waiting + 1) > this.t.rowBudget) this.flush();
     const p = src & (PARTS - 1);
     if (ingest.partWaiting(p) === this.partRecords) this.flush();
     const n = ingest.partWaiting(p);
@@ -737,6 +748,13 @@ export class Aggregator implements RunAggregates {
     }
   }
 
+  /** Takes window k out of the open list. */
+  private unlink(k: number): void {
+    const { next, prev } = this;
+    next[prev[k]!] = next[k]!;
+    prev[next[k]!] = prev[k]!;
+  }
+
   /** Adds up what waits and closes every window still open: the end of the input. */
   closeAll(): void {
     this.closeDue = false;
@@ -752,52 +770,62 @@ export class Aggregator implements RunAggregates {
    */
   private close(all: boolean): void {
     const ingest = this.ingest;
+    const now = this.stats.analysed;
+    this.checkedAt = now;
+    // Only the windows reached since the last check can have changed: they are (again) open,
+    // and move to the back of the open list, which stays in the order windows were last reached.
+    const { next, prev } = this;
+    for (const k of ingest.takeTouched()) {
+      this.touchedAt[k] = now;
+      // Reached again after it closed: open again (reopened).
+      if (this.closedAtCheck[k] === 1) this.closedAtCheck[k] = 2;
+      if (this.isOpen[k] === 1) this.unlink(k);
+      this.isOpen[k] = 1;
+      const tail = prev[OPEN_HEAD]!;
+      next[tail] = k;
+      prev[k] = tail;
+      next[k] = OPEN_HEAD;
+      prev[OPEN_HEAD] = k;
+    }
     ingest.refresh();
     const touched = ingest.i32;
     const at = ingest.touchedWindows;
-    const shortClosed = new Uint8Array(WINDOW_LIMIT);
-    const longClosed = new Uint8Array(WINDOW_LIMIT);
-    const now = this.stats.analysed;
-    this.checkedAt = now;
-    const check = (starts: readonly number[], seconds: number, offset: number, closed: Uint8Array, commit: boolean): number => {
-      let ready = 0;
-      const n = Math.min(starts.length, WINDOW_LIMIT);
-      for (let id = 0; id < n; id++) {
-        const k = offset + id;
-        const count = touched[at + k]!;
-        if (count !== this.checkedTouches[k]) {
-          this.checkedTouches[k] = count;
-          this.touchedAt[k] = now;
-          // Reached again after it closed: open again (reopened).
-          if (this.closedAtCheck[k] === 1) this.closedAtCheck[k] = 2;
-        }
-        // 0 never closed, 1 closed (and not reached since), 2 reopened.
-        const was = this.closedAtCheck[k]!;
-        if (was === 1) continue;
-        // Idle: an eighth as many records read since it was last reached as a short window of it holds, and at least IDLE_RECORDS.
-        const idle = now - this.touchedAt[k]! >= Math.max(IDLE_RECORDS, (count * this.windowSeconds) / (8 * seconds));
-        if (count > 0 && (all || (idle && starts[id]! + seconds + DELIVERY_LATENESS_SECONDS <= this.watermark))) {
-          ready++;
-          if (!commit) continue;
-          if (was !== 0) this.reopened++;
-          closed[id] = 1;
-          this.closedAtCheck[k] = 1;
-        }
-      }
-      return ready;
+    const ready = (k: number): boolean => {
+      const short = k < WINDOW_LIMIT;
+      const seconds = short ? this.windowSeconds : this.longSeconds;
+      const start = short ? this.windowStarts[k]! : this.longStarts[k - WINDOW_LIMIT]!;
+      const count = touched[at + k]!;
+      // Idle: an eighth as many records read since it was last reached as a short window of it holds, and at least IDLE_RECORDS.
+      const idle = now - this.touchedAt[k]! >= Math.max(IDLE_RECORDS, (count * this.windowSeconds) / (8 * seconds));
+      return count > 0 && (all || (idle && start + seconds + DELIVERY_LATENESS_SECONDS <= this.watermark));
     };
+    // A window reached fewer than IDLE_RECORDS records ago is not idle, nor is any after it in
+    // the list: a check looks at the windows idle long enough to close, not at every one open.
+    const candidates: number[] = [];
+    for (let k = next[OPEN_HEAD]!; k !== OPEN_HEAD && (all || now - this.touchedAt[k]! >= IDLE_RECORDS); k = next[k]!) candidates.push(k);
+    let readyShort = 0;
+    let readyLong = 0;
+    for (const k of candidates) if (ready(k)) k < WINDOW_LIMIT ? readyShort++ : readyLong++;
     // Closing scans every table once: windows ready wait until two short ones are (or a long
     // one, or the end, or half the row budget is held), which halves the scans for one more
     // window held.
-    const readyShort = check(this.windowStarts, this.windowSeconds, 0, shortClosed, false);
-    const readyLong = check(this.longStarts, this.longSeconds, WINDOW_LIMIT, longClosed, false);
     if (!all && readyLong === 0 && readyShort < CLOSE_BATCH && !(readyShort > 0 && this.rows * 2 > this.t.rowBudget)) return;
-    const anyShort = check(this.windowStarts, this.windowSeconds, 0, shortClosed, true) > 0;
-    const anyLong = check(this.longStarts, this.longSeconds, WINDOW_LIMIT, longClosed, true) > 0;
+    if (readyShort === 0 && readyLong === 0 && !all) return;
+    const shortClosed = new Uint8Array(WINDOW_LIMIT);
+    const longClosed = new Uint8Array(WINDOW_LIMIT);
+    for (const k of candidates) {
+      if (!ready(k)) continue;
+      if (this.closedAtCheck[k] !== 0) this.reopened++;
+      this.closedAtCheck[k] = 1;
+      this.isOpen[k] = 0;
+      this.unlink(k);
+      if (k < WINDOW_LIMIT) shortClosed[k] = 1;
+      else longClosed[k - WINDOW_LIMIT] = 1;
+    }
     const cutoff = all ? 0xffffffff : this.watermark - this.longSeconds - DELIVERY_LATENESS_SECONDS;
-    if (!anyShort && !anyLong && !all) return;
     this.joined = undefined;
-    this.onClose?.long(this.view({ name: "long", seconds: this.longSeconds }, (w) => this.longStarts[w]!, {
+    // The long tables are read (every row looked at) only when a long window closes.
+    this.onClose?.long(this.view({ name: "long", seconds: this.longSeconds }, (w) => this.longStarts[w]!, readyLong === 0 && !all ? {} : {
       pairWindows: new ClosedRows(this.part(TABLE.LPAIRS), keyC, longClosed),
       sources: new ClosedRows(this.part(TABLE.LSOURCES), keyB, longClosed),
       sweeps: new ClosedRows(this.part(TABLE.LSWEEPS), keyC, longClosed),

@@ -20,6 +20,9 @@ import { DETECTOR_WASM_BASE64 } from "./wasm-module";
 
 /** Tables per part in the module (assembly/aggregate.ts TABLES). */
 const TABLES_PER_PART = 14;
+/** The tables of a part that every open short window has its own of: pairs, sources, sweeps (aggregates.ts TABLE 0 to 2). */
+const GENERATION_KINDS = 3;
+const PARTS = 64;
 
 /** The control block's word offsets, as the module exports them (assembly/ingest.ts). */
 const CONTROL = ["C_WIDTH", "C_MAX_WAITING", "C_WAITING", "C_READ", "C_ANALYSED", "C_NODATA", "C_SKIPDATA", "C_WINDOW_SECONDS", "C_WINDOW_LIMIT", "C_PARTS", "C_FIELDS", "MAX_FIELDS", "C_PART_WAITING", "C_LIMITS"] as const;
@@ -84,8 +87,12 @@ export class DetectorWasm {
     liveRows(): number;
     closeWindows(closed: number, closedLong: number, beaconCutoff: number): number;
     closedTables(): number;
+    generationTables(): number;
+    generations(): number;
     longWindows(): number;
     touchedWindows(): number;
+    takeTouched(): number;
+    touchedCount(): number;
   };
   /** Word offset of the table descriptors (see `rows`). */
   private readonly descriptors: number;
@@ -179,6 +186,16 @@ export class DetectorWasm {
     return this.exports.touchedWindows() >>> 2;
   }
 
+  /**
+   * The windows records reached since the last call, each once (short ids, then WINDOW_LIMIT +
+   * long ids), as a fresh array.
+   */
+  takeTouched(): Int32Array {
+    const at = this.exports.takeTouched() >>> 2;
+    this.refresh();
+    return this.i32.slice(at, at + this.exports.touchedCount());
+  }
+
   /** Rows in all of part p's tables. */
   partRows(p: number): number {
     return this.exports.partRows(p);
@@ -190,6 +207,16 @@ export class DetectorWasm {
    * destination ports, 2 hosts.
    */
   rows(p: number, t: number): Rows {
+    if (p < PARTS && t < GENERATION_KINDS) {
+      // A short window's pairs, sources and sweeps are in tables of its own (assembly/aggregate.ts, generations).
+      const first = this.exports.generationTables() >>> 2;
+      const tables: WasmRows[] = [];
+      for (let g = 0, n = this.exports.generations(); g < n; g++) {
+        const d = first + ((g * PARTS + p) * GENERATION_KINDS + t) * 4;
+        if (this.i32[d + 2]! > 0) tables.push(new WasmRows(this.i32, this.f64, d));
+      }
+      return tables.length === 1 ? tables[0]! : new JoinedRows(tables);
+    }
     return new WasmRows(this.i32, this.f64, this.descriptors + (p * TABLES_PER_PART + t) * 4);
   }
 
@@ -298,6 +325,28 @@ export class DetectorWasm {
     j[c + L.C_NODATA] = 0;
     j[c + L.C_SKIPDATA] = 0;
     return at - this.input;
+  }
+}
+
+/** A part's tables of one kind, one per open short window (generations), read as one: rows table after table. */
+class JoinedRows implements Rows {
+  readonly size: number;
+
+  constructor(private readonly tables: readonly Rows[]) {
+    this.size = tables.reduce((n, t) => n + t.size, 0);
+  }
+
+  each(fn: (base: number, i32: Int32Array, f64: Float64Array) => void): void {
+    for (const t of this.tables) t.each(fn);
+  }
+
+  has(a: number, b: number, c: number): boolean {
+    return this.tables.some((t) => t.has(a, b, c));
+  }
+
+  get<T>(a: number, b: number, c: number, read: (base: number, i32: Int32Array, f64: Float64Array) => T): T | undefined {
+    for (const t of this.tables) if (t.has(a, b, c)) return t.get(a, b, c, read);
+    return undefined;
   }
 }
 

@@ -121,7 +121,19 @@ let c2SmallBytes: f64 = 0;
 let longOf: usize = 0;
 /** Per window id, short then long: records added up in it (Aggregator tells a window still filling from one done). */
 let touched: usize = 0;
+/**
+ * The windows (short ids, then WINDOW_LIMIT + long ids) reached since JavaScript last took the
+ * list (`takeTouched`), each once: Aggregator checks only those and the windows it holds open,
+ * never every window the run has seen.
+ */
+let touchList: usize = 0;
+let touchListed: usize = 0;
+let touchCount: i32 = 0;
 let isNew = false;
+/** Rows inserted into any table so far (aggregate() counts a part's new rows with it). */
+let inserted: i32 = 0;
+/** Per part: the rows of its own tables (its tables and its generations' tables). */
+let partCount: usize = 0;
 
 /** Sets up every part's tables and the lookup tables; returns the descriptors (TABLES per part, then the shared ones, 16 bytes each). */
 export function setupAggregates(maxRecords: i32): usize {
@@ -142,6 +154,18 @@ export function setupAggregates(maxRecords: i32): usize {
   hashes = allocFilled(<usize>flagsCapacity * 4);
   longOf = allocFilled(<usize>WINDOW_LIMIT * 4);
   touched = allocFilled(<usize>WINDOW_LIMIT * 8);
+  touchList = allocFilled(<usize>WINDOW_LIMIT * 8);
+  touchListed = allocFilled(<usize>WINDOW_LIMIT * 2);
+  partCount = allocFilled(<usize>PARTS * 4);
+  genOf = allocFilled(<usize>WINDOW_LIMIT * 4, 0xff);
+  lastRows = allocFilled(<usize>PARTS * GEN_KINDS * 4);
+  gens = 8;
+  genDesc = allocFilled(<usize>gens * PARTS * GEN_KINDS * D_BYTES);
+  genWindow = allocFilled(<usize>gens * 4, 0xff);
+  freeGens = allocFilled(<usize>gens * 4);
+  for (let g = 0; g < gens; g++) store<i32>(freeGens + <usize>g * 4, gens - 1 - g);
+  freeCount = gens;
+  closedGens = allocFilled(<usize>gens * 4);
   return descriptors;
 }
 
@@ -184,12 +208,128 @@ export function touchedWindows(): usize {
   return touched;
 }
 
+/**
+ * The windows reached since the last call (short ids, then WINDOW_LIMIT + long ids; `touchedCount()`
+ * of them, each once), and starts a new list.
+ */
+export function takeTouched(): usize {
+  for (let i = 0; i < touchCount; i++) store<u8>(touchListed + <usize>load<i32>(touchList + <usize>i * 4), 0);
+  lastTaken = touchCount;
+  touchCount = 0;
+  return touchList;
+}
+
+/** How many windows the last `takeTouched` returned. */
+export function touchedCount(): i32 {
+  return lastTaken;
+}
+
+let lastTaken: i32 = 0;
+
+/** Counts a record in window k (short id, or WINDOW_LIMIT + long id) and lists the window for the next check. */
+@inline function touch(k: i32): void {
+  const at = touched + <usize>k * 4;
+  store<i32>(at, load<i32>(at) + 1);
+  if (load<u8>(touchListed + <usize>k) == 0) {
+    store<u8>(touchListed + <usize>k, 1);
+    store<i32>(touchList + <usize>touchCount * 4, k);
+    touchCount++;
+  }
+}
+
 function table(index: i32, stride: i32, capacity: i32): void {
   const d = descriptors + <usize>index * D_BYTES;
   store<i32>(d, <i32>slots(capacity, stride), D_PTR);
   store<i32>(d, capacity - 1, D_MASK);
   store<i32>(d, 0, D_SIZE);
   store<i32>(d, stride, D_STRIDE);
+}
+
+/**
+ * The short window's tables keyed by source (pairs, sources, sweeps: the tables most rows are
+ * in) are a window's own: a generation of tables per open short window (for every part), so a
+ * closed window's rows are copied out of its own tables, which are then freed whole, instead
+ * of being searched for and deleted from tables every open window shares. A new window's
+ * tables start at the size the last closed window's needed. The rows, keys and layouts are
+ * the same; `generationTables` tells JavaScript where they are.
+ */
+const GEN_KINDS = 3;
+/** Per short window id: its generation, or -1. */
+let genOf: usize = 0;
+/** Per generation: its window id, or -1 when free. */
+let genWindow: usize = 0;
+/** Generations there is room for. */
+let gens: i32 = 0;
+/** Descriptors: generation, then part, then kind (T_PAIRS, T_SOURCES, T_SWEEPS). */
+let genDesc: usize = 0;
+/** Per part and kind: the rows of the last closed window's table. */
+let lastRows: usize = 0;
+/** Free generations, a stack (`freeCount` of them). */
+let freeGens: usize = 0;
+let freeCount: i32 = 0;
+/** The generations `closeWindows` is closing (`closedGenCount`), room for every generation. */
+let closedGens: usize = 0;
+let closedGenCount: i32 = 0;
+
+@inline function genDescriptor(g: i32, part: i32, kind: i32): usize {
+  return genDesc + <usize>((g * PARTS + part) * GEN_KINDS + kind) * D_BYTES;
+}
+
+/** The generation of short window `win`, given one (and its tables) on first use. */
+@inline function genFor(win: i32): i32 {
+  const g = load<i32>(genOf + <usize>win * 4);
+  return g >= 0 ? g : newGeneration(win);
+}
+
+function newGeneration(win: i32): i32 {
+  if (freeCount == 0) {
+    const more = gens * 2;
+    const desc = allocFilled(<usize>more * PARTS * GEN_KINDS * D_BYTES);
+    memory.copy(desc, genDesc, <usize>gens * PARTS * GEN_KINDS * D_BYTES);
+    heap.free(genDesc);
+    genDesc = desc;
+    const windows = allocFilled(<usize>more * 4, 0xff);
+    memory.copy(windows, genWindow, <usize>gens * 4);
+    heap.free(genWindow);
+    genWindow = windows;
+    heap.free(freeGens);
+    freeGens = allocFilled(<usize>more * 4);
+    for (let g = more - 1; g >= gens; g--) store<i32>(freeGens + <usize>(freeCount++) * 4, g);
+    heap.free(closedGens);
+    closedGens = allocFilled(<usize>more * 4);
+    gens = more;
+  }
+  const g = load<i32>(freeGens + <usize>(--freeCount) * 4);
+  store<i32>(genWindow + <usize>g * 4, win);
+  store<i32>(genOf + <usize>win * 4, g);
+  return g;
+}
+
+/**
+ * A part's tables of a generation, made on the part's first record of the window (a window
+ * may hold a part's few records, or none): as large as the last closed window's needed.
+ */
+function generationPart(own: usize, part: i32): void {
+  for (let k = 0; k < GEN_KINDS; k++) {
+    const rows = load<i32>(lastRows + <usize>(part * GEN_KINDS + k) * 4);
+    let capacity = 16;
+    while (rows * 4 > capacity * 3) capacity *= 2;
+    const d = own + <usize>k * D_BYTES;
+    const stride = strideOf(k);
+    store<i32>(d, <i32>slots(capacity, stride), D_PTR);
+    store<i32>(d, capacity - 1, D_MASK);
+    store<i32>(d, 0, D_SIZE);
+    store<i32>(d, stride, D_STRIDE);
+  }
+}
+
+/** The generation descriptors (generation, part, kind: 16 bytes each) and, after them, nothing: `generations()` tells how many. */
+export function generationTables(): usize {
+  return genDesc;
+}
+
+export function generations(): i32 {
+  return gens;
 }
 
 /** Slots for `capacity` rows, every one empty. */
@@ -235,6 +375,7 @@ function insert(d: usize, row: usize, a: i32, b: i32, c: i32): usize {
   store<i32>(row, b, 4);
   store<i32>(row, c, 8);
   isNew = true;
+  inserted++;
   const size = load<i32>(d, D_SIZE) + 1;
   store<i32>(d, size, D_SIZE);
   if (size * 4 > (load<i32>(d, D_MASK) + 1) * 3) return grow(d, a, b, c);
@@ -363,19 +504,29 @@ function find(d: usize, a: i32, b: i32, c: i32, stride: i32): usize {
   return unreachable();
 }
 
-/** Rows in all of a part's tables. */
-export function partRows(part: i32): i32 {
+/** Rows in the tables every part shares. */
+@inline function sharedRows(): i32 {
   let n = 0;
-  for (let t = 0; t < TABLES; t++) n += load<i32>(descriptors + <usize>(part * TABLES + t) * D_BYTES, D_SIZE);
-  // The shared tables count with every part, so that a part's growth includes what it added there.
   for (let k = 0; k < SHARED; k++) n += load<i32>(destinations + <usize>k * D_BYTES, D_SIZE);
   return n;
 }
 
+/** Rows in all of a part's tables, and in the shared ones (so that a part's growth includes what it added there). */
+export function partRows(part: i32): i32 {
+  return load<i32>(partCount + <usize>part * 4) + sharedRows();
+}
+
 /** Rows in every table. */
 export function liveRows(): i32 {
+  let n = sharedRows();
+  for (let p = 0; p < PARTS; p++) n += load<i32>(partCount + <usize>p * 4);
+  return n;
+}
+
+/** Rows in a part's tables other than its generations'. */
+function staticRows(part: i32): i32 {
   let n = 0;
-  for (let t = 0; t < PARTS * TABLES + SHARED; t++) n += load<i32>(descriptors + <usize>t * D_BYTES, D_SIZE);
+  for (let t = 0; t < TABLES; t++) n += load<i32>(descriptors + <usize>(part * TABLES + t) * D_BYTES, D_SIZE);
   return n;
 }
 
@@ -385,7 +536,11 @@ export function liveRows(): i32 {
  */
 export function aggregate(part: i32, records: usize, n: i32): i32 {
   const tables = descriptors + <usize>(part * TABLES) * D_BYTES;
-  for (let i = 0; i < n; i++) add(tables, records + <usize>i * REC_BYTES);
+  const sharedBefore = sharedRows();
+  const insertedBefore = inserted;
+  for (let i = 0; i < n; i++) add(tables, part, records + <usize>i * REC_BYTES);
+  const at = partCount + <usize>part * 4;
+  store<i32>(at, load<i32>(at) + (inserted - insertedBefore) - (sharedRows() - sharedBefore));
   return partRows(part);
 }
 
@@ -413,11 +568,20 @@ export function closeWindows(closed: usize, closedLong: usize, beaconCutoff: u32
       store<i32>(d, 0, D_SIZE);
     }
   }
+  // The generations of the windows closing, found once (not once per part and table).
+  closedGenCount = 0;
+  for (let w = 0; w < WINDOW_LIMIT; w += 8) {
+    if (load<u64>(closed + <usize>w) == 0) continue;
+    for (let i = w; i < w + 8; i++) {
+      const g = load<i32>(genOf + <usize>i * 4);
+      if (g >= 0 && load<u8>(closed + <usize>i) != 0) store<i32>(closedGens + <usize>(closedGenCount++) * 4, g);
+    }
+  }
   for (let p = 0; p < PARTS; p++) {
     const base = p * TABLES;
-    split(base + T_PAIRS, closed, 2, 0, 0x7fffffff);
-    split(base + T_SOURCES, closed, 1, 0, 0x7fffffff);
-    split(base + T_SWEEPS, closed, 2, 0, 0x7fffffff);
+    const before = staticRows(p);
+    let gathered = 0;
+    for (let k = 0; k < GEN_KINDS; k++) gathered += gather(p, k);
     split(base + T_SEEN, closed, 2, 0, WINDOW_LIMIT - 1);
     split(base + T_BRUTE, closed, 2, 16, 0x7fff);
     split(base + T_PROTOCOLS, closed, 2, 8, 0x7fffff);
@@ -430,10 +594,63 @@ export function closeWindows(closed: usize, closedLong: usize, beaconCutoff: u32
     drop(base + T_LBRUTE, closedLong, 2, 16, 0x7fff);
     drop(base + T_LSEEN, closedLong, 2, 0, WINDOW_LIMIT - 1);
     drop(base + T_BEACON, 0, beaconCutoff, 0, 0);
+    const at = partCount + <usize>p * 4;
+    store<i32>(at, load<i32>(at) - gathered - (before - staticRows(p)));
   }
   split(PARTS * TABLES, closed, 1, 0, 0x7fffffff);
   split(PARTS * TABLES + 1, closed, 2, 0, 0x7fffffff);
+  for (let i = 0; i < closedGenCount; i++) {
+    const g = load<i32>(closedGens + <usize>i * 4);
+    const w = load<i32>(genWindow + <usize>g * 4);
+    store<i32>(genWindow + <usize>g * 4, -1);
+    store<i32>(genOf + <usize>w * 4, -1);
+    store<i32>(freeGens + <usize>(freeCount++) * 4, g);
+  }
   return liveRows();
+}
+
+/**
+ * Copies the rows of kind k of part p of the closed windows' generations, one after another in
+ * slot order, into that table's closed block; frees those generations' tables of the part.
+ */
+function gather(p: i32, k: i32): i32 {
+  const to = closedDescriptors + <usize>(p * TABLES + k) * D_BYTES;
+  const stride = strideOf(k);
+  const bytes = <usize>stride * 4;
+  store<i32>(to, stride, D_STRIDE);
+  let total = 0;
+  let most = -1;
+  for (let i = 0; i < closedGenCount; i++) {
+    const size = load<i32>(genDescriptor(load<i32>(closedGens + <usize>i * 4), p, k), D_SIZE);
+    total += size;
+    if (size > most) most = size;
+  }
+  if (most < 0) return 0;
+  store<i32>(lastRows + <usize>(p * GEN_KINDS + k) * 4, most);
+  let out: usize = 0;
+  if (total > 0) out = heap.alloc(<usize>total * bytes);
+  let moved = 0;
+  for (let i = 0; i < closedGenCount; i++) {
+    const d = genDescriptor(load<i32>(closedGens + <usize>i * 4), p, k);
+    const base = <usize>load<i32>(d, D_PTR);
+    const slotsEnd = base + <usize>(load<i32>(d, D_MASK) + 1) * bytes;
+    if (load<i32>(d, D_SIZE) > 0) {
+      for (let row = base; row < slotsEnd; row += bytes) {
+        if (load<i32>(row) == EMPTY) continue;
+        memory.copy(out + <usize>moved * bytes, row, bytes);
+        moved++;
+      }
+    }
+    if (base != 0) heap.free(base);
+    store<i32>(d, 0, D_PTR);
+    store<i32>(d, 0, D_MASK);
+    store<i32>(d, 0, D_SIZE);
+  }
+  if (total == 0) return 0;
+  store<i32>(to, <i32>out, D_PTR);
+  store<i32>(to, total, D_MASK);
+  store<i32>(to, total, D_SIZE);
+  return total;
 }
 
 /** The descriptors of the tables of rows `closeWindows` moved out last (same order as the tables'). */
@@ -583,14 +800,16 @@ function remove(base: usize, m: i32, bytes: usize, i: i32): void {
 }
 
 /** Aggregator.aggregate, for the record at r. */
-function add(tables: usize, r: usize): void {
+function add(tables: usize, part: i32, r: usize): void {
   const src = load<i32>(r, R_SRC);
   const dst = load<i32>(r, R_DST);
   const eni = load<i32>(r, R_IFACE);
   const win = load<i32>(r, R_WIN);
   const lwin = load<i32>(longOf + <usize>win * 4);
-  store<i32>(touched + <usize>win * 4, load<i32>(touched + <usize>win * 4) + 1);
-  store<i32>(touched + <usize>(WINDOW_LIMIT + lwin) * 4, load<i32>(touched + <usize>(WINDOW_LIMIT + lwin) * 4) + 1);
+  const own = genDescriptor(genFor(win), part, 0);
+  if (load<i32>(own, D_PTR) == 0) generationPart(own, part);
+  touch(win);
+  touch(WINDOW_LIMIT + lwin);
   // A record without an action (every transit-gateway record) is not rejected: rules.ts says what that means per rule.
   const rejected = load<i32>(r, R_ACTION) == ACTION_REJECT;
   const srcport = load<i32>(r, R_SRCPORT);
@@ -612,7 +831,7 @@ function add(tables: usize, r: usize): void {
   const dstService = (directionWord & DST_AWS_SERVICE) != 0;
   const inbound = direction == DIRECTION_INGRESS || (direction == DIRECTION_ABSENT && !srcPrivate);
 
-  const s = upsert(tables + T_SOURCES * D_BYTES, src, win, 0, SRC_STRIDE);
+  const s = upsert(own + T_SOURCES * D_BYTES, src, win, 0, SRC_STRIDE);
   if (isNew) store<i32>(s, eni, SRC_IFACE * 4);
   store<i32>(s, load<i32>(s, SRC_FLOWS * 4) + 1, SRC_FLOWS * 4);
   if (rejected) store<i32>(s, load<i32>(s, SRC_REJECTED * 4) + 1, SRC_REJECTED * 4);
@@ -658,7 +877,7 @@ function add(tables: usize, r: usize): void {
   }
   if (response && !egress) return;
 
-  const p = upsert(tables + T_PAIRS * D_BYTES, src, dst, win, PW_STRIDE);
+  const p = upsert(own + T_PAIRS * D_BYTES, src, dst, win, PW_STRIDE);
   if (isNew) {
     store<i32>(p, eni, PW_IFACE * 4);
     if (!response && dr != 0) store<i32>(dr, load<i32>(dr, DST_SOURCES * 4) + 1, DST_SOURCES * 4);
@@ -724,7 +943,7 @@ function add(tables: usize, r: usize): void {
   }
 
   const first = firstPort(p, tables + T_SEEN * D_BYTES, src, dst, port, win);
-  const w = upsert(tables + T_SWEEPS * D_BYTES, src, port, win, SWEEP_STRIDE);
+  const w = upsert(own + T_SWEEPS * D_BYTES, src, port, win, SWEEP_STRIDE);
   if (isNew) {
     store<i32>(w, eni, SWEEP_IFACE * 4);
     store<i32>(s, load<i32>(s, SRC_PORTS * 4) + 1, SRC_PORTS * 4);
