@@ -39,6 +39,11 @@ export async function feedParquet(engine: DetectionEngine, source: ParquetSource
   engine.endStream();
 }
 
+/** Reads up to buffer's length of bytes of fd at `at`, off the main thread. */
+function readAt(fd: number, buffer: Buffer, at: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.read(fd, buffer, 0, buffer.length, at, (err, n) => (err ? reject(err) : resolve(n))));
+}
+
 /** Runs the engine over local files and folders of them (plain, gzip or Parquet). */
 export async function detectFiles(paths: readonly string[], thresholds: DetectorThresholds, format: LogFormat): Promise<FileDetection> {
   let files: string[];
@@ -63,6 +68,7 @@ export async function detectFiles(paths: readonly string[], thresholds: Detector
   const engine = new DetectionEngine(thresholds, format, { onHeader });
   const skippedLines: (SkippedLine & { file: string })[] = [];
   const chunk = Buffer.allocUnsafe(1 << 20);
+  const spare = Buffer.allocUnsafe(1 << 20);
   for (const file of files) {
     current = file;
     const fd = fs.openSync(file, "r");
@@ -78,13 +84,22 @@ export async function detectFiles(paths: readonly string[], thresholds: Detector
         await feedStream(engine, fs.createReadStream(file, { highWaterMark: 1 << 20 }));
         continue;
       }
-      // Plain text: read into one buffer over and over (the engine keeps nothing of a chunk),
-      // which spares a fresh megabyte (and its page faults) per chunk.
-      for (let at = 0; ; ) {
-        const n = fs.readSync(fd, chunk, 0, chunk.length, at);
-        if (n === 0) break;
-        engine.addChunk(chunk.subarray(0, n));
-        at += n;
+      // Plain text: two buffers used over and over (the engine keeps nothing of a chunk, which
+      // spares a fresh megabyte and its page faults per chunk); the next chunk is read (on
+      // libuv's thread pool) while the engine works on this one.
+      const buffers = [chunk, spare];
+      let next = readAt(fd, buffers[0]!, 0);
+      try {
+        for (let at = 0, i = 0; ; i ^= 1) {
+          const n = await next;
+          if (n === 0) break;
+          at += n;
+          next = readAt(fd, buffers[i ^ 1]!, at);
+          engine.addChunk(buffers[i]!.subarray(0, n));
+        }
+      } finally {
+        // A read still under way ends before the file is closed (its error, if any, is the loop's to report).
+        await next.catch(() => 0);
       }
       engine.endStream();
     } finally {

@@ -332,12 +332,9 @@ export function generations(): i32 {
   return gens;
 }
 
-/** Slots for `capacity` rows, every one empty. */
+/** Slots for `capacity` rows, every one empty: every byte 0xff (one fill; `insert` zeroes a row's fields as it takes a slot). */
 function slots(capacity: i32, stride: i32): usize {
-  const bytes = <usize>capacity * <usize>stride * 4;
-  const p = allocFilled(bytes);
-  for (let b: usize = 0; b < bytes; b += <usize>stride * 4) store<i32>(p + b, EMPTY);
-  return p;
+  return allocFilled(<usize>capacity * <usize>stride * 4, 0xff);
 }
 
 /** RowTable's hash. */
@@ -374,6 +371,7 @@ function insert(d: usize, row: usize, a: i32, b: i32, c: i32): usize {
   store<i32>(row, a);
   store<i32>(row, b, 4);
   store<i32>(row, c, 8);
+  memory.fill(row + 12, 0, <usize>load<i32>(d, D_STRIDE) * 4 - 12);
   isNew = true;
   inserted++;
   const size = load<i32>(d, D_SIZE) + 1;
@@ -745,8 +743,7 @@ function remove(base: usize, m: i32, bytes: usize, i: i32): void {
     memory.copy(base + <usize>hole * bytes, row, bytes);
     hole = j;
   }
-  // An empty slot's fields are zero: a row inserted there starts from zero.
-  memory.fill(base + <usize>hole * bytes, 0, bytes);
+  // Only the key marks a slot empty: `insert` zeroes a row's fields as it takes the slot.
   store<i32>(base + <usize>hole * bytes, EMPTY);
 }
 
