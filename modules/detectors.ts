@@ -62,7 +62,7 @@ export interface DetectorsProps extends AccountContext {
   /**
    * Where the scheduled run queries the archive with Athena: the workgroup, database, results
    * location and the VPC flow-log tables.
-   * @default - no Athena: the scheduled run runs Logs Insights `stats` queries on logGroupName
+   * @default - no Athena: the scheduled run runs every rule as a Logs Insights OpenSearch SQL query on logGroupName
    */
   readonly athena?: DetectorAthenaProps;
   /**
@@ -136,17 +136,25 @@ export function detectorSizing(o: { readonly queries: number; readonly longestRa
   return { memoryMb, timeoutSeconds, queries: o.queries, concurrency, queryTimeoutMs: queryTimeoutSeconds * 1000 };
 }
 
+/**
+ * The longest log group name AWS accepts.
+ * @see https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html
+ */
+const LOG_GROUP_NAME_MAX = 512;
+
 /** A run's end one second before an hour boundary: its horizon-aligned ranges are the longest a run has. */
 export const LONGEST_RANGES_END = 1_800_003_599;
 
 /** The queries of one scheduled run, as the function will plan them (its renderer, its tables). */
-export function scheduledQueries(props: Pick<DetectorsProps, "athena" | "thresholds" | "logFormat" | "unmask">, lookback: number, end = 1_800_000_000): ReturnType<typeof planJobs> {
+export function scheduledQueries(props: Pick<DetectorsProps, "athena" | "thresholds" | "logFormat" | "unmask"> & Partial<Pick<DetectorsProps, "logGroupName">>, lookback: number, end = 1_800_000_000): ReturnType<typeof planJobs> {
   const renderer = RENDERER;
   const athena: AthenaSettings | undefined = props.athena && { workgroup: props.athena.workgroup, database: props.athena.database, tables: props.athena.tables };
   // The rules, horizons and tables do not depend on the end; the ranges' lengths do, because a
   // range starts on its horizon's boundary: on an hour boundary (the default) they are the
   // shortest, one second before one (LONGEST_RANGES_END) the longest.
-  return planJobs(renderer, { end, lookbackSeconds: lookback, thresholds: props.thresholds, athena, format: props.logFormat, unmask: props.unmask ?? false });
+  // Without a name (cost estimates), the longest AWS allows: a query that fits with it fits with any.
+  const logGroupName = props.logGroupName ?? "g".repeat(LOG_GROUP_NAME_MAX);
+  return planJobs(renderer, { end, lookbackSeconds: lookback, thresholds: props.thresholds, athena, format: props.logFormat, unmask: props.unmask ?? false, logGroupName });
 }
 
 /**

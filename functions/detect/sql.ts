@@ -75,6 +75,11 @@ export interface RuleQuery {
    * and suppressions from them.
    */
   readonly thresholds: DetectorThresholds;
+  /**
+   * For a list measure written as a bit mask (the CloudWatch dialect): the value of each bit,
+   * lowest first. @default - list measures are comma-separated values
+   */
+  readonly lists?: Readonly<Record<string, readonly number[]>>;
 }
 
 /**
@@ -401,7 +406,7 @@ function duckdbKey(a: string): string {
 }
 
 /** Rows as read from a query's CSV result (every value a string), to findings identical in id and fields to the engine's. */
-export function findingsFromRows(q: Pick<RuleQuery, "rule" | "horizonSeconds" | "thresholds"> & { readonly horizon?: Horizon }, rows: readonly Readonly<Record<string, string>>[]): Finding[] {
+export function findingsFromRows(q: Pick<RuleQuery, "rule" | "horizonSeconds" | "thresholds"> & { readonly horizon?: Horizon; readonly lists?: RuleQuery["lists"] }, rows: readonly Readonly<Record<string, string>>[]): Finding[] {
   const d = byId.get(q.rule);
   if (!d) throw new DetectorError(`detector: no rule declaration ${JSON.stringify(q.rule)} (got ${JSON.stringify(q.rule)}). Use a RuleQuery from ruleQueries().`);
   const t = q.thresholds;
@@ -416,7 +421,10 @@ export function findingsFromRows(q: Pick<RuleQuery, "rule" | "horizonSeconds" | 
       if ("first" in m) {
         const parts = raw === "" ? [] : raw.split("|");
         values[name] = m.first.map((x, i) => (x === "port" ? Number(parts[i]) : parts[i] ?? ""));
-      } else if ("list" in m) values[name] = raw.split(",").filter((x) => x !== "").map(Number).sort((a, b) => a - b);
+      } else if ("list" in m) {
+        const bits = q.lists?.[name];
+        values[name] = bits ? bits.filter((_, i) => Math.floor(Number(raw || 0) / 2 ** i) % 2 === 1) : raw.split(",").filter((x) => x !== "").map(Number).sort((a, b) => a - b);
+      }
       else n[name] = Number(raw);
     }
     if (!conditionHolds(d.having, n, t)) continue;
@@ -467,6 +475,262 @@ export function mergeHorizons(findings: readonly Finding[]): Finding[] {
     if (!prev || SEVERITIES.indexOf(f.severity) > SEVERITIES.indexOf(prev.severity)) byId.set(f.id, f);
   }
   return [...byId.values()];
+}
+
+/*
+ * CloudWatch Logs Insights in OpenSearch SQL (StartQuery queryLanguage "SQL"): every windowed
+ * rule, for environments without an archive with Athena, aggregated where the data lives, so the
+ * detector reads only the rows past thresholds, as on Athena.
+ *
+ * What AWS documents, and how the rendering keeps to it:
+ * - No common table expressions ("Common table expression … CloudWatch Logs: Not supported"),
+ *   "only one JOIN in a SELECT statement", "only one level of nested subqueries", no multiple
+ *   statements, no two field names differing only in case; JOIN must say INNER or LEFT OUTER.
+ *   So a query is one SELECT over one subquery of the log group: the subquery extracts each
+ *   record's fields and works out its listener count with window functions (documented as
+ *   supported); the outer SELECT groups, counts and applies the threshold. No JOIN: the log group
+ *   is read, and billed, once per query (a self-join would read it twice).
+ * - The log group is named in FROM in backticks, and StartQuery gets no logGroupName ("The
+ *   exception is queries using the OpenSearch Service SQL query language, where you specify the
+ *   log group names inside the querystring"); `@message` needs backticks too.
+ * - Fields come from `@message` by position with split_part (documented string function), so
+ *   every format the kit writes works (default, custom version 3-8, transit gateway) without
+ *   relying on field discovery, which covers the default VPC format only.
+ * - The time range: StartQuery's startTime/endTime (required) and a WHERE on the record's
+ *   `start` on every query. "In CloudWatch Logs, the timestamp field corresponds to the start
+ *   time that's captured in the flow log record", so both select the same records.
+ * - Query strings are at most 10,000 characters (StartQuery queryString): a query past it is
+ *   refused here, naming the rule (a long threat list is the usual cause).
+ * - Functions used: split_part, NULLIF, coalesce, CAST, CASE, LIKE, replace, repeat, length,
+ *   lower, concat, concat_ws, regexp_replace, substr, lpad, greatest, round, the & operator,
+ *   count(*), count(DISTINCT …), sum, min, max, dense_rank() and min() OVER (PARTITION BY …).
+ *   count(DISTINCT) is what the documentation's aggregate example uses; AWS does not say it is
+ *   approximate (approx_count_distinct is a separate Spark function), so the counts are taken as
+ *   exact, like Athena's. Result rows: at most 10,000 a query, as with every Logs Insights language.
+ * - Distinct listener peers without count(DISTINCT) OVER (Spark has none): with the record's
+ *   value v (its port when it teaches a listener, else -1), dense_rank ascending plus descending
+ *   minus one is the number of distinct v in the partition on every row; minus one more when a
+ *   -1 is among them.
+ * - Addresses become text keys for range tests (no inet type): IPv4 "4" and each octet as three
+ *   decimal digits, IPv6 "6" and 32 hex digits (the "::" expanded with repeat, groups padded
+ *   with regexp_replace); a prefix is a range of keys, as in the DuckDB rendering.
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_AnalyzeLogData_SQL.html
+ * @see https://docs.aws.amazon.com/opensearch-service/latest/developerguide/supported-directquery-sql.html
+ * @see https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_StartQuery.html
+ * @see https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-cwl.html
+ */
+
+/** Logs Insights' longest query string (StartQuery queryString, any language). */
+export const INSIGHTS_MAX_QUERY_CHARS = 10_000;
+
+export interface CloudWatchQueryOptions {
+  /** The log group the query reads (named in FROM). */
+  readonly logGroupName: string;
+  /** The catalog names of the log group's record fields, in record order (its LogFormat's names). */
+  readonly fields: readonly string[];
+  readonly thresholds: DetectorThresholds;
+  /** Unix seconds: the records whose `start` is in [start, end). */
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Every windowed rule as an OpenSearch SQL query over a log group, one per declaration and horizon. */
+export function cloudwatchRuleQueries(o: CloudWatchQueryOptions): RuleQuery[] {
+  const out = DECLARATIONS.flatMap((d) => d.horizons.map((h) => cloudwatchRuleQuery(d, h, o)));
+  const long = out.filter((q) => q.sql.length > INSIGHTS_MAX_QUERY_CHARS);
+  if (long.length > 0) {
+    throw new DetectorError(
+      `detectors.threatIntel: the rules' Logs Insights SQL queries would exceed the ${INSIGHTS_MAX_QUERY_CHARS} characters StartQuery accepts (got ${long.map((q) => `${q.rule} ${q.sql.length}`).join(", ")}). ` +
+        "Merge the threat lists' and the network's addresses into fewer CIDRs, or archive the flow logs to S3 with Athena.",
+    );
+  }
+  return out;
+}
+
+function cloudwatchRuleQuery(d: RuleDeclaration, horizon: Horizon, o: CloudWatchQueryOptions): RuleQuery {
+  const t = horizon === "long" ? longHorizon(o.thresholds) : o.thresholds;
+  const seconds = t.windowSeconds;
+  const declared = horizon === "long" ? d.longRecords ?? d.records : d.records;
+  const needsResponse = JSON.stringify([declared, d.measures]).includes('"response"');
+  // Conditions every measure shares move to WHERE: the query names each fact once (10,000 characters go fast).
+  const records = hoisted(declared, Object.values(d.measures));
+  const keys = d.keys.map((k) => KEY_COLUMN[k]);
+  const pred = (p: Predicate) => predicate(p, t);
+  const measure = (m: Measure, values: () => readonly number[]) => cloudwatchAggregate(m, pred, values);
+  const measures = Object.entries(d.measures).map(([name, m]) => `${measure(implied(m, records), () => listValues("where" in m ? m.where : undefined, t))} AS ${column(name)}`);
+  // HAVING names the measures by their aliases, as AWS's own example does (the query stays short).
+  const term = (x: Term): string => sqlTerm(x, t, (name) => column(name));
+  const iface = d.keys.includes("interface") ? [] : [`substr(min(lpad(CAST(st AS STRING), 16, '0') || '|' || coalesce(iface, '')), 18) AS interface_id`];
+  const select = [...keys.map((k, i) => `${k} AS ${d.keys[i] === "interface" ? "interface_id" : k}`), "window_start", ...iface, ...measures];
+  const outer = [
+    `SELECT ${select.join(", ")}`,
+    `FROM (${"\u0000"}) t`,
+    ...(records === "every flow" ? [] : [`WHERE ${pred(records)}`]),
+    `GROUP BY ${[...keys, "window_start"].join(", ")}`,
+    ...("always" in d.having ? [] : [`HAVING ${condition(d.having, term)}`]),
+  ].join("\n");
+  const sql = expandFacts(outer, o.thresholds).replace("\u0000", cloudwatchRecords(o, seconds, needsResponse));
+  const lists = Object.entries(d.measures).filter(([, m]) => "list" in m).map(([name, m]) => [name, listValues("where" in m ? m.where : undefined, t)] as const);
+  return Object.freeze({ rule: d.id, horizon, horizonSeconds: seconds, sql, thresholds: t, ...(lists.length ? { lists: Object.fromEntries(lists) } : {}) });
+}
+
+const conjuncts = (p: Predicate): Predicate[] => (typeof p !== "string" && "all" in p ? p.all.flatMap(conjuncts) : [p]);
+
+/**
+ * The records predicate with the conditions every measure holds added. A group none of whose
+ * records meets them measures zero everywhere, which no threshold reports (thresholds are
+ * positive), so the same groups pass; a group's interface is then its earliest such record's.
+ */
+function hoisted(records: RuleDeclaration["records"], measures: readonly Measure[]): RuleDeclaration["records"] {
+  const wheres = measures.map((m) => ("where" in m && m.where !== undefined ? conjuncts(m.where).map((p) => JSON.stringify(p)) : []));
+  const shared = wheres.length === 0 ? [] : wheres[0]!.filter((p) => wheres.every((w) => w.includes(p)));
+  if (shared.length === 0) return records;
+  const base = records === "every flow" ? [] : conjuncts(records).map((p) => JSON.stringify(p));
+  const all = [...new Set([...base, ...shared])].map((p) => JSON.parse(p) as Predicate);
+  return all.length === 1 ? all[0]! : { all };
+}
+
+/** A measure without the conditions its rule's records predicate already holds (the outer WHERE applied them): a shorter query. */
+function implied(m: Measure, records: RuleDeclaration["records"]): Measure {
+  if (records === "every flow" || !("where" in m) || m.where === undefined) return m;
+  const held = new Set(conjuncts(records).map((p) => JSON.stringify(p)));
+  const left = conjuncts(m.where).filter((p) => !held.has(JSON.stringify(p)));
+  const { where: _, ...rest } = m;
+  return (left.length === 0 ? rest : { ...rest, where: left.length === 1 ? left[0]! : { all: left } }) as Measure;
+}
+
+function cloudwatchAggregate(m: Measure, pred: (p: Predicate) => string, listed: () => readonly number[]): string {
+  const when = (where: Predicate | undefined, value: string) => (where === undefined ? value : `CASE WHEN ${pred(where)} THEN ${value} END`);
+  if ("first" in m) {
+    const parts = m.first.map((x) => (x === "port" ? "CAST(port AS STRING)" : x));
+    return `coalesce(substr(min(${when(m.where, `lpad(CAST(st AS STRING), 16, '0') || '|' || ${parts.join(" || '|' || ")}`)}), 18), '')`;
+  }
+  if ("list" in m) {
+    // The distinct ports among a known set (the measure's `in`) as a bit mask, one bit a value
+    // (sum of the distinct bits): the condition is written once; findingsFromRows decodes it
+    // (RuleQuery.lists). No collect_set or string_agg is documented for CloudWatch Logs.
+    const values = listed();
+    const bit = `CASE ${m.list} ${values.map((v, i) => `WHEN ${v} THEN ${2 ** i}`).join(" ")} END`;
+    return `coalesce(sum(DISTINCT ${when(m.where, bit)}), 0)`;
+  }
+  return aggregate(m, "athena", pred);
+}
+
+/** The values a list measure can take: the `in` of a port test among its predicate's conjuncts. */
+function listValues(where: Predicate | undefined, t: DetectorThresholds): readonly number[] {
+  const found: (readonly number[])[] = [];
+  const visit = (p: Predicate | undefined) => {
+    if (p === undefined || typeof p === "string") return;
+    if ("all" in p) p.all.forEach(visit);
+    else if ("field" in p && p.field === "port" && "in" in p) found.push(typeof p.in === "string" ? t[p.in] : p.in);
+  };
+  visit(where);
+  if (found.length === 0) throw new DetectorError("detector: a list measure needs a port `in` test among its conditions to render as Logs Insights SQL (got none). Add one to its declaration.");
+  return [...new Set(found[0]!)].sort((a, b) => a - b);
+}
+
+/** The outer query's flow facts: the network context tested on the address keys, and the listeners. */
+function expandFacts(sql: string, t: DetectorThresholds): string {
+  const n = t.network;
+  const member = (k: string, entries: readonly string[]) => keyMembership(k, entries, cloudwatchKeyRange);
+  const threats = t.threatIntel.flatMap((l) => l.entries);
+  const peers = Math.min(t.listenerPeers, 3);
+  const flagsDecide = "(protocol = 6 AND tcp_flags > 0 AND (tcp_flags & 18) <> 0)";
+  const response =
+    `(port IS NULL OR src_lb OR dst_lb OR (dst_nat AND NOT src_inside) OR src_aws_service OR (NOT (rejected AND (direction = 'ingress' OR (direction IS NULL AND NOT src_inside))) AND ` +
+    `CASE WHEN ${flagsDecide} THEN (tcp_flags & 16) <> 0 ELSE coalesce(srcport < port AND peers >= ${peers}, FALSE) END))`;
+  const facts: Record<string, string> = {
+    src_inside: member("sk", n.cidrs), dst_inside: member("dk", n.cidrs),
+    src_nat: member("sk", n.natGateways), dst_nat: member("dk", n.natGateways),
+    src_lb: member("sk", n.loadBalancers), dst_lb: member("dk", n.loadBalancers),
+    dst_resolver: member("dk", approvedResolvers(n)),
+    src_threat: member("sk", threats), dst_threat: member("dk", threats),
+  };
+  return sql
+    .replace(/\bresponse\b/g, response)
+    .replace(/\b(src_inside|dst_inside|src_nat|dst_nat|src_lb|dst_lb|dst_resolver|src_threat|dst_threat)\b/g, (name) => facts[name]!);
+}
+
+/** The subquery of a rule: each record's fields from `@message`, its address keys and (when needed) its listener count. */
+function cloudwatchRecords(o: CloudWatchQueryOptions, seconds: number, withResponse: boolean): string {
+  const position = new Map(o.fields.map((f, i) => [f, i + 1]));
+  const raw = (field: string) => `split_part(\`@message\`, ' ', ${position.get(field)})`;
+  const has = (field: string) => position.has(field);
+  const text = (field: string) => (has(field) ? `NULLIF(${raw(field)}, '-')` : "CAST(NULL AS STRING)");
+  const number = (field: string) => (has(field) ? `CAST(${text(field)} AS BIGINT)` : "CAST(NULL AS BIGINT)");
+  const nonNegative = (field: string) => (has(field) ? `greatest(coalesce(${number(field)}, 0), 0)` : "CAST(0 AS BIGINT)");
+  const address = (pkt: string, plain: string) => (has(pkt) ? `coalesce(${text(pkt)}, ${text(plain)})` : text(plain));
+  const service = (field: string) => (has(field) ? `coalesce(${text(field)} <> ${literal(AWS_SERVICE_NOT_A_SERVICE)}, FALSE)` : "FALSE");
+  const src = address("pkt-srcaddr", "srcaddr");
+  const dst = address("pkt-dstaddr", "dstaddr");
+  const start = `coalesce(${number("start")}, 0)`;
+  const tcpFlags = has("tcp-flags") ? `coalesce(${number("tcp-flags")}, -1)` : "CAST(-1 AS BIGINT)";
+  const rejected = `coalesce(${text("action")} = 'REJECT', FALSE)`;
+  const columns = [
+    `${src} AS src`, `${dst} AS dst`, `${has("interface-id") ? text("interface-id") : text("tgw-attachment-id")} AS iface`,
+    `${number("srcport")} AS srcport`, `${number("dstport")} AS port`, `${number("protocol")} AS protocol`,
+    `${nonNegative("packets")} AS packets`, `${nonNegative("bytes")} AS bytes`, `${start} AS st`, `${start} - ${start} % ${seconds} AS window_start`,
+    `${rejected} AS rejected`, `${text("flow-direction")} AS direction`,
+    `${service("pkt-src-aws-service")} AS src_aws_service`, `${service("pkt-dst-aws-service")} AS dst_aws_service`, `${tcpFlags} AS tcp_flags`,
+    `${nonNegative("packets-lost-no-route")} AS lost_no_route`, `${nonNegative("packets-lost-blackhole")} AS lost_blackhole`,
+    `${nonNegative("packets-lost-mtu-exceeded")} AS lost_mtu_exceeded`, `${nonNegative("packets-lost-ttl-expired")} AS lost_ttl_expired`,
+    // Keys read the fields without NULLIF: "-" has neither dot nor colon, so no key.
+    `${cloudwatchKey(has("pkt-srcaddr") ? `coalesce(${text("pkt-srcaddr")}, ${raw("srcaddr")})` : raw("srcaddr"))} AS sk`,
+    `${cloudwatchKey(has("pkt-dstaddr") ? `coalesce(${text("pkt-dstaddr")}, ${raw("dstaddr")})` : raw("dstaddr"))} AS dk`,
+  ];
+  if (withResponse) {
+    const port = number("dstport");
+    const srcport = number("srcport");
+    const protocol = number("protocol");
+    // Without tcp-flags no flag decides (the engine's -1), so the test is left out.
+    const flagsDecide = has("tcp-flags") ? ` AND NOT (${protocol} = 6 AND ${tcpFlags} > 0 AND (${tcpFlags} & 18) <> 0)` : "";
+    // A port below its peers' that accepted a flow (the engine's listener lesson), else -1 (a NULL port or source port compares as not below).
+    const v = `CASE WHEN NOT ${rejected}${flagsDecide} AND ${srcport} < ${port} THEN ${port} ELSE -1 END`;
+    const over = (order: string) => `OVER (PARTITION BY ${src}, ${srcport}, floor(${start} / ${o.thresholds.long.windowSeconds})${order})`;
+    columns.push(`dense_rank() ${over(` ORDER BY ${v}`)} + dense_rank() ${over(` ORDER BY ${v} DESC`)} - CASE WHEN min(${v}) ${over("")} < 0 THEN 2 ELSE 1 END AS peers`);
+  }
+  const t = o.thresholds;
+  const status = has("log-status") ? `coalesce(${text("log-status")}, 'OK') = 'OK'` : "TRUE";
+  const where = [
+    status, `${start} >= ${o.start}`, `${start} < ${o.end}`, `${src} IS NOT NULL`, `${dst} IS NOT NULL`,
+    ...(t.allowedSources.length === 0 ? [] : [`${src} NOT IN (${t.allowedSources.map(literal).join(", ")})`]),
+  ];
+  return `SELECT ${columns.join(", ")} FROM \`${o.logGroupName}\` WHERE ${where.join(" AND ")}`;
+}
+
+/**
+ * The text key of an address expression: "4" and three decimal digits an octet, or "6" and 32
+ * hex digits; NULL when it is neither dotted nor colon notation (IPv6 with an IPv4 tail included,
+ * as in DuckDB's keys).
+ */
+function cloudwatchKey(a: string): string {
+  const colons = `length(${a}) - length(replace(${a}, ':', ''))`;
+  const expanded = `lower(replace(${a}, '::', concat(':', repeat('0:', 8 - (${colons})))))`;
+  const v6 = `concat('6', regexp_replace(replace(concat(':', ${expanded}), ':', ':0000'), ':[0-9a-f]*([0-9a-f]{4})', '$1'))`;
+  const v4 = `concat('4', regexp_replace(replace(concat('.', ${a}), '.', '.00'), '[.][0-9]*([0-9]{3})', '$1'))`;
+  return `CASE WHEN ${a} LIKE '%.%' THEN CASE WHEN ${a} NOT LIKE '%:%' THEN ${v4} END WHEN ${a} LIKE '%:%' THEN ${v6} END`;
+}
+
+/** The lowest and highest key (cloudwatchKey) of a prefix. */
+function cloudwatchKeyRange(p: ParsedPrefix): [string, string] {
+  const [lo, hi] = keyRange(p);
+  if (p.v6) return [lo, hi];
+  const decimal = (k: string) => "4" + [0, 1, 2, 3].map((i) => String(parseInt(k.slice(1 + 2 * i, 3 + 2 * i), 16)).padStart(3, "0")).join("");
+  return [decimal(lo), decimal(hi)];
+}
+
+/** Whether key column k is in one of the prefixes, given the key range of a prefix. */
+function keyMembership(k: string, entries: readonly string[], range: (p: ParsedPrefix) => [string, string]): string {
+  const prefixes = prefixesOf(entries);
+  if (prefixes.length === 0) return "FALSE";
+  const tests = prefixes.map((p) => {
+    const [lo, hi] = range(p);
+    // A prefix whose keys share their first characters and then run through every digit is a LIKE (shorter).
+    const common = [...lo].findIndex((ch, i) => ch !== hi[i]);
+    const full = common > 0 && /^0+$/.test(lo.slice(common)) && (p.v6 ? /^f+$/ : /^(255)+$/).test(hi.slice(common));
+    return lo === hi ? `${k} = '${lo}'` : full ? `${k} LIKE '${lo.slice(0, common)}%'` : `${k} BETWEEN '${lo}' AND '${hi}'`;
+  });
+  return `coalesce(${tests.join(" OR ")}, FALSE)`;
 }
 
 /*

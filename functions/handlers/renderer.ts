@@ -1,10 +1,10 @@
 /**
  * The deployed detector's query renderer: the rule declarations rendered by
- * functions/detect/sql.ts, the one place the rules become SQL and Logs Insights queries.
+ * functions/detect/sql.ts, the one place the rules become SQL (Athena's, and Logs Insights' OpenSearch SQL).
  */
 import { DECLARATIONS } from "../detect/declarations";
 import { RULES } from "../detect/findings";
-import { findingsFromRows, insightsRuleQueries, ruleQueries } from "../detect/sql";
+import { cloudwatchRuleQueries, findingsFromRows, ruleQueries } from "../detect/sql";
 import type { QueryRenderer, RuleQuery } from "./scheduled";
 
 /** A rendered query as sql.ts gives it: findingsFromRows reads its thresholds (and horizon). */
@@ -17,7 +17,7 @@ const REPORTS: ReadonlyMap<string, readonly string[]> = new Map(
 
 export const RENDERER: QueryRenderer = {
   athena: (o) => ruleQueries({ dialect: "athena", table: o.table, where: o.where, thresholds: o.thresholds, fields: o.fields }),
-  insights: (o) => insightsRuleQueries({ format: o.format, thresholds: o.thresholds }).map(({ query, ...q }) => ({ ...q, sql: query })),
+  insights: (o) => cloudwatchRuleQueries({ logGroupName: o.logGroupName, fields: o.format.names, thresholds: o.thresholds, start: o.start, end: o.end }),
   rules: DECLARATIONS.map((d) => d.id),
   reports: (rule) => REPORTS.get(rule) ?? [rule],
   // The engine's run-wide rules (anomalies, skipped records, beaconing, saturation) have no declaration.

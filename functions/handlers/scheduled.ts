@@ -1,15 +1,11 @@
 /**
  * The scheduled run at scale: the rules' aggregations run where the data lives — Athena over the
- * S3 archive, or Logs Insights `stats` over the log group — and the function reads only the rows
- * past thresholds (Athena's result file, Logs Insights' result rows).
- *
- * A CloudWatch-only environment keeps every rule covered: the rules Logs Insights cannot express
- * (no joins, so nothing that tells probes from answers; the engine's run-wide rules) run on the
- * engine (functions/detect/engine.ts) over the look-back's records, read through Logs Insights as
- * before (queryLines: split down to one-minute ranges at the row cap, a range still capped
- * reported). The engine's findings of rules the stats queries cover are dropped, so no rule is
- * reported both ways. On a log group that masks IP addresses every rule runs on the engine path
- * (see planJobs).
+ * S3 archive, or Logs Insights (OpenSearch SQL, functions/detect/sql.ts cloudwatchRuleQueries)
+ * over the log group — and the function reads only the rows past thresholds (Athena's result
+ * file, Logs Insights' result rows). No routine run reads raw records, with one exception: on a
+ * log group that masks IP addresses every rule runs on the engine over records read with
+ * unmask(@message) (see planJobs). The engine's run-wide rules (beaconing, anomaly, skipped
+ * records) have no SQL form and run on the archive path and in `flowlog-kit detect` only.
  *
  * A run plans one query per rule and horizon (and per Athena table), each over its own range:
  * the look-back (on Athena 10 minutes longer: the archive lags CloudWatch), or for a longer
@@ -38,7 +34,7 @@ import { skippedSummary } from "../detect/report";
 import { DetectorThresholds, longHorizon } from "../detect/thresholds";
 import { parseCsv } from "./csv";
 import type { DetectorDeps, DetectorResult } from "./detect";
-import { deliver, INSIGHTS_QUERY, INSIGHTS_QUERY_UNMASKED, queryLines } from "./detect";
+import { deliver, INSIGHTS_QUERY_UNMASKED, queryLines } from "./detect";
 import { RetryPolicy, withRetry } from "./retry";
 import { loadThreatLists } from "./threat-lists";
 
@@ -55,8 +51,11 @@ export interface RuleQuery {
 export interface QueryRenderer {
   /** The rules as Athena SQL over `table`, restricted by `where` (partitions and time). */
   athena(o: { readonly table: string; readonly where: string; readonly thresholds: DetectorThresholds; readonly fields: readonly string[] }): RuleQuery[];
-  /** The rules Logs Insights can express, as `stats` queries over a log group of `format`. */
-  insights(o: { readonly format: LogFormat; readonly thresholds: DetectorThresholds }): RuleQuery[];
+  /**
+   * Every windowed rule as an OpenSearch SQL query (StartQuery queryLanguage "SQL") over the log
+   * group `logGroupName` of `format`, for records whose `start` is in [start, end).
+   */
+  insights(o: { readonly logGroupName: string; readonly format: LogFormat; readonly thresholds: DetectorThresholds; readonly start: number; readonly end: number }): RuleQuery[];
   /** Every windowed rule's id: those without a Logs Insights form run on the engine path, and are named in the run's log. @default [] */
   readonly rules?: readonly string[];
   /**
@@ -171,18 +170,16 @@ function partitionsLabel(t: AthenaTableTarget, start: number, end: number): stri
 
 /**
  * Every query of a run ending at `end`: per Athena table (or for the log group), the rules at
- * each horizon over that horizon's range. A CloudWatch-only run also reads the look-back's
- * records for the engine, first (it is the longest job), over [end - look-back, end) as the
- * engine path always has.
+ * each horizon over that horizon's range.
  *
- * On a log group that masks IP addresses (`unmask`) it plans no stats queries: AWS documents
- * unmask() on @message ("the content of a log event"), while the stats queries group by the
- * fields Logs Insights discovers (or parses from @message), which keep their masked values, so
- * their findings would name masked addresses and their CIDR and threat-list tests would never
- * match. The records query reads unmask(@message) instead, and the engine runs every rule.
+ * On a log group that masks IP addresses (`unmask`) it plans the records query alone, and the
+ * engine runs every rule: AWS documents unmask() as a Logs Insights QL command on @message ("the
+ * content of a log event"), and nothing for OpenSearch SQL, whose fields keep their masked values,
+ * so a SQL query's findings would name masked addresses and its CIDR and threat-list tests would
+ * never match. The records query reads unmask(@message) from the long horizon's boundary on.
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-Unmask.html
  */
-export function planJobs(renderer: QueryRenderer, o: { readonly end: number; readonly lookbackSeconds: number; readonly thresholds: DetectorThresholds; readonly athena?: AthenaSettings; readonly format: LogFormat; readonly unmask: boolean }): QueryJob[] {
+export function planJobs(renderer: QueryRenderer, o: { readonly end: number; readonly lookbackSeconds: number; readonly thresholds: DetectorThresholds; readonly athena?: AthenaSettings; readonly format: LogFormat; readonly unmask: boolean; readonly logGroupName?: string }): QueryJob[] {
   const jobs: QueryJob[] = [];
   const byHorizon = (lookbackSeconds: number, render: (start: number, end: number) => RuleQuery[], add: (q: RuleQuery, start: number, end: number, i: number) => void) => {
     const first = rangeFor(o.end, lookbackSeconds, 1);
@@ -207,21 +204,24 @@ export function planJobs(renderer: QueryRenderer, o: { readonly end: number; rea
     }
     return jobs;
   }
-  jobs.push({
-    key: "records/engine",
-    engine: "records",
-    query: { rule: ENGINE_JOB_RULE, horizonSeconds: o.lookbackSeconds, sql: o.unmask ? INSIGHTS_QUERY_UNMASKED : INSIGHTS_QUERY },
-    // The engine's hour-long rules (slow scans, sweeps, brute force) need their whole window, as
-    // an hour-long Athena query reads it: the records from the long horizon's boundary on.
-    start: rangeFor(o.end, o.lookbackSeconds, longHorizon(o.thresholds).windowSeconds).start,
-    end: o.end,
-  });
-  const queries = o.unmask ? [] : renderer.insights({ format: o.format, thresholds: o.thresholds });
-  const horizons = [...new Set(queries.map((q) => q.horizonSeconds))].sort((a, b) => a - b);
-  for (const h of horizons) {
-    const r = rangeFor(o.end, o.lookbackSeconds, h);
-    queries.filter((q) => q.horizonSeconds === h).forEach((query, i) => jobs.push({ key: `insights/${h}/${i}/${query.rule}`, engine: "insights", query, start: r.start, end: r.end }));
+  if (o.unmask) {
+    // The one case that still reads records: see above.
+    jobs.push({
+      key: "records/engine",
+      engine: "records",
+      query: { rule: ENGINE_JOB_RULE, horizonSeconds: o.lookbackSeconds, sql: INSIGHTS_QUERY_UNMASKED },
+      // The engine's hour-long rules (slow scans, sweeps, brute force) need their whole window, as
+      // an hour-long query reads it: the records from the long horizon's boundary on.
+      start: rangeFor(o.end, o.lookbackSeconds, longHorizon(o.thresholds).windowSeconds).start,
+      end: o.end,
+    });
+    return jobs;
   }
+  // sql.ts refuses a query longer than StartQuery accepts (a long threat list is the usual cause).
+  const logGroupName = o.logGroupName;
+  if (logGroupName === undefined) throw new DetectorError("the detector has no log group to query (got none). Redeploy the environment's stack.");
+  const render = (start: number, end: number) => renderer.insights({ logGroupName, format: o.format, thresholds: o.thresholds, start, end });
+  byHorizon(o.lookbackSeconds, render, (query, start, end, i) => jobs.push({ key: `insights/${query.horizonSeconds}/${i}/${query.rule}`, engine: "insights", query, start, end }));
   return jobs;
 }
 
@@ -322,7 +322,8 @@ async function runInsights(deps: DetectorDeps, job: QueryJob): Promise<JobOutcom
   const timeoutMs = deps.settings.queryTimeoutMs ?? 120_000;
   const pollMs = deps.settings.pollMs ?? 1000;
   const started = await sent(deps, `Logs Insights StartQuery (${job.query.rule})`, () =>
-    logs.send(new StartQueryCommand({ logGroupName, startTime: job.start, endTime: job.end, queryString: job.query.sql, limit: INSIGHTS_MAX_ROWS })),
+    // OpenSearch SQL names the log group in its FROM, never in logGroupName; startTime/endTime still bound the records read.
+    logs.send(new StartQueryCommand({ queryLanguage: "SQL", startTime: job.start, endTime: job.end, queryString: job.query.sql, limit: INSIGHTS_MAX_ROWS })),
   );
   const queryId = started.queryId;
   if (!queryId) throw new DetectorError(`Logs Insights returned no query id for ${job.query.rule} on ${logGroupName}. Run again.`);
@@ -370,8 +371,8 @@ async function runRecords(deps: DetectorDeps, job: QueryJob, thresholds: Detecto
 }
 
 /**
- * Which rules of a CloudWatch-only run take which path, logged once per run, and the engine's
- * finding rules to drop: those reported by a rule that ran as a stats query and by none that did not.
+ * Which rules of a CloudWatch-only run take which path, logged once per run, and (on a masked
+ * log group, the engine path) the engine's finding rules to drop: none, as no SQL query runs there.
  */
 function splitRules(deps: DetectorDeps, renderer: QueryRenderer, all: readonly QueryJob[], unmask: boolean): ReadonlySet<string> {
   const stats = [...new Set(all.filter((j) => j.engine === "insights").map((j) => j.query.rule))];
@@ -383,10 +384,11 @@ function splitRules(deps: DetectorDeps, renderer: QueryRenderer, all: readonly Q
     deps.log("the log group masks IP addresses: every rule runs on the engine over records read with unmask(@message)", {
       stats: [], engine, why: "unmask() applies to @message; the stats queries read discovered or parsed fields, which stay masked, so their findings would carry masked addresses",
     });
-  } else {
-    deps.log("rules Logs Insights cannot express run on the engine over the look-back's records; the others run as stats queries", { stats, engine, engineFindingsDropped: [...drop] });
+    return drop;
   }
-  return drop;
+  // No records are read: the engine's run-wide rules do not run here, as on Athena (the archive path and `detect` run them).
+  deps.log("every windowed rule runs as an OpenSearch SQL query in Logs Insights; no records are read", { sql: stats, notRun: engine });
+  return new Set<string>();
 }
 
 /** A scheduled run's summary, besides the findings. */
@@ -411,7 +413,7 @@ export async function detectScheduled(deps: DetectorDeps, lookbackSeconds: numbe
   }
   const end = cursor?.end ?? Math.floor(deps.now().getTime() / 1000);
   const thresholds = await loadThreatLists(deps, settings.thresholds);
-  const all = planJobs(settings.renderer, { end, lookbackSeconds, thresholds, athena: settings.athena, format: settings.format, unmask: settings.unmask ?? false });
+  const all = planJobs(settings.renderer, { end, lookbackSeconds, thresholds, athena: settings.athena, format: settings.format, unmask: settings.unmask ?? false, logGroupName: settings.logGroupName });
   let jobs = all;
   if (cursor) {
     const keys = new Set(all.map((j) => j.key));
@@ -463,7 +465,7 @@ export async function detectScheduled(deps: DetectorDeps, lookbackSeconds: numbe
   const statsRan = jobs.filter((j) => j.engine === "insights" && !left.includes(j)).length;
   // The SNS message's records line says what the run read: rows past thresholds, and records only for the engine's rules.
   const summary = records
-    ? (statsRan ? `Stats queries run ${statsRan} (insights), ${formatBytes(bytesScanned)} scanned; for the rules on the engine, ` : "Every rule on the engine: ") +
+    ? (statsRan ? `Queries run ${statsRan} (insights), ${formatBytes(bytesScanned)} scanned; for the rules on the engine, ` : "Every rule on the engine: ") +
       `records read ${records.read}, analysed ${records.analysed}, skipped: ${skippedSummary(records)}.` +
       (truncated.length ? ` ${truncated.length} one-minute range${truncated.length === 1 ? "" : "s"} hit the Logs Insights 10,000-row cap: records in ${truncated.length === 1 ? "it" : "them"} were left out.` : "")
     : `Queries run ${ran} (${engine}), ${formatBytes(bytesScanned)} scanned; no raw records read.`;

@@ -6,7 +6,7 @@ import { AddressContext } from "../../../functions/detect/context";
 import { DECLARATIONS } from "../../../functions/detect/declarations";
 import { DetectionEngine } from "../../../functions/detect/engine";
 import { Finding, RuleId } from "../../../functions/detect/findings";
-import { findingsFromRows, insightsRuleQueries, mergeHorizons, ruleQueries, RuleQuery } from "../../../functions/detect/sql";
+import { cloudwatchRuleQueries, findingsFromRows, INSIGHTS_MAX_QUERY_CHARS, insightsRuleQueries, mergeHorizons, ruleQueries, RuleQuery } from "../../../functions/detect/sql";
 import { DetectorThresholds, resolveThresholds } from "../../../functions/detect/thresholds";
 import { athenaColumn } from "../../../functions/flowlog/athena";
 import { fieldByName } from "../../../functions/flowlog/fields";
@@ -157,6 +157,36 @@ async function sqlFindings(c: DuckDBConnection, queries: readonly RuleQuery[]): 
   return mergeHorizons(out);
 }
 
+/*
+ * CloudWatch Logs Insights' OpenSearch SQL, run in DuckDB after only these mechanical
+ * substitutions (the queries are otherwise unchanged):
+ * - a backtick-quoted identifier (the log group in FROM, `@message`) becomes double-quoted: the
+ *   log group is a DuckDB table of that very name holding "@message" and "@timestamp";
+ * - regexp_replace(s, p, '$1') becomes regexp_replace(s, p, '\1', 'g'): Spark's replacement
+ *   names a group with $ and replaces every match, DuckDB's with a backslash and the g option.
+ * Every other function and operator is spelled the same in both.
+ */
+const LOG_GROUP = "/flowlog-kit/test/vpc-flow-logs";
+
+/** A log group of these lines, as Logs Insights' SQL sees it: `@message` and `@timestamp` (the record's start, as AWS sets it). */
+async function loadLogGroup(c: DuckDBConnection, dir: string, format: LogFormat, lines: readonly string[]): Promise<void> {
+  const file = join(dir, "log-group.log");
+  writeFileSync(file, `${lines.join("\n")}\n`);
+  await c.run(`CREATE OR REPLACE TABLE "${LOG_GROUP}" AS SELECT m AS "@message", to_timestamp(CAST(split_part(m, ' ', ${format.names.indexOf("start") + 1}) AS BIGINT)) AS "@timestamp" FROM read_csv('${file}', delim='\t', header=false, quote='', escape='', columns={'m': 'VARCHAR'})`);
+}
+
+const inDuckdb = (sql: string) => sql.replace(/`([^`]*)`/g, '"$1"').replace(/, '\$1'\)/g, ", '\\1', 'g')");
+
+/** The CloudWatch dialect's findings over every record (a range that holds them all). */
+async function cloudwatchFindings(c: DuckDBConnection, dir: string, t: DetectorThresholds, format: LogFormat, lines: readonly string[]): Promise<Finding[]> {
+  await loadLogGroup(c, dir, format, lines);
+  const queries = cloudwatchRuleQueries({ logGroupName: LOG_GROUP, fields: format.names, thresholds: t, start: 0, end: 2_000_000_000 });
+  for (const q of queries) expect([q.rule, q.sql.length <= INSIGHTS_MAX_QUERY_CHARS]).toEqual([q.rule, true]);
+  const out: Finding[] = [];
+  for (const q of queries) out.push(...findingsFromRows(q, await rowsOf(c, inDuckdb(q.sql))));
+  return mergeHorizons(out);
+}
+
 /** Findings comparable across the two: engine-only rules left out, in one order. */
 const comparable = (fs: readonly Finding[]) =>
   fs.filter((f) => !ENGINE_ONLY.includes(f.rule)).sort((a, b) => a.id.localeCompare(b.id) || a.rule.localeCompare(b.rule));
@@ -195,6 +225,8 @@ describe("the rules' SQL in DuckDB against the engine", () => {
     for (const q of queries) expect(q.sql).toContain('WHERE coalesce(NULLIF("log_status", \'-\'), \'OK\') = \'OK\' AND ("start" >= 0)');
     const actual = comparable(await sqlFindings(c, queries));
     expect(actual).toEqual(expected);
+    // Logs Insights' OpenSearch SQL over the raw lines of a log group finds the same.
+    expect(comparable(await cloudwatchFindings(c, dir, THRESHOLDS, LogFormat.DEFAULT, lines))).toEqual(expected);
     // Every rule fired on its attack (so equality is no agreement on nothing)...
     const rules = new Set(actual.map((f) => f.rule));
     expect(actual.filter((f) => f.evidence.horizonSeconds === 3600).map((f) => `${f.rule} ${f.src}`).sort()).toEqual([
@@ -235,6 +267,7 @@ describe("the rules' SQL in DuckDB against the engine", () => {
     const expected = comparable(engineFindings(THRESHOLDS, format, lines));
     const actual = comparable(await sqlFindings(c, ruleQueries({ dialect: "duckdb", table: "v5", thresholds: THRESHOLDS, fields: names })));
     expect(actual).toEqual(expected);
+    expect(comparable(await cloudwatchFindings(c, dir, THRESHOLDS, format, lines))).toEqual(expected);
     expect(actual.map((f) => `${f.rule} ${f.src}`).sort()).toEqual(
       expect.arrayContaining(["port-scan 203.0.113.40", "port-sweep 10.0.1.42", "port-sweep 203.0.113.45", "exfiltration 10.0.1.44"]),
     );
@@ -264,6 +297,7 @@ describe("the rules' SQL in DuckDB against the engine", () => {
     const expected = comparable(engineFindings(THRESHOLDS, format, lines));
     const actual = comparable(await sqlFindings(c, ruleQueries({ dialect: "duckdb", table: "services", thresholds: THRESHOLDS, fields: names })));
     expect(actual).toEqual(expected);
+    expect(comparable(await cloudwatchFindings(c, dir, THRESHOLDS, format, lines))).toEqual(expected);
     expect(actual.map((f) => `${f.rule} ${f.src}`).sort()).toEqual(["c2-fan-out 10.0.2.10", "exfiltration 10.0.1.6", "exfiltration 10.0.1.7", "port-scan 15.177.2.11", "port-sweep 52.95.1.2"]);
     // Athena's rendering reads the same columns.
     const athena = ruleQueries({ dialect: "athena", table: "flows", thresholds: THRESHOLDS, fields: names }).find((q) => q.rule === "exfiltration")!;
@@ -291,6 +325,8 @@ describe("the rules' SQL in DuckDB against the engine", () => {
       const queries = ruleQueries({ dialect: "duckdb", table: "listeners", thresholds: t, listeners: "window" }).filter((q) => q.sql.includes("peer_mid"));
       expect(queries.length).toBeGreaterThan(10);
       expect([listenerPeers, comparable(await sqlFindings(c, queries))]).toEqual([listenerPeers, expected]);
+      // Logs Insights' SQL counts the peers with dense_rank: the same.
+      expect([listenerPeers, comparable(await cloudwatchFindings(c, dir, t, LogFormat.DEFAULT, lines))]).toEqual([listenerPeers, expected]);
       expect(expected.map((f) => f.src)).not.toContain("10.0.1.30");
     }
   });
@@ -307,6 +343,7 @@ describe("the rules' SQL in DuckDB against the engine", () => {
     const expected = comparable(engineFindings(THRESHOLDS, format, lines));
     const actual = comparable(await sqlFindings(c, ruleQueries({ dialect: "duckdb", table: "tgw", thresholds: THRESHOLDS, fields: format.names })));
     expect(actual).toEqual(expected);
+    expect(comparable(await cloudwatchFindings(c, dir, THRESHOLDS, format, lines))).toEqual(expected);
     expect(actual.filter((f) => f.rule === "tgw-packet-loss").map((f) => [f.interfaceId, f.severity])).toEqual(
       expect.arrayContaining([["tgw-attach-0aaaa1111bbbb2222", "LOW"], ["tgw-attach-0bbbb2222cccc3333", "MEDIUM"]]),
     );
