@@ -98,7 +98,8 @@ const perRun = (gb: number) => (gb >= 1 ? `${gb.toFixed(1)} GB` : `${(gb * 1024)
 /**
  * The scheduled detector's queries. With an S3 archive and Athena it runs the rules there
  * (athenaRunEstimate); otherwise on Logs Insights, where each query scans what CloudWatch
- * ingested in its range: one `stats` query per rule and horizon that Logs Insights can express.
+ * ingested in its range, once: one OpenSearch SQL query per rule and horizon (on a log group
+ * that masks addresses, one records query for the engine instead).
  */
 function detectorLines(env: Environment, gbPerDay: number): CostLine[] {
   if (!env.detectors.enabled) return [];
@@ -121,9 +122,11 @@ function detectorLines(env: Environment, gbPerDay: number): CostLine[] {
 function insightsScansPerRun(env: Environment, lookback: number): { readonly seconds: number; readonly label: string } {
   const jobs = scheduledQueries({ thresholds: env.detectors.thresholds, logFormat: groupFormat(env), unmask: env.analytics.maskIpAddresses }, lookback);
   const records = jobs.filter((j) => j.key.startsWith("records/")).length;
-  const stats = jobs.length - records;
-  // A records query that hits the 10,000-row cap is split in halves and scans its range again; not counted here.
-  const label = `${stats} stats queries${records ? ` and ${records} records quer${records === 1 ? "y" : "ies"} for the engine` : ""}`;
+  const sql = jobs.length - records;
+  // Each SQL query reads its range once (no JOIN: a self-join would read it twice). The records
+  // query exists only on a masked log group; one that hits the 10,000-row cap is split in halves
+  // and scans its range again, which is not counted here.
+  const label = `${sql ? `${sql} SQL queries` : ""}${records ? `${records} records quer${records === 1 ? "y" : "ies"} for the engine (masked log group)` : ""}`;
   return { seconds: jobs.reduce((n, j) => n + (j.end - j.start), 0), label };
 }
 

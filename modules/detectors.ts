@@ -136,12 +136,6 @@ export function detectorSizing(o: { readonly queries: number; readonly longestRa
   return { memoryMb, timeoutSeconds, queries: o.queries, concurrency, queryTimeoutMs: queryTimeoutSeconds * 1000 };
 }
 
-/**
- * The longest log group name AWS accepts.
- * @see https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_CreateLogGroup.html
- */
-const LOG_GROUP_NAME_MAX = 512;
-
 /** A run's end one second before an hour boundary: its horizon-aligned ranges are the longest a run has. */
 export const LONGEST_RANGES_END = 1_800_003_599;
 
@@ -152,8 +146,9 @@ export function scheduledQueries(props: Pick<DetectorsProps, "athena" | "thresho
   // The rules, horizons and tables do not depend on the end; the ranges' lengths do, because a
   // range starts on its horizon's boundary: on an hour boundary (the default) they are the
   // shortest, one second before one (LONGEST_RANGES_END) the longest.
-  // Without a name (cost estimates), the longest AWS allows: a query that fits with it fits with any.
-  const logGroupName = props.logGroupName ?? "g".repeat(LOG_GROUP_NAME_MAX);
+  // Without a name (cost estimates, which count queries and ranges only) a stand-in of the kit's
+  // own naming; the stack passes the real name, so a query too long for it fails synth.
+  const logGroupName = props.logGroupName ?? "/flowlog-kit/environment/vpc-flow-logs";
   return planJobs(renderer, { end, lookbackSeconds: lookback, thresholds: props.thresholds, athena, format: props.logFormat, unmask: props.unmask ?? false, logGroupName });
 }
 

@@ -68,7 +68,7 @@ describe("flowlog-kit cost", () => {
       const scanned = (24 * seconds) / 86400;
       const expected = {
         destination: "Logs Insights",
-        item: `detector: 720 runs x ${plan.length - 1} stats queries and 1 records query for the engine, ${scanned.toFixed(1)} GB scanned (every 60 min, look-back 75 min)`,
+        item: `detector: 720 runs x ${plan.length} SQL queries, ${scanned.toFixed(1)} GB scanned (every 60 min, look-back 75 min)`,
         gb: expect.closeTo(scanned * 720, 6),
         usdPerMonth: expect.closeTo(scanned * 720 * 0.005, 6),
       };
@@ -152,7 +152,7 @@ describe("flowlog-kit cost", () => {
     expect(r.out).toMatch(/S3 archive\s+GLACIER_IR, days 90-365/);
     expect(r.out).toMatch(/total\s+\$\d+\.\d\d/);
     expect(r.out).toMatch(/Athena\s+detector: 2880 runs x \d+ queries, \d+\.\d GB scanned \(every 15 min, look-back 30 min\)/);
-    expect(r.out).toMatch(/The scheduled detector runs its rules on Athena \(flow_logs: parquet, hourly\); per run: \d+ queries, .* scanned, .* billed \(10 MB minimum a query\), \$\d\.\d{4}\. The same run on Logs Insights: \d+ stats queries and 1 records query for the engine, .* scanned, \$\d\.\d{4}\./);
+    expect(r.out).toMatch(/The scheduled detector runs its rules on Athena \(flow_logs: parquet, hourly\); per run: \d+ queries, .* scanned, .* billed \(10 MB minimum a query\), \$\d\.\d{4}\. The same run on Logs Insights: \d+ SQL queries, .* scanned, \$\d\.\d{4}\./);
     expect(r.out).toContain("Athena assumptions: each query reads its range");
   });
 

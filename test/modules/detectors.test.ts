@@ -41,8 +41,8 @@ describe("Detectors", () => {
   it("deploys an arm64 Node.js 22 function with its settings in the environment", () => {
     const fn = one(r, "aws_lambda_function");
     // 192 MB of runtime plus the default row budget (6,000,000 rows at 300 bytes), rounded up to 64 MB.
-    expect(fn).toMatchObject({ function_name: "flowlogs-dev-detector", runtime: "nodejs22.x", architectures: ["arm64"], handler: "index.handler", timeout: 420, memory_size: 1920 });
-    // The timeout: two waves of queries of up to 3 minutes each (the engine's records reach back to the hour before the look-back: up to 2 hours) and a minute to deliver.
+    expect(fn).toMatchObject({ function_name: "flowlogs-dev-detector", runtime: "nodejs22.x", architectures: ["arm64"], handler: "index.handler", timeout: 900, memory_size: 1920 });
+    // The timeout: 22 SQL queries on the log group in five waves of up to 3 minutes each and a minute to deliver, capped at Lambda's 900 s (a longer run continues in a new invocation).
     expect(fn.filename).toMatch(/^assets\/.+\/detector\.zip$/);
     const vars = (fn.environment as { variables: Record<string, string> }).variables;
     expect(vars).toMatchObject({ FLOWLOG_ENVIRONMENT: "dev", FLOWLOG_ACCOUNT: "123456789012", FLOWLOG_LOG_GROUP: "/flowlog-kit/dev/vpc-flow-logs", FLOWLOG_FORMAT: "default", FLOWLOG_LOOKBACK_SECONDS: "1800" });
