@@ -1,5 +1,5 @@
 import { FlowScanner, LOST_FIRST } from "../flowlog/scanner";
-import { countSkip, ParseStats } from "../flowlog/stats";
+import { countSkip, newStats, ParseStats, SkipReason } from "../flowlog/stats";
 import { AddressContext } from "./context";
 import { PartitionedRows, RowTable, Rows } from "../flowlog/row-table";
 import { ADMIN_PORTS, DetectorThresholds, WEB_PORTS } from "./thresholds";
@@ -174,6 +174,25 @@ export interface RunAggregates {
   readonly beacons: readonly BeaconSeries[];
   /** Set when the row budget ran out: the rows held, the records read but not analysed since, and the span of the windows seen. */
   readonly saturation: { readonly rows: number; readonly notAnalysed: number; readonly firstWindowStart: number; readonly lastWindowStart: number } | undefined;
+}
+
+/**
+ * Records a parsing worker read, as `Aggregator.ship` hands them on and `Aggregator.receive`
+ * takes them: the records (REC words each, part after part), how many of each part, the names
+ * behind the address and interface ids given out since the last batch and the starts of the
+ * new windows (all in id order), the transit-gateway drops of these records (LOSS_ENTRY numbers
+ * each, place within its part's records here) and what was read since the last batch.
+ */
+export interface RecordBatch {
+  readonly records: Int32Array;
+  readonly counts: Int32Array;
+  readonly addresses: readonly string[];
+  readonly interfaces: readonly string[];
+  readonly windows: readonly number[];
+  readonly loss: readonly number[];
+  readonly read: number;
+  readonly analysed: number;
+  readonly skipped: Partial<Record<SkipReason, number>>;
 }
 
 /** Numbers per entry of `Aggregator.pendingLoss`. */
@@ -381,6 +400,8 @@ export class Aggregator implements RunAggregates {
   private pendingLoss: number[] = [];
   /** Beacon series of the run view: none before the end (each check hands its own to `onClose`). */
   readonly beacons: readonly BeaconSeries[] = [];
+  /** Set in a parsing worker: waiting records are shipped to it instead of added up (see `ship`). */
+  sink: ((batch: RecordBatch) => void) | undefined;
 
   constructor(
     private readonly t: DetectorThresholds,
@@ -580,30 +601,36 @@ export class Aggregator implements RunAggregates {
     if (this.windowBase < 0) this.windowBase = w;
     const offset = (w - this.windowBase) / this.windowSeconds;
     let id = offset >= 0 && offset < this.nearWindows.length ? this.nearWindows[offset]! : this.windowIds.get(w) ?? -1;
-    if (id === -1) {
-      id = this.windowStarts.length;
-      this.windowStarts.push(w);
-      if (offset >= 0 && offset < this.nearWindows.length) this.nearWindows[offset] = id;
-      else this.windowIds.set(w, id);
-      if (id < WINDOW_LIMIT) {
-        const long = w - (w % this.longSeconds);
-        let lid = this.longIds.get(long);
-        if (lid === undefined) {
-          lid = this.longStarts.length;
-          this.longStarts.push(long);
-          this.longIds.set(long, lid);
-        }
-        const ingest = this.ingest;
-        ingest.refresh();
-        ingest.i32[ingest.longWindowOf + id] = lid;
-      }
-      if (w > this.watermark) {
-        this.watermark = w;
-        this.closeDue = true;
-      }
-    }
+    if (id === -1) id = this.newWindow(w);
     this.lastWindowStart = w;
     this.lastWindowId = id;
+    return id;
+  }
+
+  /** Gives window start w (of the short horizon, not seen before) the next id, and its long window one if new; moves the watermark. */
+  private newWindow(w: number): number {
+    const id = this.windowStarts.length;
+    this.windowStarts.push(w);
+    if (this.windowBase < 0) this.windowBase = w;
+    const offset = (w - this.windowBase) / this.windowSeconds;
+    if (offset >= 0 && offset < this.nearWindows.length) this.nearWindows[offset] = id;
+    else this.windowIds.set(w, id);
+    if (id < WINDOW_LIMIT) {
+      const long = w - (w % this.longSeconds);
+      let lid = this.longIds.get(long);
+      if (lid === undefined) {
+        lid = this.longStarts.length;
+        this.longStarts.push(long);
+        this.longIds.set(long, lid);
+      }
+      const ingest = this.ingest;
+      ingest.refresh();
+      ingest.i32[ingest.longWindowOf + id] = lid;
+    }
+    if (w > this.watermark) {
+      this.watermark = w;
+      this.closeDue = true;
+    }
     return id;
   }
 
@@ -700,6 +727,7 @@ export class Aggregator implements RunAggregates {
    * saturated, and this and every later record is counted as skipped ("row-budget").
    */
   flush(): void {
+    if (this.sink) return this.ship(this.sink);
     const ingest = this.ingest;
     const records = ingest.waiting;
     if (records > 0) {
@@ -746,6 +774,113 @@ export class Aggregator implements RunAggregates {
       this.closeDue = false;
       this.close(false);
     }
+  }
+
+  /**
+   * Ship mode (a parsing worker, see parallel.ts): hands the waiting records to `sink` with what
+   * the aggregating side needs to read them (the address, interface and window ids given out
+   * since the last batch, in id order, the counts read and the transit-gateway drops), instead
+   * of adding them up here. Nothing is closed on this side.
+   */
+  private ship(sink: (batch: RecordBatch) => void): void {
+    const ingest = this.ingest;
+    this.closeDue = false;
+    const total = ingest.waiting;
+    const records = new Int32Array(total * REC);
+    const counts = new Int32Array(PARTS);
+    ingest.refresh();
+    for (let p = 0, o = 0; p < PARTS; p++) {
+      const n = ingest.partWaiting(p);
+      if (n === 0) continue;
+      const base = ingest.partBase(p);
+      records.set(ingest.i32.subarray(base, base + n * REC), o);
+      o += n * REC;
+      counts[p] = n;
+      ingest.setPartWaiting(p, 0);
+    }
+    ingest.waiting = 0;
+    const sc = this.scanner;
+    const shipped = this.shipped;
+    const names = (table: typeof sc.addresses, from: number) => Array.from({ length: table.size - from }, (_, i) => table.get(from + i));
+    const stats = this.stats;
+    const skipped: Partial<Record<SkipReason, number>> = {};
+    for (const [reason, n] of Object.entries(stats.skipped) as [SkipReason, number][]) {
+      const d = n - (shipped.stats.skipped[reason] ?? 0);
+      if (d !== 0) skipped[reason] = d;
+    }
+    const batch: RecordBatch = {
+      records,
+      counts,
+      addresses: names(sc.addresses, shipped.addresses),
+      interfaces: names(sc.interfaces, shipped.interfaces),
+      windows: this.windowStarts.slice(shipped.windows),
+      loss: this.pendingLoss,
+      read: stats.read - shipped.stats.read,
+      analysed: stats.analysed - shipped.stats.analysed,
+      skipped,
+    };
+    this.pendingLoss = [];
+    this.shipped = { addresses: sc.addresses.size, interfaces: sc.interfaces.size, windows: this.windowStarts.length, stats: { read: stats.read, analysed: stats.analysed, skipped: { ...stats.skipped } } };
+    sink(batch);
+  }
+
+  /** What `ship` has handed on so far. */
+  private shipped = { addresses: 0, interfaces: 0, windows: 0, stats: newStats() };
+
+  /**
+   * Takes a batch a shipping Aggregator (a parsing worker) made: its ids become this side's (the
+   * same ids, given out in the same order), its counts are added to this run's, and its records
+   * wait in their parts as if read here, then are added up on the same terms as `add`'s.
+   * @throws Error when the ids do not line up (a batch lost or out of order: a bug)
+   */
+  receive(batch: RecordBatch): void {
+    const sc = this.scanner;
+    const intern = (table: typeof sc.addresses, names: readonly string[]) => {
+      for (const name of names) {
+        const b = Buffer.from(name, "latin1");
+        const expected = table.size;
+        if (table.intern(b, 0, b.length) !== expected) throw new Error(`Aggregator.receive: "${name}" did not get id ${expected}: batches out of order`);
+      }
+    };
+    intern(sc.addresses, batch.addresses);
+    intern(sc.interfaces, batch.interfaces);
+    for (const w of batch.windows) this.newWindow(w);
+    const stats = this.stats;
+    stats.read += batch.read;
+    stats.analysed += batch.analysed;
+    for (const [reason, n] of Object.entries(batch.skipped) as [SkipReason, number][]) countSkip(stats, reason, n);
+    const ingest = this.ingest;
+    const { counts } = batch;
+    for (let p = 0; p < PARTS; p++) {
+      if (ingest.partWaiting(p) + counts[p]! > this.partRecords) {
+        this.flush();
+        break;
+      }
+    }
+    ingest.refresh();
+    const at = new Int32Array(PARTS);
+    for (let p = 0, o = 0; p < PARTS; p++) {
+      const n = counts[p]!;
+      if (n === 0) continue;
+      const waiting = ingest.partWaiting(p);
+      at[p] = waiting;
+      ingest.i32.set(batch.records.subarray(o, o + n * REC), ingest.partBase(p) + waiting * REC);
+      o += n * REC;
+      ingest.setPartWaiting(p, waiting + n);
+      ingest.waiting += n;
+    }
+    const loss = batch.loss;
+    for (let i = 0; i < loss.length; i += LOSS_ENTRY) {
+      const entry = loss.slice(i, i + LOSS_ENTRY);
+      entry[1] += at[entry[0]!]!;
+      this.pendingLoss.push(...entry);
+    }
+    if (this.closeDue || this.rows + this.expectedNewRows * ingest.waiting > this.t.rowBudget) this.flush();
+  }
+
+  /** Rows held when the row budget ran out, or -1 while it has not. */
+  get saturatedRows(): number {
+    return this.saturatedAt;
   }
 
   /** Takes window k out of the open list. */

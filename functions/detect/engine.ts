@@ -1,7 +1,7 @@
 import type { LogFormat } from "../flowlog/format";
-import { FlowScanner, HeaderLine, LineSplitter, SkippedLine } from "../flowlog/scanner";
+import { FlowScanner, HeaderLine, LineSplitter, SAMPLES_KEPT, SkippedLine } from "../flowlog/scanner";
 import { newStats, ParseStats } from "../flowlog/stats";
-import { Aggregator, RunAggregates } from "./aggregates";
+import { Aggregator, RecordBatch, RunAggregates } from "./aggregates";
 import { Suppressions } from "./context";
 import { Finding, SEVERITIES, sortFindings } from "./findings";
 import { LONG_RULES, Rule, RUN_RULES, SHORT_RULES } from "./rules";
@@ -96,6 +96,40 @@ export class DetectionEngine {
   endStream(): void {
     this.splitter.end();
     this.scanner.use(this.format);
+  }
+
+  /**
+   * Parsing worker (parallel.ts): from now on the records read are handed to `sink` in batches
+   * (see Aggregator.ship), never added up here; `flushBatch` hands on what waits.
+   */
+  shipTo(sink: (batch: RecordBatch) => void): void {
+    this.aggregator.sink = sink;
+  }
+
+  /** Hands the records waiting to the sink set by `shipTo`. */
+  flushBatch(): void {
+    this.aggregator.flush();
+  }
+
+  /** Stops interning addresses (a parsing worker, once the aggregating side's row budget ran out). */
+  stopInterning(): void {
+    this.scanner.stopInterning();
+  }
+
+  /** Adds up a batch a parsing worker read (Aggregator.receive); its skipped lines and headers are the caller's. */
+  receive(batch: RecordBatch): void {
+    this.aggregator.receive(batch);
+  }
+
+  /** Adds skipped lines a parsing worker kept (up to the few a run keeps). */
+  addSkippedLines(lines: readonly SkippedLine[]): void {
+    const samples = this.scanner.samples;
+    for (const line of lines) if (samples.length < SAMPLES_KEPT) samples.push(line);
+  }
+
+  /** Whether the row budget has run out (a parsing worker may then stop interning addresses). */
+  get saturated(): boolean {
+    return this.aggregator.saturatedRows >= 0;
   }
 
   /** Ends a damaged stream: its partial last line is dropped, not parsed. */

@@ -5,6 +5,7 @@ import type { HeaderLine, SkippedLine } from "../flowlog/scanner";
 import { fileSource, isParquet, isParquetName, ParquetFileError, parquetLines, ParquetSource } from "../flowlog/parquet";
 import { expandPaths, isGzip, streamChunks } from "../flowlog/sources";
 import { DetectionEngine, DetectionResult, DetectorError } from "./engine";
+import { PARALLEL_MIN_BYTES, readInParallel } from "./parallel";
 import type { DetectorThresholds } from "./thresholds";
 
 /** A run over local files: what it found, and what the person running it needs to know about how the files were read. */
@@ -13,6 +14,8 @@ export interface FileDetection extends DetectionResult {
   readonly headers: readonly { readonly file: string; readonly header: HeaderLine }[];
   /** The first few lines skipped (NODATA and SKIPDATA records aside), with their file. */
   readonly skippedLines: readonly (SkippedLine & { readonly file: string })[];
+  /** Threads the run read on: 2 when a worker parsed the plain files (parallel.ts), else 1. */
+  readonly threads: 1 | 2;
 }
 
 /** Feeds one stream (plain or gzip) into the engine. */
@@ -44,8 +47,37 @@ function readAt(fd: number, buffer: Buffer, at: number): Promise<number> {
   return new Promise((resolve, reject) => fs.read(fd, buffer, 0, buffer.length, at, (err, n) => (err ? reject(err) : resolve(n))));
 }
 
+/** How `detectFiles` reads. */
+export interface DetectFilesOptions {
+  /**
+   * Plain files read on a second thread while this one adds up (parallel.ts): true always (when
+   * every file is plain text), false never; by default when every file is plain text and they
+   * hold PARALLEL_MIN_BYTES or more, unless FLOWLOG_KIT_DETECT_THREADS=1. Findings, counts and
+   * skipped lines never depend on it.
+   */
+  readonly parallel?: boolean;
+}
+
+/** Whether every file is plain text (not gzip, not Parquet), and their bytes in all. */
+function plainFiles(files: readonly string[]): { readonly plain: boolean; readonly bytes: number } {
+  const head = Buffer.alloc(4);
+  let bytes = 0;
+  for (const file of files) {
+    if (isParquetName(file)) return { plain: false, bytes };
+    const fd = fs.openSync(file, "r");
+    try {
+      const n = fs.readSync(fd, head, 0, 4, 0);
+      if (isParquet(head.subarray(0, n)) || isGzip(head.subarray(0, n))) return { plain: false, bytes };
+      bytes += fs.fstatSync(fd).size;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+  return { plain: true, bytes };
+}
+
 /** Runs the engine over local files and folders of them (plain, gzip or Parquet). */
-export async function detectFiles(paths: readonly string[], thresholds: DetectorThresholds, format: LogFormat): Promise<FileDetection> {
+export async function detectFiles(paths: readonly string[], thresholds: DetectorThresholds, format: LogFormat, options: DetectFilesOptions = {}): Promise<FileDetection> {
   let files: string[];
   try {
     files = expandPaths(paths);
@@ -67,6 +99,26 @@ export async function detectFiles(paths: readonly string[], thresholds: Detector
   };
   const engine = new DetectionEngine(thresholds, format, { onHeader });
   const skippedLines: (SkippedLine & { file: string })[] = [];
+  const takeSkipped = (file: string) => {
+    for (const line of engine.skippedLines.slice(skippedLines.length)) skippedLines.push({ ...line, file });
+  };
+  if (options.parallel !== false) {
+    const { plain, bytes } = plainFiles(files);
+    const auto = bytes >= PARALLEL_MIN_BYTES && process.env["FLOWLOG_KIT_DETECT_THREADS"] !== "1";
+    if (plain && (options.parallel === true || auto)) {
+      let started = false;
+      await readInParallel(engine, files, thresholds, format, {
+        file: (file) => {
+          if (started) takeSkipped(current);
+          started = true;
+          current = file;
+        },
+        header: onHeader,
+      });
+      if (started) takeSkipped(current);
+      return { ...engine.finish(), headers, skippedLines, threads: 2 };
+    }
+  }
   const chunk = Buffer.allocUnsafe(1 << 20);
   const spare = Buffer.allocUnsafe(1 << 20);
   for (const file of files) {
@@ -104,8 +156,8 @@ export async function detectFiles(paths: readonly string[], thresholds: Detector
       engine.endStream();
     } finally {
       fs.closeSync(fd);
-      for (const line of engine.skippedLines.slice(skippedLines.length)) skippedLines.push({ ...line, file });
+      takeSkipped(file);
     }
   }
-  return { ...engine.finish(), headers, skippedLines };
+  return { ...engine.finish(), headers, skippedLines, threads: 1 };
 }

@@ -201,6 +201,7 @@ export interface SkippedLine {
 
 /** Skipped lines a scanner keeps, and how much of each: enough for a record of every field (a transit-gateway default record is over 300 bytes), so that its fields can be counted. */
 const SAMPLES = 3;
+export const SAMPLES_KEPT = SAMPLES;
 const SAMPLE_BYTES = 1024;
 
 /**
