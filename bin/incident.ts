@@ -9,7 +9,7 @@ import { RESERVED_TAG_PREFIX, TAG_CHARACTERS, TAG_LIMITS, tagLength } from "../p
 import { incidentNames } from "../stacks/incident-stack";
 import { parseDuration } from "./duration";
 import { PlanResult, planStack } from "./plan";
-import { runTerraform, terraformInit } from "./terraform";
+import { runTerraform, TerraformError, terraformInit } from "./terraform";
 import { localStateFile, stackDir, synthesize } from "./synth";
 import { renderTable } from "./table";
 
@@ -185,13 +185,37 @@ export type StateReader = (stackDir: string) => readonly string[];
 
 export const readStackState: StateReader = (dir) => {
   terraformInit(dir);
-  // `show -json` with no state file prints an empty document; `state list` would fail instead.
-  const shown = JSON.parse(runTerraform(["show", "-json", "-no-color"], { cwd: dir }).stdout) as {
-    values?: { root_module?: { resources?: { address: string; mode: string }[] } };
-  };
-  // Data sources are read again on every plan; only managed resources are real things to destroy.
-  return (shown.values?.root_module?.resources ?? []).filter((r) => r.mode === "managed").map((r) => r.address);
+  return stateAddresses(dir);
 };
+
+/**
+ * The managed resources in the state of a stack already initialised: `state list` reads the
+ * state alone, where `show -json` first loads the provider's whole schema (seconds of CPU for
+ * hashicorp/aws) to render attributes this check never reads.
+ */
+function stateAddresses(dir: string): readonly string[] {
+  let listed: string;
+  try {
+    listed = runTerraform(["state", "list", "-no-color"], { cwd: dir }).stdout;
+  } catch (err) {
+    // No state at all (a local file not there, or an empty remote one) holds no resources.
+    if (err instanceof TerraformError && /No state file was found/.test(err.message)) return [];
+    throw err;
+  }
+  // Data sources are read again on every plan; only managed resources are real things to destroy.
+  return listed
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((a) => a !== "" && !isDataSource(a));
+}
+
+/** Whether a state address (`module.a["k"].data.aws_x.y[0]`) names a data source: its resource step starts with `data.`. */
+function isDataSource(address: string): boolean {
+  const step = /^module\.[A-Za-z0-9_-]+(?:\[(?:"(?:[^"\\]|\\.)*"|\d+)\])?\./;
+  let rest = address;
+  for (let m = step.exec(rest); m; m = step.exec(rest)) rest = rest.slice(m[0].length);
+  return rest.startsWith("data.");
+}
 
 /**
  * Ends an incident's logging without ever stranding it: the record goes from open to closing
@@ -220,7 +244,8 @@ export function closeIncident(id: string, opts: { offline: boolean; outdir: stri
       writeIncident(incidentsDir(), closed);
       return { record: closed, stack, stackDir: dir, outcome: "closed", remaining };
     }
-    const plan = planStack(outdir, stack, { offline: false, destroy: true });
+    // readStackState has just run terraform init with this backend: the plan reuses it.
+    const plan = planStack(outdir, stack, { offline: false, destroy: true, initialized: opts.readState === undefined });
     return { record: markClosing(record, opts.now), stack, stackDir: dir, outcome: "closing", plan, remaining };
   }
   const plan = planStack(outdir, stack, { offline: true, destroy: true });

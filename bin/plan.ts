@@ -14,15 +14,17 @@ export interface PlanResult {
 
 /**
  * Plans one synthesized stack. With `offline`, an override file lets the plan run with no
- * credentials and no network; the synthesized cdk.tf.json is not touched.
+ * credentials and no network; the synthesized cdk.tf.json is not touched. `initialized`: the
+ * caller has just run terraform init in the stack's folder with the same backend, so it is
+ * not run again.
  */
-export function planStack(outdir: string, stackName: string, opts: { offline: boolean; destroy?: boolean }): PlanResult {
+export function planStack(outdir: string, stackName: string, opts: { offline: boolean; destroy?: boolean; initialized?: boolean }): PlanResult {
   const dir = stackDir(outdir, stackName);
   if (!fs.existsSync(path.join(dir, "cdk.tf.json"))) {
     throw new TerraformError(`${stackName}: no synthesized stack in ${dir} (got nothing). Run "flowlog-kit synth" first.`);
   }
   if (opts.offline) writeOfflineOverride(dir);
-  terraformInit(dir);
+  if (!opts.initialized) terraformInit(dir);
   let plan;
   try {
     plan = runTerraform(["plan", "-input=false", "-lock=false", "-no-color", ...(opts.destroy ? ["-destroy"] : []), "-out=tfplan"], { cwd: dir });

@@ -144,7 +144,7 @@ const skip = process.env.FLOWLOG_KIT_SKIP_TERRAFORM === "1";
 
   it("marks the incident closed once its real state is empty, and only then drops the stack from synth", async () => {
     const r = await runCli("incident", "close", "sec-77", "--out", out);
-    expect(r.err).toContain("... terraform show");
+    expect(r.err).toContain("... terraform state list");
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^Closed incident sec-77 at \d{4}-.*: the state of flowlogs-dev-incident-sec-77 holds no resources/);
     expect(r.out).toContain("stay in the archive under incidents/sec-77/");
