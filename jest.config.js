@@ -9,7 +9,10 @@ module.exports = {
     "/node_modules/hyparquet/.+\\.js$": ["@swc/jest", { jsc: { target: "es2022" }, module: { type: "commonjs" } }],
   },
   transformIgnorePatterns: ["/node_modules/(?!hyparquet/)"],
+  // The real esbuild, its bundles shared by the test files of a run (see the file).
+  moduleNameMapper: { "^esbuild$": "<rootDir>/test/esbuild-memo.js" },
   globalSetup: "<rootDir>/test/global-setup.js",
+  globalTeardown: "<rootDir>/test/global-teardown.js",
   testSequencer: "<rootDir>/test/sequencer.js",
   setupFilesAfterEnv: ["<rootDir>/test/setup.ts"],
   testTimeout: 120000,

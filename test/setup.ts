@@ -1,3 +1,47 @@
-import { Testing } from "cdktf";
+// cdktf's jest matchers (Testing.setupJest()), registered in every suite but loaded on first
+// use: loading cdktf costs about 0.1 s per test file, and most suites (functions/, policies/,
+// environments/) never call one of these matchers nor load cdktf otherwise.
+const MATCHERS = [
+  "toHaveResource",
+  "toHaveResourceWithProperties",
+  "toHaveDataSource",
+  "toHaveDataSourceWithProperties",
+  "toHaveProvider",
+  "toHaveProviderWithProperties",
+  "toBeValidTerraform",
+  "toPlanSuccessfully",
+] as const;
 
-Testing.setupJest();
+type Matcher = (this: jest.MatcherContext, ...args: unknown[]) => jest.CustomMatcherResult;
+let loaded: Record<string, Matcher> | undefined;
+
+/** cdktf's own matchers, captured from the expect.extend call of Testing.setupJest(). */
+function cdktfMatchers(): Record<string, Matcher> {
+  if (loaded) return loaded;
+  const extend = expect.extend;
+  let captured: Record<string, Matcher> | undefined;
+  expect.extend = (matchers) => {
+    captured = matchers as Record<string, Matcher>;
+  };
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    (require("cdktf") as typeof import("cdktf")).Testing.setupJest();
+  } finally {
+    expect.extend = extend;
+  }
+  const missing = MATCHERS.filter((name) => typeof captured?.[name] !== "function");
+  if (missing.length) throw new Error(`test/setup.ts: cdktf's Testing.setupJest() no longer registers ${missing.join(", ")} (got ${Object.keys(captured ?? {}).join(", ") || "nothing"}). Update MATCHERS.`);
+  loaded = captured!;
+  return loaded;
+}
+
+expect.extend(
+  Object.fromEntries(
+    MATCHERS.map((name) => [
+      name,
+      function (this: jest.MatcherContext, ...args: unknown[]) {
+        return cdktfMatchers()[name]!.apply(this, args);
+      },
+    ]),
+  ),
+);
