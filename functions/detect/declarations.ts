@@ -1,4 +1,4 @@
-import type { RuleId, Severity } from "./findings";
+import { finding, Finding, RuleId, Severity } from "./findings";
 import { ADMIN_PORTS, DetectorThresholds, WEB_PORTS } from "./thresholds";
 
 /*
@@ -20,13 +20,12 @@ import { ADMIN_PORTS, DetectorThresholds, WEB_PORTS } from "./thresholds";
  *   gateways, tgw-attachment-id); a group's interface is that of its earliest record.
  * - response: the answering side of a connection, never counted as a probe (see FLOW_FACTS).
  *
+ * c2-beaconing is declared apart (C2_BEACONING below): it judges the regularity of the gaps
+ * between one series' start times (their coefficient of variation), which no GROUP BY of flows
+ * expresses, so sql.ts renders it with lag() over (src, dst, port) ordered by start, and both
+ * the engine and findingsFromRows make its finding with beaconFinding from the same four sums.
+ *
  * Not declared here, engine-only:
- * - c2-beaconing judges the regularity of the gaps between one series' start times (their
- *   coefficient of variation), a series being judged whole once idle for a long window and on
- *   the first starts the engine keeps of it, in input order. SQL could compute the gaps with
- *   lag() over (src, dst, port) ordered by start, but not which starts the engine kept, nor
- *   where an idle series ends across queries of a range; a declaration that renders
- *   differently from what runs would be the opposite of this file's purpose.
  * - anomaly fits a seeded Isolation Forest (random trees over a sample of groups): no
  *   aggregate expresses it.
  * - log-skipped (SKIPDATA) and detector-saturated describe the run, not a group of flows.
@@ -390,9 +389,9 @@ export const EXFILTRATION: RuleDeclaration = {
 /**
  * Small accepted web flows (80, 443, 8080; at most 4 x c2MaxAverageBytes each) from inside to
  * outside, never a NAT gateway's nor to an AWS service (its endpoints are many addresses, called
- * often with small requests). The engine's c2-beaconing reads the same flows.
+ * often with small requests). c2-beaconing (C2_BEACONING) reads the same flows.
  */
-const SMALL_WEB: Predicate = and(
+export const SMALL_WEB: Predicate = and(
   PROBE, { not: "rejected" }, "srcInside", { not: "dstInside" }, { field: "port", in: [...WEB_PORTS] }, { field: "bytes", atMost: { threshold: "c2MaxAverageBytes", times: 4 } }, { not: "srcNatGateway" }, { not: "dstAwsService" },
 );
 
@@ -577,3 +576,79 @@ export const DECLARATIONS: readonly RuleDeclaration[] = Object.freeze([
   PORT_SCAN_PER_HOST, PORT_SCAN_ACROSS_HOSTS, SENSITIVE_PORT_SCAN, PORT_SWEEP, BRUTE_FORCE, EXFILTRATION, C2_FAN_OUT, LATERAL_MOVEMENT, REJECTED_SPIKE,
   UNUSUAL_PROTOCOL, TGW_PACKET_LOSS, DISTRIBUTED_SCAN, INBOUND_FLOOD, OUTBOUND_FLOOD, DNS_UNAPPROVED_RESOLVER, CRYPTO_MINING, THREAT_INTEL,
 ]);
+
+/*
+ * c2-beaconing: the small web flows (SMALL_WEB) of one (src, dst, port) series, judged by the
+ * coefficient of variation (population standard deviation over mean) of the gaps between their
+ * start times, in order. What each side judges:
+ * - the engine (rules.ts beaconing): a series once idle for a long window (one series however
+ *   many windows it crosses), on its first BEACON.POINTS (16) starts in input order, sorted;
+ *   `flows` counts every point, and the description says "over the first 16" when it kept fewer.
+ * - SQL (sql.ts beaconQuery, over the scheduled run's long-horizon range): every point of the
+ *   series within the queried range, sorted; the series is cut at the range's ends, and judged
+ *   on each run whether or not it has gone idle. On input in start order with at most 16 points
+ *   a series, the two give the same finding field for field (the differential test's inputs).
+ * Both reduce the gaps to four integers (points, gaps, their sum, the sum of their squares) and
+ * beaconFinding does the arithmetic once for both, so the threshold test and the rounded
+ * evidence agree to the bit: sd / mean = sqrt(n * sum(g^2) - sum(g)^2) / sum(g) for n gaps.
+ */
+
+/** c2-beaconing's definition: the flows it reads, the thresholds it compares with, its severity and evidence. */
+export const C2_BEACONING = Object.freeze({
+  id: "c2-beaconing",
+  rule: "c2-beaconing" as RuleId,
+  summary: "Regular small web flows from one internal source to one external destination and port: the gaps between their starts vary little (beaconMaxJitter).",
+  /** The points of a series. */
+  records: SMALL_WEB,
+  /** Points a series needs to be judged: beaconMinFlows, and at least 3 (two gaps). */
+  minPoints: (t: DetectorThresholds) => Math.max(t.beaconMinFlows, 3),
+  severity: "HIGH" as Severity,
+  evidence: ["flows", "intervalSeconds", "jitterPercent"] as const,
+});
+
+/** One beacon series reduced to what it is judged on. */
+export interface BeaconSeriesMeasures {
+  readonly src: string;
+  readonly dst: string;
+  readonly port: number;
+  /** The interface of the series' first point (engine: first read; SQL: earliest start, ties to the smallest id). */
+  readonly interfaceId: string | undefined;
+  /** Every point of the series (engine: all it read; SQL: all in the range). */
+  readonly flows: number;
+  /** The starts judged (engine: at most 16; SQL: every point). */
+  readonly points: number;
+  /** The first and last of the starts judged, Unix seconds. */
+  readonly first: number;
+  readonly last: number;
+  /** The sum of the gaps between consecutive sorted starts (last - first), and of their squares. */
+  readonly gapSum: number;
+  readonly gapSquares: number;
+}
+
+/**
+ * The c2-beaconing finding of a series, or undefined when it is no beacon (too few points, all at
+ * one time, or jitter above beaconMaxJitter). Its window runs from the first start judged to the
+ * last (+1 s), and its id is keyed by the series and the long window (hour) its first start is
+ * in, not that start itself: the scheduled run's hour-long query sees a series again on every
+ * run while its range covers that hour, and a record of an earlier point arriving late (AWS
+ * delivers up to ~15 minutes late) would otherwise move the first start and make a second
+ * finding of the same beacon. A beacon still going when the range moves on to the next hour is
+ * found again under the next hour's id: one finding per hour of beaconing, each updated in place.
+ */
+export function beaconFinding(s: BeaconSeriesMeasures, t: DetectorThresholds): Finding | undefined {
+  const gaps = s.points - 1;
+  if (s.flows < t.beaconMinFlows || s.points < C2_BEACONING.minPoints(t) || s.gapSum <= 0) return undefined;
+  // n * sum(g^2) - sum(g)^2 in integers (BigInt: exact past 2^53), then one square root and one division.
+  const spread = Number(BigInt(gaps) * BigInt(s.gapSquares) - BigInt(s.gapSum) * BigInt(s.gapSum));
+  const jitter = Math.sqrt(spread) / s.gapSum;
+  if (jitter > t.beaconMaxJitter) return undefined;
+  const mean = s.gapSum / gaps;
+  const long = t.long.windowSeconds;
+  return finding({
+    rule: C2_BEACONING.rule, severity: C2_BEACONING.severity, src: s.src, dst: s.dst, port: s.port, interfaceId: s.interfaceId,
+    window: { start: s.first, end: s.last + 1 },
+    idStart: s.first - (s.first % long),
+    evidence: { flows: s.flows, intervalSeconds: Math.round(mean), jitterPercent: Math.round(jitter * 1000) / 10 },
+    description: `${s.src} contacted ${s.dst}:${s.port} ${s.flows} times every ~${Math.round(mean)}s (jitter ${(jitter * 100).toFixed(1)}%${s.flows > s.points ? ` over the first ${s.points}` : ""}).`,
+  });
+}

@@ -71,11 +71,19 @@ export interface Finding {
   readonly description: string;
 }
 
-export type FindingInput = Omit<Finding, "id" | "title">;
+export type FindingInput = Omit<Finding, "id" | "title"> & {
+  /**
+   * The time the id is keyed by, when not the window's start: a beacon series is keyed by the
+   * long window its first start is in (declarations.ts beaconFinding). Not kept in the finding.
+   * @default - window.start
+   */
+  readonly idStart?: number;
+};
 
-/** A finding with its title and deterministic id (sha-256 of rule, endpoints and window). */
-export function finding(input: FindingInput): Finding {
-  const fields: (string | number)[] = [input.rule, input.src ?? "", input.dst ?? "", input.port ?? "", input.protocol ?? "", input.window.start];
+/** A finding with its title and deterministic id (sha-256 of rule, endpoints and window, or idStart). */
+export function finding(given: FindingInput): Finding {
+  const { idStart, ...input } = given;
+  const fields: (string | number)[] = [input.rule, input.src ?? "", input.dst ?? "", input.port ?? "", input.protocol ?? "", idStart ?? input.window.start];
   // A long-horizon finding and the short window starting at the same time are two findings.
   if (input.evidence.horizonSeconds !== undefined) fields.push(`h${input.evidence.horizonSeconds}`);
   // A finding without a source (a transit gateway's drops) is told apart by where it was recorded.

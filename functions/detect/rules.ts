@@ -1,6 +1,6 @@
 import { BRUTE, DST, HOST, INTEL, LOSS, PROTO, PW, RunAggregates, sketchCount, SRC, SWEEP } from "./aggregates";
 import {
-  BRUTE_FORCE, C2_FAN_OUT, Condition, CRYPTO_MINING, Described, DISTRIBUTED_SCAN, DNS_UNAPPROVED_RESOLVER, endpointsOf, evidenceOf, EXFILTRATION,
+  beaconFinding, BRUTE_FORCE, C2_FAN_OUT, Condition, CRYPTO_MINING, Described, DISTRIBUTED_SCAN, DNS_UNAPPROVED_RESOLVER, endpointsOf, evidenceOf, EXFILTRATION,
   INBOUND_FLOOD, LATERAL_MOVEMENT, OUTBOUND_FLOOD, PORT_SCAN_ACROSS_HOSTS, PORT_SCAN_PER_HOST, PORT_SWEEP, REJECTED_SPIKE, RuleDeclaration, ruleOf,
   SENSITIVE_PORT_SCAN, severityOf, Term, termValue, TGW_PACKET_LOSS, THREAT_INTEL, UNUSUAL_PROTOCOL,
 } from "./declarations";
@@ -391,7 +391,9 @@ export const skippedRecords: Rule = (run) => {
 /**
  * Regular small flows to one external destination: low jitter between their start times. A
  * series is judged whole once idle for a long window (so a beacon crossing window boundaries,
- * or every 4 minutes over 40, is one series), on its first BEACON.POINTS starts.
+ * or every 4 minutes over 40, is one series), on its first BEACON.POINTS starts, sorted; the
+ * judgement and the finding are beaconFinding's (declarations.ts), which the SQL's rows also go
+ * through.
  */
 export const beaconing: Rule = (run, t) => {
   const n = run.names;
@@ -399,22 +401,15 @@ export const beaconing: Rule = (run, t) => {
   for (const b of run.beacons) {
     if (b.flows < t.beaconMinFlows || b.starts.length < 3) continue;
     const starts = [...b.starts].sort((x, y) => x - y);
-    const gaps: number[] = [];
-    for (let i = 1; i < starts.length; i++) gaps.push(starts[i]! - starts[i - 1]!);
-    const mean = gaps.reduce((a, g) => a + g, 0) / gaps.length;
-    if (mean <= 0) continue;
-    const sd = Math.sqrt(gaps.reduce((a, g) => a + (g - mean) ** 2, 0) / gaps.length);
-    const jitter = sd / mean;
-    if (jitter > t.beaconMaxJitter) continue;
-    const src = n.address(b.src);
-    const dst = n.address(b.dst);
-    const port = b.port;
-    out.push(finding({
-      rule: "c2-beaconing", severity: "HIGH", src, dst, port, interfaceId: n.interfaceId(b.iface),
-      window: { start: starts[0]!, end: starts[starts.length - 1]! + 1 },
-      evidence: { flows: b.flows, intervalSeconds: Math.round(mean), jitterPercent: Math.round(jitter * 1000) / 10 },
-      description: `${src} contacted ${dst}:${port} ${b.flows} times every ~${Math.round(mean)}s (jitter ${(jitter * 100).toFixed(1)}%${b.flows > starts.length ? ` over the first ${starts.length}` : ""}).`,
-    }));
+    let gapSquares = 0;
+    for (let i = 1; i < starts.length; i++) gapSquares += (starts[i]! - starts[i - 1]!) ** 2;
+    const first = starts[0]!;
+    const last = starts[starts.length - 1]!;
+    const found = beaconFinding({
+      src: n.address(b.src), dst: n.address(b.dst), port: b.port, interfaceId: n.interfaceId(b.iface),
+      flows: b.flows, points: starts.length, first, last, gapSum: last - first, gapSquares,
+    }, t);
+    if (found) out.push(found);
   }
   return out;
 };

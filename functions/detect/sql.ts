@@ -4,7 +4,7 @@ import { athenaColumn } from "../flowlog/athena";
 import type { LogFormat } from "../flowlog/format";
 import { insightsField, insightsQuery } from "../flowlog/insights";
 import { AddressContext, approvedResolvers, Suppressions } from "./context";
-import { Condition, conditionHolds, DECLARATIONS, Described, endpointsOf, evidenceOf, FlowFact, FlowNumber, Horizon, Key, Measure, Predicate, RuleDeclaration, ruleOf, severityOf, Term } from "./declarations";
+import { beaconFinding, C2_BEACONING, Condition, conditionHolds, DECLARATIONS, Described, endpointsOf, evidenceOf, FlowFact, FlowNumber, Horizon, Key, Measure, Predicate, RuleDeclaration, ruleOf, severityOf, Term } from "./declarations";
 import { DetectorError } from "./errors";
 import { finding, Finding, SEVERITIES } from "./findings";
 import { parsePrefix, ParsedPrefix } from "./prefixes";
@@ -35,6 +35,16 @@ import { DetectorThresholds, longHorizon } from "./thresholds";
  *
  * A run's findings are findingsFromRows of each query, then mergeHorizons over them all (a slow
  * finding is dropped when a short window within it found the same, as the engine does).
+ *
+ * c2-beaconing (declarations.ts C2_BEACONING) has a query of its own, last of the list, at the
+ * long horizon (the scheduled run gives it the hour-long range): its SMALL_WEB flows, each one's
+ * gap to the series' previous start by lag() over (src, dst, port) ordered by start, and per
+ * series the count of points, first and last start, and the count, sum and sum of squares of
+ * the gaps; HAVING keeps the series whose jitter is past the threshold, with a margin of 1e-9,
+ * and findingsFromRows (beaconFinding) does the exact test the engine does. Where it differs
+ * from the engine: SQL judges every point of a series within the queried range, sorted, on
+ * every run; the engine judges a series once it has been idle for a long window, on its first
+ * 16 starts in input order (declarations.ts says more).
  */
 
 export type SqlDialect = "athena" | "duckdb";
@@ -99,7 +109,7 @@ export function ruleQueries(o: QueryOptions): RuleQuery[] {
     if (!common.has(key)) common.set(key, commonTables(o, seconds, response));
     return common.get(key)!;
   };
-  const out = DECLARATIONS.flatMap((d) => d.horizons.map((h) => ruleQuery(d, h, o, tables)));
+  const out = [...DECLARATIONS.flatMap((d) => d.horizons.map((h) => ruleQuery(d, h, o, tables))), beaconQuery(o, tables)];
   if (o.dialect === "athena") {
     const long = out.filter((q) => Buffer.byteLength(q.sql) > ATHENA_MAX_QUERY_BYTES);
     if (long.length > 0) {
@@ -118,6 +128,57 @@ export function ruleQuery(d: RuleDeclaration, horizon: Horizon, o: QueryOptions,
   const seconds = t.windowSeconds;
   const records = horizon === "long" ? d.longRecords ?? d.records : d.records;
   return Object.freeze({ rule: d.id, horizon, horizonSeconds: seconds, sql: render(d, records, o.dialect, t, seconds, tables), thresholds: t });
+}
+
+/**
+ * The c2-beaconing query (see above): one row per series of SMALL_WEB flows whose gaps' jitter
+ * is within beaconMaxJitter, with the sums beaconFinding judges.
+ */
+export function beaconQuery(o: QueryOptions, tables = (seconds: number, response: boolean) => commonTables(o, seconds, response)): RuleQuery {
+  const t = longHorizon(o.thresholds);
+  const seconds = t.windowSeconds;
+  const first = o.dialect === "duckdb" ? `arg_min(coalesce(iface, ''), {'s': "start", 'i': coalesce(iface, '')})` : `substr(min(lpad(CAST("start" AS VARCHAR), 16, '0') || '|' || coalesce(iface, '')), 18)`;
+  const sql = [
+    `WITH ${tables(seconds, true)},`,
+    // A record without a start (read as 0) is no point, as in the engine.
+    `p AS (SELECT src, dst, port, iface, "start", "start" - lag("start") OVER (PARTITION BY src, dst, port ORDER BY "start") AS gap FROM g WHERE ${predicate(C2_BEACONING.records, t)} AND "start" > 0)`,
+    `SELECT src, dst, port, ${first} AS interface_id, ${BEACON_MEASURES("\"start\"")}`,
+    "FROM p",
+    "GROUP BY src, dst, port",
+    `HAVING ${beaconHaving(t, "\"start\"")}`,
+    "ORDER BY src, dst, port",
+  ].join("\n");
+  return Object.freeze({ rule: C2_BEACONING.id, horizon: "long" as const, horizonSeconds: seconds, sql, thresholds: t });
+}
+
+/** A beacon series' measures over its points' start column and `gap` (NULL for its first point). */
+const BEACON_MEASURES = (start: string) =>
+  `count(*) AS flows, min(${start}) AS first_start, max(${start}) AS last_start, coalesce(sum(gap), 0) AS gap_sum, coalesce(sum(gap * gap), 0) AS gap_squares`;
+
+/**
+ * The series worth a row: enough points, not all at one time, and n * sum(g^2) - sum(g)^2 <=
+ * jitter^2 * sum(g)^2 (jitter = sd / mean, squared), in DOUBLE with a relative margin: the exact
+ * test is beaconFinding's, on the row's integers.
+ */
+function beaconHaving(t: DetectorThresholds, start: string): string {
+  const jitter = num(t.beaconMaxJitter);
+  return `count(*) >= ${num(C2_BEACONING.minPoints(t))} AND max(${start}) > min(${start}) AND ` +
+    `CAST(count(gap) AS DOUBLE) * sum(gap * gap) - CAST(sum(gap) AS DOUBLE) * sum(gap) <= ${jitter} * ${jitter} * 1.000000001 * CAST(sum(gap) AS DOUBLE) * sum(gap)`;
+}
+
+/** Findings of the beacon query's rows (every value a string), through beaconFinding as the engine's. */
+function beaconFindingsFromRows(t: DetectorThresholds, rows: readonly Readonly<Record<string, string>>[]): Finding[] {
+  const suppressions = new Suppressions(t.suppress);
+  const out: Finding[] = [];
+  for (const row of rows) {
+    const flows = Number(row.flows);
+    const f = beaconFinding({
+      src: row.src!, dst: row.dst!, port: Number(row.port), interfaceId: row.interface_id || undefined,
+      flows, points: flows, first: Number(row.first_start), last: Number(row.last_start), gapSum: Number(row.gap_sum), gapSquares: Number(row.gap_squares),
+    }, t);
+    if (f && !suppressions.match(f)) out.push(f);
+  }
+  return out;
 }
 
 /** snake_case of a measure name: Athena returns column names in lower case. */
@@ -407,6 +468,7 @@ function duckdbKey(a: string): string {
 
 /** Rows as read from a query's CSV result (every value a string), to findings identical in id and fields to the engine's. */
 export function findingsFromRows(q: Pick<RuleQuery, "rule" | "horizonSeconds" | "thresholds"> & { readonly horizon?: Horizon; readonly lists?: RuleQuery["lists"] }, rows: readonly Readonly<Record<string, string>>[]): Finding[] {
+  if (q.rule === C2_BEACONING.id) return beaconFindingsFromRows(q.thresholds, rows);
   const d = byId.get(q.rule);
   if (!d) throw new DetectorError(`detector: no rule declaration ${JSON.stringify(q.rule)} (got ${JSON.stringify(q.rule)}). Use a RuleQuery from ruleQueries().`);
   const t = q.thresholds;
@@ -536,7 +598,7 @@ export interface CloudWatchQueryOptions {
 
 /** Every windowed rule as an OpenSearch SQL query over a log group, one per declaration and horizon. */
 export function cloudwatchRuleQueries(o: CloudWatchQueryOptions): RuleQuery[] {
-  const out = DECLARATIONS.flatMap((d) => d.horizons.map((h) => cloudwatchRuleQuery(d, h, o)));
+  const out = [...DECLARATIONS.flatMap((d) => d.horizons.map((h) => cloudwatchRuleQuery(d, h, o))), cloudwatchBeaconQuery(o)];
   const long = out.filter((q) => q.sql.length > INSIGHTS_MAX_QUERY_CHARS);
   if (long.length > 0) {
     throw new DetectorError(
@@ -572,6 +634,31 @@ function cloudwatchRuleQuery(d: RuleDeclaration, horizon: Horizon, o: CloudWatch
   const sql = expandFacts(outer, o.thresholds, new Set(o.fields)).replace("\u0000", cloudwatchRecords(o, seconds, needsResponse));
   const lists = Object.entries(d.measures).filter(([, m]) => "list" in m).map(([name, m]) => [name, listValues("where" in m ? m.where : undefined, t)] as const);
   return Object.freeze({ rule: d.id, horizon, horizonSeconds: seconds, sql, thresholds: t, ...(lists.length ? { lists: Object.fromEntries(lists) } : {}) });
+}
+
+/**
+ * c2-beaconing in OpenSearch SQL. With one level of subquery, the gaps come from lag() in the
+ * subquery, where the `response` fact (its listeners are a window function of the same level)
+ * cannot be tested: the lag's partition is (src, dst, port) and the flow's own part of SMALL_WEB
+ * (not rejected, small, not to or from an AWS service, not an answer by its TCP flags), the address facts
+ * being constant within a (src, dst) partition; the outer WHERE then applies SMALL_WEB whole. So
+ * the gaps are Athena's and the engine's but when a series holds a flow that is an answer only
+ * by the listener test (its source port below a web port and answering 3 peer ports), whose
+ * start then stands between two points: a server port below 80 answering from a web port, which
+ * no beacon series holds in practice.
+ */
+function cloudwatchBeaconQuery(o: CloudWatchQueryOptions): RuleQuery {
+  const t = longHorizon(o.thresholds);
+  const seconds = t.windowSeconds;
+  const outer = [
+    `SELECT src, dst, port, substr(min(lpad(CAST(st AS STRING), 16, '0') || '|' || coalesce(iface, '')), 18) AS interface_id, ${BEACON_MEASURES("st")}`,
+    `FROM (${"\u0000"}) t`,
+    `WHERE ${predicate(C2_BEACONING.records, t)} AND st > 0`,
+    "GROUP BY src, dst, port",
+    `HAVING ${beaconHaving(t, "st")}`,
+  ].join("\n");
+  const sql = expandFacts(outer, o.thresholds, new Set(o.fields)).replace("\u0000", cloudwatchRecords(o, seconds, true, t.c2MaxAverageBytes * 4));
+  return Object.freeze({ rule: C2_BEACONING.id, horizon: "long" as const, horizonSeconds: seconds, sql, thresholds: t });
 }
 
 const conjuncts = (p: Predicate): Predicate[] => (typeof p !== "string" && "all" in p ? p.all.flatMap(conjuncts) : [p]);
@@ -656,7 +743,7 @@ function expandFacts(sql: string, t: DetectorThresholds, fields: ReadonlySet<str
 }
 
 /** The subquery of a rule: each record's fields from `@message`, its address keys and (when needed) its listener count. */
-function cloudwatchRecords(o: CloudWatchQueryOptions, seconds: number, withResponse: boolean): string {
+function cloudwatchRecords(o: CloudWatchQueryOptions, seconds: number, withResponse: boolean, beaconBytes?: number): string {
   const position = new Map(o.fields.map((f, i) => [f, i + 1]));
   const raw = (field: string) => `split_part(\`@message\`, ' ', ${position.get(field)})`;
   const has = (field: string) => position.has(field);
@@ -692,6 +779,17 @@ function cloudwatchRecords(o: CloudWatchQueryOptions, seconds: number, withRespo
     const v = `CASE WHEN NOT ${rejected}${flagsDecide} AND ${srcport} < ${port} THEN ${port} ELSE -1 END`;
     const over = (order: string) => `OVER (PARTITION BY ${src}, ${srcport}, floor(${start} / ${o.thresholds.long.windowSeconds})${order})`;
     columns.push(`dense_rank() ${over(` ORDER BY ${v}`)} + dense_rank() ${over(` ORDER BY ${v} DESC`)} - CASE WHEN min(${v}) ${over("")} < 0 THEN 2 ELSE 1 END AS peers`);
+  }
+  if (beaconBytes !== undefined) {
+    // The beacon's gap to the previous point of its series (cloudwatchBeaconQuery says which flows share a partition).
+    const own = [
+      `NOT ${rejected}`, `${nonNegative("bytes")} <= ${num(beaconBytes)}`, `${start} > 0`,
+      ...(has("pkt-dst-aws-service") ? [`NOT ${service("pkt-dst-aws-service")}`] : []),
+      ...(has("pkt-src-aws-service") ? [`NOT ${service("pkt-src-aws-service")}`] : []),
+      // An answer by its flags (SYN-ACK or ACK: flagsDecide and ACK, as `response` reads them).
+      ...(has("tcp-flags") ? [`NOT coalesce(${number("protocol")} = 6 AND ${tcpFlags} > 0 AND (${tcpFlags} & 16) <> 0, FALSE)`] : []),
+    ];
+    columns.push(`${start} - lag(${start}) OVER (PARTITION BY ${src}, ${dst}, ${number("dstport")}, ${own.join(" AND ")} ORDER BY ${start}) AS gap`);
   }
   const t = o.thresholds;
   const status = has("log-status") ? `coalesce(${text("log-status")}, 'OK') = 'OK'` : "TRUE";

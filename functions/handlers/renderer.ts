@@ -2,7 +2,7 @@
  * The deployed detector's query renderer: the rule declarations rendered by
  * functions/detect/sql.ts, the one place the rules become SQL (Athena's, and Logs Insights' OpenSearch SQL).
  */
-import { DECLARATIONS } from "../detect/declarations";
+import { C2_BEACONING, DECLARATIONS } from "../detect/declarations";
 import { RULES } from "../detect/findings";
 import { cloudwatchRuleQueries, findingsFromRows, ruleQueries } from "../detect/sql";
 import type { QueryRenderer, RuleQuery } from "./scheduled";
@@ -11,16 +11,18 @@ import type { QueryRenderer, RuleQuery } from "./scheduled";
 type Rendered = RuleQuery & Parameters<typeof findingsFromRows>[0];
 
 /** The finding rules each declaration reports (brute-force by port). */
-const REPORTS: ReadonlyMap<string, readonly string[]> = new Map(
-  DECLARATIONS.map((d) => [d.id, typeof d.rule === "string" ? [d.rule] : [...new Set([...Object.values(d.rule.byPort), d.rule.otherwise])]]),
-);
+const REPORTS: ReadonlyMap<string, readonly string[]> = new Map([
+  ...DECLARATIONS.map((d) => [d.id, typeof d.rule === "string" ? [d.rule] : [...new Set([...Object.values(d.rule.byPort), d.rule.otherwise])]] as const),
+  // c2-beaconing's query (sql.ts beaconQuery) reports its own rule.
+  [C2_BEACONING.id, [C2_BEACONING.rule]] as const,
+]);
 
 export const RENDERER: QueryRenderer = {
   athena: (o) => ruleQueries({ dialect: "athena", table: o.table, where: o.where, thresholds: o.thresholds, fields: o.fields }),
   insights: (o) => cloudwatchRuleQueries({ logGroupName: o.logGroupName, fields: o.format.names, thresholds: o.thresholds, start: o.start, end: o.end }),
-  rules: DECLARATIONS.map((d) => d.id),
+  rules: [...DECLARATIONS.map((d) => d.id), C2_BEACONING.id],
   reports: (rule) => REPORTS.get(rule) ?? [rule],
-  // The engine's run-wide rules (anomalies, skipped records, beaconing, saturation) have no declaration.
+  // The engine's run-wide rules (anomalies, skipped records, saturation) have no declaration.
   engineOnly: Object.keys(RULES).filter((r) => ![...REPORTS.values()].some((reported) => reported.includes(r))),
   // sql.ts renders each query with its thresholds; the orchestration hands the same object back.
   findings: (q, rows) => findingsFromRows(q as Rendered, rows),

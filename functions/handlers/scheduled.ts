@@ -4,8 +4,10 @@
  * over the log group — and the function reads only the rows past thresholds (Athena's result
  * file, Logs Insights' result rows). No routine run reads raw records, with one exception: on a
  * log group that masks IP addresses every rule runs on the engine over records read with
- * unmask(@message) (see planJobs). The engine's run-wide rules (beaconing, anomaly, skipped
- * records) have no SQL form and run on the archive path and in `flowlog-kit detect` only.
+ * unmask(@message) (see planJobs). c2-beaconing runs as a query too, over the long horizon's
+ * range (sql.ts beaconQuery: the series' points within that range, not the engine's idle-series
+ * judgement). The engine's run-wide rules (anomaly, skipped records) have no SQL form and run on
+ * the archive path and in `flowlog-kit detect` only.
  *
  * A run plans one query per rule and horizon (and per Athena table), each over its own range:
  * the look-back (on Athena 10 minutes longer: the archive lags CloudWatch), or for a longer

@@ -6,7 +6,7 @@ import { AddressContext } from "../../../functions/detect/context";
 import { DECLARATIONS } from "../../../functions/detect/declarations";
 import { DetectionEngine } from "../../../functions/detect/engine";
 import { Finding, RuleId } from "../../../functions/detect/findings";
-import { cloudwatchRuleQueries, findingsFromRows, INSIGHTS_MAX_QUERY_CHARS, insightsRuleQueries, mergeHorizons, ruleQueries, RuleQuery } from "../../../functions/detect/sql";
+import { beaconQuery, cloudwatchRuleQueries, findingsFromRows, INSIGHTS_MAX_QUERY_CHARS, insightsRuleQueries, mergeHorizons, ruleQueries, RuleQuery } from "../../../functions/detect/sql";
 import { DetectorThresholds, resolveThresholds } from "../../../functions/detect/thresholds";
 import { athenaColumn } from "../../../functions/flowlog/athena";
 import { fieldByName } from "../../../functions/flowlog/fields";
@@ -29,7 +29,7 @@ const W = 300;
 const T0 = 1_700_000_100 - (1_700_000_100 % W) + 5;
 
 /** Rules only the engine has (declarations.ts says why). */
-const ENGINE_ONLY: readonly RuleId[] = ["c2-beaconing", "anomaly", "log-skipped", "detector-saturated"];
+const ENGINE_ONLY: readonly RuleId[] = ["anomaly", "log-skipped", "detector-saturated"];
 
 
 const THRESHOLDS: DetectorThresholds = resolveThresholds({
@@ -220,7 +220,7 @@ describe("the rules' SQL in DuckDB against the engine", () => {
     // A caller's filter that keeps every record: each query runs (so parses) with it.
     const queries = ruleQueries({ dialect: "duckdb", table: "v2", where: '"start" >= 0', thresholds: THRESHOLDS });
     expect(queries.map((q) => `${q.rule} ${q.horizon} ${q.horizonSeconds}`).sort()).toEqual(
-      DECLARATIONS.flatMap((d) => d.horizons.map((h) => `${d.id} ${h} ${h === "long" ? 3600 : 300}`)).sort(),
+      [...DECLARATIONS.flatMap((d) => d.horizons.map((h) => `${d.id} ${h} ${h === "long" ? 3600 : 300}`)), "c2-beaconing long 3600"].sort(),
     );
     for (const q of queries) expect(q.sql).toContain('WHERE coalesce(NULLIF("log_status", \'-\'), \'OK\') = \'OK\' AND ("start" >= 0)');
     const actual = comparable(await sqlFindings(c, queries));
@@ -347,6 +347,82 @@ describe("the rules' SQL in DuckDB against the engine", () => {
     expect(actual.filter((f) => f.rule === "tgw-packet-loss").map((f) => [f.interfaceId, f.severity])).toEqual(
       expect.arrayContaining([["tgw-attach-0aaaa1111bbbb2222", "LOW"], ["tgw-attach-0bbbb2222cccc3333", "MEDIUM"]]),
     );
+  });
+});
+
+describe("c2-beaconing in SQL (lag over each series) against the engine", () => {
+  /** A series of small web flows from `src` to `dst`:`dstport`, one at each start. */
+  const series = (src: string, dst: string, dstport: number, starts: readonly number[], more: Partial<Flow> = {}): Flow[] =>
+    starts.map((start, i) => ({ src, dst, dstport, srcport: 45000 + i, packets: 5, bytes: 320, start, eni: "eni-0beacon000000000", ...more }));
+  const every = (n: number, seconds: number, from = T0, jitter: (i: number) => number = () => 0) => range(n).map((i) => from + i * seconds + jitter(i));
+  const rnd = random(7);
+  /** A busy web client: 16 requests at irregular gaps (5 s to 6 minutes). */
+  const irregular = range(16).reduce<number[]>((a) => [...a, (a[a.length - 1] ?? T0) + 5 + Math.floor(rnd() * 355)], []);
+  const beacons = (fs: readonly Finding[]) => fs.filter((f) => f.rule === "c2-beaconing").map((f) => `${f.src} ${f.dst}:${f.port} ${f.evidence.flows} ${f.evidence.intervalSeconds} ${f.evidence.jitterPercent}`).sort();
+
+  it("finds the engine's beacons, field for field, and none of their benign twins (default format)", async () => {
+    const flows = inStartOrder([
+      // Every 4 minutes for 44 minutes, a few seconds early or late.
+      ...series("10.0.40.1", "198.18.40.1", 443, every(12, 240, T0, (i) => ((i % 3) - 1) * 3)),
+      // Every minute exactly, 16 times, to 8080.
+      ...series("10.0.40.2", "198.18.40.2", 8080, every(16, 60)),
+      // Twins: a metrics agent every 60 s as the NAT gateway's records carry it; a busy web client;
+      // too few points; flows too big to be small.
+      ...series("10.0.0.200", "198.18.40.3", 443, every(16, 60)),
+      ...series("10.0.40.4", "198.18.40.4", 443, irregular),
+      ...series("10.0.40.5", "198.18.40.5", 443, every(6, 240)),
+      ...series("10.0.40.6", "198.18.40.6", 443, every(16, 60), { bytes: 50_000 }),
+    ]);
+    const lines = flows.map(line);
+    await load(c, dir, "beacons", LogFormat.DEFAULT, lines);
+    const expected = comparable(engineFindings(THRESHOLDS, LogFormat.DEFAULT, lines));
+    expect(beacons(expected)).toEqual(["10.0.40.1 198.18.40.1:443 12 241 1.7", "10.0.40.2 198.18.40.2:8080 16 60 0"]);
+    const q = beaconQuery({ dialect: "duckdb", table: "beacons", thresholds: THRESHOLDS });
+    expect(findingsFromRows(q, await rowsOf(c, q.sql))).toEqual(expected.filter((f) => f.rule === "c2-beaconing"));
+    expect(comparable(await sqlFindings(c, ruleQueries({ dialect: "duckdb", table: "beacons", thresholds: THRESHOLDS })))).toEqual(expected);
+    expect(comparable(await cloudwatchFindings(c, dir, THRESHOLDS, LogFormat.DEFAULT, lines))).toEqual(expected);
+  });
+
+  it("finds the engine's beacons when tcp-flags, flow-direction and AWS services decide (v5)", async () => {
+    const names = ["version", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "action", "log-status", "tcp-flags", "flow-direction", "pkt-srcaddr", "pkt-dstaddr", "pkt-src-aws-service", "pkt-dst-aws-service"];
+    const format = LogFormat.custom(names, "vpc");
+    type V5 = Flow & { flags?: number; dstService?: string };
+    const v5 = (f: V5) => [5, f.eni, f.src, f.dst, f.srcport, f.dstport, 6, f.packets, f.bytes, f.start!, f.start! + 30, "ACCEPT", "OK", f.flags ?? 3, "egress", "-", "-", "-", f.dstService ?? "-"].join(" ");
+    const flows: V5[] = inStartOrder<V5>([
+      // A beacon every 4 minutes for 44 minutes (the client's records: SYN and FIN).
+      ...series("10.0.41.1", "198.18.41.1", 443, every(12, 240, T0, (i) => (i % 2) * 4)),
+      // Twins: a metrics agent every 60 s to an AWS service; a busy web client; a server's answers from 443 (SYN-ACK) every 4 minutes.
+      ...series("10.0.41.2", "52.94.1.10", 443, every(16, 60)).map((f) => ({ ...f, dstService: "AMAZON" })),
+      ...series("10.0.41.3", "198.18.41.3", 443, irregular),
+      ...series("10.0.41.5", "198.18.41.5", 443, every(12, 240), { srcport: 443 }).map((f) => ({ ...f, flags: 19 })),
+    ]);
+    const lines = flows.map(v5);
+    await load(c, dir, "beacons_v5", format, lines);
+    const expected = comparable(engineFindings(THRESHOLDS, format, lines));
+    expect(beacons(expected)).toEqual(["10.0.41.1 198.18.41.1:443 12 240 1.7"]);
+    expect(comparable(await sqlFindings(c, ruleQueries({ dialect: "duckdb", table: "beacons_v5", thresholds: THRESHOLDS, fields: names })))).toEqual(expected);
+    expect(comparable(await cloudwatchFindings(c, dir, THRESHOLDS, format, lines))).toEqual(expected);
+  });
+
+  it("judges every point in the range where the engine keeps the first 16: the same id, the evidence of all the points", async () => {
+    const lines = series("10.0.42.1", "198.18.42.1", 443, every(30, 240, T0, (i) => (i % 2) * 6)).map(line);
+    await load(c, dir, "long_beacon", LogFormat.DEFAULT, lines);
+    const engine = engineFindings(THRESHOLDS, LogFormat.DEFAULT, lines).filter((f) => f.rule === "c2-beaconing");
+    const q = beaconQuery({ dialect: "duckdb", table: "long_beacon", thresholds: THRESHOLDS });
+    const sql = findingsFromRows(q, await rowsOf(c, q.sql));
+    expect(sql.map((f) => f.id)).toEqual(engine.map((f) => f.id));
+    expect(engine[0]!.description).toBe("10.0.42.1 contacted 198.18.42.1:443 30 times every ~240s (jitter 2.5% over the first 16).");
+    expect(sql[0]!.description).toBe("10.0.42.1 contacted 198.18.42.1:443 30 times every ~240s (jitter 2.5%).");
+    expect([engine[0]!.window.end, sql[0]!.window.end]).toEqual([T0 + 15 * 240 + 6 + 1, T0 + 29 * 240 + 6 + 1]);
+  });
+
+  it("keeps the caller's partition and time filter, and fits Logs Insights' 10,000 characters with the test's threat lists", () => {
+    const athena = beaconQuery({ dialect: "athena", table: "flows", where: "year = 2026 AND month = 12", thresholds: THRESHOLDS });
+    expect(athena.sql).toContain("(year = 2026 AND month = 12)");
+    expect(athena.sql).toContain('"start" - lag("start") OVER (PARTITION BY src, dst, port ORDER BY "start") AS gap');
+    const cw = cloudwatchRuleQueries({ logGroupName: LOG_GROUP, fields: LogFormat.DEFAULT.names, thresholds: THRESHOLDS, start: 1_764_547_200, end: 1_764_550_800 }).find((x) => x.rule === "c2-beaconing")!;
+    expect(cw.sql).toContain(", 0) >= 1764547200 AND coalesce(CAST(NULLIF(split_part(`@message`, ' ', 11), '-') AS BIGINT), 0) < 1764550800 AND ");
+    expect(cw.sql.length).toBeLessThanOrEqual(INSIGHTS_MAX_QUERY_CHARS);
   });
 });
 

@@ -8,7 +8,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { LogFormat } from "../../../functions/flowlog/format";
 import { finding } from "../../../functions/detect/findings";
 import { DEFAULT_THRESHOLDS } from "../../../functions/detect/thresholds";
-import { DECLARATIONS } from "../../../functions/detect/declarations";
+import { C2_BEACONING, DECLARATIONS } from "../../../functions/detect/declarations";
 import { DetectorDeps, INSIGHTS_QUERY, INSIGHTS_QUERY_UNMASKED } from "../../../functions/handlers/detect";
 import { handle } from "../../../functions/handlers/handler";
 import { RENDERER } from "../../../functions/handlers/renderer";
@@ -431,10 +431,12 @@ describe("scheduled run on Logs Insights (no Athena): every rule as an OpenSearc
     noRecordsRead();
   });
 
-  it("plans the deployed rules: every declaration at each horizon, each query with the time filter of its range; on a masked log group the unmasked records query alone", () => {
+  it("plans the deployed rules: every declaration at each horizon and the beacon query, each query with the time filter of its range; on a masked log group the unmasked records query alone", () => {
     const plan = (unmask: boolean) => planJobs(RENDERER, { end: END, lookbackSeconds: 1200, thresholds: DEFAULT_THRESHOLDS, format: LogFormat.DEFAULT, unmask, logGroupName: LOG_GROUP });
     const jobs = plan(false);
-    expect(jobs.map((j) => j.query.rule).sort()).toEqual(DECLARATIONS.flatMap((d) => d.horizons.map(() => d.id)).sort());
+    expect(jobs.map((j) => j.query.rule).sort()).toEqual([...DECLARATIONS.flatMap((d) => d.horizons.map(() => d.id)), C2_BEACONING.id].sort());
+    // The beacon query reads the hour-long horizon's range, last of its horizon (earlier queries keep their keys).
+    expect(jobs.filter((j) => j.query.rule === C2_BEACONING.id).map((j) => [j.key, j.start, j.end])).toEqual([["insights/3600/5/c2-beaconing", RECORDS_START, END]]);
     for (const j of jobs) {
       expect([j.query.rule, j.engine, j.end, j.start === FIVE_MINUTE_START || j.start === RECORDS_START]).toEqual([j.query.rule, "insights", END, true]);
       expect(j.query.sql).toContain(`FROM \`${LOG_GROUP}\` WHERE `);
@@ -515,6 +517,33 @@ describe("a CloudWatch-only run with the deployed queries", () => {
     expect(said.sql).toEqual([...new Set(jobs.map((j) => j.query.rule))]);
     expect(said.notRun).toEqual(RENDERER.engineOnly);
     expect(result.stats).toEqual({ read: 0, analysed: 0, skipped: {} });
+  });
+
+  it("issues the beacon query over the hour-long range and raises its row as the engine's c2-beaconing finding, under one id for the hour", async () => {
+    const beacon = plan().find((j) => j.query.rule === "c2-beaconing")!;
+    expect([beacon.start, beacon.end]).toEqual([RECORDS_START, END]);
+    // Eleven small flows every 240 s from 00:10 on: the gaps' sums as the query returns them.
+    const first = RECORDS_START + 600;
+    const beaconRow = (firstStart: number, points: number) => statsRow({
+      src: "10.0.1.50", dst: "198.18.0.66", port: "443", interface_id: "eni-0beacon000000000", flows: String(points),
+      first_start: String(firstStart), last_start: String(first + 2400), gap_sum: String(first + 2400 - firstStart), gap_squares: String((points - 1) * 240 * 240),
+    });
+    const run = async (row: ReturnType<typeof statsRow>) => {
+      logs.reset();
+      serveInsights({ stats: (q) => (q.queryString === beacon.query.sql ? [row] : []) });
+      return (await handle(scheduled, deps({ athena: undefined, renderer: RENDERER }), 1200)).findings;
+    };
+    const found = await run(beaconRow(first, 11));
+    expect(startsOf().find((q) => q.queryString === beacon.query.sql)).toEqual({ queryLanguage: "SQL", startTime: RECORDS_START, endTime: END, queryString: beacon.query.sql, limit: 10000 });
+    expect(found).toEqual([expect.objectContaining({
+      rule: "c2-beaconing", severity: "HIGH", src: "10.0.1.50", dst: "198.18.0.66", port: 443, interfaceId: "eni-0beacon000000000",
+      window: { start: first, end: first + 2401 }, evidence: { flows: 11, intervalSeconds: 240, jitterPercent: 0 },
+      description: "10.0.1.50 contacted 198.18.0.66:443 11 times every ~240s (jitter 0.0%).",
+    })]);
+    // A later run whose range also holds a point of the same series that arrived late (00:06): the same id, so Security Hub updates one finding.
+    const later = await run(beaconRow(first - 240, 12));
+    expect(later.map((f) => [f.id, f.window.start, f.evidence.flows])).toEqual([[found[0]!.id, first - 240, 12]]);
+    expect(hub.commandCalls(BatchImportFindingsCommand).map((c) => c.args[0].input.Findings!.map((f) => f.Id))).toEqual([[`flowlog-kit/prod/${found[0]!.id}`], [`flowlog-kit/prod/${found[0]!.id}`]]);
   });
 
   it("runs every rule on the engine over unmasked records when the log group masks IP addresses, and says why", async () => {
