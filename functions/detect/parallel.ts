@@ -68,56 +68,70 @@ export interface ParallelEvents {
   header(header: HeaderLine): void;
 }
 
-/**
- * Reads plain flow-log files on a worker thread into `engine` (which adds up, closes windows and
- * runs the rules here); resolves once every record has been added up. `engine.finish()` is the
- * caller's.
- * @throws DetectorError as the worker's run would have thrown it on one thread
- */
-export function readInParallel(
-  engine: DetectionEngine,
-  files: readonly string[],
-  thresholds: DetectorThresholds,
-  format: LogFormat,
-  events: ParallelEvents,
-  options: ParseWorkerInput["options"] = {},
-): Promise<void> {
+/** A parsing worker started early (its start-up overlaps the caller's), and how to read its records into an engine. */
+export interface ParsingWorker {
+  /**
+   * Adds up every record the worker reads into `engine` (which closes windows and runs the rules
+   * here); resolves once all are added up. `engine.finish()` is the caller's.
+   * @throws DetectorError as the run on one thread would have thrown it
+   */
+  readInto(engine: DetectionEngine, events: ParallelEvents): Promise<void>;
+  /** Stops the worker (a run abandoned before `readInto`). */
+  stop(): void;
+}
+
+/** Starts a worker reading plain flow-log files (see the top of this file); its messages wait for `readInto`. */
+export function startParsing(files: readonly string[], thresholds: DetectorThresholds, format: LogFormat, options: ParseWorkerInput["options"] = {}): ParsingWorker {
   const control = new SharedArrayBuffer(8);
   const words = new Int32Array(control);
   const input: ParseWorkerInput = { files, thresholds, format: format.names, options, control };
   const worker = new Worker(path.join(__dirname, "parse-worker.js"), { workerData: input });
-  return new Promise<void>((resolve, reject) => {
-    let settled = false;
-    const fail = (err: Error) => {
-      if (settled) return;
-      settled = true;
-      void worker.terminate();
-      reject(err);
-    };
-    worker.on("message", (m: ParseWorkerMessage) => {
-      if (settled) return;
-      try {
-        if (m.type === "file") events.file(m.file);
-        else if (m.type === "batch") {
-          for (const h of m.headers) events.header({ text: h.text, format: h.format ? formatOfFields(h.format) : undefined, problems: h.problems });
-          engine.addSkippedLines(m.samples.map((s): SkippedLine => ({ text: s.text, reason: s.reason, format: formatOfFields(s.format) })));
-          engine.receive(m.batch);
-          if (engine.saturated) Atomics.store(words, CONTROL_STOP_INTERNING, 1);
-          Atomics.sub(words, CONTROL_IN_FLIGHT, 1);
-          Atomics.notify(words, CONTROL_IN_FLIGHT);
-        } else if (m.type === "done") {
+  // Until readInto attaches its handlers, what the worker says waits here.
+  const early: { message?: ParseWorkerMessage; error?: Error; exit?: number }[] = [];
+  let handle = (e: (typeof early)[number]) => void early.push(e);
+  worker.on("message", (message: ParseWorkerMessage) => handle({ message }));
+  worker.on("error", (error) => handle({ error }));
+  worker.on("exit", (exit) => handle({ exit }));
+  return {
+    stop: () => void worker.terminate(),
+    readInto: (engine, events) =>
+      new Promise<void>((resolve, reject) => {
+        let settled = false;
+        const fail = (err: Error) => {
+          if (settled) return;
           settled = true;
-          resolve();
-        } else {
-          const err = m.detector ? new DetectorError(m.message) : new Error(`detect: the parsing worker stopped: ${m.message}`);
-          if (!m.detector && m.stack) err.stack = m.stack;
-          fail(err);
-        }
-      } catch (err) {
-        fail(err as Error);
-      }
-    });
-    worker.on("error", (err) => fail(err));
-    worker.on("exit", (code) => fail(new Error(`detect: the parsing worker exited (code ${code}) before it finished`)));
-  });
+          void worker.terminate();
+          reject(err);
+        };
+        const onMessage = (m: ParseWorkerMessage) => {
+          if (m.type === "file") events.file(m.file);
+          else if (m.type === "batch") {
+            for (const h of m.headers) events.header({ text: h.text, format: h.format ? formatOfFields(h.format) : undefined, problems: h.problems });
+            engine.addSkippedLines(m.samples.map((x): SkippedLine => ({ text: x.text, reason: x.reason, format: formatOfFields(x.format) })));
+            engine.receive(m.batch);
+            if (engine.saturated) Atomics.store(words, CONTROL_STOP_INTERNING, 1);
+            Atomics.sub(words, CONTROL_IN_FLIGHT, 1);
+            Atomics.notify(words, CONTROL_IN_FLIGHT);
+          } else if (m.type === "done") {
+            settled = true;
+            resolve();
+          } else {
+            const err = m.detector ? new DetectorError(m.message) : new Error(`detect: the parsing worker stopped: ${m.message}`);
+            if (!m.detector && m.stack) err.stack = m.stack;
+            fail(err);
+          }
+        };
+        handle = (e) => {
+          if (settled) return;
+          try {
+            if (e.message) onMessage(e.message);
+            else if (e.error) fail(e.error);
+            else fail(new Error(`detect: the parsing worker exited (code ${e.exit}) before it finished`));
+          } catch (err) {
+            fail(err as Error);
+          }
+        };
+        for (const e of early.splice(0)) handle(e);
+      }),
+  };
 }

@@ -5,7 +5,7 @@ import type { HeaderLine, SkippedLine } from "../flowlog/scanner";
 import { fileSource, isParquet, isParquetName, ParquetFileError, parquetLines, ParquetSource } from "../flowlog/parquet";
 import { expandPaths, isGzip, streamChunks } from "../flowlog/sources";
 import { DetectionEngine, DetectionResult, DetectorError } from "./engine";
-import { PARALLEL_MIN_BYTES, readInParallel } from "./parallel";
+import { PARALLEL_MIN_BYTES, ParsingWorker, startParsing } from "./parallel";
 import type { DetectorThresholds } from "./thresholds";
 
 /** A run over local files: what it found, and what the person running it needs to know about how the files were read. */
@@ -97,27 +97,36 @@ export async function detectFiles(paths: readonly string[], thresholds: Detector
     seen.add(`${current}\n${header.text}`);
     headers.push({ file: current, header });
   };
-  const engine = new DetectionEngine(thresholds, format, { onHeader });
+  // Large plain input: a worker starts parsing before this thread has built its engine.
+  let worker: ParsingWorker | undefined;
+  if (options.parallel !== false) {
+    const { plain, bytes } = plainFiles(files);
+    const auto = bytes >= PARALLEL_MIN_BYTES && process.env["FLOWLOG_KIT_DETECT_THREADS"] !== "1";
+    if (plain && (options.parallel === true || auto)) worker = startParsing(files, thresholds, format);
+  }
+  let engine: DetectionEngine;
+  try {
+    engine = new DetectionEngine(thresholds, format, { onHeader });
+  } catch (err) {
+    worker?.stop();
+    throw err;
+  }
   const skippedLines: (SkippedLine & { file: string })[] = [];
   const takeSkipped = (file: string) => {
     for (const line of engine.skippedLines.slice(skippedLines.length)) skippedLines.push({ ...line, file });
   };
-  if (options.parallel !== false) {
-    const { plain, bytes } = plainFiles(files);
-    const auto = bytes >= PARALLEL_MIN_BYTES && process.env["FLOWLOG_KIT_DETECT_THREADS"] !== "1";
-    if (plain && (options.parallel === true || auto)) {
-      let started = false;
-      await readInParallel(engine, files, thresholds, format, {
-        file: (file) => {
-          if (started) takeSkipped(current);
-          started = true;
-          current = file;
-        },
-        header: onHeader,
-      });
-      if (started) takeSkipped(current);
-      return { ...engine.finish(), headers, skippedLines, threads: 2 };
-    }
+  if (worker) {
+    let started = false;
+    await worker.readInto(engine, {
+      file: (file) => {
+        if (started) takeSkipped(current);
+        started = true;
+        current = file;
+      },
+      header: onHeader,
+    });
+    if (started) takeSkipped(current);
+    return { ...engine.finish(), headers, skippedLines, threads: 2 };
   }
   const chunk = Buffer.allocUnsafe(1 << 20);
   const spare = Buffer.allocUnsafe(1 << 20);
