@@ -22,8 +22,13 @@ import type { SkipReason } from "../flowlog/stats";
 /** Words of the shared control block: batches posted and not yet added up; 1 once the worker should stop interning. */
 export const CONTROL_IN_FLIGHT = 0;
 export const CONTROL_STOP_INTERNING = 1;
-/** Batches (about a megabyte of input each) that may wait for this thread. */
-export const MAX_BATCHES_IN_FLIGHT = 8;
+/**
+ * Batches (about a megabyte of input each, 9,000 records of 64 bytes) that may wait for this
+ * thread: enough for the worker to keep parsing while this thread adds up what it has gathered
+ * (it adds up when a window may close, every few hundred thousand records); 8 left each thread
+ * idle a third of the time.
+ */
+export const MAX_BATCHES_IN_FLIGHT = 64;
 /**
  * Plain input this large (bytes, all files) is read on two threads: below it the worker's
  * start-up (a second Node isolate loading the kit, about a third of a second) costs more than
