@@ -27,7 +27,8 @@ export function planStack(outdir: string, stackName: string, opts: { offline: bo
   if (!opts.initialized) terraformInit(dir);
   let plan;
   try {
-    plan = runTerraform(["plan", "-input=false", "-lock=false", "-no-color", ...(opts.destroy ? ["-destroy"] : []), "-out=tfplan"], { cwd: dir });
+    // -detailed-exitcode: 0 for a plan without changes, 2 for one with changes.
+    plan = runTerraform(["plan", "-input=false", "-lock=false", "-no-color", "-detailed-exitcode", ...(opts.destroy ? ["-destroy"] : []), "-out=tfplan"], { cwd: dir, okExitCodes: [0, 2] });
   } catch (err) {
     // Without credentials the provider fails after several retries; say what to do first.
     if (!opts.offline && err instanceof TerraformError && /credential|NoCredentialProviders|no valid credential sources|failed to refresh cached credentials/i.test(err.message)) {
@@ -38,10 +39,12 @@ export function planStack(outdir: string, stackName: string, opts: { offline: bo
     }
     throw err;
   }
-  const shown = runTerraform(["show", "-json", "tfplan"], { cwd: dir });
+  // A plan without changes has no compliance-relevant ones: `show -json` would load the
+  // provider's whole schema (seconds of CPU for hashicorp/aws) to say so.
+  const changes = plan.status === 0 ? [] : complianceChanges(JSON.parse(runTerraform(["show", "-json", "tfplan"], { cwd: dir }).stdout));
   return {
     summary: planSummaryLine(plan.stdout),
-    changes: complianceChanges(JSON.parse(shown.stdout)),
+    changes,
     output: plan.stdout,
   };
 }

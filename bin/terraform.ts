@@ -201,6 +201,8 @@ export interface RunOptions {
   readonly cwd: string;
   /** Extra environment, e.g. TF_DATA_DIR. */
   readonly env?: NodeJS.ProcessEnv;
+  /** Exit codes that mean success (`plan -detailed-exitcode` exits 2 for a plan with changes). @default [0] */
+  readonly okExitCodes?: readonly number[];
 }
 
 let progress: ((line: string) => void) | undefined;
@@ -224,7 +226,7 @@ export function runTerraform(args: readonly string[], opts: RunOptions): SpawnSy
   if (r.error) {
     throw new TerraformError(`terraform could not be run (got ${r.error.message}). ${INSTALL_HINT}`, { cause: r.error });
   }
-  if (r.status !== 0) {
+  if (!(opts.okExitCodes ?? [0]).includes(r.status ?? -1)) {
     throw new TerraformError(`terraform ${args[0]} failed in ${opts.cwd} (exit ${r.status}):\n${r.stderr || r.stdout}`);
   }
   return r;

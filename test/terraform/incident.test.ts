@@ -91,6 +91,9 @@ const skip = process.env.FLOWLOG_KIT_SKIP_TERRAFORM === "1";
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^Incident sec-1234 is closing \(since \d{4}-/);
     expect(r.out).toContain("Destroy plan for flowlogs-prod-incident-sec-1234 (offline): No changes.");
+    // A plan without changes needs no `terraform show` to list its (no) compliance-relevant changes.
+    expect(r.err).not.toContain("terraform show");
+    expect(r.out).toContain("No compliance-relevant changes.");
     expect(r.out).toContain("it cannot see what is deployed and cannot be applied");
     expect(r.out).toContain("3. flowlog-kit incident close sec-1234");
     expect(r.out).not.toContain("Apply with");
