@@ -29,6 +29,7 @@ import { feedParquet, feedStream } from "../detect/run";
 import type { DetectorThresholds } from "../detect/thresholds";
 import { RetryPolicy, withRetry } from "./retry";
 import { FindingsRun, FindingsStore, storeFindings } from "./findings-store";
+import { claimFindings, Decision, PublishLedger, settleClaims } from "./publish-ledger";
 import type { AthenaSettings, QueryRenderer } from "./scheduled";
 import { loadThreatLists, S3ThreatList } from "./threat-lists";
 
@@ -84,6 +85,13 @@ export interface DetectorSettings {
    * @default - findings go to Security Hub and SNS only
    */
   readonly findingsStore?: FindingsStore;
+  /**
+   * The ledger of findings already published to SNS (publish-ledger.ts): scheduled and archive
+   * runs publish a finding once, and again only when it is more severe. Set where the
+   * environment has Athena (the results bucket's published/ folder).
+   * @default - every run publishes every finding it raises
+   */
+  readonly publishLedger?: PublishLedger;
   /** Retries of throttled calls. @default - retry.ts defaults (6 attempts) */
   readonly retry?: RetryPolicy;
   /**
@@ -121,6 +129,10 @@ export interface Delivered {
   readonly sns: boolean;
   /** The S3 object the findings were stored in for Athena (findingsStore set, findings raised). */
   readonly stored?: string;
+  /** With a publish ledger: the findings this run's SNS message carried (or tried to). */
+  readonly alerted?: number;
+  /** With a publish ledger: the findings left out of SNS, published before at the same or a higher severity. */
+  readonly alreadyAlerted?: number;
 }
 
 const seconds = (d: Date) => Math.floor(d.getTime() / 1000);
@@ -250,15 +262,37 @@ export async function deliver(deps: DetectorDeps, findings: readonly Finding[], 
       if (securityHubDisabled(err)) break;
     }
   }
+  // A person who asked (on-demand) gets every finding; the automatic runs alert each finding once.
+  const ledger = run.mode === "on-demand" ? undefined : settings.publishLedger;
+  let decisions: Decision[] | undefined;
+  let alert: readonly Finding[] = findings;
+  if (ledger) {
+    decisions = await claimFindings(deps, ledger, findings, settings.retry);
+    const unchecked = decisions.flatMap((d) => (d.kind === "unchecked" ? [`${d.finding.id}: ${d.reason}`] : []));
+    if (unchecked.length) deps.log("the publish ledger could not be used for some findings: they are published to SNS regardless", { findings: unchecked.length, reasons: unchecked.slice(0, 10) });
+    alert = decisions.filter((d) => d.kind !== "skip").map((d) => d.finding);
+  }
+  const already = findings.length - alert.length;
   let published = false;
-  try {
-    const { subject, message } = snsMessage(settings.environment, findings, stats);
-    // A query run reads no records itself: its line says what the queries did instead.
-    const body = summary === undefined ? message : message.replace(/^Records read .*$/m, summary);
-    await withRetry(deps, "SNS Publish", () => clients.sns.send(new PublishCommand({ TopicArn: settings.topicArn, Subject: subject, Message: body })), settings.retry);
-    published = true;
-  } catch (err) {
-    failures.push(`SNS publish failed: ${(err as Error).message}`);
+  if (alert.length === 0) {
+    deps.log("every finding was published to SNS by an earlier run at the same or a higher severity: no SNS message; Security Hub has them updated", { findings: findings.length });
+  } else {
+    try {
+      const { subject, message } = snsMessage(settings.environment, alert, stats);
+      // A query run reads no records itself: its line says what the queries did instead.
+      let body = summary === undefined ? message : message.replace(/^Records read .*$/m, summary);
+      if (already) body = body.replace("\n\n", `\n${already} more finding${already === 1 ? " of this run was" : "s of this run were"} alerted by an earlier run at the same or a higher severity; Security Hub has ${already === 1 ? "it" : "them"}, updated.\n\n`);
+      await withRetry(deps, "SNS Publish", () => clients.sns.send(new PublishCommand({ TopicArn: settings.topicArn, Subject: subject, Message: body })), settings.retry);
+      published = true;
+    } catch (err) {
+      failures.push(`SNS publish failed: ${(err as Error).message}`);
+    }
+  }
+  if (ledger && decisions) {
+    const problems = await settleClaims(deps, ledger, decisions, published, settings.retry);
+    if (problems.length) {
+      deps.log(published ? "published, but the ledger did not record it: these findings are published once more by a run after the claim's lease" : "the SNS publish failed and the ledger's claims could not be released: a run after the claim's lease publishes them", { markers: problems.length, problems: problems.slice(0, 10) });
+    }
   }
   let stored: string | undefined;
   if (settings.findingsStore) {
@@ -272,7 +306,7 @@ export async function deliver(deps: DetectorDeps, findings: readonly Finding[], 
     deps.log("delivery failed", { failures, imported, published, stored });
     throw new DetectorError(`Delivery of ${findings.length} findings failed: ${failures.join("; ")}`);
   }
-  return { securityHub: imported, sns: published, ...(stored ? { stored } : {}) };
+  return { securityHub: imported, sns: published, ...(stored ? { stored } : {}), ...(ledger ? { alerted: alert.length, alreadyAlerted: already } : {}) };
 }
 
 /**

@@ -16,6 +16,7 @@ import { resolveThresholds } from "../detect/thresholds";
 import { DetectorDeps, DetectorResult, detectObjects, detectRecent, DetectorSettings, s3Objects } from "./detect";
 import { requireEnv } from "./env";
 import { parseFindingsStore } from "./findings-store";
+import { parsePublishLedger } from "./publish-ledger";
 import { RENDERER } from "./renderer";
 import { AthenaSettings, ContinueEvent, detectScheduled, QueryRenderer } from "./scheduled";
 import { parseS3Uri, S3ThreatList } from "./threat-lists";
@@ -99,6 +100,8 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): DetectorS
     threatLists: threatListsFromEnv(env),
     // Set where the environment has Athena: each run's findings are stored there for Athena.
     ...(env.FLOWLOG_FINDINGS ? { findingsStore: parseFindingsStore(env.FLOWLOG_FINDINGS) } : {}),
+    // Set with it: findings already published to SNS (publish-ledger.ts).
+    ...(env.FLOWLOG_PUBLISHED ? { publishLedger: parsePublishLedger(env.FLOWLOG_PUBLISHED) } : {}),
     ...(env.AWS_LAMBDA_FUNCTION_NAME ? { functionName: env.AWS_LAMBDA_FUNCTION_NAME } : {}),
     ...(number("FLOWLOG_QUERY_TIMEOUT_MS") !== undefined ? { queryTimeoutMs: number("FLOWLOG_QUERY_TIMEOUT_MS"), athenaQueryTimeoutMs: number("FLOWLOG_QUERY_TIMEOUT_MS") } : {}),
     ...(number("FLOWLOG_QUERY_CONCURRENCY") !== undefined ? { concurrency: number("FLOWLOG_QUERY_CONCURRENCY") } : {}),

@@ -1,15 +1,17 @@
 import { AthenaClient, GetQueryExecutionCommand, StartQueryExecutionCommand, StopQueryExecutionCommand, TooManyRequestsException } from "@aws-sdk/client-athena";
 import { CloudWatchLogsClient, GetQueryResultsCommand, LimitExceededException, StartQueryCommand, StopQueryCommand } from "@aws-sdk/client-cloudwatch-logs";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
-import { GetObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand, NoSuchKey, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { BatchImportFindingsCommand, SecurityHubClient, ThrottlingException } from "@aws-sdk/client-securityhub";
 import { PublishCommand, SNSClient, ThrottledException } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { LogFormat } from "../../../functions/flowlog/format";
-import { finding } from "../../../functions/detect/findings";
+import { finding, Severity } from "../../../functions/detect/findings";
 import { DEFAULT_THRESHOLDS } from "../../../functions/detect/thresholds";
 import { C2_BEACONING, DECLARATIONS } from "../../../functions/detect/declarations";
-import { DetectorDeps, INSIGHTS_QUERY, INSIGHTS_QUERY_UNMASKED } from "../../../functions/handlers/detect";
+import { deliver, DetectorDeps, INSIGHTS_QUERY, INSIGHTS_QUERY_UNMASKED } from "../../../functions/handlers/detect";
+import { newStats } from "../../../functions/flowlog/stats";
+import { parsePublishLedger } from "../../../functions/handlers/publish-ledger";
 import { handle } from "../../../functions/handlers/handler";
 import { RENDERER } from "../../../functions/handlers/renderer";
 import { AthenaSettings, detectScheduled, planJobs, QueryRenderer, RuleQuery } from "../../../functions/handlers/scheduled";
@@ -56,7 +58,7 @@ const renderer: QueryRenderer = {
     rows.map((r) =>
       finding({
         rule: q.rule === "port-scan" ? "port-scan" : "c2-beaconing",
-        severity: "MEDIUM",
+        severity: (r.severity as Severity | undefined) ?? "MEDIUM",
         src: r.src,
         dst: r.dst,
         window: { start: Number(r.window), end: Number(r.window) + q.horizonSeconds },
@@ -307,6 +309,154 @@ describe("a scheduled run stores its findings for Athena after delivery", () => 
     expect(hub.commandCalls(BatchImportFindingsCommand)).toHaveLength(1);
     expect(sns.commandCalls(PublishCommand)).toHaveLength(1);
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(1);
+  });
+});
+
+describe("each finding is published to SNS once, and again only when more severe", () => {
+  const LEDGER = { bucket: "flowlogs-prod-ath-410987654323-eu-central-1", prefix: "published/" };
+  const scan = (severity = "MEDIUM") => csv(['"src","dst","window","ports","severity"', `"203.0.113.9","10.0.1.5","${END - 600}","30","${severity}"`]);
+  const failed = (name: string, status: number) => Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+  /** S3 as the ledger sees it: conditional PutObject (If-None-Match: *, If-Match: ETag) and HeadObject over a map. */
+  let objects: Map<string, { etag: string; meta: Record<string, string> }>;
+  let version: number;
+  const serveLedger = () => {
+    objects = new Map();
+    version = 0;
+    s3.on(PutObjectCommand).callsFake((input: { Key: string; Metadata?: Record<string, string>; IfNoneMatch?: string; IfMatch?: string }) => {
+      if (!input.Key.startsWith(LEDGER.prefix)) return {};
+      const current = objects.get(input.Key);
+      if (input.IfNoneMatch === "*" && current) throw failed("PreconditionFailed", 412);
+      if (input.IfMatch !== undefined && current?.etag !== input.IfMatch) throw failed("PreconditionFailed", 412);
+      const etag = `"e${++version}"`;
+      objects.set(input.Key, { etag, meta: input.Metadata ?? {} });
+      return { ETag: etag };
+    });
+    s3.on(HeadObjectCommand).callsFake((input: { Key: string }) => {
+      const current = objects.get(input.Key);
+      if (!current) throw failed("NotFound", 404);
+      return { ETag: current.etag, Metadata: current.meta };
+    });
+  };
+  const at = (seconds: number) => ({ now: () => new Date((END + seconds) * 1000) });
+  /** A run at END + `later` seconds whose port-scan query returns `rows`. */
+  const run = async (rows: string, later = 0) => {
+    athena.reset();
+    serveAthena({ "port-scan": rows });
+    const d = { ...deps({ publishLedger: LEDGER }), ...at(later) };
+    return { result: await handle(scheduled, d, 1200), logged: d.logged };
+  };
+  const published = () => sns.commandCalls(PublishCommand).map((c) => c.args[0].input.Subject);
+
+  beforeEach(() => {
+    serveLedger();
+    hub.on(BatchImportFindingsCommand).callsFake((input) => ({ SuccessCount: input.Findings.length, FailedCount: 0 }));
+    sns.on(PublishCommand).resolves({ MessageId: "m" });
+  });
+
+  it("publishes a finding raised by two overlapping runs once, and Security Hub receives it from both", async () => {
+    const first = await run(scan());
+    const second = await run(scan(), 900);
+    expect(published()).toEqual(["[flowlog-kit prod] 1 finding, worst MEDIUM: Port scan"]);
+    expect(hub.commandCalls(BatchImportFindingsCommand).map((c) => c.args[0].input.Findings!.map((f) => f.Id))).toEqual([[expect.stringContaining(first.result.findings[0]!.id)], [expect.stringContaining(first.result.findings[0]!.id)]]);
+    expect(first.result.delivered).toEqual({ securityHub: 1, sns: true, alerted: 1, alreadyAlerted: 0 });
+    expect(second.result.delivered).toEqual({ securityHub: 1, sns: false, alerted: 0, alreadyAlerted: 1 });
+    expect(second.logged.map((l) => l.message)).toContain("every finding was published to SNS by an earlier run at the same or a higher severity: no SNS message; Security Hub has them updated");
+    const id = first.result.findings[0]!.id;
+    expect(objects.get(`published/${id}`)!.meta).toEqual({ sent: "MEDIUM", claim: "", claimed: "" });
+  });
+
+  it("publishes once when two runs deliver the same finding at the same time", async () => {
+    athena.reset();
+    serveAthena({ "port-scan": scan() });
+    const results = await Promise.all([handle(scheduled, deps({ publishLedger: LEDGER }), 1200), handle(scheduled, deps({ publishLedger: LEDGER }), 1200)]);
+    expect(published()).toHaveLength(1);
+    expect(results.map((r) => r.delivered.alerted).sort()).toEqual([0, 1]);
+    expect(hub.commandCalls(BatchImportFindingsCommand)).toHaveLength(2);
+  });
+
+  it("publishes again when a later run finds it more severe, and not when it finds it less severe again", async () => {
+    await run(scan("MEDIUM"));
+    await run(scan("HIGH"), 900);
+    await run(scan("MEDIUM"), 1800);
+    await run(scan("HIGH"), 2700);
+    expect(published()).toEqual(["[flowlog-kit prod] 1 finding, worst MEDIUM: Port scan", "[flowlog-kit prod] 1 finding, worst HIGH: Port scan"]);
+  });
+
+  it("names in the message the findings left out because an earlier run alerted them", async () => {
+    await run(scan());
+    const two = csv(['"src","dst","window","ports"', `"203.0.113.9","10.0.1.5","${END - 600}","30"`, `"198.51.100.3","10.0.1.5","${END - 600}","40"`]);
+    const { result } = await run(two, 900);
+    expect(result.delivered).toEqual({ securityHub: 2, sns: true, alerted: 1, alreadyAlerted: 1 });
+    const message = sns.commandCalls(PublishCommand)[1]!.args[0].input.Message!;
+    expect(message).toContain("1 more finding of this run was alerted by an earlier run at the same or a higher severity; Security Hub has it, updated.");
+    expect(message).toContain("198.51.100.3");
+    expect(message).not.toContain("203.0.113.9 -> ");
+  });
+
+  it("skips a finding whose marker already exists (412 on the claim) at the same severity", async () => {
+    const { result: first } = await run(scan());
+    sns.resetHistory();
+    await run(scan(), 60);
+    const claims = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input).filter((p) => p.Key!.startsWith("published/") && p.IfNoneMatch === "*");
+    expect(claims.map((p) => [p.Bucket, p.Key])).toEqual([[LEDGER.bucket, `published/${first.findings[0]!.id}`], [LEDGER.bucket, `published/${first.findings[0]!.id}`]]);
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(0);
+  });
+
+  it("publishes anyway, and logs why, when the marker cannot be written", async () => {
+    s3.on(PutObjectCommand).rejects(failed("AccessDenied", 403));
+    const { result, logged } = await run(scan());
+    expect(published()).toHaveLength(1);
+    expect(result.delivered).toEqual({ securityHub: 1, sns: true, alerted: 1, alreadyAlerted: 0 });
+    const why = logged.find((l) => l.message === "the publish ledger could not be used for some findings: they are published to SNS regardless")!;
+    expect(why.fields).toEqual({ findings: 1, reasons: [`${result.findings[0]!.id}: s3://${LEDGER.bucket}/published/${result.findings[0]!.id}: AccessDenied: AccessDenied`] });
+  });
+
+  it("publishes anyway when the ledger stays throttled past its retries", async () => {
+    s3.on(PutObjectCommand).rejects(failed("SlowDown", 503));
+    const { logged } = await run(scan());
+    expect(published()).toHaveLength(1);
+    expect(logged.map((l) => l.message)).toEqual(expect.arrayContaining(["retries exhausted", "the publish ledger could not be used for some findings: they are published to SNS regardless"]));
+  });
+
+  it("releases its claim when the SNS publish fails, so the next run publishes the finding", async () => {
+    sns.on(PublishCommand).rejects(failed("AuthorizationError", 403));
+    await expect(run(scan())).rejects.toThrow("SNS publish failed");
+    sns.on(PublishCommand).resolves({ MessageId: "m" });
+    const { result } = await run(scan(), 900);
+    expect(result.delivered.alerted).toBe(1);
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(2);
+  });
+
+  it("publishes once more, after the claim's lease, a finding whose publish was not recorded (the one duplicate), and not before", async () => {
+    await run(scan());
+    const key = [...objects.keys()][0]!;
+    // As if the run that published it died before recording it: its claim is left.
+    objects.set(key, { etag: '"dead"', meta: { sent: "", claim: "MEDIUM", claimed: String(END) } });
+    sns.resetHistory();
+    const { result: within } = await run(scan(), 899);
+    expect(within.delivered).toEqual(expect.objectContaining({ alerted: 0, alreadyAlerted: 1 }));
+    const { result: after } = await run(scan(), 900);
+    expect(after.delivered).toEqual(expect.objectContaining({ alerted: 1, alreadyAlerted: 0 }));
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(1);
+    expect(objects.get(key)!.meta.sent).toBe("MEDIUM");
+  });
+
+  it("reads its ledger from FLOWLOG_PUBLISHED, and refuses anything but an S3 folder", () => {
+    expect(parsePublishLedger(`s3://${LEDGER.bucket}/published/`)).toEqual(LEDGER);
+    expect(() => parsePublishLedger(`s3://${LEDGER.bucket}/published`)).toThrow(
+      `FLOWLOG_PUBLISHED: not an S3 folder "s3://bucket/prefix/" (got "s3://${LEDGER.bucket}/published"). The detector stack sets it to the Athena results bucket's published/ folder; redeploy the environment's stack.`,
+    );
+  });
+
+  it("alerts every finding of an on-demand run (a person asked for them), and once those of archive runs", async () => {
+    const f = finding({ rule: "port-scan", severity: "MEDIUM", src: "203.0.113.9", dst: "10.0.1.5", window: { start: END - 600, end: END - 300 }, evidence: { count: 30 }, description: "scan" });
+    const d = deps({ publishLedger: LEDGER });
+    await deliver(d, [f], newStats(), { end: END, hop: 0, mode: "on-demand" });
+    await deliver(d, [f], newStats(), { end: END, hop: 0, mode: "on-demand" });
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+    await deliver(d, [f], newStats(), { end: END, hop: 0, mode: "archive-0123456789ab" });
+    await deliver(d, [f], newStats(), { end: END, hop: 0, mode: "archive-ba9876543210" });
+    expect(published()).toHaveLength(3);
   });
 });
 
