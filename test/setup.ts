@@ -46,12 +46,14 @@ expect.extend(
   ),
 );
 
-// Stack traces captured into plain objects, not errors, are not source-mapped: cdktf captures
-// one at full depth for every token it creates (and constructs for metadata), and mapping each
-// frame through jest's source-map-support was most of a synth's time in a test (about 1.7 of
-// 8.8 s of CPU in test/bin/synth.test.ts). Errors, which tests print, are mapped as before.
+// Stack traces captured into plain objects, not errors, are neither source-mapped nor deeper
+// than V8's usual 10 frames: cdktf captures one at full depth for every token it creates (and
+// constructs for metadata), only to show where a token came from if it fails to resolve, and
+// mapping each frame through jest's source-map-support was most of a synth's time in a test
+// (about 1.7 of 8.8 s of CPU in test/bin/synth.test.ts). Errors, which tests print, are mapped
+// as before.
 const mapStack = Error.prepareStackTrace;
 if (mapStack) {
   Error.prepareStackTrace = (error: unknown, frames: NodeJS.CallSite[]) =>
-    Object.prototype.toString.call(error) === "[object Error]" ? mapStack(error as Error, frames) : `Error\n${frames.map((f) => `    at ${f}`).join("\n")}`;
+    Object.prototype.toString.call(error) === "[object Error]" ? mapStack(error as Error, frames) : `Error\n${frames.slice(0, 10).map((f) => `    at ${f}`).join("\n")}`;
 }
