@@ -17,6 +17,14 @@ import { literal } from "./literal";
 export const ATHENA_RESULTS_FOLDER = "results/";
 /** The folder of the results bucket the detector stores its findings in (functions/handlers/findings-store.ts). */
 export const FINDINGS_FOLDER = "findings/";
+/** The folder of the results bucket that holds the detector's ledger of findings published to SNS (functions/handlers/publish-ledger.ts). */
+export const PUBLISHED_FOLDER = "published/";
+/**
+ * Days a ledger marker is kept. A finding's id carries its window, and no scheduled run reaches
+ * back further than its look-back or a 1-hour horizon's range (under 3 hours) or continues past
+ * 8 hand-overs of at most 15 minutes: after 2 days no run raises the id again.
+ */
+export const PUBLISHED_EXPIRY_DAYS = 2;
 /** The Glue table over FINDINGS_FOLDER. */
 export const FINDINGS_TABLE = "findings";
 /**
@@ -107,6 +115,14 @@ export class Athena extends Construct {
           filter: [{ prefix: "" }],
           expiration: [{ days: 30 }],
           abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }],
+        },
+        {
+          // The detector's ledger of published findings; where two expirations overlap S3 applies the shorter.
+          // @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-conflicts.html
+          id: "expire-published-markers",
+          status: "Enabled",
+          filter: [{ prefix: PUBLISHED_FOLDER }],
+          expiration: [{ days: PUBLISHED_EXPIRY_DAYS }],
         },
       ],
     });

@@ -73,6 +73,13 @@ export interface DetectorsProps extends AccountContext {
    */
   readonly findings?: { readonly bucket: string; readonly prefix: string };
   /**
+   * The ledger of findings already published to SNS (the Athena results bucket's published/
+   * folder, which its lifecycle expires): the function gets it as FLOWLOG_PUBLISHED, its role may
+   * put and read objects exactly there.
+   * @default - no ledger: every run publishes every finding it raises to SNS
+   */
+  readonly published?: { readonly bucket: string; readonly prefix: string };
+  /**
    * Threat lists the detector reads from S3 on every run (`s3://bucket/key`); its role may read
    * exactly these objects.
    * @default []
@@ -256,6 +263,7 @@ export class Detectors extends Construct {
           ...(a ? { athena: { workgroup: a.workgroup, database: a.database, tables: a.tables.map((t) => t.name), resultsBucket: a.resultsBucket, resultsFolder: a.resultsFolder } } : {}),
           threatLists: (props.threatLists ?? []).map((l) => l.s3),
           ...(props.findings ? { findings: props.findings } : {}),
+          ...(props.published ? { published: props.published } : {}),
           functionName,
         }),
       ),
@@ -286,6 +294,7 @@ export class Detectors extends Construct {
       ...(athenaVariable ? { FLOWLOG_ATHENA: JSON.stringify(athenaVariable) } : {}),
       ...(props.threatLists?.length ? { FLOWLOG_THREAT_LISTS: JSON.stringify(props.threatLists) } : {}),
       ...(props.findings ? { FLOWLOG_FINDINGS: `s3://${props.findings.bucket}/${props.findings.prefix}` } : {}),
+      ...(props.published ? { FLOWLOG_PUBLISHED: `s3://${props.published.bucket}/${props.published.prefix}` } : {}),
     };
     checkDetectorEnvironment(props.name, variables, props.thresholds);
     this.function = new LambdaFunction(this, "Function", {

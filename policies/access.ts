@@ -630,6 +630,8 @@ interface DetectorFacts {
   readonly threatLists: readonly string[];
   /** Where it stores each run's findings for Athena (FLOWLOG_FINDINGS). */
   readonly findings?: { readonly bucket: string; readonly prefix: string };
+  /** Its ledger of findings published to SNS (FLOWLOG_PUBLISHED). */
+  readonly published?: { readonly bucket: string; readonly prefix: string };
 }
 
 /** The kit's detector: the function that reads FLOWLOG_LOG_GROUP. */
@@ -664,6 +666,7 @@ function detectorOf(f: StackFacts): DetectorFacts | undefined {
   const athena = parse<{ tables: { name: string }[] }>(v.FLOWLOG_ATHENA);
   const lists = parse<{ s3: string }[]>(v.FLOWLOG_THREAT_LISTS) ?? [];
   const findings = /^s3:\/\/([^/]+)\/(.*)$/.exec(f.model.resolve(String(v.FLOWLOG_FINDINGS ?? "")));
+  const published = /^s3:\/\/([^/]+)\/(.*)$/.exec(f.model.resolve(String(v.FLOWLOG_PUBLISHED ?? "")));
   return {
     functionArn,
     roleArn: f.model.resolve(String(fn.values.role)),
@@ -678,6 +681,7 @@ function detectorOf(f: StackFacts): DetectorFacts | undefined {
     ...(athena ? { athenaTables: athena.tables.map((t) => t.name) } : {}),
     threatLists: lists.map((l) => s3ObjectArn(f.region, l.s3)),
     ...(findings ? { findings: { bucket: findings[1]!, prefix: findings[2]! } } : {}),
+    ...(published ? { published: { bucket: published[1]!, prefix: published[2]! } } : {}),
   };
 }
 
@@ -744,6 +748,22 @@ function detectorTasks(f: StackFacts): Task[] {
           : []),
       ]),
     );
+  }
+  if (d.published) {
+    // A sample marker of publish-ledger.ts: one finding id. HeadObject is authorized as s3:GetObject; a HEAD decrypts nothing.
+    const marker = `${bucketArn(f.region, d.published.bucket)}/${d.published.prefix}0123456789abcdef0123456789abcdef`;
+    const key = f.bucketSse(d.published.bucket);
+    tasks.push(
+      task("keep its ledger of findings published to SNS", [
+        { action: "s3:PutObject", resource: marker, context: TLS },
+        { action: "s3:GetObject", resource: marker, context: TLS, note: "HeadObject of a marker" },
+        ...(key && key !== "unknown" && !key.keyArn.includes("${")
+          ? [{ action: "kms:GenerateDataKey", resource: key.keyArn, context: { ...TLS, ...s3Context(f), "kms:EncryptionContext:aws:s3:arn": key.bucketKey ? bucketArn(f.region, d.published.bucket) : marker }, note: "the bucket encrypts new objects with this key" }]
+          : []),
+      ]),
+    );
+    // Its write is exactly the ledger: the findings it stores are never rewritten through it, nor the query results read as markers.
+    tasks.push({ principal: d.roleArn, task: "write outside its ledger's folder of the results bucket", required: false, control: "ACC-2", source: SOURCES.detector, steps: [{ action: "s3:PutObject", resource: `${bucketArn(f.region, d.published.bucket)}/other/0123456789abcdef`, context: TLS }] });
   }
   tasks.push(task("continue a long run in a new invocation of itself", [{ action: "lambda:InvokeFunction", resource: d.functionArn, context: TLS }]));
   tasks.push(task("import findings into Security Hub", [{ action: "securityhub:BatchImportFindings", resource: `arn:${f.p}:securityhub:${f.region}:${f.account}:product/${f.account}/default`, context: TLS }]));

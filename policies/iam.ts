@@ -341,6 +341,13 @@ export interface DetectorPolicyInput {
    */
   readonly findings?: { readonly bucket: string; readonly prefix: string };
   /**
+   * The ledger of findings already published to SNS (functions/handlers/publish-ledger.ts):
+   * exactly this folder of this bucket, written with conditional PutObject and read with
+   * HeadObject (which S3 authorizes as s3:GetObject).
+   * @default - no ledger: every run publishes every finding
+   */
+  readonly published?: { readonly bucket: string; readonly prefix: string };
+  /**
    * The function's own name: a run that would outlive its timeout continues by invoking itself.
    * @default - no self-invocation
    */
@@ -410,6 +417,8 @@ export function detectorPermissions(c: AccountContext, d: DetectorPolicyInput): 
     ...(d.threatLists?.length ? [{ Sid: "ReadThreatLists", Effect: "Allow" as const, Action: "s3:GetObject", Resource: d.threatLists.map((uri) => s3ObjectArn(c.region, uri)) }] : []),
     // Write only: the findings table is read by Athena's callers, not by the detector.
     ...(d.findings ? [{ Sid: "StoreFindingsForAthena", Effect: "Allow" as const, Action: "s3:PutObject", Resource: `${bucketArn(c.region, d.findings.bucket)}/${d.findings.prefix}*` }] : []),
+    // Its own markers only: claim (PutObject with If-None-Match / If-Match) and read back (HeadObject).
+    ...(d.published ? [{ Sid: "KeepThePublishLedger", Effect: "Allow" as const, Action: ["s3:PutObject", "s3:GetObject"], Resource: `${bucketArn(c.region, d.published.bucket)}/${d.published.prefix}*` }] : []),
     ...(d.functionName ? [{ Sid: "ContinueInANewInvocation", Effect: "Allow" as const, Action: "lambda:InvokeFunction", Resource: `arn:${p}:lambda:${c.region}:${c.account}:function:${d.functionName}` }] : []),
     // Archive objects and query results are SSE-KMS and the findings topic is encrypted with the same key.
     { Sid: "UseEnvironmentKey", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey*"], Resource: d.kmsKeyArn },

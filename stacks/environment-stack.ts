@@ -6,7 +6,7 @@ import { archiveLayout } from "../functions/flowlog/athena";
 import { LogFormat } from "../functions/flowlog/format";
 import { Alarms } from "../modules/alarms";
 import { Alerting } from "../modules/alerting";
-import { Athena, ATHENA_RESULTS_FOLDER, AthenaTableSpec, FINDINGS_FOLDER, FINDINGS_TABLE } from "../modules/athena";
+import { Athena, ATHENA_RESULTS_FOLDER, AthenaTableSpec, FINDINGS_FOLDER, FINDINGS_TABLE, PUBLISHED_FOLDER } from "../modules/athena";
 import { Dashboard } from "../modules/dashboard";
 import { DataProtection } from "../modules/data-protection";
 import { InsightsQueries } from "../modules/insights-queries";
@@ -361,6 +361,8 @@ export class EnvironmentStack extends TerraformStack {
         athena: detectorAthena(env),
         // Where the environment has Athena, findings are stored for it (and QuickSight) too.
         ...(withAthena ? { findings: { bucket: names.athenaResultsBucket(env), prefix: FINDINGS_FOLDER } } : {}),
+        // And its ledger of findings already alerted, so overlapping runs publish each to SNS once.
+        ...(withAthena ? { published: { bucket: names.athenaResultsBucket(env), prefix: PUBLISHED_FOLDER } } : {}),
         threatLists: env.detectors.threatIntel.flatMap((l) => (l.s3 !== undefined ? [{ name: l.name, s3: l.s3 }] : [])),
       });
     }

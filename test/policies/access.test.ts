@@ -170,6 +170,9 @@ describe("access: the tasks", () => {
       ["query /flowlog-kit/stg/vpc-flow-logs with Logs Insights", "logs:StopQuery", "allow", "ReadQueryResultsNoResourceLevel"],
       ["read new archive objects", "s3:GetObject", "allow", "ReadArchiveObjects"],
       ["store its findings for Athena", "s3:PutObject", "allow", "StoreFindingsForAthena"],
+      ["keep its ledger of findings published to SNS", "s3:PutObject", "allow", "KeepThePublishLedger"],
+      ["keep its ledger of findings published to SNS", "s3:GetObject", "allow", "KeepThePublishLedger"],
+      ["write outside its ledger's folder of the results bucket", "s3:PutObject", "deny", "implicit deny"],
       ["continue a long run in a new invocation of itself", "lambda:InvokeFunction", "allow", "ContinueInANewInvocation"],
       ["import findings into Security Hub", "securityhub:BatchImportFindings", "allow", "ImportFindings"],
       ["publish findings", "sns:Publish", "allow", "PublishFindings"],
@@ -217,11 +220,34 @@ describe("access: the tasks", () => {
     expect(stored.every((r) => r.required)).toBe(true);
   });
 
+  it("the detector keeps its ledger of published findings exactly under the results bucket's published/ folder, with the bucket's key, and writes nowhere else there", () => {
+    const ledger = rows.prod.filter((r) => r.principal === "flowlogs-prod-detector" && r.task === "keep its ledger of findings published to SNS");
+    expect(ledger.map((r) => [r.action, r.resource, r.decision, r.statement])).toEqual([
+      ["s3:PutObject", "arn:aws:s3:::flowlogs-prod-ath-410987654323-eu-central-1/published/0123456789abcdef0123456789abcdef", "allow", "KeepThePublishLedger"],
+      ["s3:GetObject", "arn:aws:s3:::flowlogs-prod-ath-410987654323-eu-central-1/published/0123456789abcdef0123456789abcdef", "allow", "KeepThePublishLedger"],
+      ["kms:GenerateDataKey", expect.stringMatching(/^arn:aws:kms:eu-central-1:410987654323:key\//), "allow", "UseEnvironmentKey"],
+    ]);
+    expect(ledger.every((r) => r.required && r.outcome === "ok")).toBe(true);
+    expect(rows.prod.filter((r) => r.principal === "flowlogs-prod-detector" && r.task === "write outside its ledger's folder of the results bucket").map((r) => [r.required, r.decision, r.outcome])).toEqual([[false, "deny", "ok"]]);
+  });
+
+  it("fails the task control when the detector may no longer keep its ledger, naming the marker it cannot write", () => {
+    const s = copy(stacks.prod);
+    const policy = policyOf(s.json, "aws_iam_role_policy", "Detectors_Policy");
+    policy.doc.Statement = policy.doc.Statement.filter((x) => x.Sid !== "KeepThePublishLedger");
+    policy.save();
+    const r = stackAccess(s, { environment: "prod" });
+    expect(control(r, "ACC-1").message).toContain("flowlogs-prod: flowlogs-prod-detector cannot keep its ledger of findings published to SNS (got deny for s3:PutObject on arn:aws:s3:::flowlogs-prod-ath-410987654323-eu-central-1/published/0123456789abcdef0123456789abcdef");
+    expect(r.filter((x) => x.outcome === "fail").map((x) => [x.task, x.action])).toEqual([["keep its ledger of findings published to SNS", "s3:PutObject"], ["keep its ledger of findings published to SNS", "s3:GetObject"]]);
+  });
+
   it("the detector of an environment without Athena stores no findings and is not asked to", () => {
     const e = env({ analytics: { athena: { enabled: false } } });
     const json = JSON.parse(Testing.synth(new EnvironmentStack(Testing.app(), e))) as StackJson & Mutable;
     const fn = Object.values(json.resource.aws_lambda_function!)[0] as { environment: { variables: Record<string, string> } };
     expect(fn.environment.variables.FLOWLOG_FINDINGS).toBeUndefined();
+    expect(fn.environment.variables.FLOWLOG_PUBLISHED).toBeUndefined();
+    expect(JSON.stringify(json.resource.aws_iam_role_policy)).not.toContain("KeepThePublishLedger");
     const r = stackAccess({ name: e.stackName, json }, { environment: "test" });
     expect(r.filter((x) => x.task === "store its findings for Athena")).toEqual([]);
     expect(JSON.stringify(json.resource.aws_iam_role_policy)).not.toContain("StoreFindingsForAthena");
