@@ -245,6 +245,12 @@ interface JobOutcome {
   readonly truncated?: readonly { readonly start: number; readonly end: number }[];
   /** What went wrong in a query that still gave findings (they are delivered, then the run fails with this). */
   readonly problem?: string;
+  /**
+   * An Athena query that scanned 0 bytes: its partitions hold no objects, either not yet (the
+   * range is younger than AWS's delivery time) or missing (it is older). A query that scanned
+   * data and returned no rows has none: nothing passed the thresholds.
+   */
+  readonly noData?: "not-yet" | "missing";
 }
 
 const sent = <T>(deps: DetectorDeps, label: string, call: () => Promise<T>) => withRetry(deps, label, call, deps.settings.retry);
@@ -310,11 +316,19 @@ async function runAthena(deps: DetectorDeps, job: QueryJob): Promise<JobOutcome>
     throw new DetectorError(`${uri}: the result file of Athena query ${id} (${label}) cannot be read (got ${e.name ?? "Error"}: ${e.message ?? String(err)}). The detector's role needs s3:GetObject on the workgroup's output location and kms:Decrypt on its key.`, { cause: err });
   }
   const rows = parseCsv(text, uri);
+  let noData: JobOutcome["noData"];
   if (bytesScanned === 0) {
-    // Projection lists partitions whether or not AWS has written them: nothing scanned means nothing there yet.
-    deps.log("no flow-log data in the queried partitions yet", { queryId: id, rule: job.query.rule, partitions: job.partitions, start: job.start, end: job.end });
+    // Projection lists partitions whether or not AWS has written them: nothing scanned means no
+    // objects there (a query over objects reads at least their headers or footers). Whether that
+    // is "not yet" depends on the range: AWS delivers a record within PARTITION_LATENESS_SECONDS
+    // of its start, so once the range's oldest records are that old, their files are missing.
+    const now = Math.floor(deps.now().getTime() / 1000);
+    noData = now - job.start >= PARTITION_LATENESS_SECONDS ? "missing" : "not-yet";
+    const fields = { queryId: id, rule: job.query.rule, partitions: job.partitions, start: job.start, end: job.end, dueBy: job.start + PARTITION_LATENESS_SECONDS };
+    if (noData === "not-yet") deps.log("no flow-log data in the queried partitions yet: AWS has not had time to deliver the range's records", fields);
+    else deps.log("no flow-log files in the queried partitions, though AWS delivers a record within 15 minutes of its start: no traffic was logged, the flow log stopped delivering to the archive, or the table's location does not match it", { level: "WARN", ...fields });
   }
-  return { findings: deps.settings.renderer!.findings(job.query, rows), bytesScanned, recordsScanned: 0 };
+  return { findings: deps.settings.renderer!.findings(job.query, rows), bytesScanned, recordsScanned: 0, ...(noData ? { noData } : {}) };
 }
 
 /** Runs one Logs Insights query to its end and reads its (aggregated) rows. */
@@ -438,6 +452,7 @@ export async function detectScheduled(deps: DetectorDeps, lookbackSeconds: numbe
   const truncated: { start: number; end: number }[] = [];
   let records: ParseStats | undefined;
   let bytesScanned = 0;
+  const noData = { "not-yet": 0, missing: 0 };
   let next = 0;
   const worker = async () => {
     while (next < jobs.length) {
@@ -454,6 +469,7 @@ export async function detectScheduled(deps: DetectorDeps, lookbackSeconds: numbe
         if (out.stats) records = out.stats;
         truncated.push(...(out.truncated ?? []));
         if (out.problem) failures.push(out.problem);
+        if (out.noData) noData[out.noData]++;
       } catch (err) {
         failures.push((err as Error).message);
       }
@@ -483,7 +499,10 @@ export async function detectScheduled(deps: DetectorDeps, lookbackSeconds: numbe
     deps.log("the run continues in a new invocation: the function's remaining time would not fit another query", { pending: continued.length, hop: event.hop, remainingMs: deps.remainingMs?.() });
     await handOver(deps, event);
   }
-  deps.log("detection finished", { mode: engine, queries: ran, continued: continued.length, bytesScanned, findings: sorted.length, failed: failures.length, truncated: truncated.length });
+  deps.log("detection finished", {
+    mode: engine, queries: ran, continued: continued.length, bytesScanned, findings: sorted.length, failed: failures.length, truncated: truncated.length,
+    ...(engine === "athena" ? { queriesWithoutDataYet: noData["not-yet"], queriesWithFilesMissing: noData.missing } : {}),
+  });
   if (failures.length) {
     throw new DetectorError(`${failures.length} of ${jobs.length} detector queries failed: ${failures.join("; ")}`);
   }

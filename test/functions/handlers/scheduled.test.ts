@@ -183,14 +183,33 @@ describe("scheduled run on Athena", () => {
     expect(result.findings.map((f) => [f.src, f.window.end - f.window.start])).toEqual([["203.0.113.7", 3600], ["203.0.113.9", 300]]);
   });
 
-  it("logs the partitions it queried when they hold no data yet, and does not fail", async () => {
+  it("says a query that scanned 0 bytes over a range AWS should have delivered found the archive's files missing, not 'no data yet', and does not fail", async () => {
     serveAthena({}, 0);
     const d = deps();
     const result = await handle(scheduled, d, 1200);
     expect(result.findings).toEqual([]);
-    const empty = d.logged.filter((l) => l.message === "no flow-log data in the queried partitions yet");
-    expect(empty.map((l) => l.fields!.partitions)).toEqual(["flow_logs 2026-11-01T00 .. 2026-11-01T01 (eu-central-1)", "flow_logs 2026-11-01T00 .. 2026-11-01T01 (eu-central-1)"]);
+    const missing = d.logged.filter((l) => l.message.startsWith("no flow-log files in the queried partitions, though AWS delivers a record within 15 minutes of its start"));
+    expect(missing.map((l) => [l.fields!.level, l.fields!.partitions])).toEqual([["WARN", "flow_logs 2026-11-01T00 .. 2026-11-01T01 (eu-central-1)"], ["WARN", "flow_logs 2026-11-01T00 .. 2026-11-01T01 (eu-central-1)"]]);
+    expect(d.logged.filter((l) => l.message.startsWith("no flow-log data in the queried partitions yet"))).toEqual([]);
+    expect(d.logged.find((l) => l.message === "detection finished")!.fields).toMatchObject({ queriesWithoutDataYet: 0, queriesWithFilesMissing: 2 });
     expect(hub.commandCalls(BatchImportFindingsCommand)).toHaveLength(0);
+  });
+
+  it("says 'not yet' only for a range younger than AWS's delivery time, and nothing for a query that scanned data and found nothing", async () => {
+    // A 1-minute look-back: the 5-minute query's range starts 12 minutes ago (not yet due), the hour-long one at the hour (due).
+    serveAthena({}, 0);
+    const d = deps();
+    await handle(scheduled, d, 60);
+    const yet = d.logged.find((l) => l.message.startsWith("no flow-log data in the queried partitions yet"))!;
+    expect(yet.fields).toMatchObject({ rule: "port-scan", start: END - 720, dueBy: END - 720 + 900 });
+    expect(d.logged.find((l) => l.message === "detection finished")!.fields).toMatchObject({ queriesWithoutDataYet: 1, queriesWithFilesMissing: 1 });
+
+    athena.reset();
+    serveAthena({}, 1_048_576);
+    const scanned = deps();
+    await handle(scheduled, scanned, 1200);
+    expect(scanned.logged.filter((l) => l.message.startsWith("no flow-log"))).toEqual([]);
+    expect(scanned.logged.find((l) => l.message === "detection finished")!.fields).toMatchObject({ queriesWithoutDataYet: 0, queriesWithFilesMissing: 0 });
   });
 
   it.each([
