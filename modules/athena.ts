@@ -20,11 +20,12 @@ export const FINDINGS_FOLDER = "findings/";
 /** The folder of the results bucket that holds the detector's ledger of findings published to SNS (functions/handlers/publish-ledger.ts). */
 export const PUBLISHED_FOLDER = "published/";
 /**
- * Days a ledger marker is kept. A finding's id carries its window, and no scheduled run reaches
- * back further than its look-back or a 1-hour horizon's range (under 3 hours) or continues past
- * 8 hand-overs of at most 15 minutes: after 2 days no run raises the id again.
+ * Days a ledger marker is kept. A finding's id carries its window, and a rule's range starts on
+ * its horizon's boundary at most one horizon before the look-back (the long horizon is at most a
+ * day): an id is raised again within 2 days of its first raise at the latest, so after 3 no run
+ * raises it again.
  */
-export const PUBLISHED_EXPIRY_DAYS = 2;
+export const PUBLISHED_EXPIRY_DAYS = 3;
 /** The Glue table over FINDINGS_FOLDER. */
 export const FINDINGS_TABLE = "findings";
 /**

@@ -164,14 +164,14 @@ describe("Athena over the archive", () => {
     expect(policy.Statement.find((x) => x.Sid === "StoreFindingsForAthena")).toEqual({ Sid: "StoreFindingsForAthena", Effect: "Allow", Action: "s3:PutObject", Resource: "arn:aws:s3:::flowlogs-test-ath-123456789012-eu-west-1/findings/*" });
   });
 
-  it("gives the detector its ledger of published findings in the results bucket's published/ folder: its role puts and reads exactly there, and the markers expire after 2 days", () => {
+  it("gives the detector its ledger of published findings in the results bucket's published/ folder: its role puts and reads exactly there, and the markers expire after 3 days", () => {
     const r = synth();
     const fn = Object.values(r.aws_lambda_function!)[0]!;
     expect((fn.environment as { variables: Record<string, string> }).variables.FLOWLOG_PUBLISHED).toBe("s3://flowlogs-test-ath-123456789012-eu-west-1/published/");
     const policy = Object.values(r.aws_iam_role_policy!).map((p) => JSON.parse(p.policy as string) as { Statement: { Sid: string }[] }).find((p) => p.Statement.some((x) => x.Sid === "KeepThePublishLedger"))!;
     expect(policy.Statement.find((x) => x.Sid === "KeepThePublishLedger")).toEqual({ Sid: "KeepThePublishLedger", Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject"], Resource: "arn:aws:s3:::flowlogs-test-ath-123456789012-eu-west-1/published/*" });
     const lc = Object.values(r.aws_s3_bucket_lifecycle_configuration!).find((l) => JSON.stringify(l).includes("expire-query-results"))!;
-    expect((lc.rule as Record<string, unknown>[])[1]).toEqual({ id: "expire-published-markers", status: "Enabled", filter: [{ prefix: "published/" }], expiration: [{ days: 2 }] });
+    expect((lc.rule as Record<string, unknown>[])[1]).toEqual({ id: "expire-published-markers", status: "Enabled", filter: [{ prefix: "published/" }], expiration: [{ days: 3 }] });
   });
 
   it("is absent when switched off or when nothing is archived to S3", () => {
