@@ -20,6 +20,10 @@ const skip = process.env.FLOWLOG_KIT_SKIP_TERRAFORM === "1";
 
 (skip ? describe.skip : describe)("incident lifecycle: open, synth, offline plan, close", () => {
   const envDir = tempDir("incident-e2e");
+  // A plugin cache of this suite's own: terraform init re-links the cache's provider entry, and
+  // a terraform of another suite (or run) starting the provider through it at that moment fails
+  // with "fork/exec ... no such file or directory".
+  process.env.FLOWLOG_KIT_CACHE_DIR = tempDir("tf-cache");
   const work = tempDir("incident-out");
   const out = path.join(work, "cdktf.out");
   const previous = process.env.FLOWLOG_KIT_ENVIRONMENTS;
