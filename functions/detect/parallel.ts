@@ -73,6 +73,27 @@ export interface ParallelEvents {
   header(header: HeaderLine): void;
 }
 
+/** The key prestart.js keeps its worker under. */
+const PRESTARTED = Symbol.for("flowlog-kit.parse-worker");
+
+interface Prestarted {
+  readonly worker: Worker;
+  readonly early: { error?: Error; exit?: number }[];
+}
+
+/** The worker prestart.js started, taken (once). */
+function takePrestarted(): Prestarted | undefined {
+  const g = globalThis as unknown as Record<symbol, Prestarted | undefined>;
+  const p = g[PRESTARTED];
+  g[PRESTARTED] = undefined;
+  return p;
+}
+
+/** Stops the worker prestart.js started when the run reads on one thread. */
+export function stopPrestarted(): void {
+  void takePrestarted()?.worker.terminate();
+}
+
 /** A parsing worker started early (its start-up overlaps the caller's), and how to read its records into an engine. */
 export interface ParsingWorker {
   /**
@@ -90,13 +111,18 @@ export function startParsing(files: readonly string[], thresholds: DetectorThres
   const control = new SharedArrayBuffer(8);
   const words = new Int32Array(control);
   const input: ParseWorkerInput = { files, thresholds, format: format.names, options, control };
-  const worker = new Worker(path.join(__dirname, "parse-worker.js"), { workerData: input });
+  // A worker the CLI started early (prestart.js), or a new one; it starts on its input.
+  const prestarted = takePrestarted();
+  const worker = prestarted?.worker ?? new Worker(path.join(__dirname, "parse-worker.js"));
+  worker.ref();
   // Until readInto attaches its handlers, what the worker says waits here.
-  const early: { message?: ParseWorkerMessage; error?: Error; exit?: number }[] = [];
+  const early: { message?: ParseWorkerMessage; error?: Error; exit?: number }[] = [...(prestarted?.early ?? [])];
   let handle = (e: (typeof early)[number]) => void early.push(e);
+  worker.removeAllListeners();
   worker.on("message", (message: ParseWorkerMessage) => handle({ message }));
   worker.on("error", (error) => handle({ error }));
   worker.on("exit", (exit) => handle({ exit }));
+  worker.postMessage(input);
   return {
     stop: () => void worker.terminate(),
     readInto: (engine, events) =>

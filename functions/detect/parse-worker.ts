@@ -4,19 +4,18 @@
  * thread in batches (Aggregator.ship). Runs in a worker thread; see parallel.ts for the protocol.
  */
 import * as fs from "fs";
-import { parentPort, workerData } from "worker_threads";
+import { parentPort } from "worker_threads";
 import type { RecordBatch } from "./aggregates";
 import { DetectionEngine, DetectorError } from "./engine";
 import { formatOfFields, HeaderLine } from "../flowlog/scanner";
 import type { ParseWorkerInput, ParseWorkerMessage, WireHeader, WireSample } from "./parallel";
 import { CONTROL_IN_FLIGHT, CONTROL_STOP_INTERNING, MAX_BATCHES_IN_FLIGHT } from "./parallel";
 
-const input = workerData as ParseWorkerInput;
 const port = parentPort!;
-const control = new Int32Array(input.control);
 const post = (message: ParseWorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
 
-function run(): void {
+function run(input: ParseWorkerInput): void {
+  const control = new Int32Array(input.control);
   const headers: WireHeader[] = [];
   const onHeader = (h: HeaderLine) => headers.push({ text: h.text, format: h.format?.names, problems: h.problems });
   const engine = new DetectionEngine(input.thresholds, formatOfFields(input.format), { ...input.options, onHeader });
@@ -55,9 +54,12 @@ function run(): void {
   post({ type: "done" });
 }
 
-try {
-  run();
-} catch (err) {
-  const e = err as Error;
-  post({ type: "error", message: e.message, detector: err instanceof DetectorError, stack: e.stack });
-}
+// The input comes as the first message (the worker may have been started before it was known: prestart.js).
+port.once("message", (input: ParseWorkerInput) => {
+  try {
+    run(input);
+  } catch (err) {
+    const e = err as Error;
+    post({ type: "error", message: e.message, detector: err instanceof DetectorError, stack: e.stack });
+  }
+});

@@ -5,7 +5,7 @@ import type { HeaderLine, SkippedLine } from "../flowlog/scanner";
 import { fileSource, isParquet, isParquetName, ParquetFileError, parquetLines, ParquetSource } from "../flowlog/parquet";
 import { expandPaths, isGzip, streamChunks } from "../flowlog/sources";
 import { DetectionEngine, DetectionResult, DetectorError } from "./engine";
-import { PARALLEL_MIN_BYTES, ParsingWorker, startParsing } from "./parallel";
+import { PARALLEL_MIN_BYTES, ParsingWorker, startParsing, stopPrestarted } from "./parallel";
 import type { DetectorThresholds } from "./thresholds";
 
 /** A run over local files: what it found, and what the person running it needs to know about how the files were read. */
@@ -104,6 +104,7 @@ export async function detectFiles(paths: readonly string[], thresholds: Detector
     const auto = bytes >= PARALLEL_MIN_BYTES && process.env["FLOWLOG_KIT_DETECT_THREADS"] !== "1";
     if (plain && (options.parallel === true || auto)) worker = startParsing(files, thresholds, format);
   }
+  if (!worker) stopPrestarted();
   let engine: DetectionEngine;
   try {
     engine = new DetectionEngine(thresholds, format, { onHeader });
