@@ -276,15 +276,22 @@ export function program(io: Io, setCode: (code: number) => void): Command {
         const { loadEnvironments, selectEnvironments } = await environments();
         env = selectEnvironments(loadEnvironments(), [opts.env])[0];
       }
-      const { detectLocal, findingsJson, findingsReport, nothingAnalysedRemotely } = await import("./detect");
+      const { detectLocal, findingsJson, findingsReport, remoteReport } = await import("./detect");
       let result;
       let nothingAnalysed: string | undefined;
       if (opts.since !== undefined) {
         if (!env) throw new DetectorError(`--since: needs --env (got --since ${opts.since} alone). Name the environment whose deployed detector to run.`);
         if (files.length > 0) throw new DetectorError(`--since: runs the deployed detector, not local files (got ${files.join(" ")}). Drop --since to analyse the files, or the files to query AWS.`);
-        const { invokeDetector, parseSince } = await import("./remote");
-        result = await invokeDetector(env, parseSince(opts.since));
-        if (result.stats.analysed === 0) nothingAnalysed = nothingAnalysedRemotely(result, env, opts.since);
+        const { invokeDetector, nothingScanned, parseSince, remoteCounts } = await import("./remote");
+        const since = parseSince(opts.since);
+        const remote = await invokeDetector(env, since, { progress: (line) => io.err(line) });
+        if (opts.json) io.out(JSON.stringify({ stats: remote.stats, findings: remote.findings, queries: remote.queries, truncated: remote.truncated, failed: remote.failed }, null, 2));
+        const empty = nothingScanned(remote, env, opts.since);
+        if (empty !== undefined) throw new DetectorError([empty, ...remote.failed].join("\n"));
+        if (!opts.json) io.out(remoteReport(remote, remoteCounts(remote)));
+        if (remote.failed.length) throw new DetectorError(`${remote.failed.length} of ${remote.queries.chunks} chunks failed:\n${remote.failed.join("\n")}`);
+        setCode(0);
+        return;
       } else {
         if (files.length === 0) {
           throw new DetectorError("detect: no files given (got nothing). Name flow-log files or folders, e.g. flowlog-kit detect ./logs/, or use --env <env> --since 1h.");

@@ -50,7 +50,7 @@ export interface AthenaRunEstimate {
 }
 
 /** The log format of the environment's shared flow-log group, as the detector reads it. */
-function groupFormat(env: Environment): LogFormat {
+export function groupFormat(env: Environment): LogFormat {
   const groups = cloudWatchLogGroups(env);
   const names = environmentNames(env);
   return env.flowLogs.find((_, i) => groups[i]?.region === env.region && groups[i]?.name === names.logGroup)?.logFormat ?? LogFormat.DEFAULT;

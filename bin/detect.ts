@@ -160,14 +160,18 @@ export function nothingAnalysed(result: FileDetection, settings: LocalSettings):
   return `${problem} ${line} ${fix}`;
 }
 
-/** Why a deployed detector's run analysed nothing. */
-export function nothingAnalysedRemotely(result: DetectionResult, env: Environment, since: string): string {
-  const { stats } = result;
-  const got = `got ${stats.read} record${stats.read === 1 ? "" : "s"} read, skipped: ${skippedSummary(stats)}`;
-  return stats.read === 0
-    ? `detect: the deployed detector of ${env.name} analysed no records (${got}). No flow-log records arrived in the last ${since}: check that the environment's flow logs deliver to CloudWatch Logs, or give a longer --since.`
-    : `detect: the deployed detector of ${env.name} analysed no records (${got}). Check that the environment's logFormat matches its flow logs, or run detect on downloaded files to see why.`;
+/** An on-demand run's findings table and its counts line (remote.ts remoteCounts). */
+export function remoteReport(result: { readonly findings: readonly Finding[] }, counts: string): string {
+  const { findings } = result;
+  if (findings.length === 0) return `No findings.\n${counts}`;
+  return `${findingsTable(findings)}\n\n${findings.length} finding${findings.length === 1 ? "" : "s"}. ${counts}`;
 }
+
+const findingsTable = (findings: readonly Finding[]) =>
+  renderTable(
+    ["severity", "rule", "source", "destination", "port", "interface", "window (UTC)", "evidence"],
+    findings.map((f) => [f.severity, f.rule, f.src ?? "-", f.dst ?? "-", f.port === undefined ? "-" : String(f.port), f.interfaceId ?? "-", time(f.window.start), evidence(f)]),
+  );
 
 const time = (s: number) => new Date(s * 1000).toISOString().slice(0, 16).replace("T", " ");
 const evidence = (f: Finding) => Object.entries(f.evidence).map(([k, v]) => `${k}=${v}`).join(" ");
@@ -181,10 +185,7 @@ export function findingsReport(result: DetectionResult & { truncated?: readonly 
   const counts = `Records read ${stats.read}, analysed ${stats.analysed}, skipped: ${skippedSummary(stats)}.${capped}`;
   // The all-clear only for records that were analysed: nothing read is not nothing found.
   if (findings.length === 0) return stats.analysed > 0 ? `No findings.\n${counts}` : `No records analysed: no findings can be reported.\n${counts}`;
-  const table = renderTable(
-    ["severity", "rule", "source", "destination", "port", "interface", "window (UTC)", "evidence"],
-    findings.map((f) => [f.severity, f.rule, f.src ?? "-", f.dst ?? "-", f.port === undefined ? "-" : String(f.port), f.interfaceId ?? "-", time(f.window.start), evidence(f)]),
-  );
+  const table = findingsTable(findings);
   return `${table}\n\n${findings.length} finding${findings.length === 1 ? "" : "s"}. ${counts}`;
 }
 

@@ -136,11 +136,30 @@ const DELIVERY_SECONDS = 60;
  */
 export function detectorSizing(o: { readonly queries: number; readonly longestRangeSeconds: number; readonly rowBudget: number; readonly concurrency?: number }): DetectorSizing {
   const concurrency = o.concurrency ?? QUERY_CONCURRENCY;
-  const queryTimeoutSeconds = Math.min(600, Math.max(120, 60 + 60 * Math.ceil(o.longestRangeSeconds / 3600)));
+  const queryTimeoutSeconds = queryTimeoutSecondsFor(o.longestRangeSeconds);
   const waves = Math.ceil(o.queries / concurrency);
   const timeoutSeconds = Math.min(900, Math.max(300, waves * queryTimeoutSeconds + DELIVERY_SECONDS, queryTimeoutSeconds + DELIVERY_SECONDS + 30));
   const memoryMb = Math.min(10_240, Math.max(256, Math.ceil((BASELINE_MB + (o.rowBudget * BYTES_PER_ROW) / 1024 ** 2) / 64) * 64));
   return { memoryMb, timeoutSeconds, queries: o.queries, concurrency, queryTimeoutMs: queryTimeoutSeconds * 1000 };
+}
+
+/** How long one query over a range of this length may take (detectorSizing): 60 s plus 60 s per hour, 120 s to 600 s. */
+export function queryTimeoutSecondsFor(rangeSeconds: number): number {
+  return Math.min(600, Math.max(120, 60 + 60 * Math.ceil(rangeSeconds / 3600)));
+}
+
+/** The time one run keeps for delivery after its last query (detectorSizing), seconds. */
+export const DETECTOR_DELIVERY_SECONDS = DELIVERY_SECONDS;
+
+/**
+ * The deployed function's sizing: the scheduled run's queries and their longest ranges, as the
+ * stack sizes it (the Detectors construct, and `flowlog-kit detect --env --since` to size its chunks).
+ */
+export function scheduledSizing(props: Pick<DetectorsProps, "athena" | "thresholds" | "logFormat" | "unmask"> & Partial<Pick<DetectorsProps, "logGroupName">>, lookback: number): DetectorSizing {
+  const jobs = scheduledQueries(props, lookback);
+  // Sized for the run whose ranges are longest (an hour-long rule's range reaches almost two hours).
+  const longest = scheduledQueries(props, lookback, LONGEST_RANGES_END);
+  return detectorSizing({ queries: jobs.length, longestRangeSeconds: Math.max(lookback, ...longest.map((j) => j.end - j.start)), rowBudget: props.thresholds.rowBudget });
 }
 
 /** A run's end one second before an hour boundary: its horizon-aligned ranges are the longest a run has. */
@@ -269,10 +288,7 @@ export class Detectors extends Construct {
       ),
     });
     const lookback = lookbackSeconds(props.schedule, props.aggregationSeconds);
-    const jobs = scheduledQueries(props, lookback);
-    // Sized for the run whose ranges are longest (an hour-long rule's range reaches almost two hours).
-    const longest = scheduledQueries(props, lookback, LONGEST_RANGES_END);
-    this.sizing = detectorSizing({ queries: jobs.length, longestRangeSeconds: Math.max(lookback, ...longest.map((j) => j.end - j.start)), rowBudget: props.thresholds.rowBudget });
+    this.sizing = scheduledSizing(props, lookback);
     // A table whose fields are the log group's travels without them: the variables are limited to 4 KB.
     const ownFields = props.logFormat.names.join(" ");
     const athenaVariable = a && {
@@ -327,7 +343,7 @@ export class Detectors extends Construct {
 
     const rule = new CloudwatchEventRule(this, "Schedule", {
       name: `${functionName}-schedule`,
-      description: `Runs the ${props.name} detector's ${jobs.length} ${a ? "Athena" : "Logs Insights"} queries over the last ${lookback / 60} minutes of flow logs (1 hour for hour-long rules)`,
+      description: `Runs the ${props.name} detector's ${this.sizing.queries} ${a ? "Athena" : "Logs Insights"} queries over the last ${lookback / 60} minutes of flow logs (1 hour for hour-long rules)`,
       scheduleExpression: props.schedule,
     });
     new CloudwatchEventTarget(this, "ScheduleTarget", { rule: rule.name, arn: this.function.arn });

@@ -18,13 +18,33 @@ import { requireEnv } from "./env";
 import { parseFindingsStore } from "./findings-store";
 import { parsePublishLedger } from "./publish-ledger";
 import { RENDERER } from "./renderer";
-import { AthenaSettings, ContinueEvent, detectScheduled, QueryRenderer } from "./scheduled";
+import { AthenaSettings, ContinueEvent, detectRange, detectScheduled, OnDemandRange, QueryRenderer } from "./scheduled";
 import { parseS3Uri, S3ThreatList } from "./threat-lists";
 
 /** The longest look-back an invocation may ask for: a Lambda run lasts at most 15 minutes. */
 export const MAX_SINCE_SECONDS = 7 * 24 * 3600;
 
+/**
+ * What `flowlog-kit detect --env --since` sends, once per chunk of the look-back: every windowed
+ * rule and beaconing run as queries over [start, end) (scheduled.ts detectRange), with `pending`
+ * the keys of the queries a previous invocation of the same range left.
+ */
 export interface OnDemandEvent {
+  readonly mode: "on-demand";
+  /** Unix seconds, [start, end). */
+  readonly start: number;
+  readonly end: number;
+  readonly pending?: readonly string[];
+  /** How many times the caller has continued this range. @default 0 */
+  readonly hop?: number;
+}
+
+/**
+ * What flowlog-kit CLIs before the range event sent: the records of the last `sinceSeconds`
+ * read through Logs Insights and run on the engine (detect.ts detectRecent). Still answered as
+ * before, because such a CLI reads the records' counts; the current CLI never sends it.
+ */
+export interface LegacyOnDemandEvent {
   readonly mode: "on-demand";
   readonly sinceSeconds: number;
 }
@@ -32,7 +52,8 @@ export interface OnDemandEvent {
 type DetectorEvent =
   | { readonly kind: "scheduled" }
   | { readonly kind: "continue"; readonly cursor: ContinueEvent }
-  | { readonly kind: "on-demand"; readonly sinceSeconds: number }
+  | { readonly kind: "on-demand"; readonly range: OnDemandRange }
+  | { readonly kind: "on-demand-records"; readonly sinceSeconds: number }
   | { readonly kind: "s3"; readonly objects: { bucket: string; key: string }[] };
 
 /** What kind of invocation this is; anything else is a DetectorError naming what arrived. */
@@ -44,12 +65,23 @@ export function parseEvent(event: unknown): DetectorEvent {
     if (!ok) throw new DetectorError(`continue: not a cursor the detector wrote (got ${JSON.stringify(event).slice(0, 120)}). Only the detector invokes itself with mode "continue"; start a run with {"mode":"on-demand","sinceSeconds":900}.`);
     return { kind: "continue", cursor: { mode: "continue", end: e.end as number, pending: e.pending as string[], hop: e.hop as number } };
   }
+  if (e.mode === "on-demand" && e.sinceSeconds === undefined) {
+    const { start, end, pending, hop } = e;
+    const whole = (v: unknown) => typeof v === "number" && Number.isInteger(v) && v > 0;
+    if (!whole(start) || !whole(end) || (end as number) <= (start as number) || (end as number) - (start as number) > MAX_SINCE_SECONDS) {
+      throw new DetectorError(`on-demand: start and end must be whole Unix seconds, start before end, at most ${MAX_SINCE_SECONDS} s apart (got start ${JSON.stringify(start)}, end ${JSON.stringify(end)}). Invoke with {"mode":"on-demand","start":1796515200,"end":1796518800}, or run flowlog-kit detect --env <env> --since 1h.`);
+    }
+    if ((pending !== undefined && !(Array.isArray(pending) && pending.every((k) => typeof k === "string"))) || (hop !== undefined && !(typeof hop === "number" && Number.isInteger(hop) && hop >= 0))) {
+      throw new DetectorError(`on-demand: pending must be the query keys a previous invocation returned and hop a whole number (got pending ${JSON.stringify(pending)?.slice(0, 80)}, hop ${JSON.stringify(hop)}). Leave both out to run every query of the range.`);
+    }
+    return { kind: "on-demand", range: { start: start as number, end: end as number, ...(pending ? { pending: pending as string[] } : {}), ...(hop ? { hop: hop as number } : {}) } };
+  }
   if (e.mode === "on-demand") {
     const since = e.sinceSeconds;
     if (typeof since !== "number" || !Number.isInteger(since) || since < 60 || since > MAX_SINCE_SECONDS) {
       throw new DetectorError(`sinceSeconds: must be a whole number of seconds from 60 to ${MAX_SINCE_SECONDS} (got ${JSON.stringify(since)}). Ask for a window such as 15m, 6h or 2d.`);
     }
-    return { kind: "on-demand", sinceSeconds: since };
+    return { kind: "on-demand-records", sinceSeconds: since };
   }
   const records = e.Records;
   if (Array.isArray(records) && records.length > 0 && records.every((r) => (r as { eventSource?: string }).eventSource === "aws:s3")) {
@@ -117,6 +149,9 @@ export async function handle(event: unknown, deps: DetectorDeps, lookbackSeconds
     case "continue":
       return detectScheduled(deps, lookbackSeconds, parsed.cursor);
     case "on-demand":
+      return detectRange(deps, lookbackSeconds, parsed.range);
+    case "on-demand-records":
+      deps.log("an on-demand request by look-back (sinceSeconds) reads raw records: it comes from a flowlog-kit CLI older than the range requests; update the CLI, whose --since runs the rules as queries", { sinceSeconds: parsed.sinceSeconds });
       return detectRecent(deps, parsed.sinceSeconds);
     case "s3":
       return detectObjects(deps, parsed.objects);

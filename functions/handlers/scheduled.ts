@@ -181,13 +181,19 @@ function partitionsLabel(t: AthenaTableTarget, start: number, end: number): stri
  * never match. The records query reads unmask(@message) from the long horizon's boundary on.
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-Unmask.html
  */
-export function planJobs(renderer: QueryRenderer, o: { readonly end: number; readonly lookbackSeconds: number; readonly thresholds: DetectorThresholds; readonly athena?: AthenaSettings; readonly format: LogFormat; readonly unmask: boolean; readonly logGroupName?: string }): QueryJob[] {
+export function planJobs(
+  renderer: QueryRenderer,
+  o: { readonly end: number; readonly lookbackSeconds: number; readonly thresholds: DetectorThresholds; readonly athena?: AthenaSettings; readonly format: LogFormat; readonly unmask: boolean; readonly logGroupName?: string; readonly start?: number },
+): QueryJob[] {
   const jobs: QueryJob[] = [];
+  // An on-demand range (`start` given) is queried as asked, each horizon from its boundary at or
+  // before `start`, so its first windows are whole; the archive's lateness is the asker's to allow.
+  const range = (lookbackSeconds: number, h: number) => (o.start !== undefined ? { start: Math.floor(o.start / h) * h, end: o.end } : rangeFor(o.end, lookbackSeconds, h));
   const byHorizon = (lookbackSeconds: number, render: (start: number, end: number) => RuleQuery[], add: (q: RuleQuery, start: number, end: number, i: number) => void) => {
-    const first = rangeFor(o.end, lookbackSeconds, 1);
+    const first = range(lookbackSeconds, 1);
     const horizons = [...new Set(render(first.start, first.end).map((q) => q.horizonSeconds))].sort((a, b) => a - b);
     for (const h of horizons) {
-      const r = rangeFor(o.end, lookbackSeconds, h);
+      const r = range(lookbackSeconds, h);
       render(r.start, r.end)
         .filter((q) => q.horizonSeconds === h)
         .forEach((q, i) => add(q, r.start, r.end, i));
@@ -214,7 +220,7 @@ export function planJobs(renderer: QueryRenderer, o: { readonly end: number; rea
       query: { rule: ENGINE_JOB_RULE, horizonSeconds: o.lookbackSeconds, sql: INSIGHTS_QUERY_UNMASKED },
       // The engine's hour-long rules (slow scans, sweeps, brute force) need their whole window, as
       // an hour-long query reads it: the records from the long horizon's boundary on.
-      start: rangeFor(o.end, o.lookbackSeconds, longHorizon(o.thresholds).windowSeconds).start,
+      start: range(o.lookbackSeconds, longHorizon(o.thresholds).windowSeconds).start,
       end: o.end,
     });
     return jobs;
@@ -412,8 +418,28 @@ export interface QueryRunSummary {
   readonly engine: "athena" | "insights";
   readonly queries: number;
   readonly bytesScanned: number;
-  /** Keys of the queries left to the continued invocation. */
+  /** Keys of the queries left to the continued invocation (on demand: to the caller, who invokes again with them). */
   readonly continued: readonly string[];
+  /** Records the Logs Insights queries scanned (0 on Athena, which reports bytes only). */
+  readonly recordsScanned?: number;
+  /** Athena queries that scanned 0 bytes: their partitions hold no objects (not yet, or missing). */
+  readonly queriesWithoutData?: number;
+  /** An on-demand run: the range asked for, Unix seconds [start, end). */
+  readonly range?: { readonly start: number; readonly end: number };
+}
+
+/**
+ * An on-demand run over a range (`flowlog-kit detect --env --since`, one chunk of it): every
+ * windowed rule and beaconing as queries over [start, end), the same queries as a scheduled run.
+ */
+export interface OnDemandRange {
+  /** Unix seconds, [start, end). */
+  readonly start: number;
+  readonly end: number;
+  /** The keys of the queries still to run, when the caller continues a range; all of them when absent. */
+  readonly pending?: readonly string[];
+  /** How many times the caller has continued this range (0 the first time). @default 0 */
+  readonly hop?: number;
 }
 
 /**
@@ -421,26 +447,43 @@ export interface QueryRunSummary {
  * the function's remaining time would not fit another, deliver the findings, and hand the rest
  * to a new invocation. Every query that failed is named in one DetectorError after delivery.
  */
-export async function detectScheduled(deps: DetectorDeps, lookbackSeconds: number, cursor?: ContinueEvent): Promise<DetectorResult & { readonly queries: QueryRunSummary }> {
+export function detectScheduled(deps: DetectorDeps, lookbackSeconds: number, cursor?: ContinueEvent): Promise<DetectorResult & { readonly queries: QueryRunSummary }> {
+  return runQueries(deps, lookbackSeconds, cursor, undefined);
+}
+
+/**
+ * An on-demand run over `range` (handler.ts, the `{mode:"on-demand", start, end}` event): the
+ * scheduled run's queries over the range, the findings delivered (SNS alerts every one: a person
+ * asked) and returned. Queries that would not fit the invocation's remaining time are not handed
+ * to an asynchronous invocation, whose findings the caller would never see: their keys come back
+ * in `queries.continued`, and the caller invokes again with them as `pending`.
+ */
+export function detectRange(deps: DetectorDeps, lookbackSeconds: number, range: OnDemandRange): Promise<DetectorResult & { readonly queries: QueryRunSummary }> {
+  return runQueries(deps, lookbackSeconds, undefined, range);
+}
+
+async function runQueries(deps: DetectorDeps, lookbackSeconds: number, cursor: ContinueEvent | undefined, onDemand: OnDemandRange | undefined): Promise<DetectorResult & { readonly queries: QueryRunSummary }> {
   const { settings } = deps;
   if (!settings.renderer) throw new DetectorError("the detector has no query renderer: it was built without functions/detect/sql.ts. Redeploy the environment's stack.");
   if (cursor && cursor.hop > MAX_CONTINUATIONS) {
     throw new DetectorError(`continue: the run has continued ${cursor.hop - 1} times (got ${cursor.pending.length} queries still pending). At most ${MAX_CONTINUATIONS} continuations run; the queries take longer than the schedule allows: raise the detector's timeout or concurrency, or shorten the look-back.`);
   }
-  const end = cursor?.end ?? Math.floor(deps.now().getTime() / 1000);
+  const end = onDemand?.end ?? cursor?.end ?? Math.floor(deps.now().getTime() / 1000);
+  const hop = onDemand?.hop ?? cursor?.hop ?? 0;
   const thresholds = await loadThreatLists(deps, settings.thresholds);
-  const all = planJobs(settings.renderer, { end, lookbackSeconds, thresholds, athena: settings.athena, format: settings.format, unmask: settings.unmask ?? false, logGroupName: settings.logGroupName });
+  const all = planJobs(settings.renderer, { end, lookbackSeconds, thresholds, athena: settings.athena, format: settings.format, unmask: settings.unmask ?? false, logGroupName: settings.logGroupName, ...(onDemand ? { start: onDemand.start } : {}) });
   let jobs = all;
-  if (cursor) {
+  const asked = cursor?.pending ?? onDemand?.pending;
+  if (asked) {
     const keys = new Set(all.map((j) => j.key));
-    const gone = cursor.pending.filter((k) => !keys.has(k));
+    const gone = asked.filter((k) => !keys.has(k));
     if (gone.length) deps.log("queries of the continued run no longer exist (the configuration changed); they are not run", { gone });
-    const pending = new Set(cursor.pending);
+    const pending = new Set(asked);
     jobs = all.filter((j) => pending.has(j.key));
   }
   const engine = settings.athena ? "athena" : "insights";
   const drop = engine === "insights" ? splitRules(deps, settings.renderer, all, settings.unmask ?? false) : new Set<string>();
-  deps.log("detection started", { mode: engine, queries: jobs.length, of: all.length, end, lookbackSeconds, ...(cursor ? { continuation: cursor.hop } : {}) });
+  deps.log("detection started", { mode: engine, queries: jobs.length, of: all.length, end, lookbackSeconds, ...(onDemand ? { onDemand: true, start: onDemand.start } : {}), ...(hop ? { continuation: hop } : {}) });
 
   const concurrency = settings.concurrency ?? QUERY_CONCURRENCY;
   const timeoutMs = engine === "athena" ? (settings.athenaQueryTimeoutMs ?? 120_000) : (settings.queryTimeoutMs ?? 120_000);
@@ -452,6 +495,7 @@ export async function detectScheduled(deps: DetectorDeps, lookbackSeconds: numbe
   const truncated: { start: number; end: number }[] = [];
   let records: ParseStats | undefined;
   let bytesScanned = 0;
+  let recordsScanned = 0;
   const noData = { "not-yet": 0, missing: 0 };
   let next = 0;
   const worker = async () => {
@@ -466,6 +510,7 @@ export async function detectScheduled(deps: DetectorDeps, lookbackSeconds: numbe
         const out = job.engine === "athena" ? await runAthena(deps, job) : job.engine === "records" ? await runRecords(deps, job, thresholds, drop) : await runInsights(deps, job);
         findings.push(...out.findings);
         bytesScanned += out.bytesScanned;
+        if (job.engine === "insights") recordsScanned += out.recordsScanned;
         if (out.stats) records = out.stats;
         truncated.push(...(out.truncated ?? []));
         if (out.problem) failures.push(out.problem);
@@ -489,24 +534,32 @@ export async function detectScheduled(deps: DetectorDeps, lookbackSeconds: numbe
     : `Queries run ${ran} (${engine}), ${formatBytes(bytesScanned)} scanned; no raw records read.`;
   let delivered: DetectorResult["delivered"] = { securityHub: 0, sns: false };
   try {
-    delivered = await deliver(deps, sorted, stats, { end, hop: cursor?.hop ?? 0, mode: engine }, summary);
+    delivered = await deliver(deps, sorted, stats, { end, hop, mode: onDemand ? "on-demand" : engine }, summary);
   } catch (err) {
     failures.push((err as Error).message);
   }
   const continued = left.map((j) => j.key);
-  if (continued.length) {
-    const event: ContinueEvent = { mode: "continue", end, pending: continued, hop: (cursor?.hop ?? 0) + 1 };
+  if (continued.length && onDemand) {
+    deps.log("the on-demand range continues in the caller's next invocation: the function's remaining time would not fit another query", { pending: continued.length, hop: hop + 1, remainingMs: deps.remainingMs?.() });
+  } else if (continued.length) {
+    const event: ContinueEvent = { mode: "continue", end, pending: continued, hop: hop + 1 };
     deps.log("the run continues in a new invocation: the function's remaining time would not fit another query", { pending: continued.length, hop: event.hop, remainingMs: deps.remainingMs?.() });
     await handOver(deps, event);
   }
   deps.log("detection finished", {
     mode: engine, queries: ran, continued: continued.length, bytesScanned, findings: sorted.length, failed: failures.length, truncated: truncated.length,
+    ...(onDemand ? { onDemand: true, start: onDemand.start, end } : {}),
     ...(engine === "athena" ? { queriesWithoutDataYet: noData["not-yet"], queriesWithFilesMissing: noData.missing } : {}),
   });
   if (failures.length) {
     throw new DetectorError(`${failures.length} of ${jobs.length} detector queries failed: ${failures.join("; ")}`);
   }
-  return { stats, findings: sorted, truncated, delivered, queries: { engine, queries: ran, bytesScanned, continued } };
+  const queries: QueryRunSummary = {
+    engine, queries: ran, bytesScanned, continued,
+    ...(engine === "insights" ? { recordsScanned } : { queriesWithoutData: noData["not-yet"] + noData.missing }),
+    ...(onDemand ? { range: { start: onDemand.start, end } } : {}),
+  };
+  return { stats, findings: sorted, truncated, delivered, queries };
 }
 
 const formatBytes = (n: number) => (n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(2)} GiB` : n >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${n} bytes`);
