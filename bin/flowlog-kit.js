@@ -3,7 +3,8 @@
 // detect on local files may read large ones on two threads: the parsing worker starts now, while
 // this thread loads the kit (functions/detect/prestart.js; stopped when the run stays on one).
 const argv = process.argv.slice(2);
-if (argv[0] === "detect" && !argv.includes("--since") && !argv.includes("--help") && process.env.FLOWLOG_KIT_DETECT_THREADS !== "1") {
+const remoteOrHelp = argv.some((a) => a === "--since" || a.startsWith("--since=") || a === "--help" || a === "-h");
+if (argv[0] === "detect" && !remoteOrHelp && process.env.FLOWLOG_KIT_DETECT_THREADS !== "1") {
   require("../functions/detect/prestart.js").prestartParsing();
 }
 require("./register.js");

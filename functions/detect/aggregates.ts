@@ -547,10 +547,11 @@ export class Aggregator implements RunAggregates {
     return this.stats.skipped["skipdata"] ?? 0;
   }
   get span(): RunAggregates["span"] {
-    if (this.windowStarts.length === 0) return undefined;
+    const starts = this.spanWindows < 0 ? this.windowStarts : this.windowStarts.slice(0, this.spanWindows);
+    if (starts.length === 0) return undefined;
     let first = Infinity;
     let last = -Infinity;
-    for (const w of this.windowStarts) {
+    for (const w of starts) {
       if (w < first) first = w;
       if (w > last) last = w;
     }
@@ -824,6 +825,9 @@ export class Aggregator implements RunAggregates {
     sink(batch);
   }
 
+  /** Windows (by id) that count in `span`: all (-1), or those given out before batches received past the row budget. */
+  private spanWindows = -1;
+
   /** What `ship` has handed on so far. */
   private shipped = { addresses: 0, interfaces: 0, windows: 0, stats: newStats() };
 
@@ -844,6 +848,9 @@ export class Aggregator implements RunAggregates {
     };
     intern(sc.addresses, batch.addresses);
     intern(sc.interfaces, batch.interfaces);
+    // Past the row budget a run on one thread gives out no more window ids; the worker did for
+    // the batches in flight. Their windows get ids (to stay in step) but no place in the span.
+    if (this.saturatedAt >= 0 && this.spanWindows < 0) this.spanWindows = this.windowStarts.length;
     for (const w of batch.windows) this.newWindow(w);
     const stats = this.stats;
     stats.read += batch.read;
@@ -876,6 +883,15 @@ export class Aggregator implements RunAggregates {
       this.pendingLoss.push(...entry);
     }
     if (this.closeDue || this.rows + this.expectedNewRows * ingest.waiting > this.t.rowBudget) this.flush();
+  }
+
+  /**
+   * A parsing worker, told that the aggregating side's row budget ran out: from now on this side
+   * counts every record as `row-budget` (as a run on one thread does past that point), reads
+   * lines with FlowScanner, and interns no more addresses.
+   */
+  saturateShipping(): void {
+    if (this.saturatedAt < 0) this.saturate(0);
   }
 
   /** Rows held when the row budget ran out, or -1 while it has not. */

@@ -111,9 +111,9 @@ export class DetectionEngine {
     this.aggregator.flush();
   }
 
-  /** Stops interning addresses (a parsing worker, once the aggregating side's row budget ran out). */
-  stopInterning(): void {
-    this.scanner.stopInterning();
+  /** A parsing worker, once the aggregating side's row budget ran out: every later record is counted as `row-budget`, and no address is interned (Aggregator.saturateShipping). */
+  saturateShipping(): void {
+    this.aggregator.saturateShipping();
   }
 
   /** Adds up a batch a parsing worker read (Aggregator.receive); its skipped lines and headers are the caller's. */

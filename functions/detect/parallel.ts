@@ -8,7 +8,7 @@
  *
  * Parsing is the faster side: at most MAX_BATCHES_IN_FLIGHT batches wait (the worker blocks on
  * a shared counter), so memory does not grow with the input. When the row budget runs out here,
- * a shared flag tells the worker to stop interning addresses, as FlowScanner does on one thread.
+ * a shared flag tells the worker, which then counts every record it reads as `row-budget` and interns no more addresses, as a run on one thread does past that point. Which records are analysed then differs from one thread by at most the batches in flight (windows close at other moments); every record is still counted once.
  */
 import * as path from "path";
 import { Worker } from "worker_threads";
@@ -19,9 +19,9 @@ import type { LogFormat } from "../flowlog/format";
 import { formatOfFields, HeaderLine, SkippedLine } from "../flowlog/scanner";
 import type { SkipReason } from "../flowlog/stats";
 
-/** Words of the shared control block: batches posted and not yet added up; 1 once the worker should stop interning. */
+/** Words of the shared control block: batches posted and not yet added up; 1 once the row budget has run out here (the worker then counts every record as row-budget and interns nothing). */
 export const CONTROL_IN_FLIGHT = 0;
-export const CONTROL_STOP_INTERNING = 1;
+export const CONTROL_SATURATED = 1;
 /**
  * Batches (about a megabyte of input each, 9,000 records of 64 bytes) that may wait for this
  * thread: enough for the worker to keep parsing while this thread adds up what it has gathered
@@ -140,7 +140,7 @@ export function startParsing(files: readonly string[], thresholds: DetectorThres
             for (const h of m.headers) events.header({ text: h.text, format: h.format ? formatOfFields(h.format) : undefined, problems: h.problems });
             engine.addSkippedLines(m.samples.map((x): SkippedLine => ({ text: x.text, reason: x.reason, format: formatOfFields(x.format) })));
             engine.receive(m.batch);
-            if (engine.saturated) Atomics.store(words, CONTROL_STOP_INTERNING, 1);
+            if (engine.saturated) Atomics.store(words, CONTROL_SATURATED, 1);
             Atomics.sub(words, CONTROL_IN_FLIGHT, 1);
             Atomics.notify(words, CONTROL_IN_FLIGHT);
           } else if (m.type === "done") {

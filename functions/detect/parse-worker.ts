@@ -9,7 +9,7 @@ import type { RecordBatch } from "./aggregates";
 import { DetectionEngine, DetectorError } from "./engine";
 import { formatOfFields, HeaderLine } from "../flowlog/scanner";
 import type { ParseWorkerInput, ParseWorkerMessage, WireHeader, WireSample } from "./parallel";
-import { CONTROL_IN_FLIGHT, CONTROL_STOP_INTERNING, MAX_BATCHES_IN_FLIGHT } from "./parallel";
+import { CONTROL_IN_FLIGHT, CONTROL_SATURATED, MAX_BATCHES_IN_FLIGHT } from "./parallel";
 
 const port = parentPort!;
 const post = (message: ParseWorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
@@ -40,7 +40,7 @@ function run(input: ParseWorkerInput): void {
       for (let at = 0; ; ) {
         const n = fs.readSync(fd, chunk, 0, chunk.length, at);
         if (n === 0) break;
-        if (Atomics.load(control, CONTROL_STOP_INTERNING) === 1) engine.stopInterning();
+        if (Atomics.load(control, CONTROL_SATURATED) === 1) engine.saturateShipping();
         engine.addChunk(chunk.subarray(0, n));
         engine.flushBatch();
         at += n;
