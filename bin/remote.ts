@@ -236,5 +236,8 @@ export function nothingScanned(d: RemoteDetection, env: Pick<Environment, "name"
   const q = d.queries;
   if (d.stats.analysed > 0 || q.bytesScanned > 0 || q.recordsScanned > 0) return undefined;
   if (q.queries === 0 && d.stats.read === 0 && d.failed.length) return undefined;
+  if (d.stats.read > 0) {
+    return `detect: the deployed detector of ${env.name} analysed no records (got ${d.stats.read} records read, skipped: ${skippedSummary(d.stats)}). Check that the environment's logFormat matches its flow logs, or run detect on downloaded files to see why.`;
+  }
   return `detect: the deployed detector of ${env.name} found no flow-log data in the last ${since} (got ${q.queries} queries, ${bytes(q.bytesScanned)} scanned, ${d.stats.read} records read). Check that the environment's flow logs deliver (to the archive for Athena, to CloudWatch Logs otherwise), or give a longer --since.`;
 }
