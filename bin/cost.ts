@@ -71,7 +71,7 @@ export function athenaRunEstimate(env: Environment, gbPerDay: number): AthenaRun
   const athena = detectorAthena(env);
   if (!env.detectors.enabled || !athena) return undefined;
   const runs = detectorRuns(env.detectors.schedule, detectorAggregationSeconds(env));
-  const jobs = scheduledQueries({ athena, thresholds: env.detectors.thresholds, logFormat: groupFormat(env), unmask: env.analytics.maskIpAddresses }, runs.lookbackSeconds);
+  const jobs = scheduledQueries({ athena, thresholds: env.detectors.thresholds, logFormat: groupFormat(env), unmask: env.analytics.maskIpAddresses, infrequentAccess: env.logGroupClass === "INFREQUENT_ACCESS" }, runs.lookbackSeconds);
   const vpcScopes = env.flowLogs.filter((s) => s.s3 && s.logFormat.family === "vpc");
   const specs = athenaTables(env);
   let scannedBytes = 0;
@@ -120,7 +120,7 @@ function detectorLines(env: Environment, gbPerDay: number): CostLine[] {
 
 /** Seconds of ingested logs one run's Logs Insights queries scan together, and how they are made up. */
 function insightsScansPerRun(env: Environment, lookback: number): { readonly seconds: number; readonly label: string } {
-  const jobs = scheduledQueries({ thresholds: env.detectors.thresholds, logFormat: groupFormat(env), unmask: env.analytics.maskIpAddresses }, lookback);
+  const jobs = scheduledQueries({ thresholds: env.detectors.thresholds, logFormat: groupFormat(env), unmask: env.analytics.maskIpAddresses, infrequentAccess: env.logGroupClass === "INFREQUENT_ACCESS" }, lookback);
   const records = jobs.filter((j) => j.key.startsWith("records/")).length;
   const sql = jobs.length - records;
   // Each SQL query reads its range once (no JOIN: a self-join would read it twice). The records

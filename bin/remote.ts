@@ -84,7 +84,7 @@ export function chunkRanges(start: number, end: number, chunk: number, longWindo
 export function deployedSizing(env: Environment): DetectorSizing {
   const athena = detectorAthena(env);
   const lookback = lookbackSeconds(env.detectors.schedule, detectorAggregationSeconds(env));
-  return scheduledSizing({ ...(athena ? { athena } : {}), thresholds: env.detectors.thresholds, logFormat: groupFormat(env), unmask: env.analytics.maskIpAddresses }, lookback);
+  return scheduledSizing({ ...(athena ? { athena } : {}), thresholds: env.detectors.thresholds, logFormat: groupFormat(env), unmask: env.analytics.maskIpAddresses, infrequentAccess: env.logGroupClass === "INFREQUENT_ACCESS" }, lookback);
 }
 
 const utc = (s: number) => new Date(s * 1000).toISOString().slice(0, 16).replace("T", " ");

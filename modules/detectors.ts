@@ -59,6 +59,8 @@ export interface DetectorsProps extends AccountContext {
   readonly onArchiveObjects?: boolean;
   /** The log group masks IP addresses: query with unmask() (the role gets logs:Unmask). @default false */
   readonly unmask?: boolean;
+  /** The log group is in the Infrequent Access class: OpenSearch SQL cannot query it, so the rules run on the engine over its records. @default false */
+  readonly infrequentAccess?: boolean;
   /**
    * Where the scheduled run queries the archive with Athena: the workgroup, database, results
    * location and the VPC flow-log tables.
@@ -155,7 +157,7 @@ export const DETECTOR_DELIVERY_SECONDS = DELIVERY_SECONDS;
  * The deployed function's sizing: the scheduled run's queries and their longest ranges, as the
  * stack sizes it (the Detectors construct, and `flowlog-kit detect --env --since` to size its chunks).
  */
-export function scheduledSizing(props: Pick<DetectorsProps, "athena" | "thresholds" | "logFormat" | "unmask"> & Partial<Pick<DetectorsProps, "logGroupName">>, lookback: number): DetectorSizing {
+export function scheduledSizing(props: Pick<DetectorsProps, "athena" | "thresholds" | "logFormat" | "unmask"> & Partial<Pick<DetectorsProps, "logGroupName" | "infrequentAccess">>, lookback: number): DetectorSizing {
   const jobs = scheduledQueries(props, lookback);
   // Sized for the run whose ranges are longest (an hour-long rule's range reaches almost two hours).
   const longest = scheduledQueries(props, lookback, LONGEST_RANGES_END);
@@ -166,7 +168,7 @@ export function scheduledSizing(props: Pick<DetectorsProps, "athena" | "threshol
 export const LONGEST_RANGES_END = 1_800_003_599;
 
 /** The queries of one scheduled run, as the function will plan them (its renderer, its tables). */
-export function scheduledQueries(props: Pick<DetectorsProps, "athena" | "thresholds" | "logFormat" | "unmask"> & Partial<Pick<DetectorsProps, "logGroupName">>, lookback: number, end = 1_800_000_000): ReturnType<typeof planJobs> {
+export function scheduledQueries(props: Pick<DetectorsProps, "athena" | "thresholds" | "logFormat" | "unmask"> & Partial<Pick<DetectorsProps, "logGroupName" | "infrequentAccess">>, lookback: number, end = 1_800_000_000): ReturnType<typeof planJobs> {
   const renderer = RENDERER;
   const athena: AthenaSettings | undefined = props.athena && { workgroup: props.athena.workgroup, database: props.athena.database, tables: props.athena.tables };
   // The rules, horizons and tables do not depend on the end; the ranges' lengths do, because a
@@ -175,7 +177,7 @@ export function scheduledQueries(props: Pick<DetectorsProps, "athena" | "thresho
   // Without a name (cost estimates, which count queries and ranges only) a stand-in of the kit's
   // own naming; the stack passes the real name, so a query too long for it fails synth.
   const logGroupName = props.logGroupName ?? "/flowlog-kit/environment/vpc-flow-logs";
-  return planJobs(renderer, { end, lookbackSeconds: lookback, thresholds: props.thresholds, athena, format: props.logFormat, unmask: props.unmask ?? false, logGroupName });
+  return planJobs(renderer, { end, lookbackSeconds: lookback, thresholds: props.thresholds, athena, format: props.logFormat, unmask: props.unmask ?? false, infrequentAccess: props.infrequentAccess ?? false, logGroupName });
 }
 
 /**
@@ -305,6 +307,7 @@ export class Detectors extends Construct {
       FLOWLOG_THRESHOLDS: JSON.stringify(props.thresholds),
       FLOWLOG_LOOKBACK_SECONDS: String(lookback),
       FLOWLOG_UNMASK: props.unmask ? "1" : "0",
+      FLOWLOG_LOG_CLASS: props.infrequentAccess ? "INFREQUENT_ACCESS" : "STANDARD",
       FLOWLOG_QUERY_TIMEOUT_MS: String(this.sizing.queryTimeoutMs),
       FLOWLOG_QUERY_CONCURRENCY: String(this.sizing.concurrency),
       ...(athenaVariable ? { FLOWLOG_ATHENA: JSON.stringify(athenaVariable) } : {}),

@@ -345,6 +345,7 @@ export class EnvironmentStack extends TerraformStack {
         logGroupName: names.logGroup,
         logFormat: cwFormat,
         unmask: analytics.maskIpAddresses,
+        infrequentAccess: env.logGroupClass === "INFREQUENT_ACCESS",
         archiveBucket: env.archive.bucketName,
         archiveBucketId: this.archive?.bucket.id ?? env.archive.bucketName,
         archiveKmsKeyArn,

@@ -56,6 +56,8 @@ export interface DetectorSettings {
   readonly format: LogFormat;
   /** The log group masks IP addresses; query with unmask(). @default false */
   readonly unmask?: boolean;
+  /** The log group is in the Infrequent Access class, which OpenSearch SQL cannot query: rules run on the engine over its records. @default false */
+  readonly infrequentAccess?: boolean;
   readonly thresholds: DetectorThresholds;
   /** Give up on one Logs Insights query after this long. @default 60000 */
   readonly queryTimeoutMs?: number;

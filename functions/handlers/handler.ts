@@ -128,6 +128,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv = process.env): DetectorS
     thresholds: resolveThresholds(JSON.parse(requireEnv("FLOWLOG_THRESHOLDS", env))),
     lookbackSeconds: Number(requireEnv("FLOWLOG_LOOKBACK_SECONDS", env)),
     unmask: env.FLOWLOG_UNMASK === "1",
+    infrequentAccess: env.FLOWLOG_LOG_CLASS === "INFREQUENT_ACCESS",
     ...(athena ? { athena } : {}),
     threatLists: threatListsFromEnv(env),
     // Set where the environment has Athena: each run's findings are stored there for Athena.

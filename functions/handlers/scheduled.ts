@@ -36,7 +36,7 @@ import { skippedSummary } from "../detect/report";
 import { DetectorThresholds, longHorizon } from "../detect/thresholds";
 import { parseCsv } from "./csv";
 import type { DetectorDeps, DetectorResult } from "./detect";
-import { deliver, INSIGHTS_QUERY_UNMASKED, queryLines } from "./detect";
+import { deliver, INSIGHTS_QUERY, INSIGHTS_QUERY_UNMASKED, queryLines } from "./detect";
 import { RetryPolicy, withRetry } from "./retry";
 import { loadThreatLists } from "./threat-lists";
 
@@ -183,7 +183,7 @@ function partitionsLabel(t: AthenaTableTarget, start: number, end: number): stri
  */
 export function planJobs(
   renderer: QueryRenderer,
-  o: { readonly end: number; readonly lookbackSeconds: number; readonly thresholds: DetectorThresholds; readonly athena?: AthenaSettings; readonly format: LogFormat; readonly unmask: boolean; readonly logGroupName?: string; readonly start?: number },
+  o: { readonly end: number; readonly lookbackSeconds: number; readonly thresholds: DetectorThresholds; readonly athena?: AthenaSettings; readonly format: LogFormat; readonly unmask: boolean; readonly infrequentAccess?: boolean; readonly logGroupName?: string; readonly start?: number },
 ): QueryJob[] {
   const jobs: QueryJob[] = [];
   // An on-demand range (`start` given) is queried as asked, each horizon from its boundary at or
@@ -212,12 +212,13 @@ export function planJobs(
     }
     return jobs;
   }
-  if (o.unmask) {
-    // The one case that still reads records: see above.
+  if (o.unmask || o.infrequentAccess) {
+    // The cases that still read records: see above, and an Infrequent Access log group, which
+    // OpenSearch SQL cannot query ("only for queries of log groups in the Standard Log Class").
     jobs.push({
       key: "records/engine",
       engine: "records",
-      query: { rule: ENGINE_JOB_RULE, horizonSeconds: o.lookbackSeconds, sql: INSIGHTS_QUERY_UNMASKED },
+      query: { rule: ENGINE_JOB_RULE, horizonSeconds: o.lookbackSeconds, sql: o.unmask ? INSIGHTS_QUERY_UNMASKED : INSIGHTS_QUERY },
       // The engine's hour-long rules (slow scans, sweeps, brute force) need their whole window, as
       // an hour-long query reads it: the records from the long horizon's boundary on.
       start: range(o.lookbackSeconds, longHorizon(o.thresholds).windowSeconds).start,
@@ -396,7 +397,7 @@ async function runRecords(deps: DetectorDeps, job: QueryJob, thresholds: Detecto
  * Which rules of a CloudWatch-only run take which path, logged once per run, and (on a masked
  * log group, the engine path) the engine's finding rules to drop: none, as no SQL query runs there.
  */
-function splitRules(deps: DetectorDeps, renderer: QueryRenderer, all: readonly QueryJob[], unmask: boolean): ReadonlySet<string> {
+function splitRules(deps: DetectorDeps, renderer: QueryRenderer, all: readonly QueryJob[], unmask: boolean, infrequentAccess = false): ReadonlySet<string> {
   const stats = [...new Set(all.filter((j) => j.engine === "insights").map((j) => j.query.rule))];
   const engine = [...(renderer.rules ?? []).filter((r) => !stats.includes(r)), ...(renderer.engineOnly ?? [])];
   const reports = (rule: string) => renderer.reports?.(rule) ?? [rule];
@@ -405,6 +406,12 @@ function splitRules(deps: DetectorDeps, renderer: QueryRenderer, all: readonly Q
   if (unmask) {
     deps.log("the log group masks IP addresses: every rule runs on the engine over records read with unmask(@message)", {
       stats: [], engine, why: "unmask() applies to @message; the stats queries read discovered or parsed fields, which stay masked, so their findings would carry masked addresses",
+    });
+    return drop;
+  }
+  if (infrequentAccess) {
+    deps.log("the log group is in the Infrequent Access class: every rule runs on the engine over its records", {
+      stats: [], engine, why: "OpenSearch SQL queries only log groups in the Standard class (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_AnalyzeLogData_SQL.html)",
     });
     return drop;
   }
@@ -471,7 +478,7 @@ async function runQueries(deps: DetectorDeps, lookbackSeconds: number, cursor: C
   const end = onDemand?.end ?? cursor?.end ?? Math.floor(deps.now().getTime() / 1000);
   const hop = onDemand?.hop ?? cursor?.hop ?? 0;
   const thresholds = await loadThreatLists(deps, settings.thresholds);
-  const all = planJobs(settings.renderer, { end, lookbackSeconds, thresholds, athena: settings.athena, format: settings.format, unmask: settings.unmask ?? false, logGroupName: settings.logGroupName, ...(onDemand ? { start: onDemand.start } : {}) });
+  const all = planJobs(settings.renderer, { end, lookbackSeconds, thresholds, athena: settings.athena, format: settings.format, unmask: settings.unmask ?? false, infrequentAccess: settings.infrequentAccess ?? false, logGroupName: settings.logGroupName, ...(onDemand ? { start: onDemand.start } : {}) });
   let jobs = all;
   const asked = cursor?.pending ?? onDemand?.pending;
   if (asked) {
@@ -482,7 +489,7 @@ async function runQueries(deps: DetectorDeps, lookbackSeconds: number, cursor: C
     jobs = all.filter((j) => pending.has(j.key));
   }
   const engine = settings.athena ? "athena" : "insights";
-  const drop = engine === "insights" ? splitRules(deps, settings.renderer, all, settings.unmask ?? false) : new Set<string>();
+  const drop = engine === "insights" ? splitRules(deps, settings.renderer, all, settings.unmask ?? false, settings.infrequentAccess ?? false) : new Set<string>();
   deps.log("detection started", { mode: engine, queries: jobs.length, of: all.length, end, lookbackSeconds, ...(onDemand ? { onDemand: true, start: onDemand.start } : {}), ...(hop ? { continuation: hop } : {}) });
 
   const concurrency = settings.concurrency ?? QUERY_CONCURRENCY;

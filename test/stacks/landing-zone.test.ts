@@ -100,6 +100,8 @@ describe("EnvironmentStack with the Infrequent Access class", () => {
     expect(all(s, "aws_cloudwatch_query_definition").length).toBeGreaterThan(0);
     expect(all(s, "aws_cloudwatch_dashboard")).toHaveLength(1);
     expect(all(s, "aws_lambda_function")).toHaveLength(1);
+    // OpenSearch SQL queries Standard groups only: the detector is told, and reads records where it has no archive to query.
+    expect((all(s, "aws_lambda_function")[0]!.environment as { variables: Record<string, string> }).variables.FLOWLOG_LOG_CLASS).toBe("INFREQUENT_ACCESS");
   });
 });
 

@@ -615,6 +615,12 @@ describe("scheduled run on Logs Insights (no Athena): every rule as an OpenSearc
     expect(plan(true)).toEqual([{ key: "records/engine", engine: "records", query: { rule: "engine", horizonSeconds: 1200, sql: INSIGHTS_QUERY_UNMASKED }, start: RECORDS_START, end: END }]);
   });
 
+  it("on an Infrequent Access log group (which OpenSearch SQL cannot query) plans the records query alone; with Athena, Athena's queries", () => {
+    const plan = (athena?: typeof ATHENA) => planJobs(RENDERER, { end: END, lookbackSeconds: 1200, thresholds: DEFAULT_THRESHOLDS, format: LogFormat.DEFAULT, unmask: false, infrequentAccess: true, logGroupName: LOG_GROUP, ...(athena ? { athena } : {}) });
+    expect(plan()).toEqual([{ key: "records/engine", engine: "records", query: { rule: "engine", horizonSeconds: 1200, sql: INSIGHTS_QUERY }, start: RECORDS_START, end: END }]);
+    expect(plan(ATHENA).every((j) => j.engine === "athena")).toBe(true);
+  });
+
   it("retries Logs Insights' concurrent-query limit, then runs", async () => {
     let refused = false;
     serveInsights({
