@@ -552,23 +552,31 @@ export function mergeHorizons(findings: readonly Finding[]): Finding[] {
  *   record's fields and works out its listener count with window functions (documented as
  *   supported); the outer SELECT groups, counts and applies the threshold. No JOIN: the log group
  *   is read, and billed, once per query (a self-join would read it twice).
- * - The log group is named in FROM in backticks, and StartQuery gets no logGroupName ("The
+ * - The log group is named in FROM as `logGroups(logGroupIdentifier: ['<name>'])`, AWS's form
+ *   for a name with slashes (the kit's all have them), and StartQuery gets no logGroupName ("The
  *   exception is queries using the OpenSearch Service SQL query language, where you specify the
  *   log group names inside the querystring"); `@message` needs backticks too.
+ * - "Functions and expressions must operate on field names": the subquery selects only
+ *   expressions of `@message`, and only the columns its rule reads; a column whose field the
+ *   format lacks is written into the outer query as its constant (NULL, 0, -1, FALSE).
  * - Fields come from `@message` by position with split_part (documented string function), so
  *   every format the kit writes works (default, custom version 3-8, transit gateway) without
  *   relying on field discovery, which covers the default VPC format only.
  * - The time range: StartQuery's startTime/endTime (required) and a WHERE on the record's
  *   `start` on every query. "In CloudWatch Logs, the timestamp field corresponds to the start
  *   time that's captured in the flow log record", so both select the same records.
- * - Query strings are at most 10,000 characters (StartQuery queryString): a query past it is
- *   refused here, naming the rule (a long threat list is the usual cause).
+ * - Query strings are at most 10,000 characters (StartQuery queryString). Synth refuses a query
+ *   past 9,000 (CLOUDWATCH_SYNTH_MAX_QUERY_CHARS), keeping room for threat lists read from S3 at
+ *   run time; at run time a query past 10,000 is left out and reported by rule, naming the input
+ *   that made it long (cloudwatchRuleSet), and the other rules run.
+ * - Rows: LIMIT 10001 in the query (StartQuery's `limit` is documented for the Logs Insights
+ *   query language only), so more than 10,000 rows tells a capped result.
  * - Functions used: split_part, NULLIF, coalesce, CAST, CASE, LIKE, replace, repeat, length,
  *   lower, concat, concat_ws, regexp_replace, substr, lpad, greatest, round, the & operator,
  *   count(*), count(DISTINCT …), sum, min, max, dense_rank() and min() OVER (PARTITION BY …).
  *   count(DISTINCT) is what the documentation's aggregate example uses; AWS does not say it is
  *   approximate (approx_count_distinct is a separate Spark function), so the counts are taken as
- *   exact, like Athena's. Result rows: at most 10,000 a query, as with every Logs Insights language.
+ *   exact, like Athena's.
  * - Distinct listener peers without count(DISTINCT) OVER (Spark has none): with the record's
  *   value v (its port when it teaches a listener, else -1), dense_rank ascending plus descending
  *   minus one is the number of distinct v in the partition on every row; minus one more when a
@@ -585,8 +593,23 @@ export function mergeHorizons(findings: readonly Finding[]): Finding[] {
 /** Logs Insights' longest query string (StartQuery queryString, any language). */
 export const INSIGHTS_MAX_QUERY_CHARS = 10_000;
 
+/**
+ * The longest query synth accepts. The rest of the 10,000 is room for what only a run adds:
+ * threat lists read from S3 on every run (detectors.threatIntel[].s3) can grow in their bucket
+ * without a deployment, and a list that grows past the room stops only the queries it makes too
+ * long (cloudwatchRuleSet), never the others.
+ */
+export const CLOUDWATCH_SYNTH_MAX_QUERY_CHARS = 9_000;
+
+/**
+ * The LIMIT of every query: one row more than Logs Insights returns of a query, so a run that
+ * gets more than 10,000 rows knows groups were left out. StartQuery's `limit` parameter is
+ * documented for the Logs Insights query language only; SQL says it in the query.
+ */
+export const CLOUDWATCH_QUERY_ROW_LIMIT = 10_001;
+
 export interface CloudWatchQueryOptions {
-  /** The log group the query reads (named in FROM). */
+  /** The log group the query reads (named in FROM, as logGroups(logGroupIdentifier: [...])). */
   readonly logGroupName: string;
   /** The catalog names of the log group's record fields, in record order (its LogFormat's names). */
   readonly fields: readonly string[];
@@ -594,26 +617,93 @@ export interface CloudWatchQueryOptions {
   /** Unix seconds: the records whose `start` is in [start, end). */
   readonly start: number;
   readonly end: number;
+  /**
+   * The longest query returned; a longer one is left out and reported (cloudwatchRuleSet).
+   * @default INSIGHTS_MAX_QUERY_CHARS
+   */
+  readonly maxChars?: number;
 }
 
-/** Every windowed rule as an OpenSearch SQL query over a log group, one per declaration and horizon. */
+/** A rule's query left out for its length, with what made it long and what to do. */
+export interface TooLongQuery {
+  readonly rule: string;
+  readonly horizon: Horizon;
+  readonly chars: number;
+  readonly maxChars: number;
+  /** `<setting>: <problem> (got <value>). <fix>`, naming the input that takes most of the query. */
+  readonly message: string;
+}
+
+/**
+ * Every windowed rule as an OpenSearch SQL query over a log group, one per declaration and
+ * horizon, and c2-beaconing: those within maxChars, and the others reported by rule (the rules
+ * that fit still run when one list makes another rule's query too long).
+ */
+export function cloudwatchRuleSet(o: CloudWatchQueryOptions): { readonly queries: readonly RuleQuery[]; readonly tooLong: readonly TooLongQuery[] } {
+  const max = o.maxChars ?? INSIGHTS_MAX_QUERY_CHARS;
+  const all = [...DECLARATIONS.flatMap((d) => d.horizons.map((h) => cloudwatchRuleQuery(d, h, o))), cloudwatchBeaconQuery(o)];
+  return {
+    queries: all.filter((q) => q.sql.length <= max),
+    tooLong: all.filter((q) => q.sql.length > max).map((q) => ({ rule: q.rule, horizon: q.horizon, chars: q.sql.length, maxChars: max, message: tooLongMessage(o, q, max) })),
+  };
+}
+
+/** Every rule's query (cloudwatchRuleSet), refusing the set when one is too long, with every reason. */
 export function cloudwatchRuleQueries(o: CloudWatchQueryOptions): RuleQuery[] {
-  const out = [...DECLARATIONS.flatMap((d) => d.horizons.map((h) => cloudwatchRuleQuery(d, h, o))), cloudwatchBeaconQuery(o)];
-  const long = out.filter((q) => q.sql.length > INSIGHTS_MAX_QUERY_CHARS);
-  if (long.length > 0) {
-    throw new DetectorError(
-      `detectors.threatIntel: the rules' Logs Insights SQL queries would exceed the ${INSIGHTS_MAX_QUERY_CHARS} characters StartQuery accepts (got ${long.map((q) => `${q.rule} ${q.sql.length}`).join(", ")}). ` +
-        "Merge the threat lists' and the network's addresses into fewer CIDRs, or archive the flow logs to S3 with Athena.",
-    );
+  const set = cloudwatchRuleSet(o);
+  if (set.tooLong.length > 0) throw new DetectorError(set.tooLong.map((x) => x.message).join("\n"));
+  return [...set.queries];
+}
+
+/**
+ * Why a query is too long: its length without each input that grows it (threat lists, allowed
+ * sources, the network's CIDRs), the largest share named first with a fix that input allows;
+ * the log format when the query is too long without them all.
+ */
+function tooLongMessage(o: CloudWatchQueryOptions, q: RuleQuery, max: number): string {
+  const t = o.thresholds;
+  const again = (thresholds: DetectorThresholds) => {
+    const p = { ...o, thresholds };
+    if (q.rule === C2_BEACONING.id) return cloudwatchBeaconQuery(p).sql.length;
+    return cloudwatchRuleQuery(byId.get(q.rule)!, q.horizon, p).sql.length;
+  };
+  const athena = "or archive the flow logs to S3 with Athena (analytics.athena), whose queries have no such limit";
+  const inputs = [
+    {
+      setting: "detectors.threatIntel", value: `${t.threatIntel.reduce((n, l) => n + l.entries.length, 0)} entries in ${t.threatIntel.length} list${t.threatIntel.length === 1 ? "" : "s"}`,
+      share: q.sql.length - again({ ...t, threatIntel: [] }),
+      fix: `Merge the lists' addresses into fewer, wider CIDRs (a list read from S3 at run time too: each entry is written into the query), ${athena}.`,
+    },
+    {
+      setting: "detectors.thresholds.allowedSources", value: `${t.allowedSources.length} address${t.allowedSources.length === 1 ? "" : "es"}`,
+      share: q.sql.length - again({ ...t, allowedSources: [] }),
+      fix: `Allow fewer sources: for those whose findings are expected, use detectors.suppress with their sources and a reason instead (applied to the findings, not written into the query), ${athena}.`,
+    },
+    {
+      setting: "network.cidrs", value: `${t.network.cidrs.length} CIDRs`,
+      share: q.sql.length - again({ ...t, network: { ...t.network, cidrs: [] } }),
+      fix: `Merge the CIDRs into fewer, wider ones (e.g. the VPCs' common /16), ${athena}.`,
+    },
+  ].filter((x) => x.share > 0).sort((a, b) => b.share - a.share);
+  const over = `${q.rule} (${q.horizon} horizon) ${q.sql.length} characters, over the ${max}` +
+    (max < INSIGHTS_MAX_QUERY_CHARS ? ` allowed (StartQuery accepts ${INSIGHTS_MAX_QUERY_CHARS}; synth keeps the rest for threat lists read from S3 at run time)` : " StartQuery accepts");
+  const base = q.sql.length - inputs.reduce((n, x) => n + x.share, 0);
+  if (inputs.length === 0 || base > max) {
+    return `the log format (${o.fields.length} fields): makes the Logs Insights SQL query of ${over}, with the lists and CIDRs taking ${q.sql.length - base} (got ${base} characters without them). ` +
+      `Archive the flow logs to S3 with Athena (analytics.athena), whose queries have no such limit; a format without pkt-srcaddr and pkt-dstaddr also writes each address once.`;
   }
-  return out;
+  // The input without which the query fits made it long (the lists and sources, added to the
+  // environment, before its network); else the one taking the most.
+  const top = inputs.find((x) => x.setting !== "network.cidrs" && q.sql.length - x.share <= max) ?? inputs.find((x) => q.sql.length - x.share <= max) ?? inputs[0]!;
+  const rest = inputs.filter((x) => x !== top);
+  return `${top.setting}: makes the Logs Insights SQL query of ${over} (got ${top.value}, taking ${top.share} characters` +
+    `${rest.length ? `; also ${rest.map((x) => `${x.setting} ${x.share}`).join(", ")}` : ""}). ${top.fix}`;
 }
 
 function cloudwatchRuleQuery(d: RuleDeclaration, horizon: Horizon, o: CloudWatchQueryOptions): RuleQuery {
   const t = horizon === "long" ? longHorizon(o.thresholds) : o.thresholds;
   const seconds = t.windowSeconds;
   const declared = horizon === "long" ? d.longRecords ?? d.records : d.records;
-  const needsResponse = JSON.stringify([declared, d.measures]).includes('"response"');
   // Conditions every measure shares move to WHERE: the query names each fact once (10,000 characters go fast).
   const records = hoisted(declared, Object.values(d.measures));
   const keys = d.keys.map((k) => KEY_COLUMN[k]);
@@ -624,14 +714,14 @@ function cloudwatchRuleQuery(d: RuleDeclaration, horizon: Horizon, o: CloudWatch
   const term = (x: Term): string => sqlTerm(x, t, (name) => column(name));
   const iface = d.keys.includes("interface") ? [] : [`substr(min(lpad(CAST(st AS STRING), 16, '0') || '|' || coalesce(iface, '')), 18) AS interface_id`];
   const select = [...keys.map((k, i) => `${k} AS ${d.keys[i] === "interface" ? "interface_id" : k}`), "window_start", ...iface, ...measures];
-  const outer = [
+  const body = [
     `SELECT ${select.join(", ")}`,
     `FROM (${"\u0000"}) t`,
     ...(records === "every flow" ? [] : [`WHERE ${pred(records)}`]),
     `GROUP BY ${[...keys, "window_start"].join(", ")}`,
-    ...("always" in d.having ? [] : [`HAVING ${condition(d.having, term)}`]),
   ].join("\n");
-  const sql = expandFacts(outer, o.thresholds, new Set(o.fields)).replace("\u0000", cloudwatchRecords(o, seconds, needsResponse));
+  const having = "always" in d.having ? undefined : `HAVING ${condition(d.having, term)}`;
+  const sql = cloudwatchAssemble(o, seconds, expandFacts(body, o.thresholds, new Set(o.fields), records), having, Object.keys(d.measures).map(column));
   const lists = Object.entries(d.measures).filter(([, m]) => "list" in m).map(([name, m]) => [name, listValues("where" in m ? m.where : undefined, t)] as const);
   return Object.freeze({ rule: d.id, horizon, horizonSeconds: seconds, sql, thresholds: t, ...(lists.length ? { lists: Object.fromEntries(lists) } : {}) });
 }
@@ -650,15 +740,29 @@ function cloudwatchRuleQuery(d: RuleDeclaration, horizon: Horizon, o: CloudWatch
 function cloudwatchBeaconQuery(o: CloudWatchQueryOptions): RuleQuery {
   const t = longHorizon(o.thresholds);
   const seconds = t.windowSeconds;
-  const outer = [
+  const body = [
     `SELECT src, dst, port, substr(min(lpad(CAST(st AS STRING), 16, '0') || '|' || coalesce(iface, '')), 18) AS interface_id, ${BEACON_MEASURES("st")}`,
     `FROM (${"\u0000"}) t`,
     `WHERE ${predicate(C2_BEACONING.records, t)} AND st > 0`,
     "GROUP BY src, dst, port",
-    `HAVING ${beaconHaving(t, "st")}`,
   ].join("\n");
-  const sql = expandFacts(outer, o.thresholds, new Set(o.fields)).replace("\u0000", cloudwatchRecords(o, seconds, true, t.c2MaxAverageBytes * 4));
+  const aliases = ["interface_id", "flows", "first_start", "last_start", "gap_sum", "gap_squares"];
+  const sql = cloudwatchAssemble(o, seconds, expandFacts(body, o.thresholds, new Set(o.fields), C2_BEACONING.records), `HAVING ${beaconHaving(t, "st")}`, aliases, t.c2MaxAverageBytes * 4);
   return Object.freeze({ rule: C2_BEACONING.id, horizon: "long" as const, horizonSeconds: seconds, sql, thresholds: t });
+}
+
+/**
+ * The query: the outer SELECT with the record columns a format lacks written as their constant
+ * (AWS: "Functions and expressions must operate on field names", so the subquery selects no
+ * constant), the subquery with only the columns the outer query reads, HAVING, and the row LIMIT.
+ * `aliases` are the outer query's measure names, which HAVING may use and which are no columns.
+ */
+function cloudwatchAssemble(o: CloudWatchQueryOptions, seconds: number, body: string, having: string | undefined, aliases: readonly string[], beaconBytes?: number): string {
+  const referenced = (name: string) => new RegExp(`(?<!AS )\\b${name}\\b`).test(body) || (having !== undefined && !aliases.includes(name) && new RegExp(`\\b${name}\\b`).test(having));
+  const records = cloudwatchRecords(o, seconds, referenced, beaconBytes);
+  const constant = (text: string, except: readonly string[]) =>
+    text.replace(/(?<!AS )\b([a-z_]+)\b/g, (word) => (!except.includes(word) && records.constants.has(word) ? `(${records.constants.get(word)})` : word));
+  return [constant(body, []).replace("\u0000", records.sql), ...(having === undefined ? [] : [constant(having, aliases)]), `LIMIT ${CLOUDWATCH_QUERY_ROW_LIMIT}`].join("\n");
 }
 
 const conjuncts = (p: Predicate): Predicate[] => (typeof p !== "string" && "all" in p ? p.all.flatMap(conjuncts) : [p]);
@@ -716,8 +820,14 @@ function listValues(where: Predicate | undefined, t: DetectorThresholds): readon
   return [...new Set(found[0]!)].sort((a, b) => a - b);
 }
 
-/** The outer query's flow facts: the network context tested on the address keys, and the listeners. */
-function expandFacts(sql: string, t: DetectorThresholds, fields: ReadonlySet<string>): string {
+/**
+ * The outer query's flow facts: the network context tested on the address keys, and the listeners.
+ * `records` is the predicate the outer WHERE holds: where it requires a flow to be inside (or
+ * not), `response` is written with that known, so the membership test is written once.
+ */
+function expandFacts(sql: string, t: DetectorThresholds, fields: ReadonlySet<string>, records: RuleDeclaration["records"] = "every flow"): string {
+  const held = records === "every flow" ? [] : conjuncts(records);
+  const srcInside = held.includes("srcInside") ? true : held.some((p) => typeof p !== "string" && "not" in p && p.not === "srcInside") ? false : undefined;
   const n = t.network;
   const member = (k: string, entries: readonly string[]) => keyMembership(k, entries, cloudwatchKeyRange);
   const threats = t.threatIntel.flatMap((l) => l.entries);
@@ -725,11 +835,17 @@ function expandFacts(sql: string, t: DetectorThresholds, fields: ReadonlySet<str
   const flagsDecide = "(protocol = 6 AND tcp_flags > 0 AND (tcp_flags & 18) <> 0)";
   // Parts a format without the field makes constant are left out (the query stays under 10,000 characters).
   const listener = `coalesce(srcport < port AND peers >= ${peers}, FALSE)`;
-  const inbound = fields.has("flow-direction") ? "(direction = 'ingress' OR (direction IS NULL AND NOT src_inside))" : "NOT src_inside";
+  // Inbound (FLOW_FACTS): ingress, or no direction logged and from outside; undefined when it cannot hold.
+  const outside = srcInside === undefined ? "NOT src_inside" : srcInside ? undefined : "TRUE";
+  const inbound = fields.has("flow-direction")
+    ? outside === undefined ? "direction = 'ingress'" : outside === "TRUE" ? "coalesce(direction, 'ingress') = 'ingress'" : `(direction = 'ingress' OR (direction IS NULL AND ${outside}))`
+    : outside === "TRUE" ? "TRUE" : outside;
   const answer = fields.has("tcp-flags") ? `CASE WHEN ${flagsDecide} THEN (tcp_flags & 16) <> 0 ELSE ${listener} END` : listener;
+  const nat = !n.natGateways.length || srcInside === true ? "" : srcInside === false ? "dst_nat OR " : "(dst_nat AND NOT src_inside) OR ";
+  const notProbe = inbound === undefined ? "" : inbound === "TRUE" ? "NOT rejected AND " : `NOT (rejected AND ${inbound}) AND `;
   const response =
-    `(port IS NULL OR ${n.loadBalancers.length ? "src_lb OR dst_lb OR " : ""}${n.natGateways.length ? "(dst_nat AND NOT src_inside) OR " : ""}${fields.has("pkt-src-aws-service") ? "src_aws_service OR " : ""}` +
-    `(NOT (rejected AND ${inbound}) AND ${answer}))`;
+    `(port IS NULL OR ${n.loadBalancers.length ? "src_lb OR dst_lb OR " : ""}${nat}${fields.has("pkt-src-aws-service") ? "src_aws_service OR " : ""}` +
+    `(${notProbe}${answer}))`;
   const facts: Record<string, string> = {
     src_inside: member("sk", n.cidrs), dst_inside: member("dk", n.cidrs),
     src_nat: member("sk", n.natGateways), dst_nat: member("dk", n.natGateways),
@@ -742,62 +858,102 @@ function expandFacts(sql: string, t: DetectorThresholds, fields: ReadonlySet<str
     .replace(/\b(src_inside|dst_inside|src_nat|dst_nat|src_lb|dst_lb|dst_resolver|src_threat|dst_threat)\b/g, (name) => facts[name]!);
 }
 
-/** The subquery of a rule: each record's fields from `@message`, its address keys and (when needed) its listener count. */
-function cloudwatchRecords(o: CloudWatchQueryOptions, seconds: number, withResponse: boolean, beaconBytes?: number): string {
+/**
+ * The subquery of a rule: the record columns the outer query reads (`used`), each from the
+ * fields of `@message`, with its address keys and (when read) its listener count and beacon gap.
+ * A column whose fields the format lacks is no column but a constant the outer query is written
+ * with (`constants`): the subquery selects only expressions of `@message`.
+ */
+function cloudwatchRecords(o: CloudWatchQueryOptions, seconds: number, used: (column: string) => boolean, beaconBytes?: number): { readonly sql: string; readonly constants: ReadonlyMap<string, string> } {
   const position = new Map(o.fields.map((f, i) => [f, i + 1]));
-  const raw = (field: string) => `split_part(\`@message\`, ' ', ${position.get(field)})`;
   const has = (field: string) => position.has(field);
-  const text = (field: string) => (has(field) ? `NULLIF(${raw(field)}, '-')` : "CAST(NULL AS STRING)");
-  const number = (field: string) => (has(field) ? `CAST(${text(field)} AS BIGINT)` : "CAST(NULL AS BIGINT)");
-  const nonNegative = (field: string) => (has(field) ? `greatest(coalesce(${number(field)}, 0), 0)` : "CAST(0 AS BIGINT)");
-  const address = (pkt: string, plain: string) => (has(pkt) ? `coalesce(${text(pkt)}, ${text(plain)})` : text(plain));
-  const service = (field: string) => (has(field) ? `coalesce(${text(field)} <> ${literal(AWS_SERVICE_NOT_A_SERVICE)}, FALSE)` : "FALSE");
-  const src = address("pkt-srcaddr", "srcaddr");
-  const dst = address("pkt-dstaddr", "dstaddr");
-  const start = `coalesce(${number("start")}, 0)`;
-  const tcpFlags = has("tcp-flags") ? `coalesce(${number("tcp-flags")}, -1)` : "CAST(-1 AS BIGINT)";
-  const rejected = `coalesce(${text("action")} = 'REJECT', FALSE)`;
-  const columns = [
-    `${src} AS src`, `${dst} AS dst`, `${has("interface-id") ? text("interface-id") : text("tgw-attachment-id")} AS iface`,
-    `${number("srcport")} AS srcport`, `${number("dstport")} AS port`, `${number("protocol")} AS protocol`,
-    `${nonNegative("packets")} AS packets`, `${nonNegative("bytes")} AS bytes`, `${start} AS st`, `${start} - ${start} % ${seconds} AS window_start`,
-    `${rejected} AS rejected`, `${text("flow-direction")} AS direction`,
-    `${service("pkt-src-aws-service")} AS src_aws_service`, `${service("pkt-dst-aws-service")} AS dst_aws_service`, `${tcpFlags} AS tcp_flags`,
-    `${nonNegative("packets-lost-no-route")} AS lost_no_route`, `${nonNegative("packets-lost-blackhole")} AS lost_blackhole`,
-    `${nonNegative("packets-lost-mtu-exceeded")} AS lost_mtu_exceeded`, `${nonNegative("packets-lost-ttl-expired")} AS lost_ttl_expired`,
-    // Keys read the fields without NULLIF: "-" has neither dot nor colon, so no key.
-    `${cloudwatchKey(has("pkt-srcaddr") ? `coalesce(${text("pkt-srcaddr")}, ${raw("srcaddr")})` : raw("srcaddr"))} AS sk`,
-    `${cloudwatchKey(has("pkt-dstaddr") ? `coalesce(${text("pkt-dstaddr")}, ${raw("dstaddr")})` : raw("dstaddr"))} AS dk`,
+  const raw = (field: string) => `split_part(\`@message\`, ' ', ${position.get(field)})`;
+  const text = (field: string) => `NULLIF(${raw(field)}, '-')`;
+  const number = (field: string) => `CAST(${text(field)} AS BIGINT)`;
+  // Packets, bytes and lost counts: a missing or negative value is 0, as in the engine.
+  const nonNegative = (field: string) => `greatest(coalesce(${number(field)}, 0), 0)`;
+  // split_part of a record is never NULL ('' past its last field): no coalesce needed for a test of the raw text.
+  const service = (field: string) => `${raw(field)} NOT IN ('-', ${literal(AWS_SERVICE_NOT_A_SERVICE)})`;
+  // The packet-level address when the format logs it; keys read the plain one without NULLIF ("-" has neither dot nor colon, so no key).
+  const address = (pkt: string, plain: string, last: (f: string) => string) =>
+    has(pkt) && has(plain) ? `coalesce(${text(pkt)}, ${last(plain)})` : has(pkt) ? last(pkt) : has(plain) ? last(plain) : undefined;
+  const start = has("start") ? `coalesce(${number("start")}, 0)` : undefined;
+  const src = address("pkt-srcaddr", "srcaddr", text);
+  const dst = address("pkt-dstaddr", "dstaddr", text);
+  const srcKey = address("pkt-srcaddr", "srcaddr", raw);
+  const dstKey = address("pkt-dstaddr", "dstaddr", raw);
+  const ifaceField = has("interface-id") ? "interface-id" : has("tgw-attachment-id") ? "tgw-attachment-id" : undefined;
+  // Each column: its expression, or undefined and the constant it reads as without its fields.
+  const defs: [string, string | undefined, string][] = [
+    ["src", src, "NULL"],
+    ["dst", dst, "NULL"],
+    ["iface", ifaceField && text(ifaceField), "NULL"],
+    ["srcport", has("srcport") ? number("srcport") : undefined, "NULL"],
+    ["port", has("dstport") ? number("dstport") : undefined, "NULL"],
+    ["protocol", has("protocol") ? number("protocol") : undefined, "NULL"],
+    ["packets", has("packets") ? nonNegative("packets") : undefined, "0"],
+    ["bytes", has("bytes") ? nonNegative("bytes") : undefined, "0"],
+    ["st", start, "0"],
+    ["window_start", start && `${start} - ${start} % ${seconds}`, "0"],
+    ["rejected", has("action") ? `${raw("action")} = 'REJECT'` : undefined, "FALSE"],
+    ["direction", has("flow-direction") ? text("flow-direction") : undefined, "NULL"],
+    ["src_aws_service", has("pkt-src-aws-service") ? service("pkt-src-aws-service") : undefined, "FALSE"],
+    ["dst_aws_service", has("pkt-dst-aws-service") ? service("pkt-dst-aws-service") : undefined, "FALSE"],
+    // Absent tcp-flags read as the engine's -1: no flag decides.
+    ["tcp_flags", has("tcp-flags") ? `coalesce(${number("tcp-flags")}, -1)` : undefined, "-1"],
+    ["lost_no_route", has("packets-lost-no-route") ? nonNegative("packets-lost-no-route") : undefined, "0"],
+    ["lost_blackhole", has("packets-lost-blackhole") ? nonNegative("packets-lost-blackhole") : undefined, "0"],
+    ["lost_mtu_exceeded", has("packets-lost-mtu-exceeded") ? nonNegative("packets-lost-mtu-exceeded") : undefined, "0"],
+    ["lost_ttl_expired", has("packets-lost-ttl-expired") ? nonNegative("packets-lost-ttl-expired") : undefined, "0"],
+    ["sk", srcKey && cloudwatchKey(srcKey), "NULL"],
+    ["dk", dstKey && cloudwatchKey(dstKey), "NULL"],
   ];
-  if (withResponse) {
-    const port = number("dstport");
-    const srcport = number("srcport");
-    const protocol = number("protocol");
+  const of = new Map(defs.map(([name, expr, constant]) => [name, expr ?? constant]));
+  const e = (name: string) => of.get(name)!;
+  // TCP with one of the flags in mask (flags are never negative; "-" reads as none): the outer query's
+  // `protocol = 6 AND tcp_flags > 0 AND (tcp_flags & mask) <> 0`, with the field written once.
+  const flagBits = (mask: number) => `coalesce(${e("protocol")} = 6 AND (${number("tcp-flags")} & ${mask}) <> 0, FALSE)`;
+  const columns: string[] = [];
+  const constants = new Map<string, string>();
+  for (const [name, expr, constant] of defs) {
+    if (!used(name)) continue;
+    if (expr === undefined) constants.set(name, constant);
+    else columns.push(`${expr} AS ${name}`);
+  }
+  if (used("peers")) {
     // Without tcp-flags no flag decides (the engine's -1), so the test is left out.
-    const flagsDecide = has("tcp-flags") ? ` AND NOT (${protocol} = 6 AND ${tcpFlags} > 0 AND (${tcpFlags} & 18) <> 0)` : "";
+    const flagsDecide = has("tcp-flags") ? ` AND NOT ${flagBits(18)}` : "";
     // A port below its peers' that accepted a flow (the engine's listener lesson), else -1 (a NULL port or source port compares as not below).
-    const v = `CASE WHEN NOT ${rejected}${flagsDecide} AND ${srcport} < ${port} THEN ${port} ELSE -1 END`;
-    const over = (order: string) => `OVER (PARTITION BY ${src}, ${srcport}, floor(${start} / ${o.thresholds.long.windowSeconds})${order})`;
+    const v = `CASE WHEN NOT ${e("rejected")}${flagsDecide} AND ${e("srcport")} < ${e("port")} THEN ${e("port")} ELSE -1 END`;
+    const over = (order: string) => `OVER (PARTITION BY ${e("src")}, ${e("srcport")}, floor(${e("st")} / ${o.thresholds.long.windowSeconds})${order})`;
     columns.push(`dense_rank() ${over(` ORDER BY ${v}`)} + dense_rank() ${over(` ORDER BY ${v} DESC`)} - CASE WHEN min(${v}) ${over("")} < 0 THEN 2 ELSE 1 END AS peers`);
   }
-  if (beaconBytes !== undefined) {
+  if (beaconBytes !== undefined && used("gap")) {
     // The beacon's gap to the previous point of its series (cloudwatchBeaconQuery says which flows share a partition).
     const own = [
-      `NOT ${rejected}`, `${nonNegative("bytes")} <= ${num(beaconBytes)}`, `${start} > 0`,
-      ...(has("pkt-dst-aws-service") ? [`NOT ${service("pkt-dst-aws-service")}`] : []),
-      ...(has("pkt-src-aws-service") ? [`NOT ${service("pkt-src-aws-service")}`] : []),
+      `NOT ${e("rejected")}`, `${e("bytes")} <= ${num(beaconBytes)}`, `${e("st")} > 0`,
+      ...(has("pkt-dst-aws-service") ? [`NOT ${e("dst_aws_service")}`] : []),
+      ...(has("pkt-src-aws-service") ? [`NOT ${e("src_aws_service")}`] : []),
       // An answer by its flags (SYN-ACK or ACK: flagsDecide and ACK, as `response` reads them).
-      ...(has("tcp-flags") ? [`NOT coalesce(${number("protocol")} = 6 AND ${tcpFlags} > 0 AND (${tcpFlags} & 16) <> 0, FALSE)`] : []),
+      ...(has("tcp-flags") ? [`NOT ${flagBits(16)}`] : []),
     ];
-    columns.push(`${start} - lag(${start}) OVER (PARTITION BY ${src}, ${dst}, ${number("dstport")}, ${own.join(" AND ")} ORDER BY ${start}) AS gap`);
+    columns.push(`${e("st")} - lag(${e("st")}) OVER (PARTITION BY ${e("src")}, ${e("dst")}, ${e("port")}, ${own.join(" AND ")} ORDER BY ${e("st")}) AS gap`);
   }
+  const present = (pkt: string, plain: string) => {
+    const given = [pkt, plain].filter(has);
+    return given.length === 0 ? undefined : given.length === 1 ? `${raw(given[0]!)} <> '-'` : `${raw(pkt)} || ${raw(plain)} <> '--'`;
+  };
   const t = o.thresholds;
-  const status = has("log-status") ? `coalesce(${text("log-status")}, 'OK') = 'OK'` : "TRUE";
   const where = [
-    status, `${start} >= ${o.start}`, `${start} < ${o.end}`, `${src} IS NOT NULL`, `${dst} IS NOT NULL`,
-    ...(t.allowedSources.length === 0 ? [] : [`${src} NOT IN (${t.allowedSources.map(literal).join(", ")})`]),
+    ...(has("log-status") ? [`${raw("log-status")} IN ('OK', '-')`] : []),
+    ...(start !== undefined ? [`${start} BETWEEN ${o.start} AND ${o.end - 1}`] : []),
+    // An address: the packet-level one or the plain one not "-" (coalesce(...) IS NOT NULL, shorter).
+    ...[present("pkt-srcaddr", "srcaddr"), present("pkt-dstaddr", "dstaddr")].filter((x) => x !== undefined),
+    ...(t.allowedSources.length === 0 || src === undefined ? [] : [`${src} NOT IN (${t.allowedSources.map(literal).join(", ")})`]),
   ];
-  return `SELECT ${columns.join(", ")} FROM \`${o.logGroupName}\` WHERE ${where.join(" AND ")}`;
+  // AWS: a log group name with slashes is named through logGroups(logGroupIdentifier: [...]) (the kit's all have them).
+  const from = `\`logGroups(logGroupIdentifier: [${literal(o.logGroupName)}])\``;
+  return { sql: `SELECT ${columns.join(", ")} FROM ${from}${where.length ? ` WHERE ${where.join(" AND ")}` : ""}`, constants };
 }
 
 /**

@@ -6,13 +6,14 @@ import { AddressContext } from "../../../functions/detect/context";
 import { DECLARATIONS } from "../../../functions/detect/declarations";
 import { DetectionEngine } from "../../../functions/detect/engine";
 import { Finding, RuleId } from "../../../functions/detect/findings";
-import { beaconQuery, cloudwatchRuleQueries, findingsFromRows, INSIGHTS_MAX_QUERY_CHARS, insightsRuleQueries, mergeHorizons, ruleQueries, RuleQuery } from "../../../functions/detect/sql";
+import { beaconQuery, CLOUDWATCH_SYNTH_MAX_QUERY_CHARS, cloudwatchRuleQueries, cloudwatchRuleSet, findingsFromRows, INSIGHTS_MAX_QUERY_CHARS, insightsRuleQueries, mergeHorizons, ruleQueries, RuleQuery } from "../../../functions/detect/sql";
 import { DetectorThresholds, resolveThresholds } from "../../../functions/detect/thresholds";
 import { athenaColumn } from "../../../functions/flowlog/athena";
 import { fieldByName } from "../../../functions/flowlog/fields";
 import { LogFormat } from "../../../functions/flowlog/format";
 import { Flow, line, range, TgwFlow, tgwLine } from "../../support/flows";
 import { seededRandom as random } from "../../../functions/detect/isolation-forest";
+import { loadEnvironments } from "../../../environments";
 
 /*
  * Differential test: the engine and the rules' SQL in DuckDB (one thread) on the same records
@@ -160,8 +161,10 @@ async function sqlFindings(c: DuckDBConnection, queries: readonly RuleQuery[]): 
 /*
  * CloudWatch Logs Insights' OpenSearch SQL, run in DuckDB after only these mechanical
  * substitutions (the queries are otherwise unchanged):
- * - a backtick-quoted identifier (the log group in FROM, `@message`) becomes double-quoted: the
- *   log group is a DuckDB table of that very name holding "@message" and "@timestamp";
+ * - the log group in FROM, `logGroups(logGroupIdentifier: ['<name>'])` (AWS's form for a name
+ *   with slashes), becomes "<name>": the log group is a DuckDB table of that very name holding
+ *   "@message" and "@timestamp";
+ * - a backtick-quoted identifier (`@message`) becomes double-quoted;
  * - regexp_replace(s, p, '$1') becomes regexp_replace(s, p, '\1', 'g'): Spark's replacement
  *   names a group with $ and replaces every match, DuckDB's with a backslash and the g option.
  * Every other function and operator is spelled the same in both.
@@ -175,7 +178,7 @@ async function loadLogGroup(c: DuckDBConnection, dir: string, format: LogFormat,
   await c.run(`CREATE OR REPLACE TABLE "${LOG_GROUP}" AS SELECT m AS "@message", to_timestamp(CAST(split_part(m, ' ', ${format.names.indexOf("start") + 1}) AS BIGINT)) AS "@timestamp" FROM read_csv('${file}', delim='\t', header=false, quote='', escape='', columns={'m': 'VARCHAR'})`);
 }
 
-const inDuckdb = (sql: string) => sql.replace(/`([^`]*)`/g, '"$1"').replace(/, '\$1'\)/g, ", '\\1', 'g')");
+const inDuckdb = (sql: string) => sql.replace(/`logGroups\(logGroupIdentifier: \['([^']*)'\]\)`/g, '"$1"').replace(/`([^`]*)`/g, '"$1"').replace(/, '\$1'\)/g, ", '\\1', 'g')");
 
 /** The CloudWatch dialect's findings over every record (a range that holds them all). */
 async function cloudwatchFindings(c: DuckDBConnection, dir: string, t: DetectorThresholds, format: LogFormat, lines: readonly string[]): Promise<Finding[]> {
@@ -421,7 +424,9 @@ describe("c2-beaconing in SQL (lag over each series) against the engine", () => 
     expect(athena.sql).toContain("(year = 2026 AND month = 12)");
     expect(athena.sql).toContain('"start" - lag("start") OVER (PARTITION BY src, dst, port ORDER BY "start") AS gap');
     const cw = cloudwatchRuleQueries({ logGroupName: LOG_GROUP, fields: LogFormat.DEFAULT.names, thresholds: THRESHOLDS, start: 1_764_547_200, end: 1_764_550_800 }).find((x) => x.rule === "c2-beaconing")!;
-    expect(cw.sql).toContain(", 0) >= 1764547200 AND coalesce(CAST(NULLIF(split_part(`@message`, ' ', 11), '-') AS BIGINT), 0) < 1764550800 AND ");
+    expect(cw.sql).toContain("coalesce(CAST(NULLIF(split_part(`@message`, ' ', 11), '-') AS BIGINT), 0) BETWEEN 1764547200 AND 1764550799 AND ");
+    expect(cw.sql).toContain(" FROM `logGroups(logGroupIdentifier: ['/flowlog-kit/test/vpc-flow-logs'])` WHERE ");
+    expect(cw.sql.endsWith("\nLIMIT 10001")).toBe(true);
     expect(cw.sql.length).toBeLessThanOrEqual(INSIGHTS_MAX_QUERY_CHARS);
   });
 });
@@ -481,6 +486,97 @@ describe("the rendered queries", () => {
   it("refuse rows of a query no declaration made", () => {
     const q: RuleQuery = { rule: "nonsense", horizon: "short", horizonSeconds: 300, sql: "SELECT 1", thresholds: THRESHOLDS };
     expect(() => findingsFromRows(q, [])).toThrow('detector: no rule declaration "nonsense" (got "nonsense"). Use a RuleQuery from ruleQueries().');
+  });
+});
+
+/** The top-level items of a select list (commas inside parentheses or quotes are no separators). */
+function selectItems(list: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let item = "";
+  for (const ch of list) {
+    if (ch === "'") quoted = !quoted;
+    if (!quoted && ch === "(") depth++;
+    if (!quoted && ch === ")") depth--;
+    if (!quoted && depth === 0 && ch === ",") {
+      out.push(item.trim());
+      item = "";
+    } else item += ch;
+  }
+  return [...out, item.trim()];
+}
+
+/** The reviewer's production format (version 5 fields, packet-level addresses and AWS services). */
+const PROD_FIELDS = ["version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "action", "log-status", "vpc-id", "subnet-id", "instance-id", "tcp-flags", "type", "pkt-srcaddr", "pkt-dstaddr", "region", "az-id", "pkt-src-aws-service", "pkt-dst-aws-service", "flow-direction", "traffic-path"];
+const PROD_GROUP = "/flowlog-kit/prod/vpc-flow-logs";
+const cwSet = (fields: readonly string[], t: DetectorThresholds, maxChars?: number) =>
+  cloudwatchRuleSet({ logGroupName: PROD_GROUP, fields, thresholds: t, start: 1_764_547_200, end: 1_764_550_800, ...(maxChars !== undefined ? { maxChars } : {}) });
+const longest = (qs: readonly RuleQuery[]) => Math.max(...qs.map((q) => q.sql.length));
+
+describe("the CloudWatch OpenSearch SQL queries", () => {
+  it("select no constant: every column of the subquery reads @message, every column of the outer query a column (every environment's format, the default, v5, transit gateway)", () => {
+    const formats = new Map<string, readonly string[]>([
+      ["default", LogFormat.DEFAULT.names], ["v5", ["version", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol", "packets", "bytes", "start", "end", "action", "log-status", "tcp-flags", "flow-direction", "pkt-srcaddr", "pkt-dstaddr"]], ["prod", PROD_FIELDS], ["transit gateway", LogFormat.TRANSIT_GATEWAY_DEFAULT.names],
+    ]);
+    for (const env of loadEnvironments()) for (const s of env.flowLogs) formats.set(`${env.name} ${s.resource}`, s.logFormat.names);
+    expect(formats.size).toBeGreaterThan(4);
+    const constant = /^\(?(NULL|TRUE|FALSE|-?\d+|'[^']*'|CAST\((NULL|-?\d+) AS \w+\))\)?( AS \w+)?$/i;
+    for (const [name, fields] of formats) {
+      for (const q of cwSet(fields, THRESHOLDS).queries) {
+        const inner = /FROM \(SELECT (.*) FROM `logGroups\(logGroupIdentifier: \['[^']*'\]\)` WHERE /.exec(q.sql);
+        expect([name, q.rule, inner !== null]).toEqual([name, q.rule, true]);
+        const innerItems = selectItems(inner![1]!);
+        expect([name, q.rule, innerItems.filter((x) => !x.includes("`@message`"))]).toEqual([name, q.rule, []]);
+        const outer = selectItems(/^SELECT (.*)\nFROM \(/.exec(q.sql)![1]!);
+        expect([name, q.rule, outer.filter((x) => constant.test(x))]).toEqual([name, q.rule, []]);
+        // Packet-loss columns only where they are counted.
+        if (q.rule !== "tgw-packet-loss") expect([name, q.rule, inner![1]!.includes(" AS lost_")]).toEqual([name, q.rule, false]);
+      }
+    }
+  });
+
+  it("name the log group as AWS documents a name with slashes, and end with the row LIMIT that tells a capped result", () => {
+    for (const q of cwSet(PROD_FIELDS, resolveThresholds({}), undefined).queries) {
+      expect(q.sql).toContain(" FROM `logGroups(logGroupIdentifier: ['/flowlog-kit/prod/vpc-flow-logs'])` WHERE ");
+      expect(q.sql.endsWith("\nLIMIT 10001")).toBe(true);
+    }
+  });
+
+  it("fit synth's 9,000 characters with the production format, the defaults and allowed sources", () => {
+    for (const allowedSources of [[], ["10.0.0.1"], ["10.0.0.1", "10.0.0.2", "10.0.0.3"]]) {
+      const set = cwSet(PROD_FIELDS, resolveThresholds({ allowedSources }), CLOUDWATCH_SYNTH_MAX_QUERY_CHARS);
+      expect([allowedSources.length, set.tooLong]).toEqual([allowedSources.length, []]);
+      expect(longest(set.queries)).toBeLessThanOrEqual(CLOUDWATCH_SYNTH_MAX_QUERY_CHARS);
+    }
+  });
+
+  it("leave out only the queries a long threat list makes too long, naming the list and a fix it allows; the other rules still run", () => {
+    const entries = range(130).map((i) => `100.64.${i}.0/24`);
+    const t = resolveThresholds({ threatIntel: [{ name: "s3-feed", entries }] });
+    const synth = cwSet(PROD_FIELDS, t, CLOUDWATCH_SYNTH_MAX_QUERY_CHARS);
+    expect(synth.tooLong.map((x) => `${x.rule} ${x.horizon}`)).toEqual(["threat-intel short"]);
+    expect(synth.tooLong[0]!.message).toMatch(
+      /^detectors\.threatIntel: makes the Logs Insights SQL query of threat-intel \(short horizon\) \d+ characters, over the 9000 allowed \(StartQuery accepts 10000; synth keeps the rest for threat lists read from S3 at run time\) \(got 130 entries in 1 list, taking \d+ characters\)\. Merge the lists' addresses into fewer, wider CIDRs/,
+    );
+    expect(synth.queries.map((q) => q.rule)).toContain("c2-beaconing");
+    expect(synth.queries).toHaveLength(DECLARATIONS.reduce((n, d) => n + d.horizons.length, 0));
+    // At run time (10,000) the same list fits; 150 entries do not, and only threat-intel is left out.
+    expect(cwSet(PROD_FIELDS, t).tooLong).toEqual([]);
+    const run = cwSet(PROD_FIELDS, resolveThresholds({ threatIntel: [{ name: "s3-feed", entries: range(150).map((i) => `100.64.${i}.0/24`) }] }));
+    expect(run.tooLong.map((x) => x.rule)).toEqual(["threat-intel"]);
+    expect(() => cloudwatchRuleQueries({ logGroupName: PROD_GROUP, fields: PROD_FIELDS, thresholds: resolveThresholds({ threatIntel: [{ name: "s3-feed", entries: range(150).map((i) => `100.64.${i}.0/24`) }] }), start: 0, end: 1 })).toThrow(
+      /^detectors\.threatIntel: makes the Logs Insights SQL query of threat-intel \(short horizon\) \d+ characters, over the 10000 StartQuery accepts/,
+    );
+  });
+
+  it("name allowed sources when they make a query too long, with a fix other than wider CIDRs", () => {
+    const allowedSources = range(60).map((i) => `10.0.${i}.1`);
+    const set = cwSet(PROD_FIELDS, resolveThresholds({ allowedSources }), CLOUDWATCH_SYNTH_MAX_QUERY_CHARS);
+    expect(set.tooLong.length).toBeGreaterThan(0);
+    for (const x of set.tooLong) {
+      expect(x.message).toMatch(/^detectors\.thresholds\.allowedSources: makes the Logs Insights SQL query of .* \(got 60 addresses, taking \d+ characters[^)]*\)\. Allow fewer sources: .*detectors\.suppress/);
+    }
   });
 });
 
