@@ -21,6 +21,7 @@ import { QuickSight } from "../modules/quicksight";
 import { Rbac } from "../modules/rbac";
 import { centralArchiveKeyArn } from "../policies/archive";
 import { ConfigError, showValue } from "../policies/errors";
+import { CLOUDWATCH_SYNTH_MAX_QUERY_CHARS, cloudwatchRuleSet } from "../functions/detect/sql";
 import { archiveBucketPolicy, bucketArn, kmsKeyPolicy } from "../policies/iam";
 import { RegionalLogging } from "./regional-logging";
 
@@ -338,6 +339,11 @@ export class EnvironmentStack extends TerraformStack {
     const analytics = env.analytics;
     const s3Tables = athenaTables(env);
     const withAthena = analytics.athena.enabled && s3Tables.length > 0;
+    if (env.detectors.enabled && detectorAthena(env) === undefined && !analytics.maskIpAddresses) {
+      // The OpenSearch SQL queries within synth's margin: the rest of StartQuery's 10,000 characters is for threat lists read from S3 on each run.
+      const tooLong = cloudwatchRuleSet({ logGroupName: names.logGroup, fields: cwFormat.names, thresholds: env.detectors.thresholds, start: 1_800_000_000, end: 1_800_003_600, maxChars: CLOUDWATCH_SYNTH_MAX_QUERY_CHARS }).tooLong;
+      if (tooLong.length) throw new ConfigError(tooLong.map((q) => `${env.name}.${q.message}`));
+    }
     if (env.detectors.enabled) {
       this.detectors = new Detectors(this, "Detectors", {
         ...ctx,

@@ -21,6 +21,15 @@ describe("EnvironmentStack", () => {
     expect(filters.map((f) => [f.filter_prefix, f.filter_suffix])).toEqual(expect.arrayContaining([["parquet/AWSLogs/", ".log.parquet"]]));
   });
 
+  it("refuses at synth a CloudWatch-only detector whose SQL query passes 9,000 characters, naming the setting that made it long (the rest is for threat lists read from S3)", () => {
+    const cwOnly = (allowedSources: string[]) => env({ analytics: { athena: { enabled: false } }, detectors: { thresholds: { allowedSources } } });
+    expect(() => synth(cwOnly(["10.0.0.1"]))).not.toThrow();
+    const allowed = Array.from({ length: 200 }, (_, i) => `10.1.${i}.1`);
+    expect(() => synth(cwOnly(allowed))).toThrow(
+      /test\.detectors\.thresholds\.allowedSources: makes the Logs Insights SQL query of \S+ \((short|long) horizon\) \d+ characters, over the 9000 allowed \(StartQuery accepts 10000; synth keeps the rest for threat lists read from S3 at run time\) \(got 200 addresses/,
+    );
+  });
+
   it("is named flowlogs-<env>", () => {
     expect(new EnvironmentStack(Testing.app(), env()).node.id).toBe("flowlogs-test");
   });
