@@ -16,11 +16,16 @@
  *   claim stays and is taken over once it is older than CLAIM_LEASE_SECONDS, so the finding is
  *   published one more time (the one documented duplicate);
  * - the run died between claiming and publishing: the same takeover publishes it, late rather than never.
+ * A claim carries its run's token (`token`, one per claimFindings call): a claim whose PutObject
+ * succeeded but whose response was lost is retried, meets 412, and HeadObject then shows this
+ * run's own token; the run takes it as its own claim (with the ETag HeadObject read) instead of
+ * skipping it as another run's, which would have lost the alert.
  * A ledger that cannot be read or written (AccessDenied, throttling past the retries) never
  * drops an alert: the finding is published and the reason logged.
  * @see https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
  * @see https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html
  */
+import { randomUUID } from "crypto";
 import { HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DetectorError } from "../detect/errors";
 import { Finding, SEVERITIES, Severity } from "../detect/findings";
@@ -49,8 +54,8 @@ const CLAIM_ROUNDS = 3;
 interface Marker {
   /** The most severe severity published, or undefined when none has been yet. */
   readonly sent?: Severity;
-  /** A run's claim in flight: the severity it is publishing and when it claimed it (Unix seconds). */
-  readonly claim?: { readonly severity: Severity; readonly at: number };
+  /** A run's claim in flight: the severity it is publishing, when it claimed it (Unix seconds) and the run's token. */
+  readonly claim?: { readonly severity: Severity; readonly at: number; readonly token?: string };
 }
 
 /** What a run does with one finding. */
@@ -78,20 +83,21 @@ export function parsePublishLedger(uri: string): PublishLedger {
 }
 
 function metadata(m: Marker): Record<string, string> {
-  return { sent: m.sent ?? "", claim: m.claim?.severity ?? "", claimed: m.claim ? String(m.claim.at) : "" };
+  return { sent: m.sent ?? "", claim: m.claim?.severity ?? "", claimed: m.claim ? String(m.claim.at) : "", token: m.claim?.token ?? "" };
 }
 
 function markerOf(meta: Record<string, string> | undefined): Marker {
   const sent = meta?.sent;
   const claim = meta?.claim;
   const at = Number(meta?.claimed);
-  return { ...(isSeverity(sent) ? { sent } : {}), ...(isSeverity(claim) && Number.isFinite(at) ? { claim: { severity: claim, at } } : {}) };
+  const token = meta?.token ? { token: meta.token } : {};
+  return { ...(isSeverity(sent) ? { sent } : {}), ...(isSeverity(claim) && Number.isFinite(at) ? { claim: { severity: claim, at, ...token } } : {}) };
 }
 
 type LedgerDeps = RetryDeps & { readonly clients: { readonly s3: S3Client }; readonly now: () => Date };
 
 /** One finding's decision: claim it in the ledger, or learn that it was (or is being) published. */
-async function decide(deps: LedgerDeps, ledger: PublishLedger, f: Finding, policy: RetryPolicy | undefined): Promise<Decision> {
+async function decide(deps: LedgerDeps, ledger: PublishLedger, f: Finding, policy: RetryPolicy | undefined, token: string): Promise<Decision> {
   const key = `${ledger.prefix}${f.id}`;
   const uri = `s3://${ledger.bucket}/${key}`;
   const now = Math.floor(deps.now().getTime() / 1000);
@@ -100,7 +106,7 @@ async function decide(deps: LedgerDeps, ledger: PublishLedger, f: Finding, polic
   try {
     for (let round = 0; round < CLAIM_ROUNDS; round++) {
       try {
-        const r = await put({ claim: { severity: f.severity, at: now } }, { IfNoneMatch: "*" });
+        const r = await put({ claim: { severity: f.severity, at: now, token } }, { IfNoneMatch: "*" });
         return { kind: "publish", finding: f, etag: r.ETag ?? "" };
       } catch (err) {
         if (!lostRace(err)) throw err;
@@ -114,11 +120,15 @@ async function decide(deps: LedgerDeps, ledger: PublishLedger, f: Finding, polic
         throw err;
       }
       const marker = markerOf(head.Metadata);
+      // This run's own claim, whose PutObject succeeded though its response was lost (the retry met 412).
+      if (marker.claim?.token === token && marker.claim.severity === f.severity) {
+        return { kind: "publish", finding: f, etag: head.ETag ?? "", ...(marker.sent ? { previous: marker.sent } : {}) };
+      }
       if (rank(marker.sent) >= rank(f.severity)) return { kind: "skip", finding: f, why: "already-published" };
       if (marker.claim && now - marker.claim.at < CLAIM_LEASE_SECONDS && rank(marker.claim.severity) >= rank(f.severity)) return { kind: "skip", finding: f, why: "claimed-by-another-run" };
       // Never published at this severity, and no live claim at it: more severe now, or a dead run's claim.
       try {
-        const r = await put({ ...(marker.sent ? { sent: marker.sent } : {}), claim: { severity: f.severity, at: now } }, { IfMatch: head.ETag ?? "" });
+        const r = await put({ ...(marker.sent ? { sent: marker.sent } : {}), claim: { severity: f.severity, at: now, token } }, { IfMatch: head.ETag ?? "" });
         return { kind: "publish", finding: f, etag: r.ETag ?? "", ...(marker.sent ? { previous: marker.sent } : {}) };
       } catch (err) {
         if (!lostRace(err)) throw err;
@@ -131,14 +141,17 @@ async function decide(deps: LedgerDeps, ledger: PublishLedger, f: Finding, polic
   }
 }
 
-/** Each finding's decision, a few claims at a time, in the findings' order. */
-export async function claimFindings(deps: LedgerDeps, ledger: PublishLedger, findings: readonly Finding[], policy?: RetryPolicy): Promise<Decision[]> {
+/**
+ * Each finding's decision, a few claims at a time, in the findings' order. `token` marks this
+ * run's claims (the Lambda request id, or a random id): no other run may hold the same.
+ */
+export async function claimFindings(deps: LedgerDeps, ledger: PublishLedger, findings: readonly Finding[], policy?: RetryPolicy, token: string = randomUUID()): Promise<Decision[]> {
   const decisions: Decision[] = new Array(findings.length);
   let next = 0;
   const worker = async () => {
     while (next < findings.length) {
       const i = next++;
-      decisions[i] = await decide(deps, ledger, findings[i]!, policy);
+      decisions[i] = await decide(deps, ledger, findings[i]!, policy, token);
     }
   };
   await Promise.all(Array.from({ length: Math.min(CLAIM_CONCURRENCY, findings.length) }, worker));
