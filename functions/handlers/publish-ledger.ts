@@ -83,7 +83,7 @@ export function parsePublishLedger(uri: string): PublishLedger {
 }
 
 function metadata(m: Marker): Record<string, string> {
-  return { sent: m.sent ?? "", claim: m.claim?.severity ?? "", claimed: m.claim ? String(m.claim.at) : "", token: m.claim?.token ?? "" };
+  return { sent: m.sent ?? "", claim: m.claim?.severity ?? "", claimed: m.claim ? String(m.claim.at) : "", ...(m.claim?.token ? { token: m.claim.token } : {}) };
 }
 
 function markerOf(meta: Record<string, string> | undefined): Marker {
