@@ -345,8 +345,10 @@ async function runInsights(deps: DetectorDeps, job: QueryJob): Promise<JobOutcom
   const timeoutMs = deps.settings.queryTimeoutMs ?? 120_000;
   const pollMs = deps.settings.pollMs ?? 1000;
   const started = await sent(deps, `Logs Insights StartQuery (${job.query.rule})`, () =>
-    // OpenSearch SQL names the log group in its FROM, never in logGroupName; startTime/endTime still bound the records read.
-    logs.send(new StartQueryCommand({ queryLanguage: "SQL", startTime: job.start, endTime: job.end, queryString: job.query.sql, limit: INSIGHTS_MAX_ROWS })),
+    // OpenSearch SQL names the log group in its FROM, never in logGroupName; startTime/endTime still
+    // bound the records read. The row cap is the query's own LIMIT (sql.ts): StartQuery's `limit`
+    // is documented for the Logs Insights query language only.
+    logs.send(new StartQueryCommand({ queryLanguage: "SQL", startTime: job.start, endTime: job.end, queryString: job.query.sql })),
   );
   const queryId = started.queryId;
   if (!queryId) throw new DetectorError(`Logs Insights returned no query id for ${job.query.rule} on ${logGroupName}. Run again.`);

@@ -581,8 +581,8 @@ describe("scheduled run on Logs Insights (no Athena): every rule as an OpenSearc
     const d = deps({ athena: undefined, renderer: twoRules });
     const result = await handle(scheduled, d, 1200);
     expect(startsOf()).toEqual([
-      { queryLanguage: "SQL", startTime: FIVE_MINUTE_START, endTime: END, queryString: `SELECT src, dst, window, count(DISTINCT port) AS ports FROM \`${LOG_GROUP}\` WHERE st >= ${FIVE_MINUTE_START} AND st < ${END} GROUP BY src, dst, window`, limit: 10000 },
-      { queryLanguage: "SQL", startTime: RECORDS_START, endTime: END, queryString: expect.stringContaining(`st >= ${RECORDS_START} AND st < ${END}`), limit: 10000 },
+      { queryLanguage: "SQL", startTime: FIVE_MINUTE_START, endTime: END, queryString: `SELECT src, dst, window, count(DISTINCT port) AS ports FROM \`${LOG_GROUP}\` WHERE st >= ${FIVE_MINUTE_START} AND st < ${END} GROUP BY src, dst, window` },
+      { queryLanguage: "SQL", startTime: RECORDS_START, endTime: END, queryString: expect.stringContaining(`st >= ${RECORDS_START} AND st < ${END}`) },
     ]);
     expect(result.findings.map((f) => [f.rule, f.evidence])).toEqual([["port-scan", { count: 31 }]]);
     expect(athena.commandCalls(StartQueryExecutionCommand)).toHaveLength(0);
@@ -608,8 +608,9 @@ describe("scheduled run on Logs Insights (no Athena): every rule as an OpenSearc
     expect(jobs.filter((j) => j.query.rule === C2_BEACONING.id).map((j) => [j.key, j.start, j.end])).toEqual([["insights/3600/5/c2-beaconing", RECORDS_START, END]]);
     for (const j of jobs) {
       expect([j.query.rule, j.engine, j.end, j.start === FIVE_MINUTE_START || j.start === RECORDS_START]).toEqual([j.query.rule, "insights", END, true]);
-      expect(j.query.sql).toContain(`FROM \`${LOG_GROUP}\` WHERE `);
-      expect(j.query.sql).toContain(`, 0) >= ${j.start} AND coalesce(CAST(NULLIF(split_part(\`@message\`, ' ', 11), '-') AS BIGINT), 0) < ${END} AND `);
+      expect(j.query.sql).toContain(`FROM \`logGroups(logGroupIdentifier: ['${LOG_GROUP}'])\` WHERE `);
+      expect(j.query.sql).toContain(`, 0) BETWEEN ${j.start} AND ${END - 1} AND `);
+      expect(j.query.sql).toMatch(/\nLIMIT 10001$/);
       expect(j.query.sql.length).toBeLessThanOrEqual(10_000);
     }
     expect(plan(true)).toEqual([{ key: "records/engine", engine: "records", query: { rule: "engine", horizonSeconds: 1200, sql: INSIGHTS_QUERY_UNMASKED }, start: RECORDS_START, end: END }]);
@@ -683,9 +684,9 @@ describe("a CloudWatch-only run with the deployed queries", () => {
     const starts = startsOf();
     expect(starts).toHaveLength(jobs.length);
     for (const q of starts) {
-      expect([q.queryLanguage, q.logGroupName, q.limit]).toEqual(["SQL", undefined, 10000]);
-      expect(q.queryString).toContain(`, 0) >= ${q.startTime} AND `);
-      expect(q.queryString).toContain(`, 0) < ${q.endTime} AND `);
+      // The row cap is the query's own LIMIT: StartQuery's limit is the query language's.
+      expect([q.queryLanguage, q.logGroupName, q.limit]).toEqual(["SQL", undefined, undefined]);
+      expect(q.queryString).toContain(`, 0) BETWEEN ${q.startTime} AND ${q.endTime! - 1} AND `);
     }
     noneRead(starts);
     const said = d.logged.find((l) => l.message.startsWith("every windowed rule runs as an OpenSearch SQL query"))!.fields!;
@@ -709,7 +710,7 @@ describe("a CloudWatch-only run with the deployed queries", () => {
       return (await handle(scheduled, deps({ athena: undefined, renderer: RENDERER }), 1200)).findings;
     };
     const found = await run(beaconRow(first, 11));
-    expect(startsOf().find((q) => q.queryString === beacon.query.sql)).toEqual({ queryLanguage: "SQL", startTime: RECORDS_START, endTime: END, queryString: beacon.query.sql, limit: 10000 });
+    expect(startsOf().find((q) => q.queryString === beacon.query.sql)).toEqual({ queryLanguage: "SQL", startTime: RECORDS_START, endTime: END, queryString: beacon.query.sql });
     expect(found).toEqual([expect.objectContaining({
       rule: "c2-beaconing", severity: "HIGH", src: "10.0.1.50", dst: "198.18.0.66", port: 443, interfaceId: "eni-0beacon000000000",
       window: { start: first, end: first + 2401 }, evidence: { flows: 11, intervalSeconds: 240, jitterPercent: 0 },
