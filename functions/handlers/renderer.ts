@@ -26,6 +26,7 @@ export const RENDERER: QueryRenderer = {
     if (set.tooLong.length) reportTooLong(set.tooLong);
     return [...set.queries];
   },
+  insightsLeftOut: (o) => cloudwatchRuleSet({ logGroupName: o.logGroupName, fields: o.format.names, thresholds: o.thresholds, start: o.start, end: o.end }).tooLong.map((q) => q.message),
   rules: [...DECLARATIONS.map((d) => d.id), C2_BEACONING.id],
   reports: (rule) => REPORTS.get(rule) ?? [rule],
   // The engine's run-wide rules (anomalies, skipped records, saturation) have no declaration.

@@ -58,6 +58,8 @@ export interface QueryRenderer {
    * group `logGroupName` of `format`, for records whose `start` is in [start, end).
    */
   insights(o: { readonly logGroupName: string; readonly format: LogFormat; readonly thresholds: DetectorThresholds; readonly start: number; readonly end: number }): RuleQuery[];
+  /** Why `insights` left queries out (too long for StartQuery), one message each: the run fails after delivering the others. @default - none */
+  insightsLeftOut?(o: { readonly logGroupName: string; readonly format: LogFormat; readonly thresholds: DetectorThresholds; readonly start: number; readonly end: number }): readonly string[];
   /** Every windowed rule's id: those without a Logs Insights form run on the engine path, and are named in the run's log. @default [] */
   readonly rules?: readonly string[];
   /**
@@ -500,6 +502,11 @@ async function runQueries(deps: DetectorDeps, lookbackSeconds: number, cursor: C
   const reserveMs = timeoutMs + (settings.deliveryReserveMs ?? 60_000);
   const findings: Finding[] = [];
   const failures: string[] = [];
+  // Queries left out for their length (a threat list read from S3 grown past synth's margin): the
+  // other rules run and deliver, then the run fails naming them, never only a log line.
+  if (engine === "insights" && !settings.unmask && !settings.infrequentAccess && settings.renderer.insightsLeftOut && hop === 0 && !asked) {
+    failures.push(...settings.renderer.insightsLeftOut({ logGroupName: settings.logGroupName, format: settings.format, thresholds, start: end - lookbackSeconds, end }));
+  }
   const left: QueryJob[] = [];
   const truncated: { start: number; end: number }[] = [];
   let records: ParseStats | undefined;

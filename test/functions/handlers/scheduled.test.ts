@@ -7,7 +7,7 @@ import { PublishCommand, SNSClient, ThrottledException } from "@aws-sdk/client-s
 import { mockClient } from "aws-sdk-client-mock";
 import { LogFormat } from "../../../functions/flowlog/format";
 import { finding, Severity } from "../../../functions/detect/findings";
-import { DEFAULT_THRESHOLDS } from "../../../functions/detect/thresholds";
+import { DEFAULT_THRESHOLDS, resolveThresholds } from "../../../functions/detect/thresholds";
 import { C2_BEACONING, DECLARATIONS } from "../../../functions/detect/declarations";
 import { deliver, DetectorDeps, INSIGHTS_QUERY, INSIGHTS_QUERY_UNMASKED } from "../../../functions/handlers/detect";
 import { newStats } from "../../../functions/flowlog/stats";
@@ -671,6 +671,18 @@ describe("a CloudWatch-only run with the deployed queries", () => {
   beforeEach(() => {
     hub.on(BatchImportFindingsCommand).callsFake((input) => ({ SuccessCount: input.Findings.length, FailedCount: 0 }));
     sns.on(PublishCommand).resolves({});
+  });
+
+  it("runs and delivers the other rules when a threat list makes one query too long for StartQuery, then fails naming it", async () => {
+    const entries = Array.from({ length: 200 }, (_, i) => `198.${18 + (i >> 8)}.${i & 255}.0/24`);
+    const thresholds = resolveThresholds({ threatIntel: [{ name: "big-list", entries }] });
+    serveInsights({ stats: () => [] });
+    const d = deps({ athena: undefined, renderer: RENDERER, thresholds });
+    await expect(handle(scheduled, d, 1200)).rejects.toThrow(/detector queries failed: detectors\.threatIntel: .*query of threat-intel .* over the 10000 StartQuery accepts/);
+    const sent = startsOf();
+    expect(sent.length).toBe(plan().length - 1);
+    expect(sent.some((q) => /198\.18\.0\./.test(q.queryString ?? ""))).toBe(false);
+    expect(d.logged.some((l) => l.message === "detection finished")).toBe(true);
   });
 
   it("raises the findings of the queries' rows, every query with its range and time filter, and never reads records", async () => {
