@@ -288,7 +288,16 @@ export function program(io: Io, setCode: (code: number) => void): Command {
         if (opts.json) io.out(JSON.stringify({ stats: remote.stats, findings: remote.findings, queries: remote.queries, truncated: remote.truncated, failed: remote.failed }, null, 2));
         const empty = nothingScanned(remote, env, opts.since);
         if (empty !== undefined) throw new DetectorError([empty, ...remote.failed].join("\n"));
-        if (!opts.json) io.out(remoteReport(remote, remoteCounts(remote)));
+        // No all-clear when every chunk failed; when some did, the report covers the chunks that ran.
+        const allFailed = remote.failed.length > 0 && remote.failed.length >= remote.queries.chunks;
+        if (!opts.json && !allFailed) {
+          const report = remoteReport(remote, remoteCounts(remote));
+          io.out(remote.failed.length && remote.findings.length === 0 ? report.replace(/^No findings\./, `No findings in the ${remote.queries.chunks - remote.failed.length} of ${remote.queries.chunks} chunks that ran.`) : report);
+        }
+        if (remote.queries.findingsLeftOut) {
+          io.err(`detect: ${remote.queries.findingsLeftOut} findings were delivered to Security Hub (and SNS) but left out of this report: Lambda returns at most 6 MB from one invoke. See them in Security Hub, or give a shorter --since.`);
+          if (!remote.failed.length) throw new DetectorError(`detect: the report is incomplete (got ${remote.queries.findingsLeftOut} findings left out). See them in Security Hub, or give a shorter --since.`);
+        }
         if (remote.failed.length) throw new DetectorError(`${remote.failed.length} of ${remote.queries.chunks} chunks failed:\n${remote.failed.join("\n")}`);
         setCode(0);
         return;

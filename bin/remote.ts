@@ -3,6 +3,7 @@ import type { Environment } from "../environments/schema";
 import { DetectorError } from "../functions/detect/engine";
 import { Finding, SEVERITIES, sortFindings } from "../functions/detect/findings";
 import { skippedSummary } from "../functions/detect/report";
+import { mergeHorizons } from "../functions/detect/sql";
 import { longHorizon } from "../functions/detect/thresholds";
 import type { ParseStats } from "../functions/flowlog/stats";
 import type { OnDemandEvent } from "../functions/handlers/handler";
@@ -42,7 +43,7 @@ export interface RemoteDetection {
   readonly stats: ParseStats;
   readonly findings: Finding[];
   readonly truncated: { readonly start: number; readonly end: number }[];
-  readonly queries: { readonly engine?: "athena" | "insights"; queries: number; bytesScanned: number; recordsScanned: number; queriesWithoutData: number; readonly chunks: number };
+  readonly queries: { readonly engine?: "athena" | "insights"; queries: number; bytesScanned: number; recordsScanned: number; queriesWithoutData: number; readonly chunks: number; findingsLeftOut?: number };
   /** One message per chunk that failed: its range, the function's message, and how to rerun it. */
   readonly failed: string[];
 }
@@ -166,7 +167,8 @@ export async function invokeDetector(
   if (!env.detectors.enabled) {
     throw new DetectorError(`${env.name}.detectors.enabled: the detector is not deployed in this environment (got false). Set it to true and apply the flowlogs-${env.name} stack, or run detect on downloaded files.`);
   }
-  const client = o.client ?? new LambdaClient({ region: env.region });
+  // One attempt: a retried synchronous invoke runs (and alerts) the chunk again.
+  const client = o.client ?? new LambdaClient({ region: env.region, maxAttempts: 1 });
   const progress = o.progress ?? (() => undefined);
   const name = detectorFunctionName(env);
   const end = Math.floor((o.now ?? new Date()).getTime() / 1000);
@@ -191,8 +193,9 @@ export async function invokeDetector(
       try {
         results.push(...(await runChunk(env, r, client, progress, label)));
       } catch (err) {
-        const rerun = `aws lambda invoke --region ${env.region} --function-name ${name} --cli-binary-format raw-in-base64-out --payload '${JSON.stringify({ mode: "on-demand", start: r.start, end: r.end })}' out.json`;
-        failed.push(`chunk ${label} failed: ${(err as Error).message}. Its findings are missing from this report; rerun that range alone with: ${rerun}`);
+        // The AWS CLI gives up reading after 60 s by default (and retries, running the range again): the function may run 900 s.
+        const rerun = `aws lambda invoke --region ${env.region} --function-name ${name} --cli-read-timeout 0 --cli-connect-timeout 10 --cli-binary-format raw-in-base64-out --payload '${JSON.stringify({ mode: "on-demand", start: r.start, end: r.end })}' out.json`;
+        failed.push(`chunk ${label} failed: ${(err as Error).message.replace(/\.+$/, "")}. Its findings are missing from this report; rerun that range alone with: ${rerun} (if out.json's queries.continued is not empty, invoke again adding "pending": <that list> to the payload)`);
       }
     }
   };
@@ -202,7 +205,7 @@ export async function invokeDetector(
 
 function merge(results: readonly RangeResult[], failed: string[], chunks: number): RemoteDetection {
   const stats: ParseStats = { read: 0, analysed: 0, skipped: {} };
-  const queries = { engine: undefined as "athena" | "insights" | undefined, queries: 0, bytesScanned: 0, recordsScanned: 0, queriesWithoutData: 0, chunks };
+  const queries = { engine: undefined as "athena" | "insights" | undefined, queries: 0, bytesScanned: 0, recordsScanned: 0, queriesWithoutData: 0, chunks, findingsLeftOut: 0 };
   const truncated: { start: number; end: number }[] = [];
   for (const r of results) {
     stats.read += r.stats.read;
@@ -215,9 +218,11 @@ function merge(results: readonly RangeResult[], failed: string[], chunks: number
       queries.bytesScanned += r.queries.bytesScanned;
       queries.recordsScanned += r.queries.recordsScanned ?? 0;
       queries.queriesWithoutData += r.queries.queriesWithoutData ?? 0;
+      queries.findingsLeftOut += r.queries.findingsLeftOut ?? 0;
     }
   }
-  return { stats, findings: mergeById(results.flatMap((r) => r.findings)), truncated, queries, failed };
+  // A long-horizon finding that a short window of another invocation (a continued chunk) already made is dropped, as within one run.
+  return { stats, findings: mergeById(mergeHorizons(results.flatMap((r) => r.findings))), truncated, queries, failed };
 }
 
 const bytes = (n: number) => (n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(2)} GiB` : n >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${n} bytes`);

@@ -437,6 +437,27 @@ export interface QueryRunSummary {
   readonly queriesWithoutData?: number;
   /** An on-demand run: the range asked for, Unix seconds [start, end). */
   readonly range?: { readonly start: number; readonly end: number };
+  /** An on-demand run: findings delivered but left out of the response, which Lambda caps at 6 MB for a synchronous invoke. */
+  readonly findingsLeftOut?: number;
+}
+
+/**
+ * Bytes of findings an on-demand response carries at most: Lambda returns at most 6 MB from a
+ * synchronous invoke (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html),
+ * and the response holds the counts besides.
+ */
+export const ON_DEMAND_FINDINGS_BYTES = 5_000_000;
+
+/** The findings (most severe first, as sorted) that fit ON_DEMAND_FINDINGS_BYTES, and how many did not. */
+export function capFindings(findings: readonly Finding[], maxBytes = ON_DEMAND_FINDINGS_BYTES): { readonly kept: Finding[]; readonly leftOut: number } {
+  const kept: Finding[] = [];
+  let bytes = 0;
+  for (const f of findings) {
+    bytes += Buffer.byteLength(JSON.stringify(f)) + 1;
+    if (bytes > maxBytes) break;
+    kept.push(f);
+  }
+  return { kept, leftOut: findings.length - kept.length };
 }
 
 /**
@@ -570,12 +591,16 @@ async function runQueries(deps: DetectorDeps, lookbackSeconds: number, cursor: C
   if (failures.length) {
     throw new DetectorError(`${failures.length} of ${jobs.length} detector queries failed: ${failures.join("; ")}`);
   }
+  // An on-demand response must fit Lambda's 6 MB: every finding was delivered; the response names how many it leaves out.
+  const { kept, leftOut } = onDemand ? capFindings(sorted) : { kept: sorted, leftOut: 0 };
+  if (leftOut) deps.log("findings left out of the on-demand response (Lambda's 6 MB response limit); all were delivered", { leftOut, kept: kept.length });
   const queries: QueryRunSummary = {
     engine, queries: ran, bytesScanned, continued,
     ...(engine === "insights" ? { recordsScanned } : { queriesWithoutData: noData["not-yet"] + noData.missing }),
     ...(onDemand ? { range: { start: onDemand.start, end } } : {}),
+    ...(leftOut ? { findingsLeftOut: leftOut } : {}),
   };
-  return { stats, findings: sorted, truncated, delivered, queries };
+  return { stats, findings: kept, truncated, delivered, queries };
 }
 
 const formatBytes = (n: number) => (n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(2)} GiB` : n >= 1024 ** 2 ? `${(n / 1024 ** 2).toFixed(1)} MiB` : `${n} bytes`);

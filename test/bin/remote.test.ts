@@ -158,14 +158,15 @@ describe("invokeDetector: a long --since in chunks", () => {
     const r = await invokeDetector(prod, 86_400, { client: new LambdaClient({}), now: NOW, sizing: SIZING });
     expect(r.findings).toHaveLength(1);
     expect(r.failed).toEqual([
-      `chunk 4 of 5: 2026-12-06 03:00 to 09:00 UTC failed: flowlogs-prod-detector failed: DetectorError: 1 of 23 detector queries failed: Athena query q7 (port-scan on flow_logs) ended FAILED. Its findings are missing from this report; rerun that range alone with: aws lambda invoke --region ${prod.region} --function-name flowlogs-prod-detector --cli-binary-format raw-in-base64-out --payload '{"mode":"on-demand","start":${at("2026-12-06T03:00:00Z")},"end":${at("2026-12-06T09:00:00Z")}}' out.json`,
+      `chunk 4 of 5: 2026-12-06 03:00 to 09:00 UTC failed: flowlogs-prod-detector failed: DetectorError: 1 of 23 detector queries failed: Athena query q7 (port-scan on flow_logs) ended FAILED. Its findings are missing from this report; rerun that range alone with: aws lambda invoke --region ${prod.region} --function-name flowlogs-prod-detector --cli-read-timeout 0 --cli-connect-timeout 10 --cli-binary-format raw-in-base64-out --payload '{"mode":"on-demand","start":${at("2026-12-06T03:00:00Z")},"end":${at("2026-12-06T09:00:00Z")}}' out.json (if out.json's queries.continued is not empty, invoke again adding "pending": <that list> to the payload)`,
     ]);
   });
 
-  it("exits 1 after the report when a chunk failed, naming it", async () => {
+  it("exits 1 after the report when a chunk failed, naming it, and prints no all-clear when every chunk failed", async () => {
     lambda.on(InvokeCommand).resolves({ FunctionError: "Unhandled", Payload: payload({ errorType: "DetectorError", errorMessage: "boom" }) });
     const r = await runCli("detect", "--env", "prod", "--since", "30m");
     expect(r.code).toBe(1);
+    expect(r.out).not.toContain("No findings");
     expect(r.err).toMatch(/1 of 1 chunks failed:\nchunk 1 of 1: .* UTC failed: flowlogs-prod-detector failed: DetectorError: boom\. Its findings are missing from this report; rerun that range alone with: aws lambda invoke/);
   });
 });

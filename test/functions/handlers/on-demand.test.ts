@@ -8,6 +8,8 @@ import { mockClient } from "aws-sdk-client-mock";
 import { LogFormat } from "../../../functions/flowlog/format";
 import { DEFAULT_THRESHOLDS } from "../../../functions/detect/thresholds";
 import { DetectorDeps } from "../../../functions/handlers/detect";
+import { capFindings } from "../../../functions/handlers/scheduled";
+import { finding, sortFindings } from "../../../functions/detect/findings";
 import { handle, parseEvent } from "../../../functions/handlers/handler";
 import { RENDERER } from "../../../functions/handlers/renderer";
 import { AthenaSettings } from "../../../functions/handlers/scheduled";
@@ -110,5 +112,17 @@ describe("on-demand range (flowlog-kit detect --env --since, one chunk)", () => 
     expect(() => parseEvent({ mode: "on-demand", start: "yesterday", end: 50 })).toThrow('(got start "yesterday", end 50)');
     expect(() => parseEvent({ mode: "on-demand", start: 1, end: 1 + 8 * 86_400 })).toThrow("at most 604800 s apart");
     expect(() => parseEvent({ mode: "on-demand", ...RANGE, pending: "all" })).toThrow('on-demand: pending must be the query keys a previous invocation returned and hop a whole number (got pending "all", hop undefined). Leave both out to run every query of the range.');
+  });
+});
+
+describe("an on-demand response within Lambda's 6 MB", () => {
+  it("keeps the most severe findings that fit and counts the rest", () => {
+    const f = (i: number, severity: "HIGH" | "LOW") => finding({ rule: "port-scan", severity, src: `203.0.113.${i}`, window: { start: 1_700_000_000, end: 1_700_000_300 }, evidence: { distinctPorts: 30 }, description: "x".repeat(200) });
+    const all = sortFindings([...Array.from({ length: 10 }, (_, i) => f(i, "LOW")), ...Array.from({ length: 10 }, (_, i) => f(100 + i, "HIGH"))]);
+    const one = Buffer.byteLength(JSON.stringify(all[0])) + 1;
+    const { kept, leftOut } = capFindings(all, one * 12);
+    expect([kept.length, leftOut]).toEqual([12, 8]);
+    expect(kept.slice(0, 10).every((k) => k.severity === "HIGH")).toBe(true);
+    expect(capFindings(all).leftOut).toBe(0);
   });
 });
