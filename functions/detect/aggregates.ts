@@ -952,11 +952,11 @@ export class Aggregator implements RunAggregates {
     };
     // A window reached fewer than IDLE_RECORDS records ago is not idle, nor is any after it in
     // the list: a check looks at the windows idle long enough to close, not at every one open.
-    const candidates: number[] = [];
-    for (let k = next[OPEN_HEAD]!; k !== OPEN_HEAD && (all || now - this.touchedAt[k]! >= IDLE_RECORDS); k = next[k]!) candidates.push(k);
+    const closing: number[] = [];
+    for (let k = next[OPEN_HEAD]!; k !== OPEN_HEAD && (all || now - this.touchedAt[k]! >= IDLE_RECORDS); k = next[k]!) if (ready(k)) closing.push(k);
     let readyShort = 0;
-    let readyLong = 0;
-    for (const k of candidates) if (ready(k)) k < WINDOW_LIMIT ? readyShort++ : readyLong++;
+    for (const k of closing) if (k < WINDOW_LIMIT) readyShort++;
+    const readyLong = closing.length - readyShort;
     // Closing scans every table once: windows ready wait until two short ones are (or a long
     // one, or the end, or half the row budget is held), which halves the scans for one more
     // window held.
@@ -964,8 +964,7 @@ export class Aggregator implements RunAggregates {
     if (readyShort === 0 && readyLong === 0 && !all) return;
     const shortClosed = new Uint8Array(WINDOW_LIMIT);
     const longClosed = new Uint8Array(WINDOW_LIMIT);
-    for (const k of candidates) {
-      if (!ready(k)) continue;
+    for (const k of closing) {
       if (this.closedAtCheck[k] !== 0) this.reopened++;
       this.closedAtCheck[k] = 1;
       this.isOpen[k] = 0;

@@ -58,16 +58,24 @@ export interface DetectFilesOptions {
   readonly parallel?: boolean;
 }
 
+/**
+ * What an open file holds, from its first bytes (read into `head`): Parquet (by its `.parquet`
+ * name too: such a file that is not Parquet is an error, not text), gzip, or plain text.
+ */
+function kindOf(fd: number, file: string, head: Buffer): "parquet" | "gzip" | "plain" {
+  const n = fs.readSync(fd, head, 0, 4, 0);
+  const bytes = head.subarray(0, n);
+  return isParquetName(file) || isParquet(bytes) ? "parquet" : isGzip(bytes) ? "gzip" : "plain";
+}
+
 /** Whether every file is plain text (not gzip, not Parquet), and their bytes in all. */
 function plainFiles(files: readonly string[]): { readonly plain: boolean; readonly bytes: number } {
   const head = Buffer.alloc(4);
   let bytes = 0;
   for (const file of files) {
-    if (isParquetName(file)) return { plain: false, bytes };
     const fd = fs.openSync(file, "r");
     try {
-      const n = fs.readSync(fd, head, 0, 4, 0);
-      if (isParquet(head.subarray(0, n)) || isGzip(head.subarray(0, n))) return { plain: false, bytes };
+      if (kindOf(fd, file, head) !== "plain") return { plain: false, bytes };
       bytes += fs.fstatSync(fd).size;
     } finally {
       fs.closeSync(fd);
@@ -135,14 +143,13 @@ export async function detectFiles(paths: readonly string[], thresholds: Detector
     current = file;
     const fd = fs.openSync(file, "r");
     try {
-      const head = fs.readSync(fd, chunk, 0, 4, 0);
-      // By name too: a file named .parquet that is not Parquet is an error, not text.
-      parquet = isParquetName(file) || isParquet(chunk.subarray(0, head));
+      const kind = kindOf(fd, file, chunk);
+      parquet = kind === "parquet";
       if (parquet) {
         await feedParquet(engine, fileSource(fd, file));
         continue;
       }
-      if (isGzip(chunk.subarray(0, head))) {
+      if (kind === "gzip") {
         await feedStream(engine, fs.createReadStream(file, { highWaterMark: 1 << 20 }));
         continue;
       }

@@ -4,7 +4,7 @@
  */
 import { C2_BEACONING, DECLARATIONS } from "../detect/declarations";
 import { RULES } from "../detect/findings";
-import { cloudwatchRuleSet, findingsFromRows, ruleQueries, TooLongQuery } from "../detect/sql";
+import { cloudwatchRuleSet, findingsFromRows, ruleQueries } from "../detect/sql";
 import type { QueryRenderer, RuleQuery } from "./scheduled";
 
 /** A rendered query as sql.ts gives it: findingsFromRows reads its thresholds (and horizon). */
@@ -20,12 +20,8 @@ const REPORTS: ReadonlyMap<string, readonly string[]> = new Map([
 export const RENDERER: QueryRenderer = {
   athena: (o) => ruleQueries({ dialect: "athena", table: o.table, where: o.where, thresholds: o.thresholds, fields: o.fields }),
   // A query too long for StartQuery (a threat list read from S3 grown past synth's margin) is left
-  // out and reported by rule; the other rules still run.
-  insights: (o) => {
-    const set = cloudwatchRuleSet({ logGroupName: o.logGroupName, fields: o.format.names, thresholds: o.thresholds, start: o.start, end: o.end });
-    if (set.tooLong.length) reportTooLong(set.tooLong);
-    return [...set.queries];
-  },
+  // out; the other rules still run, and the run reports it once (insightsLeftOut), not per render.
+  insights: (o) => [...cloudwatchRuleSet({ logGroupName: o.logGroupName, fields: o.format.names, thresholds: o.thresholds, start: o.start, end: o.end }).queries],
   insightsLeftOut: (o) => cloudwatchRuleSet({ logGroupName: o.logGroupName, fields: o.format.names, thresholds: o.thresholds, start: o.start, end: o.end }).tooLong.map((q) => q.message),
   rules: [...DECLARATIONS.map((d) => d.id), C2_BEACONING.id],
   reports: (rule) => REPORTS.get(rule) ?? [rule],
@@ -35,12 +31,3 @@ export const RENDERER: QueryRenderer = {
   findings: (q, rows) => findingsFromRows(q as Rendered, rows),
 };
 
-/**
- * The queries left out for their length, as an ERROR line of the function's log (the handler's
- * JSON format), one per rule and horizon with the input that made it long and the fix.
- */
-function reportTooLong(tooLong: readonly TooLongQuery[]): void {
-  for (const q of tooLong) {
-    console.log(JSON.stringify({ level: "ERROR", message: "a rule's Logs Insights SQL query is too long for StartQuery: the rule does not run", rule: q.rule, horizon: q.horizon, chars: q.chars, maxChars: q.maxChars, problem: q.message }));
-  }
-}

@@ -526,7 +526,10 @@ async function runQueries(deps: DetectorDeps, lookbackSeconds: number, cursor: C
   // Queries left out for their length (a threat list read from S3 grown past synth's margin): the
   // other rules run and deliver, then the run fails naming them, never only a log line.
   if (engine === "insights" && !settings.unmask && !settings.infrequentAccess && settings.renderer.insightsLeftOut && hop === 0 && !asked) {
-    failures.push(...settings.renderer.insightsLeftOut({ logGroupName: settings.logGroupName, format: settings.format, thresholds, start: end - lookbackSeconds, end }));
+    for (const problem of settings.renderer.insightsLeftOut({ logGroupName: settings.logGroupName, format: settings.format, thresholds, start: end - lookbackSeconds, end })) {
+      deps.log("a rule's Logs Insights SQL query is too long for StartQuery: the rule does not run", { problem });
+      failures.push(problem);
+    }
   }
   const left: QueryJob[] = [];
   const truncated: { start: number; end: number }[] = [];
