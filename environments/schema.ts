@@ -684,6 +684,17 @@ const detectors = z.strictObject({
    * @see https://docs.aws.amazon.com/guardduty/latest/ug/guardduty_upload-lists.html
    */
   threatIntel: z.array(threatIntelList, { error: msg("must be a list of threat lists", 'Write e.g. [{ name: "abuse-ch", path: "threat-intel/abuse.txt" }].') }).default([]),
+  /**
+   * Let the scheduled detector read the log group's raw records on every run, where no query
+   * engine can aggregate them: a CloudWatch-only detector (no Athena archive of the VPC scopes)
+   * whose log group masks IP addresses (`analytics.maskIpAddresses`) or is in the Infrequent
+   * Access class. Logs Insights SQL cannot see through the mask (unmask() exists only in the
+   * Logs Insights query language) and queries only Standard-class groups, so without this synth
+   * refuses such an environment. Each records query returns at most 10,000 records: a range
+   * above that is split down to one minute, and a minute still above it is left out and reported.
+   * Synth refuses it where the rules run as queries (it would change nothing). @default false
+   */
+  readRecords: z.boolean({ error: msg("must be true or false", "Write true or false.") }).default(false),
 });
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -876,7 +887,7 @@ export const EnvironmentSchema = z
     /** Saved queries, Athena, alarms, dashboard and data protection. */
     analytics: analytics.default(ANALYTICS_DEFAULTS),
     /** @default { enabled: true, schedule: "rate(15 minutes)", thresholds: {}, suppress: [], threatIntel: [] } */
-    detectors: detectors.default({ enabled: true, schedule: "rate(15 minutes)", thresholds: {}, suppress: [], threatIntel: [] }),
+    detectors: detectors.default({ enabled: true, schedule: "rate(15 minutes)", thresholds: {}, suppress: [], threatIntel: [], readRecords: false }),
     /** The network the detector judges flows in (inside, NAT gateways, load balancers, resolvers). @default - the private ranges inside, nothing else */
     network: network.default({}),
     archive: z
@@ -1164,6 +1175,8 @@ export interface Environment extends Omit<Parsed, "backend" | "archive" | "detec
     readonly suppress: Parsed["detectors"]["suppress"];
     /** The lists as configured; their entries are in `thresholds.threatIntel`. */
     readonly threatIntel: Parsed["detectors"]["threatIntel"];
+    /** Read the log group's records on every run where no query engine can aggregate them (see the schema). */
+    readonly readRecords: boolean;
   };
   readonly backend: Parsed["backend"];
   readonly archive: {

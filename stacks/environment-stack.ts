@@ -101,21 +101,31 @@ export function athenaTables(env: Environment): AthenaTableSpec[] {
  * @see https://docs.aws.amazon.com/athena/latest/ug/partitions.html
  */
 export function detectorAthena(env: Environment): DetectorAthenaProps | undefined {
-  if (!env.analytics.athena.enabled) return undefined;
+  const path = detectorPath(env);
+  return "athena" in path ? path.athena : undefined;
+}
+
+/**
+ * Where the scheduled detector runs the rules: Athena (detectorAthena), or else the log group,
+ * with why the archive is not used, in words a config error can quote.
+ */
+export function detectorPath(env: Environment): { readonly athena: DetectorAthenaProps } | { readonly logGroup: string } {
+  if (!env.analytics.athena.enabled) return { logGroup: "analytics.athena.enabled is false" };
   const tables = athenaTables(env).filter((t) => t.format.family === "vpc");
-  if (!tables.length) return undefined;
+  if (!tables.length) return { logGroup: "no VPC, subnet or interface scope has the \"s3\" destination" };
   // The scopes whose records the Logs Insights path reads: those in the environment's shared VPC
   // log group (a scope with a detail group of its own repeats records a VPC scope logs already).
   const names = environmentNames(env);
   const groups = cloudWatchLogGroups(env);
-  const cloudWatchVpc = env.flowLogs.filter((_, i) => groups[i]?.region === env.region && groups[i]?.name === names.logGroup);
-  if (cloudWatchVpc.some((s) => !s.destinations.includes("s3"))) return undefined;
-  // A subnet or interface scope inside a VPC that is archived too writes its records under the
+  const unarchived = env.flowLogs.findIndex((s, i) => groups[i]?.region === env.region && groups[i]?.name === names.logGroup && !s.destinations.includes("s3"));
+  if (unarchived >= 0) return { logGroup: `flowLogs[${unarchived}] (${env.flowLogs[unarchived]!.id}) logs to CloudWatch only, so its records are in no Athena table` };
+  // A subnet or interface scope archived inside an archived VPC writes its records under the
   // same prefix as the VPC's, so one table would count that traffic twice (bytes, packets and
   // flows: false exfiltration and floods). The log group keeps them apart (a detail group).
   const archivedVpcs = new Set(env.flowLogs.filter((s) => s.resource === "vpc" && s.destinations.includes("s3")).map((s) => `${s.region} ${s.id}`));
-  if (env.flowLogs.some((s) => s.resource !== "vpc" && s.vpc !== undefined && s.destinations.includes("s3") && archivedVpcs.has(`${s.region} ${s.vpc}`))) return undefined;
-  return {
+  const nested = env.flowLogs.findIndex((s) => s.resource !== "vpc" && s.vpc !== undefined && s.destinations.includes("s3") && archivedVpcs.has(`${s.region} ${s.vpc}`));
+  if (nested >= 0) return { logGroup: `flowLogs[${nested}] (${env.flowLogs[nested]!.id}) is archived inside an archived VPC, so one Athena table would count its records twice` };
+  return { athena: {
     workgroup: names.athenaWorkgroup,
     database: names.glueDatabase,
     resultsBucket: names.athenaResultsBucket(env),
@@ -125,7 +135,49 @@ export function detectorAthena(env: Environment): DetectorAthenaProps | undefine
       const layout = archiveLayout(env.archive.bucketName, env.account, regions.length === 1 ? regions[0]! : regions, t.options);
       return { name: t.name, partitionKeys: layout.partitionKeys, regions, fileFormat: t.options.fileFormat, fields: t.format.names };
     }),
-  };
+  } };
+}
+
+/**
+ * What stops the scheduled detector's path from working as configured, one message a setting:
+ * - a detector on the log group (detectorPath) whose group masks IP addresses or is in the
+ *   Infrequent Access class, where no query engine aggregates the records: Logs Insights SQL
+ *   reads masked values (AWS documents unmask() for the Logs Insights query language only) and
+ *   queries only Standard-class groups; the query language has no join the listener-learning
+ *   rules can use (its join takes no subquery on the right side, and its subqueries stop after
+ *   30 seconds). Unless detectors.readRecords lets each run read the records instead;
+ * - detectors.readRecords where it changes nothing;
+ * - a Logs Insights SQL query longer than synth keeps room for (the rest of StartQuery's 10,000
+ *   characters is for threat lists read from S3 on each run).
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_AnalyzeLogData_SQL.html
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-Unmask.html
+ * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-Join.html
+ */
+export function detectorPathProblems(env: Environment, format: LogFormat): string[] {
+  const d = env.detectors;
+  const at = (setting: string) => `${env.name}.${setting}`;
+  const path = detectorPath(env);
+  const masked = env.analytics.maskIpAddresses;
+  const infrequent = env.logGroupClass === "INFREQUENT_ACCESS";
+  const recordsOnly = d.enabled && "logGroup" in path && (masked || infrequent);
+  if (d.readRecords && !recordsOnly) {
+    const why = !d.enabled ? "the detectors are off (detectors.enabled is false)" : "athena" in path ? "the rules run as Athena queries over the archive" : "the rules run as Logs Insights SQL queries over a Standard log group that does not mask IP addresses";
+    return [`${at("detectors.readRecords")}: is true, but no detector run reads records here: ${why} (got true). Remove it.`];
+  }
+  if (!d.enabled || !("logGroup" in path)) return [];
+  if (recordsOnly) {
+    if (d.readRecords) return [];
+    const instead =
+      `Archive the VPC scopes to S3 with Athena, so the rules run there (every VPC scope with destinations ["cloudwatch", "s3"], and analytics.athena.enabled true), ` +
+      `or set detectors.readRecords to true to have each run read the log group's records instead (at most 10,000 a query: a minute with more is left out, and reported).`;
+    const because = `and the detector queries the log group because ${path.logGroup}`;
+    return [
+      ...(masked ? [`${at("analytics.maskIpAddresses")}: masks the IP addresses the detector's Logs Insights SQL queries read (unmask() exists only in the Logs Insights query language, which cannot express the rules), ${because} (got true). Set maskIpAddresses to false, or ${instead[0]!.toLowerCase()}${instead.slice(1)}`] : []),
+      ...(infrequent ? [`${at("logGroupClass")}: puts the flow-log group in the Infrequent Access class, which Logs Insights SQL does not query (Standard-class groups only), ${because} (got "INFREQUENT_ACCESS"). Use logGroupClass "STANDARD", or ${instead[0]!.toLowerCase()}${instead.slice(1)}`] : []),
+    ];
+  }
+  const tooLong = cloudwatchRuleSet({ logGroupName: environmentNames(env).logGroup, fields: format.names, thresholds: d.thresholds, start: 1_800_000_000, end: 1_800_003_600, maxChars: CLOUDWATCH_SYNTH_MAX_QUERY_CHARS }).tooLong;
+  return tooLong.map((q) => at(q.message));
 }
 
 /** The longest aggregation interval among the environment's flow logs (AWS's 600 s where unset): how late a record may be written. */
@@ -339,11 +391,8 @@ export class EnvironmentStack extends TerraformStack {
     const analytics = env.analytics;
     const s3Tables = athenaTables(env);
     const withAthena = analytics.athena.enabled && s3Tables.length > 0;
-    if (env.detectors.enabled && detectorAthena(env) === undefined && !analytics.maskIpAddresses) {
-      // The OpenSearch SQL queries within synth's margin: the rest of StartQuery's 10,000 characters is for threat lists read from S3 on each run.
-      const tooLong = cloudwatchRuleSet({ logGroupName: names.logGroup, fields: cwFormat.names, thresholds: env.detectors.thresholds, start: 1_800_000_000, end: 1_800_003_600, maxChars: CLOUDWATCH_SYNTH_MAX_QUERY_CHARS }).tooLong;
-      if (tooLong.length) throw new ConfigError(tooLong.map((q) => `${env.name}.${q.message}`));
-    }
+    const detectorProblems = detectorPathProblems(env, cwFormat);
+    if (detectorProblems.length) throw new ConfigError(detectorProblems);
     if (env.detectors.enabled) {
       this.detectors = new Detectors(this, "Detectors", {
         ...ctx,

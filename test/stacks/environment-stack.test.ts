@@ -30,6 +30,55 @@ describe("EnvironmentStack", () => {
     );
   });
 
+  describe("a detector on a log group that no query engine can aggregate (masked, or Infrequent Access)", () => {
+    const cwOnly = (o: Record<string, unknown> = {}) => ({ analytics: { athena: { enabled: false } }, ...o });
+    const variables = (s: Synth) => (Object.values(s.resource.aws_lambda_function!)[0]!.environment as { variables: Record<string, string> }).variables;
+    const fix =
+      'Archive the VPC scopes to S3 with Athena, so the rules run there (every VPC scope with destinations ["cloudwatch", "s3"], and analytics.athena.enabled true), ' +
+      "or set detectors.readRecords to true to have each run read the log group's records instead (at most 10,000 a query: a minute with more is left out, and reported).";
+    const lower = fix[0]!.toLowerCase() + fix.slice(1);
+
+    it("refuses a masked CloudWatch-only detector, naming the setting, why the log group is queried, and the three fixes", () => {
+      expect(() => synth(env(cwOnly({ analytics: { athena: { enabled: false }, maskIpAddresses: true } })))).toThrow(
+        "test.analytics.maskIpAddresses: masks the IP addresses the detector's Logs Insights SQL queries read (unmask() exists only in the Logs Insights query language, which cannot express the rules), " +
+          `and the detector queries the log group because analytics.athena.enabled is false (got true). Set maskIpAddresses to false, or ${lower}`,
+      );
+    });
+
+    it("refuses an Infrequent Access CloudWatch-only detector, also when Athena is on but a VPC scope logs to CloudWatch only", () => {
+      const problems = (e: ReturnType<typeof env>) => {
+        try {
+          synth(e);
+          return [];
+        } catch (err) {
+          return (err as { problems?: string[] }).problems ?? [String(err)];
+        }
+      };
+      const vpcs = [{ resource: "vpc", id: "vpc-0123456789abcdef0", destinations: ["cloudwatch", "s3"] }, { resource: "vpc", id: "vpc-0123456789abcdef1", destinations: ["cloudwatch"] }];
+      expect(problems(env({ logGroupClass: "INFREQUENT_ACCESS", flowLogs: vpcs }))).toEqual([
+        'test.logGroupClass: puts the flow-log group in the Infrequent Access class, which Logs Insights SQL does not query (Standard-class groups only), ' +
+          `and the detector queries the log group because flowLogs[1] (vpc-0123456789abcdef1) logs to CloudWatch only, so its records are in no Athena table (got "INFREQUENT_ACCESS"). Use logGroupClass "STANDARD", or ${lower}`,
+      ]);
+    });
+
+    it("with detectors.readRecords, reads the records (the Lambda is told the group masks, or is Infrequent Access)", () => {
+      expect(variables(synth(env(cwOnly({ analytics: { athena: { enabled: false }, maskIpAddresses: true }, detectors: { readRecords: true } })))).FLOWLOG_UNMASK).toBe("1");
+      expect(variables(synth(env(cwOnly({ logGroupClass: "INFREQUENT_ACCESS", detectors: { readRecords: true } })))).FLOWLOG_LOG_CLASS).toBe("INFREQUENT_ACCESS");
+    });
+
+    it("needs nothing where the archive is queried (Athena reads the records as delivered, unmasked), and refuses readRecords where it changes nothing", () => {
+      expect(() => synth(env({ analytics: { maskIpAddresses: true } }))).not.toThrow();
+      expect(() => synth(env({ logGroupClass: "INFREQUENT_ACCESS" }))).not.toThrow();
+      expect(() => synth(env({ detectors: { readRecords: true } }))).toThrow(
+        "test.detectors.readRecords: is true, but no detector run reads records here: the rules run as Athena queries over the archive (got true). Remove it.",
+      );
+      expect(() => synth(env(cwOnly({ detectors: { readRecords: true } })))).toThrow(
+        "test.detectors.readRecords: is true, but no detector run reads records here: the rules run as Logs Insights SQL queries over a Standard log group that does not mask IP addresses (got true). Remove it.",
+      );
+      expect(() => synth(env({ detectors: { enabled: false, readRecords: true } }))).toThrow("test.detectors.readRecords: is true, but no detector run reads records here: the detectors are off (detectors.enabled is false) (got true). Remove it.");
+    });
+  });
+
   it("is named flowlogs-<env>", () => {
     expect(new EnvironmentStack(Testing.app(), env()).node.id).toBe("flowlogs-test");
   });
@@ -158,7 +207,7 @@ describe("EnvironmentStack overlapping CloudWatch scopes", () => {
   });
 
   it("sends a subnet inside a VPC logged to CloudWatch to a log group of its own, with its own queries, and keeps alarms and detectors on the shared group", () => {
-    const s = synth(env({ flowLogs: [vpc, { ...subnet, vpc: vpc.id }], analytics: { maskIpAddresses: true } }));
+    const s = synth(env({ flowLogs: [vpc, { ...subnet, vpc: vpc.id }], analytics: { maskIpAddresses: true }, detectors: { readRecords: true } }));
     const groups = Object.values(s.resource.aws_cloudwatch_log_group!).map((g) => g.name);
     expect(groups).toEqual(expect.arrayContaining(["/flowlog-kit/test/vpc-flow-logs", "/flowlog-kit/test/detail/subnet-0123456789abcdef0"]));
     const groupRef = (name: string) => `\${aws_cloudwatch_log_group.${Object.entries(s.resource.aws_cloudwatch_log_group!).find(([, g]) => g.name === name)![0]}.arn}`;
