@@ -61,6 +61,10 @@ describe("EnvironmentStack", () => {
       ]);
     });
 
+    it("refuses a readRecords that is not true or false, naming the field", () => {
+      expect(validate(baseInput({ detectors: { readRecords: "yes" } })).problems).toEqual(['test.detectors.readRecords: must be true or false (got "yes"). Write true or false.']);
+    });
+
     it("with detectors.readRecords, reads the records (the Lambda is told the group masks, or is Infrequent Access)", () => {
       expect(variables(synth(env(cwOnly({ analytics: { athena: { enabled: false }, maskIpAddresses: true }, detectors: { readRecords: true } })))).FLOWLOG_UNMASK).toBe("1");
       expect(variables(synth(env(cwOnly({ logGroupClass: "INFREQUENT_ACCESS", detectors: { readRecords: true } })))).FLOWLOG_LOG_CLASS).toBe("INFREQUENT_ACCESS");
