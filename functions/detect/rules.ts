@@ -417,22 +417,39 @@ export const beaconing: Rule = (run, t) => {
 /** Features per host (hostFeatures). */
 export const HOST_FEATURES = 8;
 
+/** One internal host's counts over a run: what the anomaly rule scores (hostFeatures). */
+export interface HostCounts {
+  /** The host's address. */
+  readonly name: string;
+  readonly interfaceId?: string;
+  readonly flowsOut: number;
+  readonly flowsIn: number;
+  readonly bytesOut: number;
+  readonly bytesIn: number;
+  /** Distinct peers, either way. */
+  readonly peers: number;
+  /** Distinct ports it probed (responses left out). */
+  readonly portsProbed: number;
+  /** Distinct ports of its own that were probed (responses left out). */
+  readonly portsProbedOn: number;
+  /** Rejected flows, either way. */
+  readonly rejected: number;
+}
+
 /**
  * Features of one internal host over the run, on log scales: flows and bytes as source and as
  * destination, distinct peers, distinct ports it probed, distinct ports of its own probed by
  * others, and the share of its flows rejected. Each is rounded to 1/64. Written to out[o, o + 8).
  */
-export function hostFeatures(i32: Int32Array, f64: Float64Array, h: number, out: Float64Array, o: number): void {
-  const outFlows = i32[h + HOST.OUT_FLOWS]!;
-  const inFlows = i32[h + HOST.IN_FLOWS]!;
-  out[o] = quantized(outFlows);
-  out[o + 1] = quantized(inFlows);
-  out[o + 2] = quantized(f64[(h + HOST.OUT_BYTES) >> 1]!);
-  out[o + 3] = quantized(f64[(h + HOST.IN_BYTES) >> 1]!);
-  out[o + 4] = quantized(sketchCount(i32, h + HOST.PEERS));
-  out[o + 5] = quantized(sketchCount(i32, h + HOST.OUT_PORTS));
-  out[o + 6] = quantized(sketchCount(i32, h + HOST.IN_PORTS));
-  out[o + 7] = Math.round((i32[h + HOST.REJECTED]! / Math.max(outFlows + inFlows, 1)) * 8 * 64) / 64;
+export function hostFeatures(h: HostCounts, out: Float64Array, o: number): void {
+  out[o] = quantized(h.flowsOut);
+  out[o + 1] = quantized(h.flowsIn);
+  out[o + 2] = quantized(h.bytesOut);
+  out[o + 3] = quantized(h.bytesIn);
+  out[o + 4] = quantized(h.peers);
+  out[o + 5] = quantized(h.portsProbed);
+  out[o + 6] = quantized(h.portsProbedOn);
+  out[o + 7] = Math.round((h.rejected / Math.max(h.flowsOut + h.flowsIn, 1)) * 8 * 64) / 64;
 }
 
 /** A feature on a log scale, rounded to 1/64. */
@@ -440,54 +457,71 @@ const quantized = (v: number) => Math.round(Math.log1p(v) * 64) / 64;
 
 /**
  * Isolation Forest over the internal hosts' behaviour over the run (hostFeatures): state is a
- * row per internal host, whatever the number of flows. Hosts are sampled in the order of their
- * addresses, so scores depend on the traffic alone, not on the order it was read in.
+ * row per internal host, whatever the number of flows. The engine's counts of distinct peers and
+ * ports are HyperLogLog estimates (aggregates.ts HOST); the SQL paths' are exact
+ * (sql.ts anomalyQuery).
  */
 export const anomalies: Rule = (run, t) => {
   const hosts = run.hosts;
-  const count = hosts.size;
-  if (count < t.anomalyMinGroups) return [];
+  if (hosts.size < t.anomalyMinGroups) return [];
   const n = run.names;
-  const rows: { name: string; base: number }[] = [];
-  const features = new Float64Array(count * HOST_FEATURES);
-  let i32: Int32Array | undefined;
-  let f64: Float64Array | undefined;
-  hosts.each((base, a, b) => {
-    hostFeatures(a, b, base, features, rows.length * HOST_FEATURES);
-    rows.push({ name: n.address(a[base + HOST.HOST]!), base });
-    i32 = a;
-    f64 = b;
-  });
-  const order = Int32Array.from(rows.keys()).sort((a, b) => compareAddresses(rows[a]!.name, rows[b]!.name));
-  const forest = new IsolationForest({ trees: 100, sampleSize: 256, seed: 42 }).fitMatrix(features, HOST_FEATURES, order);
-  const scores = forest.scoreMatrix(features, HOST_FEATURES, t.anomalyScore);
-  const span = run.span;
-  const window = span ? { start: span.first, end: span.last + run.windowSeconds } : { start: 0, end: 0 };
-  const found = [...rows.keys()].filter((k) => scores[k]! >= t.anomalyScore);
-  found.sort((a, b) => scores[b]! - scores[a]! || compareAddresses(rows[a]!.name, rows[b]!.name));
-  return found.slice(0, t.anomalyMaxFindings).map((k) => {
-    const { name, base } = rows[k]!;
-    const score = scores[k]!;
-    const h = i32!;
-    const evidence = {
-      scorePercent: Math.round(score * 1000) / 10,
+  const counts: HostCounts[] = [];
+  hosts.each((base, h, f64) => {
+    counts.push({
+      name: n.address(h[base + HOST.HOST]!),
+      interfaceId: n.interfaceId(h[base + HOST.IFACE]!),
       flowsOut: h[base + HOST.OUT_FLOWS]!,
       flowsIn: h[base + HOST.IN_FLOWS]!,
-      bytesOut: f64![(base + HOST.OUT_BYTES) >> 1]!,
-      bytesIn: f64![(base + HOST.IN_BYTES) >> 1]!,
+      bytesOut: f64[(base + HOST.OUT_BYTES) >> 1]!,
+      bytesIn: f64[(base + HOST.IN_BYTES) >> 1]!,
       peers: sketchCount(h, base + HOST.PEERS),
       portsProbed: sketchCount(h, base + HOST.OUT_PORTS),
       portsProbedOn: sketchCount(h, base + HOST.IN_PORTS),
       rejected: h[base + HOST.REJECTED]!,
+    });
+  });
+  const span = run.span;
+  return anomalyFindings(counts, t, span ? { start: span.first, end: span.last + run.windowSeconds } : { start: 0, end: 0 });
+};
+
+/**
+ * The anomaly rule's findings from the internal hosts' counts over a window: none below
+ * anomalyMinGroups hosts; else a seeded forest fitted on the hosts in the order of their
+ * addresses (so scores depend on the traffic alone, not on the order it was read in), and the
+ * hosts scoring at least anomalyScore, highest first, at most anomalyMaxFindings.
+ */
+export function anomalyFindings(hosts: readonly HostCounts[], t: DetectorThresholds, window: { readonly start: number; readonly end: number }): Finding[] {
+  const count = hosts.length;
+  if (count < t.anomalyMinGroups) return [];
+  const features = new Float64Array(count * HOST_FEATURES);
+  hosts.forEach((h, i) => hostFeatures(h, features, i * HOST_FEATURES));
+  const order = Int32Array.from(hosts.keys()).sort((a, b) => compareAddresses(hosts[a]!.name, hosts[b]!.name));
+  const forest = new IsolationForest({ trees: 100, sampleSize: 256, seed: 42 }).fitMatrix(features, HOST_FEATURES, order);
+  const scores = forest.scoreMatrix(features, HOST_FEATURES, t.anomalyScore);
+  const found = [...hosts.keys()].filter((k) => scores[k]! >= t.anomalyScore);
+  found.sort((a, b) => scores[b]! - scores[a]! || compareAddresses(hosts[a]!.name, hosts[b]!.name));
+  return found.slice(0, t.anomalyMaxFindings).map((k) => {
+    const h = hosts[k]!;
+    const score = scores[k]!;
+    const evidence = {
+      scorePercent: Math.round(score * 1000) / 10,
+      flowsOut: h.flowsOut,
+      flowsIn: h.flowsIn,
+      bytesOut: h.bytesOut,
+      bytesIn: h.bytesIn,
+      peers: h.peers,
+      portsProbed: h.portsProbed,
+      portsProbedOn: h.portsProbedOn,
+      rejected: h.rejected,
     };
     return finding({
-      rule: "anomaly", severity: score >= 0.8 ? "MEDIUM" : "LOW", src: name, interfaceId: n.interfaceId(h[base + HOST.IFACE]!), window, evidence,
+      rule: "anomaly", severity: score >= 0.8 ? "MEDIUM" : "LOW", src: h.name, interfaceId: h.interfaceId, window, evidence,
       description:
-        `${name} behaves unlike the other ${count - 1} internal hosts (isolation score ${score.toFixed(3)}): ${evidence.flowsOut} flows out (${gib(evidence.bytesOut)}), ` +
+        `${h.name} behaves unlike the other ${count - 1} internal hosts (isolation score ${score.toFixed(3)}): ${evidence.flowsOut} flows out (${gib(evidence.bytesOut)}), ` +
         `${evidence.flowsIn} in (${gib(evidence.bytesIn)}), ~${evidence.peers} peers, ~${evidence.portsProbed} ports probed, ~${evidence.portsProbedOn} of its ports probed, ${evidence.rejected} rejected.`,
     });
   });
-};
+}
 
 /** Addresses in a fixed order (by their text): what the forest's sample follows. */
 const compareAddresses = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
