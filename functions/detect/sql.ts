@@ -5,6 +5,7 @@ import type { LogFormat } from "../flowlog/format";
 import { insightsField, insightsQuery } from "../flowlog/insights";
 import { AddressContext, approvedResolvers, Suppressions } from "./context";
 import { beaconFinding, C2_BEACONING, Condition, conditionHolds, DECLARATIONS, Described, endpointsOf, evidenceOf, FlowFact, FlowNumber, Horizon, Key, Measure, Predicate, RuleDeclaration, ruleOf, severityOf, Term } from "./declarations";
+import { anomalyFindings, HostCounts, skippedFinding } from "./anomaly";
 import { DetectorError } from "./errors";
 import { finding, Finding, SEVERITIES } from "./findings";
 import { parsePrefix, ParsedPrefix } from "./prefixes";
@@ -90,6 +91,12 @@ export interface RuleQuery {
    * lowest first. @default - list measures are comma-separated values
    */
   readonly lists?: Readonly<Record<string, readonly number[]>>;
+  /**
+   * Queries run together whose rows findingsFromRows reads as one (the anomaly rule on Logs
+   * Insights: hosts as sources, then as destinations); `sql` is the first.
+   * @default - `sql` alone
+   */
+  readonly parts?: readonly string[];
 }
 
 /**
@@ -109,7 +116,8 @@ export function ruleQueries(o: QueryOptions): RuleQuery[] {
     if (!common.has(key)) common.set(key, commonTables(o, seconds, response));
     return common.get(key)!;
   };
-  const out = [...DECLARATIONS.flatMap((d) => d.horizons.map((h) => ruleQuery(d, h, o, tables))), beaconQuery(o, tables)];
+  const skipped = skippedQuery(o);
+  const out = [...DECLARATIONS.flatMap((d) => d.horizons.map((h) => ruleQuery(d, h, o, tables))), beaconQuery(o, tables), anomalyQuery(o, tables), ...(skipped ? [skipped] : [])];
   if (o.dialect === "athena") {
     const long = out.filter((q) => Buffer.byteLength(q.sql) > ATHENA_MAX_QUERY_BYTES);
     if (long.length > 0) {
@@ -137,7 +145,7 @@ export function ruleQuery(d: RuleDeclaration, horizon: Horizon, o: QueryOptions,
 export function beaconQuery(o: QueryOptions, tables = (seconds: number, response: boolean) => commonTables(o, seconds, response)): RuleQuery {
   const t = longHorizon(o.thresholds);
   const seconds = t.windowSeconds;
-  const first = o.dialect === "duckdb" ? `arg_min(coalesce(iface, ''), {'s': "start", 'i': coalesce(iface, '')})` : `substr(min(lpad(CAST("start" AS VARCHAR), 16, '0') || '|' || coalesce(iface, '')), 18)`;
+  const first = firstInterface(o.dialect);
   const sql = [
     `WITH ${tables(seconds, true)},`,
     // A record without a start (read as 0) is no point, as in the engine.
@@ -149,6 +157,111 @@ export function beaconQuery(o: QueryOptions, tables = (seconds: number, response
     "ORDER BY src, dst, port",
   ].join("\n");
   return Object.freeze({ rule: C2_BEACONING.id, horizon: "long" as const, horizonSeconds: seconds, sql, thresholds: t });
+}
+
+/*
+ * The engine's run-wide rules as queries, each over the long horizon's range (the scheduled run
+ * gives it the hour-long range, from an hour boundary), so the runs of one hour judge the same
+ * hosts and report one finding per host (its id keyed by the window's first hour):
+ * - anomaly: one row per internal host with the counts rules.ts scores (anomaly.ts HostCounts):
+ *   flows, bytes and rejected flows each way, distinct peers, distinct ports it probed and
+ *   distinct ports of its own probed (responses, as `response` says, left out of both). The
+ *   Lambda fits the forest on the rows (anomalyFindings), so every internal host of the range is
+ *   a row: the query has no threshold. Distinct counts are exact here, HyperLogLog estimates in
+ *   the engine (32 registers, about 18% error), so scores differ slightly between the two.
+ * - log-skipped: the count of SKIPDATA records, and their first and last start.
+ */
+
+/** The run-wide rules' ids (anomaly.ts). */
+export const ANOMALY_RULE = "anomaly";
+export const SKIPPED_RULE = "log-skipped";
+
+/** A host's counts (anomaly.ts HostCounts) over rows with host, outward, peer, probed, bytes, rejected and window_start. */
+const HOST_MEASURES = [
+  "sum(CASE WHEN outward THEN 1 ELSE 0 END) AS flows_out", "sum(CASE WHEN outward THEN 0 ELSE 1 END) AS flows_in",
+  "sum(CASE WHEN outward THEN bytes ELSE 0 END) AS bytes_out", "sum(CASE WHEN outward THEN 0 ELSE bytes END) AS bytes_in",
+  "count(DISTINCT peer) AS peers",
+  "count(DISTINCT CASE WHEN outward THEN probed END) AS ports_probed", "count(DISTINCT CASE WHEN outward THEN NULL ELSE probed END) AS ports_probed_on",
+  "sum(CASE WHEN rejected THEN 1 ELSE 0 END) AS rejected", "min(window_start) AS first_window", "max(window_start) AS last_window",
+].join(", ");
+
+/** The anomaly rule's query: a row per internal host (see above). */
+export function anomalyQuery(o: QueryOptions, tables = (seconds: number, response: boolean) => commonTables(o, seconds, response)): RuleQuery {
+  const t = longHorizon(o.thresholds);
+  const seconds = t.windowSeconds;
+  const role = (host: string, outward: string, peer: string, inside: string) =>
+    `SELECT ${host} AS host, ${outward} AS outward, ${peer} AS peer, iface, "start", window_start, bytes, rejected, CASE WHEN response THEN NULL ELSE port END AS probed FROM g WHERE ${inside}`;
+  const sql = [
+    `WITH ${tables(seconds, true)},`,
+    // Each flow counts for its source when inside, and for its destination when inside.
+    `h AS (${role("src", "TRUE", "dst", "src_inside")} UNION ALL ${role("dst", "FALSE", "src", "dst_inside")})`,
+    `SELECT host, ${firstInterface(o.dialect)} AS interface_id, ${HOST_MEASURES}`,
+    "FROM h",
+    "GROUP BY host",
+    "ORDER BY host",
+  ].join("\n");
+  return Object.freeze({ rule: ANOMALY_RULE, horizon: "long" as const, horizonSeconds: seconds, sql, thresholds: t });
+}
+
+/** The log-skipped query (see above); none for a format without log-status. */
+export function skippedQuery(o: QueryOptions): RuleQuery | undefined {
+  if (!new Set(o.fields ?? DEFAULT_FIELD_NAMES).has("log-status")) return undefined;
+  const t = longHorizon(o.thresholds);
+  const start = `coalesce(CAST("start" AS BIGINT), 0)`;
+  // HAVING: no row when there is none to report, as every other query.
+  const sql = `SELECT count(*) AS skipdata, min(${start}) AS first_start, max(${start}) AS last_start FROM ${o.table} WHERE "log_status" = 'SKIPDATA'${o.where !== undefined ? ` AND (${o.where})` : ""} HAVING count(*) > 0`;
+  return Object.freeze({ rule: SKIPPED_RULE, horizon: "long" as const, horizonSeconds: t.windowSeconds, sql, thresholds: t });
+}
+
+/** The earliest record's interface, ties to the smallest ("" when none). */
+const firstInterface = (dialect: SqlDialect) =>
+  dialect === "duckdb" ? `arg_min(coalesce(iface, ''), {'s': "start", 'i': coalesce(iface, '')})` : `substr(min(lpad(CAST("start" AS VARCHAR), 16, '0') || '|' || coalesce(iface, '')), 18)`;
+
+/**
+ * The anomaly rule's findings from its query's rows, through anomalyFindings as the engine's: a
+ * row per internal host (anomalyQuery), or per host and side from the Logs Insights parts
+ * (cloudwatchAnomalyQuery), merged by host.
+ */
+function anomalyFindingsFromRows(q: Pick<RuleQuery, "horizonSeconds" | "thresholds">, rows: readonly Readonly<Record<string, string>>[]): Finding[] {
+  if (rows.length === 0) return [];
+  let first = Infinity;
+  let last = -Infinity;
+  type Mutable = { -readonly [K in keyof HostCounts]: HostCounts[K] } & { seen: string };
+  const hosts = new Map<string, Mutable>();
+  const value = (r: Readonly<Record<string, string>>, k: string) => Number(r[k] || 0);
+  for (const r of rows) {
+    first = Math.min(first, Number(r.first_window));
+    last = Math.max(last, Number(r.last_window));
+    const name = r.host!;
+    const h = hosts.get(name) ?? { name, seen: "", flowsOut: 0, flowsIn: 0, bytesOut: 0, bytesIn: 0, peers: 0, portsProbed: 0, portsProbedOn: 0, rejected: 0 };
+    hosts.set(name, h);
+    // The earliest record's interface: given, or the smallest "<start, 16 digits>|<interface>" of the parts.
+    if (r.interface_id !== undefined) h.seen = `|${r.interface_id}`;
+    else if (r.first_seen && (h.seen === "" || r.first_seen < h.seen)) h.seen = r.first_seen;
+    h.flowsOut += value(r, "flows_out");
+    h.flowsIn += value(r, "flows_in");
+    h.bytesOut += value(r, "bytes_out");
+    h.bytesIn += value(r, "bytes_in");
+    h.peers = Math.max(h.peers, value(r, "peers"), value(r, "peers_out"), value(r, "peers_in"));
+    h.portsProbed += value(r, "ports_probed");
+    h.portsProbedOn += value(r, "ports_probed_on");
+    h.rejected += value(r, "rejected") + value(r, "rejected_out") + value(r, "rejected_in");
+  }
+  const counts: HostCounts[] = [...hosts.values()].map(({ seen, ...h }) => ({ ...h, interfaceId: seen.slice(seen.indexOf("|") + 1) || undefined }));
+  const suppressions = new Suppressions(q.thresholds.suppress);
+  return anomalyFindings(counts, q.thresholds, { start: first, end: last + q.horizonSeconds }).filter((f) => !suppressions.match(f));
+}
+
+/** The log-skipped finding of its query's row (none when it counts none). */
+function skippedFindingsFromRows(q: Pick<RuleQuery, "horizonSeconds" | "thresholds">, rows: readonly Readonly<Record<string, string>>[]): Finding[] {
+  const row = rows[0];
+  const skipped = Number(row?.skipdata ?? 0);
+  if (!row || !(skipped > 0)) return [];
+  const s = q.horizonSeconds;
+  const first = Number(row.first_start);
+  const last = Number(row.last_start);
+  const f = skippedFinding(skipped, { start: first - (first % s), end: last - (last % s) + s });
+  return new Suppressions(q.thresholds.suppress).match(f) ? [] : [f];
 }
 
 /** A beacon series' measures over its points' start column and `gap` (NULL for its first point). */
@@ -194,9 +307,7 @@ function render(d: RuleDeclaration, records: RuleDeclaration["records"], dialect
   const measure = (m: Measure) => aggregate(m, dialect, pred);
   const measures = Object.entries(d.measures).map(([name, m]) => `${measure(m)} AS ${column(name)}`);
   const term = (x: Term): string => sqlTerm(x, t, (name) => measure(d.measures[name]!));
-  // The earliest record's interface, ties to the smallest ("" when none).
-  const first = dialect === "duckdb" ? `arg_min(coalesce(iface, ''), {'s': "start", 'i': coalesce(iface, '')})` : `substr(min(lpad(CAST("start" AS VARCHAR), 16, '0') || '|' || coalesce(iface, '')), 18)`;
-  const iface = d.keys.includes("interface") ? "iface" : first;
+  const iface = d.keys.includes("interface") ? "iface" : firstInterface(dialect);
   const select = [...keys.map((k, i) => `${k} AS ${d.keys[i] === "interface" ? "interface_id" : k}`), "window_start", ...(d.keys.includes("interface") ? [] : [`${iface} AS interface_id`]), ...measures];
   return [
     `WITH ${tables(seconds, needsResponse)}`,
@@ -469,6 +580,8 @@ function duckdbKey(a: string): string {
 /** Rows as read from a query's CSV result (every value a string), to findings identical in id and fields to the engine's. */
 export function findingsFromRows(q: Pick<RuleQuery, "rule" | "horizonSeconds" | "thresholds"> & { readonly horizon?: Horizon; readonly lists?: RuleQuery["lists"] }, rows: readonly Readonly<Record<string, string>>[]): Finding[] {
   if (q.rule === C2_BEACONING.id) return beaconFindingsFromRows(q.thresholds, rows);
+  if (q.rule === ANOMALY_RULE) return anomalyFindingsFromRows(q, rows);
+  if (q.rule === SKIPPED_RULE) return skippedFindingsFromRows(q, rows);
   const d = byId.get(q.rule);
   if (!d) throw new DetectorError(`detector: no rule declaration ${JSON.stringify(q.rule)} (got ${JSON.stringify(q.rule)}). Use a RuleQuery from ruleQueries().`);
   const t = q.thresholds;
@@ -641,12 +754,16 @@ export interface TooLongQuery {
  */
 export function cloudwatchRuleSet(o: CloudWatchQueryOptions): { readonly queries: readonly RuleQuery[]; readonly tooLong: readonly TooLongQuery[] } {
   const max = o.maxChars ?? INSIGHTS_MAX_QUERY_CHARS;
-  const all = [...DECLARATIONS.flatMap((d) => d.horizons.map((h) => cloudwatchRuleQuery(d, h, o))), cloudwatchBeaconQuery(o)];
+  const skipped = cloudwatchSkippedQuery(o);
+  const all = [...DECLARATIONS.flatMap((d) => d.horizons.map((h) => cloudwatchRuleQuery(d, h, o))), cloudwatchBeaconQuery(o), cloudwatchAnomalyQuery(o), ...(skipped ? [skipped] : [])];
   return {
-    queries: all.filter((q) => q.sql.length <= max),
-    tooLong: all.filter((q) => q.sql.length > max).map((q) => ({ rule: q.rule, horizon: q.horizon, chars: q.sql.length, maxChars: max, message: tooLongMessage(o, q, max) })),
+    queries: all.filter((q) => longest(q) <= max),
+    tooLong: all.filter((q) => longest(q) > max).map((q) => ({ rule: q.rule, horizon: q.horizon, chars: longest(q), maxChars: max, message: tooLongMessage(o, q, max) })),
   };
 }
+
+/** A query's length: its longest part's. */
+const longest = (q: RuleQuery) => Math.max(...(q.parts ?? [q.sql]).map((x) => x.length));
 
 /** Every rule's query (cloudwatchRuleSet), refusing the set when one is too long, with every reason. */
 export function cloudwatchRuleQueries(o: CloudWatchQueryOptions): RuleQuery[] {
@@ -661,40 +778,43 @@ export function cloudwatchRuleQueries(o: CloudWatchQueryOptions): RuleQuery[] {
  * the log format when the query is too long without them all.
  */
 function tooLongMessage(o: CloudWatchQueryOptions, q: RuleQuery, max: number): string {
+  const length = longest(q);
   const t = o.thresholds;
   const again = (thresholds: DetectorThresholds) => {
     const p = { ...o, thresholds };
     if (q.rule === C2_BEACONING.id) return cloudwatchBeaconQuery(p).sql.length;
+    if (q.rule === ANOMALY_RULE) return longest(cloudwatchAnomalyQuery(p));
+    if (q.rule === SKIPPED_RULE) return cloudwatchSkippedQuery(p)!.sql.length;
     return cloudwatchRuleQuery(byId.get(q.rule)!, q.horizon, p).sql.length;
   };
   const athena = "or archive the flow logs to S3 with Athena (analytics.athena), whose queries have no such limit";
   const inputs = [
     {
       setting: "detectors.threatIntel", value: `${t.threatIntel.reduce((n, l) => n + l.entries.length, 0)} entries in ${t.threatIntel.length} list${t.threatIntel.length === 1 ? "" : "s"}`,
-      share: q.sql.length - again({ ...t, threatIntel: [] }),
+      share: length - again({ ...t, threatIntel: [] }),
       fix: `Merge the lists' addresses into fewer, wider CIDRs (a list read from S3 at run time too: each entry is written into the query), ${athena}.`,
     },
     {
       setting: "detectors.thresholds.allowedSources", value: `${t.allowedSources.length} address${t.allowedSources.length === 1 ? "" : "es"}`,
-      share: q.sql.length - again({ ...t, allowedSources: [] }),
+      share: length - again({ ...t, allowedSources: [] }),
       fix: `Allow fewer sources: for those whose findings are expected, use detectors.suppress with their sources and a reason instead (applied to the findings, not written into the query), ${athena}.`,
     },
     {
       setting: "network.cidrs", value: `${t.network.cidrs.length} CIDRs`,
-      share: q.sql.length - again({ ...t, network: { ...t.network, cidrs: [] } }),
+      share: length - again({ ...t, network: { ...t.network, cidrs: [] } }),
       fix: `Merge the CIDRs into fewer, wider ones (e.g. the VPCs' common /16), ${athena}.`,
     },
   ].filter((x) => x.share > 0).sort((a, b) => b.share - a.share);
-  const over = `${q.rule} (${q.horizon} horizon) ${q.sql.length} characters, over the ${max}` +
+  const over = `${q.rule} (${q.horizon} horizon) ${length} characters, over the ${max}` +
     (max < INSIGHTS_MAX_QUERY_CHARS ? ` allowed (StartQuery accepts ${INSIGHTS_MAX_QUERY_CHARS}; synth keeps the rest for threat lists read from S3 at run time)` : " StartQuery accepts");
-  const base = q.sql.length - inputs.reduce((n, x) => n + x.share, 0);
+  const base = length - inputs.reduce((n, x) => n + x.share, 0);
   if (inputs.length === 0 || base > max) {
-    return `the log format (${o.fields.length} fields): makes the Logs Insights SQL query of ${over}, with the lists and CIDRs taking ${q.sql.length - base} (got ${base} characters without them). ` +
+    return `the log format (${o.fields.length} fields): makes the Logs Insights SQL query of ${over}, with the lists and CIDRs taking ${length - base} (got ${base} characters without them). ` +
       `Archive the flow logs to S3 with Athena (analytics.athena), whose queries have no such limit; a format without pkt-srcaddr and pkt-dstaddr also writes each address once.`;
   }
   // The input without which the query fits made it long (the lists and sources, added to the
   // environment, before its network); else the one taking the most.
-  const top = inputs.find((x) => x.setting !== "network.cidrs" && q.sql.length - x.share <= max) ?? inputs.find((x) => q.sql.length - x.share <= max) ?? inputs[0]!;
+  const top = inputs.find((x) => x.setting !== "network.cidrs" && length - x.share <= max) ?? inputs.find((x) => length - x.share <= max) ?? inputs[0]!;
   const rest = inputs.filter((x) => x !== top);
   return `${top.setting}: makes the Logs Insights SQL query of ${over} (got ${top.value}, taking ${top.share} characters` +
     `${rest.length ? `; also ${rest.map((x) => `${x.setting} ${x.share}`).join(", ")}` : ""}). ${top.fix}`;
@@ -749,6 +869,52 @@ function cloudwatchBeaconQuery(o: CloudWatchQueryOptions): RuleQuery {
   const aliases = ["interface_id", "flows", "first_start", "last_start", "gap_sum", "gap_squares"];
   const sql = cloudwatchAssemble(o, seconds, expandFacts(body, o.thresholds, new Set(o.fields), C2_BEACONING.records), `HAVING ${beaconHaving(t, "st")}`, aliases, t.c2MaxAverageBytes * 4);
   return Object.freeze({ rule: C2_BEACONING.id, horizon: "long" as const, horizonSeconds: seconds, sql, thresholds: t });
+}
+
+/**
+ * The anomaly query (anomalyQuery) in OpenSearch SQL, as two parts run together (RuleQuery.parts):
+ * the internal hosts as sources, then as destinations, each GROUP BY over one read of the log
+ * group. One query would need a UNION ALL of the records twice in its subquery (set operators are
+ * supported for CloudWatch Logs; LATERAL VIEW and common table expressions are not), about 9,000
+ * characters for the default format, past what synth allows. The two parts' rows are merged by
+ * host (anomalyFindingsFromRows), and a host's distinct peers are the larger of its peers as
+ * source and as destination: a lower bound of the peers either way, equal to it when its peers
+ * answer it (a connection's two directions), where Athena counts them exactly.
+ */
+function cloudwatchAnomalyQuery(o: CloudWatchQueryOptions): RuleQuery {
+  const t = longHorizon(o.thresholds);
+  const seconds = t.windowSeconds;
+  const part = (host: "src" | "dst", peer: "src" | "dst", side: "out" | "in") => {
+    const body = [
+      `SELECT ${host} AS host, min(lpad(CAST(st AS STRING), 16, '0') || '|' || coalesce(iface, '')) AS first_seen, count(*) AS flows_${side}, sum(bytes) AS bytes_${side}, ` +
+        `count(DISTINCT ${peer}) AS peers_${side}, count(DISTINCT CASE WHEN response THEN NULL ELSE port END) AS ${side === "out" ? "ports_probed" : "ports_probed_on"}, ` +
+        `sum(CASE WHEN rejected THEN 1 ELSE 0 END) AS rejected_${side}, min(window_start) AS first_window, max(window_start) AS last_window`,
+      `FROM (${"\u0000"}) t`,
+      `WHERE ${host}_inside`,
+      `GROUP BY ${host}`,
+    ].join("\n");
+    const aliases = ["host", "first_seen", `flows_${side}`, `bytes_${side}`, `peers_${side}`, "ports_probed", "ports_probed_on", `rejected_${side}`, "first_window", "last_window"];
+    return cloudwatchAssemble(o, seconds, expandFacts(body, o.thresholds, new Set(o.fields)), undefined, aliases);
+  };
+  const parts = [part("src", "dst", "out"), part("dst", "src", "in")];
+  return Object.freeze({ rule: ANOMALY_RULE, horizon: "long" as const, horizonSeconds: seconds, sql: parts[0]!, parts, thresholds: t });
+}
+
+/** The log-skipped query (skippedQuery) in OpenSearch SQL; none for a format without log-status or start. */
+function cloudwatchSkippedQuery(o: CloudWatchQueryOptions): RuleQuery | undefined {
+  const status = o.fields.indexOf("log-status") + 1;
+  const startAt = o.fields.indexOf("start") + 1;
+  if (status === 0 || startAt === 0) return undefined;
+  const t = longHorizon(o.thresholds);
+  const start = `coalesce(CAST(NULLIF(split_part(\`@message\`, ' ', ${startAt}), '-') AS BIGINT), 0)`;
+  const from = `\`logGroups(logGroupIdentifier: [${literal(o.logGroupName)}])\``;
+  const sql = [
+    "SELECT count(*) AS skipdata, min(st) AS first_start, max(st) AS last_start",
+    `FROM (SELECT ${start} AS st FROM ${from} WHERE ${start} BETWEEN ${o.start} AND ${o.end - 1} AND split_part(\`@message\`, ' ', ${status}) = 'SKIPDATA') t`,
+    "HAVING count(*) > 0",
+    `LIMIT ${CLOUDWATCH_QUERY_ROW_LIMIT}`,
+  ].join("\n");
+  return Object.freeze({ rule: SKIPPED_RULE, horizon: "long" as const, horizonSeconds: t.windowSeconds, sql, thresholds: t });
 }
 
 /**

@@ -47,6 +47,8 @@ export interface RuleQuery {
   readonly horizonSeconds: number;
   /** Athena SQL, or a Logs Insights query string. */
   readonly sql: string;
+  /** Queries run together, their rows read as one (sql.ts RuleQuery.parts); `sql` is the first. @default - `sql` alone */
+  readonly parts?: readonly string[];
 }
 
 /** What renders the rules as queries and reads their rows back (functions/detect/sql.ts). */
@@ -340,20 +342,40 @@ async function runAthena(deps: DetectorDeps, job: QueryJob): Promise<JobOutcome>
   return { findings: deps.settings.renderer!.findings(job.query, rows), bytesScanned, recordsScanned: 0, ...(noData ? { noData } : {}) };
 }
 
-/** Runs one Logs Insights query to its end and reads its (aggregated) rows. */
+/**
+ * Runs one Logs Insights job to its end and reads its (aggregated) rows: its query, or its parts
+ * together (each its own StartQuery), their rows read as one; any part failing fails the job.
+ */
 async function runInsights(deps: DetectorDeps, job: QueryJob): Promise<JobOutcome> {
+  // Every part settles before the job ends (no part left polling, nor a second failure unhandled).
+  const settled = await Promise.allSettled((job.query.parts ?? [job.query.sql]).map((sql, i, all) => runInsightsQuery(deps, job, sql, all.length > 1 ? ` part ${i + 1} of ${all.length}` : "")));
+  const failed = settled.filter((p): p is PromiseRejectedResult => p.status === "rejected");
+  if (failed.length) throw failed.length === 1 ? failed[0]!.reason : new DetectorError(failed.map((p) => (p.reason as Error).message).join("; "));
+  const parts = settled.map((p) => (p as PromiseFulfilledResult<Awaited<ReturnType<typeof runInsightsQuery>>>).value);
+  const problems = parts.flatMap((p) => (p.problem ? [p.problem] : []));
+  return {
+    findings: deps.settings.renderer!.findings(job.query, parts.flatMap((p) => p.rows)),
+    bytesScanned: parts.reduce((n, p) => n + p.bytesScanned, 0),
+    recordsScanned: parts.reduce((n, p) => n + p.recordsScanned, 0),
+    ...(problems.length ? { problem: problems.join("; ") } : {}),
+  };
+}
+
+/** Runs one Logs Insights SQL query to its end and reads its rows. */
+async function runInsightsQuery(deps: DetectorDeps, job: QueryJob, sql: string, part: string): Promise<{ rows: Record<string, string>[]; bytesScanned: number; recordsScanned: number; problem?: string }> {
   const { logs } = deps.clients;
   const { logGroupName } = deps.settings;
   const timeoutMs = deps.settings.queryTimeoutMs ?? 120_000;
   const pollMs = deps.settings.pollMs ?? 1000;
-  const started = await sent(deps, `Logs Insights StartQuery (${job.query.rule})`, () =>
+  const label = `${job.query.rule}${part}`;
+  const started = await sent(deps, `Logs Insights StartQuery (${label})`, () =>
     // OpenSearch SQL names the log group in its FROM, never in logGroupName; startTime/endTime still
     // bound the records read. The row cap is the query's own LIMIT (sql.ts): StartQuery's `limit`
     // is documented for the Logs Insights query language only.
-    logs.send(new StartQueryCommand({ queryLanguage: "SQL", startTime: job.start, endTime: job.end, queryString: job.query.sql })),
+    logs.send(new StartQueryCommand({ queryLanguage: "SQL", startTime: job.start, endTime: job.end, queryString: sql })),
   );
   const queryId = started.queryId;
-  if (!queryId) throw new DetectorError(`Logs Insights returned no query id for ${job.query.rule} on ${logGroupName}. Run again.`);
+  if (!queryId) throw new DetectorError(`Logs Insights returned no query id for ${label} on ${logGroupName}. Run again.`);
   const deadline = deps.now().getTime() + timeoutMs;
   for (;;) {
     const r = await sent(deps, `Logs Insights GetQueryResults ${queryId}`, () => logs.send(new GetQueryResultsCommand({ queryId })));
@@ -362,21 +384,23 @@ async function runInsights(deps: DetectorDeps, job: QueryJob): Promise<JobOutcom
       // Rows past thresholds beyond the cap are lost: the run delivers the rows it has and then fails, never only logs it.
       let problem: string | undefined;
       if (rows.length >= INSIGHTS_MAX_ROWS) {
-        deps.log("Logs Insights result hit its row cap: more rows past thresholds than one query returns", { queryId, rule: job.query.rule, rows: rows.length });
-        problem = `Logs Insights query ${queryId} (${job.query.rule}) on ${logGroupName} returned ${rows.length} rows, its cap: groups past thresholds beyond them were left out. Raise the rule's thresholds in detectors.thresholds, or shorten the schedule.`;
+        deps.log("Logs Insights result hit its row cap: more rows past thresholds than one query returns", { queryId, rule: label, rows: rows.length });
+        problem = job.query.rule === "anomaly"
+          ? `Logs Insights query ${queryId} (${label}) on ${logGroupName} returned ${rows.length} rows, its cap: more internal hosts than one query returns, so the anomaly rule scored only some of them. Archive the flow logs to S3 with Athena (analytics.athena), whose results have no such cap.`
+          : `Logs Insights query ${queryId} (${label}) on ${logGroupName} returned ${rows.length} rows, its cap: groups past thresholds beyond them were left out. Raise the rule's thresholds in detectors.thresholds, or shorten the schedule.`;
       }
       const recordsScanned = r.statistics?.recordsScanned ?? 0;
-      if (recordsScanned === 0) deps.log("no flow-log records in the queried range", { queryId, rule: job.query.rule, logGroupName, start: job.start, end: job.end });
-      return { findings: deps.settings.renderer!.findings(job.query, rows), bytesScanned: r.statistics?.bytesScanned ?? 0, recordsScanned, ...(problem ? { problem } : {}) };
+      if (recordsScanned === 0) deps.log("no flow-log records in the queried range", { queryId, rule: label, logGroupName, start: job.start, end: job.end });
+      return { rows, bytesScanned: r.statistics?.bytesScanned ?? 0, recordsScanned, ...(problem ? { problem } : {}) };
     }
     if (r.status === "Failed" || r.status === "Cancelled" || r.status === "Timeout" || r.status === "Unknown") {
-      deps.log("Logs Insights query did not complete", { queryId, rule: job.query.rule, status: r.status });
-      throw new DetectorError(`Logs Insights query ${queryId} (${job.query.rule}) on ${logGroupName} ended ${r.status}. Check the query in the Logs Insights history; a Timeout means the range holds more than one query scans in 60 minutes.`);
+      deps.log("Logs Insights query did not complete", { queryId, rule: label, status: r.status });
+      throw new DetectorError(`Logs Insights query ${queryId} (${label}) on ${logGroupName} ended ${r.status}. Check the query in the Logs Insights history; a Timeout means the range holds more than one query scans in 60 minutes.`);
     }
     if (deps.now().getTime() >= deadline) {
       await sent(deps, `Logs Insights StopQuery ${queryId}`, () => logs.send(new StopQueryCommand({ queryId }))).catch(() => undefined);
-      deps.log("Logs Insights query timed out", { queryId, rule: job.query.rule, timeoutMs });
-      throw new DetectorError(`Logs Insights query ${queryId} (${job.query.rule}) on ${logGroupName} did not finish within ${timeoutMs} ms; it was stopped. Raise the detector's timeout or shorten its schedule.`);
+      deps.log("Logs Insights query timed out", { queryId, rule: label, timeoutMs });
+      throw new DetectorError(`Logs Insights query ${queryId} (${label}) on ${logGroupName} did not finish within ${timeoutMs} ms; it was stopped. Raise the detector's timeout or shorten its schedule.`);
     }
     await deps.sleep(pollMs);
   }

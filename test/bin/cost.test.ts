@@ -64,11 +64,14 @@ describe("flowlog-kit cost", () => {
       const cwOnly = env({ flowLogs: [{ ...vpc, destinations: ["cloudwatch"] }], detectors: { schedule: "rate(1 hour)" } });
       const plan = scheduledQueries({ thresholds: cwOnly.detectors.thresholds, logFormat: LogFormat.DEFAULT }, 4500);
       expect(plan.length).toBeGreaterThan(0);
-      const seconds = plan.reduce((n, j) => n + (j.end - j.start), 0);
+      // Each statement reads its range: the anomaly query's two parts (hosts as sources, as destinations) twice.
+      const parts = (j: (typeof plan)[number]) => j.query.parts?.length ?? 1;
+      expect(plan.filter((j) => parts(j) > 1).map((j) => [j.query.rule, parts(j)])).toEqual([["anomaly", 2]]);
+      const seconds = plan.reduce((n, j) => n + (j.end - j.start) * parts(j), 0);
       const scanned = (24 * seconds) / 86400;
       const expected = {
         destination: "Logs Insights",
-        item: `detector: 720 runs x ${plan.length} SQL queries, ${scanned.toFixed(1)} GB scanned (every 60 min, look-back 75 min)`,
+        item: `detector: 720 runs x ${plan.length + 1} SQL queries, ${scanned.toFixed(1)} GB scanned (every 60 min, look-back 75 min)`,
         gb: expect.closeTo(scanned * 720, 6),
         usdPerMonth: expect.closeTo(scanned * 720 * 0.005, 6),
       };

@@ -223,9 +223,9 @@ describe("the rules' SQL in DuckDB against the engine", () => {
     // A caller's filter that keeps every record: each query runs (so parses) with it.
     const queries = ruleQueries({ dialect: "duckdb", table: "v2", where: '"start" >= 0', thresholds: THRESHOLDS });
     expect(queries.map((q) => `${q.rule} ${q.horizon} ${q.horizonSeconds}`).sort()).toEqual(
-      [...DECLARATIONS.flatMap((d) => d.horizons.map((h) => `${d.id} ${h} ${h === "long" ? 3600 : 300}`)), "c2-beaconing long 3600"].sort(),
+      [...DECLARATIONS.flatMap((d) => d.horizons.map((h) => `${d.id} ${h} ${h === "long" ? 3600 : 300}`)), "c2-beaconing long 3600", "anomaly long 3600", "log-skipped long 3600"].sort(),
     );
-    for (const q of queries) expect(q.sql).toContain('WHERE coalesce(NULLIF("log_status", \'-\'), \'OK\') = \'OK\' AND ("start" >= 0)');
+    for (const q of queries) expect(q.sql).toContain(q.rule === "log-skipped" ? `WHERE "log_status" = 'SKIPDATA' AND ("start" >= 0)` : 'WHERE coalesce(NULLIF("log_status", \'-\'), \'OK\') = \'OK\' AND ("start" >= 0)');
     const actual = comparable(await sqlFindings(c, queries));
     expect(actual).toEqual(expected);
     // Logs Insights' OpenSearch SQL over the raw lines of a log group finds the same.
@@ -453,6 +453,8 @@ describe("the rendered queries", () => {
       const parsed = await c.runAndReadAll(`SELECT json_serialize_sql('${q.sql.replace(/'/g, "''")}')::JSON->>'error'`);
       expect([q.rule, parsed.getRows()[0]![0]]).toEqual([q.rule, "false"]);
       expect(q.sql).toContain(`(${where})`);
+      // The SKIPDATA count reads no address.
+      if (q.rule === "log-skipped") continue;
       expect(q.sql).toContain("contains('10.0.0.0/16', TRY_CAST(src AS IPADDRESS))");
       expect(q.sql).toContain("contains('2600:1f18:6a3:e100:0:0:0:0/56', TRY_CAST(dst AS IPADDRESS))");
       expect(q.sql).not.toContain("list_transform");
@@ -512,7 +514,9 @@ const PROD_FIELDS = ["version", "account-id", "interface-id", "srcaddr", "dstadd
 const PROD_GROUP = "/flowlog-kit/prod/vpc-flow-logs";
 const cwSet = (fields: readonly string[], t: DetectorThresholds, maxChars?: number) =>
   cloudwatchRuleSet({ logGroupName: PROD_GROUP, fields, thresholds: t, start: 1_764_547_200, end: 1_764_550_800, ...(maxChars !== undefined ? { maxChars } : {}) });
-const longest = (qs: readonly RuleQuery[]) => Math.max(...qs.map((q) => q.sql.length));
+/** Each statement a query runs: its SQL, or each of its parts (the anomaly rule's two on Logs Insights). */
+const statementsOf = (qs: readonly RuleQuery[]) => qs.flatMap((q) => (q.parts ?? [q.sql]).map((sql) => ({ ...q, sql })));
+const longest = (qs: readonly RuleQuery[]) => Math.max(...statementsOf(qs).map((q) => q.sql.length));
 
 describe("the CloudWatch OpenSearch SQL queries", () => {
   it("select no constant: every column of the subquery reads @message, every column of the outer query a column (every environment's format, the default, v5, transit gateway)", () => {
@@ -523,7 +527,7 @@ describe("the CloudWatch OpenSearch SQL queries", () => {
     expect(formats.size).toBeGreaterThan(4);
     const constant = /^\(?(NULL|TRUE|FALSE|-?\d+|'[^']*'|CAST\((NULL|-?\d+) AS \w+\))\)?( AS \w+)?$/i;
     for (const [name, fields] of formats) {
-      for (const q of cwSet(fields, THRESHOLDS).queries) {
+      for (const q of statementsOf(cwSet(fields, THRESHOLDS).queries)) {
         const inner = /FROM \(SELECT (.*) FROM `logGroups\(logGroupIdentifier: \['[^']*'\]\)` WHERE /.exec(q.sql);
         expect([name, q.rule, inner !== null]).toEqual([name, q.rule, true]);
         const innerItems = selectItems(inner![1]!);
@@ -537,7 +541,7 @@ describe("the CloudWatch OpenSearch SQL queries", () => {
   });
 
   it("name the log group as AWS documents a name with slashes, and end with the row LIMIT that tells a capped result", () => {
-    for (const q of cwSet(PROD_FIELDS, resolveThresholds({}), undefined).queries) {
+    for (const q of statementsOf(cwSet(PROD_FIELDS, resolveThresholds({}), undefined).queries)) {
       expect(q.sql).toContain(" FROM `logGroups(logGroupIdentifier: ['/flowlog-kit/prod/vpc-flow-logs'])` WHERE ");
       expect(q.sql.endsWith("\nLIMIT 10001")).toBe(true);
     }
@@ -560,7 +564,8 @@ describe("the CloudWatch OpenSearch SQL queries", () => {
       /^detectors\.threatIntel: makes the Logs Insights SQL query of threat-intel \(short horizon\) \d+ characters, over the 9000 allowed \(StartQuery accepts 10000; synth keeps the rest for threat lists read from S3 at run time\) \(got 130 entries in 1 list, taking \d+ characters\)\. Merge the lists' addresses into fewer, wider CIDRs/,
     );
     expect(synth.queries.map((q) => q.rule)).toContain("c2-beaconing");
-    expect(synth.queries).toHaveLength(DECLARATIONS.reduce((n, d) => n + d.horizons.length, 0));
+    // Every declaration at each horizon, beaconing, anomaly and log-skipped, but the one left out.
+    expect(synth.queries).toHaveLength(DECLARATIONS.reduce((n, d) => n + d.horizons.length, 0) + 2);
     // At run time (10,000) the same list fits; 150 entries do not, and only threat-intel is left out.
     expect(cwSet(PROD_FIELDS, t).tooLong).toEqual([]);
     const run = cwSet(PROD_FIELDS, resolveThresholds({ threatIntel: [{ name: "s3-feed", entries: range(150).map((i) => `100.64.${i}.0/24`) }] }));
@@ -610,5 +615,72 @@ describe("the Logs Insights queries", () => {
     const q = insightsRuleQueries({ format: LogFormat.DEFAULT, thresholds: THRESHOLDS }).find((x) => x.rule === "rejected-spike")!;
     const row = { src: "203.0.113.77", window_start: String(T0 - 5), interface_id: "eni-0123456789abcdef0", rejected: "250", flows: "250" };
     expect(findingsFromRows(q, [row])).toEqual(expected);
+  });
+});
+
+describe("the run-wide rules as queries (anomaly, log-skipped) against the engine", () => {
+  const t = resolveThresholds({ network: { cidrs: ["10.0.0.0/16"] } });
+  const ODD = "10.0.50.99";
+  /** 80 internal hosts alike (clients of three web servers outside, which answer them), one that is not, and 3 SKIPDATA records. */
+  function traffic(): string[] {
+    const rnd = random(7);
+    // Each server first answers external clients, so the engine knows it for a listener before the hosts' own answers (sql.ts says why).
+    const flows: Flow[] = range(9).map((i) => ({ src: `203.0.113.${1 + (i % 3)}`, dst: `198.18.9.${i}`, srcport: 443, dstport: 33000 + i, start: T0 - 1 }));
+    range(80).forEach((h) => range(10).forEach((j) => {
+      const server = `203.0.113.${1 + (j % 3)}`;
+      const srcport = 40000 + h * 16 + j;
+      const bytes = 1500 + Math.floor(rnd() * 1500);
+      flows.push({ src: `10.0.40.${h}`, dst: server, srcport, dstport: 443, bytes, packets: 6, start: T0 + h * 10 + j });
+      flows.push({ src: server, dst: `10.0.40.${h}`, srcport: 443, dstport: srcport, bytes: bytes * 4, packets: 8, start: T0 + h * 10 + j });
+    }));
+    // The odd host: 300 probes of 150 addresses on random ports, most rejected, and 2.5 GB out to one of them.
+    range(300).forEach((i) => flows.push({ src: ODD, dst: `198.51.100.${i % 150}`, srcport: 50000 + i, dstport: 1 + Math.floor(rnd() * 9000), packets: 1, bytes: 60, action: i % 3 ? "REJECT" : "ACCEPT", start: T0 + i }));
+    range(5).forEach((i) => flows.push({ src: ODD, dst: "198.51.100.7", srcport: 51000 + i, dstport: 443, packets: 400_000, bytes: 500 * 1024 * 1024, start: T0 + 400 + i }));
+    const skipdata = (start: number) => [2, "123456789012", "eni-0123456789abcdef0", "-", "-", "-", "-", "-", "-", "-", start, start + 60, "-", "SKIPDATA"].join(" ");
+    return [...inStartOrder(flows).map(line), skipdata(T0 + 100), skipdata(T0 + 700), skipdata(T0 + 1300)];
+  }
+  const runWide = (qs: readonly RuleQuery[]) => qs.filter((q) => q.rule === "anomaly" || q.rule === "log-skipped");
+
+  it("score the same odd host from the same flows, bytes and rejections, and count the engine's SKIPDATA records", async () => {
+    const lines = traffic();
+    const engine = engineFindings(t, LogFormat.DEFAULT, lines);
+    const engineOdd = engine.find((f) => f.rule === "anomaly" && f.src === ODD)!;
+    expect(engine.filter((f) => f.rule === "anomaly").map((f) => f.src)).toEqual([ODD]);
+    await load(c, dir, "runwide", LogFormat.DEFAULT, lines);
+    const athena = runWide(ruleQueries({ dialect: "duckdb", table: "runwide", thresholds: t }));
+    expect(athena.map((q) => [q.rule, q.horizonSeconds])).toEqual([["anomaly", 3600], ["log-skipped", 3600]]);
+    const duck: Finding[] = [];
+    for (const q of athena) duck.push(...findingsFromRows(q, await rowsOf(c, q.sql)));
+    await loadLogGroup(c, dir, LogFormat.DEFAULT, lines);
+    const cw = runWide(cloudwatchRuleQueries({ logGroupName: LOG_GROUP, fields: LogFormat.DEFAULT.names, thresholds: t, start: 0, end: 2_000_000_000 }));
+    expect(cw.map((q) => [q.rule, q.parts?.length ?? 1])).toEqual([["anomaly", 2], ["log-skipped", 1]]);
+    const logs: Finding[] = [];
+    for (const q of cw) {
+      const rows: Record<string, string>[] = [];
+      for (const sql of q.parts ?? [q.sql]) rows.push(...(await rowsOf(c, inDuckdb(sql))));
+      logs.push(...findingsFromRows(q, rows));
+    }
+    for (const [engineName, found] of [["athena", duck], ["logs insights", logs]] as const) {
+      // Only the odd host, with the engine's exact counts; its distinct counts exact (the engine's are sketches).
+      const odd = found.filter((f) => f.rule === "anomaly");
+      expect([engineName, odd.map((f) => f.src)]).toEqual([engineName, [ODD]]);
+      const { flowsOut, flowsIn, bytesOut, bytesIn, rejected, peers, portsProbed } = odd[0]!.evidence;
+      expect([engineName, { flowsOut, flowsIn, bytesOut, bytesIn, rejected }]).toEqual([engineName, { flowsOut: 305, flowsIn: 0, bytesOut: 300 * 60 + 5 * 500 * 1024 * 1024, bytesIn: 0, rejected: 200 }]);
+      expect([engineName, ...["flowsOut", "flowsIn", "bytesOut", "bytesIn", "rejected"].map((k) => odd[0]!.evidence[k] === engineOdd.evidence[k])]).toEqual([engineName, true, true, true, true, true]);
+      expect([engineName, peers, portsProbed]).toEqual([engineName, 150, new Set(lines.filter((l) => l.split(" ")[3] === ODD && l.split(" ")[6] !== "443").map((l) => l.split(" ")[6])).size + 1]);
+      expect([engineName, odd[0]!.interfaceId, odd[0]!.window]).toEqual([engineName, "eni-0123456789abcdef0", { start: T0 - (T0 % 3600), end: T0 - (T0 % 3600) + 3600 }]);
+      const skipped = found.filter((f) => f.rule === "log-skipped");
+      expect([engineName, skipped.map((f) => f.evidence.skipdataRecords)]).toEqual([engineName, engine.filter((f) => f.rule === "log-skipped").map((f) => f.evidence.skipdataRecords)]);
+      expect(skipped[0]!.evidence.skipdataRecords).toBe(3);
+    }
+  });
+
+  it("raise nothing where the hosts are too few to score or no record was skipped", async () => {
+    const lines = traffic().filter((l) => !l.includes("SKIPDATA") && !/ 10\.0\.40\.[2-7]\d /.test(l));
+    await load(c, dir, "fewhosts", LogFormat.DEFAULT, lines);
+    const found: Finding[] = [];
+    for (const q of runWide(ruleQueries({ dialect: "duckdb", table: "fewhosts", thresholds: t }))) found.push(...findingsFromRows(q, await rowsOf(c, q.sql)));
+    expect(found).toEqual([]);
+    expect(engineFindings(t, LogFormat.DEFAULT, lines).filter((f) => f.rule === "anomaly" || f.rule === "log-skipped")).toEqual([]);
   });
 });

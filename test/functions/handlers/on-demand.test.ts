@@ -65,13 +65,14 @@ describe("on-demand range (flowlog-kit detect --env --since, one chunk)", () => 
     serveAthena();
     const result = (await handle({ mode: "on-demand", ...RANGE }, deps({ athena: ATHENA }), 1800)) as unknown as { queries: Record<string, unknown> };
     const sql = athena.commandCalls(StartQueryExecutionCommand).map((c) => c.args[0].input.QueryString!);
-    expect(sql).toHaveLength(23);
+    // Every windowed rule at each horizon, beaconing, and the run-wide rules (anomaly, log-skipped).
+    expect(sql).toHaveLength(25);
     // Short horizons from the 5-minute boundary of the start, long ones from the hour's: to the range's end, never the archive's extra lateness.
     expect(sql.filter((q) => q.includes(`"start" >= ${RANGE.start} AND "start" < ${RANGE.end}`))).toHaveLength(17);
-    expect(sql.filter((q) => q.includes(`"start" >= ${HOUR_START} AND "start" < ${RANGE.end}`))).toHaveLength(6);
+    expect(sql.filter((q) => q.includes(`"start" >= ${HOUR_START} AND "start" < ${RANGE.end}`))).toHaveLength(8);
     expect(logs.commandCalls(StartQueryCommand)).toHaveLength(0);
     expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
-    expect(result.queries).toEqual({ engine: "athena", queries: 23, bytesScanned: 23 * 1024, continued: [], queriesWithoutData: 0, range: RANGE });
+    expect(result.queries).toEqual({ engine: "athena", queries: 25, bytesScanned: 25 * 1024, continued: [], queriesWithoutData: 0, range: RANGE });
   });
 
   it("runs the same rules as Logs Insights OpenSearch SQL over the range on a CloudWatch-only environment, no records query", async () => {
@@ -79,11 +80,12 @@ describe("on-demand range (flowlog-kit detect --env --since, one chunk)", () => 
     logs.on(GetQueryResultsCommand).resolves({ status: "Complete", results: [], statistics: { recordsScanned: 100, bytesScanned: 2048 } });
     const result = (await handle({ mode: "on-demand", ...RANGE }, deps(), 1800)) as unknown as { queries: Record<string, unknown> };
     const starts = logs.commandCalls(StartQueryCommand).map((c) => c.args[0].input);
-    expect(starts).toHaveLength(23);
+    // 25 queries, the anomaly rule's in two parts.
+    expect(starts).toHaveLength(26);
     expect(starts.every((s) => s.queryLanguage === "SQL" && s.endTime === RANGE.end && !/unmask|@message\s*\|/.test(s.queryString!))).toBe(true);
     expect(starts.filter((s) => s.startTime === RANGE.start)).toHaveLength(17);
-    expect(starts.filter((s) => s.startTime === HOUR_START)).toHaveLength(6);
-    expect(result.queries).toMatchObject({ engine: "insights", queries: 23, recordsScanned: 2300, continued: [] });
+    expect(starts.filter((s) => s.startTime === HOUR_START)).toHaveLength(9);
+    expect(result.queries).toMatchObject({ engine: "insights", queries: 25, recordsScanned: 2600, continued: [] });
   });
 
   it("returns the queries that would not fit the invocation to the caller, who invokes again with them; it never continues asynchronously", async () => {
@@ -92,13 +94,13 @@ describe("on-demand range (flowlog-kit detect --env --since, one chunk)", () => 
     // Time for 5 queries (one wave) only.
     const first = (await handle({ mode: "on-demand", ...RANGE }, deps({ athena: ATHENA, concurrency: 5 }, () => (calls++ < 5 ? 900_000 : 1000)), 1800)) as unknown as { queries: { continued: string[]; queries: number } };
     expect(first.queries.queries).toBe(5);
-    expect(first.queries.continued).toHaveLength(18);
+    expect(first.queries.continued).toHaveLength(20);
     expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
     athena.reset();
     serveAthena();
     const rest = (await handle({ mode: "on-demand", ...RANGE, pending: first.queries.continued, hop: 1 }, deps({ athena: ATHENA }), 1800)) as unknown as { queries: { continued: string[]; queries: number } };
-    expect(rest.queries).toMatchObject({ queries: 18, continued: [] });
-    expect(athena.commandCalls(StartQueryExecutionCommand)).toHaveLength(18);
+    expect(rest.queries).toMatchObject({ queries: 20, continued: [] });
+    expect(athena.commandCalls(StartQueryExecutionCommand)).toHaveLength(20);
   });
 
   it("parses the range event, and still answers an older CLI's sinceSeconds (records, as that CLI expects)", () => {

@@ -603,15 +603,19 @@ describe("scheduled run on Logs Insights (no Athena): every rule as an OpenSearc
   it("plans the deployed rules: every declaration at each horizon and the beacon query, each query with the time filter of its range; on a masked log group the unmasked records query alone", () => {
     const plan = (unmask: boolean) => planJobs(RENDERER, { end: END, lookbackSeconds: 1200, thresholds: DEFAULT_THRESHOLDS, format: LogFormat.DEFAULT, unmask, logGroupName: LOG_GROUP });
     const jobs = plan(false);
-    expect(jobs.map((j) => j.query.rule).sort()).toEqual([...DECLARATIONS.flatMap((d) => d.horizons.map(() => d.id)), C2_BEACONING.id].sort());
+    expect(jobs.map((j) => j.query.rule).sort()).toEqual([...DECLARATIONS.flatMap((d) => d.horizons.map(() => d.id)), C2_BEACONING.id, "anomaly", "log-skipped"].sort());
+    // The run-wide rules read the hour-long range too; anomaly in two parts (hosts as sources, as destinations).
+    expect(jobs.filter((j) => ["anomaly", "log-skipped"].includes(j.query.rule)).map((j) => [j.query.rule, j.start, j.query.parts?.length ?? 1])).toEqual([["anomaly", RECORDS_START, 2], ["log-skipped", RECORDS_START, 1]]);
     // The beacon query reads the hour-long horizon's range, last of its horizon (earlier queries keep their keys).
     expect(jobs.filter((j) => j.query.rule === C2_BEACONING.id).map((j) => [j.key, j.start, j.end])).toEqual([["insights/3600/5/c2-beaconing", RECORDS_START, END]]);
     for (const j of jobs) {
       expect([j.query.rule, j.engine, j.end, j.start === FIVE_MINUTE_START || j.start === RECORDS_START]).toEqual([j.query.rule, "insights", END, true]);
-      expect(j.query.sql).toContain(`FROM \`logGroups(logGroupIdentifier: ['${LOG_GROUP}'])\` WHERE `);
-      expect(j.query.sql).toContain(`, 0) BETWEEN ${j.start} AND ${END - 1} AND `);
-      expect(j.query.sql).toMatch(/\nLIMIT 10001$/);
-      expect(j.query.sql.length).toBeLessThanOrEqual(10_000);
+      for (const sql of j.query.parts ?? [j.query.sql]) {
+        expect(sql).toContain(`FROM \`logGroups(logGroupIdentifier: ['${LOG_GROUP}'])\` WHERE `);
+        expect(sql).toContain(`, 0) BETWEEN ${j.start} AND ${END - 1} AND `);
+        expect(sql).toMatch(/\nLIMIT 10001$/);
+        expect(sql.length).toBeLessThanOrEqual(10_000);
+      }
     }
     expect(plan(true)).toEqual([{ key: "records/engine", engine: "records", query: { rule: "engine", horizonSeconds: 1200, sql: INSIGHTS_QUERY_UNMASKED }, start: RECORDS_START, end: END }]);
   });
@@ -667,6 +671,8 @@ describe("a CloudWatch-only run with the deployed queries", () => {
   /** 600 MiB from inside to an outside address: an exfiltration. */
   const exfilLines = [line({ src: "10.0.1.7", dst: "198.51.100.4", dstport: 443, bytes: 600 * 1024 * 1024, start: T })];
   const plan = () => planJobs(RENDERER, { end: END, lookbackSeconds: 1200, thresholds: DEFAULT_THRESHOLDS, format: LogFormat.DEFAULT, unmask: false, logGroupName: LOG_GROUP });
+  /** StartQuery calls a plan makes: one a query, one a part of a query in parts (the anomaly rule's two). */
+  const statements = (jobs: ReturnType<typeof plan>) => jobs.reduce((n, j) => n + (j.query.parts?.length ?? 1), 0);
 
   beforeEach(() => {
     hub.on(BatchImportFindingsCommand).callsFake((input) => ({ SuccessCount: input.Findings.length, FailedCount: 0 }));
@@ -680,7 +686,7 @@ describe("a CloudWatch-only run with the deployed queries", () => {
     const d = deps({ athena: undefined, renderer: RENDERER, thresholds });
     await expect(handle(scheduled, d, 1200)).rejects.toThrow(/detector queries failed: detectors\.threatIntel: .*query of threat-intel .* over the 10000 StartQuery accepts/);
     const sent = startsOf();
-    expect(sent.length).toBe(plan().length - 1);
+    expect(sent.length).toBe(statements(plan()) - 1);
     expect(sent.some((q) => /198\.18\.0\./.test(q.queryString ?? ""))).toBe(false);
     expect(d.logged.some((l) => l.message === "detection finished")).toBe(true);
   });
@@ -694,7 +700,8 @@ describe("a CloudWatch-only run with the deployed queries", () => {
     const result = await handle(scheduled, d, 1200);
     expect(result.findings.map((f) => [f.rule, f.src, f.dst, f.evidence.egressBytes])).toEqual([["exfiltration", "10.0.1.7", "198.51.100.4", 700 * 1024 * 1024]]);
     const starts = startsOf();
-    expect(starts).toHaveLength(jobs.length);
+    expect(starts).toHaveLength(statements(jobs));
+    expect(starts.filter((q) => /AS flows_(out|in)/.test(q.queryString!)).map((q) => q.queryString!.match(/AS flows_(out|in)/)![1])).toEqual(["out", "in"]);
     for (const q of starts) {
       // The row cap is the query's own LIMIT: StartQuery's limit is the query language's.
       expect([q.queryLanguage, q.logGroupName, q.limit]).toEqual(["SQL", undefined, undefined]);
