@@ -123,12 +123,13 @@ function insightsScansPerRun(env: Environment, lookback: number): { readonly sec
   const jobs = scheduledQueries({ thresholds: env.detectors.thresholds, logFormat: groupFormat(env), unmask: env.analytics.maskIpAddresses, infrequentAccess: env.logGroupClass === "INFREQUENT_ACCESS" }, lookback);
   const records = jobs.filter((j) => j.key.startsWith("records/")).length;
   const statements = (j: (typeof jobs)[number]) => j.query.parts?.length ?? 1;
-  const sql = jobs.filter((j) => !j.key.startsWith("records/")).reduce((n, j) => n + statements(j), 0);
+  const queries = jobs.filter((j) => !j.key.startsWith("records/"));
+  const sql = queries.reduce((n, j) => n + statements(j), 0);
   // Each SQL statement reads its range once (no JOIN: a self-join would read it twice); the
   // anomaly rule's two parts read it once each. The records query exists only where
   // detectors.readRecords allows it; one that hits the 10,000-row cap is split in halves and
   // scans its range again, which is not counted here.
-  const label = `${sql ? `${sql} SQL queries` : ""}${records ? `${records} records quer${records === 1 ? "y" : "ies"} for the engine (detectors.readRecords)` : ""}`;
+  const label = `${sql ? `${queries.length} SQL queries${sql > queries.length ? ` (${sql} statements: anomaly in two parts)` : ""}` : ""}${records ? `${records} records quer${records === 1 ? "y" : "ies"} for the engine (detectors.readRecords)` : ""}`;
   return { seconds: jobs.reduce((n, j) => n + (j.end - j.start) * statements(j), 0), label };
 }
 

@@ -65,7 +65,7 @@ export interface DetectorSettings {
   readonly pollMs?: number;
   /**
    * The scheduled run queries the archive with Athena here (environments with an S3 archive and
-   * Athena); without it, it runs Logs Insights `stats` queries on `logGroupName`.
+   * Athena); without it, it runs Logs Insights OpenSearch SQL queries on `logGroupName`.
    * @default - Logs Insights
    */
   readonly athena?: AthenaSettings;

@@ -2,12 +2,14 @@
  * The scheduled run at scale: the rules' aggregations run where the data lives — Athena over the
  * S3 archive, or Logs Insights (OpenSearch SQL, functions/detect/sql.ts cloudwatchRuleQueries)
  * over the log group — and the function reads only the rows past thresholds (Athena's result
- * file, Logs Insights' result rows). No routine run reads raw records, with one exception: on a
- * log group that masks IP addresses every rule runs on the engine over records read with
- * unmask(@message) (see planJobs). c2-beaconing runs as a query too, over the long horizon's
- * range (sql.ts beaconQuery: the series' points within that range, not the engine's idle-series
- * judgement). The engine's run-wide rules (anomaly, skipped records) have no SQL form and run on
- * the archive path and in `flowlog-kit detect` only.
+ * file, Logs Insights' result rows). No routine run reads raw records, with one exception the
+ * environment opts into (detectors.readRecords, refused otherwise at synth): a log group that
+ * masks IP addresses or is in the Infrequent Access class, where every rule runs on the engine
+ * over records read with unmask(@message) or @message (see planJobs). c2-beaconing runs as a
+ * query too, over the long horizon's range (sql.ts beaconQuery: the series' points within that
+ * range, not the engine's idle-series judgement), and so do the run-wide rules (sql.ts
+ * anomalyQuery: a row per internal host, which the Lambda scores with the engine's forest;
+ * skippedQuery: the SKIPDATA count). Only detector-saturated, the engine's own row budget, has no query.
  *
  * A run plans one query per rule and horizon (and per Athena table), each over its own range:
  * the look-back (on Athena 10 minutes longer: the archive lags CloudWatch), or for a longer
@@ -67,10 +69,10 @@ export interface QueryRenderer {
   /**
    * The finding rules (RuleId) a rule's findings carry, when not its own id (brute-force reports
    * ssh-brute-force, rdp-brute-force or brute-force): the engine's findings of these are dropped
-   * when the rule ran as a stats query. @default - the rule's id
+   * when the rule ran as a query. @default - the rule's id
    */
   reports?(rule: string): readonly string[];
-  /** Rules only the engine has (run-wide: anomalies, skipped records, ...), named in the run's log. @default [] */
+  /** Rules only the engine has (detector-saturated: its row budget), named in the run's log. @default [] */
   readonly engineOnly?: readonly string[];
   /** Findings from a query's rows (every value a string, as both engines return them). */
   findings(q: RuleQuery, rows: readonly Readonly<Record<string, string>>[]): Finding[];
@@ -183,6 +185,8 @@ function partitionsLabel(t: AthenaTableTarget, start: number, end: number): stri
  * content of a log event"), and nothing for OpenSearch SQL, whose fields keep their masked values,
  * so a SQL query's findings would name masked addresses and its CIDR and threat-list tests would
  * never match. The records query reads unmask(@message) from the long horizon's boundary on.
+ * Synth deploys such a detector only with detectors.readRecords (stacks/environment-stack.ts
+ * detectorPathProblems says why no query language can aggregate those groups).
  * @see https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/CWL_QuerySyntax-Unmask.html
  */
 export function planJobs(
@@ -409,7 +413,7 @@ async function runInsightsQuery(deps: DetectorDeps, job: QueryJob, sql: string, 
 /**
  * The engine path: the job's range read whole through Logs Insights (queryLines, which splits a
  * range at the row cap and reports one still capped), every record through the engine, and its
- * findings kept but for the rules in `drop` (those the stats queries report).
+ * findings kept but for the rules in `drop` (those the queries report).
  */
 async function runRecords(deps: DetectorDeps, job: QueryJob, thresholds: DetectorThresholds, drop: ReadonlySet<string>): Promise<JobOutcome> {
   const engine = new DetectionEngine(thresholds, deps.settings.format, deps.settings.engine);
@@ -433,7 +437,7 @@ function splitRules(deps: DetectorDeps, renderer: QueryRenderer, all: readonly Q
   const drop = new Set(stats.flatMap(reports).filter((r) => !kept.has(r)));
   if (unmask) {
     deps.log("the log group masks IP addresses: every rule runs on the engine over records read with unmask(@message)", {
-      stats: [], engine, why: "unmask() applies to @message; the stats queries read discovered or parsed fields, which stay masked, so their findings would carry masked addresses",
+      stats: [], engine, why: "unmask() applies to @message; the SQL queries read fields of @message, which stay masked, so their findings would carry masked addresses",
     });
     return drop;
   }
@@ -443,7 +447,7 @@ function splitRules(deps: DetectorDeps, renderer: QueryRenderer, all: readonly Q
     });
     return drop;
   }
-  // No records are read: the engine's run-wide rules do not run here, as on Athena (the archive path and `detect` run them).
+  // No records are read; what has no query (detector-saturated, the engine's row budget) does not run here, as on Athena.
   deps.log("every windowed rule runs as an OpenSearch SQL query in Logs Insights; no records are read", { sql: stats, notRun: engine });
   return new Set<string>();
 }

@@ -71,7 +71,7 @@ describe("flowlog-kit cost", () => {
       const scanned = (24 * seconds) / 86400;
       const expected = {
         destination: "Logs Insights",
-        item: `detector: 720 runs x ${plan.length + 1} SQL queries, ${scanned.toFixed(1)} GB scanned (every 60 min, look-back 75 min)`,
+        item: `detector: 720 runs x ${plan.length} SQL queries (${plan.length + 1} statements: anomaly in two parts), ${scanned.toFixed(1)} GB scanned (every 60 min, look-back 75 min)`,
         gb: expect.closeTo(scanned * 720, 6),
         usdPerMonth: expect.closeTo(scanned * 720 * 0.005, 6),
       };
@@ -155,7 +155,7 @@ describe("flowlog-kit cost", () => {
     expect(r.out).toMatch(/S3 archive\s+GLACIER_IR, days 90-365/);
     expect(r.out).toMatch(/total\s+\$\d+\.\d\d/);
     expect(r.out).toMatch(/Athena\s+detector: 2880 runs x \d+ queries, \d+\.\d GB scanned \(every 15 min, look-back 30 min\)/);
-    expect(r.out).toMatch(/The scheduled detector runs its rules on Athena \(flow_logs: parquet, hourly\); per run: \d+ queries, .* scanned, .* billed \(10 MB minimum a query\), \$\d\.\d{4}\. The same run on Logs Insights: \d+ SQL queries, .* scanned, \$\d\.\d{4}\./);
+    expect(r.out).toMatch(/The scheduled detector runs its rules on Athena \(flow_logs: parquet, hourly\); per run: \d+ queries, .* scanned, .* billed \(10 MB minimum a query\), \$\d\.\d{4}\. The same run on Logs Insights: \d+ SQL queries \(\d+ statements: anomaly in two parts\), .* scanned, \$\d\.\d{4}\./);
     expect(r.out).toContain("Athena assumptions: each query reads its range");
   });
 

@@ -17,7 +17,7 @@ const finding = {
 
 describe("flowlog-kit detect --env <env> --since <duration> (deployed detector)", () => {
   it("invokes the environment's detector synchronously over the range, a chunk at a time, and prints the findings its queries found", async () => {
-    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload({ stats: NO_RECORDS, findings: [finding], truncated: [], queries: athena(23, 150 * 1024 ** 2) }) });
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: payload({ stats: NO_RECORDS, findings: [finding], truncated: [], queries: athena(25, 150 * 1024 ** 2) }) });
     const r = await runCli("detect", "--env", "prod", "--since", "30m");
     expect(r.code).toBe(0);
     const input = lambda.commandCalls(InvokeCommand)[0]!.args[0].input;
@@ -27,8 +27,10 @@ describe("flowlog-kit detect --env <env> --since <duration> (deployed detector)"
     expect(event).toEqual({ mode: "on-demand", start: expect.any(Number), end: expect.any(Number) });
     expect(event.end - event.start).toBe(1800);
     expect(r.out).toMatch(/HIGH\s+ssh-brute-force\s+10\.0\.9\.9\s+10\.0\.1\.20\s+22\s+eni-0c4d6e8f0a2b4c6d8\s+2026-11-01 01:00\s+attempts=48/);
-    expect(r.out).toContain("1 finding. Queries run 23 (athena) over 1 chunk, 150.0 MiB scanned; only rows past thresholds read.");
+    expect(r.out).toContain("1 finding. Queries run 25 (athena) over 1 chunk, 150.0 MiB scanned; only rows past thresholds read.");
     expect(r.err).toMatch(/^\.\.\. 1 of 1: \d{4}-\d\d-\d\d \d\d:\d\d to .* UTC$/m);
+    // Sized from prod's own plan: every windowed rule at both horizons, beaconing, anomaly and log-skipped.
+    expect(r.err).toContain("flowlogs-prod-detector: 1 chunk of up to 2 h, 1 at a time (25 queries each, 5 at a time; up to 180 s a query, 900 s an invocation)");
   });
 
   it("says when the masked log group's records were capped", async () => {
@@ -38,18 +40,18 @@ describe("flowlog-kit detect --env <env> --since <duration> (deployed detector)"
   });
 
   it("prints the JSON document with --json", async () => {
-    lambda.on(InvokeCommand).resolves({ Payload: payload({ stats: NO_RECORDS, findings: [finding], queries: athena(23, 1) }) });
+    lambda.on(InvokeCommand).resolves({ Payload: payload({ stats: NO_RECORDS, findings: [finding], queries: athena(25, 1) }) });
     const doc = JSON.parse((await runCli("detect", "--env", "prod", "--since", "15m", "--json")).out);
     expect(doc.findings[0].rule).toBe("ssh-brute-force");
-    expect(doc.queries).toMatchObject({ engine: "athena", queries: 23, chunks: 1 });
+    expect(doc.queries).toMatchObject({ engine: "athena", queries: 25, chunks: 1 });
     expect(doc.failed).toEqual([]);
   });
 
   it("gives no all-clear when the queries scanned no data", async () => {
-    lambda.on(InvokeCommand).resolves({ Payload: payload({ stats: NO_RECORDS, findings: [], queries: athena(23, 0) }) });
+    lambda.on(InvokeCommand).resolves({ Payload: payload({ stats: NO_RECORDS, findings: [], queries: athena(25, 0) }) });
     const r = await runCli("detect", "--env", "prod", "--since", "1h");
     expect(r.code).toBe(1);
-    expect(r.err).toContain("detect: the deployed detector of prod found no flow-log data in the last 1h (got 23 queries, 0 bytes scanned, 0 records read).");
+    expect(r.err).toContain("detect: the deployed detector of prod found no flow-log data in the last 1h (got 25 queries, 0 bytes scanned, 0 records read).");
   });
 
   it("surfaces a function error with the function's own message", async () => {

@@ -6,7 +6,7 @@ import { AddressContext } from "../../../functions/detect/context";
 import { DECLARATIONS } from "../../../functions/detect/declarations";
 import { DetectionEngine } from "../../../functions/detect/engine";
 import { Finding, RuleId } from "../../../functions/detect/findings";
-import { beaconQuery, CLOUDWATCH_SYNTH_MAX_QUERY_CHARS, cloudwatchRuleQueries, cloudwatchRuleSet, findingsFromRows, INSIGHTS_MAX_QUERY_CHARS, insightsRuleQueries, mergeHorizons, ruleQueries, RuleQuery } from "../../../functions/detect/sql";
+import { beaconQuery, CLOUDWATCH_SYNTH_MAX_QUERY_CHARS, cloudwatchRuleQueries, cloudwatchRuleSet, findingsFromRows, INSIGHTS_MAX_QUERY_CHARS, mergeHorizons, ruleQueries, RuleQuery } from "../../../functions/detect/sql";
 import { DetectorThresholds, resolveThresholds } from "../../../functions/detect/thresholds";
 import { athenaColumn } from "../../../functions/flowlog/athena";
 import { fieldByName } from "../../../functions/flowlog/fields";
@@ -305,9 +305,6 @@ describe("the rules' SQL in DuckDB against the engine", () => {
     // Athena's rendering reads the same columns.
     const athena = ruleQueries({ dialect: "athena", table: "flows", thresholds: THRESHOLDS, fields: names }).find((q) => q.rule === "exfiltration")!;
     expect(athena.sql).toContain(`coalesce(NULLIF("pkt_dst_aws_service", '-') <> 'EC2', FALSE) AS dst_aws_service`);
-    // So does Logs Insights' exfiltration query (for a format that logs the field).
-    const insights = insightsRuleQueries({ format, thresholds: THRESHOLDS }).find((q) => q.rule === "exfiltration")!;
-    expect(insights.query).toMatch(/and not \((\S+) != "-" and \1 != "EC2"\)\)/);
   });
 
   it("finds the engine's findings with listeners counted by window functions (Athena's form), at 2 and 3 listener peers", async () => {
@@ -582,39 +579,6 @@ describe("the CloudWatch OpenSearch SQL queries", () => {
     for (const x of set.tooLong) {
       expect(x.message).toMatch(/^detectors\.thresholds\.allowedSources: makes the Logs Insights SQL query of .* \(got 60 addresses, taking \d+ characters[^)]*\)\. Allow fewer sources: .*detectors\.suppress/);
     }
-  });
-});
-
-describe("the Logs Insights queries", () => {
-  it("render the rules Logs Insights can express, each filtered past its threshold after stats, saying what is approximate", () => {
-    const queries = insightsRuleQueries({ format: LogFormat.DEFAULT, thresholds: THRESHOLDS });
-    expect(queries.map((q) => q.rule).sort()).toEqual(["exfiltration", "inbound-flood", "rejected-spike", "threat-intel", "unusual-protocol"]);
-    const byRule = Object.fromEntries(queries.map((q) => [q.rule, q]));
-    expect(byRule["rejected-spike"]!.query.split("\n| ").slice(-2)).toEqual([
-      "stats sum(rejected_one) as rejected, count(*) as flows, earliest(iface) as interface_id by src, window_start",
-      "filter rejected >= 200",
-    ]);
-    expect(byRule.exfiltration!.query).toContain('not (isIpv4InSubnet(src, "10.0.0.200/32"))');
-    expect(byRule.exfiltration!.query).toContain('isIpv6InSubnet(dst, "2600:1f18:6a3:e100:0:0:0:0/56")');
-    expect(queries.filter((q) => q.approximate.length > 0).map((q) => [q.rule, q.approximate])).toEqual([
-      ["inbound-flood", ["sources: count_distinct of every src, answers included, approximate at high cardinality"]],
-    ]);
-    for (const q of queries) expect(q.query).toContain('| filter src not in ["10.0.99.99"]');
-  });
-
-  it("render transit-gateway drops only for a format that logs them, parsed from the message", () => {
-    const tgw = insightsRuleQueries({ format: LogFormat.TRANSIT_GATEWAY_DEFAULT, thresholds: THRESHOLDS }).find((q) => q.rule === "tgw-packet-loss")!;
-    expect(tgw.query).toContain("| parse @message ");
-    expect(tgw.query).toContain("| filter (no_route + blackhole + mtu_exceeded + ttl_expired) >= 1000");
-    expect(insightsRuleQueries({ format: LogFormat.DEFAULT, thresholds: THRESHOLDS }).map((q) => q.rule)).not.toContain("tgw-packet-loss");
-  });
-
-  it("give rows that become the engine's finding", () => {
-    const flows: Flow[] = range(250).map((i) => ({ src: "203.0.113.77", dst: "10.0.1.20", srcport: 20000 + i, dstport: 80, action: "REJECT", packets: 1, start: T0 + i }));
-    const expected = engineFindings(THRESHOLDS, LogFormat.DEFAULT, flows.map(line)).filter((f) => f.rule === "rejected-spike");
-    const q = insightsRuleQueries({ format: LogFormat.DEFAULT, thresholds: THRESHOLDS }).find((x) => x.rule === "rejected-spike")!;
-    const row = { src: "203.0.113.77", window_start: String(T0 - 5), interface_id: "eni-0123456789abcdef0", rejected: "250", flows: "250" };
-    expect(findingsFromRows(q, [row])).toEqual(expected);
   });
 });
 

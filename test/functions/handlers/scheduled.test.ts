@@ -754,7 +754,7 @@ describe("a CloudWatch-only run with the deployed queries", () => {
     expect(said.message).toBe("the log group masks IP addresses: every rule runs on the engine over records read with unmask(@message)");
     expect(said.fields!.stats).toEqual([]);
     expect(said.fields!.engine).toEqual([...RENDERER.rules!, ...RENDERER.engineOnly!]);
-    expect(said.fields!.why).toMatch(/discovered or parsed fields, which stay masked/);
+    expect(said.fields!.why).toMatch(/the SQL queries read fields of @message, which stay masked/);
     expect(sns.commandCalls(PublishCommand)[0]!.args[0].input.Message).toContain("Every rule on the engine: records read 31, analysed 31, skipped: none.");
   });
 
