@@ -187,12 +187,12 @@ const HOST_MEASURES = [
 export function anomalyQuery(o: QueryOptions, tables = (seconds: number, response: boolean) => commonTables(o, seconds, response)): RuleQuery {
   const t = longHorizon(o.thresholds);
   const seconds = t.windowSeconds;
-  const role = (host: string, outward: string, peer: string, inside: string) =>
-    `SELECT ${host} AS host, ${outward} AS outward, ${peer} AS peer, iface, "start", window_start, bytes, rejected, CASE WHEN response THEN NULL ELSE port END AS probed FROM g WHERE ${inside}`;
   const sql = [
     `WITH ${tables(seconds, true)},`,
-    // Each flow counts for its source when inside, and for its destination when inside.
-    `h AS (${role("src", "TRUE", "dst", "src_inside")} UNION ALL ${role("dst", "FALSE", "src", "dst_inside")})`,
+    // Each flow counts for its source when inside, and for its destination when inside: g read
+    // once (a CTE referenced twice is read, and billed, twice), each row paired with both sides.
+    "h AS (SELECT CASE WHEN outward THEN src ELSE dst END AS host, outward, CASE WHEN outward THEN dst ELSE src END AS peer, " +
+      `iface, "start", window_start, bytes, rejected, CASE WHEN response THEN NULL ELSE port END AS probed FROM g CROSS JOIN (VALUES (TRUE), (FALSE)) AS s(outward) WHERE CASE WHEN outward THEN src_inside ELSE dst_inside END)`,
     `SELECT host, ${firstInterface(o.dialect)} AS interface_id, ${HOST_MEASURES}`,
     "FROM h",
     "GROUP BY host",

@@ -351,27 +351,40 @@ async function runAthena(deps: DetectorDeps, job: QueryJob): Promise<JobOutcome>
  * together (each its own StartQuery), their rows read as one; any part failing fails the job.
  */
 async function runInsights(deps: DetectorDeps, job: QueryJob): Promise<JobOutcome> {
-  // Every part settles before the job ends (no part left polling, nor a second failure unhandled).
-  const settled = await Promise.allSettled((job.query.parts ?? [job.query.sql]).map((sql, i, all) => runInsightsQuery(deps, job, sql, all.length > 1 ? ` part ${i + 1} of ${all.length}` : "")));
-  const failed = settled.filter((p): p is PromiseRejectedResult => p.status === "rejected");
+  const statements = job.query.parts ?? [job.query.sql];
+  // A part that fails stops the others (no part left polling, and billing, for a job that failed).
+  const stop = { reason: undefined as string | undefined };
+  const settled = await Promise.allSettled(statements.map((sql, i) =>
+    runInsightsQuery(deps, job, sql, statements.length > 1 ? ` part ${i + 1} of ${statements.length}` : "", stop).catch((err: unknown) => {
+      stop.reason ??= `part ${i + 1} of ${statements.length} failed`;
+      throw err;
+    })));
+  const failed = settled.filter((p): p is PromiseRejectedResult => p.status === "rejected" && !(p.reason instanceof StoppedBySibling));
   if (failed.length) throw failed.length === 1 ? failed[0]!.reason : new DetectorError(failed.map((p) => (p.reason as Error).message).join("; "));
   const parts = settled.map((p) => (p as PromiseFulfilledResult<Awaited<ReturnType<typeof runInsightsQuery>>>).value);
   const problems = parts.flatMap((p) => (p.problem ? [p.problem] : []));
+  // Parts capped at the row limit hold different subsets of the groups: their rows together would
+  // be wrong (a host's counts of one side only), so such a job raises nothing and fails the run.
+  const usable = statements.length === 1 || problems.length === 0;
   return {
-    findings: deps.settings.renderer!.findings(job.query, parts.flatMap((p) => p.rows)),
+    findings: usable ? deps.settings.renderer!.findings(job.query, parts.flatMap((p) => p.rows)) : [],
     bytesScanned: parts.reduce((n, p) => n + p.bytesScanned, 0),
     recordsScanned: parts.reduce((n, p) => n + p.recordsScanned, 0),
     ...(problems.length ? { problem: problems.join("; ") } : {}),
   };
 }
 
+/** A part stopped because another part of its job failed: that failure is the job's. */
+class StoppedBySibling extends Error {}
+
 /** Runs one Logs Insights SQL query to its end and reads its rows. */
-async function runInsightsQuery(deps: DetectorDeps, job: QueryJob, sql: string, part: string): Promise<{ rows: Record<string, string>[]; bytesScanned: number; recordsScanned: number; problem?: string }> {
+async function runInsightsQuery(deps: DetectorDeps, job: QueryJob, sql: string, part: string, stop: { readonly reason?: string } = {}): Promise<{ rows: Record<string, string>[]; bytesScanned: number; recordsScanned: number; problem?: string }> {
   const { logs } = deps.clients;
   const { logGroupName } = deps.settings;
   const timeoutMs = deps.settings.queryTimeoutMs ?? 120_000;
   const pollMs = deps.settings.pollMs ?? 1000;
   const label = `${job.query.rule}${part}`;
+  if (stop.reason !== undefined) throw new StoppedBySibling(stop.reason);
   const started = await sent(deps, `Logs Insights StartQuery (${label})`, () =>
     // OpenSearch SQL names the log group in its FROM, never in logGroupName; startTime/endTime still
     // bound the records read. The row cap is the query's own LIMIT (sql.ts): StartQuery's `limit`
@@ -400,6 +413,11 @@ async function runInsightsQuery(deps: DetectorDeps, job: QueryJob, sql: string, 
     if (r.status === "Failed" || r.status === "Cancelled" || r.status === "Timeout" || r.status === "Unknown") {
       deps.log("Logs Insights query did not complete", { queryId, rule: label, status: r.status });
       throw new DetectorError(`Logs Insights query ${queryId} (${label}) on ${logGroupName} ended ${r.status}. Check the query in the Logs Insights history; a Timeout means the range holds more than one query scans in 60 minutes.`);
+    }
+    if (stop.reason !== undefined) {
+      await sent(deps, `Logs Insights StopQuery ${queryId}`, () => logs.send(new StopQueryCommand({ queryId }))).catch(() => undefined);
+      deps.log("Logs Insights query stopped: another part of its job failed", { queryId, rule: label, why: stop.reason });
+      throw new StoppedBySibling(stop.reason);
     }
     if (deps.now().getTime() >= deadline) {
       await sent(deps, `Logs Insights StopQuery ${queryId}`, () => logs.send(new StopQueryCommand({ queryId }))).catch(() => undefined);

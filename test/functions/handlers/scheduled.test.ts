@@ -714,6 +714,62 @@ describe("a CloudWatch-only run with the deployed queries", () => {
     expect(result.stats).toEqual({ read: 0, analysed: 0, skipped: {} });
   });
 
+  describe("the anomaly rule's two parts (internal hosts as sources, then as destinations)", () => {
+    const out = (q: { queryString: string }) => q.queryString.includes("AS flows_out");
+    const inn = (q: { queryString: string }) => q.queryString.includes("AS flows_in");
+    const host = (i: number, side: "out" | "in") => statsRow({
+      host: `10.0.${i >> 8}.${i & 255}`, first_seen: `${"0".repeat(6)}${END - 600}|eni-0123456789abcdef0`, [`flows_${side}`]: String(5 + (i % 7)), [`bytes_${side}`]: String(4000 + (i % 13) * 300), [`peers_${side}`]: String(3 + (i % 5)),
+      [side === "out" ? "ports_probed" : "ports_probed_on"]: String(1 + (i % 3)), [`rejected_${side}`]: "0", first_window: String(RECORDS_START), last_window: String(RECORDS_START),
+    });
+
+    it("run together and their rows are scored as one: a host unlike the others is one finding, its counts from both parts", async () => {
+      const odd = (side: "out" | "in") => statsRow({
+        host: "10.0.9.99", first_seen: `${"0".repeat(6)}${END - 900}|eni-0odd0000000000000`, [`flows_${side}`]: side === "out" ? "4000" : "2", [`bytes_${side}`]: side === "out" ? "9000000000" : "100",
+        [`peers_${side}`]: side === "out" ? "900" : "2", [side === "out" ? "ports_probed" : "ports_probed_on"]: side === "out" ? "700" : "0", [`rejected_${side}`]: side === "out" ? "2500" : "0",
+        first_window: String(RECORDS_START), last_window: String(RECORDS_START),
+      });
+      serveInsights({ stats: (q) => (out(q) ? [...Array.from({ length: 100 }, (_, i) => host(i, "out")), odd("out")] : inn(q) ? [...Array.from({ length: 100 }, (_, i) => host(i, "in")), odd("in")] : []) });
+      const result = await handle(scheduled, deps({ athena: undefined, renderer: RENDERER }), 1200);
+      const found = result.findings.filter((f) => f.rule === "anomaly");
+      expect(found.map((f) => [f.src, f.interfaceId, f.window])).toEqual([["10.0.9.99", "eni-0odd0000000000000", { start: RECORDS_START, end: RECORDS_START + 3600 }]]);
+      expect(found[0]!.evidence).toMatchObject({ flowsOut: 4000, flowsIn: 2, bytesOut: 9_000_000_000, bytesIn: 100, peers: 900, portsProbed: 700, portsProbedOn: 0, rejected: 2500 });
+      const parts = startsOf().filter((q) => out(q as never) || inn(q as never));
+      expect(parts.map((q) => [q.startTime, q.endTime])).toEqual([[RECORDS_START, END], [RECORDS_START, END]]);
+    });
+
+    it("raise no anomaly when a part reaches the row cap (each part would hold other hosts), and fail the run after delivery", async () => {
+      serveInsights({ stats: (q) => (out(q) ? Array.from({ length: 10_000 }, (_, i) => host(i, "out")) : inn(q) ? Array.from({ length: 90 }, (_, i) => host(i, "in")) : []) });
+      // The rows of a capped part are never scored: they would give some hosts one side's counts only.
+      const scored: string[] = [];
+      const renderer: QueryRenderer = { ...RENDERER, findings: (q, rows) => (scored.push(q.rule), RENDERER.findings(q, rows)) };
+      await expect(handle(scheduled, deps({ athena: undefined, renderer }), 1200)).rejects.toThrow(/^1 of 25 detector queries failed: Logs Insights query s\d+ \(anomaly part 1 of 2\)/);
+      expect(scored).toHaveLength(24);
+      expect(scored).not.toContain("anomaly");
+    });
+
+    it("name the capped part and the fix", async () => {
+      serveInsights({ stats: (q) => (out(q) ? Array.from({ length: 10_000 }, (_, i) => host(i, "out")) : []) });
+      const failure = await handle(scheduled, deps({ athena: undefined, renderer: RENDERER }), 1200).then(() => undefined, (e: Error) => e.message);
+      expect(failure).toMatch(
+        new RegExp(`Logs Insights query s\\d+ \\(anomaly part 1 of 2\\) on ${LOG_GROUP.replace(/\//g, "\\/")} returned 10000 rows, its cap: more internal hosts than one query returns, so the anomaly rule scored only some of them\\. Archive the flow logs to S3 with Athena \\(analytics\\.athena\\), whose results have no such cap\\.`),
+      );
+    });
+
+    it("stop the other part when one fails, and fail the run naming the part", async () => {
+      serveInsights({ stats: (q) => (out(q) ? "Failed" : inn(q) ? "Running" : []) });
+      const failure = await handle(scheduled, deps({ athena: undefined, renderer: RENDERER }), 1200).then(() => undefined, (e: Error) => e.message);
+      expect(failure).toMatch(new RegExp(`^1 of 25 detector queries failed: Logs Insights query s\\d+ \\(anomaly part 1 of 2\\) on ${LOG_GROUP.replace(/\//g, "\\/")} ended Failed\\.`));
+      const inId = logs.commandCalls(StartQueryCommand).findIndex((c) => inn(c.args[0].input as never));
+      expect(logs.commandCalls(StopQueryCommand).map((c) => c.args[0].input.queryId)).toContain(`s${inId + 1}`);
+    });
+
+    it("fail the run with both parts' messages when both fail", async () => {
+      serveInsights({ stats: (q) => (out(q) || inn(q) ? "Failed" : []) });
+      const failure = await handle(scheduled, deps({ athena: undefined, renderer: RENDERER }), 1200).then(() => undefined, (e: Error) => e.message);
+      expect(failure).toMatch(/\(anomaly part 1 of 2\) on \S+ ended Failed\..*; Logs Insights query s\d+ \(anomaly part 2 of 2\) on \S+ ended Failed\./);
+    });
+  });
+
   it("issues the beacon query over the hour-long range and raises its row as the engine's c2-beaconing finding, under one id for the hour", async () => {
     const beacon = plan().find((j) => j.query.rule === "c2-beaconing")!;
     expect([beacon.start, beacon.end]).toEqual([RECORDS_START, END]);
