@@ -118,7 +118,7 @@ export function detectorPath(env: Environment): { readonly athena: DetectorAthen
   const names = environmentNames(env);
   const groups = cloudWatchLogGroups(env);
   const unarchived = env.flowLogs.findIndex((s, i) => groups[i]?.region === env.region && groups[i]?.name === names.logGroup && !s.destinations.includes("s3"));
-  if (unarchived >= 0) return { logGroup: `flowLogs[${unarchived}] (${env.flowLogs[unarchived]!.id}) logs to CloudWatch only, so its records are in no Athena table` };
+  if (unarchived >= 0) return { logGroup: `flowLogs[${unarchived}] (${env.flowLogs[unarchived]!.id}) is not archived to S3, so its records are in no Athena table` };
   // A subnet or interface scope archived inside an archived VPC writes its records under the
   // same prefix as the VPC's, so one table would count that traffic twice (bytes, packets and
   // flows: false exfiltration and floods). The log group keeps them apart (a detail group).
@@ -159,9 +159,14 @@ export function detectorPathProblems(env: Environment, format: LogFormat): strin
   const path = detectorPath(env);
   const masked = env.analytics.maskIpAddresses;
   const infrequent = env.logGroupClass === "INFREQUENT_ACCESS";
-  const recordsOnly = d.enabled && "logGroup" in path && (masked || infrequent);
+  // The shared VPC log group the detector would read: none when no scope of the Region writes to it (S3 only, transit gateways only).
+  const names = environmentNames(env);
+  const groups = cloudWatchLogGroups(env);
+  const readsGroup = env.flowLogs.some((_, i) => groups[i]?.region === env.region && groups[i]?.name === names.logGroup);
+  const recordsOnly = d.enabled && "logGroup" in path && readsGroup && (masked || infrequent);
   if (d.readRecords && !recordsOnly) {
-    const why = !d.enabled ? "the detectors are off (detectors.enabled is false)" : "athena" in path ? "the rules run as Athena queries over the archive" : "the rules run as Logs Insights SQL queries over a Standard log group that does not mask IP addresses";
+    const why = !d.enabled ? "the detectors are off (detectors.enabled is false)" : "athena" in path ? "the rules run as Athena queries over the archive"
+      : !readsGroup ? `no scope of ${env.region} logs to the shared log group ${names.logGroup}` : "the rules run as Logs Insights SQL queries over a Standard log group that does not mask IP addresses";
     return [`${at("detectors.readRecords")}: is true, but no detector run reads records here: ${why} (got true). Remove it.`];
   }
   if (!d.enabled || !("logGroup" in path)) return [];
@@ -176,7 +181,7 @@ export function detectorPathProblems(env: Environment, format: LogFormat): strin
       ...(infrequent ? [`${at("logGroupClass")}: puts the flow-log group in the Infrequent Access class, which Logs Insights SQL does not query (Standard-class groups only), ${because} (got "INFREQUENT_ACCESS"). Use logGroupClass "STANDARD", or ${instead[0]!.toLowerCase()}${instead.slice(1)}`] : []),
     ];
   }
-  const tooLong = cloudwatchRuleSet({ logGroupName: environmentNames(env).logGroup, fields: format.names, thresholds: d.thresholds, start: 1_800_000_000, end: 1_800_003_600, maxChars: CLOUDWATCH_SYNTH_MAX_QUERY_CHARS }).tooLong;
+  const tooLong = cloudwatchRuleSet({ logGroupName: names.logGroup, fields: format.names, thresholds: d.thresholds, start: 1_800_000_000, end: 1_800_003_600, maxChars: CLOUDWATCH_SYNTH_MAX_QUERY_CHARS }).tooLong;
   return tooLong.map((q) => at(q.message));
 }
 

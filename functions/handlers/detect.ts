@@ -25,6 +25,7 @@ import { batches, toAsff } from "../detect/asff";
 import { DetectionEngine, DetectorError, EngineOptions } from "../detect/engine";
 import type { Finding } from "../detect/findings";
 import { snsMessage } from "../detect/report";
+import { ANOMALY_RULE, SKIPPED_RULE } from "../detect/sql";
 import { feedParquet, feedStream } from "../detect/run";
 import type { DetectorThresholds } from "../detect/thresholds";
 import { RetryPolicy, withRetry } from "./retry";
@@ -367,7 +368,13 @@ export async function detectObjects(deps: DetectorDeps, objects: readonly { buck
     if (!r.Body) throw new DetectorError(`s3://${o.bucket}/${o.key} has no body`);
     await feedStream(engine, r.Body as Readable);
   }
-  const { stats, findings } = engine.finish();
+  const { stats, findings: all } = engine.finish();
+  // Where the scheduled run queries Athena, it reports the run-wide rules over each hour: the
+  // same hosts and SKIPDATA records judged here over one object would be second findings under
+  // other ids (their windows differ), alerted twice.
+  const hourly = deps.settings.athena ? new Set<string>([ANOMALY_RULE, SKIPPED_RULE]) : new Set<string>();
+  const findings = all.filter((f) => !hourly.has(f.rule));
+  if (findings.length < all.length) deps.log("run-wide findings left to the scheduled Athena run, which judges them over the hour", { rules: [...hourly], left: all.length - findings.length });
   const delivered = await deliver(deps, findings, stats, { end: seconds(deps.now()), hop: 0, mode: archiveMode(objects) });
   deps.log("detection finished", { mode: "s3", objects: objects.length, stats, findings: findings.length });
   return { stats, findings, truncated: [], delivered };

@@ -45,7 +45,7 @@ describe("EnvironmentStack", () => {
       );
     });
 
-    it("refuses an Infrequent Access CloudWatch-only detector, also when Athena is on but a VPC scope logs to CloudWatch only", () => {
+    it("refuses an Infrequent Access CloudWatch-only detector, also when Athena is on but a VPC scope is not archived", () => {
       const problems = (e: ReturnType<typeof env>) => {
         try {
           synth(e);
@@ -57,8 +57,34 @@ describe("EnvironmentStack", () => {
       const vpcs = [{ resource: "vpc", id: "vpc-0123456789abcdef0", destinations: ["cloudwatch", "s3"] }, { resource: "vpc", id: "vpc-0123456789abcdef1", destinations: ["cloudwatch"] }];
       expect(problems(env({ logGroupClass: "INFREQUENT_ACCESS", flowLogs: vpcs }))).toEqual([
         'test.logGroupClass: puts the flow-log group in the Infrequent Access class, which Logs Insights SQL does not query (Standard-class groups only), ' +
-          `and the detector queries the log group because flowLogs[1] (vpc-0123456789abcdef1) logs to CloudWatch only, so its records are in no Athena table (got "INFREQUENT_ACCESS"). Use logGroupClass "STANDARD", or ${lower}`,
+          `and the detector queries the log group because flowLogs[1] (vpc-0123456789abcdef1) is not archived to S3, so its records are in no Athena table (got "INFREQUENT_ACCESS"). Use logGroupClass "STANDARD", or ${lower}`,
       ]);
+    });
+
+    it("says why the log group is queried: no archived scope, or a scope archived inside an archived VPC", () => {
+      const reason = (e: ReturnType<typeof env>) => {
+        try {
+          synth(e);
+          return "";
+        } catch (err) {
+          return /because (.*) \(got "INFREQUENT_ACCESS"\)/.exec(((err as { problems?: string[] }).problems ?? [])[0] ?? "")?.[1] ?? String(err);
+        }
+      };
+      expect(reason(env({ logGroupClass: "INFREQUENT_ACCESS", flowLogs: [{ resource: "vpc", id: "vpc-0123456789abcdef0", destinations: ["cloudwatch"] }] }))).toBe('no VPC, subnet or interface scope has the "s3" destination');
+      const nested = [
+        { resource: "vpc", id: "vpc-0123456789abcdef0", destinations: ["cloudwatch", "s3"] },
+        { resource: "subnet", id: "subnet-0123456789abcdef0", vpc: "vpc-0123456789abcdef0", destinations: ["s3"] },
+      ];
+      expect(reason(env({ logGroupClass: "INFREQUENT_ACCESS", flowLogs: nested }))).toBe("flowLogs[1] (subnet-0123456789abcdef0) is archived inside an archived VPC, so one Athena table would count its records twice");
+    });
+
+    it("asks nothing where no scope logs to the shared log group (transit gateways only, or S3 only), and says so of a readRecords there", () => {
+      const tgwOnly = { logGroupClass: "INFREQUENT_ACCESS", flowLogs: [{ resource: "transit-gateway", id: "tgw-0123456789abcdef0", destinations: ["cloudwatch", "s3"] }] };
+      expect(() => synth(env(tgwOnly))).not.toThrow();
+      expect(() => synth(env({ analytics: { athena: { enabled: false }, maskIpAddresses: true }, flowLogs: [{ resource: "vpc", id: "vpc-0123456789abcdef0", destinations: ["s3"] }] }))).not.toThrow();
+      expect(() => synth(env({ ...tgwOnly, detectors: { readRecords: true } }))).toThrow(
+        "test.detectors.readRecords: is true, but no detector run reads records here: no scope of eu-west-1 logs to the shared log group /flowlog-kit/test/vpc-flow-logs (got true). Remove it.",
+      );
     });
 
     it("refuses a readRecords that is not true or false, naming the field", () => {

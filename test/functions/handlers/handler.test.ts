@@ -187,6 +187,22 @@ describe("archive mode (S3 notification)", () => {
     expect(result.findings.map((f) => f.rule)).toContain("port-scan");
   });
 
+  it("leaves the run-wide rules (anomaly, log-skipped) to the scheduled Athena run where there is one, which judges them over the hour under one id", async () => {
+    const skipdata = "2 410987654323 eni-0123456789abcdef0 - - - - - - - 1793494800 1793494860 - SKIPDATA";
+    const body = () => Readable.from([zlib.gzipSync([...scanLines, skipdata].join("\n"))]) as never;
+    hub.on(BatchImportFindingsCommand).callsFake((input) => ({ SuccessCount: input.Findings.length }));
+    sns.on(PublishCommand).resolves({});
+    s3.on(GetObjectCommand).callsFake(() => ({ Body: body() }));
+    const key = "AWSLogs/410987654323/vpcflowlogs/eu-central-1/2026/11/01/x.log.gz";
+    const alone = await handle(event(key), deps(), 900);
+    expect(alone.findings.map((f) => f.rule)).toEqual(expect.arrayContaining(["port-scan", "log-skipped"]));
+    const athena = { workgroup: "flowlogs-prod", database: "flowlogs_prod", tables: [] };
+    const withAthena = deps({ athena });
+    const result = await handle(event(key), withAthena, 900);
+    expect(result.findings.map((f) => f.rule)).toEqual(alone.findings.map((f) => f.rule).filter((r) => r !== "log-skipped"));
+    expect(withAthena.logged.some((l) => l.includes("run-wide findings left to the scheduled Athena run"))).toBe(true);
+  });
+
   describe("Parquet objects (parquet/AWSLogs/...log.parquet)", () => {
     const key = "parquet/AWSLogs/aws-account-id=410987654323/aws-service=vpcflowlogs/aws-region=eu-central-1/year=2026/month=11/day=01/hour=00/410987654323_vpcflowlogs_eu-central-1_fl-1234abcd_20261101T0050Z_0a1b2c3d.log.parquet";
     const dir = tempDir("handler-parquet");
