@@ -93,13 +93,13 @@ export function anomalyFindings(hosts: readonly HostCounts[], t: DetectorThresho
 /** Addresses in a fixed order (by their text): what the forest's sample follows. */
 const compareAddresses = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** The log-skipped finding: `skipped` SKIPDATA records within `window`. */
-export function skippedFinding(skipped: number, window: { readonly start: number; readonly end: number }): Finding {
+/** The log-skipped finding: `skipped` SKIPDATA records within `window` (of one interface, when given: the queries count per interface). */
+export function skippedFinding(skipped: number, window: { readonly start: number; readonly end: number }, interfaceId?: string): Finding {
   return finding({
-    rule: "log-skipped", severity: "LOW", window,
+    rule: "log-skipped", severity: "LOW", window, ...(interfaceId ? { interfaceId } : {}),
     evidence: { skipdataRecords: skipped },
     description:
-      `${skipped} SKIPDATA record${skipped === 1 ? "" : "s"}: AWS skipped flows it could not capture during those aggregation intervals, so these findings cover less than the traffic. ` +
+      `${skipped} SKIPDATA record${skipped === 1 ? "" : "s"}${interfaceId ? ` from ${interfaceId}` : ""}: AWS skipped flows it could not capture during those aggregation intervals, so these findings cover less than the traffic. ` +
       "Repeated, it means an interface past flow-log capacity: check the log-gap alarm.",
   });
 }

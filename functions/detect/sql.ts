@@ -201,13 +201,18 @@ export function anomalyQuery(o: QueryOptions, tables = (seconds: number, respons
   return Object.freeze({ rule: ANOMALY_RULE, horizon: "long" as const, horizonSeconds: seconds, sql, thresholds: t });
 }
 
-/** The log-skipped query (see above); none for a format without log-status. */
+/** The log-skipped query (see above), a row per interface with SKIPDATA records; none for a format without log-status. */
 export function skippedQuery(o: QueryOptions): RuleQuery | undefined {
   if (!new Set(o.fields ?? DEFAULT_FIELD_NAMES).has("log-status")) return undefined;
   const t = longHorizon(o.thresholds);
+  const fields = new Set(o.fields ?? DEFAULT_FIELD_NAMES);
   const start = `coalesce(CAST("start" AS BIGINT), 0)`;
-  // HAVING: no row when there is none to report, as every other query.
-  const sql = `SELECT count(*) AS skipdata, min(${start}) AS first_start, max(${start}) AS last_start FROM ${o.table} WHERE "log_status" = 'SKIPDATA'${o.where !== undefined ? ` AND (${o.where})` : ""} HAVING count(*) > 0`;
+  // Per interface (the one past flow-log capacity), so tables and interfaces never share a finding's id;
+  // without an interface field, one count, and HAVING: no row when there is none, as every other query.
+  const field = fields.has("interface-id") ? "interface-id" : fields.has("tgw-attachment-id") ? "tgw-attachment-id" : undefined;
+  const iface = field && `NULLIF("${athenaColumn(field)}", '-')`;
+  const sql = `SELECT ${iface ? `${iface} AS interface_id, ` : ""}count(*) AS skipdata, min(${start}) AS first_start, max(${start}) AS last_start FROM ${o.table} WHERE "log_status" = 'SKIPDATA'${o.where !== undefined ? ` AND (${o.where})` : ""}` +
+    (iface ? ` GROUP BY ${iface} ORDER BY 1` : " HAVING count(*) > 0");
   return Object.freeze({ rule: SKIPPED_RULE, horizon: "long" as const, horizonSeconds: t.windowSeconds, sql, thresholds: t });
 }
 
@@ -252,14 +257,16 @@ function anomalyFindingsFromRows(q: Pick<RuleQuery, "horizonSeconds" | "threshol
 
 /** The log-skipped finding of its query's row (none when it counts none). */
 function skippedFindingsFromRows(q: Pick<RuleQuery, "horizonSeconds" | "thresholds">, rows: readonly Readonly<Record<string, string>>[]): Finding[] {
-  const row = rows[0];
-  const skipped = Number(row?.skipdata ?? 0);
-  if (!row || !(skipped > 0)) return [];
+  const suppressions = new Suppressions(q.thresholds.suppress);
   const s = q.horizonSeconds;
-  const first = Number(row.first_start);
-  const last = Number(row.last_start);
-  const f = skippedFinding(skipped, { start: first - (first % s), end: last - (last % s) + s });
-  return new Suppressions(q.thresholds.suppress).match(f) ? [] : [f];
+  return rows.flatMap((row) => {
+    const skipped = Number(row.skipdata ?? 0);
+    if (!(skipped > 0)) return [];
+    const first = Number(row.first_start);
+    const last = Number(row.last_start);
+    const f = skippedFinding(skipped, { start: first - (first % s), end: last - (last % s) + s }, row.interface_id || undefined);
+    return suppressions.match(f) ? [] : [f];
+  });
 }
 
 /** A beacon series' measures over its points' start column and `gap` (NULL for its first point). */
@@ -905,11 +912,13 @@ function cloudwatchSkippedQuery(o: CloudWatchQueryOptions): RuleQuery | undefine
   if (status === 0 || startAt === 0) return undefined;
   const t = longHorizon(o.thresholds);
   const start = `coalesce(CAST(NULLIF(split_part(\`@message\`, ' ', ${startAt}), '-') AS BIGINT), 0)`;
+  const ifaceAt = Math.max(o.fields.indexOf("interface-id"), o.fields.indexOf("tgw-attachment-id")) + 1;
   const from = `\`logGroups(logGroupIdentifier: [${literal(o.logGroupName)}])\``;
+  // Per interface, as skippedQuery; without one, a single count (0 raises nothing: AWS documents HAVING with GROUP BY only).
   const sql = [
-    "SELECT count(*) AS skipdata, min(st) AS first_start, max(st) AS last_start",
-    `FROM (SELECT ${start} AS st FROM ${from} WHERE ${start} BETWEEN ${o.start} AND ${o.end - 1} AND split_part(\`@message\`, ' ', ${status}) = 'SKIPDATA') t`,
-    "HAVING count(*) > 0",
+    `SELECT ${ifaceAt ? "iface AS interface_id, " : ""}count(*) AS skipdata, min(st) AS first_start, max(st) AS last_start`,
+    `FROM (SELECT ${start} AS st${ifaceAt ? `, NULLIF(split_part(\`@message\`, ' ', ${ifaceAt}), '-') AS iface` : ""} FROM ${from} WHERE ${start} BETWEEN ${o.start} AND ${o.end - 1} AND split_part(\`@message\`, ' ', ${status}) = 'SKIPDATA') t`,
+    ...(ifaceAt ? ["GROUP BY iface"] : []),
     `LIMIT ${CLOUDWATCH_QUERY_ROW_LIMIT}`,
   ].join("\n");
   return Object.freeze({ rule: SKIPPED_RULE, horizon: "long" as const, horizonSeconds: t.windowSeconds, sql, thresholds: t });

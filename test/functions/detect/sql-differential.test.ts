@@ -601,8 +601,8 @@ describe("the run-wide rules as queries (anomaly, log-skipped) against the engin
     // The odd host: 300 probes of 150 addresses on random ports, most rejected, and 2.5 GB out to one of them.
     range(300).forEach((i) => flows.push({ src: ODD, dst: `198.51.100.${i % 150}`, srcport: 50000 + i, dstport: 1 + Math.floor(rnd() * 9000), packets: 1, bytes: 60, action: i % 3 ? "REJECT" : "ACCEPT", start: T0 + i }));
     range(5).forEach((i) => flows.push({ src: ODD, dst: "198.51.100.7", srcport: 51000 + i, dstport: 443, packets: 400_000, bytes: 500 * 1024 * 1024, start: T0 + 400 + i }));
-    const skipdata = (start: number) => [2, "123456789012", "eni-0123456789abcdef0", "-", "-", "-", "-", "-", "-", "-", start, start + 60, "-", "SKIPDATA"].join(" ");
-    return [...inStartOrder(flows).map(line), skipdata(T0 + 100), skipdata(T0 + 700), skipdata(T0 + 1300)];
+    const skipdata = (start: number, eni = "eni-0123456789abcdef0") => [2, "123456789012", eni, "-", "-", "-", "-", "-", "-", "-", start, start + 60, "-", "SKIPDATA"].join(" ");
+    return [...inStartOrder(flows).map(line), skipdata(T0 + 100), skipdata(T0 + 700), skipdata(T0 + 1300, "eni-0aaaabbbbccccdddd")];
   }
   const runWide = (qs: readonly RuleQuery[]) => qs.filter((q) => q.rule === "anomaly" || q.rule === "log-skipped");
 
@@ -634,9 +634,11 @@ describe("the run-wide rules as queries (anomaly, log-skipped) against the engin
       expect([engineName, ...["flowsOut", "flowsIn", "bytesOut", "bytesIn", "rejected"].map((k) => odd[0]!.evidence[k] === engineOdd.evidence[k])]).toEqual([engineName, true, true, true, true, true]);
       expect([engineName, peers, portsProbed]).toEqual([engineName, 150, new Set(lines.filter((l) => l.split(" ")[3] === ODD && l.split(" ")[6] !== "443").map((l) => l.split(" ")[6])).size + 1]);
       expect([engineName, odd[0]!.interfaceId, odd[0]!.window]).toEqual([engineName, "eni-0123456789abcdef0", { start: T0 - (T0 % 3600), end: T0 - (T0 % 3600) + 3600 }]);
+      // SKIPDATA per interface (the one past capacity), together the engine's count for the run.
       const skipped = found.filter((f) => f.rule === "log-skipped");
-      expect([engineName, skipped.map((f) => f.evidence.skipdataRecords)]).toEqual([engineName, engine.filter((f) => f.rule === "log-skipped").map((f) => f.evidence.skipdataRecords)]);
-      expect(skipped[0]!.evidence.skipdataRecords).toBe(3);
+      expect([engineName, skipped.map((f) => [f.interfaceId, f.evidence.skipdataRecords])]).toEqual([engineName, [["eni-0123456789abcdef0", 2], ["eni-0aaaabbbbccccdddd", 1]]]);
+      expect(skipped.reduce((n, f) => n + f.evidence.skipdataRecords!, 0)).toBe(engine.find((f) => f.rule === "log-skipped")!.evidence.skipdataRecords);
+      expect(new Set(skipped.map((f) => f.id)).size).toBe(2);
     }
   });
 
@@ -645,6 +647,14 @@ describe("the run-wide rules as queries (anomaly, log-skipped) against the engin
     await load(c, dir, "fewhosts", LogFormat.DEFAULT, lines);
     const found: Finding[] = [];
     for (const q of runWide(ruleQueries({ dialect: "duckdb", table: "fewhosts", thresholds: t }))) found.push(...findingsFromRows(q, await rowsOf(c, q.sql)));
+    // The CloudWatch forms too: the parts' rows merged, and the single count of no SKIPDATA.
+    await loadLogGroup(c, dir, LogFormat.DEFAULT, lines);
+    for (const q of runWide(cloudwatchRuleQueries({ logGroupName: LOG_GROUP, fields: LogFormat.DEFAULT.names, thresholds: t, start: 0, end: 2_000_000_000 }))) {
+      const rows: Record<string, string>[] = [];
+      for (const sql of q.parts ?? [q.sql]) rows.push(...(await rowsOf(c, inDuckdb(sql))));
+      if (q.rule === "anomaly") expect(new Set(rows.map((r) => r.host)).size).toBe(21);
+      found.push(...findingsFromRows(q, rows));
+    }
     expect(found).toEqual([]);
     expect(engineFindings(t, LogFormat.DEFAULT, lines).filter((f) => f.rule === "anomaly" || f.rule === "log-skipped")).toEqual([]);
   });
