@@ -98,8 +98,9 @@ const perRun = (gb: number) => (gb >= 1 ? `${gb.toFixed(1)} GB` : `${(gb * 1024)
 /**
  * The scheduled detector's queries. With an S3 archive and Athena it runs the rules there
  * (athenaRunEstimate); otherwise on Logs Insights, where each query scans what CloudWatch
- * ingested in its range, once: one OpenSearch SQL query per rule and horizon (on a log group
- * that masks addresses, one records query for the engine instead).
+ * ingested in its range, once a statement: one OpenSearch SQL query per rule and horizon, the
+ * anomaly rule's in two parts (on a masked or Infrequent Access log group, where synth requires
+ * detectors.readRecords, one records query for the engine instead).
  */
 function detectorLines(env: Environment, gbPerDay: number): CostLine[] {
   if (!env.detectors.enabled) return [];
@@ -129,7 +130,7 @@ function insightsScansPerRun(env: Environment, lookback: number): { readonly sec
   // anomaly rule's two parts read it once each. The records query exists only where
   // detectors.readRecords allows it; one that hits the 10,000-row cap is split in halves and
   // scans its range again, which is not counted here.
-  const label = `${sql ? `${queries.length} SQL queries${sql > queries.length ? ` (${sql} statements: anomaly in two parts)` : ""}` : ""}${records ? `${records} records quer${records === 1 ? "y" : "ies"} for the engine (detectors.readRecords)` : ""}`;
+  const label = `${sql ? `${queries.length} SQL queries${sql > queries.length ? ` (${sql} statements: anomaly in two parts)` : ""}` : ""}${records ? `${records} records quer${records === 1 ? "y" : "ies"} for the engine (${env.detectors.readRecords ? "detectors.readRecords" : "which synth refuses without detectors.readRecords"})` : ""}`;
   return { seconds: jobs.reduce((n, j) => n + (j.end - j.start) * statements(j), 0), label };
 }
 

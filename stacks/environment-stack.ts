@@ -89,7 +89,8 @@ export function athenaTables(env: Environment): AthenaTableSpec[] {
 /**
  * Where the detector's scheduled run queries the archive: the environment's workgroup and its
  * VPC flow-log tables (transit-gateway tables have other fields), with their partition keys and
- * Regions. Undefined — the run then uses Logs Insights and the engine over the log group — without
+ * Regions. Undefined — the run then uses Logs Insights SQL over the log group (the engine over its
+ * records only with detectors.readRecords, see detectorPathProblems) — without
  * Athena or without a VPC table, and also when the environment's own VPC log group is there to
  * read and the archive would give wrong answers:
  * - a VPC scope that logs to CloudWatch but not to S3: its records are not in any table, and the

@@ -25,10 +25,12 @@ import { ADMIN_PORTS, DetectorThresholds, WEB_PORTS } from "./thresholds";
  * expresses, so sql.ts renders it with lag() over (src, dst, port) ordered by start, and both
  * the engine and findingsFromRows make its finding with beaconFinding from the same four sums.
  *
- * Not declared here, engine-only:
- * - anomaly fits a seeded Isolation Forest (random trees over a sample of groups): no
- *   aggregate expresses it.
- * - log-skipped (SKIPDATA) and detector-saturated describe the run, not a group of flows.
+ * Not declared here:
+ * - anomaly fits a seeded Isolation Forest (random trees over a sample of groups), which no
+ *   aggregate expresses: sql.ts anomalyQuery returns each internal host's counts, and the forest
+ *   (anomaly.ts anomalyFindings) scores them, as the engine's rows.
+ * - log-skipped (SKIPDATA) describes the run, not a group of flows: sql.ts skippedQuery counts it.
+ * - detector-saturated describes the engine's own row budget: engine-only.
  */
 
 /** A fact about one flow, each defined in FLOW_FACTS. */

@@ -409,7 +409,8 @@ export const beaconing: Rule = (run, t) => {
 /**
  * Isolation Forest over the internal hosts' behaviour over the run (hostFeatures): state is a
  * row per internal host, whatever the number of flows. The engine's counts of distinct peers and
- * ports are HyperLogLog estimates (aggregates.ts HOST); the SQL paths' are exact
+ * ports are HyperLogLog estimates (aggregates.ts HOST); Athena's are exact, and Logs Insights'
+ * distinct peers the larger of a host's peers as source and as destination
  * (sql.ts anomalyQuery).
  */
 export const anomalies: Rule = (run, t) => {

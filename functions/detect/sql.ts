@@ -35,7 +35,7 @@ import { DetectorThresholds, longHorizon } from "./thresholds";
  * A run's findings are findingsFromRows of each query, then mergeHorizons over them all (a slow
  * finding is dropped when a short window within it found the same, as the engine does).
  *
- * c2-beaconing (declarations.ts C2_BEACONING) has a query of its own, last of the list, at the
+ * c2-beaconing (declarations.ts C2_BEACONING) has a query of its own, after the declarations', at the
  * long horizon (the scheduled run gives it the hour-long range): its SMALL_WEB flows, each one's
  * gap to the series' previous start by lag() over (src, dst, port) ordered by start, and per
  * series the count of points, first and last start, and the count, sum and sum of squares of

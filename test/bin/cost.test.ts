@@ -79,6 +79,13 @@ describe("flowlog-kit cost", () => {
       expect(detector({ flowLogs: [{ ...vpc, destinations: ["cloudwatch", "s3"] }], detectors: { schedule: "rate(1 hour)" }, analytics: { athena: { enabled: false } } })).toEqual([expected]);
     });
 
+    it("prices the records query of a masked or Infrequent Access log group, saying synth refuses it without detectors.readRecords", () => {
+      const cwOnly = [{ ...vpc, destinations: ["cloudwatch"] }];
+      const item = (o: Record<string, unknown>) => detector({ flowLogs: cwOnly, ...o })[0]!.item;
+      expect(item({ logGroupClass: "INFREQUENT_ACCESS" })).toMatch(/^detector: \d+ runs x 1 records query for the engine \(which synth refuses without detectors\.readRecords\), /);
+      expect(item({ analytics: { maskIpAddresses: true }, detectors: { readRecords: true } })).toMatch(/^detector: \d+ runs x 1 records query for the engine \(detectors\.readRecords\), /);
+    });
+
     describe("on Athena", () => {
       const layout = (s3: Record<string, unknown>, schedule = "rate(15 minutes)") => env({ flowLogs: [{ ...vpc, destinations: ["s3"], s3 }], detectors: { schedule } });
 
