@@ -5,7 +5,7 @@ import { ConfigError } from "../policies/errors";
 import { PRICES, tiered } from "../policies/prices";
 import { archiveLifecycle } from "../policies/retention";
 import { lookbackSeconds, scheduledQueries, schedulePeriodSeconds } from "../modules/detectors";
-import { athenaTables, cloudWatchLogGroups, detectorAggregationSeconds, detectorAthena, environmentNames } from "../stacks/environment-stack";
+import { athenaTables, cloudWatchLogGroups, detectorAggregationSeconds, detectorAthena, detectorPathProblems, environmentNames } from "../stacks/environment-stack";
 import { renderTable } from "./table";
 
 export interface CostLine {
@@ -130,7 +130,7 @@ function insightsScansPerRun(env: Environment, lookback: number): { readonly sec
   // anomaly rule's two parts read it once each. The records query exists only where
   // detectors.readRecords allows it; one that hits the 10,000-row cap is split in halves and
   // scans its range again, which is not counted here.
-  const label = `${sql ? `${queries.length} SQL queries${sql > queries.length ? ` (${sql} statements: anomaly in two parts)` : ""}` : ""}${records ? `${records} records quer${records === 1 ? "y" : "ies"} for the engine (${env.detectors.readRecords ? "detectors.readRecords" : "which synth refuses without detectors.readRecords"})` : ""}`;
+  const label = `${sql ? `${queries.length} SQL queries${sql > queries.length ? ` (${sql} statements: anomaly in two parts)` : ""}` : ""}${records ? `${records} records quer${records === 1 ? "y" : "ies"} for the engine (${detectorPathProblems(env, groupFormat(env)).length ? "which synth refuses as configured: run flowlog-kit synth for why" : "detectors.readRecords"})` : ""}`;
   return { seconds: jobs.reduce((n, j) => n + (j.end - j.start) * statements(j), 0), label };
 }
 

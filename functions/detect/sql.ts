@@ -167,7 +167,8 @@ export function beaconQuery(o: QueryOptions, tables = (seconds: number, response
  *   Lambda fits the forest on the rows (anomalyFindings), so every internal host of the range is
  *   a row: the query has no threshold. Distinct counts are exact here, HyperLogLog estimates in
  *   the engine (32 registers, about 18% error), so scores differ slightly between the two.
- * - log-skipped: the count of SKIPDATA records, and their first and last start.
+ * - log-skipped: the count of SKIPDATA records per interface (one count for a format without an
+ *   interface field), and their first and last start.
  */
 
 /** The run-wide rules' ids (anomaly.ts). */
@@ -207,7 +208,7 @@ export function skippedQuery(o: QueryOptions): RuleQuery | undefined {
   const t = longHorizon(o.thresholds);
   const fields = new Set(o.fields ?? DEFAULT_FIELD_NAMES);
   const start = `coalesce(CAST("start" AS BIGINT), 0)`;
-  // Per interface (the one past flow-log capacity), so tables and interfaces never share a finding's id;
+  // Per interface (the one past flow-log capacity), so two interfaces' counts are two findings;
   // without an interface field, one count, and HAVING: no row when there is none, as every other query.
   const field = fields.has("interface-id") ? "interface-id" : fields.has("tgw-attachment-id") ? "tgw-attachment-id" : undefined;
   const iface = field && `NULLIF("${athenaColumn(field)}", '-')`;

@@ -369,12 +369,12 @@ export async function detectObjects(deps: DetectorDeps, objects: readonly { buck
     await feedStream(engine, r.Body as Readable);
   }
   const { stats, findings: all } = engine.finish();
-  // Where the scheduled run queries Athena, it reports the run-wide rules over each hour: the
-  // same hosts and SKIPDATA records judged here over one object would be second findings under
-  // other ids (their windows differ), alerted twice.
-  const hourly = deps.settings.athena ? new Set<string>([ANOMALY_RULE, SKIPPED_RULE]) : new Set<string>();
+  // The scheduled run reports the run-wide rules over each hour, on every path (Athena, Logs
+  // Insights SQL, the engine over records): the same hosts and SKIPDATA records judged here over
+  // one object would be second findings under other ids (their windows differ), alerted twice.
+  const hourly = new Set<string>([ANOMALY_RULE, SKIPPED_RULE]);
   const findings = all.filter((f) => !hourly.has(f.rule));
-  if (findings.length < all.length) deps.log("run-wide findings left to the scheduled Athena run, which judges them over the hour", { rules: [...hourly], left: all.length - findings.length });
+  if (findings.length < all.length) deps.log("run-wide findings left to the scheduled run, which judges them over the hour", { rules: [...hourly], left: all.length - findings.length });
   const delivered = await deliver(deps, findings, stats, { end: seconds(deps.now()), hop: 0, mode: archiveMode(objects) });
   deps.log("detection finished", { mode: "s3", objects: objects.length, stats, findings: findings.length });
   return { stats, findings, truncated: [], delivered };

@@ -9,7 +9,7 @@
  * query too, over the long horizon's range (sql.ts beaconQuery: the series' points within that
  * range, not the engine's idle-series judgement), and so do the run-wide rules (sql.ts
  * anomalyQuery: a row per internal host, which the Lambda scores with the engine's forest;
- * skippedQuery: the SKIPDATA count). Only detector-saturated, the engine's own row budget, has no query.
+ * skippedQuery: the SKIPDATA count per interface). Only detector-saturated, the engine's own row budget, has no query.
  *
  * A run plans one query per rule and horizon (and per Athena table), each over its own range:
  * the look-back (on Athena 10 minutes longer: the archive lags CloudWatch), or for a longer
@@ -390,7 +390,13 @@ async function runInsightsQuery(deps: DetectorDeps, job: QueryJob, sql: string, 
     // bound the records read. The row cap is the query's own LIMIT (sql.ts): StartQuery's `limit`
     // is documented for the Logs Insights query language only.
     logs.send(new StartQueryCommand({ queryLanguage: "SQL", startTime: job.start, endTime: job.end, queryString: sql })),
-  );
+  ).catch((err: unknown) => {
+    // A refusal names the query it refused (the rule, and the part), not only the service's words.
+    if (err instanceof DetectorError) throw err;
+    const e = err as { name?: string; message?: string };
+    deps.log("Logs Insights refused a query", { rule: label, error: e.name, message: e.message, chars: sql.length });
+    throw new DetectorError(`Logs Insights StartQuery (${label}) on ${logGroupName} was refused (got ${e.name ?? "Error"}: ${e.message ?? String(err)}). Check the detector role's logs:StartQuery permission; a MalformedQueryException is the kit's to fix: report it with this message.`, { cause: err });
+  });
   const queryId = started.queryId;
   if (!queryId) throw new DetectorError(`Logs Insights returned no query id for ${label} on ${logGroupName}. Run again.`);
   const deadline = deps.now().getTime() + timeoutMs;

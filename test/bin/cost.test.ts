@@ -79,10 +79,10 @@ describe("flowlog-kit cost", () => {
       expect(detector({ flowLogs: [{ ...vpc, destinations: ["cloudwatch", "s3"] }], detectors: { schedule: "rate(1 hour)" }, analytics: { athena: { enabled: false } } })).toEqual([expected]);
     });
 
-    it("prices the records query of a masked or Infrequent Access log group, saying synth refuses it without detectors.readRecords", () => {
+    it("prices the records query of a masked or Infrequent Access log group, saying when synth refuses it (without detectors.readRecords)", () => {
       const cwOnly = [{ ...vpc, destinations: ["cloudwatch"] }];
       const item = (o: Record<string, unknown>) => detector({ flowLogs: cwOnly, ...o })[0]!.item;
-      expect(item({ logGroupClass: "INFREQUENT_ACCESS" })).toMatch(/^detector: \d+ runs x 1 records query for the engine \(which synth refuses without detectors\.readRecords\), /);
+      expect(item({ logGroupClass: "INFREQUENT_ACCESS" })).toMatch(/^detector: \d+ runs x 1 records query for the engine \(which synth refuses as configured: run flowlog-kit synth for why\), /);
       expect(item({ analytics: { maskIpAddresses: true }, detectors: { readRecords: true } })).toMatch(/^detector: \d+ runs x 1 records query for the engine \(detectors\.readRecords\), /);
     });
 

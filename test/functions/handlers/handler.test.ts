@@ -9,6 +9,7 @@ import { Readable } from "stream";
 import * as zlib from "zlib";
 import { LogFormat } from "../../../functions/flowlog/format";
 import { DEFAULT_THRESHOLDS } from "../../../functions/detect/thresholds";
+import { DetectionEngine } from "../../../functions/detect/engine";
 import { DetectorDeps, INSIGHTS_QUERY } from "../../../functions/handlers/detect";
 import { requireEnv } from "../../../functions/handlers/env";
 import { handle, parseEvent, settingsFromEnv } from "../../../functions/handlers/handler";
@@ -187,20 +188,24 @@ describe("archive mode (S3 notification)", () => {
     expect(result.findings.map((f) => f.rule)).toContain("port-scan");
   });
 
-  it("leaves the run-wide rules (anomaly, log-skipped) to the scheduled Athena run where there is one, which judges them over the hour under one id", async () => {
+  it("leaves the run-wide rules (anomaly, log-skipped) to the scheduled run, which judges them over the hour under one id (Athena or not)", async () => {
     const skipdata = "2 410987654323 eni-0123456789abcdef0 - - - - - - - 1793494800 1793494860 - SKIPDATA";
     const body = () => Readable.from([zlib.gzipSync([...scanLines, skipdata].join("\n"))]) as never;
     hub.on(BatchImportFindingsCommand).callsFake((input) => ({ SuccessCount: input.Findings.length }));
     sns.on(PublishCommand).resolves({});
     s3.on(GetObjectCommand).callsFake(() => ({ Body: body() }));
     const key = "AWSLogs/410987654323/vpcflowlogs/eu-central-1/2026/11/01/x.log.gz";
-    const alone = await handle(event(key), deps(), 900);
-    expect(alone.findings.map((f) => f.rule)).toEqual(expect.arrayContaining(["port-scan", "log-skipped"]));
-    const athena = { workgroup: "flowlogs-prod", database: "flowlogs_prod", tables: [] };
-    const withAthena = deps({ athena });
-    const result = await handle(event(key), withAthena, 900);
-    expect(result.findings.map((f) => f.rule)).toEqual(alone.findings.map((f) => f.rule).filter((r) => r !== "log-skipped"));
-    expect(withAthena.logged.some((l) => l.includes("run-wide findings left to the scheduled Athena run"))).toBe(true);
+    // The engine over the same lines reports log-skipped: the archive path leaves it out, with or without Athena.
+    const engine = new DetectionEngine(DEFAULT_THRESHOLDS, LogFormat.DEFAULT);
+    for (const l of [...scanLines, skipdata]) engine.addLine(l);
+    const all = engine.finish().findings.map((f) => f.rule);
+    expect(all).toEqual(expect.arrayContaining(["port-scan", "log-skipped"]));
+    for (const settings of [{}, { athena: { workgroup: "flowlogs-prod", database: "flowlogs_prod", tables: [] } }]) {
+      const d = deps(settings);
+      const result = await handle(event(key), d, 900);
+      expect(result.findings.map((f) => f.rule)).toEqual(all.filter((r) => r !== "log-skipped"));
+      expect(d.logged.some((l) => l.includes("run-wide findings left to the scheduled run"))).toBe(true);
+    }
   });
 
   describe("Parquet objects (parquet/AWSLogs/...log.parquet)", () => {

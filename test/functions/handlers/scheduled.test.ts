@@ -606,7 +606,7 @@ describe("scheduled run on Logs Insights (no Athena): every rule as an OpenSearc
     expect(jobs.map((j) => j.query.rule).sort()).toEqual([...DECLARATIONS.flatMap((d) => d.horizons.map(() => d.id)), C2_BEACONING.id, "anomaly", "log-skipped"].sort());
     // The run-wide rules read the hour-long range too; anomaly in two parts (hosts as sources, as destinations).
     expect(jobs.filter((j) => ["anomaly", "log-skipped"].includes(j.query.rule)).map((j) => [j.query.rule, j.start, j.query.parts?.length ?? 1])).toEqual([["anomaly", RECORDS_START, 2], ["log-skipped", RECORDS_START, 1]]);
-    // The beacon query reads the hour-long horizon's range, last of its horizon (earlier queries keep their keys).
+    // The beacon query reads the hour-long horizon's range, after the declarations' (earlier queries keep their keys).
     expect(jobs.filter((j) => j.query.rule === C2_BEACONING.id).map((j) => [j.key, j.start, j.end])).toEqual([["insights/3600/5/c2-beaconing", RECORDS_START, END]]);
     for (const j of jobs) {
       expect([j.query.rule, j.engine, j.end, j.start === FIVE_MINUTE_START || j.start === RECORDS_START]).toEqual([j.query.rule, "insights", END, true]);
@@ -761,6 +761,16 @@ describe("a CloudWatch-only run with the deployed queries", () => {
       expect(failure).toMatch(new RegExp(`^1 of 25 detector queries failed: Logs Insights query s\\d+ \\(anomaly part 1 of 2\\) on ${LOG_GROUP.replace(/\//g, "\\/")} ended Failed\\.`));
       const inId = logs.commandCalls(StartQueryCommand).findIndex((c) => inn(c.args[0].input as never));
       expect(logs.commandCalls(StopQueryCommand).map((c) => c.args[0].input.queryId)).toContain(`s${inId + 1}`);
+    });
+
+    it("name the rule and the part when Logs Insights refuses to start one", async () => {
+      serveInsights({
+        onStart: (q) => {
+          if (inn(q)) throw Object.assign(new Error("Query string is malformed"), { name: "MalformedQueryException", $metadata: { httpStatusCode: 400 } });
+        },
+      });
+      const failure = await handle(scheduled, deps({ athena: undefined, renderer: RENDERER }), 1200).then(() => undefined, (e: Error) => e.message);
+      expect(failure).toContain(`Logs Insights StartQuery (anomaly part 2 of 2) on ${LOG_GROUP} was refused (got MalformedQueryException: Query string is malformed). Check the detector role's logs:StartQuery permission; a MalformedQueryException is the kit's to fix: report it with this message.`);
     });
 
     it("fail the run with both parts' messages when both fail", async () => {
