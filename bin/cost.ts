@@ -5,7 +5,8 @@ import { ConfigError } from "../policies/errors";
 import { PRICES, tiered } from "../policies/prices";
 import { archiveLifecycle } from "../policies/retention";
 import { lookbackSeconds, scheduledQueries, schedulePeriodSeconds } from "../modules/detectors";
-import { athenaTables, cloudWatchLogGroups, detectorAggregationSeconds, detectorAthena, detectorPathProblems, environmentNames } from "../stacks/environment-stack";
+import { athenaTables, detectorAggregationSeconds, detectorAthena, detectorPathProblems, sharedLogGroupScopes } from "../stacks/environment-stack";
+import { statementsOf } from "../functions/detect/sql";
 import { renderTable } from "./table";
 
 export interface CostLine {
@@ -51,9 +52,7 @@ export interface AthenaRunEstimate {
 
 /** The log format of the environment's shared flow-log group, as the detector reads it. */
 export function groupFormat(env: Environment): LogFormat {
-  const groups = cloudWatchLogGroups(env);
-  const names = environmentNames(env);
-  return env.flowLogs.find((_, i) => groups[i]?.region === env.region && groups[i]?.name === names.logGroup)?.logFormat ?? LogFormat.DEFAULT;
+  return env.flowLogs[sharedLogGroupScopes(env)[0] ?? -1]?.logFormat ?? LogFormat.DEFAULT;
 }
 
 /**
@@ -123,7 +122,7 @@ function detectorLines(env: Environment, gbPerDay: number): CostLine[] {
 function insightsScansPerRun(env: Environment, lookback: number): { readonly seconds: number; readonly label: string } {
   const jobs = scheduledQueries({ thresholds: env.detectors.thresholds, logFormat: groupFormat(env), unmask: env.analytics.maskIpAddresses, infrequentAccess: env.logGroupClass === "INFREQUENT_ACCESS" }, lookback);
   const records = jobs.filter((j) => j.key.startsWith("records/")).length;
-  const statements = (j: (typeof jobs)[number]) => j.query.parts?.length ?? 1;
+  const statements = (j: (typeof jobs)[number]) => statementsOf(j.query).length;
   const queries = jobs.filter((j) => !j.key.startsWith("records/"));
   const sql = queries.reduce((n, j) => n + statements(j), 0);
   // Each SQL statement reads its range once (no JOIN: a self-join would read it twice); the

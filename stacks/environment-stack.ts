@@ -110,15 +110,24 @@ export function detectorAthena(env: Environment): DetectorAthenaProps | undefine
  * Where the scheduled detector runs the rules: Athena (detectorAthena), or else the log group,
  * with why the archive is not used, in words a config error can quote.
  */
+/**
+ * The positions in env.flowLogs of the scopes that write to the environment's shared VPC log
+ * group in its Region: what the alarms, queries, dashboard and the detector's Logs Insights path
+ * read (a scope with a detail group of its own repeats records a VPC scope logs already).
+ */
+export function sharedLogGroupScopes(env: Environment): number[] {
+  const name = environmentNames(env).logGroup;
+  const groups = cloudWatchLogGroups(env);
+  return env.flowLogs.flatMap((_, i) => (groups[i]?.region === env.region && groups[i]?.name === name ? [i] : []));
+}
+
 export function detectorPath(env: Environment): { readonly athena: DetectorAthenaProps } | { readonly logGroup: string } {
   if (!env.analytics.athena.enabled) return { logGroup: "analytics.athena.enabled is false" };
   const tables = athenaTables(env).filter((t) => t.format.family === "vpc");
   if (!tables.length) return { logGroup: "no VPC, subnet or interface scope has the \"s3\" destination" };
-  // The scopes whose records the Logs Insights path reads: those in the environment's shared VPC
-  // log group (a scope with a detail group of its own repeats records a VPC scope logs already).
+  // The scopes whose records the Logs Insights path reads must all be in a table.
   const names = environmentNames(env);
-  const groups = cloudWatchLogGroups(env);
-  const unarchived = env.flowLogs.findIndex((s, i) => groups[i]?.region === env.region && groups[i]?.name === names.logGroup && !s.destinations.includes("s3"));
+  const unarchived = sharedLogGroupScopes(env).find((i) => !env.flowLogs[i]!.destinations.includes("s3")) ?? -1;
   if (unarchived >= 0) return { logGroup: `flowLogs[${unarchived}] (${env.flowLogs[unarchived]!.id}) is not archived to S3, so its records are in no Athena table` };
   // A subnet or interface scope archived inside an archived VPC writes its records under the
   // same prefix as the VPC's, so one table would count that traffic twice (bytes, packets and
@@ -162,8 +171,7 @@ export function detectorPathProblems(env: Environment, format: LogFormat): strin
   const infrequent = env.logGroupClass === "INFREQUENT_ACCESS";
   // The shared VPC log group the detector would read: none when no scope of the Region writes to it (S3 only, transit gateways only).
   const names = environmentNames(env);
-  const groups = cloudWatchLogGroups(env);
-  const readsGroup = env.flowLogs.some((_, i) => groups[i]?.region === env.region && groups[i]?.name === names.logGroup);
+  const readsGroup = sharedLogGroupScopes(env).length > 0;
   const recordsOnly = d.enabled && "logGroup" in path && readsGroup && (masked || infrequent);
   if (d.readRecords && !recordsOnly) {
     const why = !d.enabled ? "the detectors are off (detectors.enabled is false)" : "athena" in path ? "the rules run as Athena queries over the archive"
@@ -392,7 +400,7 @@ export class EnvironmentStack extends TerraformStack {
 
     this.alerting = new Alerting(this, "Alerting", { ...ctx, name: env.name, kmsKeyArn: this.key.keyArn });
     // The shared log group's scopes: alarms, queries, the dashboard and the detector read it.
-    const cwScope = env.flowLogs.find((_, i) => groupOf[i]?.region === env.region && groupOf[i]?.name === names.logGroup);
+    const cwScope = env.flowLogs[sharedLogGroupScopes(env)[0] ?? -1];
     const cwFormat = cwScope?.logFormat ?? LogFormat.DEFAULT;
     const analytics = env.analytics;
     const s3Tables = athenaTables(env);

@@ -769,7 +769,10 @@ export function cloudwatchRuleSet(o: CloudWatchQueryOptions): { readonly queries
 }
 
 /** A query's length: its longest part's. */
-const longest = (q: RuleQuery) => Math.max(...(q.parts ?? [q.sql]).map((x) => x.length));
+const longest = (q: RuleQuery) => Math.max(...statementsOf(q).map((x) => x.length));
+
+/** The statements a query runs: its parts, or its SQL alone. */
+export const statementsOf = (q: { readonly sql: string; readonly parts?: readonly string[] }): readonly string[] => q.parts ?? [q.sql];
 
 /** Every rule's query (cloudwatchRuleSet), refusing the set when one is too long, with every reason. */
 export function cloudwatchRuleQueries(o: CloudWatchQueryOptions): RuleQuery[] {
@@ -826,6 +829,9 @@ function tooLongMessage(o: CloudWatchQueryOptions, q: RuleQuery, max: number): s
     `${rest.length ? `; also ${rest.map((x) => `${x.setting} ${x.share}`).join(", ")}` : ""}). ${top.fix}`;
 }
 
+/** A group's earliest record and its interface, as "<start, 16 digits>|<interface>" (substr from 18: the interface; ties to the smallest). */
+const CLOUDWATCH_FIRST_SEEN = "min(lpad(CAST(st AS STRING), 16, '0') || '|' || coalesce(iface, ''))";
+
 function cloudwatchRuleQuery(d: RuleDeclaration, horizon: Horizon, o: CloudWatchQueryOptions): RuleQuery {
   const t = horizon === "long" ? longHorizon(o.thresholds) : o.thresholds;
   const seconds = t.windowSeconds;
@@ -838,7 +844,7 @@ function cloudwatchRuleQuery(d: RuleDeclaration, horizon: Horizon, o: CloudWatch
   const measures = Object.entries(d.measures).map(([name, m]) => `${measure(implied(m, records), () => listValues("where" in m ? m.where : undefined, t))} AS ${column(name)}`);
   // HAVING names the measures by their aliases, as AWS's own example does (the query stays short).
   const term = (x: Term): string => sqlTerm(x, t, (name) => column(name));
-  const iface = d.keys.includes("interface") ? [] : [`substr(min(lpad(CAST(st AS STRING), 16, '0') || '|' || coalesce(iface, '')), 18) AS interface_id`];
+  const iface = d.keys.includes("interface") ? [] : [`substr(${CLOUDWATCH_FIRST_SEEN}, 18) AS interface_id`];
   const select = [...keys.map((k, i) => `${k} AS ${d.keys[i] === "interface" ? "interface_id" : k}`), "window_start", ...iface, ...measures];
   const body = [
     `SELECT ${select.join(", ")}`,
@@ -867,7 +873,7 @@ function cloudwatchBeaconQuery(o: CloudWatchQueryOptions): RuleQuery {
   const t = longHorizon(o.thresholds);
   const seconds = t.windowSeconds;
   const body = [
-    `SELECT src, dst, port, substr(min(lpad(CAST(st AS STRING), 16, '0') || '|' || coalesce(iface, '')), 18) AS interface_id, ${BEACON_MEASURES("st")}`,
+    `SELECT src, dst, port, substr(${CLOUDWATCH_FIRST_SEEN}, 18) AS interface_id, ${BEACON_MEASURES("st")}`,
     `FROM (${"\u0000"}) t`,
     `WHERE ${predicate(C2_BEACONING.records, t)} AND st > 0`,
     "GROUP BY src, dst, port",
@@ -892,7 +898,7 @@ function cloudwatchAnomalyQuery(o: CloudWatchQueryOptions): RuleQuery {
   const seconds = t.windowSeconds;
   const part = (host: "src" | "dst", peer: "src" | "dst", side: "out" | "in") => {
     const body = [
-      `SELECT ${host} AS host, min(lpad(CAST(st AS STRING), 16, '0') || '|' || coalesce(iface, '')) AS first_seen, count(*) AS flows_${side}, sum(bytes) AS bytes_${side}, ` +
+      `SELECT ${host} AS host, ${CLOUDWATCH_FIRST_SEEN} AS first_seen, count(*) AS flows_${side}, sum(bytes) AS bytes_${side}, ` +
         `count(DISTINCT ${peer}) AS peers_${side}, count(DISTINCT CASE WHEN response THEN NULL ELSE port END) AS ${side === "out" ? "ports_probed" : "ports_probed_on"}, ` +
         `sum(CASE WHEN rejected THEN 1 ELSE 0 END) AS rejected_${side}, min(window_start) AS first_window, max(window_start) AS last_window`,
       `FROM (${"\u0000"}) t`,

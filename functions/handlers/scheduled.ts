@@ -33,7 +33,7 @@ import { DetectionEngine } from "../detect/engine";
 import { DetectorError } from "../detect/errors";
 import { Finding, sortFindings } from "../detect/findings";
 // The same finding from two queries (two tables) once, and a slow finding a short window of the run already made dropped, as the engine does.
-import { mergeHorizons } from "../detect/sql";
+import { mergeHorizons, statementsOf } from "../detect/sql";
 import { skippedSummary } from "../detect/report";
 import { DetectorThresholds, longHorizon } from "../detect/thresholds";
 import { parseCsv } from "./csv";
@@ -351,7 +351,7 @@ async function runAthena(deps: DetectorDeps, job: QueryJob): Promise<JobOutcome>
  * together (each its own StartQuery), their rows read as one; any part failing fails the job.
  */
 async function runInsights(deps: DetectorDeps, job: QueryJob): Promise<JobOutcome> {
-  const statements = job.query.parts ?? [job.query.sql];
+  const statements = statementsOf(job.query);
   // A part that fails stops the others (no part left polling, and billing, for a job that failed).
   const stop = { reason: undefined as string | undefined };
   const settled = await Promise.allSettled(statements.map((sql, i) =>
